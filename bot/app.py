@@ -1,0 +1,143 @@
+"""The composition root: one Carebot wires storage, clock, flows and timers together."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from bot.domain.agency import AgencyFile, Person
+from bot.flows.router import Inbound, handle
+from bot.i18n import normalize_language, tr, use_language
+from bot.services.desk import Desk, open_desk
+from bot.services.ports import Clock, OutboxMessage
+from bot.services.timers import fire
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class Carebot:
+    """The bot without its network transports: inbound in, outbox rows out, timers fired."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    @classmethod
+    async def open(cls, path: str | Path, clock: Clock) -> Carebot:
+        """Open (and migrate) the database at `path`."""
+        return cls(await Database.open(path), clock)
+
+    async def close(self) -> None:
+        """Close the database."""
+        await self.db.close()
+
+    async def import_agency(self, data: AgencyFile) -> None:
+        """Write an agency file into the database (idempotent)."""
+        async with self.db.transaction() as tx:
+            await tx.import_agency(data, self.clock.now())
+
+    async def receive(
+        self, channel: str, address: str, inbound: Inbound, delivery_id: str | None = None
+    ) -> None:
+        """Handle one inbound delivery from a channel address (Telegram id or E.164 phone)."""
+        try:
+            async with open_desk(self.db, self.clock) as desk:
+                if delivery_id and not await desk.tx.first_delivery(
+                    channel, delivery_id, desk.now
+                ):
+                    log.info("duplicate delivery %s on %s ignored", delivery_id, channel)
+                    return
+                person = await desk.tx.person_by_address(channel, address)
+                if person is None:
+                    await self._stranger(desk, channel, address)
+                    return
+                with use_language(desk.lang(person)):
+                    await handle(desk, person, inbound)
+        except Exception:
+            # The transaction rolled back: nothing half-done stays. Apologise, in a new one.
+            log.exception("handling a message on %s failed", channel)
+            await self._apologise(channel, address)
+
+    async def receive_from(
+        self, person_id: str, inbound: Inbound, delivery_id: str | None = None
+    ) -> None:
+        """Handle a message from a roster person on their own channel (replay, console)."""
+        async with self.db.transaction() as tx:
+            person = await tx.person(person_id)
+        channel, address = _address(person)
+        await self.receive(channel, address, inbound, delivery_id)
+
+    async def _stranger(self, desk: Desk, channel: str, address: str) -> None:
+        """Someone not on the roster: one polite answer, not a conversation."""
+        if not await desk.tx.first_delivery("stranger", f"{channel}:{address}", desk.now):
+            return
+        lang = normalize_language(None, desk.agency.language)
+        text = tr(
+            lang,
+            "Hello! This number is not registered with {agency}. Please contact the "
+            "agency to be added.",
+            agency=desk.agency.name,
+        )
+        await desk.tx.enqueue(
+            at=desk.now, person_id=None, channel=channel, address=address, text=text
+        )
+
+    async def _apologise(self, channel: str, address: str) -> None:
+        try:
+            async with open_desk(self.db, self.clock) as desk:
+                person = await desk.tx.person_by_address(channel, address)
+                if person is not None:
+                    await desk.send(
+                        person,
+                        tr(
+                            desk.lang(person),
+                            "Sorry, something went wrong "
+                            "on our side. Please try "
+                            'again, or type "menu".',
+                        ),
+                    )
+        except Exception:
+            log.exception("could not even apologise on %s", channel)
+
+    async def fire_due_timers(self, until: datetime, *, move_clock: bool = False) -> int:
+        """Fire every timer due by `until`, in order; a virtual clock is moved to each due time."""
+        fired = 0
+        while True:
+            async with open_desk(self.db, self.clock) as desk:
+                timer = await desk.tx.next_timer(until)
+                if timer is None:
+                    return fired
+                if move_clock:
+                    set_clock = getattr(self.clock, "set", None)
+                    if set_clock is not None:
+                        set_clock(timer.due_at)
+                    desk.now = self.clock.now()
+                try:
+                    with use_language(desk.agency.language):
+                        fired += int(await fire(desk, timer))
+                except Exception:
+                    log.exception("timer %s (%s) failed", timer.id, timer.kind)
+                    raise
+
+    async def outbox_after(self, after_id: int) -> list[OutboxMessage]:
+        """Messages queued after an id (what a step sent)."""
+        async with self.db.transaction() as tx:
+            return await tx.outbox_after(after_id)
+
+    async def last_outbox_id(self) -> int:
+        """The newest outbox id."""
+        async with self.db.transaction() as tx:
+            return await tx.last_outbox_id()
+
+    async def person(self, person_id: str) -> Person:
+        """A roster person by id."""
+        async with self.db.transaction() as tx:
+            return await tx.person(person_id)
+
+
+def _address(person: Person) -> tuple[str, str]:
+    if person.channel == "telegram":
+        return "telegram", str(person.telegram_id)
+    return "sms", person.phone or ""

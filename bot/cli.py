@@ -1,0 +1,142 @@
+"""The `carebot` command: import, replay, demo, and the two parsers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+DEFAULT_DB = "./carebot.db"
+DEMO_AGENCY = Path(__file__).resolve().parent.parent / "agencies" / "demo.toml"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="carebot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("import", help="load an agency file (all or nothing)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--db", default=os.environ.get("CAREBOT_DATABASE", DEFAULT_DB))
+
+    p = sub.add_parser("replay", help="run conversation transcripts on a virtual clock")
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("-v", "--verbose", action="store_true")
+
+    p = sub.add_parser("demo", help="chat with a sample agency in the terminal")
+    p.add_argument("--db", default="./carebot-demo.db")
+    p.add_argument("--agency", type=Path, default=DEMO_AGENCY)
+    p.add_argument("--now", help="start the virtual clock here (YYYY-MM-DD HH:MM, agency time)")
+
+    p = sub.add_parser("parse-when", help="read a French/English date range")
+    p.add_argument("text", nargs="?")
+    p.add_argument("--now", help="YYYY-MM-DD HH:MM (local)")
+    p.add_argument("--tz", default="Europe/Paris")
+    p.add_argument("--lang", default="fr")
+    p.add_argument("--jsonl", type=Path)
+
+    p = sub.add_parser("parse-sms", help="read a provider's reply")
+    p.add_argument("text", nargs="?")
+    p.add_argument("--lang", default="fr")
+    p.add_argument("--jsonl", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `carebot` console script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "import":
+        return asyncio.run(_import(args.file, args.db))
+    if args.command == "replay":
+        from bot.replay import run_files
+
+        return asyncio.run(run_files(args.files, args.verbose))
+    if args.command == "demo":
+        from bot.handlers.demo import run_demo
+
+        return asyncio.run(run_demo(args.db, args.agency, args.now))
+    if args.command == "parse-when":
+        return _parse_when(args)
+    if args.command == "parse-sms":
+        return _parse_sms(args)
+    return 2
+
+
+async def _import(path: Path, db: str) -> int:
+    from bot.agency_file import AgencyFileError, load_agency_file
+    from bot.app import Carebot
+    from bot.clock import SystemClock
+
+    try:
+        data = load_agency_file(path)
+    except AgencyFileError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+    bot = await Carebot.open(db, SystemClock())
+    try:
+        await bot.import_agency(data)
+    finally:
+        await bot.close()
+    print(
+        f"imported {data.agency.name}: {len(data.services)} services, "
+        f"{len(data.members)} members, {len(data.providers)} providers, "
+        f"{len(data.staff)} staff into {db}"
+    )
+    return 0
+
+
+def _jsonl(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _parse_when(args: argparse.Namespace) -> int:
+    from bot.nlu.when import WhenError, parse_when, when_to_json
+
+    def one(text: str, now: str, lang: str) -> tuple[dict[str, str | None] | dict[str, str], bool]:
+        moment = datetime.strptime(now, "%Y-%m-%d %H:%M")
+        try:
+            return when_to_json(parse_when(text, moment, lang)), True
+        except WhenError as exc:
+            return {"error": exc.reason}, False
+
+    if args.jsonl:
+        for item in _jsonl(args.jsonl):
+            result, _ = one(item["text"], item["now"], item.get("lang", "fr"))
+            print(json.dumps(result, ensure_ascii=False))
+        return 0
+    if args.text is None:
+        print("parse-when: give a text or --jsonl FILE", file=sys.stderr)
+        return 2
+    now = args.now or datetime.now().strftime("%Y-%m-%d %H:%M")
+    result, ok = one(args.text, now, args.lang)
+    print(json.dumps(result, ensure_ascii=False))
+    return 0 if ok else 1
+
+
+def _parse_sms(args: argparse.Namespace) -> int:
+    from bot.nlu.replies import parse_reply, reply_to_json
+
+    if args.jsonl:
+        for item in _jsonl(args.jsonl):
+            print(
+                json.dumps(
+                    reply_to_json(parse_reply(item["text"], item.get("lang", "fr"))),
+                    ensure_ascii=False,
+                )
+            )
+        return 0
+    if args.text is None:
+        print("parse-sms: give a text or --jsonl FILE", file=sys.stderr)
+        return 2
+    print(json.dumps(reply_to_json(parse_reply(args.text, args.lang)), ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Requests and appointments: statuses, price, notice and the provider's answer deadline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bot.domain.agency import Policy
+from bot.domain.money import quantize
+
+
+class Status(StrEnum):
+    """Where a request stands; the names are the ones transcripts use."""
+
+    PENDING = "pending"
+    ESCALATED = "escalated"
+    CONFIRMED = "confirmed"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+    UNFILLED = "unfilled"
+    EXPIRED = "expired"
+
+
+# A provider's window is taken while a request waits for their answer or is under way.
+HOLDING = frozenset({Status.PENDING, Status.CONFIRMED, Status.IN_PROGRESS})
+OPEN = frozenset({Status.PENDING, Status.ESCALATED, Status.CONFIRMED, Status.IN_PROGRESS})
+
+
+@dataclass(frozen=True)
+class Request:
+    """A member's request for care, which becomes an appointment once confirmed."""
+
+    id: int
+    member_id: str
+    member_seq: int
+    service_id: str
+    start: datetime
+    end: datetime
+    status: Status
+    provider_id: str | None
+    price: Decimal
+    fee: Decimal
+    charge: Decimal
+    payout: Decimal
+
+    @property
+    def duration(self) -> timedelta:
+        """How long the session lasts."""
+        return self.end - self.start
+
+
+class NoticeProblem(StrEnum):
+    """Why a requested start cannot be accepted."""
+
+    TOO_SOON = "too_soon"
+    TOO_FAR = "too_far"
+    NOT_AFTER_START = "end_before_start"
+
+
+def session_price(hourly_rate: Decimal, start: datetime, end: datetime) -> Decimal:
+    """Hourly rate times the duration, to the cent."""
+    minutes = Decimal(int((end - start).total_seconds() // 60))
+    return quantize(hourly_rate * minutes / Decimal(60))
+
+
+def check_window(
+    start: datetime, end: datetime, now: datetime, policy: Policy
+) -> NoticeProblem | None:
+    """Whether a window respects the minimum notice and the maximum advance."""
+    if end <= start:
+        return NoticeProblem.NOT_AFTER_START
+    if start < now + policy.min_notice:
+        return NoticeProblem.TOO_SOON
+    if start > now + policy.max_advance:
+        return NoticeProblem.TOO_FAR
+    return None
+
+
+def answer_deadline(sent_at: datetime, start: datetime, policy: Policy, tz: ZoneInfo) -> datetime:
+    """The earlier of the answer-by time (next day's if past) and start minus a margin.
+
+    Never earlier than a few minutes from now, so that a provider asked late still gets a chance.
+    """
+    local = sent_at.astimezone(tz)
+    by = time(policy.answer_by // 60 % 24, policy.answer_by % 60)
+    day_deadline = datetime.combine(local.date(), by, tzinfo=tz)
+    if day_deadline <= local:
+        day_deadline = datetime.combine(local.date() + timedelta(days=1), by, tzinfo=tz)
+    deadline = min(day_deadline.astimezone(UTC), start - policy.answer_before_start)
+    return max(deadline, min(sent_at + timedelta(minutes=15), start))

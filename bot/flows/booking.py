@@ -1,0 +1,419 @@
+"""Booking (product §1, skeleton §7): service -> window -> provider -> summary -> sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.agency import Member, Provider
+from bot.domain.booking import NoticeProblem, check_window, session_price
+from bot.domain.errors import DoubleBooking
+from bot.domain.ranking import Candidate
+from bot.flows.conversation import State, give_up_option, leave, load, save, step_action
+from bot.i18n import fmt_day, fmt_day_time, fmt_hours, fmt_window, tr
+from bot.nlu.commands import find_service, parse_info, wants_booking
+from bot.nlu.replies import parse_reply
+from bot.nlu.when import When, WhenError, parse_when
+from bot.services.booking import (
+    available_providers,
+    leave_to_staff,
+    money,
+    partly_available,
+    send_request,
+    spans_text,
+)
+from bot.services.desk import Desk, Option
+from bot.services.ports import Tx
+
+FLOW = "bk"
+BIO_SHORT = 48
+
+
+async def start(desk: Desk, member: Member, text: str) -> bool:
+    """Begin a booking from free text; False when the text is not about booking."""
+    service_id = find_service(text, desk.services.values())
+    when = _parse(desk, member, text, None)
+    if service_id is None and when is None and not wants_booking(text):
+        return False
+    state: State = {"service": service_id}
+    if service_id is None:
+        if when is not None:
+            _keep_window(desk, state, when)
+        await _ask_service(desk, member, state)
+        return True
+    if when is None:
+        await _ask_window(desk, member, state)
+        return True
+    await _take_window(desk, member, state, when)
+    return True
+
+
+async def begin(desk: Desk, member: Member) -> None:
+    """Begin a booking from the menu or /book."""
+    await _ask_service(desk, member, {"service": None})
+
+
+async def on_text(desk: Desk, member: Member, text: str) -> bool:
+    """Continue a booking with typed text; False when the member is not booking."""
+    state = await load(desk, member, FLOW)
+    if state is None:
+        return False
+    step = state.get("step")
+    if step == "window":
+        when = _parse(desk, member, text, state.get("date"))
+        if when is None:
+            await _ask_window(desk, member, state, misunderstood=True)
+        else:
+            await _take_window(desk, member, state, when)
+        return True
+    if step == "provider" and (wanted := parse_info(text)) is not None:
+        await _show_profile(desk, member, state, wanted)
+        return True
+    if step == "confirm":
+        intent = parse_reply(text, desk.lang(member)).intent
+        if intent in ("confirm", "decline"):
+            await _finish(desk, member, state, send=intent == "confirm")
+            return True
+    # Something new ("plutôt samedi", "ménage demain") restarts the booking with it.
+    if await start(desk, member, text):
+        return True
+    await _repeat(desk, member, state)
+    return True
+
+
+async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:
+    """A tapped option (or its number on SMS) of the booking flow."""
+    state = await load(desk, member, FLOW)
+    lang = desk.lang(member)
+    if state is None or str(state.get("tok")) != tok or not args:
+        await desk.send(member, tr(lang, "This choice is no longer available."))
+        return
+    choice, rest = args[0], args[1:]
+    if choice == "x":
+        await leave(desk, member)
+        await desk.send(member, tr(lang, "All right, nothing was booked."))
+    elif choice == "s" and rest and rest[0] in desk.services:
+        state["service"] = rest[0]
+        if "start" in state:
+            await _offer_providers(desk, member, state)
+        else:
+            await _ask_window(desk, member, state)
+    elif choice == "p" and rest:
+        await _summary(desk, member, state, rest[0])
+    elif choice == "ok":
+        await _finish(desk, member, state, send=True)
+    elif choice == "staff":
+        await _leave_to_staff(desk, member, state)
+    elif choice == "w":
+        await _ask_window(desk, member, state)
+    else:
+        await desk.send(member, tr(lang, "This choice is no longer available."))
+
+
+def _parse(desk: Desk, member: Member, text: str, day: str | None) -> When | None:
+    """Read a window; a day already given earlier is used when the text names only hours."""
+    now = desk.local(desk.now).replace(tzinfo=None)
+    lang = desk.lang(member)
+    attempts = [f"{day} {text}", text] if day else [text]
+    for attempt in attempts:
+        try:
+            return parse_when(attempt, now, lang)
+        except WhenError:
+            continue
+    return None
+
+
+def _keep_window(desk: Desk, state: State, when: When) -> None:
+    state["date"] = when.date.isoformat()
+    if when.start is not None and when.end is not None:
+        state["start"] = when.start.replace(tzinfo=desk.tz).isoformat()
+        state["end"] = when.end.replace(tzinfo=desk.tz).isoformat()
+
+
+def _window(state: State) -> tuple[datetime, datetime]:
+    return datetime.fromisoformat(state["start"]), datetime.fromisoformat(state["end"])
+
+
+async def _ask_service(desk: Desk, member: Member, state: State) -> None:
+    state["step"] = "service"
+    state = await save(desk, member, FLOW, state)
+    lang = desk.lang(member)
+    options: list[Option] = [
+        (s.label(lang), step_action(FLOW, state, "s", s.id)) for s in desk.services.values()
+    ]
+    options.append(give_up_option(FLOW, state, lang))
+    await desk.send(member, tr(lang, "Which service do you need?"), options)
+
+
+async def _ask_window(
+    desk: Desk,
+    member: Member,
+    state: State,
+    *,
+    misunderstood: bool = False,
+    problem: str | None = None,
+) -> None:
+    state["step"] = "window"
+    state.pop("start", None)
+    state.pop("end", None)
+    state = await save(desk, member, FLOW, state)
+    lang = desk.lang(member)
+    lines = []
+    if problem:
+        lines.append(problem)
+    elif misunderstood:
+        lines.append(tr(lang, "Sorry, I did not understand that date."))
+    if state.get("date") and not problem:
+        day = datetime.fromisoformat(state["date"])
+        lines.append(
+            tr(
+                lang,
+                'From what time to what time on {day}? For example: "2pm to 6pm".',
+                day=fmt_day(day, lang),
+            )
+        )
+    else:
+        lines.append(
+            tr(
+                lang,
+                "When do you need care? Give the day and the hours, for example: "
+                '"tomorrow 2pm to 6pm".',
+            )
+        )
+    await desk.send(member, " ".join(lines))
+
+
+async def _take_window(desk: Desk, member: Member, state: State, when: When) -> None:
+    """Check a parsed window against the notice rules, then list the providers."""
+    _keep_window(desk, state, when)
+    if "start" not in state:
+        await _ask_window(desk, member, state)
+        return
+    start, end = _window(state)
+    problem = check_window(start, end, desk.now, desk.agency.policy)
+    if problem is not None:
+        state.pop("date", None)
+        await _ask_window(desk, member, state, problem=_notice_text(desk, member, problem))
+        return
+    await _offer_providers(desk, member, state)
+
+
+def _notice_text(desk: Desk, member: Member, problem: NoticeProblem) -> str:
+    lang = desk.lang(member)
+    policy = desk.agency.policy
+    if problem is NoticeProblem.TOO_SOON:
+        earliest = desk.local(desk.now + policy.min_notice)
+        return tr(
+            lang,
+            "Care must be booked at least {hours} in advance, so it can start "
+            "{earliest} at the earliest.",
+            hours=fmt_hours(int(policy.min_notice.total_seconds() // 60), lang),
+            earliest=fmt_day_time(earliest, lang),
+        )
+    if problem is NoticeProblem.TOO_FAR:
+        return tr(
+            lang, "Care can be booked at most {days} days ahead.", days=policy.max_advance.days
+        )
+    return tr(lang, "The end must come after the start.")
+
+
+async def _offer_providers(desk: Desk, member: Member, state: State) -> None:
+    """The reading of the window, then the ranked available providers as options."""
+    if state.get("service") is None:
+        await _ask_service(desk, member, state)
+        return
+    start, end = _window(state)
+    lang = desk.lang(member)
+    service = desk.services[state["service"]]
+    reading = f"{service.label(lang)}: {fmt_window(desk.local(start), desk.local(end), lang)}"
+    candidates = await available_providers(desk, member.id, service.id, start, end)
+    state["cands"] = [c.provider.id for c in candidates]
+    partial = await partly_available(desk, service.id, start, end)
+    if partial:
+        # Near misses help the member pick another time; they are not bookable for this one.
+        reading += "\n" + tr(
+            lang,
+            "Free for part of this window only: {who}.",
+            who=", ".join(f"{p.name} ({spans_text(spans, lang)})" for p, spans in partial),
+        )
+    if not candidates:
+        state["step"] = "nobody"
+        state = await save(desk, member, FLOW, state)
+        fee = desk.agency.policy.fee_for_notice(start - desk.now)
+        await desk.send(
+            member,
+            reading
+            + "\n"
+            + tr(
+                lang,
+                "Nobody is available for this window. Our team can look for someone for you "
+                "(booking fee {fee}, credited back if nobody is found), or you can choose "
+                "another time.",
+                fee=money(desk, fee, lang),
+            ),
+            [
+                (tr(lang, "Leave it to the team"), step_action(FLOW, state, "staff")),
+                (tr(lang, "Another time"), step_action(FLOW, state, "w")),
+                give_up_option(FLOW, state, lang),
+            ],
+        )
+        return
+    state["step"] = "provider"
+    state = await save(desk, member, FLOW, state)
+    text = (
+        reading
+        + "\n"
+        + tr(
+            lang,
+            "Available, best match first. Choose your first choice "
+            '("info 1" shows a full profile):',
+        )
+    )
+    await desk.send(member, text, _provider_options(desk, state, candidates, lang))
+
+
+def _provider_options(
+    desk: Desk, state: State, candidates: list[Candidate], lang: str
+) -> list[Option]:
+    options: list[Option] = []
+    for c in candidates:
+        options.append(
+            (
+                _short_profile(c.provider, lang, c.had_before),
+                step_action(FLOW, state, "p", c.provider.id),
+            )
+        )
+    options.append(give_up_option(FLOW, state, lang))
+    return options
+
+
+def _short_profile(provider: Provider, lang: str, known: bool) -> str:
+    parts = [provider.name]
+    if provider.rating is not None:
+        parts.append(f"★{provider.rating:.1f}")
+    bio = provider.bio.get(lang) or next(iter(provider.bio.values()), "")
+    if known:
+        parts.append(tr(lang, "already came to you"))
+    elif bio:
+        parts.append(bio if len(bio) <= BIO_SHORT else bio[: BIO_SHORT - 1].rstrip() + "…")
+    return " · ".join(parts)
+
+
+async def _candidates(tx: Tx, state: State) -> list[Provider]:
+    people = [await tx.person(pid) for pid in state.get("cands", [])]
+    return [p for p in people if isinstance(p, Provider)]
+
+
+async def _show_profile(desk: Desk, member: Member, state: State, wanted: str) -> None:
+    """'info 2': the full profile, with the same options so the member can go on choosing."""
+    lang = desk.lang(member)
+    providers = await _candidates(desk.tx, state)
+    chosen = None
+    if wanted.isdigit() and 1 <= int(wanted) <= len(providers):
+        chosen = providers[int(wanted) - 1]
+    else:
+        named = [p for p in providers if wanted in p.name.casefold()]
+        chosen = named[0] if len(named) == 1 else None
+    if chosen is None:
+        await _repeat(desk, member, state)
+        return
+    services = ", ".join(
+        desk.services[s].label(lang) for s in chosen.services if s in desk.services
+    )
+    lines = [chosen.name]
+    if chosen.rating is not None:
+        lines.append(tr(lang, "Rating: {rating}/5", rating=f"{chosen.rating:.1f}"))
+    lines.append(tr(lang, "Services: {services}", services=services))
+    bio = chosen.bio.get(lang) or next(iter(chosen.bio.values()), "")
+    if bio:
+        lines.append(bio)
+    start, end = _window(state)
+    candidates = await available_providers(desk, member.id, state["service"], start, end)
+    await desk.send(member, "\n".join(lines), _provider_options(desk, state, candidates, lang))
+
+
+async def _summary(desk: Desk, member: Member, state: State, provider_id: str) -> None:
+    """Price and fee before anything is charged, with confirm / give up."""
+    if provider_id not in state.get("cands", []):
+        await desk.send(member, tr(desk.lang(member), "This choice is no longer available."))
+        return
+    provider = await desk.tx.person(provider_id)
+    start, end = _window(state)
+    lang = desk.lang(member)
+    service = desk.services[state["service"]]
+    price = session_price(service.hourly_rate, start, end)
+    fee = desk.agency.policy.fee_for_notice(start - desk.now)
+    state.update(step="confirm", provider=provider_id)
+    state = await save(desk, member, FLOW, state)
+    text = tr(
+        lang,
+        "{service} with {provider}, {window} ({hours}).\nSession price: {price}.\n"
+        "Booking fee: {fee}, charged when the request is sent; it is credited back "
+        "to your balance if nobody can be found.\nSend the request?",
+        service=service.label(lang),
+        provider=provider.name,
+        window=fmt_window(desk.local(start), desk.local(end), lang),
+        hours=fmt_hours(int((end - start).total_seconds() // 60), lang),
+        price=money(desk, price, lang),
+        fee=money(desk, fee, lang),
+    )
+    await desk.send(
+        member,
+        text,
+        [
+            (tr(lang, "Confirm and send"), step_action(FLOW, state, "ok")),
+            give_up_option(FLOW, state, lang),
+        ],
+    )
+
+
+async def _finish(desk: Desk, member: Member, state: State, *, send: bool) -> None:
+    lang = desk.lang(member)
+    if not send or state.get("step") != "confirm":
+        await leave(desk, member)
+        await desk.send(member, tr(lang, "All right, nothing was booked."))
+        return
+    provider = await desk.tx.person(state["provider"])
+    start, end = _window(state)
+    problem = check_window(start, end, desk.now, desk.agency.policy)
+    if problem is not None:  # the member took long enough for the notice to run out
+        await _ask_window(desk, member, state, problem=_notice_text(desk, member, problem))
+        return
+    assert isinstance(provider, Provider)
+    try:
+        await send_request(desk, member, desk.services[state["service"]], start, end, provider)
+    except DoubleBooking:
+        await desk.send(
+            member,
+            tr(
+                lang,
+                "Sorry, {provider} was just booked by someone else for this time.",
+                provider=provider.name,
+            ),
+        )
+        await _offer_providers(desk, member, state)
+        return
+    await leave(desk, member)
+
+
+async def _leave_to_staff(desk: Desk, member: Member, state: State) -> None:
+    if state.get("step") != "nobody":
+        await desk.send(member, tr(desk.lang(member), "This choice is no longer available."))
+        return
+    start, end = _window(state)
+    await leave_to_staff(desk, member, desk.services[state["service"]], start, end)
+    await leave(desk, member)
+
+
+async def _repeat(desk: Desk, member: Member, state: State) -> None:
+    """Say the current step again when the answer did not fit it."""
+    lang = desk.lang(member)
+    step = state.get("step")
+    if step == "service":
+        await _ask_service(desk, member, state)
+    elif step in ("provider", "nobody"):
+        await desk.send(member, tr(lang, "Please choose one of the options."))
+        await _offer_providers(desk, member, state)
+    elif step == "confirm":
+        await _summary(desk, member, state, state["provider"])
+    else:
+        await _ask_window(desk, member, state, misunderstood=True)

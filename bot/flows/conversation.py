@@ -1,0 +1,42 @@
+"""The state a flow keeps between two messages, stored as JSON per person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain.agency import Person
+from bot.i18n import tr
+from bot.services.actions import action
+from bot.services.desk import Desk, Option
+
+State = dict[str, Any]
+
+
+async def load(desk: Desk, person: Person, flow: str) -> State | None:
+    """The person's state in `flow`, or None when they are elsewhere."""
+    found = await desk.tx.conversation(person.id)
+    if found is None or found[0] != flow:
+        return None
+    return found[1]
+
+
+async def save(desk: Desk, person: Person, flow: str, state: State) -> State:
+    """Store a new step; the token changes so that options of older steps go stale."""
+    state["tok"] = int(state.get("tok", 0)) + 1
+    await desk.tx.save_conversation(person.id, flow, state, desk.now)
+    return state
+
+
+async def leave(desk: Desk, person: Person) -> None:
+    """End whatever flow the person is in."""
+    await desk.tx.end_conversation(person.id)
+
+
+def step_action(flow: str, state: State, *args: object) -> str:
+    """An option's action, bound to this step of this flow."""
+    return action(flow, state["tok"], *args)
+
+
+def give_up_option(flow: str, state: State, lang: str) -> Option:
+    """The 'give up' option every step offers."""
+    return (tr(lang, "Give up"), step_action(flow, state, "x"))

@@ -1,0 +1,159 @@
+"""Where every inbound message goes: commands first, then options, then the flow in progress.
+
+An inbound is typed text or a pressed option (a packed action). On SMS an option is picked
+by its number or by words that match exactly one option of the latest message, which makes
+the two channels reach the same commands.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.domain.agency import Member, Person, Provider
+from bot.flows import booking, common, provider, staff
+from bot.flows.conversation import leave
+from bot.i18n import tr
+from bot.nlu.commands import fold, match_command
+from bot.services.actions import unpack
+from bot.services.desk import Desk, Option
+
+log = logging.getLogger(__name__)
+MAX_TEXT = 2000  # longer messages are cut: nobody books care in a novel
+
+
+@dataclass(frozen=True)
+class Text:
+    """Something a person typed."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Press:
+    """An option a person tapped (Telegram button) or picked by number."""
+
+    action: str
+
+
+Inbound = Text | Press
+
+
+async def handle(desk: Desk, person: Person, inbound: Inbound) -> None:
+    """Handle one inbound message from a person on the roster."""
+    if isinstance(inbound, Press):
+        await _press(desk, person, inbound.action)
+        return
+    text = "".join(c for c in inbound.text[:MAX_TEXT] if c.isprintable() or c in "\n\t").strip()
+    if not text:
+        await common.send_help(desk, person)
+        return
+    if await _command(desk, person, text):
+        return
+    last = await desk.tx.last_message_to(person.id)
+    if last is not None and last.options:
+        picked = _pick(text, last.options)
+        if picked == "out_of_range":
+            await desk.send(
+                person,
+                tr(
+                    desk.lang(person),
+                    "Please answer with a number from 1 to {n}.",
+                    n=len(last.options),
+                ),
+                last.options,
+            )
+            return
+        if picked is not None:
+            await _press(desk, person, picked)
+            return
+    await _free_text(desk, person, text)
+
+
+async def _command(desk: Desk, person: Person, text: str) -> bool:
+    """Whole-message commands, which also leave any flow in progress."""
+    command = match_command(text)
+    if command is None:
+        return False
+    await _run_command(desk, person, command)
+    return True
+
+
+async def _run_command(desk: Desk, person: Person, command: str) -> None:
+    if command == "menu":
+        await common.send_menu(desk, person)
+        return
+    if command == "help":
+        await common.send_help(desk, person)
+        return
+    if command in ("english", "french"):
+        await common.set_language(desk, person, "en" if command == "english" else "fr")
+        return
+    if command == "language":
+        await common.ask_language(desk, person)
+        return
+    if command == "pending":
+        await staff.list_pending(desk, person)
+        return
+    await leave(desk, person)
+    if command == "book" and isinstance(person, Member):
+        await booking.begin(desk, person)
+    elif command == "bookings":
+        await common.list_bookings(desk, person)
+    elif command == "balance":
+        await common.show_balance(desk, person)
+    else:
+        await common.send_help(desk, person)
+
+
+def _pick(text: str, options: tuple[Option, ...]) -> str | None:
+    """The action a typed reply picks among options: by number, or by unambiguous words."""
+    stripped = text.strip().rstrip(".)")
+    if stripped.isdigit():
+        number = int(stripped)
+        return options[number - 1][1] if 1 <= number <= len(options) else "out_of_range"
+    words = fold(text).split()
+    if not words:
+        return None
+    matches = [
+        act
+        for label, act in options
+        if all(any(lw.startswith(w) for lw in fold(label).split()) for w in words)
+        and (len(words) > 1 or len(words[0]) >= 3)
+    ]
+    return matches[0] if len(matches) == 1 else None
+
+
+async def _free_text(desk: Desk, person: Person, text: str) -> None:
+    """Text that is neither a command nor an option: the flow in progress, else by role."""
+    if isinstance(person, Member):
+        if await booking.on_text(desk, person, text) or await booking.start(desk, person, text):
+            return
+    elif isinstance(person, Provider) and await provider.on_text(desk, person, text):
+        return
+    await common.send_help(desk, person, misunderstood=True)
+
+
+async def _press(desk: Desk, person: Person, data: str) -> None:
+    """Dispatch a packed action to the flow that owns its verb."""
+    act = unpack(data)
+    lang = desk.lang(person)
+    if act is None:
+        await desk.send(person, tr(lang, "This choice is no longer available."))
+        return
+    verb, args = act.verb, act.args
+    if verb == "mn" and args:
+        await _run_command(desk, person, args[0])
+    elif verb == "lg" and args:
+        await common.set_language(desk, person, args[0])
+    elif verb == booking.FLOW and isinstance(person, Member) and args:
+        await booking.on_press(desk, person, args[0], args[1:])
+    elif verb == "oa" and isinstance(person, Provider) and len(args) == 2:
+        await provider.on_answer(desk, person, args[0], args[1])
+    elif verb == "eo" and len(args) == 2:
+        await staff.on_offer(desk, person, args[0], args[1])
+    elif verb == "eu" and len(args) == 1:
+        await staff.on_unfilled(desk, person, args[0])
+    else:
+        log.info("stale or foreign action %r from %s", data, person.id)
+        await desk.send(person, tr(lang, "This choice is no longer available."))

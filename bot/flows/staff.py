@@ -1,0 +1,47 @@
+"""Staff actions on escalations, refused to anyone who is not staff."""
+
+from __future__ import annotations
+
+from bot.domain.agency import Person, Staff
+from bot.i18n import tr
+from bot.services.booking import describe, staff_close_unfilled, staff_offer
+from bot.services.desk import Desk
+
+
+async def refuse_unless_staff(desk: Desk, person: Person) -> bool:
+    """True (after telling them) when a non-staff person tries a staff action."""
+    if isinstance(person, Staff):
+        return False
+    await desk.send(person, tr(desk.lang(person), "This action is reserved for agency staff."))
+    return True
+
+
+async def on_offer(desk: Desk, person: Person, escalation_id: str, provider_id: str) -> None:
+    """'Offer to <provider>' on an escalation."""
+    if await refuse_unless_staff(desk, person) or not escalation_id.isdigit():
+        return
+    await staff_offer(desk, person, int(escalation_id), provider_id)
+
+
+async def on_unfilled(desk: Desk, person: Person, escalation_id: str) -> None:
+    """'Close as unfilled' on an escalation."""
+    if await refuse_unless_staff(desk, person) or not escalation_id.isdigit():
+        return
+    await staff_close_unfilled(desk, person, int(escalation_id))
+
+
+async def list_pending(desk: Desk, person: Person) -> None:
+    """/pending: the escalations nobody has handled yet."""
+    if await refuse_unless_staff(desk, person):
+        return
+    lang = desk.lang(person)
+    open_ones = await desk.tx.open_escalations()
+    if not open_ones:
+        await desk.send(person, tr(lang, "No escalation is waiting."))
+        return
+    lines = [tr(lang, "Escalations waiting:")]
+    for escalation in open_ones:
+        request = await desk.tx.request(escalation.request_id)
+        member = await desk.tx.person(request.member_id)
+        lines.append(f"#{escalation.id} {member.name}: {describe(desk, request, lang)}")
+    await desk.send(person, "\n".join(lines))

@@ -1,0 +1,57 @@
+"""`carebot demo`: seed the sample agency into a local SQLite file and chat in the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.agency_file import AgencyFileError, load_agency_file
+from bot.app import Carebot
+from bot.clock import VirtualClock
+from bot.handlers.console import Console
+
+
+def _start_time(tz: ZoneInfo, now: str | None) -> datetime:
+    """The next weekday at 09:00 unless told otherwise: a calm morning at the agency."""
+    if now:
+        return datetime.strptime(now, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
+    today = datetime.now(tz).replace(hour=9, minute=0, second=0, microsecond=0)
+    day = today + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+async def run_demo(db_path: str, agency_path: Path, now: str | None) -> int:
+    """Run the interactive demo until /quit or end of input."""
+    try:
+        agency = load_agency_file(agency_path)
+    except AgencyFileError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+    tz = ZoneInfo(agency.agency.timezone)
+    clock = VirtualClock(_start_time(tz, now))
+    bot = await Carebot.open(db_path, clock)
+    try:
+        await bot.import_agency(agency)
+        console = Console(bot, clock, agency)
+        await console.start()
+        loop = asyncio.get_running_loop()
+        while True:
+            prompt = f"{console.current.id}> "
+            line = await loop.run_in_executor(None, _read, prompt)
+            if line is None or not await console.line(line):
+                break
+    finally:
+        await bot.close()
+    return 0
+
+
+def _read(prompt: str) -> str | None:
+    try:
+        return input(prompt)
+    except EOFError:
+        return None

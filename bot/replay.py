@@ -1,0 +1,332 @@
+"""`carebot replay`: run conversation transcripts on a virtual clock (see shared/spec/replay.md).
+
+Each transcript gets a fresh SQLite file and goes through the same flows, use cases, storage
+and timers as the live bot; only the network transport is left out.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from bot.agency_file import AgencyFileError, load_agency_file
+from bot.app import Carebot
+from bot.clock import VirtualClock
+from bot.domain.agency import AgencyFile, Person
+from bot.domain.durations import parse_duration
+from bot.flows.router import Press, Text
+from bot.services.ports import OutboxMessage
+
+_TRAILING_COMMENT = re.compile(r"(\s{2,}|\t)#.*$")
+_SAY = re.compile(r"^([A-Za-z0-9_-]+):\s?(.*)$")
+_EXPECT = re.compile(r"^=>\s*(\S+)\s*(!~|~|-)\s*(.*)$")
+_CHECK = re.compile(r"^\?\s*(\w+)\s+(\S+)\s*(.*)$")
+_REF = re.compile(r"^([A-Za-z0-9_-]+)#(\d+)$")
+
+
+class Malformed(Exception):
+    """The transcript itself is wrong (exit 2)."""
+
+
+class Failed(Exception):
+    """An expectation did not hold (exit 1)."""
+
+
+@dataclass
+class Run:
+    """The state of one transcript being replayed."""
+
+    path: Path
+    out: TextIO
+    verbose: bool
+    bot: Carebot | None = None
+    clock: VirtualClock | None = None
+    agency: AgencyFile | None = None
+    tz: ZoneInfo | None = None
+    step: list[OutboxMessage] = field(default_factory=list)
+    step_line: int = 0
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def where(self, number: int) -> str:
+        """'file.chat:12' for messages."""
+        return f"{self.path}:{number}"
+
+
+def _strip(line: str) -> str:
+    return _TRAILING_COMMENT.sub("", line).strip()
+
+
+def _parse_moment(text: str, tz: ZoneInfo) -> datetime:
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=tz)
+    except ValueError as exc:
+        raise Malformed(f"bad time {text.strip()!r} (want YYYY-MM-DD HH:MM)") from exc
+
+
+async def run_file(path: Path, out: TextIO, verbose: bool = False) -> int:
+    """Replay one transcript; 0 = every expectation held, 1 = one failed, 2 = malformed."""
+    run = Run(path, out, verbose)
+    number = 0
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()  # noqa: ASYNC240 - small file
+        for number, raw in enumerate(lines, start=1):
+            line = _strip(raw)
+            if not line or line.startswith("#"):
+                continue
+            await _step(run, line, number)
+        return 0
+    except Malformed as exc:
+        print(f"{run.where(number)}: malformed transcript: {exc}", file=out)
+        return 2
+    except Failed as exc:
+        print(f"{run.where(number)}: {exc}", file=out)
+        return 1
+    except OSError as exc:
+        print(f"{path}: cannot read: {exc}", file=out)
+        return 2
+    finally:
+        if run.bot is not None:
+            await run.bot.close()
+        if run.tmp is not None:
+            run.tmp.cleanup()
+
+
+async def _step(run: Run, line: str, number: int) -> None:
+    if line.startswith("@"):
+        await _directive(run, line, number)
+    elif line.startswith("=>"):
+        _expect_message(run, line)
+    elif line.startswith("?"):
+        await _check(run, line)
+    elif (match := _SAY.match(line)) is not None:
+        await _say(run, match.group(1), match.group(2), number)
+    else:
+        raise Malformed(f"unknown step {line!r}")
+
+
+def _ready(run: Run) -> tuple[Carebot, VirtualClock, AgencyFile, ZoneInfo]:
+    if run.bot is None or run.clock is None or run.agency is None or run.tz is None:
+        raise Malformed("@fixture and @now must come before the first step")
+    return run.bot, run.clock, run.agency, run.tz
+
+
+async def _directive(run: Run, line: str, number: int) -> None:
+    word, _, arg = line.partition(" ")
+    arg = arg.strip()
+    if word == "@fixture":
+        if run.agency is not None:
+            raise Malformed("@fixture may appear once")
+        try:
+            run.agency = load_agency_file(run.path.parent / arg)
+        except AgencyFileError as exc:
+            raise Malformed(str(exc)) from exc
+        run.tz = ZoneInfo(run.agency.agency.timezone)
+        return
+    if word == "@now":
+        if run.agency is None or run.tz is None:
+            raise Malformed("@now needs @fixture first")
+        if run.clock is not None:
+            raise Malformed("@now may appear once")
+        run.clock = VirtualClock(_parse_moment(arg, run.tz))
+        run.tmp = tempfile.TemporaryDirectory(prefix="carebot-replay-")
+        run.bot = await Carebot.open(Path(run.tmp.name) / "replay.db", run.clock)
+        await run.bot.import_agency(run.agency)
+        return
+    bot, clock, _, tz = _ready(run)
+    if word == "@advance":
+        try:
+            target = clock.now() + parse_duration(arg)
+        except ValueError as exc:
+            raise Malformed(str(exc)) from exc
+    elif word == "@until":
+        target = _parse_moment(arg, tz)
+    else:
+        raise Malformed(f"unknown directive {word}")
+    before = await bot.last_outbox_id()
+    await bot.fire_due_timers(target, move_clock=True)
+    clock.set(target)
+    await _record(run, before, number, f"{word} {arg}")
+
+
+async def _say(run: Run, name: str, text: str, number: int) -> None:
+    bot, _, agency, _ = _ready(run)
+    person = _person(agency, name)
+    before = await bot.last_outbox_id()
+    pick = re.fullmatch(r"\[(.*)\]", text.strip())
+    if pick is None:
+        await bot.receive_from(person.id, Text(text), delivery_id=f"replay:{number}")
+    else:
+        index, action = await _choose(run, bot, person, pick.group(1), number)
+        inbound = Press(action) if person.channel == "telegram" else Text(str(index + 1))
+        await bot.receive_from(person.id, inbound, delivery_id=f"replay:{number}")
+    await _record(run, before, number, f"{name}: {text}")
+
+
+async def _choose(
+    run: Run, bot: Carebot, person: Person, pattern: str, number: int
+) -> tuple[int, str]:
+    """The option of the latest message with options that the pattern matches, exactly one."""
+    try:
+        regex = re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise Malformed(f"bad option pattern {pattern!r}: {exc}") from exc
+    latest = None
+    for message in await bot.outbox_after(0):
+        if message.person_id == person.id and message.options:
+            latest = message
+    if latest is None:
+        raise Failed(f"{person.id} has no message with options to pick [{pattern}] from")
+    hits = [(i, act) for i, (label, act) in enumerate(latest.options) if regex.search(label)]
+    if len(hits) != 1:
+        labels = " | ".join(label for label, _ in latest.options)
+        raise Failed(
+            f"[{pattern}] matches {len(hits)} options of {person.id}'s latest "
+            f"message with options (want exactly 1): {labels}"
+        )
+    return hits[0]
+
+
+async def _record(run: Run, before: int, number: int, what: str) -> None:
+    bot, clock, _, tz = _ready(run)
+    run.step = await bot.outbox_after(before)
+    run.step_line = number
+    if run.verbose:
+        stamp = clock.now().astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        print(f"[{stamp}] {what}", file=run.out)
+        for message in run.step:
+            print(_render(message, "    -> "), file=run.out)
+
+
+def _render(message: OutboxMessage, prefix: str) -> str:
+    who = message.person_id or f"{message.channel}:{message.address}"
+    text = message.text.replace("\n", "\n" + " " * (len(prefix) + len(who) + 2))
+    lines = [f"{prefix}{who}: {text}"]
+    lines += [
+        f"{' ' * len(prefix)}  [{i}] {label}"
+        for i, (label, _) in enumerate(message.options, start=1)
+    ]
+    return "\n".join(lines)
+
+
+def _person(agency: AgencyFile, name: str) -> Person:
+    for person in agency.people:
+        if person.id == name:
+            return person
+    raise Malformed(f"unknown name {name!r}")
+
+
+def _expect_message(run: Run, line: str) -> None:
+    _, _, agency, _ = _ready(run)
+    match = _EXPECT.match(line)
+    if match is None:
+        raise Malformed(f"bad expectation {line!r}")
+    name, op, pattern = match.groups()
+    if name == "staff":
+        wanted = {p.id for p in agency.staff}
+    else:
+        wanted = {_person(agency, name).id}
+    received = [m for m in run.step if m.person_id in wanted]
+    if op == "-":
+        if received:
+            raise Failed(f"expected {name} to receive nothing\n{_actual(run)}")
+        return
+    try:
+        regex = re.compile(pattern.strip(), re.IGNORECASE)
+    except re.error as exc:
+        raise Malformed(f"bad pattern {pattern!r}: {exc}") from exc
+    hit = any(
+        regex.search(m.text) or any(regex.search(label) for label, _ in m.options)
+        for m in received
+    )
+    if op == "~" and not hit:
+        raise Failed(f"expected a message to {name} matching /{pattern.strip()}/\n{_actual(run)}")
+    if op == "!~" and hit:
+        raise Failed(f"expected no message to {name} matching /{pattern.strip()}/\n{_actual(run)}")
+
+
+def _actual(run: Run) -> str:
+    if not run.step:
+        return f"actual: nothing was sent by the step at line {run.step_line}"
+    body = "\n".join(_render(m, "  ") for m in run.step)
+    return f"actual (messages of the step at line {run.step_line}):\n{body}"
+
+
+def _money(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:
+        raise Malformed(f"bad amount {text!r}") from exc
+
+
+async def _check(run: Run, line: str) -> None:
+    bot, _, agency, tz = _ready(run)
+    match = _CHECK.match(line)
+    if match is None:
+        raise Malformed(f"bad check {line!r}")
+    what, subject, expected = match.group(1), match.group(2), match.group(3).strip()
+    async with bot.db.transaction() as tx:
+        if what in ("balance", "credits"):
+            balance, credits = await tx.balance(_person(agency, subject).id)
+            actual: object = balance if what == "balance" else credits
+            wanted: object = _money(expected) if what == "balance" else _int(expected)
+            _compare(what, subject, wanted, actual)
+            return
+        ref = _REF.match(subject)
+        if ref is None:
+            raise Malformed(f"bad reference {subject!r} (want NAME#K)")
+        member = _person(agency, ref.group(1))
+        request = await tx.request_by_seq(member.id, int(ref.group(2)))
+    if request is None:
+        raise Failed(f"{subject}: {member.id} has no request number {ref.group(2)}")
+    getters: dict[str, Callable[[], tuple[object, object]]] = {
+        "status": lambda: (expected, request.status.value),
+        "provider": lambda: (expected, request.provider_id or "-"),
+        "start": lambda: (_parse_moment(expected, tz), request.start.astimezone(tz)),
+        "end": lambda: (_parse_moment(expected, tz), request.end.astimezone(tz)),
+        "fee": lambda: (_money(expected), request.fee),
+        "charge": lambda: (_money(expected), request.charge),
+        "payout": lambda: (_money(expected), request.payout),
+    }
+    if what not in getters:
+        raise Malformed(f"unknown check {what!r}")
+    wanted, actual = getters[what]()
+    _compare(what, subject, wanted, actual)
+
+
+def _int(text: str) -> int:
+    if not text.lstrip("-").isdigit():
+        raise Malformed(f"bad number {text!r}")
+    return int(text)
+
+
+def _compare(what: str, subject: str, wanted: object, actual: object) -> None:
+    if wanted != actual:
+        raise Failed(f"{what} {subject}: expected {wanted}, actual {actual}")
+
+
+async def run_files(paths: list[Path], verbose: bool = False, out: TextIO = sys.stdout) -> int:
+    """Replay several transcripts, each on a fresh database; prints 'N passed, M failed'."""
+    passed = failed = 0
+    worst = 0
+    for path in paths:
+        code = await run_file(path, out, verbose)
+        if code == 0:
+            passed += 1
+        else:
+            failed += 1
+            worst = max(worst, code)
+    print(f"{passed} passed, {failed} failed", file=out)
+    return worst
+
+
+def parse_advance(text: str) -> timedelta:
+    """A duration like '30m' for clock steps (shared with the console)."""
+    return parse_duration(text)

@@ -1,0 +1,465 @@
+"""Booking use cases: find providers, send a request, take an answer, hand over to staff."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from bot.domain.agency import Member, Person, Provider, Service
+from bot.domain.availability import covers, free_spans
+from bot.domain.booking import Request, Status, answer_deadline, session_price
+from bot.domain.errors import NotFound
+from bot.domain.ranking import Candidate, rank
+from bot.i18n import N_, fmt_day_time, fmt_money, fmt_time, fmt_window, tr
+from bot.services.actions import action
+from bot.services.desk import Desk, Option
+from bot.services.ports import Escalation, Offer
+
+log = logging.getLogger(__name__)
+
+ANSWER_DEADLINE = "answer_deadline"
+
+
+async def available_providers(
+    desk: Desk,
+    member_id: str,
+    service_id: str,
+    start: datetime,
+    end: datetime,
+    exclude: frozenset[str] = frozenset(),
+) -> list[Candidate]:
+    """Providers who offer the service and are free for the whole window, ranked (rule 1.9)."""
+    busy = await desk.tx.busy_providers(start, end)
+    local_start, local_end = desk.local(start), desk.local(end)
+    free = [
+        p
+        for p in await desk.tx.providers_offering(service_id)
+        if p.id not in busy
+        and p.id not in exclude
+        and covers(p.availability, p.unavailable, local_start, local_end)
+    ]
+    if not free:
+        return []
+    known = await desk.tx.providers_had_before(member_id)
+    monday = (local_start - timedelta(days=local_start.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    booked = await desk.tx.minutes_booked(monday, monday + timedelta(days=7))
+    return rank(Candidate(p, p.id in known, booked.get(p.id, 0)) for p in free)
+
+
+async def partly_available(
+    desk: Desk,
+    service_id: str,
+    start: datetime,
+    end: datetime,
+    exclude: frozenset[str] = frozenset(),
+) -> list[tuple[Provider, list[tuple[datetime, datetime]]]]:
+    """Providers free for only part of a window, with the parts (shown, never booked blindly)."""
+    busy = await desk.tx.busy_providers(start, end)
+    local_start, local_end = desk.local(start), desk.local(end)
+    partial = []
+    for p in await desk.tx.providers_offering(service_id):
+        if p.id in busy or p.id in exclude:
+            continue
+        spans = free_spans(p.availability, p.unavailable, local_start, local_end)
+        if spans and not covers(p.availability, p.unavailable, local_start, local_end):
+            partial.append((p, spans))
+    return sorted(partial, key=lambda item: (-(item[0].rating or -1.0), item[0].id))
+
+
+def spans_text(spans: list[tuple[datetime, datetime]], lang: str) -> str:
+    """'17:00-20:00' (several parts joined by commas)."""
+    return ", ".join(f"{fmt_time(a, lang)}-{fmt_time(b, lang)}" for a, b in spans)
+
+
+def describe(desk: Desk, request: Request, lang: str) -> str:
+    """'Garde d'enfants, mardi 24 novembre, 14:00-18:00'."""
+    service = desk.services[request.service_id].label(lang)
+    return f"{service}, {fmt_window(desk.local(request.start), desk.local(request.end), lang)}"
+
+
+def money(desk: Desk, amount: Decimal, lang: str) -> str:
+    """An amount in the agency currency, formatted for `lang`."""
+    return fmt_money(amount, desk.agency.currency, lang)
+
+
+async def charge_fee(desk: Desk, member: Member, request: Request) -> None:
+    """Charge the scheduling fee, paid first from the member's balance (credited-back fees)."""
+    if request.fee <= 0:
+        return
+    balance, _ = await desk.tx.balance(member.id)
+    from_balance = min(max(balance, Decimal(0)), request.fee)
+    await desk.tx.add_ledger(
+        at=desk.now,
+        kind="scheduling_fee",
+        amount=request.fee,
+        member_id=member.id,
+        request_id=request.id,
+        balance_delta=-from_balance,
+    )
+
+
+async def create_request(
+    desk: Desk,
+    member: Member,
+    service: Service,
+    start: datetime,
+    end: datetime,
+    provider_id: str | None,
+) -> Request:
+    """Record a request (pending with a provider, or escalated without one) and charge its fee."""
+    fee = desk.agency.policy.fee_for_notice(start - desk.now)
+    request = await desk.tx.add_request(
+        member_id=member.id,
+        service_id=service.id,
+        start=start,
+        end=end,
+        status=Status.PENDING if provider_id else Status.ESCALATED,
+        provider_id=provider_id,
+        price=session_price(service.hourly_rate, start, end),
+        fee=fee,
+        at=desk.now,
+    )
+    await charge_fee(desk, member, request)
+    return request
+
+
+async def ask_provider(desk: Desk, request: Request, provider: Provider) -> Offer:
+    """Put a request to a provider with Yes/No options and an answer deadline timer."""
+    deadline = answer_deadline(desk.now, request.start, desk.agency.policy, desk.tz)
+    offer = await desk.tx.add_offer(request.id, provider.id, desk.now, deadline)
+    await desk.tx.add_timer(ANSWER_DEADLINE, deadline, request.id, offer.id)
+    member = await desk.tx.person(request.member_id)
+    lang = desk.lang(provider)
+    text = tr(
+        lang,
+        "New request from {member}: {what}. Can you take it? Please answer before {deadline}.",
+        member=member.name,
+        what=describe(desk, request, lang),
+        deadline=fmt_day_time(desk.local(deadline), lang),
+    )
+    await desk.send(provider, text, offer_options(offer.id, lang))
+    return offer
+
+
+def offer_options(offer_id: int, lang: str) -> list[Option]:
+    """The Yes / No options of a request put to a provider."""
+    return [
+        (tr(lang, "Yes, I confirm"), action("oa", offer_id, "y")),
+        (tr(lang, "No, I decline"), action("oa", offer_id, "n")),
+    ]
+
+
+async def send_request(
+    desk: Desk,
+    member: Member,
+    service: Service,
+    start: datetime,
+    end: datetime,
+    provider: Provider,
+) -> Request:
+    """Send a member's request to their first choice (raises DoubleBooking if just taken)."""
+    request = await create_request(desk, member, service, start, end, provider.id)
+    await ask_provider(desk, request, provider)
+    lang = desk.lang(member)
+    await desk.send(
+        member,
+        tr(
+            lang,
+            "Request sent to {provider}: {what}. It is not guaranteed until {provider} "
+            "confirms; I will tell you as soon as they answer.",
+            provider=provider.name,
+            what=describe(desk, request, lang),
+        ),
+    )
+    return request
+
+
+async def leave_to_staff(
+    desk: Desk, member: Member, service: Service, start: datetime, end: datetime
+) -> Request:
+    """No provider is free: the request goes to staff, who look for someone."""
+    request = await create_request(desk, member, service, start, end, None)
+    await escalate(desk, request, "no_provider", None)
+    lang = desk.lang(member)
+    await desk.send(
+        member,
+        tr(
+            lang,
+            "Your request ({what}) is with our team: they will look "
+            "for someone and get back to you.",
+            what=describe(desk, request, lang),
+        ),
+    )
+    return request
+
+
+async def answer_offer(desk: Desk, provider: Provider, offer: Offer, accept: bool) -> None:
+    """A provider confirms or declines a request put to them."""
+    if not await desk.tx.answer_offer(offer.id, "confirm" if accept else "decline", desk.now):
+        await desk.send(
+            provider, tr(desk.lang(provider), "You have already answered this request.")
+        )
+        return
+    await desk.tx.cancel_timers(offer.request_id, [ANSWER_DEADLINE])
+    request = await desk.tx.request(offer.request_id)
+    member = await desk.tx.person(request.member_id)
+    plang, mlang = desk.lang(provider), desk.lang(member)
+    if accept:
+        request = await desk.tx.update_request(request.id, desk.now, status=Status.CONFIRMED)
+        await desk.send(
+            provider,
+            tr(
+                plang,
+                "Thank you! Booking confirmed: {what}, for {member}.",
+                what=describe(desk, request, plang),
+                member=member.name,
+            ),
+        )
+        await desk.send(
+            member,
+            tr(
+                mlang,
+                "Good news: {provider} confirmed your booking: {what}.",
+                provider=provider.name,
+                what=describe(desk, request, mlang),
+            ),
+        )
+        return
+    await desk.send(provider, tr(plang, "Noted, thank you. The request is withdrawn."))
+    await provider_unavailable(desk, request, provider, "declined")
+
+
+async def provider_unavailable(
+    desk: Desk, request: Request, provider: Provider, reason: str
+) -> None:
+    """A provider declined or let the deadline pass: the member is reassured, staff take over."""
+    request = await desk.tx.update_request(
+        request.id, desk.now, status=Status.ESCALATED, provider_id=None
+    )
+    member = await desk.tx.person(request.member_id)
+    lang = desk.lang(member)
+    await desk.send(
+        member,
+        tr(
+            lang,
+            "{provider} is not available for {what}. Our team is finding the next best "
+            "option for you: no need to book again.",
+            provider=provider.name,
+            what=describe(desk, request, lang),
+        ),
+    )
+    await escalate(desk, request, reason, provider.id)
+
+
+REASONS = {
+    "declined": N_("{provider} declined."),
+    "no_answer": N_("{provider} did not answer in time."),
+    "no_provider": N_("No provider was available."),
+}
+
+
+async def escalate(desk: Desk, request: Request, reason: str, about: str | None) -> Escalation:
+    """Give staff a request with the ranked providers still free and 'close as unfilled'."""
+    escalation = await desk.tx.add_escalation(request.id, reason, about, desk.now)
+    member = await desk.tx.person(request.member_id)
+    asked = await desk.tx.providers_asked(request.id)
+    candidates = await available_providers(
+        desk, member.id, request.service_id, request.start, request.end, frozenset(asked)
+    )
+    partial = await partly_available(
+        desk, request.service_id, request.start, request.end, frozenset(asked)
+    )
+    about_name = (await desk.tx.person(about)).name if about else ""
+    for staff in await desk.staff():
+        lang = desk.lang(staff)
+        why = tr(lang, REASONS[reason], provider=about_name)
+        text = tr(
+            lang,
+            "Escalation #{id}: request from {member} ({what}). {why}",
+            id=escalation.id,
+            member=member.name,
+            what=describe(desk, request, lang),
+            why=why,
+        )
+        if candidates:
+            text += "\n" + tr(lang, "Available providers, best first:")
+        else:
+            text += "\n" + tr(lang, "Nobody else is available for this window.")
+        options = [
+            (
+                tr(lang, "Offer to {provider}", provider=c.provider.name),
+                action("eo", escalation.id, c.provider.id),
+            )
+            for c in candidates
+        ]
+        # Staff may know that someone free for part of the window can stretch: offer them too.
+        options += [
+            (
+                tr(
+                    lang,
+                    "Offer to {provider} (free {spans} only)",
+                    provider=p.name,
+                    spans=spans_text(spans, lang),
+                ),
+                action("eo", escalation.id, p.id),
+            )
+            for p, spans in partial
+        ]
+        options.append((tr(lang, "Close as unfilled"), action("eu", escalation.id)))
+        await desk.send(staff, text, options)
+    return escalation
+
+
+async def claim(desk: Desk, staff: Person, escalation_id: int, outcome: str) -> Escalation | None:
+    """Take an escalation for one staff member; others are told, a second press changes nothing."""
+    escalation = await desk.tx.escalation(escalation_id)
+    lang = desk.lang(staff)
+    if escalation is None:
+        await desk.send(staff, tr(lang, "This escalation no longer exists."))
+        return None
+    if not await desk.tx.claim_escalation(escalation_id, staff.id, outcome, desk.now):
+        handler = await desk.tx.person(escalation.handled_by) if escalation.handled_by else staff
+        await desk.send(
+            staff,
+            tr(
+                lang,
+                "Escalation #{id} was already handled by {staff}.",
+                id=escalation_id,
+                staff=handler.name,
+            ),
+        )
+        return None
+    return escalation
+
+
+async def tell_other_staff(
+    desk: Desk, acting: Person, escalation_id: int, outcome_msg: str, **params: object
+) -> None:
+    """Tell every staff member who acted on an escalation, and how."""
+    for staff in await desk.staff():
+        lang = desk.lang(staff)
+        done = tr(lang, outcome_msg, **params)
+        await desk.send(
+            staff,
+            tr(
+                lang,
+                "Escalation #{id}: {staff} {done}",
+                id=escalation_id,
+                staff=acting.name if staff.id != acting.id else tr(lang, "you"),
+                done=done,
+            ),
+        )
+
+
+async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id: str) -> None:
+    """Staff put an escalated request to another provider, who answers in turn."""
+    escalation = await desk.tx.escalation(escalation_id)
+    try:
+        provider = await desk.tx.person(provider_id)
+    except NotFound:
+        provider = None
+    if escalation is None or not isinstance(provider, Provider):
+        await desk.send(staff, tr(desk.lang(staff), "This option is no longer available."))
+        return
+    request = await desk.tx.request(escalation.request_id)
+    free = await available_providers(
+        desk, request.member_id, request.service_id, request.start, request.end
+    )
+    partial = await partly_available(desk, request.service_id, request.start, request.end)
+    offerable = {c.provider.id for c in free} | {p.id for p, _ in partial}
+    taken = request.status is not Status.ESCALATED or provider.id not in offerable
+    # Once someone handled it, `claim` below says who; before that, say why nothing happened.
+    if taken and escalation.handled_by is None:
+        await desk.send(
+            staff,
+            tr(
+                desk.lang(staff),
+                "{provider} is no longer available for this request.",
+                provider=provider.name,
+            ),
+        )
+        return
+    if await claim(desk, staff, escalation_id, f"offered:{provider.id}") is None:
+        return
+    request = await desk.tx.update_request(
+        request.id, desk.now, status=Status.PENDING, provider_id=provider.id
+    )
+    await ask_provider(desk, request, provider)
+    await tell_other_staff(
+        desk,
+        staff,
+        escalation_id,
+        N_("offered the request to {provider}."),
+        provider=provider.name,
+    )
+    member = await desk.tx.person(request.member_id)
+    lang = desk.lang(member)
+    await desk.send(
+        member,
+        tr(
+            lang,
+            "We have asked {provider} for {what}. I will tell you as soon as they answer.",
+            provider=provider.name,
+            what=describe(desk, request, lang),
+        ),
+    )
+
+
+async def staff_close_unfilled(desk: Desk, staff: Person, escalation_id: int) -> None:
+    """Staff found nobody: the request is unfilled and the fee goes back to the balance."""
+    if await claim(desk, staff, escalation_id, "unfilled") is None:
+        return
+    escalation = await desk.tx.escalation(escalation_id)
+    assert escalation is not None
+    request = await desk.tx.request(escalation.request_id)
+    if request.status is not Status.ESCALATED:
+        return
+    request = await desk.tx.update_request(request.id, desk.now, status=Status.UNFILLED)
+    member = await desk.tx.person(request.member_id)
+    if request.fee > 0:
+        await desk.tx.add_ledger(
+            at=desk.now,
+            kind="fee_credit",
+            amount=request.fee,
+            member_id=member.id,
+            request_id=request.id,
+            balance_delta=request.fee,
+        )
+    await tell_other_staff(desk, staff, escalation_id, N_("closed the request as unfilled."))
+    lang = desk.lang(member)
+    await desk.send(
+        member,
+        tr(
+            lang,
+            "We are sorry: we could not find anyone for {what}. The booking fee of {fee} "
+            "has been credited to your account balance.",
+            what=describe(desk, request, lang),
+            fee=money(desk, request.fee, lang),
+        ),
+    )
+
+
+async def deadline_passed(desk: Desk, offer_id: int) -> None:
+    """The provider did not answer in time: withdraw the request and escalate it."""
+    offer = await desk.tx.offer(offer_id)
+    if offer is None or not await desk.tx.answer_offer(offer_id, "timeout", desk.now):
+        return
+    request = await desk.tx.request(offer.request_id)
+    if request.status is not Status.PENDING or request.provider_id != offer.provider_id:
+        return
+    provider = await desk.tx.person(offer.provider_id)
+    assert isinstance(provider, Provider)
+    lang = desk.lang(provider)
+    await desk.send(
+        provider,
+        tr(
+            lang,
+            "The request for {what} has been withdrawn: no answer by {time}.",
+            what=describe(desk, request, lang),
+            time=fmt_time(desk.local(offer.deadline), lang),
+        ),
+    )
+    await provider_unavailable(desk, request, provider, "no_answer")

@@ -1,0 +1,64 @@
+"""The front desk of one unit of work: the agency, the clock's now, and the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from bot.domain.agency import Agency, Person, Service, Staff
+from bot.i18n import normalize_language
+from bot.services.ports import Clock, Store, Tx
+
+Option = tuple[str, str]  # (label, packed action)
+
+
+@dataclass
+class Desk:
+    """What every use case and flow needs inside one transaction."""
+
+    tx: Tx
+    now: datetime
+    agency: Agency
+    services: dict[str, Service]
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        """The agency's time zone."""
+        return ZoneInfo(self.agency.timezone)
+
+    def local(self, moment: datetime) -> datetime:
+        """A stored UTC moment in agency time."""
+        return moment.astimezone(self.tz)
+
+    def lang(self, person: Person) -> str:
+        """The language to speak to a person: their preference, else the agency's."""
+        return normalize_language(person.language, self.agency.language)
+
+    async def send(self, person: Person, text: str, options: Sequence[Option] = ()) -> None:
+        """Queue a message to a person on their channel, in this transaction."""
+        address = str(person.telegram_id) if person.channel == "telegram" else person.phone
+        await self.tx.enqueue(
+            at=self.now,
+            person_id=person.id,
+            channel=person.channel,
+            address=address or "",
+            text=text,
+            options=options,
+        )
+
+    async def staff(self) -> list[Staff]:
+        """Every staff member."""
+        return [p for p in await self.tx.people("staff") if isinstance(p, Staff)]
+
+
+@asynccontextmanager
+async def open_desk(store: Store, clock: Clock) -> AsyncIterator[Desk]:
+    """Begin a unit of work and load what every step needs."""
+    async with store.transaction() as tx:
+        agency = await tx.agency()
+        services = {s.id: s for s in await tx.services()}
+        yield Desk(tx, clock.now(), agency, services)

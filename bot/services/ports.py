@@ -1,0 +1,317 @@
+"""The ports the use cases need; storage implements them on SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from types import EllipsisType
+from typing import Any, Protocol
+
+from bot.domain.agency import Agency, AgencyFile, Person, Provider, Service
+from bot.domain.booking import Request, Status
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A request put to one provider, with its deadline and answer."""
+
+    id: int
+    request_id: int
+    provider_id: str
+    sent_at: datetime
+    deadline: datetime
+    answer: str | None
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """A request handed to staff, and who handled it."""
+
+    id: int
+    request_id: int
+    reason: str
+    about: str | None
+    handled_by: str | None
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A pending moment at which something must happen."""
+
+    id: int
+    kind: str
+    request_id: int | None
+    ref_id: int | None
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A message the bot has decided to send."""
+
+    id: int
+    created_at: datetime
+    person_id: str | None
+    channel: str
+    address: str
+    text: str
+    options: tuple[tuple[str, str], ...]  # (label, packed action)
+    state: str
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    """One movement of money or credits."""
+
+    id: int
+    created_at: datetime
+    kind: str
+    request_id: int | None
+    amount: Decimal
+    balance_delta: Decimal
+    credits_delta: int
+
+
+class Clock(Protocol):
+    """The one source of the current time (aware, UTC)."""
+
+    def now(self) -> datetime:
+        """The current moment."""
+        ...
+
+
+class Tx(Protocol):
+    """The repositories available inside one unit of work."""
+
+    async def agency(self) -> Agency:
+        """The agency; raises NotFound before any import."""
+        ...
+
+    async def services(self) -> list[Service]:
+        """All services, in the agency file's order."""
+        ...
+
+    async def person(self, person_id: str) -> Person:
+        """Anyone on the roster by id; providers come with services and availability."""
+        ...
+
+    async def person_by_address(self, channel: str, address: str) -> Person | None:
+        """Who writes from this Telegram id or E.164 phone number."""
+        ...
+
+    async def people(self, role: str) -> list[Person]:
+        """Everyone with this role, in the agency file's order."""
+        ...
+
+    async def providers_offering(self, service_id: str) -> list[Provider]:
+        """Providers who offer a service."""
+        ...
+
+    async def busy_providers(self, start: datetime, end: datetime) -> set[str]:
+        """Providers holding a window that overlaps [start, end)."""
+        ...
+
+    async def providers_had_before(self, member_id: str) -> set[str]:
+        """Providers who took care of this member before without cancelling on them."""
+        ...
+
+    async def minutes_booked(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Minutes each provider holds or worked between start and end."""
+        ...
+
+    async def set_language(self, person_id: str, language: str) -> None:
+        """Remember the language a person chose."""
+        ...
+
+    async def set_opted_out(self, person_id: str, opted_out: bool) -> None:
+        """Record an SMS opt-out or opt-in."""
+        ...
+
+    async def add_request(
+        self,
+        *,
+        member_id: str,
+        service_id: str,
+        start: datetime,
+        end: datetime,
+        status: Status,
+        provider_id: str | None,
+        price: Decimal,
+        fee: Decimal,
+        at: datetime,
+    ) -> Request:
+        """Insert a request; raises DoubleBooking when the provider's window is taken."""
+        ...
+
+    async def request(self, request_id: int) -> Request:
+        """A request by id."""
+        ...
+
+    async def request_by_seq(self, member_id: str, seq: int) -> Request | None:
+        """A member's K-th request."""
+        ...
+
+    async def requests_of_member(
+        self, member_id: str, statuses: Iterable[Status]
+    ) -> list[Request]:
+        """A member's requests in these statuses, soonest first."""
+        ...
+
+    async def update_request(
+        self,
+        request_id: int,
+        at: datetime,
+        *,
+        status: Status | None = None,
+        provider_id: str | EllipsisType | None = ...,
+        charge: Decimal | None = None,
+        payout: Decimal | None = None,
+    ) -> Request:
+        """Change a request's status, provider or billing; raises DoubleBooking on overlap."""
+        ...
+
+    async def add_offer(
+        self, request_id: int, provider_id: str, sent_at: datetime, deadline: datetime
+    ) -> Offer:
+        """Record that a request was put to a provider."""
+        ...
+
+    async def offer(self, offer_id: int) -> Offer | None:
+        """An offer by id."""
+        ...
+
+    async def open_offers(self, provider_id: str) -> list[Offer]:
+        """Offers a provider has not answered yet, oldest first."""
+        ...
+
+    async def answer_offer(self, offer_id: int, answer: str, at: datetime) -> bool:
+        """Record an answer once; False when the offer was already answered."""
+        ...
+
+    async def providers_asked(self, request_id: int) -> set[str]:
+        """Providers who already declined or let a request lapse."""
+        ...
+
+    async def add_escalation(
+        self, request_id: int, reason: str, about: str | None, at: datetime
+    ) -> Escalation:
+        """Hand a request to staff."""
+        ...
+
+    async def escalation(self, escalation_id: int) -> Escalation | None:
+        """An escalation by id."""
+        ...
+
+    async def claim_escalation(
+        self, escalation_id: int, staff_id: str, outcome: str, at: datetime
+    ) -> bool:
+        """Mark an escalation handled by one staff member; False when someone already did."""
+        ...
+
+    async def open_escalations(self) -> list[Escalation]:
+        """Escalations nobody has handled yet, oldest first."""
+        ...
+
+    async def add_ledger(
+        self,
+        *,
+        at: datetime,
+        kind: str,
+        amount: Decimal,
+        member_id: str | None = None,
+        provider_id: str | None = None,
+        request_id: int | None = None,
+        balance_delta: Decimal = Decimal(0),
+        credits_delta: int = 0,
+    ) -> None:
+        """Append one movement of money or credits."""
+        ...
+
+    async def balance(self, member_id: str) -> tuple[Decimal, int]:
+        """A member's money balance and session credits: the sums of their history."""
+        ...
+
+    async def history(self, member_id: str, limit: int) -> list[LedgerLine]:
+        """A member's latest ledger lines, newest first."""
+        ...
+
+    async def add_timer(
+        self, kind: str, due_at: datetime, request_id: int | None = None, ref_id: int | None = None
+    ) -> None:
+        """Schedule something to happen at `due_at`."""
+        ...
+
+    async def next_timer(self, until: datetime) -> Timer | None:
+        """The earliest pending timer due at or before `until`."""
+        ...
+
+    async def claim_timer(self, timer_id: int, at: datetime) -> bool:
+        """Take a timer for firing; False when another process already did."""
+        ...
+
+    async def cancel_timers(self, request_id: int, kinds: Iterable[str] | None = None) -> None:
+        """Drop a request's pending timers (all, or only these kinds)."""
+        ...
+
+    async def enqueue(
+        self,
+        *,
+        at: datetime,
+        person_id: str | None,
+        channel: str,
+        address: str,
+        text: str,
+        options: Sequence[tuple[str, str]] = (),
+    ) -> int:
+        """Queue a message to send; it leaves with this transaction's commit or not at all."""
+        ...
+
+    async def outbox_after(self, after_id: int) -> list[OutboxMessage]:
+        """Messages queued after a given id, in order."""
+        ...
+
+    async def last_outbox_id(self) -> int:
+        """The id of the newest queued message (0 when none)."""
+        ...
+
+    async def last_message_to(self, person_id: str) -> OutboxMessage | None:
+        """The newest message queued for a person."""
+        ...
+
+    async def last_options_to(self, person_id: str) -> OutboxMessage | None:
+        """The newest message with options queued for a person."""
+        ...
+
+    async def first_delivery(self, channel: str, external_id: str, at: datetime) -> bool:
+        """Record an inbound delivery id; False when it was seen before."""
+        ...
+
+    async def conversation(self, person_id: str) -> tuple[str, dict[str, Any]] | None:
+        """The flow a person is in and its state."""
+        ...
+
+    async def save_conversation(
+        self, person_id: str, flow: str, state: dict[str, Any], at: datetime
+    ) -> None:
+        """Store where a person is in a flow."""
+        ...
+
+    async def end_conversation(self, person_id: str) -> None:
+        """Leave whatever flow a person is in."""
+        ...
+
+    async def import_agency(self, data: AgencyFile, at: datetime) -> None:
+        """Write an agency file; re-importing the same file changes nothing."""
+        ...
+
+
+class Store(Protocol):
+    """Where units of work come from."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+        """Open a unit of work that commits on success and rolls back on error."""
+        ...

@@ -1,0 +1,36 @@
+"""Timer effects: what happens when a pending timer falls due. Each effect is idempotent."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.services import booking
+from bot.services.desk import Desk
+from bot.services.ports import Timer
+
+log = logging.getLogger(__name__)
+
+Effect = Callable[[Desk, Timer], Awaitable[None]]
+
+
+async def _answer_deadline(desk: Desk, timer: Timer) -> None:
+    if timer.ref_id is not None:
+        await booking.deadline_passed(desk, timer.ref_id)
+
+
+EFFECTS: dict[str, Effect] = {
+    booking.ANSWER_DEADLINE: _answer_deadline,
+}
+
+
+async def fire(desk: Desk, timer: Timer) -> bool:
+    """Claim a due timer and run its effect in this transaction; False if already claimed."""
+    if not await desk.tx.claim_timer(timer.id, desk.now):
+        return False
+    effect = EFFECTS.get(timer.kind)
+    if effect is None:
+        log.warning("timer %s has unknown kind %r; dropped", timer.id, timer.kind)
+        return True
+    await effect(desk, timer)
+    return True

@@ -1,0 +1,739 @@
+"""Every SQL statement of carebot, as methods of one unit of work (`Tx`)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from types import EllipsisType
+from typing import Any
+
+import aiosqlite
+
+from bot.domain.agency import (
+    Agency,
+    AgencyFile,
+    AvailabilityWindow,
+    Member,
+    Person,
+    Provider,
+    Service,
+    Staff,
+    Subscription,
+)
+from bot.domain.booking import HOLDING, Request, Status
+from bot.domain.errors import DoubleBooking, NotFound
+from bot.domain.money import from_minor, to_minor
+from bot.services.ports import Escalation, LedgerLine, Offer, OutboxMessage, Timer
+from storage.codec import from_ts, policy_from_json, policy_to_json, ts
+
+_HOLDING_SQL = "(" + ", ".join(f"'{s.value}'" for s in sorted(HOLDING)) + ")"
+
+
+def _person(row: aiosqlite.Row, extra: dict[str, Any] | None = None) -> Person:
+    """Build the right Person subclass from a people row (providers need `extra`)."""
+    common: dict[str, Any] = {
+        "id": row["id"],
+        "name": row["name"],
+        "channel": row["channel"],
+        "telegram_id": row["telegram_id"],
+        "phone": row["phone"],
+        "language": row["language"],
+    }
+    if row["role"] == "member":
+        sub = None
+        if row["subscription_service"]:
+            sub = Subscription(row["subscription_service"], int(row["subscription_per_week"]))
+        return Member(**common, subscription=sub)
+    if row["role"] == "provider":
+        return Provider(
+            **common, rating=row["rating"], bio=json.loads(row["bio_json"]), **(extra or {})
+        )
+    return Staff(**common)
+
+
+def _request(row: aiosqlite.Row) -> Request:
+    return Request(
+        id=row["id"],
+        member_id=row["member_id"],
+        member_seq=row["member_seq"],
+        service_id=row["service_id"],
+        start=from_ts(row["start_at"]),
+        end=from_ts(row["end_at"]),
+        status=Status(row["status"]),
+        provider_id=row["provider_id"],
+        price=from_minor(row["price_minor"]),
+        fee=from_minor(row["fee_minor"]),
+        charge=from_minor(row["charge_minor"]),
+        payout=from_minor(row["payout_minor"]),
+    )
+
+
+def _offer(row: aiosqlite.Row) -> Offer:
+    return Offer(
+        row["id"],
+        row["request_id"],
+        row["provider_id"],
+        from_ts(row["sent_at"]),
+        from_ts(row["deadline"]),
+        row["answer"],
+    )
+
+
+def _outbox(row: aiosqlite.Row) -> OutboxMessage:
+    options = tuple(tuple(o) for o in json.loads(row["options_json"] or "[]"))
+    return OutboxMessage(
+        row["id"],
+        from_ts(row["created_at"]),
+        row["person_id"],
+        row["channel"],
+        row["address"],
+        row["text"],
+        options,  # type: ignore[arg-type]
+        row["state"],
+    )
+
+
+class Tx:
+    """The repositories of one transaction; only storage.db creates it."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._c = conn
+
+    async def _one(self, sql: str, args: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        async with self._c.execute(sql, args) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, args: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._c.execute(sql, args) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _run(self, sql: str, args: Sequence[Any] = ()) -> tuple[int, int]:
+        """Execute a write; returns (rowcount, lastrowid)."""
+        async with self._c.execute(sql, args) as cursor:
+            return cursor.rowcount, cursor.lastrowid or 0
+
+    # --- agency and roster -------------------------------------------------------------
+
+    async def agency(self) -> Agency:
+        """The agency; raises NotFound before any import."""
+        row = await self._one("SELECT * FROM agency WHERE id = 1")
+        if row is None:
+            raise NotFound("no agency imported")
+        return Agency(
+            row["name"],
+            row["timezone"],
+            row["currency"],
+            row["language"],
+            policy_from_json(row["policy_json"]),
+        )
+
+    async def services(self) -> list[Service]:
+        """All services, in the agency file's order."""
+        rows = await self._all("SELECT * FROM services ORDER BY position")
+        return [
+            Service(
+                r["id"],
+                json.loads(r["name_json"]),
+                from_minor(r["hourly_rate_minor"]),
+                bool(r["checkin"]),
+            )
+            for r in rows
+        ]
+
+    async def person(self, person_id: str) -> Person:
+        """Anyone on the roster by id; providers come with services and availability."""
+        row = await self._one("SELECT * FROM people WHERE id = ?", (person_id,))
+        if row is None:
+            raise NotFound(person_id)
+        return await self._complete(row)
+
+    async def person_by_address(self, channel: str, address: str) -> Person | None:
+        """Who writes from this Telegram id or E.164 phone number."""
+        column = "telegram_id" if channel == "telegram" else "phone"
+        key: Any = (
+            int(address) if channel == "telegram" and address.lstrip("-").isdigit() else address
+        )
+        row = await self._one(f"SELECT * FROM people WHERE {column} = ?", (key,))
+        return None if row is None else await self._complete(row)
+
+    async def _complete(self, row: aiosqlite.Row) -> Person:
+        if row["role"] != "provider":
+            return _person(row)
+        return (await self._providers_from_rows([row]))[0]
+
+    async def _providers_from_rows(self, rows: list[aiosqlite.Row]) -> list[Provider]:
+        """Attach services, weekly windows and days off to provider rows in three queries."""
+        ids = [r["id"] for r in rows]
+        marks = ",".join("?" * len(ids))
+        services: dict[str, list[str]] = {i: [] for i in ids}
+        windows: dict[str, list[AvailabilityWindow]] = {i: [] for i in ids}
+        off: dict[str, set[date]] = {i: set() for i in ids}
+        for r in await self._all(
+            f"SELECT * FROM provider_services WHERE provider_id IN ({marks})", ids
+        ):
+            services[r["provider_id"]].append(r["service_id"])
+        for r in await self._all(
+            f"SELECT * FROM availability WHERE provider_id IN ({marks})", ids
+        ):
+            windows[r["provider_id"]].append(
+                AvailabilityWindow(r["weekday"], r["start_min"], r["end_min"])
+            )
+        for r in await self._all(f"SELECT * FROM days_off WHERE provider_id IN ({marks})", ids):
+            off[r["provider_id"]].add(date.fromisoformat(r["day"]))
+        result = []
+        for r in rows:
+            person = _person(
+                r,
+                {
+                    "services": tuple(sorted(services[r["id"]])),
+                    "availability": tuple(windows[r["id"]]),
+                    "unavailable": frozenset(off[r["id"]]),
+                },
+            )
+            assert isinstance(person, Provider)
+            result.append(person)
+        return result
+
+    async def people(self, role: str) -> list[Person]:
+        """Everyone with this role, in the agency file's order."""
+        rows = await self._all("SELECT * FROM people WHERE role = ? ORDER BY position", (role,))
+        if role == "provider":
+            return list(await self._providers_from_rows(rows))
+        return [_person(r) for r in rows]
+
+    async def providers_offering(self, service_id: str) -> list[Provider]:
+        """Providers who offer a service."""
+        rows = await self._all(
+            "SELECT p.* FROM people p JOIN provider_services s ON s.provider_id = p.id "
+            "WHERE s.service_id = ? ORDER BY p.id",
+            (service_id,),
+        )
+        return await self._providers_from_rows(rows)
+
+    async def busy_providers(self, start: datetime, end: datetime) -> set[str]:
+        """Providers holding a window that overlaps [start, end)."""
+        rows = await self._all(
+            f"SELECT DISTINCT provider_id FROM requests WHERE status IN {_HOLDING_SQL} "
+            "AND provider_id IS NOT NULL AND start_at < ? AND ? < end_at",
+            (ts(end), ts(start)),
+        )
+        return {r["provider_id"] for r in rows}
+
+    async def providers_had_before(self, member_id: str) -> set[str]:
+        """Providers who took care of this member before without cancelling on them."""
+        rows = await self._all(
+            "SELECT DISTINCT provider_id FROM requests WHERE member_id = ? "
+            "AND provider_id IS NOT NULL "
+            "AND status IN ('confirmed', 'in_progress', 'completed', 'no_show')",
+            (member_id,),
+        )
+        return {r["provider_id"] for r in rows}
+
+    async def minutes_booked(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Minutes each provider holds or worked between start and end."""
+        rows = await self._all(
+            "SELECT provider_id, SUM((julianday(end_at) - julianday(start_at)) * 1440) AS m "
+            "FROM requests WHERE provider_id IS NOT NULL "
+            "AND status IN ('pending', 'confirmed', 'in_progress', 'completed') "
+            "AND start_at >= ? AND start_at < ? GROUP BY provider_id",
+            (ts(start), ts(end)),
+        )
+        return {r["provider_id"]: round(r["m"]) for r in rows}
+
+    async def set_language(self, person_id: str, language: str) -> None:
+        """Remember the language a person chose."""
+        await self._run("UPDATE people SET language = ? WHERE id = ?", (language, person_id))
+
+    async def set_opted_out(self, person_id: str, opted_out: bool) -> None:
+        """Record an SMS opt-out or opt-in."""
+        await self._run(
+            "UPDATE people SET opted_out = ? WHERE id = ?", (int(opted_out), person_id)
+        )
+
+    # --- requests --------------------------------------------------------------------
+
+    async def add_request(
+        self,
+        *,
+        member_id: str,
+        service_id: str,
+        start: datetime,
+        end: datetime,
+        status: Status,
+        provider_id: str | None,
+        price: Decimal,
+        fee: Decimal,
+        at: datetime,
+    ) -> Request:
+        """Insert a request; raises DoubleBooking when the provider's window is taken."""
+        row = await self._one(
+            "SELECT COALESCE(MAX(member_seq), 0) + 1 AS n FROM requests WHERE member_id = ?",
+            (member_id,),
+        )
+        seq = int(row["n"]) if row else 1
+        try:
+            _, rid = await self._run(
+                "INSERT INTO requests (member_id, member_seq, service_id, start_at, end_at, "
+                "status, provider_id, price_minor, fee_minor, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    member_id,
+                    seq,
+                    service_id,
+                    ts(start),
+                    ts(end),
+                    status.value,
+                    provider_id,
+                    to_minor(price),
+                    to_minor(fee),
+                    ts(at),
+                    ts(at),
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            if "double booking" in str(exc):
+                raise DoubleBooking(provider_id) from exc
+            raise
+        return await self.request(rid)
+
+    async def request(self, request_id: int) -> Request:
+        """A request by id."""
+        row = await self._one("SELECT * FROM requests WHERE id = ?", (request_id,))
+        if row is None:
+            raise NotFound(f"request {request_id}")
+        return _request(row)
+
+    async def request_by_seq(self, member_id: str, seq: int) -> Request | None:
+        """A member's K-th request."""
+        row = await self._one(
+            "SELECT * FROM requests WHERE member_id = ? AND member_seq = ?", (member_id, seq)
+        )
+        return None if row is None else _request(row)
+
+    async def requests_of_member(
+        self, member_id: str, statuses: Iterable[Status]
+    ) -> list[Request]:
+        """A member's requests in these statuses, soonest first."""
+        wanted = [s.value for s in statuses]
+        rows = await self._all(
+            f"SELECT * FROM requests WHERE member_id = ? AND status IN "
+            f"({','.join('?' * len(wanted))}) ORDER BY start_at, id",
+            (member_id, *wanted),
+        )
+        return [_request(r) for r in rows]
+
+    async def update_request(
+        self,
+        request_id: int,
+        at: datetime,
+        *,
+        status: Status | None = None,
+        provider_id: str | EllipsisType | None = ...,
+        charge: Decimal | None = None,
+        payout: Decimal | None = None,
+    ) -> Request:
+        """Change a request's status, provider or billing; raises DoubleBooking on overlap."""
+        sets: list[str] = ["updated_at = ?"]
+        args: list[Any] = [ts(at)]
+        if status is not None:
+            sets.append("status = ?")
+            args.append(status.value)
+        if provider_id is not ...:
+            sets.append("provider_id = ?")
+            args.append(provider_id)
+        if charge is not None:
+            sets.append("charge_minor = ?")
+            args.append(to_minor(charge))
+        if payout is not None:
+            sets.append("payout_minor = ?")
+            args.append(to_minor(payout))
+        try:
+            await self._run(
+                f"UPDATE requests SET {', '.join(sets)} WHERE id = ?", (*args, request_id)
+            )
+        except sqlite3.IntegrityError as exc:
+            if "double booking" in str(exc):
+                raise DoubleBooking(str(provider_id)) from exc
+            raise
+        return await self.request(request_id)
+
+    # --- offers and escalations --------------------------------------------------------
+
+    async def add_offer(
+        self, request_id: int, provider_id: str, sent_at: datetime, deadline: datetime
+    ) -> Offer:
+        """Record that a request was put to a provider."""
+        _, oid = await self._run(
+            "INSERT INTO offers (request_id, provider_id, sent_at, deadline) VALUES (?, ?, ?, ?)",
+            (request_id, provider_id, ts(sent_at), ts(deadline)),
+        )
+        return Offer(oid, request_id, provider_id, sent_at, deadline, None)
+
+    async def offer(self, offer_id: int) -> Offer | None:
+        """An offer by id."""
+        row = await self._one("SELECT * FROM offers WHERE id = ?", (offer_id,))
+        return None if row is None else _offer(row)
+
+    async def open_offers(self, provider_id: str) -> list[Offer]:
+        """Offers a provider has not answered yet, oldest first."""
+        rows = await self._all(
+            "SELECT * FROM offers WHERE provider_id = ? AND answer IS NULL ORDER BY id",
+            (provider_id,),
+        )
+        return [_offer(r) for r in rows]
+
+    async def answer_offer(self, offer_id: int, answer: str, at: datetime) -> bool:
+        """Record an answer once; False when the offer was already answered."""
+        count, _ = await self._run(
+            "UPDATE offers SET answer = ?, answered_at = ? WHERE id = ? AND answer IS NULL",
+            (answer, ts(at), offer_id),
+        )
+        return count == 1
+
+    async def providers_asked(self, request_id: int) -> set[str]:
+        """Providers who already declined or let a request lapse."""
+        rows = await self._all(
+            "SELECT provider_id FROM offers WHERE request_id = ? "
+            "AND answer IN ('decline', 'timeout')",
+            (request_id,),
+        )
+        return {r["provider_id"] for r in rows}
+
+    async def add_escalation(
+        self, request_id: int, reason: str, about: str | None, at: datetime
+    ) -> Escalation:
+        """Hand a request to staff."""
+        _, eid = await self._run(
+            "INSERT INTO escalations (request_id, reason, about, created_at) VALUES (?, ?, ?, ?)",
+            (request_id, reason, about, ts(at)),
+        )
+        return Escalation(eid, request_id, reason, about, None, None)
+
+    async def escalation(self, escalation_id: int) -> Escalation | None:
+        """An escalation by id."""
+        row = await self._one("SELECT * FROM escalations WHERE id = ?", (escalation_id,))
+        if row is None:
+            return None
+        return Escalation(
+            row["id"],
+            row["request_id"],
+            row["reason"],
+            row["about"],
+            row["handled_by"],
+            row["outcome"],
+        )
+
+    async def claim_escalation(
+        self, escalation_id: int, staff_id: str, outcome: str, at: datetime
+    ) -> bool:
+        """Mark an escalation handled by one staff member; False when someone already did."""
+        count, _ = await self._run(
+            "UPDATE escalations SET handled_by = ?, handled_at = ?, outcome = ? "
+            "WHERE id = ? AND handled_by IS NULL",
+            (staff_id, ts(at), outcome, escalation_id),
+        )
+        return count == 1
+
+    async def open_escalations(self) -> list[Escalation]:
+        """Escalations nobody has handled yet, oldest first."""
+        rows = await self._all("SELECT * FROM escalations WHERE handled_by IS NULL ORDER BY id")
+        return [
+            Escalation(r["id"], r["request_id"], r["reason"], r["about"], None, None) for r in rows
+        ]
+
+    # --- money -----------------------------------------------------------------------
+
+    async def add_ledger(
+        self,
+        *,
+        at: datetime,
+        kind: str,
+        amount: Decimal,
+        member_id: str | None = None,
+        provider_id: str | None = None,
+        request_id: int | None = None,
+        balance_delta: Decimal = Decimal(0),
+        credits_delta: int = 0,
+    ) -> None:
+        """Append one movement of money or credits."""
+        await self._run(
+            "INSERT INTO ledger (created_at, member_id, provider_id, request_id, kind, "
+            "amount_minor, balance_minor, credits) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                ts(at),
+                member_id,
+                provider_id,
+                request_id,
+                kind,
+                to_minor(amount),
+                to_minor(balance_delta),
+                credits_delta,
+            ),
+        )
+
+    async def balance(self, member_id: str) -> tuple[Decimal, int]:
+        """A member's money balance and session credits: the sums of their history."""
+        row = await self._one(
+            "SELECT COALESCE(SUM(balance_minor), 0) AS b, "
+            "COALESCE(SUM(credits), 0) AS c FROM ledger WHERE member_id = ?",
+            (member_id,),
+        )
+        assert row is not None
+        return from_minor(int(row["b"])), int(row["c"])
+
+    async def history(self, member_id: str, limit: int) -> list[LedgerLine]:
+        """A member's latest ledger lines, newest first."""
+        rows = await self._all(
+            "SELECT * FROM ledger WHERE member_id = ? ORDER BY id DESC LIMIT ?", (member_id, limit)
+        )
+        return [
+            LedgerLine(
+                r["id"],
+                from_ts(r["created_at"]),
+                r["kind"],
+                r["request_id"],
+                from_minor(r["amount_minor"]),
+                from_minor(r["balance_minor"]),
+                r["credits"],
+            )
+            for r in rows
+        ]
+
+    # --- timers ------------------------------------------------------------------------
+
+    async def add_timer(
+        self, kind: str, due_at: datetime, request_id: int | None = None, ref_id: int | None = None
+    ) -> None:
+        """Schedule something to happen at `due_at`."""
+        await self._run(
+            "INSERT INTO timers (kind, request_id, ref_id, due_at) VALUES (?, ?, ?, ?)",
+            (kind, request_id, ref_id, ts(due_at)),
+        )
+
+    async def next_timer(self, until: datetime) -> Timer | None:
+        """The earliest pending timer due at or before `until`."""
+        row = await self._one(
+            "SELECT * FROM timers WHERE state = 'pending' AND due_at <= ? "
+            "ORDER BY due_at, id LIMIT 1",
+            (ts(until),),
+        )
+        if row is None:
+            return None
+        return Timer(
+            row["id"], row["kind"], row["request_id"], row["ref_id"], from_ts(row["due_at"])
+        )
+
+    async def claim_timer(self, timer_id: int, at: datetime) -> bool:
+        """Take a timer for firing; False when another process already did."""
+        count, _ = await self._run(
+            "UPDATE timers SET state = 'fired', fired_at = ? WHERE id = ? AND state = 'pending'",
+            (ts(at), timer_id),
+        )
+        return count == 1
+
+    async def cancel_timers(self, request_id: int, kinds: Iterable[str] | None = None) -> None:
+        """Drop a request's pending timers (all, or only these kinds)."""
+        if kinds is None:
+            await self._run(
+                "UPDATE timers SET state = 'cancelled' WHERE request_id = ? AND state = 'pending'",
+                (request_id,),
+            )
+            return
+        wanted = list(kinds)
+        await self._run(
+            f"UPDATE timers SET state = 'cancelled' WHERE request_id = ? AND "
+            f"state = 'pending' AND kind IN ({','.join('?' * len(wanted))})",
+            (request_id, *wanted),
+        )
+
+    # --- outbox and inbound ------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        *,
+        at: datetime,
+        person_id: str | None,
+        channel: str,
+        address: str,
+        text: str,
+        options: Sequence[tuple[str, str]] = (),
+    ) -> int:
+        """Queue a message to send; it leaves with this transaction's commit or not at all."""
+        _, mid = await self._run(
+            "INSERT INTO outbox (created_at, person_id, channel, address, text, options_json) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                ts(at),
+                person_id,
+                channel,
+                address,
+                text,
+                json.dumps([list(o) for o in options], ensure_ascii=False) if options else None,
+            ),
+        )
+        return mid
+
+    async def outbox_after(self, after_id: int) -> list[OutboxMessage]:
+        """Messages queued after a given id, in order."""
+        rows = await self._all("SELECT * FROM outbox WHERE id > ? ORDER BY id", (after_id,))
+        return [_outbox(r) for r in rows]
+
+    async def last_outbox_id(self) -> int:
+        """The id of the newest queued message (0 when none)."""
+        row = await self._one("SELECT COALESCE(MAX(id), 0) AS m FROM outbox")
+        return int(row["m"]) if row else 0
+
+    async def last_message_to(self, person_id: str) -> OutboxMessage | None:
+        """The newest message queued for a person."""
+        row = await self._one(
+            "SELECT * FROM outbox WHERE person_id = ? ORDER BY id DESC LIMIT 1", (person_id,)
+        )
+        return None if row is None else _outbox(row)
+
+    async def last_options_to(self, person_id: str) -> OutboxMessage | None:
+        """The newest message with options queued for a person."""
+        row = await self._one(
+            "SELECT * FROM outbox WHERE person_id = ? AND options_json IS NOT "
+            "NULL ORDER BY id DESC LIMIT 1",
+            (person_id,),
+        )
+        return None if row is None else _outbox(row)
+
+    async def first_delivery(self, channel: str, external_id: str, at: datetime) -> bool:
+        """Record an inbound delivery id; False when it was seen before."""
+        count, _ = await self._run(
+            "INSERT OR IGNORE INTO inbound (channel, external_id, received_at) VALUES (?, ?, ?)",
+            (channel, external_id, ts(at)),
+        )
+        return count == 1
+
+    # --- conversations -----------------------------------------------------------------
+
+    async def conversation(self, person_id: str) -> tuple[str, dict[str, Any]] | None:
+        """The flow a person is in and its state."""
+        row = await self._one(
+            "SELECT flow, state_json FROM conversations WHERE person_id = ?", (person_id,)
+        )
+        return None if row is None else (row["flow"], json.loads(row["state_json"]))
+
+    async def save_conversation(
+        self, person_id: str, flow: str, state: dict[str, Any], at: datetime
+    ) -> None:
+        """Store where a person is in a flow."""
+        await self._run(
+            "INSERT INTO conversations (person_id, flow, state_json, updated_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT(person_id) DO UPDATE SET flow = excluded.flow, "
+            "state_json = excluded.state_json, updated_at = excluded.updated_at",
+            (person_id, flow, json.dumps(state, ensure_ascii=False), ts(at)),
+        )
+
+    async def end_conversation(self, person_id: str) -> None:
+        """Leave whatever flow a person is in."""
+        await self._run("DELETE FROM conversations WHERE person_id = ?", (person_id,))
+
+    # --- import ------------------------------------------------------------------------
+
+    async def import_agency(self, data: AgencyFile, at: datetime) -> None:
+        """Write an agency file; re-importing the same file changes nothing."""
+        a = data.agency
+        await self._run(
+            "INSERT INTO agency (id, name, timezone, currency, language, policy_json) "
+            "VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+            "timezone = excluded.timezone, currency = excluded.currency, "
+            "language = excluded.language, policy_json = excluded.policy_json",
+            (a.name, a.timezone, a.currency, a.language, policy_to_json(a.policy)),
+        )
+        for pos, s in enumerate(data.services):
+            await self._run(
+                "INSERT INTO services (id, name_json, hourly_rate_minor, checkin, position) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name_json = "
+                "excluded.name_json, hourly_rate_minor = excluded.hourly_rate_minor, "
+                "checkin = excluded.checkin, position = excluded.position",
+                (
+                    s.id,
+                    json.dumps(dict(s.name), ensure_ascii=False),
+                    to_minor(s.hourly_rate),
+                    int(s.checkin),
+                    pos,
+                ),
+            )
+        people: list[tuple[str, Person]] = [
+            *(("member", p) for p in data.members),
+            *(("provider", p) for p in data.providers),
+            *(("staff", p) for p in data.staff),
+        ]
+        for pos, (role, p) in enumerate(people):
+            await self._upsert_person(role, p, pos)
+            if isinstance(p, Provider):
+                await self._replace_provider_details(p)
+            if isinstance(p, Member):
+                await self._opening_balance(p, at)
+
+    async def _upsert_person(self, role: str, p: Person, pos: int) -> None:
+        sub = p.subscription if isinstance(p, Member) else None
+        rating = p.rating if isinstance(p, Provider) else None
+        bio = json.dumps(dict(p.bio), ensure_ascii=False) if isinstance(p, Provider) else "{}"
+        await self._run(
+            "INSERT INTO people (id, role, name, channel, telegram_id, phone, language, "
+            "subscription_service, subscription_per_week, rating, bio_json, position) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "role = excluded.role, name = excluded.name, channel = excluded.channel, "
+            "telegram_id = excluded.telegram_id, phone = excluded.phone, "
+            "language = COALESCE(excluded.language, people.language), "
+            "subscription_service = excluded.subscription_service, "
+            "subscription_per_week = excluded.subscription_per_week, rating = excluded.rating, "
+            "bio_json = excluded.bio_json, position = excluded.position",
+            (
+                p.id,
+                role,
+                p.name,
+                p.channel,
+                p.telegram_id,
+                p.phone,
+                p.language,
+                sub.service if sub else None,
+                sub.per_week if sub else None,
+                rating,
+                bio,
+                pos,
+            ),
+        )
+
+    async def _replace_provider_details(self, p: Provider) -> None:
+        await self._run("DELETE FROM provider_services WHERE provider_id = ?", (p.id,))
+        await self._run("DELETE FROM availability WHERE provider_id = ?", (p.id,))
+        await self._run("DELETE FROM days_off WHERE provider_id = ?", (p.id,))
+        async with self._c.executemany(
+            "INSERT INTO provider_services (provider_id, service_id) VALUES (?, ?)",
+            [(p.id, s) for s in p.services],
+        ):
+            pass
+        async with self._c.executemany(
+            "INSERT INTO availability (provider_id, weekday, start_min, end_min) "
+            "VALUES (?, ?, ?, ?)",
+            [(p.id, w.weekday, w.start, w.end) for w in p.availability],
+        ):
+            pass
+        async with self._c.executemany(
+            "INSERT INTO days_off (provider_id, day) VALUES (?, ?)",
+            [(p.id, d.isoformat()) for d in sorted(p.unavailable)],
+        ):
+            pass
+
+    async def _opening_balance(self, m: Member, at: datetime) -> None:
+        """Credits and balance from the file are opening entries, written once per member."""
+        row = await self._one(
+            "SELECT 1 FROM ledger WHERE member_id = ? AND kind = 'opening'", (m.id,)
+        )
+        if row is None and (m.balance or m.credits):
+            await self.add_ledger(
+                at=at,
+                kind="opening",
+                amount=m.balance,
+                member_id=m.id,
+                balance_delta=m.balance,
+                credits_delta=m.credits,
+            )
