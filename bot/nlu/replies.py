@@ -100,7 +100,7 @@ _HELP_KEYWORDS = frozenset({"help", "aide", "info"})
 def sms_keyword(text: str) -> str | None:
     """Carrier keywords alone in a message: 'stop', 'start' or 'help'; else None."""
     # A keyword is the whole message; anything longer cannot be one, so skip the work.
-    if len(text) > 64:
+    if len(text.strip()) > 64:
         return None
     # Spaces are dropped so that "OPT-OUT" and "stop all" read as OPTOUT and STOPALL.
     word = normalize(text).replace(" ", "")
@@ -202,7 +202,8 @@ _ARRIVED = (
     "onsite", "on location", "checked in", "check in", "checking in", "at the door",
     "at the house", "at the client",
     "sur place", "je suis la", "suis la", "me voila", "ici", "present", "presente",
-    "devant la porte", "devant chez", "chez le client", "chez la cliente",
+    "devant la porte", "devant chez", "chez le client", "chez la cliente", "je suis devant",
+    "je suis en bas", "i m outside", "i am outside", "i m downstairs",
 )  # fmt: skip
 _NOT_ARRIVED = (
     "not arrived", "not here", "not there", "not yet", "haven t arrived", "not on site",
@@ -229,12 +230,13 @@ _DECLINE = (
     "unavailable", "can t", "cant", "cannot", "can not", "couldn t", "won t be able",
     "unable", "decline", "declined", "declining", "refuse", "refused", "i ll pass",
     "i will pass", "i pass", "pass on this", "busy", "not possible", "impossible",
-    "no can do", "not this time", "not me", "not today", "sorry",
+    "no can do", "not this time", "not me", "not today", "sorry", "won t be there",
+    "will not be there", "won t make it", "will not make it",
     "non", "nan", "non merci", "pas dispo", "pas disponible", "indisponible", "indispo",
     "pas libre", "pas possible", "je ne peux pas", "ne peux pas", "peux pas", "pourrai pas",
     "pourrais pas", "je refuse", "refus", "je decline", "passe mon tour", "occupe",
     "occupee", "deja pris", "deja prise", "pas cette fois", "pas pour moi", "desole",
-    "desolee", "malheureusement",
+    "desolee", "malheureusement", "serai pas la", "viendrai pas", "pourrai pas venir",
 )  # fmt: skip
 
 _CONFIRM = (
@@ -244,7 +246,8 @@ _CONFIRM = (
     "fine", "alright", "all right", "of course", "absolutely",
     "definitely", "agreed", "agree", "deal", "perfect", "great", "will do", "np", "on it",
     "sounds good", "all good", "good for me",
-    "certainly", "affirmative", "roger", "got it",
+    "certainly", "affirmative", "roger", "got it", "i ll be there", "i will be there",
+    "je serai la", "j y serai",
     "oui", "ouais", "ouai", "ouaip", "ouep", "wi", "d accord", "dac", "dacc", "daccord",
     "dak", "confirme", "confirmee", "confirmer", "j accepte", "accepte", "acceptee",
     "je prends", "je le prends", "je la prends", "je peux", "c est bon", "c bon",
@@ -286,86 +289,26 @@ _TYPO_TARGETS = (
     "deplacee", "rescheduled", "reschedule", "postponed", "repousse", "moved", "nouvelle",
     "horaire", "changement", "client", "cliente", "customer", "parfait", "perfect",
     "volontiers", "absolutely", "definitely", "certainly", "alright", "minutes", "minute",
-    "unsubscribe",
+    "unsubscribe", "problem", "problems", "probleme", "souci", "soucis", "marche", "finalement",
+    "nouvel", "famille", "family", "secours", "please", "texting", "encore",
 )  # fmt: skip
 # Real words one typo away from a target, with another meaning: never "corrected".
 _NOT_TYPOS = frozenset(
-    (
-        "regarde",
-        "regard",
-        "regards",
-        "reward",
-        "rewards",
-        "renard",
-        "renards",
-        "realite",
-        "realize",
-        "cancer",
-        "cancers",
-        "chancel",
-        "parait",
-        "parlait",
-        "partait",
-        "complexe",
-        "decade",
-        "decal",
-        "decals",
-        "decayed",
-        "dedale",
-        "ducale",
-        "decele",
-        "accent",
-        "accented",
-        "assent",
-        "abusent",
-        "refuge",
-        "refute",
-        "reuse",
-        "recuse",
-        "certainty",
-        "finite",
-        "finnish",
-        "finir",
-        "finit",
-        "ruining",
-        "conform",
-        "conforme",
-        "conformer",
-        "conformed",
-        "clint",
-        "crient",
-        "chient",
-        "competed",
-        "compete",
-        "prefect",
-        "alight",
-        "albright",
-        "impassible",
-        "annular",
-        "annuel",
-        "annuels",
-        "moped",
-        "mowed",
-        "mover",
-        "moves",
-        "termite",
-        "terrine",
-        "minutie",
-        "personnel",
-        "report",
-        "reports",
-        "reported",
-        "reporter",
-        "remporte",
-        "chargement",
-        "realisme",
-        "realism",
-        "realist",
-        "realiste",
-        "effectuer",
-        "realiser",
-    )  # fmt: skip
-)
+    {
+        "regarde", "regard", "regards", "reward", "rewards", "renard", "renards", "realite",
+        "realize", "cancer", "cancers", "chancel", "parait", "parlait", "partait", "complexe",
+        "decade", "decal", "decals", "decayed", "dedale", "ducale", "decele", "accent",
+        "accented", "assent", "abusent", "refuge", "refute", "reuse", "recuse", "certainty",
+        "finite", "finnish", "finir", "finit", "ruining", "conform", "conforme", "conformer",
+        "conformed", "clint", "crient", "chient", "competed", "compete", "prefect", "alight",
+        "albright", "impassible", "annular", "annuel", "annuels", "moped", "mowed", "mover",
+        "moves", "termite", "terrine", "minutie", "personnel", "report", "reports", "reported",
+        "reporter", "remporte", "chargement", "realisme", "realism", "realist", "realiste",
+        "effectuer", "realiser", "finisse", "decolle", "noon", "midi", "minuit", "midnight",
+        "arriver", "arrives", "terminera", "personnes", "march", "marched", "marcher", "manche",
+        "testing", "pleased", "novel", "encode", "souris", "soumis",
+    }
+)  # fmt: skip
 
 
 def _words(phrases: Iterable[str]) -> set[str]:
@@ -379,7 +322,7 @@ _ALL_TABLES: tuple[tuple[str, ...], ...] = (
     _STOP_PHRASES, tuple(_STOP_KEYWORDS), tuple(_START_KEYWORDS), tuple(_HELP_KEYWORDS),
 )  # fmt: skip
 _VOCABULARY = frozenset(set().union(*(_words(table) for table in _ALL_TABLES)))
-_KNOWN = _VOCABULARY | _NOT_TYPOS
+_KNOWN = _VOCABULARY | frozenset(_TYPO_TARGETS) | _NOT_TYPOS
 
 # --------------------------------------------------------------------------------------------
 # Typo tolerance
@@ -437,15 +380,16 @@ def _correct(token: str) -> str:
     """The vocabulary word a token stands for, allowing stretched letters and one typo."""
     if token in _KNOWN or not token.isalpha():
         return token
-    # Stretched words: "ouiiii", "okkk", "arriveeee", "noooon".
-    forms = [token]
-    for pattern, repl in ((_REPEATS_3, r"\1\1"), (_REPEATS_2, r"\1")):
-        form = pattern.sub(repl, token)
-        if form in _KNOWN:
-            return form
-        if form not in forms:
-            forms.append(form)
-    for form in forms:
+    # Stretched words: "ouiiii", "okkk", "noooon" are short answers squeezed to single
+    # letters; longer words keep their doubles ("donne" is not "done"), so only runs of three
+    # or more shrink ("arriveeee" -> "arrivee").
+    single = _REPEATS_2.sub(r"\1", token)
+    if len(single) <= 3 and single in _KNOWN:
+        return single
+    double = _REPEATS_3.sub(r"\1\1", token)
+    if double in _KNOWN:
+        return double
+    for form in dict.fromkeys((double, token)):
         if len(form) < _FUZZY_MIN_LEN:
             continue
         candidates = set().union(
@@ -513,6 +457,7 @@ _CONFIRM_DESPITE_NO_RE = _phrase_regex(_CONFIRM_DESPITE_NO)
 _DECLINE_RE = _phrase_regex(_DECLINE)
 _CONFIRM_RE = _phrase_regex(_CONFIRM)
 _STOP_PHRASES_RE = _phrase_regex(_STOP_PHRASES)
+_ARRIVAL_RE = _phrase_regex(("arrival", "arrivee", "arrive", "eta"))
 
 # --------------------------------------------------------------------------------------------
 # Numbers, durations and clock times
@@ -561,15 +506,16 @@ _DURATION_RE = re.compile(
     rf"(?P<hm_h>\d{{1,2}}) {_H} (?:and |et )?(?P<hm_m>\d{{1,2}})(?: {_MIN})?"
     rf"|(?P<dec_h>\d{{1,2}})\.(?P<dec_f>\d{{1,2}}) {_H}"
     rf"|(?P<h>\d{{1,2}}) {_H}(?P<h_half>{_AND_HALF})?"
-    rf"|(?:{_A} )?(?:hour|heure)(?P<a_half>{_AND_HALF})?"
-    rf"|(?P<q3>3) (?:quarters?|quarts?)(?: of an?| of| d)? (?:hour|heure)"
-    rf"|(?:{_A} )?(?:quarter|quart)(?: of an?| of| d)? (?:hour|heure)"
+    # "an hour", not a bare "heure" ("nouvelle heure d'arrivée" is no delay).
+    rf"|{_A} (?:hour|heure)(?P<a_half>{_AND_HALF})?"
+    rf"|(?P<q3>3) (?:quarters?|quarts?|4)(?: of an?| of| d)? (?:hour|heure)"
+    rf"|(?P<q1>(?:{_A} )?(?:quarter|quart)(?: of an?| of| d)? (?:hour|heure)|1 4 (?:d )?heure)"
     rf"|(?P<half>half (?:an? )?hour|(?:{_A} )?demie? heure|1 2 heure)"
     rf"|(?P<m>\d{{1,3}}) {_MIN}"
     r")(?![a-z0-9:.])"
 )
 # Before these words a number is a clock time ("arriving at 17h"), not a delay.
-_CLOCK_PREFIXES = frozenset({"a", "at", "vers", "around", "until", "jusqu", "to", "for", "pour"})
+_CLOCK_PREFIXES = frozenset({"a", "at", "vers", "around", "until", "jusqu", "to"})
 _LATE_CUE = r"(?:late|retard|delay|delayed|behind)"
 _BARE_LATE_RE = re.compile(
     rf"\b{_LATE_CUE}(?: (?:by|of|de|d|about|around|environ|approx|like|genre|maybe|"
@@ -604,6 +550,7 @@ def _duration_minutes(text: str) -> int | None:
 
 
 def _match_minutes(match: re.Match[str]) -> int | None:
+    """Minutes of one _DURATION_RE match."""
     group = match.group
     if group("hm_h") is not None:
         if int(group("hm_m")) >= 60:
@@ -619,10 +566,9 @@ def _match_minutes(match: re.Match[str]) -> int | None:
         return 45
     if group("half") is not None:
         return 30
-    whole = match.group()
-    if "quart" in whole:
+    if group("q1") is not None:
         return 15
-    return 90 if group("a_half") else 60
+    return 90 if group("a_half") else 60  # "an hour", "an hour and a half"
 
 
 def _late_minutes(text: str) -> int | None:
@@ -665,6 +611,7 @@ def _clock_time(text: str) -> str | None:
 
 
 def _match_clock(match: re.Match[str]) -> str | None:
+    """The time of one _CLOCK_RE match as "HH:MM", or None when it is no valid time."""
     group = match.group
     if group("noon"):
         return "12:00"
@@ -724,6 +671,9 @@ def _absent(text: _Text) -> Reply | None:
 
 
 def _modified(text: _Text) -> Reply | None:
+    # "retard, nouvelle heure d'arrivée 17h" gives a late arrival time, not a new start.
+    if _LATE_RE.search(text.words) and _ARRIVAL_RE.search(text.words):
+        return None
     time = _clock_time(text.numbers)
     if _MODIFIED_RE.search(text.words) or (time and _MODIFIED_WEAK_RE.search(text.words)):
         return Reply("modified", time=time)

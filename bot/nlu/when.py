@@ -63,7 +63,10 @@ _NON_ASCII_RE = re.compile(r"[^\x20-\x7e]+")
 _SPACES_RE = re.compile(r" {2,}")
 _ISO_T_RE = re.compile(r"(?<=[0-9])t(?=[0-9])")
 # "24h/24", "24/7", "7j/7" mean round-the-clock care: neither a date nor a time.
-_ROUND_THE_CLOCK_RE = re.compile(r"\b(?:24 ?h? ?/ ?24|24 ?/ ?7|7 ?j? ?/ ?7)\b")
+# "one-to-one care" is not 1 o'clock to 1 o'clock either.
+_ROUND_THE_CLOCK_RE = re.compile(
+    r"\b(?:24 ?h? ?/ ?24|24 ?/ ?7|7 ?j? ?/ ?7|(?:one|1) ?-? ?(?:to|on) ?-? ?(?:one|1))\b"
+)
 
 
 def _fold(text: str) -> str:
@@ -231,7 +234,7 @@ def _take_duration(text: _Text) -> _Duration | None:
     clock = None
     clocklike = _CLOCKLIKE_QTY_RE.fullmatch(match["qty"])
     if match["cue"] == "pour" and clocklike:
-        clock = _make_clock(clocklike["h"], clocklike["m"] or "00", "h", None)
+        clock = _make_clock(clocklike["h"], int(clocklike["m"] or 0), True, None)
     return _Duration(minutes, clock)
 
 
@@ -276,6 +279,9 @@ _DateSpec = date | _Weekday
 # A number that is a clock time, not a day of the month: "15h", "15:00", "3pm", "9 heures".
 _TIME_AHEAD = r"(?! ?(?:[:.h][0-9]|h\b|heures?\b|[ap]\.? ?m\b|o'? ?clock))"
 _ORDINAL = r"(?:st|nd|rd|th|er|eme|e)?"
+_DAY_NUMBER = r"[0-9]{1,2}|premier|first"  # "le premier décembre", "the first of May"
+# What follows a number that starts a time range: "the 9 to 5 shift" holds no day.
+_RANGE_AHEAD = r"(?! ?(?:[-/]|to\b|a\b|au\b|till?\b|until\b|jusqu|et\b|and\b))"
 
 _ISO_RE = re.compile(r"\b(?P<y>[0-9]{4})[-/.](?P<m>[0-9]{1,2})[-/.](?P<d>[0-9]{1,2})(?![0-9])")
 _NUMERIC_RE = re.compile(
@@ -283,11 +289,11 @@ _NUMERIC_RE = re.compile(
     r"|(?<![0-9/.:])(?P<d2>[0-9]{1,2})\.(?P<m2>[0-9]{1,2})\.(?P<y2>[0-9]{4}|[0-9]{2})(?![0-9])"
 )
 _DAY_MONTH_RE = re.compile(
-    rf"\b(?:the )?(?P<d>[0-9]{{1,2}}){_ORDINAL} ?(?:of |de )?(?P<mon>{_MONTH_ALT})\b\.?"
+    rf"\b(?:the )?(?P<d>{_DAY_NUMBER}){_ORDINAL} ?(?:of |de )?(?P<mon>{_MONTH_ALT})\b\.?"
     r"(?:,? (?P<y>[0-9]{4})\b)?"
 )
 _MONTH_DAY_RE = re.compile(
-    rf"\b(?P<mon>{_MONTH_ALT})\b\.?,? (?:the )?(?P<d>[0-9]{{1,2}}){_ORDINAL}\b{_TIME_AHEAD}"
+    rf"\b(?P<mon>{_MONTH_ALT})\b\.?,? (?:the )?(?P<d>{_DAY_NUMBER}){_ORDINAL}\b{_TIME_AHEAD}"
     r"(?:,? (?P<y>[0-9]{4})\b)?"
 )
 _RELATIVE_DAY_RES: tuple[tuple[int, re.Pattern[str]], ...] = (
@@ -304,17 +310,17 @@ _RELATIVE_DAY_RES: tuple[tuple[int, re.Pattern[str]], ...] = (
 _IN_DAYS_RE = re.compile(rf"\b(?:in|dans) (?P<n>[0-9]{{1,3}}|{_NUMBER_ALT}) (?:days?|jours?)\b")
 # "the 18th", "le 18", "on the 3rd" (not "le 18h"), and "samedi 12" checked against the weekday.
 _DAY_OF_MONTH_RE = re.compile(
-    rf"\b(?:on the|the|le) (?P<d>[0-9]{{1,2}}){_ORDINAL}\b{_TIME_AHEAD}(?! ?[-/])"
+    rf"\b(?:on the|the|le) (?P<d>[0-9]{{1,2}}){_ORDINAL}\b{_TIME_AHEAD}{_RANGE_AHEAD}"
     r"|\b(?P<d2>[0-9]{1,2})(?:st|nd|rd|th|er)\b"
 )
 _FR_WEEKDAY_DAY_RE = re.compile(
-    rf"\b(?P<wd>{_FR_WEEKDAY_ALT})\.? (?P<d>[0-9]{{1,2}})(?:er)?\b{_TIME_AHEAD}"
-    r"(?! ?(?:-|a\b|au\b|to\b|jusqu|et\b|and\b))"
+    rf"\b(?P<wd>{_FR_WEEKDAY_ALT})\.? (?P<d>[0-9]{{1,2}})(?:er)?\b{_TIME_AHEAD}{_RANGE_AHEAD}"
 )
-_WEEKDAY_RE = re.compile(rf"\b(?P<wd>{_WEEKDAY_ALT})\b\.?")
-_NEXT_WEEK_RE = re.compile(
-    r"\b(?:(?:of |on )?(?:the )?next week|the week after|(?:de )?la semaine (?:prochaine|d'apres)"
+_WEEKDAY_RE = re.compile(rf"\b(?P<wd>{_WEEKDAY_ALT})(?P<plural>s)?\b\.?")
+_WEEKS_AHEAD_RE = re.compile(
+    r"\b(?:(?:of |on )?(?:the )?next week|(?:de )?la semaine (?:prochaine|d'apres)"
     r"|semaine prochaine)\b"
+    r"|\b(?P<two>(?:in|dans) (?:2|two|deux) (?:weeks|semaines)|(?:the )?week after next)\b"
 )
 _VAGUE_RE = re.compile(
     r"\b(?:weeks?|months?|week-?end|semaines?|mois|soon|asap|later|sometime|whenever"
@@ -330,7 +336,7 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
         return None
 
 
-def _year(raw: str | None, today: date) -> int | None:
+def _year(raw: str | None) -> int | None:
     if raw is None:
         return None
     return int(raw) + 2000 if len(raw) == 2 else int(raw)
@@ -346,10 +352,11 @@ def _next_occurrence(month: int, day: int, today: date) -> date | None:
 
 
 def _day_month(day: str, month: int, year: str | None, today: date) -> date | None:
-    explicit_year = _year(year, today)
+    number = int(day) if day.isdigit() else 1  # "premier", "first"
+    explicit_year = _year(year)
     if explicit_year is None:
-        return _next_occurrence(month, int(day), today)
-    return _safe_date(explicit_year, month, int(day))
+        return _next_occurrence(month, number, today)
+    return _safe_date(explicit_year, month, number)
 
 
 def _next_day_of_month(day: int, today: date) -> date | None:
@@ -369,6 +376,8 @@ def _iso_date(match: re.Match[str], today: date) -> date | None:
 def _numeric_date(match: re.Match[str], today: date) -> date | None:
     day, month = match["d"] or match["d2"], match["m"] or match["m2"]
     year = match["y"] if match["d"] else match["y2"]
+    if int(month) > 12 >= int(day):
+        day, month = month, day  # "12/15" cannot be day first; read it the US way
     return _day_month(day, int(month), year, today)
 
 
@@ -389,27 +398,37 @@ def _fr_weekday_day_date(match: re.Match[str], today: date) -> date | None:
 
 
 _Reader = Callable[[re.Match[str], date], date | None]
-# Most explicit first: the first date read wins; all matches are blanked either way.
-_DATE_READERS: tuple[tuple[re.Pattern[str], _Reader], ...] = (
+# Unmistakable dates, most explicit first. They are blanked even when impossible
+# ("31 février"), so that their numbers are not read as times or days instead.
+_EXPLICIT_READERS: tuple[tuple[re.Pattern[str], _Reader], ...] = (
     (_ISO_RE, _iso_date),
     (_NUMERIC_RE, _numeric_date),
     (_DAY_MONTH_RE, _named_month_date),
     (_MONTH_DAY_RE, _named_month_date),
+)
+# A day of the month without its month ("le 18", "samedi 12") ranks below "demain".
+_DAY_OF_MONTH_READERS: tuple[tuple[re.Pattern[str], _Reader], ...] = (
     (_FR_WEEKDAY_DAY_RE, _fr_weekday_day_date),
     (_DAY_OF_MONTH_RE, _day_of_month_date),
 )
+_EXPLICIT_DATE_RES = tuple(pattern for pattern, _ in _EXPLICIT_READERS)
 
 
-def _read_dates(text: _Text, today: date, lang: str) -> date | None:
+def _read_dates(
+    text: _Text,
+    today: date,
+    lang: str,
+    readers: tuple[tuple[re.Pattern[str], _Reader], ...],
+    strict: bool,
+) -> date | None:
     found: date | None = None
-    for pattern, reader in _DATE_READERS:
+    for pattern, reader in readers:
         for match in list(pattern.finditer(text.text)):
             if pattern is _MONTH_DAY_RE and match["mon"] in _MONTH_OR_WEEKDAY and lang == "fr":
                 continue  # "mar 15" in French is mardi 15
             value = reader(match, today)
-            if value is None:
-                continue
-            text.blank(*match.span())
+            if value is not None or strict:
+                text.blank(*match.span())
             found = found or value
     return found
 
@@ -429,26 +448,28 @@ def _read_relative_day(text: _Text, today: date) -> date | None:
 
 
 def _read_weekday(text: _Text, lang: str) -> _Weekday | None:
-    next_week = text.take(_NEXT_WEEK_RE)
+    # "next week" alone is vague; with a weekday it picks that day in the next calendar week.
+    ahead = text.take(_WEEKS_AHEAD_RE)
+    weeks = 0 if ahead is None else 2 if ahead["two"] else 1
     for match in _WEEKDAY_RE.finditer(text.text):
         word = match["wd"]
         if word in _MONTH_OR_WEEKDAY and lang != "fr":
             continue  # "mar" alone in English is March
+        if match["plural"] and match.group().rstrip(".") in _MONTHS:
+            continue  # "mars" is March, not "mardis"
         text.blank(*match.span())
-        return _Weekday(_WEEKDAYS[word], 1 if next_week else 0)
-    if next_week is not None:
-        text.blank(*next_week.span())  # vague; already blanked, kept for clarity
+        return _Weekday(_WEEKDAYS[word], weeks)
     return None
 
 
 def _take_date(text: _Text, today: date, lang: str) -> _DateSpec | None:
-    explicit = _read_dates(text, today, lang)
+    explicit = _read_dates(text, today, lang, _EXPLICIT_READERS, strict=True)
     relative = _read_relative_day(text, today)
+    day_of_month = _read_dates(text, today, lang, _DAY_OF_MONTH_READERS, strict=False)
     weekday = _read_weekday(text, lang)
-    if explicit is not None:
-        return explicit
-    if relative is not None:
-        return relative
+    for found in (explicit, relative, day_of_month):
+        if found is not None:
+            return found
     if weekday is not None:
         return weekday
     return _fallback_date(text.text, today, lang)
@@ -472,16 +493,19 @@ def _fallback_date(text: str, today: date, lang: str) -> date | None:
 @lru_cache(maxsize=2048)
 def _dateparser_date(fragment: str, today: date, lang: str) -> date | None:
     other = "en" if lang == "fr" else "fr"
-    parsed = dateparser.parse(
-        fragment,
-        languages=[lang, other],
-        settings={
-            "RELATIVE_BASE": datetime(today.year, today.month, today.day),
-            "PREFER_DATES_FROM": "future",
-            "DATE_ORDER": "DMY",
-            "REQUIRE_PARTS": ["day", "month"],
-        },
-    )
+    try:
+        parsed = dateparser.parse(
+            fragment,
+            languages=[lang, other],
+            settings={
+                "RELATIVE_BASE": datetime(today.year, today.month, today.day),
+                "PREFER_DATES_FROM": "future",
+                "DATE_ORDER": "DMY",
+                "REQUIRE_PARTS": ["day", "month"],
+            },
+        )
+    except (ValueError, OverflowError):
+        return None  # a third-party parser on free text: an odd fragment is just "no date"
     return None if parsed is None else parsed.date()
 
 
@@ -524,19 +548,43 @@ class _Clock:
 
 _DAY = 24 * 60
 _MER = r"(?:a\.? ?m|p\.? ?m)\b\.?"
+
+
+def _half_group(name: str) -> str:
+    """Optional "et demie" / "et quart" after an hour ("9h et demie", "midi et quart")."""
+    return rf"(?: et (?P<{name}>demie?|quart))?"
+
+
+_H_HALF, _W_HALF, _S_HALF = _half_group("h_half"), _half_group("w_half"), _half_group("s_half")
+_CLOCK_WORDS = {
+    word: number for word, number in _NUMBER_WORDS.items() if word not in {"a", "an", "un", "une"}
+}
+# "une" is a clock time only as "une heure"; "a"/"an"/"un" never are.
+_CLOCK_WORD_ALT = _alternation(_CLOCK_WORDS) + "|une(?= heure)"
 _TOKEN_RE = re.compile(
-    rf"(?P<clock>\b(?P<c_h>[0-9]{{1,2}})(?P<c_sep>[:.]| ?(?:h|heures?) ?)(?P<c_m>[0-9]{{2}})"
-    rf"(?![0-9])(?! ?h\b)(?: ?(?P<c_mer>{_MER}))?)"
-    rf"|(?P<hour>\b(?P<h_h>[0-9]{{1,2}}) ?(?P<h_unit>h|heures?|o'? ?clock)\b(?: ?(?P<h_mer>{_MER}))?)"
+    # 14:30, 7.30am, 14:00h, 14h30, 14 h 30, 14 heures 30 (but not "10h 14h")
+    rf"(?P<clock>\b(?P<c_h>[0-9]{{1,2}})"
+    rf"(?:[:.](?P<c_m>[0-9]{{2}})(?![0-9])(?: ?h\b)?"
+    rf"|(?P<c_hsep> ?(?:h|heures?) ?)(?P<c_m2>[0-9]{{2}})(?![0-9])(?! ?h\b))"
+    rf"(?: ?(?P<c_mer>{_MER}))?)"
+    # 14h, 9 heures, 3 o'clock, 9h et demie
+    rf"|(?P<hour>\b(?P<h_h>[0-9]{{1,2}}) ?(?P<h_unit>h|heures?|o'? ?clock)\b"
+    rf"(?: ?(?P<h_mer>{_MER}))?{_H_HALF})"
     rf"|(?P<mer>\b(?P<m_h>[0-9]{{1,2}}) ?(?P<m_mer>{_MER}))"
-    r"|(?P<word>\b(?:noon|midday|midi|midnight|minuit)\b)"
+    rf"|(?P<word>\b(?P<w_word>noon|midday|midi|midnight|minuit)\b{_W_HALF})"
+    rf"|(?P<spelled>\b(?P<s_n>{_CLOCK_WORD_ALT})\b(?: ?(?P<s_unit>o'? ?clock|heures?)\b)?"
+    rf"(?: ?(?P<s_mer>{_MER}))?{_S_HALF})"
     r"|(?P<num>\b[0-9]{1,2}\b)"
     r"|(?P<sep>-|\b(?:to|till?|until|through|thru|a|au|and|et|jusqu ?'? ?(?:a|au))\b)"
     r"|(?P<cue>@|\b(?:at|from|de|des|between|entre|vers|around|about|starting|du)\b)"
     r"|(?P<other>[a-z0-9']+|\S)"
 )
-_SINGLE_CUES = frozenset({"at", "@", "a", "vers", "around", "about", "starting", "des"})
+_CLOCK_KINDS = frozenset({"clock", "hour", "mer", "word", "spelled", "num"})
+# A bare number is a time only after one of these ("at 8", "à 8", "vers 9").
+_SINGLE_CUES = frozenset({"at", "@", "a", "vers", "around", "about", "starting", "des", "from"})
 _BETWEEN_CUES = frozenset({"between", "entre"})
+# "until 5pm" / "avant 10h" bound the slot; they are not its start.
+_NOT_START = frozenset({"until", "till", "til", "jusqua", "jusquau", "before", "avant", "by"})
 
 
 @dataclass(frozen=True)
@@ -553,8 +601,8 @@ def _meridiem(hour: int, minute: int, mer: str) -> _Clock:
     return _Clock((hour % 12 + (12 if pm else 0)) * 60 + minute, "fixed")
 
 
-def _make_clock(raw_hour: str, raw_minute: str, sep: str, mer: str | None) -> _Clock | None:
-    hour, minute = int(raw_hour), int(raw_minute)
+def _make_clock(raw_hour: str, minute: int, literal: bool, mer: str | None) -> _Clock | None:
+    hour = int(raw_hour)
     if hour > 24 or minute > 59 or (hour == 24 and minute):
         return None
     if mer:
@@ -562,33 +610,47 @@ def _make_clock(raw_hour: str, raw_minute: str, sep: str, mer: str | None) -> _C
     if hour == 0 or hour >= 13 or (len(raw_hour) == 2 and raw_hour[0] == "0"):
         return _Clock(hour * 60 + minute, "fixed")
     # French "9h" is 09:00 and "1h" 01:00; "9", "9:30" or "9 o'clock" could be either.
-    kind: _Kind = "literal" if sep.strip().startswith("h") else "ambiguous"
-    return _Clock(hour * 60 + minute, kind)
+    return _Clock(hour * 60 + minute, "literal" if literal else "ambiguous")
+
+
+def _half(raw: str | None) -> int:
+    return 0 if raw is None else 15 if raw == "quart" else 30
 
 
 def _token_clock(match: re.Match[str]) -> _Clock | None:
     if match["clock"]:
-        return _make_clock(match["c_h"], match["c_m"], match["c_sep"], match["c_mer"])
+        minute = int(match["c_m"] or match["c_m2"])
+        return _make_clock(match["c_h"], minute, bool(match["c_hsep"]), match["c_mer"])
     if match["hour"]:
-        return _make_clock(match["h_h"], "00", match["h_unit"], match["h_mer"])
+        literal = match["h_unit"].startswith("h")
+        return _make_clock(match["h_h"], _half(match["h_half"]), literal, match["h_mer"])
     if match["mer"]:
-        return _make_clock(match["m_h"], "00", "", match["m_mer"])
+        return _make_clock(match["m_h"], 0, False, match["m_mer"])
     if match["word"]:
-        return _Clock(720 if match["word"] in {"noon", "midday", "midi"} else 0, "fixed")
-    if match["num"]:
-        return _make_clock(match["num"], "00", "", None)
-    return None
+        noon = match["w_word"] in {"noon", "midday", "midi"}
+        return _Clock((720 if noon else 0) + _half(match["w_half"]), "fixed")
+    if match["spelled"]:
+        hour = str(_CLOCK_WORDS.get(match["s_n"], 1))  # only "une" is missing: une heure
+        return _make_clock(hour, _half(match["s_half"]), False, match["s_mer"])
+    return _make_clock(match["num"], 0, False, None)
+
+
+def _token_kind(match: re.Match[str]) -> str:
+    kind = match.lastgroup or "other"
+    # A spelled number with no unit ("at nine") needs a cue, like a bare digit.
+    if kind == "spelled" and not (match["s_unit"] or match["s_mer"] or match["s_half"]):
+        return "num"
+    return kind
 
 
 def _tokens(text: str) -> list[_Token]:
     tokens = []
     for match in _TOKEN_RE.finditer(text):
-        kind = match.lastgroup or "other"
-        if kind in {"clock", "hour", "mer", "word", "num"}:
-            clock = _token_clock(match)
-            tokens.append(_Token(kind if clock else "other", match.group(), clock))
-        else:
-            tokens.append(_Token(kind, match.group(), None))
+        kind = _token_kind(match)
+        clock = _token_clock(match) if kind in _CLOCK_KINDS else None
+        if kind in _CLOCK_KINDS and clock is None:
+            kind = "other"
+        tokens.append(_Token(kind, match.group(), clock))
     return tokens
 
 
@@ -605,14 +667,22 @@ def _find_range(tokens: list[_Token]) -> tuple[_Clock, _Clock] | None:
 
 
 def _find_single(tokens: list[_Token]) -> _Clock | None:
-    for token in tokens:
-        if token.clock is not None and token.kind != "num":
+    starts = [
+        (tokens[i - 1].text if i else "", token)
+        for i, token in enumerate(tokens)
+        if token.clock is not None and not (i and _squeeze(tokens[i - 1].text) in _NOT_START)
+    ]
+    for _, token in starts:
+        if token.kind != "num":
             return token.clock
-    # A bare number is a time only right after "at"/"à"/"vers" ("at 8", "à 8").
-    for before, token in zip(tokens, tokens[1:], strict=False):
-        if token.clock is not None and before.text in _SINGLE_CUES:
+    for before, token in starts:
+        if before in _SINGLE_CUES:
             return token.clock
     return None
+
+
+def _squeeze(word: str) -> str:
+    return word.replace(" ", "").replace("'", "")
 
 
 # --------------------------------------------------------------------------- am/pm inference
@@ -692,6 +762,8 @@ def _read(text: str, today: date, lang: str) -> _Reading:
 
 def _error_reason(text: str) -> str:
     normalized = _normalize(text)
+    if any(pattern.search(normalized) for pattern in _EXPLICIT_DATE_RES):
+        return "invalid_date"  # "31/02", "le 31 février"
     if _VAGUE_RE.search(normalized) or _MONTH_WORD_RE.search(normalized):
         return "vague"  # "next week", "in December": the flow asks for a day
     return "no_date"
