@@ -5,16 +5,16 @@ from __future__ import annotations
 from bot.domain.agency import Member, Person, Provider, Staff
 from bot.domain.booking import OPEN
 from bot.flows.conversation import leave
-from bot.i18n import LANGUAGES, fmt_day_time, tr
+from bot.i18n import LANGUAGES, N_, fmt_day_time, tr
 from bot.services.actions import action
 from bot.services.booking import describe, money
 from bot.services.desk import Desk, Option
 
 STATUS_LABELS = {
-    "pending": "waiting for the provider's answer",
-    "escalated": "with our team",
-    "confirmed": "confirmed",
-    "in_progress": "under way",
+    "pending": N_("waiting for the provider's answer"),
+    "escalated": N_("with our team"),
+    "confirmed": N_("confirmed"),
+    "in_progress": N_("under way"),
 }
 
 
@@ -110,9 +110,9 @@ async def list_bookings(desk: Desk, person: Person) -> None:
 
 
 LEDGER_LABELS = {
-    "opening": "opening balance",
-    "scheduling_fee": "booking fee",
-    "fee_credit": "booking fee credited back",
+    "opening": N_("opening balance"),
+    "scheduling_fee": N_("booking fee"),
+    "fee_credit": N_("booking fee credited back"),
 }
 
 

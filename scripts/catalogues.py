@@ -1,0 +1,97 @@
+"""Drive pybabel from pyproject.toml: `python scripts/catalogues.py extract|update|compile|check`.
+
+check fails when a French entry is missing, empty or fuzzy: every message must exist in both
+languages.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _config() -> dict[str, object]:
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        return dict(tomllib.load(handle)["tool"]["babel"])
+
+
+def _pybabel(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True,
+                   cwd=ROOT)
+
+
+def extract() -> None:
+    """Write the template from every tr()/ntr()/N_() call."""
+    cfg = _config()
+    keywords = [arg for k in cfg["keywords"] for arg in ("-k", str(k))]  # type: ignore[attr-defined]
+    _pybabel("extract", "--no-default-keywords", *keywords, "--no-location", "--sort-output",
+             "--project=carebot", "-o", str(cfg["pot_file"]), *map(str, cfg["input_dirs"]))  # type: ignore[call-overload]
+
+
+def update() -> None:
+    """Extract, then merge the template into each language's catalogue (creating it if new)."""
+    extract()
+    cfg = _config()
+    for lang in cfg["locales"]:  # type: ignore[attr-defined]
+        po = ROOT / str(cfg["output_dir"]) / lang / "LC_MESSAGES" / f"{cfg['domain']}.po"
+        verb = "update" if po.exists() else "init"
+        _pybabel(verb, "-i", str(cfg["pot_file"]), "-d", str(cfg["output_dir"]), "-l", lang,
+                 "-D", str(cfg["domain"]), *(["--no-fuzzy-matching"] if verb == "update" else []))
+
+
+def compile_all() -> None:
+    """Compile every catalogue to .mo (build output, not tracked)."""
+    cfg = _config()
+    _pybabel("compile", "-d", str(cfg["output_dir"]), "-D", str(cfg["domain"]), "--statistics")
+
+
+def problems(lang: str = "fr") -> list[str]:
+    """French entries that are untranslated or fuzzy, and template entries missing from it."""
+    cfg = _config()
+    po_path = ROOT / str(cfg["output_dir"]) / lang / "LC_MESSAGES" / f"{cfg['domain']}.po"
+    with (ROOT / str(cfg["pot_file"])).open("rb") as handle:
+        template = read_po(handle)
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    found = []
+    for message in template:
+        if not message.id:
+            continue
+        entry = catalog.get(message.id)
+        if entry is None:
+            found.append(f"missing: {message.id!r}")
+        elif entry.fuzzy:
+            found.append(f"fuzzy: {message.id!r}")
+        elif not (all(entry.string) if isinstance(entry.string, tuple) else entry.string):
+            found.append(f"untranslated: {message.id!r}")
+    return found
+
+
+def main(argv: list[str]) -> int:
+    """Run one of extract, update, compile, check."""
+    command = argv[0] if argv else "check"
+    if command == "extract":
+        extract()
+    elif command == "update":
+        update()
+    elif command == "compile":
+        compile_all()
+    elif command == "check":
+        found = problems()
+        for line in found:
+            print(line)
+        return 1 if found else 0
+    else:
+        print(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,140 @@
+"""The French catalogue covers every message in the code, and the formatting helpers speak
+both languages."""
+
+from __future__ import annotations
+
+import importlib.util
+import string
+import subprocess
+import sys
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from babel.messages.catalog import Catalog, Message
+from babel.messages.pofile import read_po
+
+from bot.i18n import fmt_day, fmt_money, tr
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_catalogues_script() -> ModuleType:
+    path = ROOT / "scripts" / "catalogues.py"
+    spec = importlib.util.spec_from_file_location("carebot_catalogues", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+catalogues = _load_catalogues_script()
+
+
+def _read(path: Path, lang: str | None = None) -> Catalog:
+    with path.open("rb") as handle:
+        return read_po(handle, locale=lang)
+
+
+@pytest.fixture(scope="module")
+def code_messages(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
+    """Every message in the code, extracted afresh (the checked-in .pot may be stale)."""
+    cfg = catalogues._config()
+    pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
+    keywords = [arg for keyword in cfg["keywords"] for arg in ("-k", str(keyword))]
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "--no-default-keywords",
+            *keywords,
+            "--no-location",
+            "--project=carebot",
+            "-o",
+            str(pot),
+            *map(str, cfg["input_dirs"]),
+        ],
+        check=True,
+        cwd=catalogues.ROOT,
+        capture_output=True,
+    )
+    return _read(pot)
+
+
+@pytest.fixture(scope="module")
+def french() -> Catalog:
+    cfg = catalogues._config()
+    po = ROOT / str(cfg["output_dir"]) / "fr" / "LC_MESSAGES" / f"{cfg['domain']}.po"
+    return _read(po, "fr")
+
+
+def _ids(message: Message) -> tuple[str, ...]:
+    msgid = message.id
+    return tuple(msgid) if isinstance(msgid, (tuple, list)) else (msgid,)
+
+
+def _strings(message: Message) -> tuple[str, ...]:
+    text = message.string
+    return tuple(text) if isinstance(text, (tuple, list)) else (text,)
+
+
+def _placeholders(text: str) -> set[tuple[str, str]]:
+    return {
+        (field, spec or "")
+        for _, field, spec, _ in string.Formatter().parse(text)
+        if field is not None
+    }
+
+
+def test_code_has_messages(code_messages: Catalog) -> None:
+    assert "Give up" in code_messages
+
+
+def test_no_untranslated_french_entry(code_messages: Catalog, french: Catalog) -> None:
+    problems = []
+    for message in code_messages:
+        if not message.id:
+            continue
+        entry = french.get(message.id)
+        if entry is None:
+            problems.append(f"missing: {message.id!r}")
+        elif entry.fuzzy:
+            problems.append(f"fuzzy: {message.id!r}")
+        elif not all(_strings(entry)):
+            problems.append(f"untranslated: {message.id!r}")
+    assert not problems, (
+        "French catalogue is incomplete; run `python scripts/catalogues.py update` and "
+        "translate:\n" + "\n".join(problems)
+    )
+
+
+def test_french_placeholders_match(french: Catalog) -> None:
+    mismatched = []
+    for message in french:
+        if not message.id or not all(_strings(message)):
+            continue
+        expected = set().union(*(_placeholders(msgid) for msgid in _ids(message)))
+        for text in _strings(message):
+            if _placeholders(text) != expected:
+                mismatched.append(f"{_ids(message)[0]!r} -> {text!r}")
+    assert not mismatched, "placeholders differ:\n" + "\n".join(mismatched)
+
+
+def test_tr_translates() -> None:
+    assert tr("fr", "Give up") == "Abandonner"
+    assert tr("en", "Give up") == "Give up"
+    assert tr("fr", "{day} at {time}", day="mardi", time="14:00") == "mardi à 14:00"
+    assert tr("en", "{day} at {time}", day="Tuesday", time="14:00") == "Tuesday at 14:00"
+
+
+def test_money_and_days() -> None:
+    money = fmt_money(Decimal("40"), "EUR", "fr")
+    assert "40,00" in money
+    assert "€" in money
+    moment = datetime(2026, 11, 24, 14)
+    assert fmt_day(moment, "fr") == "mardi 24 novembre"
+    assert fmt_day(moment, "en") == "Tuesday 24 November"
