@@ -113,7 +113,8 @@ def _parse(desk: Desk, member: Member, text: str, day: str | None) -> When | Non
     """Read a window; a day already given earlier is used when the text names only hours."""
     now = desk.local(desk.now).replace(tzinfo=None)
     lang = desk.lang(member)
-    attempts = [f"{day} {text}", text] if day else [text]
+    # A newly named day wins; the day given earlier only fills in when the text has none.
+    attempts = [text, f"{day} {text}"] if day else [text]
     for attempt in attempts:
         try:
             return parse_when(attempt, now, lang)
