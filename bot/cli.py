@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default="./carebot-demo.db")
     p.add_argument("--agency", type=Path, default=DEMO_AGENCY)
     p.add_argument("--now", help="start the virtual clock here (YYYY-MM-DD HH:MM, agency time)")
+    p.add_argument("--keep", action="store_true", help="reuse the demo database")
 
     p = sub.add_parser("parse-when", help="read a French/English date range")
     p.add_argument("text", nargs="?")
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from bot.handlers.demo import run_demo
 
-        return asyncio.run(run_demo(args.db, args.agency, args.now))
+        return asyncio.run(run_demo(args.db, args.agency, args.now, keep=args.keep))
     if args.command == "parse-when":
         return _parse_when(args)
     if args.command == "parse-sms":

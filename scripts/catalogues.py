@@ -22,16 +22,24 @@ def _config() -> dict[str, object]:
 
 
 def _pybabel(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True,
-                   cwd=ROOT)
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT)
 
 
 def extract() -> None:
     """Write the template from every tr()/ntr()/N_() call."""
     cfg = _config()
     keywords = [arg for k in cfg["keywords"] for arg in ("-k", str(k))]  # type: ignore[attr-defined]
-    _pybabel("extract", "--no-default-keywords", *keywords, "--no-location", "--sort-output",
-             "--project=carebot", "-o", str(cfg["pot_file"]), *map(str, cfg["input_dirs"]))  # type: ignore[call-overload]
+    _pybabel(
+        "extract",
+        "--no-default-keywords",
+        *keywords,
+        "--no-location",
+        "--sort-output",
+        "--project=carebot",
+        "-o",
+        str(cfg["pot_file"]),
+        *map(str, cfg["input_dirs"]),
+    )  # type: ignore[call-overload]
 
 
 def update() -> None:
@@ -41,8 +49,18 @@ def update() -> None:
     for lang in cfg["locales"]:  # type: ignore[attr-defined]
         po = ROOT / str(cfg["output_dir"]) / lang / "LC_MESSAGES" / f"{cfg['domain']}.po"
         verb = "update" if po.exists() else "init"
-        _pybabel(verb, "-i", str(cfg["pot_file"]), "-d", str(cfg["output_dir"]), "-l", lang,
-                 "-D", str(cfg["domain"]), *(["--no-fuzzy-matching"] if verb == "update" else []))
+        _pybabel(
+            verb,
+            "-i",
+            str(cfg["pot_file"]),
+            "-d",
+            str(cfg["output_dir"]),
+            "-l",
+            lang,
+            "-D",
+            str(cfg["domain"]),
+            *(["--no-fuzzy-matching"] if verb == "update" else []),
+        )
 
 
 def compile_all() -> None:

@@ -18,10 +18,12 @@ from storage.db import Database
 from tests.conftest import paris
 
 # Every pair of these windows overlaps (all contain 11:30-12:00).
-MEMBERS = {"alice": "garde mercredi 25 novembre de 10h à 12h",
-           "bob": "childcare on 25 November 10:30am to 12:30pm",
-           "chloe": "childcare on 25 November 11am to 1pm",
-           "david": "garde le 25 novembre de 11h30 à 12h30"}
+MEMBERS = {
+    "alice": "garde mercredi 25 novembre de 10h à 12h",
+    "bob": "childcare on 25 November 10:30am to 12:30pm",
+    "chloe": "childcare on 25 November 11am to 1pm",
+    "david": "garde le 25 novembre de 11h30 à 12h30",
+}
 
 
 async def _ready_to_confirm(bot: Carebot, member: str, text: str) -> None:
@@ -41,18 +43,23 @@ async def _requests_held_by_marie(bot: Carebot) -> list[str]:
 
 
 async def test_simultaneous_confirms_on_two_connections_book_once(
-        bot: Carebot, tmp_path: Path, clock: VirtualClock) -> None:
+    bot: Carebot, tmp_path: Path, clock: VirtualClock
+) -> None:
     # A second Carebot on the same file: its own connection, as a second process would have.
     other = Carebot(await Database.open(bot.db.path), clock)
     try:
         for member, text in MEMBERS.items():
             await _ready_to_confirm(bot, member, text)
         bots = [bot, other, bot, other]
-        await asyncio.gather(*(b.receive_from(m, Text("1")) for b, m in zip(bots, MEMBERS,
-                                                                              strict=True)))
+        await asyncio.gather(
+            *(b.receive_from(m, Text("1")) for b, m in zip(bots, MEMBERS, strict=True))
+        )
         assert len(await _requests_held_by_marie(bot)) == 1
-        refused = [m for m in await bot.outbox_after(0)
-                   if "just booked" in m.text or "vient d'être réservé" in m.text]
+        refused = [
+            m
+            for m in await bot.outbox_after(0)
+            if "just booked" in m.text or "vient d'être réservé" in m.text
+        ]
         assert len(refused) == 3
     finally:
         await other.close()
@@ -61,27 +68,48 @@ async def test_simultaneous_confirms_on_two_connections_book_once(
 async def test_the_database_itself_refuses_an_overlap(bot: Carebot) -> None:
     async with bot.db.transaction() as tx:
         first = await tx.add_request(
-            member_id="alice", service_id="childcare", start=paris("2026-11-25 10:00"),
-            end=paris("2026-11-25 12:00"), status=Status.PENDING, provider_id="marie",
-            price=Decimal("36"), fee=Decimal("10"),
-            at=paris("2026-11-23 10:00"))
+            member_id="alice",
+            service_id="childcare",
+            start=paris("2026-11-25 10:00"),
+            end=paris("2026-11-25 12:00"),
+            status=Status.PENDING,
+            provider_id="marie",
+            price=Decimal("36"),
+            fee=Decimal("10"),
+            at=paris("2026-11-23 10:00"),
+        )
     with pytest.raises(DoubleBooking):
         async with bot.db.transaction() as tx:
             await tx.add_request(
-                member_id="bob", service_id="childcare", start=paris("2026-11-25 11:59"),
-                end=paris("2026-11-25 13:00"), status=Status.CONFIRMED, provider_id="marie",
-                price=first.price, fee=first.fee, at=paris("2026-11-23 10:00"))
+                member_id="bob",
+                service_id="childcare",
+                start=paris("2026-11-25 11:59"),
+                end=paris("2026-11-25 13:00"),
+                status=Status.CONFIRMED,
+                provider_id="marie",
+                price=first.price,
+                fee=first.fee,
+                at=paris("2026-11-23 10:00"),
+            )
     # Back to back is fine: 12:00 to 13:00 touches but does not overlap.
     async with bot.db.transaction() as tx:
         await tx.add_request(
-            member_id="bob", service_id="childcare", start=paris("2026-11-25 12:00"),
-            end=paris("2026-11-25 13:00"), status=Status.PENDING, provider_id="marie",
-            price=first.price, fee=first.fee, at=paris("2026-11-23 10:00"))
+            member_id="bob",
+            service_id="childcare",
+            start=paris("2026-11-25 12:00"),
+            end=paris("2026-11-25 13:00"),
+            status=Status.PENDING,
+            provider_id="marie",
+            price=first.price,
+            fee=first.fee,
+            at=paris("2026-11-23 10:00"),
+        )
     # Even raw SQL, bypassing the repositories, cannot move a request onto another.
     conn = sqlite3.connect(bot.db.path)
     try:
         with pytest.raises(sqlite3.IntegrityError, match="double booking"):
-            conn.execute("UPDATE requests SET start_at = '2026-11-25 10:30:00' "
-                         "WHERE member_id = 'bob'")
+            conn.execute(
+                "UPDATE requests SET start_at = '2026-11-25 10:30:00' WHERE member_id = 'bob'"
+            )
     finally:
         conn.close()

@@ -54,8 +54,13 @@ async def test_summary_line_counts_each_file(tmp_path: Path) -> None:
 
 def test_cli_verbose_prints_the_conversation(tmp_path: Path) -> None:
     path = _transcript(tmp_path, "bob: hello\n")
-    result = subprocess.run([sys.executable, "-m", "bot", "replay", "-v", str(path)],
-                            capture_output=True, text=True, cwd=ROOT, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "replay", "-v", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "[2026-11-23 10:00] bob: hello" in result.stdout
     assert "1 passed, 0 failed" in result.stdout

@@ -25,7 +25,7 @@ def _start_time(tz: ZoneInfo, now: str | None) -> datetime:
     return day
 
 
-async def run_demo(db_path: str, agency_path: Path, now: str | None) -> int:
+async def run_demo(db_path: str, agency_path: Path, now: str | None, *, keep: bool = False) -> int:
     """Run the interactive demo until /quit or end of input."""
     try:
         agency = load_agency_file(agency_path)
@@ -33,6 +33,8 @@ async def run_demo(db_path: str, agency_path: Path, now: str | None) -> int:
         print(f"refused: {exc}", file=sys.stderr)
         return 1
     tz = ZoneInfo(agency.agency.timezone)
+    if not keep:
+        _remove_database(db_path)
     clock = VirtualClock(_start_time(tz, now))
     bot = await Carebot.open(db_path, clock)
     try:
@@ -48,6 +50,12 @@ async def run_demo(db_path: str, agency_path: Path, now: str | None) -> int:
     finally:
         await bot.close()
     return 0
+
+
+def _remove_database(db_path: str) -> None:
+    """A demo starts from the sample agency, not from yesterday's experiments."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(db_path + suffix).unlink(missing_ok=True)
 
 
 def _read(prompt: str) -> str | None:

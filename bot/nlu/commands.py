@@ -21,8 +21,22 @@ def fold(text: str) -> str:
 
 # Whole-message commands (after fold). Slash commands are the Telegram forms.
 COMMANDS: dict[str, tuple[str, ...]] = {
-    "menu": ("menu", "/menu", "/start", "accueil", "main menu", "menu principal", "bonjour",
-             "hello", "hi", "salut", "bonsoir", "coucou", "good morning", "hey"),
+    "menu": (
+        "menu",
+        "/menu",
+        "/start",
+        "accueil",
+        "main menu",
+        "menu principal",
+        "bonjour",
+        "hello",
+        "hi",
+        "salut",
+        "bonsoir",
+        "coucou",
+        "good morning",
+        "hey",
+    ),
     "help": ("help", "/help", "aide", "/aide", "info", "?", "commands", "commandes"),
     "language": ("/language", "/langue", "language", "langue"),
     "english": ("english", "anglais", "in english", "en anglais"),
