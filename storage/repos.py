@@ -68,7 +68,14 @@ def _request(row: aiosqlite.Row) -> Request:
         fee=from_minor(row["fee_minor"]),
         charge=from_minor(row["charge_minor"]),
         payout=from_minor(row["payout_minor"]),
+        arrived_at=_maybe_ts(row["arrived_at"]),
+        absent_at=_maybe_ts(row["absent_at"]),
+        phones_at=_maybe_ts(row["phones_at"]),
     )
+
+
+def _maybe_ts(text: str | None) -> datetime | None:
+    return None if text is None else from_ts(text)
 
 
 def _offer(row: aiosqlite.Row) -> Offer:
@@ -227,8 +234,10 @@ class Tx:
         rows = await self._all(
             "SELECT DISTINCT provider_id FROM requests WHERE member_id = ? "
             "AND provider_id IS NOT NULL "
-            "AND status IN ('confirmed', 'in_progress', 'completed', 'no_show')",
-            (member_id,),
+            "AND status IN ('confirmed', 'in_progress', 'completed', 'no_show') "
+            "AND provider_id NOT IN (SELECT o.provider_id FROM offers o JOIN requests q "
+            "ON q.id = o.request_id WHERE q.member_id = ? AND o.cancelled_at IS NOT NULL)",
+            (member_id, member_id),
         )
         return {r["provider_id"] for r in rows}
 
@@ -360,6 +369,66 @@ class Tx:
             raise
         return await self.request(request_id)
 
+    async def mark_request(
+        self, request_id: int, at: datetime, mark: str, value: datetime | None
+    ) -> None:
+        """Set or clear one day-of-care mark: arrived_at, absent_at or phones_at."""
+        if mark not in ("arrived_at", "absent_at", "phones_at"):
+            raise ValueError(mark)
+        await self._run(
+            f"UPDATE requests SET {mark} = ?, updated_at = ? WHERE id = ?",
+            (None if value is None else ts(value), ts(at), request_id),
+        )
+
+    async def move_request(
+        self, request_id: int, start: datetime, end: datetime, at: datetime
+    ) -> Request:
+        """Move a request to a new window; raises DoubleBooking when it collides."""
+        try:
+            await self._run(
+                "UPDATE requests SET start_at = ?, end_at = ?, updated_at = ? WHERE id = ?",
+                (ts(start), ts(end), ts(at), request_id),
+            )
+        except sqlite3.IntegrityError as exc:
+            if "double booking" in str(exc):
+                raise DoubleBooking(str(request_id)) from exc
+            raise
+        return await self.request(request_id)
+
+    async def requests_of_provider(
+        self, provider_id: str, statuses: Iterable[Status]
+    ) -> list[Request]:
+        """A provider's requests in these statuses, soonest first."""
+        wanted = [s.value for s in statuses]
+        rows = await self._all(
+            f"SELECT * FROM requests WHERE provider_id = ? AND status IN "
+            f"({','.join('?' * len(wanted))}) ORDER BY start_at, id",
+            (provider_id, *wanted),
+        )
+        return [_request(r) for r in rows]
+
+    async def unsettled_before(
+        self, moment: datetime, statuses: Iterable[Status]
+    ) -> list[Request]:
+        """Requests in these statuses whose end is before `moment`, oldest first."""
+        wanted = [s.value for s in statuses]
+        rows = await self._all(
+            f"SELECT * FROM requests WHERE end_at < ? AND status IN "
+            f"({','.join('?' * len(wanted))}) ORDER BY end_at, id",
+            (ts(moment), *wanted),
+        )
+        return [_request(r) for r in rows]
+
+    async def record_provider_cancel(
+        self, request_id: int, provider_id: str, at: datetime
+    ) -> None:
+        """Remember that a provider cancelled a confirmed request (ranking, escalation)."""
+        await self._run(
+            "UPDATE offers SET cancelled_at = ? WHERE request_id = ? AND "
+            "provider_id = ? AND answer = 'confirm' AND cancelled_at IS NULL",
+            (ts(at), request_id, provider_id),
+        )
+
     # --- offers and escalations --------------------------------------------------------
 
     async def add_offer(
@@ -397,7 +466,7 @@ class Tx:
         """Providers who already declined or let a request lapse."""
         rows = await self._all(
             "SELECT provider_id FROM offers WHERE request_id = ? "
-            "AND answer IN ('decline', 'timeout')",
+            "AND (answer IN ('decline', 'timeout') OR cancelled_at IS NOT NULL)",
             (request_id,),
         )
         return {r["provider_id"] for r in rows}

@@ -28,6 +28,10 @@ class Status(StrEnum):
 
 # A provider's window is taken while a request waits for their answer or is under way.
 HOLDING = frozenset({Status.PENDING, Status.CONFIRMED, Status.IN_PROGRESS})
+# An appointment is settled once it reaches one of these (product §2.5: 100 % must).
+SETTLED = frozenset(
+    {Status.COMPLETED, Status.CANCELLED, Status.NO_SHOW, Status.UNFILLED, Status.EXPIRED}
+)
 OPEN = frozenset({Status.PENDING, Status.ESCALATED, Status.CONFIRMED, Status.IN_PROGRESS})
 
 
@@ -47,6 +51,9 @@ class Request:
     fee: Decimal
     charge: Decimal
     payout: Decimal
+    arrived_at: datetime | None = None
+    absent_at: datetime | None = None
+    phones_at: datetime | None = None
 
     @property
     def duration(self) -> timedelta:
@@ -93,3 +100,8 @@ def answer_deadline(sent_at: datetime, start: datetime, policy: Policy, tz: Zone
         day_deadline = datetime.combine(local.date() + timedelta(days=1), by, tzinfo=tz)
     deadline = min(day_deadline.astimezone(UTC), start - policy.answer_before_start)
     return max(deadline, min(sent_at + timedelta(minutes=15), start))
+
+
+def noshow_fee(price: Decimal, cap: Decimal) -> Decimal:
+    """What a no-show costs the member: the session price, capped (product §2.4)."""
+    return min(price, cap)

@@ -1,29 +1,56 @@
-"""What providers type or tap: answers to requests (check-in incidents come with §2)."""
+"""What providers type or tap: answers to requests, and the day of care (product §2).
+
+A report is about the provider's current appointment (its arrival prompt has opened and it
+has not ended) or, for a move or a cancellation, their next one; when two are plausible,
+the bot asks which with options rather than guess.
+"""
 
 from __future__ import annotations
 
 from bot.domain.agency import Provider
-from bot.i18n import tr
-from bot.nlu.replies import parse_reply
+from bot.domain.booking import Request
+from bot.i18n import fmt_day_time, tr
+from bot.nlu.replies import Reply, parse_reply
+from bot.services import dayof
 from bot.services.actions import action
 from bot.services.booking import answer_offer, describe
 from bot.services.desk import Desk, Option
 
+# Intent name <-> short code in packed actions.
+CODES = {
+    "arrived": "arr",
+    "late": "late",
+    "modified": "mod",
+    "absent": "abs",
+    "client_cancel": "cc",
+    "provider_cancel": "pc",
+    "done": "done",
+}
+INTENTS = {code: intent for intent, code in CODES.items()}
+LOOKS_AHEAD = ("modified", "provider_cancel")
+
 
 async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
-    """A typed reply ('OUI', 'no, not available'); False when it is not an answer."""
+    """A typed reply ('OUI', 'retard 15', 'terminé'); False when it is none of these."""
     reply = parse_reply(text, desk.lang(provider))
-    if reply.intent not in ("confirm", "decline"):
-        return False
+    if reply.intent in ("confirm", "decline"):
+        await _answer(desk, provider, reply.intent == "confirm")
+        return True
+    if reply.intent in CODES:
+        await _report(desk, provider, reply)
+        return True
+    return False
+
+
+async def _answer(desk: Desk, provider: Provider, accept: bool) -> None:
     offers = await desk.tx.open_offers(provider.id)
     lang = desk.lang(provider)
     if not offers:
         await desk.send(provider, tr(lang, "No request is waiting for your answer."))
     elif len(offers) == 1:
-        await answer_offer(desk, provider, offers[0], reply.intent == "confirm")
+        await answer_offer(desk, provider, offers[0], accept)
     else:
-        # Two requests wait: ask which one rather than guess.
-        verb = "y" if reply.intent == "confirm" else "n"
+        verb = "y" if accept else "n"
         options: list[Option] = []
         for offer in offers:
             request = await desk.tx.request(offer.request_id)
@@ -31,7 +58,6 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
         await desk.send(
             provider, tr(lang, "Several requests are waiting. Which one do you mean?"), options
         )
-    return True
 
 
 async def on_answer(desk: Desk, provider: Provider, offer_id: str, verb: str) -> None:
@@ -41,3 +67,97 @@ async def on_answer(desk: Desk, provider: Provider, offer_id: str, verb: str) ->
         await desk.send(provider, tr(desk.lang(provider), "This choice is no longer available."))
         return
     await answer_offer(desk, provider, offer, verb == "y")
+
+
+def _value(reply: Reply) -> str:
+    if reply.minutes is not None:
+        return str(reply.minutes)
+    return reply.time.replace(":", "") if reply.time else ""
+
+
+async def _report(desk: Desk, provider: Provider, reply: Reply) -> None:
+    """Find the appointment a report is about, or ask which one."""
+    lang = desk.lang(provider)
+    held = await desk.tx.requests_of_provider(provider.id, dayof.UNDER_WAY)
+    if reply.intent == "done":
+        plausible = [r for r in held if r.start <= desk.now]
+    else:
+        plausible = [r for r in held if dayof.open_since(desk, r) <= desk.now < r.end]
+        if not plausible and reply.intent in LOOKS_AHEAD:
+            plausible = [r for r in held if r.start > desk.now]
+    if len(plausible) == 1:
+        await apply(desk, provider, plausible[0], reply.intent, _value(reply))
+        return
+    if not plausible:
+        upcoming = [r for r in held if r.start > desk.now]
+        if upcoming:
+            await desk.send(
+                provider,
+                tr(
+                    lang,
+                    "Your next session starts {when}; you can report on it from {opens}.",
+                    when=fmt_day_time(desk.local(upcoming[0].start), lang),
+                    opens=fmt_day_time(desk.local(dayof.open_since(desk, upcoming[0])), lang),
+                ),
+            )
+        else:
+            await desk.send(provider, tr(lang, "You have no session under way to report on."))
+        return
+    code, value = CODES[reply.intent], _value(reply)
+    options = [
+        (describe(desk, r, lang), action("in", r.id, code, *([value] if value else [])))
+        for r in plausible
+    ]
+    await desk.send(provider, tr(lang, "Which session is this about?"), options)
+
+
+async def on_report(desk: Desk, provider: Provider, args: tuple[str, ...]) -> None:
+    """A tapped report ('in:<request>:<code>[:<value>]'), from a prompt or a 'which one?'."""
+    request = await _own(desk, provider, args[0] if args else "")
+    intent = INTENTS.get(args[1]) if len(args) > 1 else None
+    if request is None or intent is None or request.status not in dayof.UNDER_WAY:
+        await desk.send(provider, tr(desk.lang(provider), "This choice is no longer available."))
+        return
+    await apply(desk, provider, request, intent, args[2] if len(args) > 2 else "")
+
+
+async def _own(desk: Desk, provider: Provider, request_id: str) -> Request | None:
+    """A request by id, only if this provider holds it (no acting on someone else's)."""
+    if not request_id.isdigit():
+        return None
+    try:
+        request = await desk.tx.request(int(request_id))
+    except LookupError:
+        return None
+    return request if request.provider_id == provider.id else None
+
+
+async def apply(desk: Desk, provider: Provider, request: Request, intent: str, value: str) -> None:
+    """Carry out one report on one appointment."""
+    if intent == "arrived":
+        await dayof.arrived(desk, provider, request)
+    elif intent == "late":
+        await dayof.late(desk, provider, request, int(value) if value.isdigit() else None)
+    elif intent == "modified":
+        hhmm = f"{value[:-2]}:{value[-2:]}" if value.isdigit() and len(value) in (3, 4) else None
+        await dayof.modified(desk, provider, request, hhmm)
+    elif intent == "absent":
+        await dayof.absent(desk, provider, request)
+    elif intent == "client_cancel":
+        await dayof.cancel_by_member(desk, request, reported_by=provider)
+    elif intent == "provider_cancel":
+        await dayof.ask_provider_cancel(desk, provider, request)
+    elif intent == "done":
+        await dayof.done(desk, provider, request)
+
+
+async def on_cancel_confirmation(desk: Desk, provider: Provider, args: tuple[str, ...]) -> None:
+    """'pc:<request>:y|n' - the provider confirms or withdraws their cancellation."""
+    request = await _own(desk, provider, args[0] if args else "")
+    lang = desk.lang(provider)
+    if request is None or request.status not in dayof.UNDER_WAY or len(args) < 2:
+        await desk.send(provider, tr(lang, "This choice is no longer available."))
+    elif args[1] == "y":
+        await dayof.provider_cancels(desk, provider, request)
+    else:
+        await desk.send(provider, tr(lang, "All right, the session is kept."))

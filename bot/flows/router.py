@@ -15,6 +15,7 @@ from bot.flows import booking, common, provider, staff
 from bot.flows.conversation import leave
 from bot.i18n import tr
 from bot.nlu.commands import fold, match_command
+from bot.services import dayof
 from bot.services.actions import unpack
 from bot.services.desk import Desk, Option
 
@@ -95,6 +96,9 @@ async def _run_command(desk: Desk, person: Person, command: str) -> None:
     if command == "pending":
         await staff.list_pending(desk, person)
         return
+    if command == "unresolved":
+        await staff.list_unresolved(desk, person)
+        return
     await leave(desk, person)
     if command == "book" and isinstance(person, Member):
         await booking.begin(desk, person)
@@ -127,6 +131,8 @@ def _pick(text: str, options: tuple[Option, ...]) -> str | None:
 async def _free_text(desk: Desk, person: Person, text: str) -> None:
     """Text that is neither a command nor an option: the flow in progress, else by role."""
     if isinstance(person, Member):
+        if await dayof.forward_during_wait(desk, person, text):
+            return
         if await booking.on_text(desk, person, text) or await booking.start(desk, person, text):
             return
     elif isinstance(person, Provider) and await provider.on_text(desk, person, text):
@@ -150,6 +156,10 @@ async def _press(desk: Desk, person: Person, data: str) -> None:
         await booking.on_press(desk, person, args[0], args[1:])
     elif verb == "oa" and isinstance(person, Provider) and len(args) == 2:
         await provider.on_answer(desk, person, args[0], args[1])
+    elif verb == "in" and isinstance(person, Provider):
+        await provider.on_report(desk, person, args)
+    elif verb == "pc" and isinstance(person, Provider):
+        await provider.on_cancel_confirmation(desk, person, args)
     elif verb == "eo" and len(args) == 2:
         await staff.on_offer(desk, person, args[0], args[1])
     elif verb == "eu" and len(args) == 1:

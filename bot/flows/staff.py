@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.agency import Person, Staff
+from bot.domain.booking import OPEN
 from bot.i18n import tr
 from bot.services.booking import describe, staff_close_unfilled, staff_offer
 from bot.services.desk import Desk
@@ -44,4 +45,23 @@ async def list_pending(desk: Desk, person: Person) -> None:
         request = await desk.tx.request(escalation.request_id)
         member = await desk.tx.person(request.member_id)
         lines.append(f"#{escalation.id} {member.name}: {describe(desk, request, lang)}")
+    await desk.send(person, "\n".join(lines))
+
+
+async def list_unresolved(desk: Desk, person: Person) -> None:
+    """/unresolved: appointments past their end that are not yet settled (§2.5: 100 %)."""
+    if await refuse_unless_staff(desk, person):
+        return
+    lang = desk.lang(person)
+    late = await desk.tx.unsettled_before(desk.now, OPEN)
+    if not late:
+        await desk.send(person, tr(lang, "Every past appointment is settled."))
+        return
+    lines = [tr(lang, "Past appointments not settled yet:")]
+    for request in late:
+        member = await desk.tx.person(request.member_id)
+        who = (await desk.tx.person(request.provider_id)).name if request.provider_id else "-"
+        lines.append(
+            f"• {member.name} / {who}: {describe(desk, request, lang)} ({request.status.value})"
+        )
     await desk.send(person, "\n".join(lines))

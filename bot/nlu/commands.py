@@ -72,6 +72,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "mon compte",
     ),
     "pending": ("/pending", "pending", "escalations", "en attente"),
+    "unresolved": ("/unresolved", "unresolved", "non resolus", "a regler", "/nonresolus"),
 }
 _BY_TEXT = {phrase: name for name, phrases in COMMANDS.items() for phrase in phrases}
 

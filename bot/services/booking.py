@@ -12,6 +12,7 @@ from bot.domain.booking import Request, Status, answer_deadline, session_price
 from bot.domain.errors import NotFound
 from bot.domain.ranking import Candidate, rank
 from bot.i18n import N_, fmt_day_time, fmt_money, fmt_time, fmt_window, tr
+from bot.services import appointments
 from bot.services.actions import action
 from bot.services.desk import Desk, Option
 from bot.services.ports import Escalation, Offer
@@ -209,6 +210,7 @@ async def answer_offer(desk: Desk, provider: Provider, offer: Offer, accept: boo
     plang, mlang = desk.lang(provider), desk.lang(member)
     if accept:
         request = await desk.tx.update_request(request.id, desk.now, status=Status.CONFIRMED)
+        await appointments.schedule(desk, request)
         await desk.send(
             provider,
             tr(
@@ -258,6 +260,7 @@ REASONS = {
     "declined": N_("{provider} declined."),
     "no_answer": N_("{provider} did not answer in time."),
     "no_provider": N_("No provider was available."),
+    "provider_cancelled": N_("{provider} cancelled the session."),
 }
 
 

@@ -174,6 +174,36 @@ class Tx(Protocol):
         """Change a request's status, provider or billing; raises DoubleBooking on overlap."""
         ...
 
+    async def mark_request(
+        self, request_id: int, at: datetime, mark: str, value: datetime | None
+    ) -> None:
+        """Set or clear one day-of-care mark: arrived_at, absent_at or phones_at."""
+        ...
+
+    async def move_request(
+        self, request_id: int, start: datetime, end: datetime, at: datetime
+    ) -> Request:
+        """Move a request to a new window; raises DoubleBooking when it collides."""
+        ...
+
+    async def requests_of_provider(
+        self, provider_id: str, statuses: Iterable[Status]
+    ) -> list[Request]:
+        """A provider's requests in these statuses, soonest first."""
+        ...
+
+    async def unsettled_before(
+        self, moment: datetime, statuses: Iterable[Status]
+    ) -> list[Request]:
+        """Requests in these statuses whose end is before `moment`, oldest first."""
+        ...
+
+    async def record_provider_cancel(
+        self, request_id: int, provider_id: str, at: datetime
+    ) -> None:
+        """Remember that a provider cancelled a confirmed request (ranking, escalation)."""
+        ...
+
     async def add_offer(
         self, request_id: int, provider_id: str, sent_at: datetime, deadline: datetime
     ) -> Offer:

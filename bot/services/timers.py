@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.services import booking
+from bot.services import appointments, booking, dayof
 from bot.services.desk import Desk
 from bot.services.ports import Timer
 
@@ -21,6 +21,7 @@ async def _answer_deadline(desk: Desk, timer: Timer) -> None:
 
 EFFECTS: dict[str, Effect] = {
     booking.ANSWER_DEADLINE: _answer_deadline,
+    **dict.fromkeys(appointments.APPOINTMENT_TIMERS, dayof.on_timer),
 }
 
 

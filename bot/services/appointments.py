@@ -1,0 +1,47 @@
+"""The timers of a confirmed appointment, set, moved and dropped with it (product §2)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.domain.booking import Request
+from bot.services.desk import Desk
+
+REMIND_MEMBER = "remind_member"
+REMIND_PROVIDER = "remind_provider"
+CHECKIN = "checkin"
+START = "start"
+NOSHOW = "noshow"
+DECLARE = "declare"
+EXPIRE = "expire"
+APPOINTMENT_TIMERS = (REMIND_MEMBER, REMIND_PROVIDER, CHECKIN, START, NOSHOW, DECLARE, EXPIRE)
+DECLARE_EVERY = timedelta(days=1)
+
+
+async def schedule(desk: Desk, request: Request) -> None:
+    """(Re)set every timer of an appointment; moments already past are not scheduled.
+
+    Reminders for a moment already gone when the appointment was confirmed are never sent
+    (§2.1); the arrival prompt, the start, the declaration reminder and expiry always come.
+    """
+    await desk.tx.cancel_timers(request.id, APPOINTMENT_TIMERS)
+    policy = desk.agency.policy
+    for kind, befores in (
+        (REMIND_MEMBER, policy.reminders_member),
+        (REMIND_PROVIDER, policy.reminders_provider),
+    ):
+        for before in befores:
+            due = request.start - before
+            if due > desk.now:
+                await desk.tx.add_timer(kind, due, request.id, int(before.total_seconds() // 60))
+    await desk.tx.add_timer(
+        CHECKIN, max(request.start - policy.checkin_opens, desk.now), request.id
+    )
+    await desk.tx.add_timer(START, max(request.start, desk.now), request.id)
+    await desk.tx.add_timer(DECLARE, max(request.end, desk.now), request.id)
+    await desk.tx.add_timer(EXPIRE, request.end + policy.declare_within, request.id)
+
+
+async def drop(desk: Desk, request: Request) -> None:
+    """Cancel every pending timer of an appointment that is over or gone."""
+    await desk.tx.cancel_timers(request.id, APPOINTMENT_TIMERS)

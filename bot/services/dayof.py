@@ -1,0 +1,561 @@
+"""The day of care (product §2): reminders, arrival, incidents, no-show, declarations."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import phonenumbers
+
+from bot.domain.agency import Member, Person, Provider
+from bot.domain.booking import Request, Status, noshow_fee
+from bot.domain.errors import DoubleBooking
+from bot.i18n import fmt_time, tr
+from bot.services import appointments
+from bot.services.actions import action
+from bot.services.booking import describe, escalate, money
+from bot.services.desk import Desk, Option
+from bot.services.ports import Timer
+
+log = logging.getLogger(__name__)
+UNDER_WAY = (Status.CONFIRMED, Status.IN_PROGRESS)
+# A reminder that comes this late is worse than none (a restart after a long outage).
+REMINDER_USEFUL_FOR = timedelta(hours=1)
+
+
+async def _people(desk: Desk, request: Request) -> tuple[Member, Provider]:
+    member = await desk.tx.person(request.member_id)
+    provider = await desk.tx.person(request.provider_id or "")
+    assert isinstance(member, Member) and isinstance(provider, Provider)
+    return member, provider
+
+
+def _phone(person: Person) -> str:
+    """A phone number as people dial it (+33 6 12 34 56 78), or '' when none is on file."""
+    if not person.phone:
+        return ""
+    number = phonenumbers.parse(person.phone, None)
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+
+
+# --- timers -----------------------------------------------------------------------------
+
+
+async def on_timer(desk: Desk, timer: Timer) -> None:
+    """Run the effect of an appointment timer; each re-checks the state, so twice is harmless."""
+    if timer.request_id is None:
+        return
+    request = await desk.tx.request(timer.request_id)
+    if request.status not in UNDER_WAY or request.provider_id is None:
+        return  # cancelled, escalated, settled: nothing left to do
+    kind = timer.kind
+    if kind in (appointments.REMIND_MEMBER, appointments.REMIND_PROVIDER):
+        if desk.now - timer.due_at > REMINDER_USEFUL_FOR or desk.now >= request.start:
+            log.info(
+                "reminder %s for request %s skipped: %s late",
+                timer.id,
+                request.id,
+                desk.now - timer.due_at,
+            )
+            return
+        await _remind(desk, request, kind == appointments.REMIND_MEMBER)
+    elif kind == appointments.CHECKIN and request.status is Status.CONFIRMED:
+        await _checkin_prompt(desk, request)
+    elif kind == appointments.START:
+        await share_phones(desk, request)
+    elif kind == appointments.NOSHOW:
+        await _noshow(desk, request)
+    elif kind == appointments.DECLARE:
+        await _declare_reminder(desk, request)
+    elif kind == appointments.EXPIRE:
+        await _expire(desk, request)
+
+
+async def _remind(desk: Desk, request: Request, to_member: bool) -> None:
+    member, provider = await _people(desk, request)
+    if to_member:
+        lang = desk.lang(member)
+        await desk.send(
+            member,
+            tr(
+                lang,
+                "Reminder: your session with {provider}, {what}.",
+                provider=provider.name,
+                what=describe(desk, request, lang),
+            ),
+        )
+        return
+    lang = desk.lang(provider)
+    await desk.send(
+        provider,
+        tr(
+            lang,
+            "Reminder: your session with {member}, {what}.",
+            member=member.name,
+            what=describe(desk, request, lang),
+        ),
+    )
+
+
+def checkin_options(request_id: int, lang: str) -> list[Option]:
+    """The arrival prompt's options: arrived, 15 minutes late, client absent."""
+    return [
+        (tr(lang, "I have arrived"), action("in", request_id, "arr")),
+        (tr(lang, "Late 15 min"), action("in", request_id, "late", 15)),
+        (tr(lang, "Client absent"), action("in", request_id, "abs")),
+    ]
+
+
+async def _checkin_prompt(desk: Desk, request: Request) -> None:
+    member, provider = await _people(desk, request)
+    lang = desk.lang(provider)
+    text = tr(
+        lang,
+        "Your session with {member} starts at {time} ({what}). Tell me when you "
+        'arrive ("arrived"), or report "late 15", "absent".',
+        member=member.name,
+        time=fmt_time(desk.local(request.start), lang),
+        what=describe(desk, request, lang),
+    )
+    await desk.send(provider, text, checkin_options(request.id, lang))
+
+
+async def share_phones(desk: Desk, request: Request) -> None:
+    """At the start (or the declared arrival, if earlier) each side gets the other's number."""
+    if request.phones_at is not None:
+        return
+    await desk.tx.mark_request(request.id, desk.now, "phones_at", desk.now)
+    member, provider = await _people(desk, request)
+    for me, other in ((member, provider), (provider, member)):
+        lang = desk.lang(me)
+        number = _phone(other)
+        if number:
+            text = tr(
+                lang,
+                "Your session has begun. {name}'s phone number: {phone}.",
+                name=other.name,
+                phone=number,
+            )
+        else:
+            text = tr(
+                lang,
+                "Your session has begun. {name} has no phone number on file: "
+                "contact the agency if you need to reach them.",
+                name=other.name,
+            )
+        await desk.send(me, text)
+
+
+async def _declare_reminder(desk: Desk, request: Request) -> None:
+    """After the end, and every day until declared: ask the provider to declare the session."""
+    member, provider = await _people(desk, request)
+    lang = desk.lang(provider)
+    await desk.send(
+        provider,
+        tr(
+            lang,
+            'Please declare your session with {member} ({what}): reply "done" once it is over.',
+            member=member.name,
+            what=describe(desk, request, lang),
+        ),
+        [(tr(lang, "Session done"), action("in", request.id, "done"))],
+    )
+    following = desk.now + appointments.DECLARE_EVERY
+    if following < request.end + desk.agency.policy.declare_within:
+        await desk.tx.add_timer(appointments.DECLARE, following, request.id)
+
+
+async def _expire(desk: Desk, request: Request) -> None:
+    """No declaration in time: billing is cancelled and staff are told (§2.5)."""
+    request = await desk.tx.update_request(
+        request.id, desk.now, status=Status.EXPIRED, charge=Decimal(0), payout=Decimal(0)
+    )
+    await appointments.drop(desk, request)
+    member, provider = await _people(desk, request)
+    lang = desk.lang(provider)
+    await desk.send(
+        provider,
+        tr(
+            lang,
+            "Your session with {member} ({what}) was never declared: "
+            "it has expired and will not be billed.",
+            member=member.name,
+            what=describe(desk, request, lang),
+        ),
+    )
+    for staff in await desk.staff():
+        slang = desk.lang(staff)
+        await desk.send(
+            staff,
+            tr(
+                slang,
+                "Expired: {provider} never declared the session with "
+                "{member} ({what}); it is not billed.",
+                provider=provider.name,
+                member=member.name,
+                what=describe(desk, request, slang),
+            ),
+        )
+
+
+# --- what providers report ------------------------------------------------------------------
+
+
+async def arrived(desk: Desk, provider: Provider, request: Request) -> None:
+    """Arrival declared: under way, the no-show wait (if any) is over, numbers are shared."""
+    lang = desk.lang(provider)
+    if request.status is Status.IN_PROGRESS:
+        await desk.send(provider, tr(lang, "Your arrival is already noted."))
+        return
+    await desk.tx.mark_request(request.id, desk.now, "arrived_at", desk.now)
+    await desk.tx.cancel_timers(request.id, [appointments.NOSHOW])
+    request = await desk.tx.update_request(request.id, desk.now, status=Status.IN_PROGRESS)
+    member, _ = await _people(desk, request)
+    await desk.send(
+        provider,
+        tr(
+            lang,
+            "Arrival noted at {time}. Have a good session!",
+            time=fmt_time(desk.local(desk.now), lang),
+        ),
+    )
+    mlang = desk.lang(member)
+    await desk.send(member, tr(mlang, "{provider} has arrived.", provider=provider.name))
+    await share_phones(desk, request)
+
+
+async def late(desk: Desk, provider: Provider, request: Request, minutes: int | None) -> None:
+    """Running late: the member is told the new arrival time."""
+    lang = desk.lang(provider)
+    if not minutes:
+        await desk.send(provider, tr(lang, 'How late will you be? For example: "late 15".'))
+        return
+    base = max(request.start, desk.now)
+    arrival = desk.local(base + timedelta(minutes=minutes))
+    member, _ = await _people(desk, request)
+    mlang = desk.lang(member)
+    await desk.send(
+        member,
+        tr(
+            mlang,
+            "{provider} is running late and will arrive at about {time}.",
+            provider=provider.name,
+            time=fmt_time(arrival, mlang),
+        ),
+    )
+    await desk.send(
+        provider,
+        tr(
+            lang,
+            "Noted: {member} knows you will arrive at about {time}.",
+            member=member.name,
+            time=fmt_time(arrival, lang),
+        ),
+    )
+
+
+async def modified(desk: Desk, provider: Provider, request: Request, hhmm: str | None) -> None:
+    """The start moves (agreed with the member), same duration; timers move with it."""
+    lang = desk.lang(provider)
+    if not hhmm:
+        await desk.send(
+            provider, tr(lang, 'What is the new start time? For example: "moved 16:30".')
+        )
+        return
+    hour, minute = (int(part) for part in hhmm.split(":"))
+    local = desk.local(request.start)
+    start = local.replace(hour=hour, minute=minute).astimezone(request.start.tzinfo)
+    end = start + request.duration
+    try:
+        request = await desk.tx.move_request(request.id, start, end, desk.now)
+    except DoubleBooking:
+        await desk.send(
+            provider,
+            tr(lang, "That time collides with another of your sessions; nothing was changed."),
+        )
+        return
+    await appointments.schedule(desk, request)
+    member, _ = await _people(desk, request)
+    mlang = desk.lang(member)
+    await desk.send(
+        member,
+        tr(
+            mlang,
+            "{provider} has moved your session: it now starts at {time} ({what}).",
+            provider=provider.name,
+            time=fmt_time(desk.local(start), mlang),
+            what=describe(desk, request, mlang),
+        ),
+    )
+    await desk.send(
+        provider,
+        tr(
+            lang,
+            "Noted: the session now starts at {time}.",
+            time=fmt_time(desk.local(start), lang),
+        ),
+    )
+
+
+async def absent(desk: Desk, provider: Provider, request: Request) -> None:
+    """Client absent: the member is reminded at once; the no-show comes after the wait."""
+    lang = desk.lang(provider)
+    policy = desk.agency.policy
+    deadline = request.start + policy.noshow_wait
+    if request.absent_at is None:
+        await desk.tx.mark_request(request.id, desk.now, "absent_at", desk.now)
+        await desk.tx.add_timer(appointments.NOSHOW, max(deadline, desk.now), request.id)
+    member, _ = await _people(desk, request)
+    mlang = desk.lang(member)
+    fee = noshow_fee(request.price, policy.noshow_fee_cap)
+    await desk.send(
+        member,
+        tr(
+            mlang,
+            "{provider} is at your door for your {time} session and cannot find you. Please "
+            "reply or come to the door: if you are still absent at {deadline}, the session "
+            "will be billed as a no-show ({fee}).",
+            provider=provider.name,
+            time=fmt_time(desk.local(request.start), mlang),
+            deadline=fmt_time(desk.local(deadline), mlang),
+            fee=money(desk, fee, mlang),
+        ),
+    )
+    await desk.send(
+        provider,
+        tr(
+            lang,
+            "Noted. I have reminded {member}. If they are still "
+            "absent at {deadline}, you may leave: I will tell you.",
+            member=member.name,
+            deadline=fmt_time(desk.local(deadline), lang),
+        ),
+    )
+
+
+async def _noshow(desk: Desk, request: Request) -> None:
+    if request.absent_at is None or request.arrived_at is not None:
+        return
+    fee = noshow_fee(request.price, desk.agency.policy.noshow_fee_cap)
+    request = await desk.tx.update_request(
+        request.id, desk.now, status=Status.NO_SHOW, charge=fee, payout=fee
+    )
+    await appointments.drop(desk, request)
+    await bill(desk, request, "noshow_fee", fee)
+    member, provider = await _people(desk, request)
+    lang = desk.lang(provider)
+    await desk.send(
+        provider,
+        tr(
+            lang,
+            "{member} did not show up: you may leave. You will be paid {fee} for this session.",
+            member=member.name,
+            fee=money(desk, fee, lang),
+        ),
+    )
+    mlang = desk.lang(member)
+    await desk.send(
+        member,
+        tr(
+            mlang,
+            "{provider} waited until {time} and has left. The session "
+            "is billed as a no-show: {fee}.",
+            provider=provider.name,
+            time=fmt_time(desk.local(desk.now), mlang),
+            fee=money(desk, fee, mlang),
+        ),
+    )
+
+
+async def bill(desk: Desk, request: Request, kind: str, amount: Decimal) -> None:
+    """Charge the member and owe the provider the same amount, in the ledger."""
+    if amount <= 0:
+        return
+    await desk.tx.add_ledger(
+        at=desk.now, kind=kind, amount=amount, member_id=request.member_id, request_id=request.id
+    )
+    await desk.tx.add_ledger(
+        at=desk.now,
+        kind="payout",
+        amount=amount,
+        provider_id=request.provider_id,
+        request_id=request.id,
+    )
+
+
+async def done(desk: Desk, provider: Provider, request: Request) -> None:
+    """Declared done after the end: completed and billable (charge = payout = price)."""
+    lang = desk.lang(provider)
+    if desk.now < request.end:
+        await desk.send(
+            provider,
+            tr(
+                lang,
+                "The session ends at {time}: declare it done after that.",
+                time=fmt_time(desk.local(request.end), lang),
+            ),
+        )
+        return
+    request = await desk.tx.update_request(
+        request.id, desk.now, status=Status.COMPLETED, charge=request.price, payout=request.price
+    )
+    await appointments.drop(desk, request)
+    await bill(desk, request, "session", request.price)
+    member, _ = await _people(desk, request)
+    await desk.send(
+        provider,
+        tr(
+            lang,
+            "Thank you, session declared: {what}. You will be paid {amount}.",
+            what=describe(desk, request, lang),
+            amount=money(desk, request.price, lang),
+        ),
+    )
+    mlang = desk.lang(member)
+    await desk.send(
+        member,
+        tr(
+            mlang,
+            "Your session with {provider} is complete ({what}): {amount}. Thank you!",
+            provider=provider.name,
+            what=describe(desk, request, mlang),
+            amount=money(desk, request.price, mlang),
+        ),
+    )
+
+
+async def cancel_by_member(desk: Desk, request: Request, *, reported_by: Person | None) -> None:
+    """A member's cancellation, now: free with enough notice, else charged in full (§4.4)."""
+    late = request.start - desk.now < desk.agency.policy.late_cancel
+    charge = request.price if late and request.status in UNDER_WAY else Decimal(0)
+    request = await desk.tx.update_request(
+        request.id, desk.now, status=Status.CANCELLED, charge=charge, payout=charge
+    )
+    await appointments.drop(desk, request)
+    await bill(desk, request, "late_cancel", charge)
+    member, provider = await _people(desk, request)
+    mlang = desk.lang(member)
+    cost = (
+        tr(
+            mlang,
+            "As it is less than {hours} hours before the start, it is charged in full: {amount}.",
+            hours=int(desk.agency.policy.late_cancel.total_seconds() // 3600),
+            amount=money(desk, charge, mlang),
+        )
+        if charge
+        else tr(mlang, "It is free.")
+    )
+    await desk.send(
+        member,
+        tr(mlang, "Your session ({what}) is cancelled.", what=describe(desk, request, mlang))
+        + " "
+        + cost,
+    )
+    plang = desk.lang(provider)
+    note = (
+        tr(plang, "You will be paid {amount}.", amount=money(desk, charge, plang))
+        if charge
+        else ""
+    )
+    await desk.send(
+        provider,
+        (
+            tr(plang, "Cancelled by the client: {what}.", what=describe(desk, request, plang))
+            + " "
+            + note
+        ).strip(),
+    )
+    for staff in await desk.staff():
+        slang = desk.lang(staff)
+        who = reported_by.name if reported_by else member.name
+        await desk.send(
+            staff,
+            tr(
+                slang,
+                "Cancelled ({who}): {member}, {what}. Charge: {amount}.",
+                who=who,
+                member=member.name,
+                what=describe(desk, request, slang),
+                amount=money(desk, charge, slang),
+            ),
+        )
+
+
+def provider_cancel_options(request_id: int, lang: str) -> list[Option]:
+    """Confirm or keep, before a provider's cancellation takes effect."""
+    return [
+        (tr(lang, "Yes, cancel the session"), action("pc", request_id, "y")),
+        (tr(lang, "No, keep it"), action("pc", request_id, "n")),
+    ]
+
+
+async def ask_provider_cancel(desk: Desk, provider: Provider, request: Request) -> None:
+    """A provider's cancellation needs a confirmation (never a bare carrier keyword)."""
+    member, _ = await _people(desk, request)
+    lang = desk.lang(provider)
+    await desk.send(
+        provider,
+        tr(
+            lang,
+            "Cancel your session with {member} ({what})? The client "
+            "will be told at once and the agency will look for a "
+            "replacement.",
+            member=member.name,
+            what=describe(desk, request, lang),
+        ),
+        provider_cancel_options(request.id, lang),
+    )
+
+
+async def provider_cancels(desk: Desk, provider: Provider, request: Request) -> None:
+    """The provider cancels: the member is warned, staff look for a replacement (§1.6-1.7)."""
+    await desk.tx.record_provider_cancel(request.id, provider.id, desk.now)
+    await appointments.drop(desk, request)
+    request = await desk.tx.update_request(
+        request.id, desk.now, status=Status.ESCALATED, provider_id=None
+    )
+    member = await desk.tx.person(request.member_id)
+    mlang = desk.lang(member)
+    await desk.send(
+        member,
+        tr(
+            mlang,
+            "{provider} has had to cancel your session ({what}). "
+            "Our team is looking for a replacement: no need to book "
+            "again.",
+            provider=provider.name,
+            what=describe(desk, request, mlang),
+        ),
+    )
+    lang = desk.lang(provider)
+    await desk.send(
+        provider, tr(lang, "Your session is cancelled; the agency is looking for a replacement.")
+    )
+    await escalate(desk, request, "provider_cancelled", provider.id)
+
+
+async def forward_during_wait(desk: Desk, member: Member, text: str) -> bool:
+    """While a provider waits for an absent member, what the member writes goes to them."""
+    waiting = [
+        r
+        for r in await desk.tx.requests_of_member(member.id, [Status.CONFIRMED])
+        if r.absent_at is not None and r.arrived_at is None
+    ]
+    if not waiting:
+        return False
+    request = waiting[0]
+    _, provider = await _people(desk, request)
+    plang = desk.lang(provider)
+    await desk.send(
+        provider, tr(plang, "Message from {member}: {text}", member=member.name, text=text)
+    )
+    await desk.send(
+        member, tr(desk.lang(member), "Passed on to {provider}.", provider=provider.name)
+    )
+    return True
+
+
+def open_since(desk: Desk, request: Request) -> datetime:
+    """When a provider may start reporting on an appointment (the arrival prompt)."""
+    return request.start - desk.agency.policy.checkin_opens
