@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +24,8 @@ class Carebot:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        # Called after each handled message, so the live scheduler can re-aim at new timers.
+        self.after_commit: list[Callable[[], Awaitable[None]]] = []
 
     @classmethod
     async def open(cls, path: str | Path, clock: Clock) -> Carebot:
@@ -59,6 +62,8 @@ class Carebot:
             # The transaction rolled back: nothing half-done stays. Apologise, in a new one.
             log.exception("handling a message on %s failed", channel)
             await self._apologise(channel, address)
+        for hook in self.after_commit:
+            await hook()
 
     async def receive_from(
         self, person_id: str, inbound: Inbound, delivery_id: str | None = None
@@ -120,6 +125,11 @@ class Carebot:
                 except Exception:
                     log.exception("timer %s (%s) failed", timer.id, timer.kind)
                     raise
+
+    async def timer_stats(self) -> tuple[int, datetime | None]:
+        """Pending timers and the earliest due time."""
+        async with self.db.transaction() as tx:
+            return await tx.timer_stats()
 
     async def outbox_after(self, after_id: int) -> list[OutboxMessage]:
         """Messages queued after an id (what a step sent)."""

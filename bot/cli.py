@@ -23,6 +23,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.add_argument("--db", default=os.environ.get("CAREBOT_DATABASE", DEFAULT_DB))
 
+    p = sub.add_parser("run", help="the live bot: web app, timers, channels")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+
     p = sub.add_parser("replay", help="run conversation transcripts on a virtual clock")
     p.add_argument("files", nargs="+", type=Path)
     p.add_argument("-v", "--verbose", action="store_true")
@@ -50,9 +54,15 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `carebot` console script."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    level = logging.INFO if args.command == "run" else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "import":
         return asyncio.run(_import(args.file, args.db))
+    if args.command == "run":
+        from bot.handlers.live import run_live
+        from bot.settings import Settings
+
+        return asyncio.run(run_live(Settings(), args.host, args.port))
     if args.command == "replay":
         from bot.replay import run_files
 

@@ -595,6 +595,14 @@ class Tx:
             row["id"], row["kind"], row["request_id"], row["ref_id"], from_ts(row["due_at"])
         )
 
+    async def timer_stats(self) -> tuple[int, datetime | None]:
+        """How many timers are pending, and when the earliest falls due."""
+        row = await self._one(
+            "SELECT COUNT(*) AS n, MIN(due_at) AS first FROM timers WHERE state = 'pending'"
+        )
+        assert row is not None
+        return int(row["n"]), _maybe_ts(row["first"])
+
     async def claim_timer(self, timer_id: int, at: datetime) -> bool:
         """Take a timer for firing; False when another process already did."""
         count, _ = await self._run(

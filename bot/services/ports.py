@@ -279,6 +279,10 @@ class Tx(Protocol):
         """The earliest pending timer due at or before `until`."""
         ...
 
+    async def timer_stats(self) -> tuple[int, datetime | None]:
+        """How many timers are pending, and when the earliest falls due."""
+        ...
+
     async def claim_timer(self, timer_id: int, at: datetime) -> bool:
         """Take a timer for firing; False when another process already did."""
         ...

@@ -1,0 +1,74 @@
+"""The live clock's timers: APScheduler wakes the bot, the `timers` table stays the truth.
+
+APScheduler holds one date job, set at the earliest pending due time, and a periodic sweep.
+When the job runs, every timer due by then fires (each claimed by an atomic update, so a
+second process on the same database never fires it again), and the job is set again at the
+next earliest due time. At start the same query re-arms everything that is pending, and
+overdue timers fire at once. One job instead of one per timer keeps start-up flat however
+many reminders are pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.app import Carebot
+
+log = logging.getLogger(__name__)
+WAKE_JOB = "carebot-next-timer"
+
+
+class TimerWaker:
+    """Keeps APScheduler's single wake-up job at the earliest pending timer."""
+
+    def __init__(self, bot: Carebot, sweep_seconds: float = 30.0) -> None:
+        self.bot = bot
+        self.sweep_seconds = sweep_seconds
+        self.scheduler = AsyncIOScheduler(
+            timezone=UTC, job_defaults={"misfire_grace_time": None, "coalesce": True}
+        )
+        self._running = asyncio.Lock()
+        self.fired = 0
+
+    async def start(self) -> None:
+        """Start APScheduler, run what is overdue, and arm the next timer."""
+        self.scheduler.start()
+        self.scheduler.add_job(
+            self.run_due,
+            "interval",
+            seconds=self.sweep_seconds,
+            id="carebot-sweep",
+            replace_existing=True,
+        )
+        await self.run_due()
+
+    def stop(self) -> None:
+        """Stop waking up (pending timers stay in the table for the next start)."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    async def run_due(self) -> None:
+        """Fire everything due now, then arm the job at the next pending due time."""
+        async with self._running:
+            try:
+                self.fired += await self.bot.fire_due_timers(self.bot.clock.now())
+            except Exception:
+                log.exception("firing due timers failed; the sweep will try again")
+            await self.rearm()
+
+    async def rearm(self) -> None:
+        """Point the wake-up job at the earliest pending timer (called after every commit)."""
+        pending, first = await self.bot.timer_stats()
+        if first is None:
+            if self.scheduler.get_job(WAKE_JOB):
+                self.scheduler.remove_job(WAKE_JOB)
+            return
+        when = max(first, datetime.now(UTC))
+        self.scheduler.add_job(
+            self.run_due, "date", run_date=when, id=WAKE_JOB, replace_existing=True
+        )
+        log.debug("%s timers pending; next at %s", pending, when.isoformat())

@@ -1,0 +1,140 @@
+"""Timers survive a crash: a real `carebot run` is SIGKILLed and started again (issue §2)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from bot.agency_file import load_agency_file
+from bot.app import Carebot
+from bot.clock import SystemClock
+from bot.domain.booking import Status
+from bot.services.appointments import CHECKIN
+from tests.conftest import AGENCY, ROOT
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _appointment_with_timer(db: Path, due_in: float) -> int:
+    """A confirmed appointment of Paul's whose arrival prompt falls due in `due_in` seconds."""
+    bot = await Carebot.open(db, SystemClock())
+    try:
+        await bot.import_agency(load_agency_file(AGENCY))
+        now = datetime.now(UTC)
+        due = now + timedelta(seconds=due_in)
+        async with bot.db.transaction() as tx:
+            request = await tx.add_request(
+                member_id="bob",
+                service_id="childcare",
+                start=due + timedelta(minutes=30),
+                end=due + timedelta(hours=2),
+                status=Status.CONFIRMED,
+                provider_id="paul",
+                price=Decimal("36.00"),
+                fee=Decimal("15.00"),
+                at=now,
+            )
+            await tx.add_timer(CHECKIN, due, request.id)
+        return request.id
+    finally:
+        await bot.close()
+
+
+@contextmanager
+def _carebot_run(db: Path) -> Iterator[subprocess.Popen[bytes]]:
+    port = _free_port()
+    env = {**os.environ, "CAREBOT_DATABASE": str(db), "CAREBOT_SWEEP_SECONDS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_healthy(port, process)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
+def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> dict[str, object]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"carebot run died: {process.stderr.read() if process.stderr else ''!r}"
+            )
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
+                return dict(json.load(answer))
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("carebot run never became healthy")
+
+
+def _timer_and_prompts(db: Path, request_id: int) -> tuple[str, str | None, int]:
+    with sqlite3.connect(db) as conn:
+        state, fired_at = conn.execute(
+            "SELECT state, fired_at FROM timers WHERE request_id = ? AND kind = ?",
+            (request_id, CHECKIN),
+        ).fetchone()
+        prompts = conn.execute("SELECT COUNT(*) FROM outbox WHERE person_id = 'paul'").fetchone()
+    return state, fired_at, int(prompts[0])
+
+
+def _wait_fired(db: Path, request_id: int, within: float) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if _timer_and_prompts(db, request_id)[0] == "fired":
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timer never fired: {_timer_and_prompts(db, request_id)}")
+
+
+def test_sigkill_before_the_timer_then_restart_fires_it_once(tmp_path: Path) -> None:
+    db = tmp_path / "carebot.db"
+    request_id = asyncio.run(_appointment_with_timer(db, due_in=3.0))
+    with _carebot_run(db) as first:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    assert _timer_and_prompts(db, request_id) == ("pending", None, 0)
+    time.sleep(3.5)  # the timer is now overdue: it must fire as soon as the bot is back
+    restarted_at = datetime.now(UTC)
+    with _carebot_run(db):
+        _wait_fired(db, request_id, within=10)
+        time.sleep(2.5)  # a sweep or two later, still once
+        state, fired_at, prompts = _timer_and_prompts(db, request_id)
+    assert state == "fired" and prompts == 1
+    assert fired_at is not None
+    assert datetime.strptime(fired_at, "%Y-%m-%d %H:%M:%S").replace(
+        tzinfo=UTC
+    ) >= restarted_at.replace(microsecond=0)
+
+
+def test_two_processes_on_one_database_fire_a_timer_once(tmp_path: Path) -> None:
+    db = tmp_path / "carebot.db"
+    request_id = asyncio.run(_appointment_with_timer(db, due_in=2.0))
+    with _carebot_run(db), _carebot_run(db):
+        _wait_fired(db, request_id, within=10)
+        time.sleep(2.5)
+        assert _timer_and_prompts(db, request_id)[2] == 1
