@@ -23,7 +23,7 @@ from bot.domain.agency import (
     Staff,
     Subscription,
 )
-from bot.domain.booking import HOLDING, Request, Status
+from bot.domain.booking import HOLDING, ChangeRequest, Request, Status
 from bot.domain.errors import DoubleBooking, NotFound
 from bot.domain.money import from_minor, to_minor
 from bot.services.ports import Escalation, LedgerLine, Offer, OutboxMessage, Timer
@@ -71,6 +71,21 @@ def _request(row: aiosqlite.Row) -> Request:
         arrived_at=_maybe_ts(row["arrived_at"]),
         absent_at=_maybe_ts(row["absent_at"]),
         phones_at=_maybe_ts(row["phones_at"]),
+        paid_by_credit=bool(row["paid_by_credit"]),
+        notes=row["notes"],
+    )
+
+
+def _change(row: aiosqlite.Row) -> ChangeRequest:
+    return ChangeRequest(
+        row["id"],
+        row["request_id"],
+        row["kind"],
+        _maybe_ts(row["new_start"]),
+        _maybe_ts(row["new_end"]),
+        row["new_service"],
+        row["notes"],
+        row["status"],
     )
 
 
@@ -276,6 +291,7 @@ class Tx:
         price: Decimal,
         fee: Decimal,
         at: datetime,
+        paid_by_credit: bool = False,
     ) -> Request:
         """Insert a request; raises DoubleBooking when the provider's window is taken."""
         row = await self._one(
@@ -286,8 +302,8 @@ class Tx:
         try:
             _, rid = await self._run(
                 "INSERT INTO requests (member_id, member_seq, service_id, start_at, end_at, "
-                "status, provider_id, price_minor, fee_minor, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "status, provider_id, price_minor, fee_minor, created_at, updated_at, "
+                "paid_by_credit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     member_id,
                     seq,
@@ -300,6 +316,7 @@ class Tx:
                     to_minor(fee),
                     ts(at),
                     ts(at),
+                    int(paid_by_credit),
                 ),
             )
         except sqlite3.IntegrityError as exc:
@@ -428,6 +445,134 @@ class Tx:
             "provider_id = ? AND answer = 'confirm' AND cancelled_at IS NULL",
             (ts(at), request_id, provider_id),
         )
+
+    async def open_credit_requests(self, member_id: str) -> int:
+        """How many of a member's open requests will use a session credit."""
+        row = await self._one(
+            "SELECT COUNT(*) AS n FROM requests WHERE member_id = ? AND "
+            "paid_by_credit = 1 AND status IN ('pending', 'escalated', "
+            "'confirmed', 'in_progress')",
+            (member_id,),
+        )
+        return int(row["n"]) if row else 0
+
+    async def set_request_details(
+        self,
+        request_id: int,
+        at: datetime,
+        *,
+        service_id: str | None = None,
+        price: Decimal | None = None,
+        notes: str | None = None,
+        cancel_reason: str | None = None,
+    ) -> Request:
+        """Change a request's service and price, notes, or cancellation reason."""
+        sets, args = ["updated_at = ?"], [ts(at)]
+        for column, value in (
+            ("service_id", service_id),
+            ("notes", notes),
+            ("cancel_reason", cancel_reason),
+        ):
+            if value is not None:
+                sets.append(f"{column} = ?")
+                args.append(value)
+        if price is not None:
+            sets.append("price_minor = ?")
+            args.append(str(to_minor(price)))
+        await self._run(f"UPDATE requests SET {', '.join(sets)} WHERE id = ?", (*args, request_id))
+        return await self.request(request_id)
+
+    async def add_change(
+        self,
+        request_id: int,
+        kind: str,
+        at: datetime,
+        *,
+        new_start: datetime | None = None,
+        new_end: datetime | None = None,
+        new_service: str | None = None,
+        notes: str | None = None,
+    ) -> ChangeRequest:
+        """Record a member's change request (pending)."""
+        _, cid = await self._run(
+            "INSERT INTO change_requests (request_id, kind, new_start, new_end, new_service, "
+            "notes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                request_id,
+                kind,
+                ts(new_start) if new_start else None,
+                ts(new_end) if new_end else None,
+                new_service,
+                notes,
+                ts(at),
+            ),
+        )
+        change = await self.change(cid)
+        assert change is not None
+        return change
+
+    async def change(self, change_id: int) -> ChangeRequest | None:
+        """A change request by id."""
+        row = await self._one("SELECT * FROM change_requests WHERE id = ?", (change_id,))
+        return None if row is None else _change(row)
+
+    async def changes_of(self, request_id: int) -> list[ChangeRequest]:
+        """A request's change requests, oldest first."""
+        rows = await self._all(
+            "SELECT * FROM change_requests WHERE request_id = ? ORDER BY id", (request_id,)
+        )
+        return [_change(r) for r in rows]
+
+    async def decide_change(self, change_id: int, status: str, at: datetime) -> bool:
+        """Approve or deny a pending change once; False when it was already decided."""
+        count, _ = await self._run(
+            "UPDATE change_requests SET status = ?, decided_at = ? "
+            "WHERE id = ? AND status = 'pending'",
+            (status, ts(at), change_id),
+        )
+        return count == 1
+
+    async def members_with_subscription(self) -> list[Member]:
+        """Members who have a weekly subscription."""
+        rows = await self._all(
+            "SELECT * FROM people WHERE role = 'member' AND "
+            "subscription_service IS NOT NULL ORDER BY position"
+        )
+        return [m for m in (_person(r) for r in rows) if isinstance(m, Member)]
+
+    async def claim_credit_week(self, member_id: str, week: str) -> bool:
+        """Mark a member's weekly credits as added for a week; False when they already were."""
+        count, _ = await self._run(
+            "INSERT OR IGNORE INTO credit_weeks (member_id, week) VALUES (?, ?)", (member_id, week)
+        )
+        return count == 1
+
+    async def has_pending_timer(self, kind: str) -> bool:
+        """Whether a timer of this kind is pending (agency-wide timers are set once)."""
+        row = await self._one(
+            "SELECT 1 FROM timers WHERE kind = ? AND state = 'pending' LIMIT 1", (kind,)
+        )
+        return row is not None
+
+    async def ledger_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Every ledger line in [start, end), for the accountant's export."""
+        rows = await self._all(
+            "SELECT * FROM ledger WHERE created_at >= ? AND created_at < ? ORDER BY id",
+            (ts(start), ts(end)),
+        )
+        return [dict(r) for r in rows]
+
+    async def payouts(
+        self, provider_id: str, start: datetime, end: datetime
+    ) -> list[tuple[int | None, Decimal, datetime]]:
+        """What a provider is owed per appointment in [start, end): (request, amount, when)."""
+        rows = await self._all(
+            "SELECT request_id, SUM(amount_minor) AS m, MIN(created_at) AS t "
+            "FROM ledger WHERE provider_id = ? AND created_at >= ? AND "
+            "created_at < ? GROUP BY request_id ORDER BY t",
+            (provider_id, ts(start), ts(end)),
+        )
+        return [(r["request_id"], from_minor(int(r["m"])), from_ts(r["t"])) for r in rows]
 
     # --- offers and escalations --------------------------------------------------------
 

@@ -54,11 +54,32 @@ class Request:
     arrived_at: datetime | None = None
     absent_at: datetime | None = None
     phones_at: datetime | None = None
+    paid_by_credit: bool = False
+    notes: str | None = None
 
     @property
     def duration(self) -> timedelta:
         """How long the session lasts."""
         return self.end - self.start
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    """A member's request to change an appointment's time, service or notes (§4)."""
+
+    id: int
+    request_id: int
+    kind: str  # "time" | "service" | "notes"
+    new_start: datetime | None
+    new_end: datetime | None
+    new_service: str | None
+    notes: str | None
+    status: str  # "pending" | "approved" | "denied"
+
+
+def late_cancellation(start: datetime, now: datetime, policy: Policy) -> bool:
+    """Whether cancelling now is late (less than the policy's notice before the start)."""
+    return start - now < policy.late_cancel
 
 
 class NoticeProblem(StrEnum):

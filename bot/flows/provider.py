@@ -7,11 +7,11 @@ the bot asks which with options rather than guess.
 
 from __future__ import annotations
 
-from bot.domain.agency import Provider
+from bot.domain.agency import Member, Provider
 from bot.domain.booking import Request
 from bot.i18n import fmt_day_time, tr
 from bot.nlu.replies import Reply, parse_reply
-from bot.services import dayof
+from bot.services import cancellations, dayof
 from bot.services.actions import action
 from bot.services.booking import answer_offer, describe
 from bot.services.desk import Desk, Option
@@ -144,7 +144,9 @@ async def apply(desk: Desk, provider: Provider, request: Request, intent: str, v
     elif intent == "absent":
         await dayof.absent(desk, provider, request)
     elif intent == "client_cancel":
-        await dayof.cancel_by_member(desk, request, reported_by=provider)
+        member = await desk.tx.person(request.member_id)
+        assert isinstance(member, Member)
+        await cancellations.cancel(desk, member, [request], reported_by=provider)
     elif intent == "provider_cancel":
         await dayof.ask_provider_cancel(desk, provider, request)
     elif intent == "done":

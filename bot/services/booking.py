@@ -86,6 +86,15 @@ def money(desk: Desk, amount: Decimal, lang: str) -> str:
     return fmt_money(amount, desk.agency.currency, lang)
 
 
+async def credit_available(desk: Desk, member: Member, service_id: str) -> bool:
+    """Whether a session of this service can be paid with a credit not already spoken for."""
+    sub = member.subscription
+    if sub is None or sub.service != service_id:
+        return False
+    _, credits = await desk.tx.balance(member.id)
+    return credits - await desk.tx.open_credit_requests(member.id) >= 1
+
+
 async def charge_fee(desk: Desk, member: Member, request: Request) -> None:
     """Charge the scheduling fee, paid first from the member's balance (credited-back fees)."""
     if request.fee <= 0:
@@ -111,7 +120,9 @@ async def create_request(
     provider_id: str | None,
 ) -> Request:
     """Record a request (pending with a provider, or escalated without one) and charge its fee."""
-    fee = desk.agency.policy.fee_for_notice(start - desk.now)
+    # A subscription session is paid with a credit and carries no scheduling fee (§5).
+    by_credit = await credit_available(desk, member, service.id)
+    fee = Decimal(0) if by_credit else desk.agency.policy.fee_for_notice(start - desk.now)
     request = await desk.tx.add_request(
         member_id=member.id,
         service_id=service.id,
@@ -122,6 +133,7 @@ async def create_request(
         price=session_price(service.hourly_rate, start, end),
         fee=fee,
         at=desk.now,
+        paid_by_credit=by_credit,
     )
     await charge_fee(desk, member, request)
     return request

@@ -14,6 +14,7 @@ from bot.domain.errors import DoubleBooking
 from bot.i18n import fmt_time, tr
 from bot.services import appointments
 from bot.services.actions import action
+from bot.services.billing import charge_text, settle
 from bot.services.booking import describe, escalate, money
 from bot.services.desk import Desk, Option
 from bot.services.ports import Timer
@@ -319,7 +320,7 @@ async def absent(desk: Desk, provider: Provider, request: Request) -> None:
             provider=provider.name,
             time=fmt_time(desk.local(request.start), mlang),
             deadline=fmt_time(desk.local(deadline), mlang),
-            fee=money(desk, fee, mlang),
+            fee=charge_text(desk, request, fee, mlang),
         ),
     )
     await desk.send(
@@ -338,11 +339,7 @@ async def _noshow(desk: Desk, request: Request) -> None:
     if request.absent_at is None or request.arrived_at is not None:
         return
     fee = noshow_fee(request.price, desk.agency.policy.noshow_fee_cap)
-    request = await desk.tx.update_request(
-        request.id, desk.now, status=Status.NO_SHOW, charge=fee, payout=fee
-    )
-    await appointments.drop(desk, request)
-    await bill(desk, request, "noshow_fee", fee)
+    request = await settle(desk, request, Status.NO_SHOW, "noshow_fee", fee)
     member, provider = await _people(desk, request)
     lang = desk.lang(provider)
     await desk.send(
@@ -363,24 +360,8 @@ async def _noshow(desk: Desk, request: Request) -> None:
             "is billed as a no-show: {fee}.",
             provider=provider.name,
             time=fmt_time(desk.local(desk.now), mlang),
-            fee=money(desk, fee, mlang),
+            fee=charge_text(desk, request, fee, mlang),
         ),
-    )
-
-
-async def bill(desk: Desk, request: Request, kind: str, amount: Decimal) -> None:
-    """Charge the member and owe the provider the same amount, in the ledger."""
-    if amount <= 0:
-        return
-    await desk.tx.add_ledger(
-        at=desk.now, kind=kind, amount=amount, member_id=request.member_id, request_id=request.id
-    )
-    await desk.tx.add_ledger(
-        at=desk.now,
-        kind="payout",
-        amount=amount,
-        provider_id=request.provider_id,
-        request_id=request.id,
     )
 
 
@@ -397,11 +378,7 @@ async def done(desk: Desk, provider: Provider, request: Request) -> None:
             ),
         )
         return
-    request = await desk.tx.update_request(
-        request.id, desk.now, status=Status.COMPLETED, charge=request.price, payout=request.price
-    )
-    await appointments.drop(desk, request)
-    await bill(desk, request, "session", request.price)
+    request = await settle(desk, request, Status.COMPLETED, "session", request.price)
     member, _ = await _people(desk, request)
     await desk.send(
         provider,
@@ -420,66 +397,9 @@ async def done(desk: Desk, provider: Provider, request: Request) -> None:
             "Your session with {provider} is complete ({what}): {amount}. Thank you!",
             provider=provider.name,
             what=describe(desk, request, mlang),
-            amount=money(desk, request.price, mlang),
+            amount=charge_text(desk, request, request.price, mlang),
         ),
     )
-
-
-async def cancel_by_member(desk: Desk, request: Request, *, reported_by: Person | None) -> None:
-    """A member's cancellation, now: free with enough notice, else charged in full (§4.4)."""
-    late = request.start - desk.now < desk.agency.policy.late_cancel
-    charge = request.price if late and request.status in UNDER_WAY else Decimal(0)
-    request = await desk.tx.update_request(
-        request.id, desk.now, status=Status.CANCELLED, charge=charge, payout=charge
-    )
-    await appointments.drop(desk, request)
-    await bill(desk, request, "late_cancel", charge)
-    member, provider = await _people(desk, request)
-    mlang = desk.lang(member)
-    cost = (
-        tr(
-            mlang,
-            "As it is less than {hours} hours before the start, it is charged in full: {amount}.",
-            hours=int(desk.agency.policy.late_cancel.total_seconds() // 3600),
-            amount=money(desk, charge, mlang),
-        )
-        if charge
-        else tr(mlang, "It is free.")
-    )
-    await desk.send(
-        member,
-        tr(mlang, "Your session ({what}) is cancelled.", what=describe(desk, request, mlang))
-        + " "
-        + cost,
-    )
-    plang = desk.lang(provider)
-    note = (
-        tr(plang, "You will be paid {amount}.", amount=money(desk, charge, plang))
-        if charge
-        else ""
-    )
-    await desk.send(
-        provider,
-        (
-            tr(plang, "Cancelled by the client: {what}.", what=describe(desk, request, plang))
-            + " "
-            + note
-        ).strip(),
-    )
-    for staff in await desk.staff():
-        slang = desk.lang(staff)
-        who = reported_by.name if reported_by else member.name
-        await desk.send(
-            staff,
-            tr(
-                slang,
-                "Cancelled ({who}): {member}, {what}. Charge: {amount}.",
-                who=who,
-                member=member.name,
-                what=describe(desk, request, slang),
-                amount=money(desk, charge, slang),
-            ),
-        )
 
 
 def provider_cancel_options(request_id: int, lang: str) -> list[Option]:

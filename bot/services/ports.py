@@ -10,8 +10,8 @@ from decimal import Decimal
 from types import EllipsisType
 from typing import Any, Protocol
 
-from bot.domain.agency import Agency, AgencyFile, Person, Provider, Service
-from bot.domain.booking import Request, Status
+from bot.domain.agency import Agency, AgencyFile, Member, Person, Provider, Service
+from bot.domain.booking import ChangeRequest, Request, Status
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,7 @@ class Tx(Protocol):
         price: Decimal,
         fee: Decimal,
         at: datetime,
+        paid_by_credit: bool = False,
     ) -> Request:
         """Insert a request; raises DoubleBooking when the provider's window is taken."""
         ...
@@ -202,6 +203,71 @@ class Tx(Protocol):
         self, request_id: int, provider_id: str, at: datetime
     ) -> None:
         """Remember that a provider cancelled a confirmed request (ranking, escalation)."""
+        ...
+
+    async def open_credit_requests(self, member_id: str) -> int:
+        """How many of a member's open requests will use a session credit."""
+        ...
+
+    async def set_request_details(
+        self,
+        request_id: int,
+        at: datetime,
+        *,
+        service_id: str | None = None,
+        price: Decimal | None = None,
+        notes: str | None = None,
+        cancel_reason: str | None = None,
+    ) -> Request:
+        """Change a request's service and price, notes, or cancellation reason."""
+        ...
+
+    async def add_change(
+        self,
+        request_id: int,
+        kind: str,
+        at: datetime,
+        *,
+        new_start: datetime | None = None,
+        new_end: datetime | None = None,
+        new_service: str | None = None,
+        notes: str | None = None,
+    ) -> ChangeRequest:
+        """Record a member's change request (pending)."""
+        ...
+
+    async def change(self, change_id: int) -> ChangeRequest | None:
+        """A change request by id."""
+        ...
+
+    async def changes_of(self, request_id: int) -> list[ChangeRequest]:
+        """A request's change requests, oldest first."""
+        ...
+
+    async def decide_change(self, change_id: int, status: str, at: datetime) -> bool:
+        """Approve or deny a pending change once; False when it was already decided."""
+        ...
+
+    async def members_with_subscription(self) -> list[Member]:
+        """Members who have a weekly subscription."""
+        ...
+
+    async def claim_credit_week(self, member_id: str, week: str) -> bool:
+        """Mark a member's weekly credits as added for a week; False when they already were."""
+        ...
+
+    async def has_pending_timer(self, kind: str) -> bool:
+        """Whether a timer of this kind is pending (agency-wide timers are set once)."""
+        ...
+
+    async def ledger_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Every ledger line in [start, end), for the accountant's export."""
+        ...
+
+    async def payouts(
+        self, provider_id: str, start: datetime, end: datetime
+    ) -> list[tuple[int | None, Decimal, datetime]]:
+        """What a provider is owed per appointment in [start, end): (request, amount, when)."""
         ...
 
     async def add_offer(

@@ -1,0 +1,195 @@
+"""Money (product §5): settling a session in money or credits, weekly credits, waivers."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from bot.domain.agency import Member, Person
+from bot.domain.booking import Request, Status
+from bot.i18n import N_, tr
+from bot.services import appointments
+from bot.services.actions import action
+from bot.services.booking import claim, describe, money, tell_other_staff
+from bot.services.desk import Desk
+
+log = logging.getLogger(__name__)
+WEEKLY_CREDITS = "weekly_credits"
+
+
+async def settle(
+    desk: Desk, request: Request, status: Status, kind: str, amount: Decimal
+) -> Request:
+    """End an appointment with a charge: in money, or one credit for a subscription session.
+
+    The provider is owed `amount` either way (the full rate, or the no-show fee).
+    """
+    charge = Decimal(0) if request.paid_by_credit else amount
+    request = await desk.tx.update_request(
+        request.id, desk.now, status=status, charge=charge, payout=amount
+    )
+    await appointments.drop(desk, request)
+    if amount <= 0:
+        return request
+    await desk.tx.add_ledger(
+        at=desk.now,
+        kind=kind,
+        amount=charge,
+        member_id=request.member_id,
+        request_id=request.id,
+        credits_delta=-1 if request.paid_by_credit else 0,
+    )
+    await desk.tx.add_ledger(
+        at=desk.now,
+        kind="payout",
+        amount=amount,
+        provider_id=request.provider_id,
+        request_id=request.id,
+    )
+    return request
+
+
+def charge_text(desk: Desk, request: Request, amount: Decimal, lang: str) -> str:
+    """'50,00 €' or '1 session credit', as the member will be charged."""
+    if request.paid_by_credit:
+        return tr(lang, "1 session credit")
+    return money(desk, amount, lang)
+
+
+# --- weekly credits ---------------------------------------------------------------------------
+
+
+def next_monday(desk: Desk, after: datetime) -> datetime:
+    """Monday 00:00 agency time, strictly after a moment."""
+    local = desk.local(after)
+    days = 7 - local.weekday()
+    return datetime.combine(local.date() + timedelta(days=days), time(0), tzinfo=desk.tz)
+
+
+async def ensure_weekly_credits(desk: Desk) -> None:
+    """Arm the weekly credits timer once per database (import and start call this)."""
+    if not await desk.tx.has_pending_timer(WEEKLY_CREDITS):
+        await desk.tx.add_timer(WEEKLY_CREDITS, next_monday(desk, desk.now))
+
+
+async def add_weekly_credits(desk: Desk, due_at: datetime) -> None:
+    """Every Monday: N credits per subscriber, never twice for the same week; then re-arm."""
+    year, week, _ = desk.local(due_at).isocalendar()
+    label = f"{year}-W{week:02d}"
+    for member in await desk.tx.members_with_subscription():
+        assert member.subscription is not None
+        if await desk.tx.claim_credit_week(member.id, label):
+            await desk.tx.add_ledger(
+                at=desk.now,
+                kind="weekly_credits",
+                amount=Decimal(0),
+                member_id=member.id,
+                credits_delta=member.subscription.per_week,
+            )
+    await desk.tx.add_timer(WEEKLY_CREDITS, next_monday(desk, due_at))
+
+
+# --- emergency waivers ------------------------------------------------------------------------
+
+
+def waiver_option(request_id: int, lang: str) -> tuple[str, str]:
+    """The option offered after a late cancellation."""
+    return (tr(lang, "Ask for an emergency waiver"), action("wv", request_id))
+
+
+async def request_waiver(desk: Desk, member: Member, request: Request, reason: str) -> None:
+    """A member asks staff to waive a late-cancellation charge, with a reason."""
+    lang = desk.lang(member)
+    escalation = await desk.tx.add_escalation(request.id, "waiver", reason[:500], desk.now)
+    for staff in await desk.staff():
+        slang = desk.lang(staff)
+        text = tr(
+            slang,
+            "Waiver request #{id}: {member} cancelled late ({what}), charged "
+            "{charge}. Reason: {reason}",
+            id=escalation.id,
+            member=member.name,
+            what=describe(desk, request, slang),
+            reason=reason[:300],
+            charge=charge_text(desk, request, request.payout, slang),
+        )
+        await desk.send(
+            staff,
+            text,
+            [
+                (tr(slang, "Approve the waiver"), action("wa", escalation.id)),
+                (tr(slang, "Deny the waiver"), action("wd", escalation.id)),
+            ],
+        )
+    await desk.send(
+        member,
+        tr(lang, "Your waiver request was sent to the agency; I will tell you their answer."),
+    )
+
+
+async def decide_waiver(desk: Desk, staff: Person, escalation_id: int, approve: bool) -> None:
+    """Staff approve (charge back to the balance or credit restored) or deny a waiver."""
+    escalation = await claim(desk, staff, escalation_id, "approved" if approve else "denied")
+    if escalation is None:
+        return
+    request = await desk.tx.request(escalation.request_id)
+    member = await desk.tx.person(request.member_id)
+    lang = desk.lang(member)
+    if not approve:
+        await tell_other_staff(desk, staff, escalation_id, N_("denied the waiver."))
+        await desk.send(
+            member,
+            tr(
+                lang,
+                "The agency could not waive the charge for {what}.",
+                what=describe(desk, request, lang),
+            ),
+        )
+        return
+    refund = request.charge
+    await desk.tx.add_ledger(
+        at=desk.now,
+        kind="waiver",
+        amount=refund,
+        member_id=member.id,
+        request_id=request.id,
+        balance_delta=refund,
+        credits_delta=1 if request.paid_by_credit else 0,
+    )
+    if request.payout > 0:
+        await desk.tx.add_ledger(
+            at=desk.now,
+            kind="payout_waived",
+            amount=-request.payout,
+            provider_id=request.provider_id,
+            request_id=request.id,
+        )
+    await desk.tx.update_request(request.id, desk.now, charge=Decimal(0), payout=Decimal(0))
+    await tell_other_staff(desk, staff, escalation_id, N_("approved the waiver."))
+    restored = (
+        tr(lang, "your session credit is restored")
+        if request.paid_by_credit
+        else tr(lang, "{amount} is credited to your balance", amount=money(desk, refund, lang))
+    )
+    await desk.send(
+        member,
+        tr(
+            lang,
+            "The agency waived the charge for {what}: {restored}.",
+            what=describe(desk, request, lang),
+            restored=restored,
+        ),
+    )
+    if request.provider_id:
+        provider = await desk.tx.person(request.provider_id)
+        plang = desk.lang(provider)
+        await desk.send(
+            provider,
+            tr(
+                plang,
+                "The agency waived the late-cancellation charge for "
+                "{what}; this session will not be paid.",
+                what=describe(desk, request, plang),
+            ),
+        )

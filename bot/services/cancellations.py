@@ -1,0 +1,141 @@
+"""Cancellations by members (product §4): free with notice, else charged; always at once."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.domain.agency import Member, Person
+from bot.domain.booking import Request, Status, late_cancellation
+from bot.i18n import tr
+from bot.services import appointments
+from bot.services.billing import charge_text, settle, waiver_option
+from bot.services.booking import ANSWER_DEADLINE, describe, money
+from bot.services.desk import Desk, Option
+
+CANCELLABLE = (Status.PENDING, Status.ESCALATED, Status.CONFIRMED, Status.IN_PROGRESS)
+
+
+def is_late(desk: Desk, request: Request) -> bool:
+    """A confirmed appointment cancelled with less notice than the policy asks costs money."""
+    return request.status in (Status.CONFIRMED, Status.IN_PROGRESS) and late_cancellation(
+        request.start, desk.now, desk.agency.policy
+    )
+
+
+def quote(desk: Desk, request: Request, lang: str) -> str:
+    """What cancelling this one now costs: free, the full price, or one session credit."""
+    if not is_late(desk, request):
+        return tr(lang, "free")
+    if request.paid_by_credit:
+        return tr(lang, "late: 1 session credit used")
+    return tr(lang, "late: charged in full, {amount}", amount=money(desk, request.price, lang))
+
+
+async def cancel(
+    desk: Desk,
+    member: Member,
+    requests: list[Request],
+    *,
+    reported_by: Person | None = None,
+    reason: str | None = None,
+) -> None:
+    """Cancel one or several requests now; provider(s) and staff told, the member once."""
+    lang = desk.lang(member)
+    lines: list[str] = []
+    options: list[Option] = []
+    for request in requests:
+        if request.status not in CANCELLABLE:
+            continue
+        request = await _cancel_one(desk, request, reported_by, reason)
+        cost = (
+            charge_text(desk, request, request.payout, lang)
+            if request.payout > 0
+            else tr(lang, "free")
+        )
+        lines.append(f"• {describe(desk, request, lang)}: {cost}")
+        if request.payout > 0:
+            options.append(waiver_option(request.id, lang))
+    if not lines:
+        await desk.send(member, tr(lang, "There was nothing left to cancel."))
+        return
+    head = (
+        tr(lang, "Cancelled:")
+        if reported_by is None
+        else tr(lang, "{provider} told us you cancelled:", provider=reported_by.name)
+    )
+    text = "\n".join([head, *lines])
+    if options:
+        text += "\n" + tr(lang, "In an emergency you can ask the agency to waive the charge.")
+    await desk.send(member, text, options)
+
+
+async def _cancel_one(
+    desk: Desk, request: Request, reported_by: Person | None, reason: str | None
+) -> Request:
+    if reason:
+        request = await desk.tx.set_request_details(request.id, desk.now, cancel_reason=reason)
+    provider = await desk.tx.person(request.provider_id) if request.provider_id else None
+    if request.status is Status.PENDING:
+        # Not yet an appointment: the question to the provider is withdrawn, nothing is owed.
+        for offer in await desk.tx.open_offers(request.provider_id or ""):
+            if offer.request_id == request.id:
+                await desk.tx.answer_offer(offer.id, "withdrawn", desk.now)
+        await desk.tx.cancel_timers(request.id, [ANSWER_DEADLINE])
+    if request.status is Status.ESCALATED:
+        for escalation in await desk.tx.open_escalations():
+            if escalation.request_id == request.id:
+                await desk.tx.claim_escalation(
+                    escalation.id, request.member_id, "cancelled", desk.now
+                )
+    if is_late(desk, request):
+        request = await settle(desk, request, Status.CANCELLED, "late_cancel", request.price)
+    else:
+        request = await desk.tx.update_request(
+            request.id, desk.now, status=Status.CANCELLED, charge=Decimal(0), payout=Decimal(0)
+        )
+        await appointments.drop(desk, request)
+    if provider is not None and provider.id != (reported_by.id if reported_by else None):
+        plang = desk.lang(provider)
+        paid = (
+            (
+                " "
+                + tr(
+                    plang, "You will be paid {amount}.", amount=money(desk, request.payout, plang)
+                )
+            )
+            if request.payout
+            else ""
+        )
+        await desk.send(
+            provider,
+            tr(plang, "Cancelled by the client: {what}.", what=describe(desk, request, plang))
+            + paid,
+        )
+    elif provider is not None and request.payout:
+        plang = desk.lang(provider)
+        await desk.send(
+            provider,
+            tr(
+                plang,
+                "Noted, the session is cancelled. You will be paid {amount}.",
+                amount=money(desk, request.payout, plang),
+            ),
+        )
+    elif provider is not None:
+        await desk.send(provider, tr(desk.lang(provider), "Noted, the session is cancelled."))
+    member = await desk.tx.person(request.member_id)
+    for staff in await desk.staff():
+        slang = desk.lang(staff)
+        await desk.send(
+            staff,
+            tr(
+                slang,
+                "Cancelled: {member}, {what}. Charge: {amount}.",
+                member=member.name,
+                what=describe(desk, request, slang),
+                amount=charge_text(desk, request, request.payout, slang)
+                if request.payout
+                else money(desk, Decimal(0), slang),
+            ),
+        )
+    return request
