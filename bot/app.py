@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.domain.agency import AgencyFile, Person
 from bot.flows.router import Inbound, handle
 from bot.i18n import normalize_language, tr, use_language
+from bot.services.billing import ensure_weekly_credits
 from bot.services.desk import Desk, open_desk
 from bot.services.ports import Clock, OutboxMessage
 from bot.services.timers import fire
@@ -40,6 +41,8 @@ class Carebot:
         """Write an agency file into the database (idempotent)."""
         async with self.db.transaction() as tx:
             await tx.import_agency(data, self.clock.now())
+        async with open_desk(self.db, self.clock) as desk:
+            await ensure_weekly_credits(desk)
 
     async def receive(
         self, channel: str, address: str, inbound: Inbound, delivery_id: str | None = None

@@ -27,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
 
+    p = sub.add_parser("export", help="export the ledger as CSV for the accountant")
+    p.add_argument("what", choices=["ledger"])
+    p.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="end", required=True, help="last day (included), YYYY-MM-DD")
+    p.add_argument("--db", default=os.environ.get("CAREBOT_DATABASE", DEFAULT_DB))
+
     p = sub.add_parser("replay", help="run conversation transcripts on a virtual clock")
     p.add_argument("files", nargs="+", type=Path)
     p.add_argument("-v", "--verbose", action="store_true")
@@ -63,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.settings import Settings
 
         return asyncio.run(run_live(Settings(), args.host, args.port))
+    if args.command == "export":
+        from bot.handlers.export import export_ledger
+
+        return asyncio.run(export_ledger(args.db, args.start, args.end, sys.stdout))
     if args.command == "replay":
         from bot.replay import run_files
 

@@ -92,6 +92,11 @@ def fmt_day(moment: datetime, lang: str) -> str:
     return str(format_date(moment.date(), "EEEE d MMMM", locale=lang))
 
 
+def fmt_month(moment: datetime, lang: str) -> str:
+    """'novembre 2026' / 'November 2026'."""
+    return str(format_date(moment.date(), "LLLL y", locale=lang))
+
+
 def fmt_time(moment: datetime, lang: str) -> str:
     """'14:00' in both languages (24-hour, as the agency file writes times)."""
     return str(format_time(moment.time(), "HH:mm", locale=lang))

@@ -284,6 +284,7 @@ async def _check(run: Run, line: str) -> None:
             raise Malformed(f"bad reference {subject!r} (want NAME#K)")
         member = _person(agency, ref.group(1))
         request = await tx.request_by_seq(member.id, int(ref.group(2)))
+        changes = await tx.changes_of(request.id) if request is not None else []
     if request is None:
         raise Failed(f"{subject}: {member.id} has no request number {ref.group(2)}")
     getters: dict[str, Callable[[], tuple[object, object]]] = {
@@ -294,6 +295,7 @@ async def _check(run: Run, line: str) -> None:
         "fee": lambda: (_money(expected), request.fee),
         "charge": lambda: (_money(expected), request.charge),
         "payout": lambda: (_money(expected), request.payout),
+        "change": lambda: (expected, changes[-1].status if changes else "-"),
     }
     if what not in getters:
         raise Malformed(f"unknown check {what!r}")

@@ -640,6 +640,18 @@ class Tx:
             row["outcome"],
         )
 
+    async def escalations_of(self, request_id: int) -> list[Escalation]:
+        """Every escalation a request has had, oldest first."""
+        rows = await self._all(
+            "SELECT * FROM escalations WHERE request_id = ? ORDER BY id", (request_id,)
+        )
+        return [
+            Escalation(
+                r["id"], r["request_id"], r["reason"], r["about"], r["handled_by"], r["outcome"]
+            )
+            for r in rows
+        ]
+
     async def claim_escalation(
         self, escalation_id: int, staff_id: str, outcome: str, at: datetime
     ) -> bool:

@@ -92,7 +92,8 @@ class NoticeProblem(StrEnum):
 
 def session_price(hourly_rate: Decimal, start: datetime, end: datetime) -> Decimal:
     """Hourly rate times the duration, to the cent."""
-    minutes = Decimal(int((end - start).total_seconds() // 60))
+    # In UTC: the difference of two agency-time datetimes would be wall-clock time (DST).
+    minutes = Decimal(int((end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() // 60))
     return quantize(hourly_rate * minutes / Decimal(60))
 
 
@@ -100,6 +101,7 @@ def check_window(
     start: datetime, end: datetime, now: datetime, policy: Policy
 ) -> NoticeProblem | None:
     """Whether a window respects the minimum notice and the maximum advance."""
+    now = now.astimezone(UTC)  # real hours of notice, even across a clock change
     if end <= start:
         return NoticeProblem.NOT_AFTER_START
     if start < now + policy.min_notice:
@@ -114,6 +116,7 @@ def answer_deadline(sent_at: datetime, start: datetime, policy: Policy, tz: Zone
 
     Never earlier than a few minutes from now, so that a provider asked late still gets a chance.
     """
+    sent_at, start = sent_at.astimezone(UTC), start.astimezone(UTC)  # real time across DST
     local = sent_at.astimezone(tz)
     by = time(policy.answer_by // 60 % 24, policy.answer_by % 60)
     day_deadline = datetime.combine(local.date(), by, tzinfo=tz)

@@ -15,6 +15,7 @@ from bot.nlu.replies import parse_reply
 from bot.nlu.when import When, WhenError, parse_when
 from bot.services.booking import (
     available_providers,
+    credit_available,
     leave_to_staff,
     money,
     partly_available,
@@ -345,18 +346,27 @@ async def _summary(desk: Desk, member: Member, state: State, provider_id: str) -
     fee = desk.agency.policy.fee_for_notice(start - desk.now)
     state.update(step="confirm", provider=provider_id)
     state = await save(desk, member, FLOW, state)
-    text = tr(
+    head = tr(
         lang,
-        "{service} with {provider}, {window} ({hours}).\nSession price: {price}.\n"
-        "Booking fee: {fee}, charged when the request is sent; it is credited back "
-        "to your balance if nobody can be found.\nSend the request?",
+        "{service} with {provider}, {window} ({hours}).",
         service=service.label(lang),
         provider=provider.name,
         window=fmt_window(desk.local(start), desk.local(end), lang),
         hours=fmt_hours(int((end - start).total_seconds() // 60), lang),
-        price=money(desk, price, lang),
-        fee=money(desk, fee, lang),
     )
+    assert isinstance(member, Member)
+    if await credit_available(desk, member, service.id):
+        cost = tr(lang, "Paid with 1 session credit from your subscription: no booking fee.")
+    else:
+        cost = tr(
+            lang,
+            "Session price: {price}.\nBooking fee: {fee}, charged when the request "
+            "is sent; it is credited back to your balance if nobody can be found.",
+            price=money(desk, price, lang),
+            fee=money(desk, fee, lang),
+        )
+    question = tr(lang, "Send the request?")
+    text = f"{head}\n{cost}\n{question}"
     await desk.send(
         member,
         text,

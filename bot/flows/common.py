@@ -5,9 +5,10 @@ from __future__ import annotations
 from bot.domain.agency import Member, Person, Provider, Staff
 from bot.domain.booking import OPEN
 from bot.flows.conversation import leave
-from bot.i18n import LANGUAGES, N_, fmt_day_time, tr
+from bot.i18n import LANGUAGES, N_, fmt_day_time, ntr, tr
 from bot.services.actions import action
 from bot.services.booking import describe, money
+from bot.services.changes import change_text
 from bot.services.desk import Desk, Option
 
 STATUS_LABELS = {
@@ -106,6 +107,16 @@ async def list_bookings(desk: Desk, person: Person) -> None:
             who = " - " + (await desk.tx.person(request.provider_id)).name
         status = tr(lang, STATUS_LABELS.get(request.status.value, request.status.value))
         lines.append(f"• {describe(desk, request, lang)}{who} ({status})")
+        for change in await desk.tx.changes_of(request.id):
+            if change.status == "pending":
+                lines.append(
+                    "  "
+                    + tr(
+                        lang,
+                        "change requested, pending: {change}",
+                        change=change_text(desk, change, lang),
+                    )
+                )
     await desk.send(person, "\n".join(lines))
 
 
@@ -113,6 +124,11 @@ LEDGER_LABELS = {
     "opening": N_("opening balance"),
     "scheduling_fee": N_("booking fee"),
     "fee_credit": N_("booking fee credited back"),
+    "session": N_("session"),
+    "noshow_fee": N_("no-show"),
+    "late_cancel": N_("late cancellation"),
+    "weekly_credits": N_("weekly session credits"),
+    "waiver": N_("waiver granted"),
 }
 
 
@@ -131,8 +147,14 @@ async def show_balance(desk: Desk, person: Person) -> None:
         lines.append(tr(lang, "Latest movements:"))
     for line in history:
         label = tr(lang, LEDGER_LABELS.get(line.kind, line.kind))
+        amounts = [money(desk, line.amount, lang)] if line.amount else []
+        if line.credits_delta:
+            amounts.append(
+                ntr(lang, "{n} credit", "{n} credits", line.credits_delta)
+                if line.credits_delta > 0
+                else ntr(lang, "{n} credit used", "{n} credits used", -line.credits_delta)
+            )
         lines.append(
-            f"• {fmt_day_time(desk.local(line.created_at), lang)}: {label} "
-            f"{money(desk, line.amount, lang)}"
+            f"• {fmt_day_time(desk.local(line.created_at), lang)}: {label} {', '.join(amounts)}"
         )
     await desk.send(person, "\n".join(lines))

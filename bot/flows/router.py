@@ -11,11 +11,11 @@ import logging
 from dataclasses import dataclass
 
 from bot.domain.agency import Member, Person, Provider
-from bot.flows import booking, common, provider, staff
+from bot.flows import booking, cancel, change, common, provider, schedule, staff
 from bot.flows.conversation import leave
 from bot.i18n import tr
 from bot.nlu.commands import fold, match_command
-from bot.services import dayof
+from bot.services import billing, changes, dayof
 from bot.services.actions import unpack
 from bot.services.desk import Desk, Option
 
@@ -71,10 +71,19 @@ async def handle(desk: Desk, person: Person, inbound: Inbound) -> None:
     await _free_text(desk, person, text)
 
 
+MEMBER_ONLY = frozenset({"cancel", "change", "waiver", "book", "balance"})
+PROVIDER_ONLY = frozenset({"earnings"})
+
+
 async def _command(desk: Desk, person: Person, text: str) -> bool:
     """Whole-message commands, which also leave any flow in progress."""
     command = match_command(text)
     if command is None:
+        return False
+    # A provider's "annuler" is about their session (free text), not the members' cancel flow.
+    if (command in MEMBER_ONLY and not isinstance(person, Member)) or (
+        command in PROVIDER_ONLY and not isinstance(person, Provider)
+    ):
         return False
     await _run_command(desk, person, command)
     return True
@@ -102,6 +111,16 @@ async def _run_command(desk: Desk, person: Person, command: str) -> None:
     await leave(desk, person)
     if command == "book" and isinstance(person, Member):
         await booking.begin(desk, person)
+    elif command == "cancel" and isinstance(person, Member):
+        await cancel.begin(desk, person)
+    elif command == "change" and isinstance(person, Member):
+        await change.begin(desk, person)
+    elif command == "waiver" and isinstance(person, Member):
+        await cancel.ask_waiver(desk, person, None)
+    elif command in ("bookings", "appointments") and isinstance(person, Provider):
+        await schedule.list_appointments(desk, person)
+    elif command == "earnings" and isinstance(person, Provider):
+        await schedule.earnings(desk, person)
     elif command == "bookings":
         await common.list_bookings(desk, person)
     elif command == "balance":
@@ -133,11 +152,30 @@ async def _free_text(desk: Desk, person: Person, text: str) -> None:
     if isinstance(person, Member):
         if await dayof.forward_during_wait(desk, person, text):
             return
-        if await booking.on_text(desk, person, text) or await booking.start(desk, person, text):
-            return
-    elif isinstance(person, Provider) and await provider.on_text(desk, person, text):
+        for flow_text in (
+            cancel.on_text,
+            cancel.on_waiver_text,
+            change.on_text,
+            booking.on_text,
+            booking.start,
+        ):
+            if await flow_text(desk, person, text):
+                return
+    elif isinstance(person, Provider) and (
+        await schedule.on_text(desk, person, text) or await provider.on_text(desk, person, text)
+    ):
         return
     await common.send_help(desk, person, misunderstood=True)
+
+
+async def _staff_decision(desk: Desk, person: Person, verb: str, escalation_id: str) -> None:
+    """Approve or deny a waiver ('wa'/'wd') or a change request ('ca'/'cd')."""
+    if await staff.refuse_unless_staff(desk, person) or not escalation_id.isdigit():
+        return
+    if verb in ("wa", "wd"):
+        await billing.decide_waiver(desk, person, int(escalation_id), verb == "wa")
+    else:
+        await changes.decide(desk, person, int(escalation_id), verb == "ca")
 
 
 async def _press(desk: Desk, person: Person, data: str) -> None:
@@ -160,6 +198,16 @@ async def _press(desk: Desk, person: Person, data: str) -> None:
         await provider.on_report(desk, person, args)
     elif verb == "pc" and isinstance(person, Provider):
         await provider.on_cancel_confirmation(desk, person, args)
+    elif verb == cancel.FLOW and isinstance(person, Member) and args:
+        await cancel.on_press(desk, person, args[0], args[1:])
+    elif verb == change.FLOW and isinstance(person, Member) and args:
+        await change.on_press(desk, person, args[0], args[1:])
+    elif verb == "wv" and isinstance(person, Member):
+        await cancel.ask_waiver(desk, person, args[0] if args else None)
+    elif verb == schedule.FLOW and isinstance(person, Provider) and args:
+        await schedule.on_press(desk, person, args[0], args[1:])
+    elif verb in ("wa", "wd", "ca", "cd") and len(args) == 1:
+        await _staff_decision(desk, person, verb, args[0])
     elif verb == "eo" and len(args) == 2:
         await staff.on_offer(desk, person, args[0], args[1])
     elif verb == "eu" and len(args) == 1:

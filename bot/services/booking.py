@@ -273,6 +273,7 @@ REASONS = {
     "no_answer": N_("{provider} did not answer in time."),
     "no_provider": N_("No provider was available."),
     "provider_cancelled": N_("{provider} cancelled the session."),
+    "change_unavailable": N_("{provider} cannot take the changed booking."),
 }
 
 

@@ -302,6 +302,10 @@ class Tx(Protocol):
         """An escalation by id."""
         ...
 
+    async def escalations_of(self, request_id: int) -> list[Escalation]:
+        """Every escalation a request has had, oldest first."""
+        ...
+
     async def claim_escalation(
         self, escalation_id: int, staff_id: str, outcome: str, at: datetime
     ) -> bool:

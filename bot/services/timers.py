@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.services import appointments, booking, dayof
+from bot.services import appointments, billing, booking, dayof
 from bot.services.desk import Desk
 from bot.services.ports import Timer
 
@@ -19,7 +19,12 @@ async def _answer_deadline(desk: Desk, timer: Timer) -> None:
         await booking.deadline_passed(desk, timer.ref_id)
 
 
+async def _weekly_credits(desk: Desk, timer: Timer) -> None:
+    await billing.add_weekly_credits(desk, timer.due_at)
+
+
 EFFECTS: dict[str, Effect] = {
+    billing.WEEKLY_CREDITS: _weekly_credits,
     booking.ANSWER_DEADLINE: _answer_deadline,
     **dict.fromkeys(appointments.APPOINTMENT_TIMERS, dayof.on_timer),
 }

@@ -1,0 +1,173 @@
+"""Cancel (§7): upcoming bookings as options (+ all) -> what it costs -> done; and waivers."""
+
+from __future__ import annotations
+
+import re
+
+from bot.domain.agency import Member
+from bot.domain.booking import Request, Status
+from bot.flows.conversation import State, give_up_option, leave, load, save, step_action
+from bot.i18n import fmt_day_time, tr
+from bot.services import cancellations
+from bot.services.billing import request_waiver
+from bot.services.booking import describe
+from bot.services.desk import Desk, Option
+
+FLOW = "cx"
+WAIVER_FLOW = "wv"
+UPCOMING = (Status.PENDING, Status.ESCALATED, Status.CONFIRMED)
+_NUMBERS = re.compile(r"\d+")
+
+
+async def upcoming(
+    desk: Desk, member: Member, statuses: tuple[Status, ...] = UPCOMING
+) -> list[Request]:
+    """A member's bookings that have not started yet, soonest first."""
+    return [r for r in await desk.tx.requests_of_member(member.id, statuses) if r.start > desk.now]
+
+
+async def label(desk: Desk, request: Request, lang: str) -> str:
+    """'mardi 24 novembre à 14:00 - Marie Dupont' (day, time and provider's name)."""
+    who = (
+        (await desk.tx.person(request.provider_id)).name
+        if request.provider_id
+        else tr(lang, "provider to be found")
+    )
+    return f"{fmt_day_time(desk.local(request.start), lang)} - {who}"
+
+
+async def begin(desk: Desk, member: Member) -> None:
+    """'annuler', 'cancel booking', /cancel."""
+    lang = desk.lang(member)
+    bookings = await upcoming(desk, member)
+    if not bookings:
+        await leave(desk, member)
+        await desk.send(member, tr(lang, "You have no upcoming booking to cancel."))
+        return
+    state = await save(desk, member, FLOW, {"step": "pick", "cands": [r.id for r in bookings]})
+    options: list[Option] = [
+        (await label(desk, r, lang), step_action(FLOW, state, "r", r.id)) for r in bookings
+    ]
+    if len(bookings) > 1:
+        options.append(
+            (tr(lang, "All of them ({n})", n=len(bookings)), step_action(FLOW, state, "all"))
+        )
+    options.append(give_up_option(FLOW, state, lang))
+    await desk.send(
+        member,
+        tr(
+            lang,
+            "Which booking do you want to cancel? (Several: reply with "
+            'their numbers, e.g. "1 3".)',
+        ),
+        options,
+    )
+
+
+async def on_text(desk: Desk, member: Member, text: str) -> bool:
+    """Several numbers at the pick step; a reason at the confirm step."""
+    state = await load(desk, member, FLOW)
+    if state is None:
+        return False
+    if state["step"] == "pick":
+        numbers = [int(n) for n in _NUMBERS.findall(text)]
+        cands: list[int] = state["cands"]
+        chosen = [cands[n - 1] for n in numbers if 1 <= n <= len(cands)]
+        if chosen:
+            await _summary(desk, member, state, chosen)
+        else:
+            await begin(desk, member)
+        return True
+    state["reason"] = text.strip()[:300]
+    await _summary(desk, member, state, state["chosen"])
+    return True
+
+
+async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:
+    """A tapped option of the cancel flow."""
+    state = await load(desk, member, FLOW)
+    lang = desk.lang(member)
+    if state is None or str(state.get("tok")) != tok or not args:
+        await desk.send(member, tr(lang, "This choice is no longer available."))
+        return
+    if args[0] == "x":
+        await leave(desk, member)
+        await desk.send(member, tr(lang, "All right, your bookings are unchanged."))
+    elif args[0] == "all":
+        await _summary(desk, member, state, state["cands"])
+    elif args[0] == "r" and len(args) > 1 and args[1].isdigit():
+        await _summary(desk, member, state, [int(args[1])])
+    elif args[0] == "ok" and state.get("step") == "confirm":
+        await leave(desk, member)
+        requests = [await desk.tx.request(i) for i in state["chosen"]]
+        await cancellations.cancel(
+            desk,
+            member,
+            [r for r in requests if r.member_id == member.id],
+            reason=state.get("reason"),
+        )
+    else:
+        await desk.send(member, tr(lang, "This choice is no longer available."))
+
+
+async def _summary(desk: Desk, member: Member, state: State, chosen: list[int]) -> None:
+    """What cancelling costs, before anything happens."""
+    lang = desk.lang(member)
+    chosen = [i for i in chosen if i in state["cands"]]
+    state.update(step="confirm", chosen=chosen)
+    state = await save(desk, member, FLOW, state)
+    lines = [tr(lang, "Cancel:")]
+    for request_id in chosen:
+        request = await desk.tx.request(request_id)
+        lines.append(
+            f"• {describe(desk, request, lang)}: {cancellations.quote(desk, request, lang)}"
+        )
+    if state.get("reason"):
+        lines.append(tr(lang, "Reason: {reason}", reason=state["reason"]))
+    else:
+        lines.append(tr(lang, "You may add a reason in a reply."))
+    await desk.send(
+        member,
+        "\n".join(lines),
+        [
+            (tr(lang, "Confirm the cancellation"), step_action(FLOW, state, "ok")),
+            (tr(lang, "Keep my booking"), step_action(FLOW, state, "x")),
+        ],
+    )
+
+
+async def ask_waiver(desk: Desk, member: Member, request_id: str | None) -> None:
+    """'Ask for an emergency waiver' (option or typed): the reason is asked next."""
+    lang = desk.lang(member)
+    cancelled = [
+        r
+        for r in await desk.tx.requests_of_member(member.id, [Status.CANCELLED])
+        if request_id is None or str(r.id) == request_id
+    ]
+    # The latest late cancellation, or one whose waiver was already asked (and maybe granted).
+    candidates = [(r, await desk.tx.escalations_of(r.id)) for r in cancelled]
+    eligible = [
+        (r, e) for r, e in candidates if r.payout > 0 or any(x.reason == "waiver" for x in e)
+    ]
+    if not eligible:
+        await desk.send(member, tr(lang, "There is no late cancellation to waive."))
+        return
+    request, escalations = eligible[-1]
+    if any(e.reason == "waiver" for e in escalations):
+        await desk.send(member, tr(lang, "A waiver was already asked for this cancellation."))
+        return
+    await save(desk, member, WAIVER_FLOW, {"request": request.id})
+    await desk.send(
+        member, tr(lang, "Tell me in one message what happened: the agency will read your reason.")
+    )
+
+
+async def on_waiver_text(desk: Desk, member: Member, text: str) -> bool:
+    """The reason for a waiver, sent on to staff."""
+    state = await load(desk, member, WAIVER_FLOW)
+    if state is None:
+        return False
+    await leave(desk, member)
+    request = await desk.tx.request(int(state["request"]))
+    await request_waiver(desk, member, request, text.strip())
+    return True

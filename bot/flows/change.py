@@ -1,0 +1,194 @@
+"""Change (§7): appointment -> what to change -> the new value -> summary -> sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.agency import Member
+from bot.domain.booking import Status, check_window
+from bot.flows.cancel import label, upcoming
+from bot.flows.conversation import State, give_up_option, leave, load, save, step_action
+from bot.i18n import fmt_window, tr
+from bot.nlu.commands import find_service
+from bot.nlu.when import WhenError, parse_when
+from bot.services import changes
+from bot.services.booking import describe
+from bot.services.desk import Desk, Option
+
+FLOW = "ch"
+
+
+async def begin(desk: Desk, member: Member) -> None:
+    """'modifier', 'change booking', /change."""
+    lang = desk.lang(member)
+    bookings = await upcoming(desk, member, (Status.CONFIRMED,))
+    if not bookings:
+        await leave(desk, member)
+        await desk.send(member, tr(lang, "You have no confirmed upcoming booking to change."))
+        return
+    state = await save(desk, member, FLOW, {"step": "pick", "cands": [r.id for r in bookings]})
+    options: list[Option] = [
+        (await label(desk, r, lang), step_action(FLOW, state, "r", r.id)) for r in bookings
+    ]
+    options.append(give_up_option(FLOW, state, lang))
+    await desk.send(member, tr(lang, "Which booking do you want to change?"), options)
+
+
+async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:
+    """A tapped option of the change flow."""
+    state = await load(desk, member, FLOW)
+    lang = desk.lang(member)
+    if state is None or str(state.get("tok")) != tok or not args:
+        await desk.send(member, tr(lang, "This choice is no longer available."))
+        return
+    choice, rest = args[0], args[1:]
+    if choice == "x":
+        await leave(desk, member)
+        await desk.send(member, tr(lang, "All right, nothing was changed."))
+    elif choice == "r" and rest and rest[0].isdigit() and int(rest[0]) in state["cands"]:
+        state.update(step="what", request=int(rest[0]))
+        state = await save(desk, member, FLOW, state)
+        await desk.send(
+            member,
+            tr(lang, "What do you want to change?"),
+            [
+                (tr(lang, "Date and time"), step_action(FLOW, state, "k", "time")),
+                (tr(lang, "Service"), step_action(FLOW, state, "k", "service")),
+                (tr(lang, "Notes for the provider"), step_action(FLOW, state, "k", "notes")),
+                give_up_option(FLOW, state, lang),
+            ],
+        )
+    elif choice == "k" and rest and rest[0] in ("time", "service", "notes"):
+        await _ask_value(desk, member, state, rest[0])
+    elif choice == "s" and rest and rest[0] in desk.services and state.get("kind") == "service":
+        state["service"] = rest[0]
+        await _summary(desk, member, state)
+    elif choice == "ok" and state.get("step") == "confirm":
+        await _send(desk, member, state)
+    else:
+        await desk.send(member, tr(lang, "This choice is no longer available."))
+
+
+async def _ask_value(desk: Desk, member: Member, state: State, kind: str) -> None:
+    lang = desk.lang(member)
+    state.update(step="value", kind=kind)
+    state = await save(desk, member, FLOW, state)
+    if kind == "time":
+        await desk.send(
+            member, tr(lang, 'What is the new day and time? For example: "thursday 2pm to 6pm".')
+        )
+    elif kind == "notes":
+        await desk.send(member, tr(lang, "Write your notes for the provider in one message."))
+    else:
+        request = await desk.tx.request(int(state["request"]))
+        options: list[Option] = [
+            (s.label(lang), step_action(FLOW, state, "s", s.id))
+            for s in desk.services.values()
+            if s.id != request.service_id
+        ]
+        options.append(give_up_option(FLOW, state, lang))
+        await desk.send(member, tr(lang, "Which service instead?"), options)
+
+
+async def on_text(desk: Desk, member: Member, text: str) -> bool:
+    """The new value, typed."""
+    state = await load(desk, member, FLOW)
+    if state is None:
+        return False
+    if state.get("step") != "value":
+        return False
+    lang = desk.lang(member)
+    kind = state["kind"]
+    if kind == "notes":
+        state["notes"] = text.strip()[:500]
+    elif kind == "service":
+        service = find_service(text, desk.services.values())
+        if service is None:
+            await _ask_value(desk, member, state, kind)
+            return True
+        state["service"] = service
+    else:
+        request = await desk.tx.request(int(state["request"]))
+        window = _parse(desk, text, lang, desk.local(request.start).date().isoformat())
+        problem = (
+            check_window(window[0], window[1], desk.now, desk.agency.policy) if window else None
+        )
+        if window is None or problem is not None:
+            await desk.send(
+                member,
+                tr(
+                    lang,
+                    "Sorry, I cannot use that time. Give a day and "
+                    "hours at least {hours} h from now.",
+                    hours=int(desk.agency.policy.min_notice.total_seconds() // 3600),
+                ),
+            )
+            return True
+        state["start"], state["end"] = window[0].isoformat(), window[1].isoformat()
+    await _summary(desk, member, state)
+    return True
+
+
+def _parse(desk: Desk, text: str, lang: str, day: str) -> tuple[datetime, datetime] | None:
+    now = desk.local(desk.now).replace(tzinfo=None)
+    for attempt in (text, f"{day} {text}"):
+        try:
+            when = parse_when(attempt, now, lang)
+        except WhenError:
+            continue
+        if when.start is not None and when.end is not None:
+            return when.start.replace(tzinfo=desk.tz), when.end.replace(tzinfo=desk.tz)
+    return None
+
+
+async def _summary(desk: Desk, member: Member, state: State) -> None:
+    lang = desk.lang(member)
+    request = await desk.tx.request(int(state["request"]))
+    kind = state["kind"]
+    if kind == "time":
+        start, end = datetime.fromisoformat(state["start"]), datetime.fromisoformat(state["end"])
+        new = tr(
+            lang, "new time: {window}", window=fmt_window(desk.local(start), desk.local(end), lang)
+        )
+    elif kind == "service":
+        new = tr(
+            lang, "new service: {service}", service=desk.services[state["service"]].label(lang)
+        )
+    else:
+        new = tr(lang, "notes: {notes}", notes=state["notes"])
+    state["step"] = "confirm"
+    state = await save(desk, member, FLOW, state)
+    review = desk.agency.policy.change_requests != "auto"
+    text = tr(lang, "Change {what}: {new}.", what=describe(desk, request, lang), new=new)
+    if review:
+        text += "\n" + tr(lang, "The agency reviews changes before they apply.")
+    await desk.send(
+        member,
+        text,
+        [
+            (tr(lang, "Send the change"), step_action(FLOW, state, "ok")),
+            give_up_option(FLOW, state, lang),
+        ],
+    )
+
+
+async def _send(desk: Desk, member: Member, state: State) -> None:
+    await leave(desk, member)
+    request = await desk.tx.request(int(state["request"]))
+    if request.member_id != member.id or request.status is not Status.CONFIRMED:
+        await desk.send(member, tr(desk.lang(member), "This booking can no longer be changed."))
+        return
+    kind = state["kind"]
+    if kind == "time":
+        await changes.submit(
+            desk,
+            member,
+            request,
+            "time",
+            start=datetime.fromisoformat(state["start"]),
+            end=datetime.fromisoformat(state["end"]),
+        )
+    elif kind == "service":
+        await changes.submit(desk, member, request, "service", service=state["service"])
+    else:
+        await changes.submit(desk, member, request, "notes", notes=state["notes"])

@@ -1,0 +1,159 @@
+"""A provider's own list: upcoming appointments, rescheduling (§4.5) and what they are owed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from bot.domain.agency import Provider
+from bot.domain.booking import Status
+from bot.flows.conversation import leave, load, save, step_action
+from bot.i18n import fmt_day, fmt_day_time, fmt_month, fmt_time, tr
+from bot.nlu.when import WhenError, parse_when
+from bot.services import appointments, changes
+from bot.services.booking import describe, money
+from bot.services.desk import Desk, Option
+
+FLOW = "mv"
+HELD = (Status.CONFIRMED, Status.IN_PROGRESS)
+
+
+async def list_appointments(desk: Desk, provider: Provider) -> None:
+    """/today, 'mes rendez-vous': upcoming appointments, each with a 'move' option."""
+    lang = desk.lang(provider)
+    held = [r for r in await desk.tx.requests_of_provider(provider.id, HELD) if r.end > desk.now]
+    if not held:
+        await desk.send(provider, tr(lang, "You have no upcoming session."))
+        return
+    state = await save(desk, provider, FLOW, {"step": "pick", "cands": [r.id for r in held]})
+    lines = [tr(lang, "Your upcoming sessions:")]
+    options: list[Option] = []
+    for request in held:
+        member = await desk.tx.person(request.member_id)
+        lines.append(f"• {describe(desk, request, lang)} - {member.name}")
+        if request.status is Status.CONFIRMED:
+            options.append(
+                (
+                    tr(lang, "Move {when}", when=fmt_day_time(desk.local(request.start), lang)),
+                    step_action(FLOW, state, "r", request.id),
+                )
+            )
+    await desk.send(provider, "\n".join(lines), options)
+
+
+async def on_press(desk: Desk, provider: Provider, tok: str, args: tuple[str, ...]) -> None:
+    """'Move ...' then 'yes, agreed with the client'."""
+    state = await load(desk, provider, FLOW)
+    lang = desk.lang(provider)
+    if state is None or str(state.get("tok")) != tok or not args:
+        await desk.send(provider, tr(lang, "This choice is no longer available."))
+        return
+    if args[0] == "r" and len(args) > 1 and args[1].isdigit() and int(args[1]) in state["cands"]:
+        state.update(step="when", request=int(args[1]))
+        await save(desk, provider, FLOW, state)
+        await desk.send(
+            provider,
+            tr(
+                lang,
+                "What is the new day and start time, agreed with the "
+                'client? For example: "thursday 16:30".',
+            ),
+        )
+    elif args[0] == "ok" and state.get("step") == "confirm":
+        await leave(desk, provider)
+        await _move(desk, provider, state)
+    else:
+        await leave(desk, provider)
+        await desk.send(provider, tr(lang, "All right, nothing was changed."))
+
+
+async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
+    """The new day and time of an appointment being moved."""
+    state = await load(desk, provider, FLOW)
+    if state is None or state.get("step") != "when":
+        return False
+    lang = desk.lang(provider)
+    request = await desk.tx.request(int(state["request"]))
+    now = desk.local(desk.now).replace(tzinfo=None)
+    start = None
+    for attempt in (text, f"{desk.local(request.start).date().isoformat()} {text}"):
+        try:
+            when = parse_when(attempt, now, lang)
+        except WhenError:
+            continue
+        if when.start is not None:
+            start = when.start.replace(tzinfo=desk.tz)
+            break
+    if start is None or start <= desk.now:
+        await desk.send(
+            provider,
+            tr(lang, 'Sorry, I did not understand that time. For example: "thursday 16:30".'),
+        )
+        return True
+    state.update(step="confirm", start=start.isoformat())
+    state = await save(desk, provider, FLOW, state)
+    member = await desk.tx.person(request.member_id)
+    await desk.send(
+        provider,
+        tr(
+            lang,
+            "Move {what} to {when}? Only with {member}'s agreement.",
+            what=describe(desk, request, lang),
+            when=fmt_day_time(desk.local(start), lang),
+            member=member.name,
+        ),
+        [
+            (tr(lang, "Yes, agreed with the client"), step_action(FLOW, state, "ok")),
+            (tr(lang, "Give up"), step_action(FLOW, state, "x")),
+        ],
+    )
+    return True
+
+
+async def _move(desk: Desk, provider: Provider, state: dict[str, object]) -> None:
+    request = await desk.tx.request(int(str(state["request"])))
+    lang = desk.lang(provider)
+    if request.provider_id != provider.id or request.status is not Status.CONFIRMED:
+        await desk.send(provider, tr(lang, "This session can no longer be moved."))
+        return
+    start = datetime.fromisoformat(str(state["start"]))
+    moved = await changes.move(desk, request, start, start + request.duration, provider)
+    if moved is None:
+        return  # it did not fit: the provider was released and staff have the request
+    await appointments.schedule(desk, moved)
+    member = await desk.tx.person(moved.member_id)
+    mlang = desk.lang(member)
+    await desk.send(
+        member,
+        tr(
+            mlang,
+            "{provider} has moved your session, as agreed with you: {what}.",
+            provider=provider.name,
+            what=describe(desk, moved, mlang),
+        ),
+    )
+    await desk.send(
+        provider, tr(lang, "Done: {what}. The client is told.", what=describe(desk, moved, lang))
+    )
+
+
+async def earnings(desk: Desk, provider: Provider) -> None:
+    """What a provider is owed, per appointment and in total, last month and this month."""
+    lang = desk.lang(provider)
+    this_month = desk.local(desk.now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    next_month = (this_month + timedelta(days=32)).replace(day=1)
+    lines = [tr(lang, "What you are owed:")]
+    for start, end in ((last_month, this_month), (this_month, next_month)):
+        rows = await desk.tx.payouts(provider.id, start, end)
+        total = sum((amount for _, amount, _ in rows), Decimal("0.00"))
+        lines.append(f"{fmt_month(start, lang)}: {money(desk, total, lang)}")
+        for request_id, amount, _ in rows:
+            if request_id is not None:
+                request = await desk.tx.request(request_id)
+                lines.append(
+                    f"  • {fmt_day(desk.local(request.start), lang)} "
+                    f"{fmt_time(desk.local(request.start), lang)}: "
+                    f"{money(desk, amount, lang)}"
+                )
+    await desk.send(provider, "\n".join(lines))

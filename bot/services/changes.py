@@ -1,0 +1,221 @@
+"""Change requests (product §4.1-4.3, 4.5): time, service or notes of an appointment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.agency import Member, Person, Provider
+from bot.domain.availability import covers
+from bot.domain.booking import ChangeRequest, Request, Status, session_price
+from bot.domain.errors import DoubleBooking
+from bot.i18n import N_, fmt_window, tr
+from bot.services import appointments
+from bot.services.actions import action
+from bot.services.booking import claim, describe, escalate, tell_other_staff
+from bot.services.desk import Desk
+
+
+def change_text(desk: Desk, change: ChangeRequest, lang: str) -> str:
+    """'new time: jeudi 26 novembre, 10:00-13:00' / 'new service: Ménage' / 'notes: ...'."""
+    if change.kind == "time" and change.new_start and change.new_end:
+        window = fmt_window(desk.local(change.new_start), desk.local(change.new_end), lang)
+        return tr(lang, "new time: {window}", window=window)
+    if change.kind == "service" and change.new_service in desk.services:
+        return tr(
+            lang, "new service: {service}", service=desk.services[change.new_service].label(lang)
+        )
+    return tr(lang, "notes: {notes}", notes=change.notes or "")
+
+
+async def submit(
+    desk: Desk,
+    member: Member,
+    request: Request,
+    kind: str,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    service: str | None = None,
+    notes: str | None = None,
+) -> ChangeRequest:
+    """Record a change; applied at once with policy 'auto', else pending staff review."""
+    change = await desk.tx.add_change(
+        request.id, kind, desk.now, new_start=start, new_end=end, new_service=service, notes=notes
+    )
+    if desk.agency.policy.change_requests == "auto":
+        await desk.tx.decide_change(change.id, "approved", desk.now)
+        await apply(desk, change)
+        return change
+    escalation = await desk.tx.add_escalation(
+        request.id, "change_review", str(change.id), desk.now
+    )
+    for staff in await desk.staff():
+        slang = desk.lang(staff)
+        await desk.send(
+            staff,
+            tr(
+                slang,
+                "Change request #{id} from {member} for {what}: {change}.",
+                id=escalation.id,
+                member=member.name,
+                what=describe(desk, request, slang),
+                change=change_text(desk, change, slang),
+            ),
+            [
+                (tr(slang, "Approve the change"), action("ca", escalation.id)),
+                (tr(slang, "Deny the change"), action("cd", escalation.id)),
+            ],
+        )
+    if request.provider_id:
+        provider = await desk.tx.person(request.provider_id)
+        plang = desk.lang(provider)
+        await desk.send(
+            provider,
+            tr(
+                plang,
+                "{member} asked to change {what} ({change}); the agency is reviewing it.",
+                member=member.name,
+                what=describe(desk, request, plang),
+                change=change_text(desk, change, plang),
+            ),
+        )
+    lang = desk.lang(member)
+    await desk.send(
+        member,
+        tr(
+            lang,
+            "Your change request ({change}) is pending: the agency will review it.",
+            change=change_text(desk, change, lang),
+        ),
+    )
+    return change
+
+
+async def decide(desk: Desk, staff: Person, escalation_id: int, approve: bool) -> None:
+    """Staff approve or deny a pending change request (once, whoever presses first)."""
+    escalation = await claim(desk, staff, escalation_id, "approved" if approve else "denied")
+    if escalation is None or not (escalation.about or "").isdigit():
+        return
+    change = await desk.tx.change(int(escalation.about or "0"))
+    if change is None or not await desk.tx.decide_change(
+        change.id, "approved" if approve else "denied", desk.now
+    ):
+        return
+    await tell_other_staff(
+        desk,
+        staff,
+        escalation_id,
+        N_("approved the change.") if approve else N_("denied the change."),
+    )
+    if approve:
+        await apply(desk, change)
+        return
+    request = await desk.tx.request(change.request_id)
+    member = await desk.tx.person(request.member_id)
+    lang = desk.lang(member)
+    await desk.send(
+        member,
+        tr(
+            lang,
+            "The agency could not accept your change ({change}); "
+            "your booking stays as it was: {what}.",
+            change=change_text(desk, change, lang),
+            what=describe(desk, request, lang),
+        ),
+    )
+
+
+async def apply(desk: Desk, change: ChangeRequest) -> None:
+    """Carry out an approved change; a provider who cannot follow it makes it an escalation."""
+    request = await desk.tx.request(change.request_id)
+    if request.status not in (Status.CONFIRMED, Status.PENDING, Status.ESCALATED):
+        return
+    provider = await desk.tx.person(request.provider_id) if request.provider_id else None
+    member = await desk.tx.person(request.member_id)
+    if change.kind == "notes":
+        request = await desk.tx.set_request_details(request.id, desk.now, notes=change.notes)
+    elif change.kind == "service" and change.new_service:
+        service = desk.services[change.new_service]
+        price = session_price(service.hourly_rate, request.start, request.end)
+        request = await desk.tx.set_request_details(
+            request.id, desk.now, service_id=service.id, price=price
+        )
+        if isinstance(provider, Provider) and service.id not in provider.services:
+            await _release(desk, request, provider)
+            return
+    elif change.kind == "time" and change.new_start and change.new_end:
+        moved = await move(desk, request, change.new_start, change.new_end, provider)
+        if moved is None:
+            return
+        request = moved
+    lang = desk.lang(member)
+    await desk.send(
+        member, tr(lang, "Your change is done: {what}.", what=describe(desk, request, lang))
+    )
+    if provider is not None:
+        plang = desk.lang(provider)
+        text = tr(
+            plang,
+            "Change for {member}: {what}.",
+            member=member.name,
+            what=describe(desk, request, plang),
+        )
+        if change.kind == "notes":
+            text += "\n" + tr(plang, "Notes: {notes}", notes=change.notes or "")
+        await desk.send(provider, text)
+
+
+async def move(
+    desk: Desk, request: Request, start: datetime, end: datetime, provider: Person | None
+) -> Request | None:
+    """Move a request's window; if its provider cannot take it, release it to staff."""
+    fits = isinstance(provider, Provider) and covers(
+        provider.availability, provider.unavailable, desk.local(start), desk.local(end)
+    )
+    try:
+        if not fits:
+            raise DoubleBooking(request.provider_id or "")
+        request = await desk.tx.move_request(request.id, start, end, desk.now)
+    except DoubleBooking:
+        # The new time stands; the provider does not follow it, so staff find someone.
+        await desk.tx.update_request(
+            request.id, desk.now, provider_id=None, status=Status.ESCALATED
+        )
+        request = await desk.tx.move_request(request.id, start, end, desk.now)
+        if isinstance(provider, Provider):
+            await _release(desk, request, provider)
+        return None
+    if request.status is Status.CONFIRMED:
+        await appointments.schedule(desk, request)
+    return request
+
+
+async def _release(desk: Desk, request: Request, provider: Provider) -> None:
+    """The provider cannot do the changed booking: they are freed and staff take over."""
+    request = await desk.tx.update_request(
+        request.id, desk.now, provider_id=None, status=Status.ESCALATED
+    )
+    await appointments.drop(desk, request)
+    plang = desk.lang(provider)
+    await desk.send(
+        provider,
+        tr(
+            plang,
+            "The booking for {what} has changed and no longer fits "
+            "your availability: you are released from it.",
+            what=describe(desk, request, plang),
+        ),
+    )
+    member = await desk.tx.person(request.member_id)
+    lang = desk.lang(member)
+    await desk.send(
+        member,
+        tr(
+            lang,
+            "{provider} cannot take the changed booking ({what}). Our "
+            "team is finding someone else: no need to book again.",
+            provider=provider.name,
+            what=describe(desk, request, lang),
+        ),
+    )
+    await escalate(desk, request, "change_unavailable", provider.id)
