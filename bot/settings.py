@@ -13,3 +13,19 @@ class Settings(BaseSettings):
     database: str = "./carebot.db"
     public_url: str | None = None
     sweep_seconds: float = 30.0
+
+    # SMS through Twilio (all three of sid, token, from; the API URL only for tests/sandboxes).
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_api_url: str | None = None
+
+    # Telegram (token; the API URL only for a local Bot API server or tests).
+    telegram_token: str | None = None
+    telegram_api_url: str | None = None
+    telegram_webhook_secret: str | None = None
+    staff_chat_id: int | None = None
+
+
+class ConfigError(ValueError):
+    """A half-configured channel: the message names the missing setting."""

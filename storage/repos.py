@@ -105,7 +105,9 @@ def _offer(row: aiosqlite.Row) -> Offer:
 
 
 def _outbox(row: aiosqlite.Row) -> OutboxMessage:
-    options = tuple(tuple(o) for o in json.loads(row["options_json"] or "[]"))
+    options = tuple(
+        (str(label), str(act)) for label, act in json.loads(row["options_json"] or "[]")
+    )
     return OutboxMessage(
         row["id"],
         from_ts(row["created_at"]),
@@ -113,8 +115,10 @@ def _outbox(row: aiosqlite.Row) -> OutboxMessage:
         row["channel"],
         row["address"],
         row["text"],
-        options,  # type: ignore[arg-type]
+        options,
         row["state"],
+        broadcast=row["broadcast"],
+        attempts=int(row["attempts"]),
     )
 
 
@@ -794,11 +798,17 @@ class Tx:
         address: str,
         text: str,
         options: Sequence[tuple[str, str]] = (),
+        broadcast: str | None = None,
     ) -> int:
-        """Queue a message to send; it leaves with this transaction's commit or not at all."""
+        """Queue a message to send; it leaves with this transaction's commit or not at all.
+
+        An SMS to an opted-out number is stored as dropped, never sent.
+        """
         _, mid = await self._run(
-            "INSERT INTO outbox (created_at, person_id, channel, address, text, options_json) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outbox (created_at, person_id, channel, address, text, options_json, "
+            "broadcast, state) VALUES (?, ?, ?, ?, ?, ?, ?, CASE WHEN ? = 'sms' AND EXISTS "
+            "(SELECT 1 FROM people WHERE id = ? AND opted_out = 1) THEN 'dropped' "
+            "ELSE 'queued' END)",
             (
                 ts(at),
                 person_id,
@@ -806,13 +816,18 @@ class Tx:
                 address,
                 text,
                 json.dumps([list(o) for o in options], ensure_ascii=False) if options else None,
+                broadcast,
+                channel,
+                person_id,
             ),
         )
         return mid
 
     async def outbox_after(self, after_id: int) -> list[OutboxMessage]:
         """Messages queued after a given id, in order."""
-        rows = await self._all("SELECT * FROM outbox WHERE id > ? ORDER BY id", (after_id,))
+        rows = await self._all(
+            "SELECT * FROM outbox WHERE id > ? AND state != 'dropped' ORDER BY id", (after_id,)
+        )
         return [_outbox(r) for r in rows]
 
     async def last_outbox_id(self) -> int:
@@ -833,6 +848,98 @@ class Tx:
             "SELECT * FROM outbox WHERE person_id = ? AND options_json IS NOT "
             "NULL ORDER BY id DESC LIMIT 1",
             (person_id,),
+        )
+        return None if row is None else _outbox(row)
+
+    async def claim_outbox(self, channel: str, now: datetime, limit: int) -> list[OutboxMessage]:
+        """Take queued messages that are due, the oldest per recipient only (order is kept)."""
+        rows = await self._all(
+            "SELECT * FROM outbox o WHERE o.channel = ? AND o.state = 'queued' "
+            "AND o.in_flight = 0 AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?) "
+            "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel AND "
+            "e.address = o.address AND e.state = 'queued' AND e.id < o.id) "
+            "ORDER BY o.id LIMIT ?",
+            (channel, ts(now), limit),
+        )
+        if rows:
+            ids = [r["id"] for r in rows]
+            await self._run(
+                f"UPDATE outbox SET in_flight = 1, attempts = attempts + 1 WHERE id "
+                f"IN ({','.join('?' * len(ids))})",
+                ids,
+            )
+        return [_outbox(r) for r in rows]
+
+    async def mark_sent(self, message_id: int, external_id: str | None, at: datetime) -> None:
+        """A transport accepted the message."""
+        await self._run(
+            "UPDATE outbox SET state = 'sent', in_flight = 0, sent_at = ?, "
+            "external_id = ?, last_error = NULL WHERE id = ?",
+            (ts(at), external_id, message_id),
+        )
+
+    async def mark_retry(self, message_id: int, when: datetime, error: str) -> None:
+        """Try again later (5xx, timeout, 429)."""
+        await self._run(
+            "UPDATE outbox SET in_flight = 0, next_attempt_at = ?, last_error = ? WHERE id = ?",
+            (ts(when), error[:500], message_id),
+        )
+
+    async def mark_failed(self, message_id: int, error: str, *, dropped: bool = False) -> None:
+        """Give up on a message (a permanent error), or drop it (opted out, merged)."""
+        await self._run(
+            "UPDATE outbox SET state = ?, in_flight = 0, last_error = ? WHERE id = ?",
+            ("dropped" if dropped else "failed", error[:500], message_id),
+        )
+
+    async def recover_in_flight(self, channel: str) -> int:
+        """After a crash, messages handed to a transport but never settled are queued again."""
+        count, _ = await self._run(
+            "UPDATE outbox SET in_flight = 0 WHERE channel = ? AND "
+            "state = 'queued' AND in_flight = 1",
+            (channel,),
+        )
+        return count
+
+    async def broadcast_rows(self, key: str) -> list[OutboxMessage]:
+        """Every row of one staff notification."""
+        rows = await self._all("SELECT * FROM outbox WHERE broadcast = ? ORDER BY id", (key,))
+        return [_outbox(r) for r in rows]
+
+    async def set_delivery(self, external_id: str, status: str) -> OutboxMessage | None:
+        """Record a carrier's delivery status for a message we sent."""
+        await self._run(
+            "UPDATE outbox SET delivery = ? WHERE external_id = ?", (status, external_id)
+        )
+        row = await self._one("SELECT * FROM outbox WHERE external_id = ?", (external_id,))
+        return None if row is None else _outbox(row)
+
+    async def is_opted_out(self, person_id: str) -> bool:
+        """Whether a person opted out of SMS."""
+        row = await self._one("SELECT opted_out FROM people WHERE id = ?", (person_id,))
+        return bool(row and row["opted_out"])
+
+    async def set_telegram_id(self, person_id: str, telegram_id: int) -> None:
+        """Link a roster person to the Telegram account that shared their phone number."""
+        await self._run(
+            "UPDATE people SET telegram_id = NULL WHERE telegram_id = ?", (telegram_id,)
+        )
+        await self._run("UPDATE people SET telegram_id = ? WHERE id = ?", (telegram_id, person_id))
+
+    async def record_telegram_message(self, outbox_id: int, chat_id: int, message_id: int) -> None:
+        """Remember which Telegram message carries an outbox row's buttons."""
+        await self._run(
+            "INSERT OR REPLACE INTO telegram_messages (outbox_id, chat_id, "
+            "message_id) VALUES (?, ?, ?)",
+            (outbox_id, chat_id, message_id),
+        )
+
+    async def telegram_message(self, chat_id: int, message_id: int) -> OutboxMessage | None:
+        """The outbox row a Telegram message was sent for."""
+        row = await self._one(
+            "SELECT o.* FROM outbox o JOIN telegram_messages t ON "
+            "t.outbox_id = o.id WHERE t.chat_id = ? AND t.message_id = ?",
+            (chat_id, message_id),
         )
         return None if row is None else _outbox(row)
 

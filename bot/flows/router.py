@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.domain.agency import Member, Person, Provider
-from bot.flows import booking, cancel, change, common, provider, schedule, staff
+from bot.flows import booking, cancel, change, common, keywords, provider, schedule, staff
 from bot.flows.conversation import leave
 from bot.i18n import tr
 from bot.nlu.commands import fold, match_command
@@ -48,6 +48,8 @@ async def handle(desk: Desk, person: Person, inbound: Inbound) -> None:
     text = "".join(c for c in inbound.text[:MAX_TEXT] if c.isprintable() or c in "\n\t").strip()
     if not text:
         await common.send_help(desk, person)
+        return
+    if person.channel == "sms" and await keywords.on_sms(desk, person, text):
         return
     if await _command(desk, person, text):
         return

@@ -1,48 +1,58 @@
-"""`carebot run`: one process with the web app, the timers and (next) the channel senders."""
+"""`carebot run`: one process with the web app, the timers and the channels' senders."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import uvicorn
 
 from bot.app import Carebot
 from bot.clock import SystemClock
+from bot.handlers.channels import Channel, build_channels
 from bot.handlers.scheduler import TimerWaker
 from bot.handlers.web import build_app
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
 
-def channel_states(settings: Settings) -> dict[str, str]:
-    """Which channels are on; today the Telegram and SMS transports are not built yet."""
-    del settings
-    return {"telegram": "off (not configured)", "sms": "off (not configured)"}
-
-
 async def run_live(settings: Settings, host: str, port: int) -> int:
-    """Serve until stopped; pending timers survive any stop, clean or not."""
+    """Serve until stopped; pending timers and queued messages survive any stop."""
+    try:
+        channels, states = build_channels(settings)
+    except ConfigError as exc:
+        log.error("configuration: %s", exc)
+        return 2
     bot = await Carebot.open(settings.database, SystemClock())
     waker = TimerWaker(bot, settings.sweep_seconds)
     bot.after_commit.append(waker.rearm)
-    channels = channel_states(settings)
-    for name, state in channels.items():
+    for channel in channels:
+        bot.after_commit.append(_waker_of(channel))
+    for name, state in states.items():
         log.info("channel %s: %s", name, state)
+    app = build_app(bot, waker, states, [r for c in channels for r in c.routes()])
     server = uvicorn.Server(
-        uvicorn.Config(
-            build_app(bot, waker, channels),
-            host=host,
-            port=port,
-            log_level="warning",
-            lifespan="off",
-        )
+        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
     )
+    for channel in channels:
+        await channel.start(bot)
     await waker.start()
     log.info("carebot running on http://%s:%s (database %s)", host, port, settings.database)
     try:
         await server.serve()
     finally:
         waker.stop()
+        for channel in channels:
+            await channel.stop()
         await bot.close()
     return 0
+
+
+def _waker_of(channel: Channel) -> Callable[[], Awaitable[None]]:
+    """An after-commit hook that wakes a channel's sender."""
+
+    async def hook() -> None:
+        channel.wake()
+
+    return hook

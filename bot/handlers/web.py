@@ -5,13 +5,18 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.app import Carebot
 from bot.handlers.scheduler import TimerWaker
 
 
-def build_app(bot: Carebot, waker: TimerWaker, channels: dict[str, str]) -> Starlette:
+def build_app(
+    bot: Carebot,
+    waker: TimerWaker,
+    channels: dict[str, str],
+    routes: list[BaseRoute] | None = None,
+) -> Starlette:
     """The ASGI app: GET /healthz reports the database, the timers and each channel."""
 
     async def healthz(_: Request) -> JSONResponse:
@@ -32,4 +37,4 @@ def build_app(bot: Carebot, waker: TimerWaker, channels: dict[str, str]) -> Star
             }
         )
 
-    return Starlette(routes=[Route("/healthz", healthz)])
+    return Starlette(routes=[Route("/healthz", healthz), *(routes or [])])

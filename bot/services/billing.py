@@ -12,7 +12,7 @@ from bot.i18n import N_, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.booking import claim, describe, money, tell_other_staff
-from bot.services.desk import Desk
+from bot.services.desk import Desk, Option
 
 log = logging.getLogger(__name__)
 WEEKLY_CREDITS = "weekly_credits"
@@ -102,8 +102,8 @@ async def request_waiver(desk: Desk, member: Member, request: Request, reason: s
     """A member asks staff to waive a late-cancellation charge, with a reason."""
     lang = desk.lang(member)
     escalation = await desk.tx.add_escalation(request.id, "waiver", reason[:500], desk.now)
-    for staff in await desk.staff():
-        slang = desk.lang(staff)
+
+    def compose(slang: str, _: Person) -> tuple[str, list[Option]]:
         text = tr(
             slang,
             "Waiver request #{id}: {member} cancelled late ({what}), charged "
@@ -114,14 +114,12 @@ async def request_waiver(desk: Desk, member: Member, request: Request, reason: s
             reason=reason[:300],
             charge=charge_text(desk, request, request.payout, slang),
         )
-        await desk.send(
-            staff,
-            text,
-            [
-                (tr(slang, "Approve the waiver"), action("wa", escalation.id)),
-                (tr(slang, "Deny the waiver"), action("wd", escalation.id)),
-            ],
-        )
+        return text, [
+            (tr(slang, "Approve the waiver"), action("wa", escalation.id)),
+            (tr(slang, "Deny the waiver"), action("wd", escalation.id)),
+        ]
+
+    await desk.tell_staff(compose)
     await desk.send(
         member,
         tr(lang, "Your waiver request was sent to the agency; I will tell you their answer."),

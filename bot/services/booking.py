@@ -289,8 +289,8 @@ async def escalate(desk: Desk, request: Request, reason: str, about: str | None)
         desk, request.service_id, request.start, request.end, frozenset(asked)
     )
     about_name = (await desk.tx.person(about)).name if about else ""
-    for staff in await desk.staff():
-        lang = desk.lang(staff)
+
+    def compose(lang: str, _: Person) -> tuple[str, list[Option]]:
         why = tr(lang, REASONS[reason], provider=about_name)
         text = tr(
             lang,
@@ -325,7 +325,9 @@ async def escalate(desk: Desk, request: Request, reason: str, about: str | None)
             for p, spans in partial
         ]
         options.append((tr(lang, "Close as unfilled"), action("eu", escalation.id)))
-        await desk.send(staff, text, options)
+        return text, options
+
+    await desk.tell_staff(compose)
     return escalation
 
 
@@ -355,19 +357,18 @@ async def tell_other_staff(
     desk: Desk, acting: Person, escalation_id: int, outcome_msg: str, **params: object
 ) -> None:
     """Tell every staff member who acted on an escalation, and how."""
-    for staff in await desk.staff():
-        lang = desk.lang(staff)
-        done = tr(lang, outcome_msg, **params)
-        await desk.send(
-            staff,
-            tr(
-                lang,
-                "Escalation #{id}: {staff} {done}",
-                id=escalation_id,
-                staff=acting.name if staff.id != acting.id else tr(lang, "you"),
-                done=done,
-            ),
+
+    def compose(lang: str, staff: Person) -> str:
+        who = acting.name if staff.id != acting.id else tr(lang, "you")
+        return tr(
+            lang,
+            "Escalation #{id}: {staff} {done}",
+            id=escalation_id,
+            staff=who,
+            done=tr(lang, outcome_msg, **params),
         )
+
+    await desk.tell_staff(compose)
 
 
 async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id: str) -> None:

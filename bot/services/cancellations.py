@@ -124,18 +124,20 @@ async def _cancel_one(
     elif provider is not None:
         await desk.send(provider, tr(desk.lang(provider), "Noted, the session is cancelled."))
     member = await desk.tx.person(request.member_id)
-    for staff in await desk.staff():
-        slang = desk.lang(staff)
-        await desk.send(
-            staff,
-            tr(
-                slang,
-                "Cancelled: {member}, {what}. Charge: {amount}.",
-                member=member.name,
-                what=describe(desk, request, slang),
-                amount=charge_text(desk, request, request.payout, slang)
-                if request.payout
-                else money(desk, Decimal(0), slang),
-            ),
+
+    def compose(slang: str, _: Person) -> str:
+        amount = (
+            charge_text(desk, request, request.payout, slang)
+            if request.payout
+            else money(desk, Decimal(0), slang)
         )
+        return tr(
+            slang,
+            "Cancelled: {member}, {what}. Charge: {amount}.",
+            member=member.name,
+            what=describe(desk, request, slang),
+            amount=amount,
+        )
+
+    await desk.tell_staff(compose)
     return request

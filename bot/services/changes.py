@@ -12,7 +12,7 @@ from bot.i18n import N_, fmt_window, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.booking import claim, describe, escalate, tell_other_staff
-from bot.services.desk import Desk
+from bot.services.desk import Desk, Option
 
 
 def change_text(desk: Desk, change: ChangeRequest, lang: str) -> str:
@@ -49,23 +49,22 @@ async def submit(
     escalation = await desk.tx.add_escalation(
         request.id, "change_review", str(change.id), desk.now
     )
-    for staff in await desk.staff():
-        slang = desk.lang(staff)
-        await desk.send(
-            staff,
-            tr(
-                slang,
-                "Change request #{id} from {member} for {what}: {change}.",
-                id=escalation.id,
-                member=member.name,
-                what=describe(desk, request, slang),
-                change=change_text(desk, change, slang),
-            ),
-            [
-                (tr(slang, "Approve the change"), action("ca", escalation.id)),
-                (tr(slang, "Deny the change"), action("cd", escalation.id)),
-            ],
+
+    def compose(slang: str, _: Person) -> tuple[str, list[Option]]:
+        text = tr(
+            slang,
+            "Change request #{id} from {member} for {what}: {change}.",
+            id=escalation.id,
+            member=member.name,
+            what=describe(desk, request, slang),
+            change=change_text(desk, change, slang),
         )
+        return text, [
+            (tr(slang, "Approve the change"), action("ca", escalation.id)),
+            (tr(slang, "Deny the change"), action("cd", escalation.id)),
+        ]
+
+    await desk.tell_staff(compose)
     if request.provider_id:
         provider = await desk.tx.person(request.provider_id)
         plang = desk.lang(provider)

@@ -185,19 +185,16 @@ async def _expire(desk: Desk, request: Request) -> None:
             what=describe(desk, request, lang),
         ),
     )
-    for staff in await desk.staff():
-        slang = desk.lang(staff)
-        await desk.send(
-            staff,
-            tr(
-                slang,
-                "Expired: {provider} never declared the session with "
-                "{member} ({what}); it is not billed.",
-                provider=provider.name,
-                member=member.name,
-                what=describe(desk, request, slang),
-            ),
+    await desk.tell_staff(
+        lambda slang, _: tr(
+            slang,
+            "Expired: {provider} never declared the session with {member} ({what}); it is "
+            "not billed.",
+            provider=provider.name,
+            member=member.name,
+            what=describe(desk, request, slang),
         )
+    )
 
 
 # --- what providers report ------------------------------------------------------------------

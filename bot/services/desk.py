@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,8 @@ from bot.i18n import normalize_language
 from bot.services.ports import Clock, Store, Tx
 
 Option = tuple[str, str]  # (label, packed action)
+# Builds one staff notification for a language and a staff member: text, or text and options.
+Compose = Callable[[str, Staff], str | tuple[str, Sequence[Option]]]
 
 
 @dataclass
@@ -38,10 +41,17 @@ class Desk:
         """The language to speak to a person: their preference, else the agency's."""
         return normalize_language(person.language, self.agency.language)
 
-    async def send(self, person: Person, text: str, options: Sequence[Option] = ()) -> None:
+    async def send(
+        self,
+        person: Person,
+        text: str,
+        options: Sequence[Option] = (),
+        broadcast: str | None = None,
+    ) -> None:
         """Queue a message to a person on their channel, in this transaction."""
         address = str(person.telegram_id) if person.channel == "telegram" else person.phone
         await self.tx.enqueue(
+            broadcast=broadcast,
             at=self.now,
             person_id=person.id,
             channel=person.channel,
@@ -53,6 +63,17 @@ class Desk:
     async def staff(self) -> list[Staff]:
         """Every staff member."""
         return [p for p in await self.tx.people("staff") if isinstance(p, Staff)]
+
+    async def tell_staff(self, compose: Compose) -> None:
+        """One notification to every staff member, each in their language.
+
+        The rows share a broadcast key, so that a staff group receives the notification once.
+        """
+        key = uuid.uuid4().hex[:16]
+        for member in await self.staff():
+            composed = compose(self.lang(member), member)
+            text, options = (composed, ()) if isinstance(composed, str) else composed
+            await self.send(member, text, options, broadcast=key)
 
 
 @asynccontextmanager

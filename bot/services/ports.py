@@ -61,6 +61,8 @@ class OutboxMessage:
     text: str
     options: tuple[tuple[str, str], ...]  # (label, packed action)
     state: str
+    broadcast: str | None = None  # shared by the rows of one staff notification
+    attempts: int = 0
 
 
 @dataclass(frozen=True)
@@ -370,8 +372,11 @@ class Tx(Protocol):
         address: str,
         text: str,
         options: Sequence[tuple[str, str]] = (),
+        broadcast: str | None = None,
     ) -> int:
-        """Queue a message to send; it leaves with this transaction's commit or not at all."""
+        """Queue a message to send; it leaves with this transaction's commit or not at all.
+
+        An SMS to an opted-out number is stored as dropped, never sent."""
         ...
 
     async def outbox_after(self, after_id: int) -> list[OutboxMessage]:
@@ -388,6 +393,50 @@ class Tx(Protocol):
 
     async def last_options_to(self, person_id: str) -> OutboxMessage | None:
         """The newest message with options queued for a person."""
+        ...
+
+    async def claim_outbox(self, channel: str, now: datetime, limit: int) -> list[OutboxMessage]:
+        """Take queued messages that are due, the oldest per recipient only (order is kept)."""
+        ...
+
+    async def mark_sent(self, message_id: int, external_id: str | None, at: datetime) -> None:
+        """A transport accepted the message."""
+        ...
+
+    async def mark_retry(self, message_id: int, when: datetime, error: str) -> None:
+        """Try again later (5xx, timeout, 429)."""
+        ...
+
+    async def mark_failed(self, message_id: int, error: str, *, dropped: bool = False) -> None:
+        """Give up on a message (a permanent error), or drop it (opted out, merged)."""
+        ...
+
+    async def recover_in_flight(self, channel: str) -> int:
+        """After a crash, messages handed to a transport but never settled are queued again."""
+        ...
+
+    async def broadcast_rows(self, key: str) -> list[OutboxMessage]:
+        """Every row of one staff notification."""
+        ...
+
+    async def set_delivery(self, external_id: str, status: str) -> OutboxMessage | None:
+        """Record a carrier's delivery status for a message we sent."""
+        ...
+
+    async def is_opted_out(self, person_id: str) -> bool:
+        """Whether a person opted out of SMS."""
+        ...
+
+    async def set_telegram_id(self, person_id: str, telegram_id: int) -> None:
+        """Link a roster person to the Telegram account that shared their phone number."""
+        ...
+
+    async def record_telegram_message(self, outbox_id: int, chat_id: int, message_id: int) -> None:
+        """Remember which Telegram message carries an outbox row's buttons."""
+        ...
+
+    async def telegram_message(self, chat_id: int, message_id: int) -> OutboxMessage | None:
+        """The outbox row a Telegram message was sent for."""
         ...
 
     async def first_delivery(self, channel: str, external_id: str, at: datetime) -> bool:

@@ -1,0 +1,55 @@
+"""The live channels of `carebot run`: each brings its web routes, its start and its sender."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from starlette.routing import BaseRoute
+
+from bot.app import Carebot
+from bot.settings import Settings
+
+
+class Channel(Protocol):
+    """A transport (SMS, Telegram) as `carebot run` drives it."""
+
+    name: str
+
+    def state(self) -> str:
+        """One line for /healthz and the start-up log."""
+        ...
+
+    def routes(self) -> list[BaseRoute]:
+        """Webhook routes to mount on the app."""
+        ...
+
+    async def start(self, bot: Carebot) -> None:
+        """Begin receiving and sending (webhook registration, polling, the outbox sender)."""
+        ...
+
+    def wake(self) -> None:
+        """Messages were committed: send them now."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop receiving and sending."""
+        ...
+
+
+def build_channels(settings: Settings) -> tuple[list[Channel], dict[str, str]]:
+    """The configured channels, and a state line for each known one (configured or off).
+
+    Raises ConfigError when a channel is only half configured.
+    """
+    from bot.handlers import sms, telegram
+
+    channels: list[Channel] = []
+    states: dict[str, str] = {}
+    for name, module in (("sms", sms), ("telegram", telegram)):
+        channel = module.build(settings)
+        if channel is None:
+            states[name] = f"off ({module.OFF_REASON})"
+        else:
+            channels.append(channel)
+            states[name] = channel.state()
+    return channels, states

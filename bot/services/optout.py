@@ -1,0 +1,37 @@
+"""SMS opt-out and opt-in (product §6): STOP means nothing more is sent until START."""
+
+from __future__ import annotations
+
+from bot.domain.agency import Member, Person, Provider
+from bot.i18n import N_, tr
+from bot.services.desk import Desk
+
+ROLES = {Member: N_("member"), Provider: N_("provider")}
+
+
+async def opt_out(desk: Desk, person: Person) -> None:
+    """Stop every SMS to this person and tell staff (the carrier confirms to the person)."""
+    if await desk.tx.is_opted_out(person.id):
+        return
+    await desk.tx.set_opted_out(person.id, True)
+    role = next(
+        (label for kind, label in ROLES.items() if isinstance(person, kind)), N_("staff member")
+    )
+    await desk.tell_staff(
+        lambda lang, _: tr(
+            lang,
+            "{name} ({role}, {phone}) replied STOP: no SMS will reach them until they send START.",
+            name=person.name,
+            role=tr(lang, role),
+            phone=person.phone or "",
+        )
+    )
+
+
+async def opt_in(desk: Desk, person: Person) -> None:
+    """Resume SMS to this person, and say so."""
+    await desk.tx.set_opted_out(person.id, False)
+    await desk.send(
+        person,
+        tr(desk.lang(person), "You will receive our messages again. Reply HELP for the commands."),
+    )
