@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
 from bot.domain.agency import AgencyFile, Person
-from bot.flows.router import Inbound, handle
+from bot.flows.router import Inbound, decode, encode, handle
 from bot.i18n import normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
 from bot.services.desk import Desk, open_desk
@@ -44,26 +45,52 @@ class Carebot:
         async with open_desk(self.db, self.clock) as desk:
             await ensure_weekly_credits(desk)
 
+    async def accept(self, channel: str, address: str, inbound: Inbound, delivery_id: str) -> bool:
+        """Store a delivery before answering its webhook; False for one seen before."""
+        async with self.db.transaction() as tx:
+            fresh = await tx.accept_inbound(
+                channel, delivery_id, address, encode(inbound), self.clock.now()
+            )
+        if not fresh:
+            log.info("duplicate delivery %s on %s ignored", delivery_id, channel)
+        return fresh
+
+    async def process_pending(self, limit: int = 100) -> int:
+        """Process accepted deliveries in arrival order (after a crash too); returns how many."""
+        async with self.db.transaction() as tx:
+            pending = await tx.unprocessed_inbound(limit)
+        for channel, delivery_id, address, payload in pending:
+            await self._process(channel, delivery_id, address, decode(payload))
+        return len(pending)
+
     async def receive(
         self, channel: str, address: str, inbound: Inbound, delivery_id: str | None = None
     ) -> None:
-        """Handle one inbound delivery from a channel address (Telegram id or E.164 phone)."""
+        """Accept and process one delivery at once (replay and console; webhooks split it)."""
+        delivery_id = delivery_id or f"local-{uuid.uuid4().hex}"
+        if await self.accept(channel, address, inbound, delivery_id):
+            await self._process(channel, delivery_id, address, inbound)
+
+    async def _process(
+        self, channel: str, delivery_id: str, address: str, inbound: Inbound
+    ) -> None:
+        """Handle one accepted delivery; its processed mark commits with its effects."""
         try:
             async with open_desk(self.db, self.clock) as desk:
-                if delivery_id and not await desk.tx.first_delivery(
-                    channel, delivery_id, desk.now
-                ):
-                    log.info("duplicate delivery %s on %s ignored", delivery_id, channel)
+                if not await desk.tx.mark_processed(channel, delivery_id, desk.now):
                     return
                 person = await desk.tx.person_by_address(channel, address)
                 if person is None:
                     await self._stranger(desk, channel, address)
-                    return
-                with use_language(desk.lang(person)):
-                    await handle(desk, person, inbound)
+                else:
+                    with use_language(desk.lang(person)):
+                        await handle(desk, person, inbound)
         except Exception:
-            # The transaction rolled back: nothing half-done stays. Apologise, in a new one.
+            # Rolled back: nothing half-done stays. Mark it processed anyway (a message that
+            # crashes the bot must not crash it forever), and apologise, in new transactions.
             log.exception("handling a message on %s failed", channel)
+            async with self.db.transaction() as tx:
+                await tx.mark_processed(channel, delivery_id, self.clock.now())
             await self._apologise(channel, address)
         for hook in self.after_commit:
             await hook()

@@ -943,6 +943,37 @@ class Tx:
         )
         return None if row is None else _outbox(row)
 
+    async def accept_inbound(
+        self, channel: str, external_id: str, address: str, payload: str, at: datetime
+    ) -> bool:
+        """Store an inbound delivery for processing; False when it was seen before."""
+        row = await self._one("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM inbound")
+        count, _ = await self._run(
+            "INSERT OR IGNORE INTO inbound (channel, external_id, received_at, address, payload, "
+            "seq) VALUES (?, ?, ?, ?, ?, ?)",
+            (channel, external_id, ts(at), address, payload, int(row["n"]) if row else 1),
+        )
+        return count == 1
+
+    async def unprocessed_inbound(self, limit: int) -> list[tuple[str, str, str, str]]:
+        """Accepted deliveries not yet processed, oldest first: (channel, id, address, payload)."""
+        rows = await self._all(
+            "SELECT channel, external_id, address, payload FROM inbound "
+            "WHERE processed_at IS NULL AND payload IS NOT NULL "
+            "ORDER BY seq LIMIT ?",
+            (limit,),
+        )
+        return [(r["channel"], r["external_id"], r["address"], r["payload"]) for r in rows]
+
+    async def mark_processed(self, channel: str, external_id: str, at: datetime) -> bool:
+        """Claim an accepted delivery for processing; False when it already was."""
+        count, _ = await self._run(
+            "UPDATE inbound SET processed_at = ? WHERE channel = ? AND "
+            "external_id = ? AND processed_at IS NULL",
+            (ts(at), channel, external_id),
+        )
+        return count == 1
+
     async def first_delivery(self, channel: str, external_id: str, at: datetime) -> bool:
         """Record an inbound delivery id; False when it was seen before."""
         count, _ = await self._run(

@@ -21,8 +21,12 @@ async def load(desk: Desk, person: Person, flow: str) -> State | None:
 
 
 async def save(desk: Desk, person: Person, flow: str, state: State) -> State:
-    """Store a new step; the token changes so that options of older steps go stale."""
-    state["tok"] = int(state.get("tok", 0)) + 1
+    """Store a new step; the token changes so that options of older steps go stale.
+
+    A new flow does not start again at 1 (old buttons stay in the chat, and would match):
+    tokens start above every message id so far, so no earlier step ever had them.
+    """
+    state["tok"] = max(int(state.get("tok", 0)), await desk.tx.last_outbox_id()) + 1
     await desk.tx.save_conversation(person.id, flow, state, desk.now)
     return state
 

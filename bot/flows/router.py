@@ -7,6 +7,7 @@ the two channels reach the same commands.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -38,6 +39,19 @@ class Press:
 
 
 Inbound = Text | Press
+
+
+def encode(inbound: Inbound) -> str:
+    """An inbound as stored until it is processed."""
+    if isinstance(inbound, Press):
+        return json.dumps({"press": inbound.action}, ensure_ascii=False)
+    return json.dumps({"text": inbound.text}, ensure_ascii=False)
+
+
+def decode(payload: str) -> Inbound:
+    """The inverse of encode."""
+    data = json.loads(payload)
+    return Press(str(data["press"])) if "press" in data else Text(str(data.get("text", "")))
 
 
 async def handle(desk: Desk, person: Person, inbound: Inbound) -> None:
@@ -134,7 +148,7 @@ async def _run_command(desk: Desk, person: Person, command: str) -> None:
 def _pick(text: str, options: tuple[Option, ...]) -> str | None:
     """The action a typed reply picks among options: by number, or by unambiguous words."""
     stripped = text.strip().rstrip(".)")
-    if stripped.isdigit():
+    if stripped.isdecimal():  # "3" or "٣"; not "²", which int() refuses
         number = int(stripped)
         return options[number - 1][1] if 1 <= number <= len(options) else "out_of_range"
     words = fold(text).split()
@@ -172,12 +186,13 @@ async def _free_text(desk: Desk, person: Person, text: str) -> None:
 
 async def _staff_decision(desk: Desk, person: Person, verb: str, escalation_id: str) -> None:
     """Approve or deny a waiver ('wa'/'wd') or a change request ('ca'/'cd')."""
-    if await staff.refuse_unless_staff(desk, person) or not escalation_id.isdigit():
+    number = await staff.escalation_number(desk, person, escalation_id)
+    if number is None:
         return
     if verb in ("wa", "wd"):
-        await billing.decide_waiver(desk, person, int(escalation_id), verb == "wa")
+        await billing.decide_waiver(desk, person, number, verb == "wa")
     else:
-        await changes.decide(desk, person, int(escalation_id), verb == "ca")
+        await changes.decide(desk, person, number, verb == "ca")
 
 
 async def _press(desk: Desk, person: Person, data: str) -> None:

@@ -17,18 +17,26 @@ async def refuse_unless_staff(desk: Desk, person: Person) -> bool:
     return True
 
 
+async def escalation_number(desk: Desk, person: Person, escalation_id: str) -> int | None:
+    """The escalation a staff action names; None (after saying why) for others or garbage."""
+    if await refuse_unless_staff(desk, person):
+        return None
+    if not escalation_id.isdigit():
+        await desk.send(person, tr(desk.lang(person), "This option is no longer available."))
+        return None
+    return int(escalation_id)
+
+
 async def on_offer(desk: Desk, person: Person, escalation_id: str, provider_id: str) -> None:
     """'Offer to <provider>' on an escalation."""
-    if await refuse_unless_staff(desk, person) or not escalation_id.isdigit():
-        return
-    await staff_offer(desk, person, int(escalation_id), provider_id)
+    if (number := await escalation_number(desk, person, escalation_id)) is not None:
+        await staff_offer(desk, person, number, provider_id)
 
 
 async def on_unfilled(desk: Desk, person: Person, escalation_id: str) -> None:
     """'Close as unfilled' on an escalation."""
-    if await refuse_unless_staff(desk, person) or not escalation_id.isdigit():
-        return
-    await staff_close_unfilled(desk, person, int(escalation_id))
+    if (number := await escalation_number(desk, person, escalation_id)) is not None:
+        await staff_close_unfilled(desk, person, number)
 
 
 async def list_pending(desk: Desk, person: Person) -> None:

@@ -7,6 +7,7 @@ from typing import Protocol
 from starlette.routing import BaseRoute
 
 from bot.app import Carebot
+from bot.handlers.inbound import InboundWorker
 from bot.settings import Settings
 
 
@@ -23,8 +24,11 @@ class Channel(Protocol):
         """Webhook routes to mount on the app."""
         ...
 
-    async def start(self, bot: Carebot) -> None:
-        """Begin receiving and sending (webhook registration, polling, the outbox sender)."""
+    async def start(self, bot: Carebot, inbound: InboundWorker) -> None:
+        """Begin receiving and sending (webhook registration, polling, the outbox sender).
+
+        Webhooks and polling call `bot.accept(...)`, answer, then `inbound.wake()`.
+        """
         ...
 
     def wake(self) -> None:

@@ -10,6 +10,7 @@ import uvicorn
 from bot.app import Carebot
 from bot.clock import SystemClock
 from bot.handlers.channels import Channel, build_channels
+from bot.handlers.inbound import InboundWorker
 from bot.handlers.scheduler import TimerWaker
 from bot.handlers.web import build_app
 from bot.settings import ConfigError, Settings
@@ -26,6 +27,7 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
         return 2
     bot = await Carebot.open(settings.database, SystemClock())
     waker = TimerWaker(bot, settings.sweep_seconds)
+    inbound = InboundWorker(bot)
     bot.after_commit.append(waker.rearm)
     for channel in channels:
         bot.after_commit.append(_waker_of(channel))
@@ -36,13 +38,15 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
         uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
     )
     for channel in channels:
-        await channel.start(bot)
+        await channel.start(bot, inbound)
+    await inbound.start()
     await waker.start()
     log.info("carebot running on http://%s:%s (database %s)", host, port, settings.database)
     try:
         await server.serve()
     finally:
         waker.stop()
+        await inbound.stop()
         for channel in channels:
             await channel.stop()
         await bot.close()

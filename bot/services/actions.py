@@ -38,4 +38,7 @@ def unpack(data: str) -> Action | None:
     verb, *args = data.split(":")
     if not verb.isalpha():
         return None
+    # Numeric arguments are ids: ASCII digits that fit SQLite's INTEGER ("²" or 30 digits do not).
+    if any(a.isdigit() and not (a.isascii() and len(a) <= 18) for a in args):
+        return None
     return Action(verb, tuple(args))

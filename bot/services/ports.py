@@ -439,6 +439,20 @@ class Tx(Protocol):
         """The outbox row a Telegram message was sent for."""
         ...
 
+    async def accept_inbound(
+        self, channel: str, external_id: str, address: str, payload: str, at: datetime
+    ) -> bool:
+        """Store an inbound delivery for processing; False when it was seen before."""
+        ...
+
+    async def unprocessed_inbound(self, limit: int) -> list[tuple[str, str, str, str]]:
+        """Accepted deliveries not yet processed, oldest first: (channel, id, address, payload)."""
+        ...
+
+    async def mark_processed(self, channel: str, external_id: str, at: datetime) -> bool:
+        """Claim an accepted delivery for processing; False when it already was."""
+        ...
+
     async def first_delivery(self, channel: str, external_id: str, at: datetime) -> bool:
         """Record an inbound delivery id; False when it was seen before."""
         ...
