@@ -321,10 +321,16 @@ def _text(value: object) -> str:
     return value.strip()
 
 
+MAX_ID = 32
+
+
 def _identifier(value: object) -> str:
     """An id as transcripts and commands write it: lowercase letters, digits, _ and -."""
     if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
         raise _Bad(f'{_show(value)} is not an id (lowercase letters, digits, "_" and "-")')
+    if len(value) > MAX_ID:
+        # Ids travel inside Telegram buttons, whose data is capped at 64 bytes.
+        raise _Bad(f"{_show(value)} is longer than {MAX_ID} characters")
     return value
 
 

@@ -45,12 +45,27 @@ class Carebot:
         async with open_desk(self.db, self.clock) as desk:
             await ensure_weekly_credits(desk)
 
-    async def accept(self, channel: str, address: str, inbound: Inbound, delivery_id: str) -> bool:
-        """Store a delivery before answering its webhook; False for one seen before."""
+    async def accept(
+        self,
+        channel: str,
+        address: str,
+        inbound: Inbound,
+        delivery_id: str,
+        *,
+        once: str | None = None,
+    ) -> bool:
+        """Store a delivery before answering its webhook; False for one seen before.
+
+        `once` names something only one delivery may use (a Telegram keyboard is pressed
+        once): a delivery naming a used one is refused like a duplicate, in the same
+        transaction, so a crash never leaves the key used and the delivery lost.
+        """
         async with self.db.transaction() as tx:
-            fresh = await tx.accept_inbound(
-                channel, delivery_id, address, encode(inbound), self.clock.now()
-            )
+            now = self.clock.now()
+            if once is not None and not await tx.first_delivery(f"{channel}-once", once, now):
+                log.info("delivery %s on %s refused: %s already used", delivery_id, channel, once)
+                return False
+            fresh = await tx.accept_inbound(channel, delivery_id, address, encode(inbound), now)
         if not fresh:
             log.info("duplicate delivery %s on %s ignored", delivery_id, channel)
         return fresh

@@ -1,4 +1,4 @@
-"""The `carebot` command: import, replay, demo, and the two parsers."""
+"""The `carebot` command: import, run, replay, demo, sms-send, and the two parsers."""
 
 from __future__ import annotations
 
@@ -26,6 +26,15 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the live bot: web app, timers, channels")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
+
+    p = sub.add_parser("sms-send", help="post a signed inbound SMS to carebot run, as Twilio")
+    p.add_argument("text")
+    p.add_argument("--from", dest="sender", required=True, help="the sender, e.g. +447700900123")
+    p.add_argument("--url", default=os.environ.get("CAREBOT_PUBLIC_URL", "http://127.0.0.1:8080"))
+    p.add_argument("--token", default=os.environ.get("CAREBOT_TWILIO_AUTH_TOKEN"))
+    p.add_argument("--public-url", help="the URL to sign (default: $CAREBOT_PUBLIC_URL, or --url)")
+    p.add_argument("--to", default=os.environ.get("CAREBOT_TWILIO_FROM", "+15005550006"))
+    p.add_argument("--sid", help="the MessageSid (default: a new one; repeat it to replay)")
 
     p = sub.add_parser("export", help="export the ledger as CSV for the accountant")
     p.add_argument("what", choices=["ledger"])
@@ -69,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         from bot.settings import Settings
 
         return asyncio.run(run_live(Settings(), args.host, args.port))
+    if args.command == "sms-send":
+        return _sms_send(args)
     if args.command == "export":
         from bot.handlers.export import export_ledger
 
@@ -92,6 +103,7 @@ async def _import(path: Path, db: str) -> int:
     from bot.agency_file import AgencyFileError, load_agency_file
     from bot.app import Carebot
     from bot.clock import SystemClock
+    from bot.domain.errors import RosterConflict
 
     try:
         data = load_agency_file(path)
@@ -101,6 +113,9 @@ async def _import(path: Path, db: str) -> int:
     bot = await Carebot.open(db, SystemClock())
     try:
         await bot.import_agency(data)
+    except RosterConflict as exc:
+        print(f"refused: {path.name}: {exc}", file=sys.stderr)
+        return 1
     finally:
         await bot.close()
     print(
@@ -109,6 +124,26 @@ async def _import(path: Path, db: str) -> int:
         f"{len(data.staff)} staff into {db}"
     )
     return 0
+
+
+def _sms_send(args: argparse.Namespace) -> int:
+    from bot.handlers.sms import send_as_twilio
+
+    if not args.token:
+        print("sms-send: give --token or set CAREBOT_TWILIO_AUTH_TOKEN", file=sys.stderr)
+        return 2
+    status, body = send_as_twilio(
+        args.url,
+        args.token,
+        args.sender,
+        args.text,
+        to=args.to,
+        account_sid=os.environ.get("CAREBOT_TWILIO_ACCOUNT_SID", "AC" + "0" * 32),
+        public_url=args.public_url or os.environ.get("CAREBOT_PUBLIC_URL") or args.url,
+        message_sid=args.sid,
+    )
+    print(f"{status} {body}")
+    return 0 if status == 200 else 1
 
 
 def _jsonl(path: Path) -> list[dict[str, str]]:

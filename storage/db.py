@@ -46,6 +46,8 @@ class Database:
         await conn.execute("PRAGMA synchronous=NORMAL")
         db = cls(conn, str(path))
         await db._migrate()
+        # Cheap, and keeps the planner's statistics fresh on long-lived databases.
+        await conn.execute("PRAGMA optimize")
         return db
 
     async def _migrate(self) -> None:

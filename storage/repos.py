@@ -24,7 +24,7 @@ from bot.domain.agency import (
     Subscription,
 )
 from bot.domain.booking import HOLDING, ChangeRequest, Request, Status
-from bot.domain.errors import DoubleBooking, NotFound
+from bot.domain.errors import DoubleBooking, NotFound, RosterConflict
 from bot.domain.money import from_minor, to_minor
 from bot.services.ports import Escalation, LedgerLine, Offer, OutboxMessage, Timer
 from storage.codec import from_ts, policy_from_json, policy_to_json, ts
@@ -239,6 +239,81 @@ class Tx:
         )
         return await self._providers_from_rows(rows)
 
+    async def free_provider_keys(
+        self,
+        service_id: str,
+        weekday: int,
+        first: int,
+        last: int,
+        day: str,
+        start: datetime,
+        end: datetime,
+    ) -> list[tuple[str, float | None]]:
+        """(id, rating) of providers of a service whose one weekly window covers a same-day
+        span, not off that day and holding nothing that overlaps [start, end)."""
+        # Driven by the weekday index: only providers working then are looked at. Windows are
+        # merged at import, so at most one window of a day can cover a span (no duplicates).
+        rows = await self._all(
+            "SELECT p.id, p.rating FROM availability a "
+            "JOIN provider_services s ON s.provider_id = a.provider_id AND s.service_id = ? "
+            "JOIN people p ON p.id = a.provider_id "
+            "WHERE a.weekday = ? AND a.start_min <= ? AND a.end_min >= ? "
+            "AND NOT EXISTS (SELECT 1 FROM days_off d WHERE d.provider_id = p.id AND d.day = ?) "
+            f"AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.provider_id = p.id AND r.status "
+            f"IN {_HOLDING_SQL} AND r.start_at < ? AND ? < r.end_at)",
+            (service_id, weekday, first, last, day, ts(end), ts(start)),
+        )
+        return [(r["id"], r["rating"]) for r in rows]
+
+    async def partly_free_provider_ids(
+        self,
+        service_id: str,
+        weekday: int,
+        first: int,
+        last: int,
+        day: str,
+        start: datetime,
+        end: datetime,
+        limit: int,
+    ) -> list[str]:
+        """Providers of a service with a window that overlaps but does not cover a same-day
+        span, best rated first (the near misses worth showing)."""
+        rows = await self._all(
+            "SELECT p.id FROM people p JOIN provider_services s ON s.provider_id = p.id "
+            "WHERE s.service_id = ? AND EXISTS (SELECT 1 FROM availability a WHERE "
+            "a.provider_id = p.id AND a.weekday = ? AND a.start_min < ? AND a.end_min > ?) "
+            "AND NOT EXISTS (SELECT 1 FROM availability a WHERE a.provider_id = p.id AND "
+            "a.weekday = ? AND a.start_min <= ? AND a.end_min >= ?) "
+            "AND NOT EXISTS (SELECT 1 FROM days_off d WHERE d.provider_id = p.id AND d.day = ?) "
+            f"AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.provider_id = p.id AND r.status "
+            f"IN {_HOLDING_SQL} AND r.start_at < ? AND ? < r.end_at) "
+            "ORDER BY p.rating IS NULL, p.rating DESC, p.id LIMIT ?",
+            (
+                service_id,
+                weekday,
+                last,
+                first,
+                weekday,
+                first,
+                last,
+                day,
+                ts(end),
+                ts(start),
+                limit,
+            ),
+        )
+        return [r["id"] for r in rows]
+
+    async def providers_by_ids(self, ids: Sequence[str]) -> list[Provider]:
+        """Providers, complete, in the order of `ids`."""
+        if not ids:
+            return []
+        rows = await self._all(
+            f"SELECT * FROM people WHERE id IN ({','.join('?' * len(ids))})", list(ids)
+        )
+        found = {p.id: p for p in await self._providers_from_rows(rows)}
+        return [found[i] for i in ids if i in found]
+
     async def busy_providers(self, start: datetime, end: datetime) -> set[str]:
         """Providers holding a window that overlaps [start, end)."""
         rows = await self._all(
@@ -260,14 +335,19 @@ class Tx:
         )
         return {r["provider_id"] for r in rows}
 
-    async def minutes_booked(self, start: datetime, end: datetime) -> dict[str, int]:
-        """Minutes each provider holds or worked between start and end."""
+    async def minutes_booked(
+        self, start: datetime, end: datetime, provider_ids: Sequence[str]
+    ) -> dict[str, int]:
+        """Minutes each of these providers holds or worked between start and end."""
+        if not provider_ids:
+            return {}
+        marks = ",".join("?" * len(provider_ids))
         rows = await self._all(
             "SELECT provider_id, SUM((julianday(end_at) - julianday(start_at)) * 1440) AS m "
-            "FROM requests WHERE provider_id IS NOT NULL "
+            f"FROM requests WHERE provider_id IN ({marks}) "
             "AND status IN ('pending', 'confirmed', 'in_progress', 'completed') "
             "AND start_at >= ? AND start_at < ? GROUP BY provider_id",
-            (ts(start), ts(end)),
+            (*provider_ids, ts(start), ts(end)),
         )
         return {r["provider_id"]: round(r["m"]) for r in rows}
 
@@ -914,6 +994,24 @@ class Tx:
         row = await self._one("SELECT * FROM outbox WHERE external_id = ?", (external_id,))
         return None if row is None else _outbox(row)
 
+    async def advance_delivery(
+        self, external_id: str, status: str, over: Sequence[str]
+    ) -> tuple[OutboxMessage, bool] | None:
+        """Record a carrier's status only over none or one of `over` (earlier ones).
+
+        None when no message has this id; else the message and whether the status was recorded.
+        """
+        marks = ",".join("?" * len(over)) or "NULL"
+        count, _ = await self._run(
+            f"UPDATE outbox SET delivery = ? WHERE external_id = ? AND "
+            f"(delivery IS NULL OR delivery IN ({marks}))",
+            (status, external_id, *over),
+        )
+        row = await self._one(
+            "SELECT * FROM outbox WHERE external_id = ? ORDER BY id LIMIT 1", (external_id,)
+        )
+        return None if row is None else (_outbox(row), count > 0)
+
     async def is_opted_out(self, person_id: str) -> bool:
         """Whether a person opted out of SMS."""
         row = await self._one("SELECT opted_out FROM people WHERE id = ?", (person_id,))
@@ -925,6 +1023,10 @@ class Tx:
             "UPDATE people SET telegram_id = NULL WHERE telegram_id = ?", (telegram_id,)
         )
         await self._run("UPDATE people SET telegram_id = ? WHERE id = ?", (telegram_id, person_id))
+
+    async def set_channel(self, person_id: str, channel: str) -> None:
+        """Move a person to another channel ("telegram" once they linked their account)."""
+        await self._run("UPDATE people SET channel = ? WHERE id = ?", (channel, person_id))
 
     async def record_telegram_message(self, outbox_id: int, chat_id: int, message_id: int) -> None:
         """Remember which Telegram message carries an outbox row's buttons."""
@@ -1037,8 +1139,20 @@ class Tx:
             *(("provider", p) for p in data.providers),
             *(("staff", p) for p in data.staff),
         ]
+        seen: dict[str, int] = {}
         for pos, (role, p) in enumerate(people):
-            await self._upsert_person(role, p, pos)
+            seen[role] = seen.get(role, 0) + 1
+            try:
+                await self._upsert_person(role, p, pos)
+            except sqlite3.IntegrityError as exc:
+                key = "telegram_id" if "telegram_id" in str(exc) else "phone"
+                raise RosterConflict(
+                    role,
+                    seen[role],
+                    p.id,
+                    key,
+                    "already belongs to someone in the database who is not in this file",
+                ) from exc
             if isinstance(p, Provider):
                 await self._replace_provider_details(p)
             if isinstance(p, Member):

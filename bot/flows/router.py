@@ -16,6 +16,7 @@ from bot.flows import booking, cancel, change, common, keywords, provider, sched
 from bot.flows.conversation import leave
 from bot.i18n import tr
 from bot.nlu.commands import fold, match_command
+from bot.nlu.replies import parse_reply
 from bot.services import billing, changes, dayof
 from bot.services.actions import unpack
 from bot.services.desk import Desk, Option
@@ -68,6 +69,13 @@ async def handle(desk: Desk, person: Person, inbound: Inbound) -> None:
     if await _command(desk, person, text):
         return
     last = await desk.tx.last_message_to(person.id)
+    if (
+        last is not None
+        and last.options
+        and await _answers_one_of_several(desk, person, text, last.options)
+    ):
+        # A typed OUI with two requests waiting must not go to the newest by default.
+        last = None
     if last is not None and last.options:
         picked = _pick(text, last.options)
         if picked == "out_of_range":
@@ -89,6 +97,19 @@ async def handle(desk: Desk, person: Person, inbound: Inbound) -> None:
 
 MEMBER_ONLY = frozenset({"cancel", "change", "waiver", "book", "balance"})
 PROVIDER_ONLY = frozenset({"earnings"})
+
+
+async def _answers_one_of_several(
+    desk: Desk, person: Person, text: str, options: tuple[Option, ...]
+) -> bool:
+    """A provider typing yes/no (not a number) while several requests await their answer."""
+    if not isinstance(person, Provider) or text.strip().isdecimal():
+        return False
+    if not all(act.startswith("oa:") for _, act in options):
+        return False
+    if parse_reply(text, desk.lang(person)).intent not in ("confirm", "decline"):
+        return False
+    return len(await desk.tx.open_offers(person.id)) > 1
 
 
 async def _command(desk: Desk, person: Person, text: str) -> bool:

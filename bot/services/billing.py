@@ -128,6 +128,10 @@ async def request_waiver(desk: Desk, member: Member, request: Request, reason: s
 
 async def decide_waiver(desk: Desk, staff: Person, escalation_id: int, approve: bool) -> None:
     """Staff approve (charge back to the balance or credit restored) or deny a waiver."""
+    found = await desk.tx.escalation(escalation_id)
+    if found is None or found.reason != "waiver":
+        await desk.send(staff, tr(desk.lang(staff), "This option is no longer available."))
+        return
     escalation = await claim(desk, staff, escalation_id, "approved" if approve else "denied")
     if escalation is None:
         return

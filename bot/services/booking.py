@@ -22,6 +22,27 @@ log = logging.getLogger(__name__)
 ANSWER_DEADLINE = "answer_deadline"
 
 
+SHOWN = 8  # providers offered at once: a list, not a directory
+PARTLY_SHOWN = 3
+
+
+def _same_day(desk: Desk, start: datetime, end: datetime) -> tuple[int, str, int, int] | None:
+    """(weekday, ISO day, first minute, last minute) of a window inside one local day."""
+    local_start, local_end = desk.local(start), desk.local(end)
+    midnight_after = local_start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(
+        days=1
+    )
+    if local_end > midnight_after:
+        return None
+    last = 24 * 60 if local_end == midnight_after else local_end.hour * 60 + local_end.minute
+    return (
+        local_start.weekday(),
+        local_start.date().isoformat(),
+        local_start.hour * 60 + local_start.minute,
+        last,
+    )
+
+
 async def available_providers(
     desk: Desk,
     member_id: str,
@@ -29,25 +50,48 @@ async def available_providers(
     start: datetime,
     end: datetime,
     exclude: frozenset[str] = frozenset(),
+    limit: int = SHOWN,
 ) -> list[Candidate]:
-    """Providers who offer the service and are free for the whole window, ranked (rule 1.9)."""
-    busy = await desk.tx.busy_providers(start, end)
-    local_start, local_end = desk.local(start), desk.local(end)
-    free = [
-        p
-        for p in await desk.tx.providers_offering(service_id)
-        if p.id not in busy
-        and p.id not in exclude
-        and covers(p.availability, p.unavailable, local_start, local_end)
-    ]
-    if not free:
+    """Providers who offer the service and are free for the whole window, ranked (rule 1.9).
+
+    A same-day window (nearly all of them) is filtered in SQL, ranked on light keys, and only
+    the `limit` best are loaded; a window across midnight takes the general path.
+    """
+    span = _same_day(desk, start, end)
+    if span is None:
+        busy = await desk.tx.busy_providers(start, end)
+        keys = [
+            (p.id, p.rating)
+            for p in await desk.tx.providers_offering(service_id)
+            if p.id not in busy
+            and covers(p.availability, p.unavailable, desk.local(start), desk.local(end))
+        ]
+    else:
+        weekday, day, first, last = span
+        keys = await desk.tx.free_provider_keys(service_id, weekday, first, last, day, start, end)
+    keys = [(pid, rating) for pid, rating in keys if pid not in exclude]
+    if not keys:
         return []
     known = await desk.tx.providers_had_before(member_id)
+    local_start = desk.local(start)
     monday = (local_start - timedelta(days=local_start.weekday())).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    booked = await desk.tx.minutes_booked(monday, monday + timedelta(days=7))
-    return rank(Candidate(p, p.id in known, booked.get(p.id, 0)) for p in free)
+
+    def group(key: tuple[str, float | None]) -> tuple[bool, float]:
+        return key[0] not in known, -(key[1] if key[1] is not None else -1.0)
+
+    # Hours booked only break ties within a (known, rating) group: look them up just for the
+    # groups that reach into the best `limit`, not for every free provider.
+    keys.sort(key=group)
+    cutoff = group(keys[min(limit, len(keys)) - 1])
+    contenders = [k for k in keys if group(k) <= cutoff]
+    booked = await desk.tx.minutes_booked(
+        monday, monday + timedelta(days=7), [pid for pid, _ in contenders]
+    )
+    best = sorted(contenders, key=lambda k: (*group(k), booked.get(k[0], 0), k[0]))[:limit]
+    providers = await desk.tx.providers_by_ids([pid for pid, _ in best])
+    return rank(Candidate(p, p.id in known, booked.get(p.id, 0)) for p in providers)
 
 
 async def partly_available(
@@ -56,18 +100,21 @@ async def partly_available(
     start: datetime,
     end: datetime,
     exclude: frozenset[str] = frozenset(),
+    limit: int = PARTLY_SHOWN,
 ) -> list[tuple[Provider, list[tuple[datetime, datetime]]]]:
-    """Providers free for only part of a window, with the parts (shown, never booked blindly)."""
-    busy = await desk.tx.busy_providers(start, end)
+    """The best few providers free for only part of a window, with the parts they can do."""
+    span = _same_day(desk, start, end)
+    if span is None:
+        return []  # near misses across midnight are not worth the noise
+    weekday, day, first, last = span
+    ids = await desk.tx.partly_free_provider_ids(
+        service_id, weekday, first, last, day, start, end, limit + len(exclude)
+    )
+    providers = await desk.tx.providers_by_ids([i for i in ids if i not in exclude][:limit])
     local_start, local_end = desk.local(start), desk.local(end)
-    partial = []
-    for p in await desk.tx.providers_offering(service_id):
-        if p.id in busy or p.id in exclude:
-            continue
-        spans = free_spans(p.availability, p.unavailable, local_start, local_end)
-        if spans and not covers(p.availability, p.unavailable, local_start, local_end):
-            partial.append((p, spans))
-    return sorted(partial, key=lambda item: (-(item[0].rating or -1.0), item[0].id))
+    return [
+        (p, free_spans(p.availability, p.unavailable, local_start, local_end)) for p in providers
+    ]
 
 
 def spans_text(spans: list[tuple[datetime, datetime]], lang: str) -> str:
@@ -274,6 +321,7 @@ REASONS = {
     "no_provider": N_("No provider was available."),
     "provider_cancelled": N_("{provider} cancelled the session."),
     "change_unavailable": N_("{provider} cannot take the changed booking."),
+    "sms_failed": N_("Our SMS to {provider} could not be delivered."),
 }
 
 
@@ -382,12 +430,12 @@ async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id
         await desk.send(staff, tr(desk.lang(staff), "This option is no longer available."))
         return
     request = await desk.tx.request(escalation.request_id)
-    free = await available_providers(
-        desk, request.member_id, request.service_id, request.start, request.end
+    # Staff may offer anyone who offers the service and holds nothing at that time, even
+    # outside their weekly hours (staff know when someone can stretch).
+    offerable = request.service_id in provider.services and provider.id not in (
+        await desk.tx.busy_providers(request.start, request.end)
     )
-    partial = await partly_available(desk, request.service_id, request.start, request.end)
-    offerable = {c.provider.id for c in free} | {p.id for p, _ in partial}
-    taken = request.status is not Status.ESCALATED or provider.id not in offerable
+    taken = request.status is not Status.ESCALATED or not offerable
     # Once someone handled it, `claim` below says who; before that, say why nothing happened.
     if taken and escalation.handled_by is None:
         await desk.send(

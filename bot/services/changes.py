@@ -92,6 +92,10 @@ async def submit(
 
 async def decide(desk: Desk, staff: Person, escalation_id: int, approve: bool) -> None:
     """Staff approve or deny a pending change request (once, whoever presses first)."""
+    found = await desk.tx.escalation(escalation_id)
+    if found is None or found.reason != "change_review":
+        await desk.send(staff, tr(desk.lang(staff), "This option is no longer available."))
+        return
     escalation = await claim(desk, staff, escalation_id, "approved" if approve else "denied")
     if escalation is None or not (escalation.about or "").isdigit():
         return

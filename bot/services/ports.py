@@ -113,6 +113,39 @@ class Tx(Protocol):
         """Providers who offer a service."""
         ...
 
+    async def free_provider_keys(
+        self,
+        service_id: str,
+        weekday: int,
+        first: int,
+        last: int,
+        day: str,
+        start: datetime,
+        end: datetime,
+    ) -> list[tuple[str, float | None]]:
+        """(id, rating) of providers of a service whose one weekly window covers a same-day
+        span, not off that day and holding nothing that overlaps [start, end)."""
+        ...
+
+    async def partly_free_provider_ids(
+        self,
+        service_id: str,
+        weekday: int,
+        first: int,
+        last: int,
+        day: str,
+        start: datetime,
+        end: datetime,
+        limit: int,
+    ) -> list[str]:
+        """Providers of a service with a window that overlaps but does not cover a same-day
+        span, best rated first (the near misses worth showing)."""
+        ...
+
+    async def providers_by_ids(self, ids: Sequence[str]) -> list[Provider]:
+        """Providers, complete, in the order of `ids`."""
+        ...
+
     async def busy_providers(self, start: datetime, end: datetime) -> set[str]:
         """Providers holding a window that overlaps [start, end)."""
         ...
@@ -121,8 +154,10 @@ class Tx(Protocol):
         """Providers who took care of this member before without cancelling on them."""
         ...
 
-    async def minutes_booked(self, start: datetime, end: datetime) -> dict[str, int]:
-        """Minutes each provider holds or worked between start and end."""
+    async def minutes_booked(
+        self, start: datetime, end: datetime, provider_ids: Sequence[str]
+    ) -> dict[str, int]:
+        """Minutes each of these providers holds or worked between start and end."""
         ...
 
     async def set_language(self, person_id: str, language: str) -> None:
@@ -423,12 +458,24 @@ class Tx(Protocol):
         """Record a carrier's delivery status for a message we sent."""
         ...
 
+    async def advance_delivery(
+        self, external_id: str, status: str, over: Sequence[str]
+    ) -> tuple[OutboxMessage, bool] | None:
+        """Record a carrier's status only over none or one of `over` (earlier ones).
+
+        None when no message has this id; else the message and whether the status was recorded."""
+        ...
+
     async def is_opted_out(self, person_id: str) -> bool:
         """Whether a person opted out of SMS."""
         ...
 
     async def set_telegram_id(self, person_id: str, telegram_id: int) -> None:
         """Link a roster person to the Telegram account that shared their phone number."""
+        ...
+
+    async def set_channel(self, person_id: str, channel: str) -> None:
+        """Move a person to another channel ("telegram" once they linked their account)."""
         ...
 
     async def record_telegram_message(self, outbox_id: int, chat_id: int, message_id: int) -> None:

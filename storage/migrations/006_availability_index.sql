@@ -1,0 +1,5 @@
+-- Availability by weekday and time (who can work Tuesday 14:00-18:00), services by service,
+-- and overlap scans by time.
+CREATE INDEX availability_by_day ON availability(weekday, start_min, end_min, provider_id);
+CREATE INDEX provider_services_by_service ON provider_services(service_id, provider_id);
+CREATE INDEX requests_by_time ON requests(start_at, end_at);
