@@ -30,6 +30,12 @@ from bot.services.ports import Escalation, LedgerLine, Offer, OutboxMessage, Tim
 from storage.codec import from_ts, policy_from_json, policy_to_json, ts
 
 _HOLDING_SQL = "(" + ", ".join(f"'{s.value}'" for s in sorted(HOLDING)) + ")"
+# Provider p is not off on day ? and holds nothing overlapping [?, ?) (end first, then start).
+_NOT_OFF_NOR_BUSY = (
+    "AND NOT EXISTS (SELECT 1 FROM days_off d WHERE d.provider_id = p.id AND d.day = ?) "
+    f"AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.provider_id = p.id AND r.status "
+    f"IN {_HOLDING_SQL} AND r.start_at < ? AND ? < r.end_at)"
+)
 
 
 def _person(row: aiosqlite.Row, extra: dict[str, Any] | None = None) -> Person:
@@ -257,10 +263,7 @@ class Tx:
             "SELECT p.id, p.rating FROM availability a "
             "JOIN provider_services s ON s.provider_id = a.provider_id AND s.service_id = ? "
             "JOIN people p ON p.id = a.provider_id "
-            "WHERE a.weekday = ? AND a.start_min <= ? AND a.end_min >= ? "
-            "AND NOT EXISTS (SELECT 1 FROM days_off d WHERE d.provider_id = p.id AND d.day = ?) "
-            f"AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.provider_id = p.id AND r.status "
-            f"IN {_HOLDING_SQL} AND r.start_at < ? AND ? < r.end_at)",
+            "WHERE a.weekday = ? AND a.start_min <= ? AND a.end_min >= ? " + _NOT_OFF_NOR_BUSY,
             (service_id, weekday, first, last, day, ts(end), ts(start)),
         )
         return [(r["id"], r["rating"]) for r in rows]
@@ -283,10 +286,7 @@ class Tx:
             "WHERE s.service_id = ? AND EXISTS (SELECT 1 FROM availability a WHERE "
             "a.provider_id = p.id AND a.weekday = ? AND a.start_min < ? AND a.end_min > ?) "
             "AND NOT EXISTS (SELECT 1 FROM availability a WHERE a.provider_id = p.id AND "
-            "a.weekday = ? AND a.start_min <= ? AND a.end_min >= ?) "
-            "AND NOT EXISTS (SELECT 1 FROM days_off d WHERE d.provider_id = p.id AND d.day = ?) "
-            f"AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.provider_id = p.id AND r.status "
-            f"IN {_HOLDING_SQL} AND r.start_at < ? AND ? < r.end_at) "
+            "a.weekday = ? AND a.start_min <= ? AND a.end_min >= ?) " + _NOT_OFF_NOR_BUSY + " "
             "ORDER BY p.rating IS NULL, p.rating DESC, p.id LIMIT ?",
             (
                 service_id,

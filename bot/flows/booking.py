@@ -8,7 +8,7 @@ from bot.domain.agency import Member, Provider
 from bot.domain.booking import NoticeProblem, check_window, session_price
 from bot.domain.errors import DoubleBooking
 from bot.domain.ranking import Candidate
-from bot.flows.conversation import State, give_up_option, leave, load, save, step_action
+from bot.flows.conversation import State, give_up_option, leave, load, pressed, save, step_action
 from bot.i18n import fmt_day, fmt_day_time, fmt_hours, fmt_window, tr
 from bot.nlu.commands import find_service, parse_info, wants_booking
 from bot.nlu.replies import parse_reply
@@ -83,11 +83,10 @@ async def on_text(desk: Desk, member: Member, text: str) -> bool:
 
 async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:
     """A tapped option (or its number on SMS) of the booking flow."""
-    state = await load(desk, member, FLOW)
-    lang = desk.lang(member)
-    if state is None or str(state.get("tok")) != tok or not args:
-        await desk.send(member, tr(lang, "This choice is no longer available."))
+    state = await pressed(desk, member, FLOW, tok, args)
+    if state is None:
         return
+    lang = desk.lang(member)
     choice, rest = args[0], args[1:]
     if choice == "x":
         await leave(desk, member)
@@ -107,7 +106,7 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
     elif choice == "w":
         await _ask_window(desk, member, state)
     else:
-        await desk.send(member, tr(lang, "This choice is no longer available."))
+        await desk.stale(member)
 
 
 def _parse(desk: Desk, member: Member, text: str, day: str | None) -> When | None:
@@ -336,7 +335,7 @@ async def _show_profile(desk: Desk, member: Member, state: State, wanted: str) -
 async def _summary(desk: Desk, member: Member, state: State, provider_id: str) -> None:
     """Price and fee before anything is charged, with confirm / give up."""
     if provider_id not in state.get("cands", []):
-        await desk.send(member, tr(desk.lang(member), "This choice is no longer available."))
+        await desk.stale(member)
         return
     provider = await desk.tx.person(provider_id)
     start, end = _window(state)
@@ -408,7 +407,7 @@ async def _finish(desk: Desk, member: Member, state: State, *, send: bool) -> No
 
 async def _leave_to_staff(desk: Desk, member: Member, state: State) -> None:
     if state.get("step") != "nobody":
-        await desk.send(member, tr(desk.lang(member), "This choice is no longer available."))
+        await desk.stale(member)
         return
     start, end = _window(state)
     await leave_to_staff(desk, member, desk.services[state["service"]], start, end)

@@ -6,7 +6,7 @@ import re
 
 from bot.domain.agency import Member
 from bot.domain.booking import Request, Status
-from bot.flows.conversation import State, give_up_option, leave, load, save, step_action
+from bot.flows.conversation import State, give_up_option, leave, load, pressed, save, step_action
 from bot.i18n import fmt_day_time, tr
 from bot.services import cancellations
 from bot.services.billing import request_waiver
@@ -85,11 +85,10 @@ async def on_text(desk: Desk, member: Member, text: str) -> bool:
 
 async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:
     """A tapped option of the cancel flow."""
-    state = await load(desk, member, FLOW)
-    lang = desk.lang(member)
-    if state is None or str(state.get("tok")) != tok or not args:
-        await desk.send(member, tr(lang, "This choice is no longer available."))
+    state = await pressed(desk, member, FLOW, tok, args)
+    if state is None:
         return
+    lang = desk.lang(member)
     if args[0] == "x":
         await leave(desk, member)
         await desk.send(member, tr(lang, "All right, your bookings are unchanged."))
@@ -107,7 +106,7 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
             reason=state.get("reason"),
         )
     else:
-        await desk.send(member, tr(lang, "This choice is no longer available."))
+        await desk.stale(member)
 
 
 async def _summary(desk: Desk, member: Member, state: State, chosen: list[int]) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from bot.domain.agency import Member
 from bot.domain.booking import Status, check_window
 from bot.flows.cancel import label, upcoming
-from bot.flows.conversation import State, give_up_option, leave, load, save, step_action
+from bot.flows.conversation import State, give_up_option, leave, load, pressed, save, step_action
 from bot.i18n import fmt_window, tr
 from bot.nlu.commands import find_service
 from bot.nlu.when import WhenError, parse_when
@@ -36,11 +36,10 @@ async def begin(desk: Desk, member: Member) -> None:
 
 async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:
     """A tapped option of the change flow."""
-    state = await load(desk, member, FLOW)
-    lang = desk.lang(member)
-    if state is None or str(state.get("tok")) != tok or not args:
-        await desk.send(member, tr(lang, "This choice is no longer available."))
+    state = await pressed(desk, member, FLOW, tok, args)
+    if state is None:
         return
+    lang = desk.lang(member)
     choice, rest = args[0], args[1:]
     if choice == "x":
         await leave(desk, member)
@@ -66,7 +65,7 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
     elif choice == "ok" and state.get("step") == "confirm":
         await _send(desk, member, state)
     else:
-        await desk.send(member, tr(lang, "This choice is no longer available."))
+        await desk.stale(member)
 
 
 async def _ask_value(desk: Desk, member: Member, state: State, kind: str) -> None:

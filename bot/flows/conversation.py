@@ -44,3 +44,14 @@ def step_action(flow: str, state: State, *args: object) -> str:
 def give_up_option(flow: str, state: State, lang: str) -> Option:
     """The 'give up' option every step offers."""
     return (tr(lang, "Give up"), step_action(flow, state, "x"))
+
+
+async def pressed(
+    desk: Desk, person: Person, flow: str, tok: str, args: tuple[str, ...]
+) -> State | None:
+    """The flow's state if a press belongs to its current step, else None (after saying so)."""
+    state = await load(desk, person, flow)
+    if state is None or str(state.get("tok")) != tok or not args:
+        await desk.stale(person)
+        return None
+    return state

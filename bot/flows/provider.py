@@ -64,7 +64,7 @@ async def on_answer(desk: Desk, provider: Provider, offer_id: str, verb: str) ->
     """A tapped Yes/No on a request (or its number on SMS)."""
     offer = await desk.tx.offer(int(offer_id)) if offer_id.isdigit() else None
     if offer is None or offer.provider_id != provider.id or verb not in ("y", "n"):
-        await desk.send(provider, tr(desk.lang(provider), "This choice is no longer available."))
+        await desk.stale(provider)
         return
     await answer_offer(desk, provider, offer, verb == "y")
 
@@ -116,7 +116,7 @@ async def on_report(desk: Desk, provider: Provider, args: tuple[str, ...]) -> No
     request = await _own(desk, provider, args[0] if args else "")
     intent = INTENTS.get(args[1]) if len(args) > 1 else None
     if request is None or intent is None or request.status not in dayof.UNDER_WAY:
-        await desk.send(provider, tr(desk.lang(provider), "This choice is no longer available."))
+        await desk.stale(provider)
         return
     await apply(desk, provider, request, intent, args[2] if len(args) > 2 else "")
 
@@ -158,7 +158,7 @@ async def on_cancel_confirmation(desk: Desk, provider: Provider, args: tuple[str
     request = await _own(desk, provider, args[0] if args else "")
     lang = desk.lang(provider)
     if request is None or request.status not in dayof.UNDER_WAY or len(args) < 2:
-        await desk.send(provider, tr(lang, "This choice is no longer available."))
+        await desk.stale(provider)
     elif args[1] == "y":
         await dayof.provider_cancels(desk, provider, request)
     else:

@@ -219,9 +219,8 @@ async def _staff_decision(desk: Desk, person: Person, verb: str, escalation_id: 
 async def _press(desk: Desk, person: Person, data: str) -> None:
     """Dispatch a packed action to the flow that owns its verb."""
     act = unpack(data)
-    lang = desk.lang(person)
     if act is None:
-        await desk.send(person, tr(lang, "This choice is no longer available."))
+        await desk.stale(person)
         return
     verb, args = act.verb, act.args
     if verb == "mn" and args:
@@ -252,4 +251,4 @@ async def _press(desk: Desk, person: Person, data: str) -> None:
         await staff.on_unfilled(desk, person, args[0])
     else:
         log.info("stale or foreign action %r from %s", data, person.id)
-        await desk.send(person, tr(lang, "This choice is no longer available."))
+        await desk.stale(person)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from bot.domain.agency import Provider
 from bot.domain.booking import Status
-from bot.flows.conversation import leave, load, save, step_action
+from bot.flows.conversation import leave, load, pressed, save, step_action
 from bot.i18n import fmt_day, fmt_day_time, fmt_month, fmt_time, tr
 from bot.nlu.when import WhenError, parse_when
 from bot.services import appointments, changes
@@ -43,11 +43,10 @@ async def list_appointments(desk: Desk, provider: Provider) -> None:
 
 async def on_press(desk: Desk, provider: Provider, tok: str, args: tuple[str, ...]) -> None:
     """'Move ...' then 'yes, agreed with the client'."""
-    state = await load(desk, provider, FLOW)
-    lang = desk.lang(provider)
-    if state is None or str(state.get("tok")) != tok or not args:
-        await desk.send(provider, tr(lang, "This choice is no longer available."))
+    state = await pressed(desk, provider, FLOW, tok, args)
+    if state is None:
         return
+    lang = desk.lang(provider)
     if args[0] == "r" and len(args) > 1 and args[1].isdigit() and int(args[1]) in state["cands"]:
         state.update(step="when", request=int(args[1]))
         await save(desk, provider, FLOW, state)

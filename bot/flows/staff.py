@@ -22,7 +22,7 @@ async def escalation_number(desk: Desk, person: Person, escalation_id: str) -> i
     if await refuse_unless_staff(desk, person):
         return None
     if not escalation_id.isdigit():
-        await desk.send(person, tr(desk.lang(person), "This option is no longer available."))
+        await desk.stale(person)
         return None
     return int(escalation_id)
 

@@ -11,7 +11,7 @@ from bot.domain.booking import Request, Status
 from bot.i18n import N_, tr
 from bot.services import appointments
 from bot.services.actions import action
-from bot.services.booking import claim, describe, money, tell_other_staff
+from bot.services.booking import claim, describe, escalation_of_kind, money, tell_other_staff
 from bot.services.desk import Desk, Option
 
 log = logging.getLogger(__name__)
@@ -128,9 +128,7 @@ async def request_waiver(desk: Desk, member: Member, request: Request, reason: s
 
 async def decide_waiver(desk: Desk, staff: Person, escalation_id: int, approve: bool) -> None:
     """Staff approve (charge back to the balance or credit restored) or deny a waiver."""
-    found = await desk.tx.escalation(escalation_id)
-    if found is None or found.reason != "waiver":
-        await desk.send(staff, tr(desk.lang(staff), "This option is no longer available."))
+    if await escalation_of_kind(desk, staff, escalation_id, "waiver") is None:
         return
     escalation = await claim(desk, staff, escalation_id, "approved" if approve else "denied")
     if escalation is None:

@@ -379,6 +379,17 @@ async def escalate(desk: Desk, request: Request, reason: str, about: str | None)
     return escalation
 
 
+async def escalation_of_kind(
+    desk: Desk, staff: Person, escalation_id: int, reason: str
+) -> Escalation | None:
+    """An escalation if it is of the kind an action expects (a waiver, a change), else None."""
+    found = await desk.tx.escalation(escalation_id)
+    if found is None or found.reason != reason:
+        await desk.stale(staff)
+        return None
+    return found
+
+
 async def claim(desk: Desk, staff: Person, escalation_id: int, outcome: str) -> Escalation | None:
     """Take an escalation for one staff member; others are told, a second press changes nothing."""
     escalation = await desk.tx.escalation(escalation_id)
@@ -427,7 +438,7 @@ async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id
     except NotFound:
         provider = None
     if escalation is None or not isinstance(provider, Provider):
-        await desk.send(staff, tr(desk.lang(staff), "This option is no longer available."))
+        await desk.stale(staff)
         return
     request = await desk.tx.request(escalation.request_id)
     # Staff may offer anyone who offers the service and holds nothing at that time, even

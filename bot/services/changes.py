@@ -11,7 +11,7 @@ from bot.domain.errors import DoubleBooking
 from bot.i18n import N_, fmt_window, tr
 from bot.services import appointments
 from bot.services.actions import action
-from bot.services.booking import claim, describe, escalate, tell_other_staff
+from bot.services.booking import claim, describe, escalate, escalation_of_kind, tell_other_staff
 from bot.services.desk import Desk, Option
 
 
@@ -92,9 +92,7 @@ async def submit(
 
 async def decide(desk: Desk, staff: Person, escalation_id: int, approve: bool) -> None:
     """Staff approve or deny a pending change request (once, whoever presses first)."""
-    found = await desk.tx.escalation(escalation_id)
-    if found is None or found.reason != "change_review":
-        await desk.send(staff, tr(desk.lang(staff), "This option is no longer available."))
+    if await escalation_of_kind(desk, staff, escalation_id, "change_review") is None:
         return
     escalation = await claim(desk, staff, escalation_id, "approved" if approve else "denied")
     if escalation is None or not (escalation.about or "").isdigit():

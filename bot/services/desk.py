@@ -11,7 +11,7 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from bot.domain.agency import Agency, Person, Service, Staff
-from bot.i18n import normalize_language
+from bot.i18n import normalize_language, tr
 from bot.services.ports import Clock, Store, Tx
 
 Option = tuple[str, str]  # (label, packed action)
@@ -59,6 +59,10 @@ class Desk:
             text=text,
             options=options,
         )
+
+    async def stale(self, person: Person) -> None:
+        """Answer a press on an option that no longer applies (changes nothing else)."""
+        await self.send(person, tr(self.lang(person), "This choice is no longer available."))
 
     async def staff(self) -> list[Staff]:
         """Every staff member."""
