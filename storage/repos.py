@@ -823,18 +823,27 @@ class Tx:
             (kind, request_id, ref_id, ts(due_at)),
         )
 
-    async def next_timer(self, until: datetime) -> Timer | None:
-        """The earliest pending timer due at or before `until`."""
-        row = await self._one(
+    async def add_timers(
+        self, timers: Sequence[tuple[str, datetime, int | None, int | None]]
+    ) -> None:
+        """Schedule many (kind, due_at, request_id, ref_id) at once."""
+        async with self._c.executemany(
+            "INSERT INTO timers (kind, request_id, ref_id, due_at) VALUES (?, ?, ?, ?)",
+            [(kind, request_id, ref_id, ts(due)) for kind, due, request_id, ref_id in timers],
+        ):
+            pass
+
+    async def due_timers(self, until: datetime, limit: int) -> list[Timer]:
+        """The earliest pending timers due at or before `until`, in due order."""
+        rows = await self._all(
             "SELECT * FROM timers WHERE state = 'pending' AND due_at <= ? "
-            "ORDER BY due_at, id LIMIT 1",
-            (ts(until),),
+            "ORDER BY due_at, id LIMIT ?",
+            (ts(until), limit),
         )
-        if row is None:
-            return None
-        return Timer(
-            row["id"], row["kind"], row["request_id"], row["ref_id"], from_ts(row["due_at"])
-        )
+        return [
+            Timer(r["id"], r["kind"], r["request_id"], r["ref_id"], from_ts(r["due_at"]))
+            for r in rows
+        ]
 
     async def timer_stats(self) -> tuple[int, datetime | None]:
         """How many timers are pending, and when the earliest falls due."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -31,6 +33,7 @@ def build_app(
                     "pending": pending,
                     "next_due": first.isoformat() if first else None,
                     "fired_since_start": waker.fired,
+                    "lateness_ms": _percentiles(bot.timer_lateness),
                     "scheduler": "running" if waker.scheduler.running else "stopped",
                 },
                 "channels": channels,
@@ -38,3 +41,15 @@ def build_app(
         )
 
     return Starlette(routes=[Route("/healthz", healthz), *(routes or [])])
+
+
+def _percentiles(seconds: Iterable[float]) -> dict[str, float] | None:
+    """p50 and p99 of recent timer lateness, in milliseconds."""
+    values = sorted(seconds)
+    if not values:
+        return None
+    return {
+        "p50": round(values[len(values) // 2] * 1000, 1),
+        "p99": round(values[min(len(values) - 1, int(len(values) * 0.99))] * 1000, 1),
+        "count": len(values),
+    }

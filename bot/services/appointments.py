@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.domain.booking import Request
 from bot.services.desk import Desk
@@ -26,6 +26,7 @@ async def schedule(desk: Desk, request: Request) -> None:
     """
     await desk.tx.cancel_timers(request.id, APPOINTMENT_TIMERS)
     policy = desk.agency.policy
+    timers: list[tuple[str, datetime, int | None, int | None]] = []
     for kind, befores in (
         (REMIND_MEMBER, policy.reminders_member),
         (REMIND_PROVIDER, policy.reminders_provider),
@@ -33,13 +34,14 @@ async def schedule(desk: Desk, request: Request) -> None:
         for before in befores:
             due = request.start - before
             if due > desk.now:
-                await desk.tx.add_timer(kind, due, request.id, int(before.total_seconds() // 60))
-    await desk.tx.add_timer(
-        CHECKIN, max(request.start - policy.checkin_opens, desk.now), request.id
-    )
-    await desk.tx.add_timer(START, max(request.start, desk.now), request.id)
-    await desk.tx.add_timer(DECLARE, max(request.end, desk.now), request.id)
-    await desk.tx.add_timer(EXPIRE, request.end + policy.declare_within, request.id)
+                timers.append((kind, due, request.id, int(before.total_seconds() // 60)))
+    timers += [
+        (CHECKIN, max(request.start - policy.checkin_opens, desk.now), request.id, None),
+        (START, max(request.start, desk.now), request.id, None),
+        (DECLARE, max(request.end, desk.now), request.id, None),
+        (EXPIRE, request.end + policy.declare_within, request.id, None),
+    ]
+    await desk.tx.add_timers(timers)
 
 
 async def drop(desk: Desk, request: Request) -> None:

@@ -382,8 +382,14 @@ class Tx(Protocol):
         """Schedule something to happen at `due_at`."""
         ...
 
-    async def next_timer(self, until: datetime) -> Timer | None:
-        """The earliest pending timer due at or before `until`."""
+    async def add_timers(
+        self, timers: Sequence[tuple[str, datetime, int | None, int | None]]
+    ) -> None:
+        """Schedule many (kind, due_at, request_id, ref_id) at once."""
+        ...
+
+    async def due_timers(self, until: datetime, limit: int) -> list[Timer]:
+        """The earliest pending timers due at or before `until`, in due order."""
         ...
 
     async def timer_stats(self) -> tuple[int, datetime | None]:
