@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.large_agency import SERVICES, START, build  # noqa: E402
-from bot.services.booking import available_providers  # noqa: E402
-from bot.services.desk import open_desk  # noqa: E402
+from bench.large_agency import SERVICES, START, build
+from bot.services.booking import available_providers
+from bot.services.desk import open_desk
 
 
 async def main(providers: int, appointments: int, queries: int) -> list[tuple[str, str]]:
@@ -43,11 +43,13 @@ async def main(providers: int, appointments: int, queries: int) -> list[tuple[st
         finally:
             await bot.close()
     timings.sort()
-    return [("providers / appointments", f"{providers} / {appointments}"),
-            ("database built in (s)", f"{built:.1f}"),
-            ("providers listed per query (median)", f"{statistics.median(found):.0f}"),
-            ("p50 (ms)", f"{timings[len(timings) // 2]:.1f}"),
-            ("p99 (ms)", f"{timings[int(len(timings) * 0.99) - 1]:.1f}")]
+    return [
+        ("providers / appointments", f"{providers} / {appointments}"),
+        ("database built in (s)", f"{built:.1f}"),
+        ("providers listed per query (median)", f"{statistics.median(found):.0f}"),
+        ("p50 (ms)", f"{timings[len(timings) // 2]:.1f}"),
+        ("p99 (ms)", f"{timings[int(len(timings) * 0.99) - 1]:.1f}"),
+    ]
 
 
 if __name__ == "__main__":

@@ -51,16 +51,26 @@ async def build(db: Path, appointments: int, conversations: int) -> list[int]:
             start = now + timedelta(days=rng.randint(3, 59), hours=rng.randint(0, 10))
             try:
                 request = await tx.add_request(
-                    member_id=f"m{rng.randrange(12000)}", service_id=provider.services[0],
-                    start=start, end=start + timedelta(hours=2), status=Status.CONFIRMED,
-                    provider_id=provider.id, price=Decimal("40"), fee=Decimal("5"), at=now)
+                    member_id=f"m{rng.randrange(12000)}",
+                    service_id=provider.services[0],
+                    start=start,
+                    end=start + timedelta(hours=2),
+                    status=Status.CONFIRMED,
+                    provider_id=provider.id,
+                    price=Decimal("40"),
+                    fee=Decimal("5"),
+                    at=now,
+                )
             except DoubleBooking:
                 continue
             ids.append(request.id)
-        await tx.add_timers([
-            (kind, (now + timedelta(days=2, minutes=i % 5000)), rid, None)
-            for i, rid in enumerate(ids)
-            for kind in (REMIND_MEMBER, REMIND_MEMBER, REMIND_PROVIDER)])
+        await tx.add_timers(
+            [
+                (kind, (now + timedelta(days=2, minutes=i % 5000)), rid, None)
+                for i, rid in enumerate(ids)
+                for kind in (REMIND_MEMBER, REMIND_MEMBER, REMIND_PROVIDER)
+            ]
+        )
         for i in range(conversations):
             await tx.save_conversation(f"m{i}", "bk", {"step": "window", "tok": 1}, now)
     await bot.close()
@@ -72,8 +82,12 @@ async def add_burst(db: Path, ids: list[int], burst: int, lead: float, spread: f
     bot = await Carebot.open(db, SystemClock())
     start = datetime.now(UTC) + timedelta(seconds=lead)
     async with bot.db.transaction() as tx:
-        await tx.add_timers([(CHECKIN, start + timedelta(seconds=spread * i / burst), rid, None)
-                             for i, rid in enumerate(ids[:burst])])
+        await tx.add_timers(
+            [
+                (CHECKIN, start + timedelta(seconds=spread * i / burst), rid, None)
+                for i, rid in enumerate(ids[:burst])
+            ]
+        )
     await bot.close()
 
 
@@ -106,9 +120,13 @@ def run(appointments: int, burst: int, spread: float) -> list[tuple[str, str]]:
             port = sock.getsockname()[1]
         env = {**os.environ, "CAREBOT_DATABASE": str(db), "CAREBOT_SWEEP_SECONDS": "5"}
         started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--port", str(port)],
-                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             health = None
             while health is None:
@@ -129,12 +147,15 @@ def run(appointments: int, burst: int, spread: float) -> list[tuple[str, str]]:
             process.kill()
             process.wait()
         conn = sqlite3.connect(db)
-        fired = conn.execute("SELECT COUNT(*) FROM timers WHERE kind = ? AND state = 'fired'",
-                             (CHECKIN,)).fetchone()[0]
-        prompts = conn.execute("SELECT COUNT(*), COUNT(DISTINCT person_id || text) FROM outbox"
-                               ).fetchone()
-        early = conn.execute("SELECT COUNT(*) FROM timers WHERE kind = ? AND fired_at < "
-                             "due_at", (CHECKIN,)).fetchone()[0]
+        fired = conn.execute(
+            "SELECT COUNT(*) FROM timers WHERE kind = ? AND state = 'fired'", (CHECKIN,)
+        ).fetchone()[0]
+        prompts = conn.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT person_id || text) FROM outbox"
+        ).fetchone()
+        early = conn.execute(
+            "SELECT COUNT(*) FROM timers WHERE kind = ? AND fired_at < due_at", (CHECKIN,)
+        ).fetchone()[0]
         conn.close()
         lateness = health.get("timers", {}).get("lateness_ms")  # type: ignore[union-attr]
     return [
@@ -145,11 +166,15 @@ def run(appointments: int, burst: int, spread: float) -> list[tuple[str, str]]:
         ("resident memory at start (MB)", f"{rss_ready:.0f}"),
         ("resident memory after the burst (MB)", f"{rss_after:.0f}"),
         (f"burst: timers due within {spread:.0f} s", str(burst)),
-        ("burst fired (exactly once each)", f"{fired} (messages {prompts[0]}, "
-                                            f"distinct {prompts[1]})"),
+        (
+            "burst fired (exactly once each)",
+            f"{fired} (messages {prompts[0]}, distinct {prompts[1]})",
+        ),
         ("fired before due", str(early)),
-        ("lateness p50 / p99 (ms)", f"{lateness['p50']} / {lateness['p99']}"
-         if isinstance(lateness, dict) else "n/a"),
+        (
+            "lateness p50 / p99 (ms)",
+            f"{lateness['p50']} / {lateness['p99']}" if isinstance(lateness, dict) else "n/a",
+        ),
     ]
 
 

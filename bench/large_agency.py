@@ -30,25 +30,46 @@ def agency_file(providers: int, members: int, seed: int = 7) -> AgencyFile:
     rng = random.Random(seed)
     services = tuple(Service(s, {"fr": s, "en": s}, Decimal("20.00")) for s in SERVICES)
     people_members = tuple(
-        Member(id=f"m{i}", name=f"Member {i}", channel="sms", phone=f"+3361{i:07d}",
-               language=rng.choice(["fr", "en"])) for i in range(members))
+        Member(
+            id=f"m{i}",
+            name=f"Member {i}",
+            channel="sms",
+            phone=f"+3361{i:07d}",
+            language=rng.choice(["fr", "en"]),
+        )
+        for i in range(members)
+    )
     people_providers = []
     for i in range(providers):
         days = rng.sample(range(7), rng.randint(3, 6))
         first = rng.choice([7, 8, 9, 12]) * 60
-        windows = tuple(AvailabilityWindow(d, first, first + rng.choice([6, 8, 10]) * 60)
-                        for d in sorted(days))
-        people_providers.append(Provider(
-            id=f"p{i}", name=f"Provider {i}", channel="sms", phone=f"+3362{i:07d}",
-            services=tuple(sorted(rng.sample(SERVICES, rng.randint(1, 2)))),
-            rating=round(rng.uniform(3.5, 5.0), 1), availability=windows))
+        windows = tuple(
+            AvailabilityWindow(d, first, first + rng.choice([6, 8, 10]) * 60) for d in sorted(days)
+        )
+        people_providers.append(
+            Provider(
+                id=f"p{i}",
+                name=f"Provider {i}",
+                channel="sms",
+                phone=f"+3362{i:07d}",
+                services=tuple(sorted(rng.sample(SERVICES, rng.randint(1, 2)))),
+                rating=round(rng.uniform(3.5, 5.0), 1),
+                availability=windows,
+            )
+        )
     staff = (Staff(id="s0", name="Staff", channel="telegram", telegram_id=9000),)
-    return AgencyFile(Agency("Bench", "Europe/Paris", "EUR", "fr"), services, people_members,
-                      tuple(people_providers), staff)
+    return AgencyFile(
+        Agency("Bench", "Europe/Paris", "EUR", "fr"),
+        services,
+        people_members,
+        tuple(people_providers),
+        staff,
+    )
 
 
-async def build(path: Path, providers: int, members: int, appointments: int,
-                seed: int = 7) -> Carebot:
+async def build(
+    path: Path, providers: int, members: int, appointments: int, seed: int = 7
+) -> Carebot:
     """A database at `path` holding the large agency and `appointments` confirmed visits."""
     rng = random.Random(seed)
     clock = VirtualClock(START)
@@ -62,10 +83,16 @@ async def build(path: Path, providers: int, members: int, appointments: int,
             start = START + timedelta(days=rng.randint(0, 59), hours=rng.randint(0, 10))
             try:
                 await tx.add_request(
-                    member_id=f"m{rng.randrange(members)}", service_id=provider.services[0],
-                    start=start, end=start + timedelta(hours=rng.randint(1, 4)),
-                    status=Status.CONFIRMED, provider_id=provider.id, price=Decimal("40"),
-                    fee=Decimal("5"), at=START)
+                    member_id=f"m{rng.randrange(members)}",
+                    service_id=provider.services[0],
+                    start=start,
+                    end=start + timedelta(hours=rng.randint(1, 4)),
+                    status=Status.CONFIRMED,
+                    provider_id=provider.id,
+                    price=Decimal("40"),
+                    fee=Decimal("5"),
+                    at=START,
+                )
             except DoubleBooking:
                 continue
             made += 1

@@ -1,0 +1,136 @@
+"""Run every benchmark and write bench/RESULTS.md: `python bench/run.py [--quick] [--only NAME]`.
+
+Each benchmark is a script that prints a Markdown table; this runs them one after the other
+(never in parallel: they would measure each other) and collects the tables with a
+description of the machine and the date, so a figure always comes with its context.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# name -> (script, full arguments, quick arguments, what it measures)
+BENCHMARKS: dict[str, tuple[str, list[str], list[str], str]] = {
+    "parse-when": (
+        "bench_when.py",
+        [],
+        ["--rounds", "50"],
+        "date-range parser, warm, per phrase of the dev set",
+    ),
+    "parse-sms": (
+        "bench_sms.py",
+        [],
+        ["--rounds", "50"],
+        "provider-reply parser, warm, per message of the dev set",
+    ),
+    "availability": (
+        "bench_availability.py",
+        [],
+        ["--providers", "1000", "--appointments", "10000", "--queries", "50"],
+        "available providers for a window; target p50 < 20 ms at 5,000 / 50,000",
+    ),
+    "timers": (
+        "bench_timers.py",
+        [],
+        ["--appointments", "3000", "--burst", "1000", "--spread", "10"],
+        "100,000 pending timers re-armed at start (< 5 s, < 200 MB), 10,000 due in a minute",
+    ),
+    "sms-inbound": (
+        "bench_sms_inbound.py",
+        [],
+        ["--quick"],
+        "signed Twilio webhooks through a real carebot run to the fake Twilio",
+    ),
+    "telegram": (
+        "bench_telegram.py",
+        [],
+        ["--quick"],
+        "updates through a real carebot run vs a bare python-telegram-bot echo bot",
+    ),
+}
+
+
+def machine() -> str:
+    """A one-paragraph description of where the figures were measured."""
+    cpu = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        total_kb = int(meminfo.read_text().split()[1])
+        memory = f", {total_kb / 1024 / 1024:.0f} GiB of memory"
+    return (
+        f"{os.cpu_count()} cores ({cpu}){memory}; {platform.system()} "
+        f"{platform.release()}; Python {platform.python_version()}; SQLite on local disk."
+    )
+
+
+def run(names: list[str], quick: bool) -> str:
+    """Run the named benchmarks; returns the Markdown report."""
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}",
+        "Re-run with `python bench/run.py` (`--quick` for smaller sizes).",
+        "",
+    ]
+    for name in names:
+        script, full, short, what = BENCHMARKS[name]
+        path = HERE / script
+        lines += [f"## {name}", "", what, ""]
+        if not path.exists():
+            lines += ["(not available in this checkout)", ""]
+            continue
+        started = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, str(path), *(short if quick else full)],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=HERE.parent,
+        )
+        took = time.perf_counter() - started
+        table = [line for line in result.stdout.splitlines() if line.startswith("|")]
+        if result.returncode != 0 or not table:
+            lines += [
+                f"failed (exit {result.returncode}):",
+                "",
+                "```",
+                (result.stderr or result.stdout)[-2000:],
+                "```",
+                "",
+            ]
+            continue
+        lines += [*table, "", f"({took:.0f} s)", ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Run the benchmarks and write bench/RESULTS.md."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS))
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args()
+    report = run(args.only or list(BENCHMARKS), args.quick)
+    args.out.write_text(report + "\n", encoding="utf-8")
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
