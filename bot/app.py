@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -71,6 +71,25 @@ class Carebot:
             fresh = await tx.accept_inbound(channel, delivery_id, address, encode(inbound), now)
         if not fresh:
             log.info("duplicate delivery %s on %s ignored", delivery_id, channel)
+        return fresh
+
+    async def accept_many(
+        self, channel: str, deliveries: Sequence[tuple[str, Inbound, str]]
+    ) -> list[bool]:
+        """Store several deliveries (address, inbound, id) in one transaction; False for seen ones.
+
+        Webhooks under load commit together: one transaction for what arrived meanwhile leaves
+        the database free for the inbound worker, which one transaction per delivery starves.
+        """
+        async with self.db.transaction() as tx:
+            now = self.clock.now()
+            fresh = [
+                await tx.accept_inbound(channel, delivery_id, address, encode(inbound), now)
+                for address, inbound, delivery_id in deliveries
+            ]
+        for (_, _, delivery_id), new in zip(deliveries, fresh, strict=True):
+            if not new:
+                log.info("duplicate delivery %s on %s ignored", delivery_id, channel)
         return fresh
 
     async def process_pending(self, limit: int = 100) -> int:

@@ -1,0 +1,313 @@
+"""Inbound SMS throughput and latency of one `carebot run` process, against the fake Twilio.
+
+Usage: python bench/bench_sms_inbound.py [--seconds 5] [--rates 100,300] [--concurrency 32]
+                                         [--members 6000] [--profile FILE] [--quick]
+
+It imports the test agency plus --members SMS members into a fresh database, starts the fake
+Twilio and `carebot run` (two processes besides this one) on loopback, then for each phase
+posts signed webhooks ("help" from a different member each time, so that every message is
+answered by exactly one SMS): at a fixed offered rate (open loop: posts leave on schedule
+whatever the answers do), then flat out (--concurrency posters back to back). It waits for
+every reply to reach the fake Twilio, and prints a Markdown table: webhook latency (post to
+TwiML answer), sustained replies per second, and latency from post to the reply arriving at
+the fake Twilio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+from bot.handlers.sms import new_message_sid  # noqa: E402
+from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN  # noqa: E402
+
+AGENCY = ROOT / "tests" / "transcripts" / "agency.toml"
+BOT_NUMBER = "+15005550006"
+
+
+@dataclass
+class Phase:
+    """One load phase and what it measured."""
+
+    name: str
+    rate: float | None  # posts per second, None = flat out
+    posted: list[tuple[str, float, float, int]] = field(default_factory=list)  # to, t0, t1, code
+    started: float = 0.0
+    ended: float = 0.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _agency(path: Path, members: int) -> list[str]:
+    """The test agency plus `members` SMS members; returns their phone numbers."""
+    phones = [f"+3361{i:07d}" for i in range(members)]
+    extra = "".join(
+        f'\n[[member]]\nid = "bench{i}"\nname = "Bench Member {i}"\nchannel = "sms"\n'
+        f'phone = "{phone}"\nlanguage = "{"fr" if i % 2 else "en"}"\n'
+        for i, phone in enumerate(phones)
+    )
+    path.write_text(AGENCY.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    return phones
+
+
+def _wait_up(url: str, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"{what} did not start")
+
+
+def _start_fake() -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.twilio", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    _wait_up(url + "/_health", process, "the fake Twilio")
+    return process, url
+
+
+def _start_bot(
+    db: Path, fake_url: str, profile: str | None
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
+    env.update(
+        CAREBOT_DATABASE=str(db),
+        CAREBOT_PUBLIC_URL=url,
+        CAREBOT_TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        CAREBOT_TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        CAREBOT_TWILIO_FROM=BOT_NUMBER,
+        CAREBOT_TWILIO_API_URL=fake_url,
+    )
+    run = ["-m", "bot", "run", "--port", str(port)]
+    if profile:
+        # uvicorn re-raises SIGTERM after its graceful stop: ignore it so the profile is written.
+        code = "import cProfile, signal; from bot.cli import main; "
+        code += "signal.signal(signal.SIGTERM, lambda *_: None); "
+        code += f'cProfile.run("main({run[2:]!r})", {profile!r})'
+        run = ["-c", code]
+    process = subprocess.Popen(
+        [sys.executable, *run],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait_up(url + "/healthz", process, "carebot run")
+    return process, url
+
+
+def _signed(url: str, sender: str) -> tuple[bytes, dict[str, str]]:
+    """A signed inbound webhook body and headers (prepared before the clock starts)."""
+    sid = new_message_sid()
+    form = {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": sender,
+        "To": BOT_NUMBER,
+        "Body": "help",
+        "NumMedia": "0",
+    }
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(url + "/sms/inbound", form)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": signature,
+    }
+    return urlencode(form).encode(), headers
+
+
+async def _post(
+    session: aiohttp.ClientSession,
+    url: str,
+    phase: Phase,
+    to: str,
+    body: bytes,
+    headers: dict[str, str],
+) -> None:
+    t0 = time.time()
+    try:
+        async with session.post(url + "/sms/inbound", data=body, headers=headers) as answer:
+            await answer.read()
+            code = answer.status
+    except aiohttp.ClientError:
+        code = 0
+    phase.posted.append((to, t0, time.time(), code))
+
+
+async def _run_phase(
+    url: str, phase: Phase, numbers: list[str], seconds: float, concurrency: int
+) -> None:
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        if phase.rate is not None:
+            count = int(phase.rate * seconds)
+            prepared = [(n, *_signed(url, n)) for n in numbers[:count]]
+            phase.started = time.time()
+            start = time.monotonic()
+            tasks = []
+            for i, (to, body, headers) in enumerate(prepared):
+                delay = start + i / phase.rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(_post(session, url, phase, to, body, headers)))
+            await asyncio.gather(*tasks)
+        else:
+            queue = iter(numbers)
+            phase.started = time.time()
+            stop_at = time.monotonic() + seconds
+
+            async def poster() -> None:
+                for to in queue:
+                    if time.monotonic() >= stop_at:
+                        return
+                    body, headers = _signed(url, to)
+                    await _post(session, url, phase, to, body, headers)
+
+            await asyncio.gather(*(poster() for _ in range(concurrency)))
+        phase.ended = time.time()
+
+
+def _sent(fake_url: str) -> dict[str, float]:
+    """When the fake Twilio received a message for each number (the first one)."""
+    with urllib.request.urlopen(fake_url + "/_log", timeout=30) as answer:
+        log = json.load(answer)
+    arrived: dict[str, float] = {}
+    for message in log["messages"]:
+        arrived.setdefault(message["to"], float(message["received_at"]))
+    return arrived
+
+
+def _wait_replies(fake_url: str, phase: Phase, timeout: float) -> dict[str, float]:
+    """When each posted number's reply reached the fake Twilio."""
+    wanted = {to for to, _, _, code in phase.posted if code == 200}
+    deadline = time.monotonic() + timeout
+    while True:
+        arrived = {to: at for to, at in _sent(fake_url).items() if to in wanted}
+        if len(arrived) == len(wanted) or time.monotonic() > deadline:
+            return arrived
+        time.sleep(0.2)
+
+
+def _ms(values: list[float], fraction: float) -> str:
+    if not values:
+        return "-"
+    ordered = sorted(values)
+    return f"{ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000:.1f}"
+
+
+def _row(phase: Phase, replies: dict[str, float]) -> str:
+    ok = [p for p in phase.posted if p[3] == 200]
+    webhook = [t1 - t0 for _, t0, t1, _ in ok]
+    end_to_end = [replies[to] - t0 for to, t0, _, _ in ok if to in replies]
+    elapsed = phase.ended - phase.started
+    last = max(replies.values(), default=phase.ended)
+    offered = f"{phase.rate:.0f}" if phase.rate else "flat out"
+    return (
+        f"| {offered} | {len(phase.posted)} | {len(phase.posted) / elapsed:.0f} "
+        f"| {len(phase.posted) - len(ok)} | {_ms(webhook, 0.5)} | {_ms(webhook, 0.99)} "
+        f"| {len(replies)} | {len(replies) / (last - phase.started):.0f} "
+        f"| {_ms(end_to_end, 0.5)} | {_ms(end_to_end, 0.99)} |"
+    )
+
+
+def main() -> int:
+    """Run the phases and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rates", default="100,300")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--members", type=int, default=6000)
+    parser.add_argument("--profile", help="run the bot under cProfile, writing this file")
+    parser.add_argument("--quick", action="store_true", help="2 s per phase (a smoke run)")
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.members = 2.0, min(args.members, 3000)
+    rates = [float(r) for r in args.rates.split(",") if r]
+    with tempfile.TemporaryDirectory() as tmp:
+        numbers = _agency(Path(tmp) / "agency.toml", args.members)
+        db = Path(tmp) / "carebot.db"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "import",
+                str(Path(tmp) / "agency.toml"),
+                "--db",
+                str(db),
+            ],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        fake, fake_url = _start_fake()
+        process, url = _start_bot(db, fake_url, args.profile)
+        rows = []
+        try:
+            used = 0
+            for rate in [*rates, None]:
+                phase = Phase("flat out" if rate is None else f"{rate:.0f}/s", rate)
+                fresh = numbers[used:]
+                asyncio.run(_run_phase(url, phase, fresh, args.seconds, args.concurrency))
+                used += len(phase.posted)
+                replies = _wait_replies(fake_url, phase, timeout=60)
+                rows.append(_row(phase, replies))
+                print(f"{phase.name}: done", file=sys.stderr)
+                if used >= len(numbers):
+                    print("not enough members for the next phase: use --members", file=sys.stderr)
+                    break
+        finally:
+            process.terminate()
+            process.wait(10)
+            fake.terminate()
+            fake.wait(10)
+    print(
+        f"One `carebot run` process, SQLite WAL, fake Twilio on loopback; {args.seconds:.0f} s "
+        f"per phase; every inbound SMS ('help' from a member) is answered by one SMS.\n"
+    )
+    print(
+        "| offered/s | posted | posted/s | errors | webhook p50 ms | webhook p99 ms "
+        "| replies | replies/s | post-to-reply p50 ms | post-to-reply p99 ms |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for row in rows:
+        print(row)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,238 @@
+"""SMS text (product §6): numbered options, plain characters, and never more than 2 segments."""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.agency_file import load_agency_file
+from bot.app import Carebot
+from bot.clock import VirtualClock
+from bot.flows.router import Text
+from bot.handlers.sms_text import (
+    encoding,
+    fold_to_gsm7,
+    normalise,
+    render_sms,
+    segments,
+)
+from bot.i18n import fmt_day, fmt_day_time, fmt_hours, fmt_money, fmt_time, fmt_window, ntr, tr
+from tests.conftest import AGENCY, ROOT, paris
+
+LONG_NAME = "Marie-Christine Dupont-Lefebvre"
+# A Wednesday in December, odd minutes: the longest dates and times the formats produce.
+START = datetime(2026, 12, 30, 14, 45)
+END = START + timedelta(hours=3, minutes=30)
+
+
+# --- normalisation and counting -----------------------------------------------------------
+
+
+def test_cldr_spaces_and_typography_become_plain_gsm_characters() -> None:
+    amount = fmt_money(Decimal("1234.50"), "EUR", "fr")
+    assert "\u202f" in amount or "\u00a0" in amount  # what Babel really produces
+    text = normalise(f"Prix\u00a0: {amount} — l’équipe « vous » répond…")
+    assert text == 'Prix : 1 234,50 € - l\'équipe "vous" répond...'
+    assert encoding(text) == "GSM-7"
+
+
+def test_accents_are_kept_and_decorations_dropped() -> None:
+    assert normalise("Réservé ✅ pour Chloé 👍") == "Réservé pour Chloé"
+    assert normalise("<b>Ça</b> coûte\u200910\u00a0€") == "Ça coûte 10 €"
+    assert encoding("coûte") == "UCS-2"  # û is not GSM-7: kept unless the SMS would not fit
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 306, 2),
+        ("a" * 307, 3),
+        ("€" * 80, 1),  # the extension table costs two septets
+        ("€" * 81, 2),
+        ("a" * 152 + "€" + "a" * 151, 2),
+        ("a" * 152 + "€" + "a" * 152, 3),  # 306 septets, but an escape is never split
+        ("ç" * 70, 1),  # one character outside GSM-7: UCS-2
+        ("ç" * 71, 2),
+        ("ç" * 134, 2),
+        ("ç" * 135, 3),
+        ("é" * 160, 1),  # é is GSM-7
+    ],
+)
+def test_segments_follow_gsm7_and_ucs2_sizes(text: str, count: int) -> None:
+    assert segments(text) == count
+
+
+def test_options_are_a_numbered_list_after_the_text() -> None:
+    assert render_sms("Which service?", ["Childcare", "Cleaning"]) == (
+        "Which service?\n1. Childcare\n2. Cleaning"
+    )
+
+
+def test_a_long_message_is_shortened_labels_first_and_keeps_every_number() -> None:
+    labels = [f"{LONG_NAME} - 4.9 - Auxiliaire de puériculture, 6 ans d'expérience"] * 6
+    body = render_sms("Disponibles, du plus adapté au moins adapté :", labels)
+    assert segments(body) <= 2
+    assert body.startswith("Disponibles, du plus adapté au moins adapté :")
+    assert [line.split(".")[0] for line in body.splitlines()[1:]] == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_non_gsm_letters_are_folded_only_when_that_avoids_cutting() -> None:
+    short = "Ça coûte 10 €, reçu."
+    assert render_sms(short) == short
+    long = "Votre séance a dû être déplacée ; " * 5
+    body = render_sms(long)
+    assert segments(long) > 2 and segments(body) <= 2
+    assert body == fold_to_gsm7(normalise(long))  # du, not cut
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(max_size=2500),
+    st.lists(st.text(max_size=120), max_size=25),
+)
+def test_any_text_and_options_fit_in_two_segments_with_their_numbers(
+    text: str, labels: list[str]
+) -> None:
+    body = render_sms(text, labels)
+    assert segments(body) <= 2
+    numbers = [int(m) for m in re.findall(r"^(\d+)\.", body, flags=re.MULTILINE)]
+    assert set(range(1, len(labels) + 1)) <= set(numbers)
+
+
+# --- every template of both catalogues, with realistic long values ------------------------
+
+
+def _values(lang: str) -> dict[str, object]:
+    """A long but realistic value for every placeholder, through the real formats."""
+    service = "Garde d'enfants" if lang == "fr" else "Childcare"
+    window = fmt_window(START, END, lang)
+    money = fmt_money(Decimal("1234.50"), "EUR", lang)
+    day_time = fmt_day_time(START, lang)
+    return {
+        **dict.fromkeys(("member", "provider", "name", "staff", "who"), LONG_NAME),
+        **dict.fromkeys(("amount", "fee", "price", "charge", "balance"), money),
+        **dict.fromkeys(("when", "earliest", "opens"), day_time),
+        "what": f"{service}, {window}",
+        "window": window,
+        "new": window,
+        "deadline": fmt_time(START + timedelta(minutes=30), lang),
+        "time": fmt_time(START, lang),
+        "day": fmt_day(START, lang),
+        "id": 12345,
+        "n": 12,
+        "hours": fmt_hours(270, lang),
+        "minutes": 45,
+        "days": 90,
+        "credits": 12,
+        "change": tr(lang, "new time: {window}", window=window),
+        "notes": "Code 4521B, 2e étage à gauche, attention au chat.",
+        "text": "Je suis en bas, le code ne marche pas, pouvez-vous descendre ?",
+        "reason": "Mon fils est malade, je dois l'emmener chez le médecin.",
+        "services": "Garde d'enfants, Ménage, Massage",
+        "service": service,
+        "spans": "17:00-20:00, 21:00-22:00",
+        "rating": "4,9",
+        "restored": tr(lang, "your session credit is restored"),
+        "role": tr(lang, "provider"),
+        "phone": "+33 6 12 34 56 78",
+        "agency": "Les Petits Soins",
+        "why": tr(lang, "{provider} did not answer in time.", provider=LONG_NAME),
+        "done": tr(lang, "offered the request to {provider}.", provider=LONG_NAME),
+        "choice": tr(lang, "Offer to {provider}", provider=LONG_NAME),
+    }
+
+
+def _templates() -> list[str | tuple[str, str]]:
+    with (ROOT / "locales" / "messages.pot").open("rb") as handle:
+        catalogue = read_po(handle)
+    return [m.id for m in catalogue if m.id]
+
+
+def _fill(lang: str, msgid: str | tuple[str, str]) -> str:
+    values = _values(lang)
+    names = {field for _, field, _, _ in string.Formatter().parse(str(msgid)) if field is not None}
+    unknown = names - set(values) - {""}
+    assert not unknown, f"give {sorted(unknown)} a realistic value in _values()"
+    if isinstance(msgid, tuple):
+        return ntr(lang, msgid[0], msgid[1], 12, **{k: v for k, v in values.items() if k != "n"})
+    return tr(lang, msgid, **values)
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_every_template_fits_in_two_segments_without_being_cut(lang: str) -> None:
+    templates = _templates()
+    assert len(templates) > 150
+    too_long = []
+    for msgid in templates:
+        text = _fill(lang, msgid)
+        body = render_sms(text)
+        assert segments(body) <= 2, (msgid, body)
+        # Shortening by folding a few letters is fine; cutting a template's words is not.
+        if body not in (normalise(text), fold_to_gsm7(normalise(text))):
+            too_long.append((msgid, body))
+    assert not too_long, too_long
+
+
+# --- every message of real conversations, with long names ------------------------------
+
+
+def _long_names_agency(tmp_path: Path) -> Path:
+    text = AGENCY.read_text(encoding="utf-8")
+    for short, long in (
+        ("Marie Dupont", LONG_NAME),
+        ("Paul Girard", "Jean-Baptiste Girard-Beaumont"),
+        ("Bob Smith", "Robert-Alexander Smith-Worthington"),
+        ("David Petit", "David-Emmanuel Petitjean-Laurent"),
+        ("Léa Moreau", "Léa-Françoise Moreau-Delacroix"),
+    ):
+        text = text.replace(f'"{short}"', f'"{long}"')
+    path = tmp_path / "agency.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+async def test_every_message_of_real_conversations_fits_with_numbers(tmp_path: Path) -> None:
+    bot = await Carebot.open(tmp_path / "carebot.db", VirtualClock(paris("2026-11-23 10:00")))
+    try:
+        await bot.import_agency(load_agency_file(_long_names_agency(tmp_path)))
+        for person, text in [
+            ("david", "aide"),
+            ("bob", "help"),
+            ("david", "Je voudrais une garde le mercredi 30 décembre de 14h45 à 18h15"),
+            ("david", "1"),
+            ("david", "1"),
+            ("marie", "non"),
+            ("bob", "childcare on Wednesday 30 December 8:15am to 11:45am"),
+            ("bob", "1"),
+            ("bob", "1"),
+            ("marie", "yes"),
+            ("bob", "my bookings"),
+            ("bob", "cancel booking"),
+            ("bob", "1"),
+            ("bob", "1"),
+            ("paul", "earnings"),
+            ("marie", "gains"),
+            ("fanny", "balance"),
+            ("david", "modifier"),
+            ("david", "7"),
+        ]:
+            await bot.receive_from(person, Text(text))
+        messages = await bot.outbox_after(0)
+    finally:
+        await bot.close()
+    assert len(messages) > 25
+    for message in messages:
+        body = render_sms(message.text, [label for label, _ in message.options])
+        assert segments(body) <= 2, body
+        for number in range(1, len(message.options) + 1):
+            assert re.search(rf"^{number}\. ", body, flags=re.MULTILINE), body

@@ -1,0 +1,201 @@
+"""The Twilio transport against the fake Twilio: idempotency, errors, settings (issue §3)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.handlers.delivery import idempotency_key
+from bot.handlers.sms import SmsChannel, SmsConfig, TwilioTransport, build, e164
+from bot.services.ports import OutboxMessage
+from bot.settings import ConfigError, Settings
+from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+
+PAUL = "+33600000002"
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeTwilio]:
+    """One fake Twilio for the module, emptied before each test."""
+    with FakeTwilio() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _clean(fake: FakeTwilio) -> None:
+    fake.reset()
+
+
+def _config(fake: FakeTwilio, sender: str = "+15005550006", token: str = AUTH_TOKEN) -> SmsConfig:
+    return SmsConfig(ACCOUNT_SID, token, sender, "https://carebot.example", fake.url)
+
+
+def _message(
+    message_id: int = 7, text: str = "Can you take it?", address: str = PAUL
+) -> OutboxMessage:
+    return OutboxMessage(
+        id=message_id,
+        created_at=datetime.now(UTC),
+        person_id="paul",
+        channel="sms",
+        address=address,
+        text=text,
+        options=(("Yes, I confirm", "oa:1:y"), ("No, I decline", "oa:1:n")),
+        state="queued",
+    )
+
+
+async def test_a_message_goes_out_numbered_with_its_status_callback(fake: FakeTwilio) -> None:
+    transport = TwilioTransport(_config(fake))
+    try:
+        result = await transport.send(_message(), "carebot-outbox-7")
+    finally:
+        await transport.close()
+    assert result.outcome == "sent"
+    [sent] = fake.messages(PAUL)
+    assert result.external_id == sent.sid and sent.sid.startswith("SM")
+    assert sent.body == "Can you take it?\n1. Yes, I confirm\n2. No, I decline"
+    assert sent.from_ == "+15005550006" and sent.messaging_service_sid is None
+    assert sent.status_callback == "https://carebot.example/sms/status"
+    assert sent.idempotency_token == "carebot-outbox-7"
+
+
+async def test_a_messaging_service_sid_is_sent_as_such(fake: FakeTwilio) -> None:
+    service = "MG" + "1" * 32
+    transport = TwilioTransport(_config(fake, sender=service))
+    try:
+        assert (await transport.send(_message(), "k1")).outcome == "sent"
+    finally:
+        await transport.close()
+    [sent] = fake.messages(PAUL)
+    assert sent.messaging_service_sid == service and sent.from_ is None
+
+
+async def test_the_same_idempotency_key_twice_makes_one_message(fake: FakeTwilio) -> None:
+    """A crash between send and commit: the row is sent again with its key, Twilio drops it."""
+    message = _message()
+    transport = TwilioTransport(_config(fake))
+    try:
+        first = await transport.send(message, idempotency_key(message))
+        again = await transport.send(message, idempotency_key(message))
+    finally:
+        await transport.close()
+    assert first.outcome == again.outcome == "sent"
+    assert first.external_id == again.external_id
+    assert len(fake.messages(PAUL)) == 1
+    assert len(fake.requests()) == 2
+
+
+async def test_a_timeout_after_twilio_created_the_message_retries_without_a_second_one(
+    fake: FakeTwilio,
+) -> None:
+    fake.delay_next(1, 2.0)  # created at once, answered too late
+    message = _message()
+    transport = TwilioTransport(_config(fake), timeout=0.3)
+    try:
+        late = await transport.send(message, idempotency_key(message))
+        retried = await transport.send(message, idempotency_key(message))
+    finally:
+        await transport.close()
+    assert late.outcome == "retry" and "Timeout" in late.error
+    assert retried.outcome == "sent"
+    [sent] = fake.messages(PAUL)
+    assert retried.external_id == sent.sid
+
+
+@pytest.mark.parametrize(
+    ("script", "outcome"),
+    [
+        ("500", "retry"),
+        ("503", "retry"),
+        ("429", "retry"),
+        ("21610", "opted_out"),
+        ("invalid number", "failed"),
+        ("wrong token", "retry"),
+    ],
+)
+async def test_twilio_errors_map_to_what_the_sender_does(
+    fake: FakeTwilio, script: str, outcome: str
+) -> None:
+    failed: list[OutboxMessage] = []
+
+    async def on_failed(message: OutboxMessage) -> None:
+        failed.append(message)
+
+    address, token = PAUL, AUTH_TOKEN
+    if script.isdigit() and int(script) < 600:
+        fake.fail_next(1, int(script))
+    elif script == "21610":
+        fake.refuse(PAUL)
+    elif script == "invalid number":
+        address = "0600000002"
+    else:
+        token = "not-the-token"
+    transport = TwilioTransport(_config(fake, token=token), on_failed=on_failed)
+    try:
+        result = await transport.send(_message(address=address), "k")
+    finally:
+        await transport.close()
+    assert result.outcome == outcome, result
+    assert fake.messages() == []
+    if script == "429":
+        assert result.retry_after == 1.0  # the Retry-After header
+    if script == "21610":
+        assert "21610" in result.error
+    assert [m.id for m in failed] == ([7] if outcome == "failed" else [])
+
+
+async def test_no_twilio_at_all_is_a_retry(fake: FakeTwilio) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    config = SmsConfig(ACCOUNT_SID, AUTH_TOKEN, "+15005550006", "https://c.example", closed)
+    transport = TwilioTransport(config)
+    try:
+        result = await transport.send(_message(), "k")
+    finally:
+        await transport.close()
+    assert result.outcome == "retry"
+
+
+def test_the_channel_is_off_without_settings_and_refuses_half_settings() -> None:
+    assert build(Settings(_env_file=None)) is None
+    with pytest.raises(ConfigError, match="CAREBOT_TWILIO_AUTH_TOKEN"):
+        build(Settings(twilio_account_sid=ACCOUNT_SID, twilio_from="+15005550006"))
+    with pytest.raises(ConfigError, match="CAREBOT_PUBLIC_URL"):
+        build(
+            Settings(
+                twilio_account_sid=ACCOUNT_SID,
+                twilio_auth_token=AUTH_TOKEN,
+                twilio_from="+15005550006",
+            )
+        )
+    channel = build(
+        Settings(
+            twilio_account_sid=ACCOUNT_SID,
+            twilio_auth_token=AUTH_TOKEN,
+            twilio_from="+15005550006",
+            public_url="https://carebot.example/",
+        )
+    )
+    assert isinstance(channel, SmsChannel)
+    assert channel.config.public_url == "https://carebot.example"
+    assert "+15005550006" not in channel.state()  # numbers are masked in logs
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("+33 6 12 34 56 78", "+33612345678"),
+        ("+447700900123", "+447700900123"),
+        ("+1 (415) 555-2671", "+14155552671"),
+        ("0612345678", None),
+        ("+33", None),
+        ("Carebot", None),
+    ],
+)
+def test_senders_are_read_as_e164(raw: str, expected: str | None) -> None:
+    assert e164(raw) == expected
