@@ -1,14 +1,691 @@
-"""The Telegram channel (to be built: polling or webhook, buttons, staff group)."""
+"""The Telegram channel on python-telegram-bot, used as a transport only.
+
+Updates arrive by polling (getUpdates in a loop, after deleteWebhook) or, with
+CAREBOT_PUBLIC_URL and CAREBOT_TELEGRAM_WEBHOOK_SECRET, on POST /telegram/webhook (the
+secret header checked, setWebhook at start). Each update is stored under its update_id
+before it is answered (`Carebot.accept`: a redelivered update is ignored), then the inbound
+worker runs the flows, whose replies leave through the outbox: a Sender paced to Telegram's
+limits, which honours a 429's retry_after by sending the row again later.
+
+Three things happen here rather than in the flows, because they are Telegram's own:
+- linking: a user we do not know is asked for their phone number (the contact button);
+- presses: checked against the message they were pressed on (stale, foreign, already used),
+  answered, and the keyboard replaced by the choice;
+- the staff group (CAREBOT_STAFF_CHAT_ID): a staff notification goes there once, and only
+  linked staff may press its buttons.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hmac
+import logging
+import re
+import warnings
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+from telegram import (
+    Bot,
+    BotCommandScopeChat,
+    CallbackQuery,
+    LinkPreviewOptions,
+    Message,
+    Update,
+    User,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.app import Carebot
+from bot.domain.agency import Person, Provider, Staff
+from bot.flows import common
+from bot.flows.router import Press, Text
 from bot.handlers.channels import Channel
-from bot.settings import Settings
+from bot.handlers.delivery import Delivery, Pace, Sender
+from bot.handlers.inbound import InboundWorker
+from bot.handlers.telegram_render import (
+    MEMBER_COMMANDS,
+    PROVIDER_COMMANDS,
+    STAFF_COMMANDS,
+    Markup,
+    bot_commands,
+    chosen_line,
+    html_text,
+    is_inline,
+    markup,
+    option_label,
+)
+from bot.i18n import N_, normalize_language, tr, use_language
+from bot.services.desk import open_desk
+from bot.services.linking import (
+    adopt_language,
+    greet_stranger,
+    link_contact,
+    telegram_language,
+)
+from bot.services.ports import OutboxMessage, Tx
+from bot.settings import ConfigError, Settings
+
+log = logging.getLogger(__name__)
 
 OFF_REASON = "CAREBOT_TELEGRAM_TOKEN not set"
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+DEFAULT_API_URL = "https://api.telegram.org"
+ALLOWED_UPDATES = ["message", "callback_query"]
+PER_SECOND = 30.0  # Telegram: about 30 messages a second overall
+PER_CHAT = 1.0  # and one a second in one chat; a burst is paced, not dropped
+GROUP_GAP = 3.0  # and 20 a minute in one group
+POLL_TIMEOUT = 25  # seconds one getUpdates call waits for news
+SETTLE_SECONDS = 5.0  # how long a press waits for the record of the message it was made on
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts as secret_token
+
+# What a refused press is told (answerCallbackQuery), and whether as an alert box.
+STALE = N_("This button is no longer valid.")
+STAFF_ONLY = N_("This action is reserved for agency staff.")
+FOREIGN = N_("This button is not for you.")
+USED = N_("This choice was already made.")
+NOT_LINKED = N_("Your Telegram account is not linked yet: send /start.")
+ALERTS = frozenset({STAFF_ONLY, FOREIGN})
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    """The Telegram settings, checked."""
+
+    token: str
+    api_url: str
+    webhook_url: str | None
+    secret: str | None
+    staff_chat_id: int | None
+
+    @property
+    def mode(self) -> str:
+        """'webhook' or 'polling'."""
+        return "webhook" if self.webhook_url else "polling"
+
+
+def configure(settings: Settings) -> TelegramConfig | None:
+    """The channel's settings, or None when it is off; ConfigError when half configured."""
+    secret = settings.telegram_webhook_secret or None
+    if not settings.telegram_token:
+        stray = [
+            name
+            for name, value in (
+                ("CAREBOT_TELEGRAM_WEBHOOK_SECRET", secret),
+                ("CAREBOT_TELEGRAM_API_URL", settings.telegram_api_url),
+                ("CAREBOT_STAFF_CHAT_ID", settings.staff_chat_id),
+            )
+            if value is not None
+        ]
+        if stray:
+            raise ConfigError(f"{', '.join(stray)} set but CAREBOT_TELEGRAM_TOKEN is missing")
+        return None
+    webhook_url = None
+    if secret is not None:
+        if not settings.public_url:
+            raise ConfigError(
+                "CAREBOT_TELEGRAM_WEBHOOK_SECRET is set but CAREBOT_PUBLIC_URL is missing "
+                "(webhook mode needs both; without the secret the bot polls)"
+            )
+        if not _SECRET.match(secret):
+            raise ConfigError(
+                "CAREBOT_TELEGRAM_WEBHOOK_SECRET must be 1 to 256 characters among "
+                "A-Z, a-z, 0-9, _ and -"
+            )
+        webhook_url = settings.public_url.rstrip("/") + WEBHOOK_PATH
+    return TelegramConfig(
+        token=settings.telegram_token,
+        api_url=(settings.telegram_api_url or DEFAULT_API_URL).rstrip("/"),
+        webhook_url=webhook_url,
+        secret=secret,
+        staff_chat_id=settings.staff_chat_id,
+    )
 
 
 def build(settings: Settings) -> Channel | None:
     """The Telegram channel when configured, else None."""
-    del settings
-    return None
+    config = configure(settings)
+    return None if config is None else TelegramChannel(config)
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """A 429's retry_after in seconds (an int or a timedelta, by PTB's migration setting)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def command_text(text: str) -> str:
+    """'/book@carebot_bot' is '/book'; '/start <payload>' is '/start' (a deep link's payload
+    carries nothing we use)."""
+    stripped = text.strip()
+    if not stripped.startswith("/"):
+        return text
+    head, _, rest = stripped.partition(" ")
+    head = head.split("@", 1)[0]
+    if head.lower() == "/start":
+        return "/start"
+    return f"{head} {rest}".strip()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to do with a press: refuse it (with a message id) or accept it (with its label)."""
+
+    refusal: str | None
+    label: str = ""
+
+
+def judge_press(
+    row: OutboxMessage | None, person: Person | None, data: str, *, in_group: bool
+) -> Verdict:
+    """Whether a press may go to the flows: it must be one of the options of a message we
+    sent, to this person (or, in the staff group, pressed by linked staff)."""
+    label = option_label(row.options, data) if row is not None else None
+    if row is None or label is None:
+        return Verdict(STALE)
+    if in_group:
+        if row.broadcast is None:
+            return Verdict(STALE)
+        return Verdict(None if isinstance(person, Staff) else STAFF_ONLY, label)
+    if person is None:
+        return Verdict(NOT_LINKED)
+    if row.person_id != person.id:
+        return Verdict(FOREIGN)
+    return Verdict(None, label)
+
+
+async def group_row(tx: Tx, key: str) -> int | None:
+    """The one row of a staff broadcast that the staff group receives: the first whose staff
+    member speaks the agency's language, else the first (deterministic: every row's send
+    reaches the same answer without talking to the others)."""
+    rows = [r for r in await tx.broadcast_rows(key) if r.channel == "telegram"]
+    agency = await tx.agency()
+    for row in rows:
+        if row.person_id is None:
+            continue
+        person = await tx.person(row.person_id)
+        if normalize_language(person.language, agency.language) == agency.language:
+            return row.id
+    return rows[0].id if rows else None
+
+
+class TelegramTransport:
+    """Sends outbox rows with the Bot API; a 429 becomes a retry at the time Telegram asks."""
+
+    channel = "telegram"
+
+    def __init__(self, api: Bot, bot: Carebot, staff_chat_id: int | None) -> None:
+        self.api = api
+        self.bot = bot
+        self.staff_chat_id = staff_chat_id
+        self._group_pace = Pace(None, GROUP_GAP)
+        # Sends under way per chat: a press on a message that was just sent must wait until
+        # the message is recorded, or it would look stale.
+        self._sending: dict[int, int] = {}
+        self._settled = asyncio.Condition()
+
+    async def settle(self, chat_id: int) -> None:
+        """Wait (a few seconds at most) until no message to this chat is between sendMessage
+        and its record."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SETTLE_SECONDS), self._settled:
+                await self._settled.wait_for(lambda: not self._sending.get(chat_id))
+
+    async def send(self, message: OutboxMessage, idempotency_key: str) -> Delivery:
+        """Send one row: to its chat, or once to the staff group for a staff broadcast."""
+        del idempotency_key  # the Bot API has none: a re-send after a crash may repeat
+        if message.broadcast is not None and self.staff_chat_id is not None:
+            async with self.bot.db.transaction() as tx:
+                chosen = await group_row(tx, message.broadcast)
+            if chosen != message.id:
+                return Delivery("dropped", error="sent once to the staff group")
+            chat_id = self.staff_chat_id
+            await self._group_pace.wait(str(chat_id))
+        elif message.address.lstrip("-").isdigit():
+            chat_id = int(message.address)
+        else:
+            return Delivery("failed", error=f"not a Telegram chat id: {message.address!r}")
+        try:
+            reply_markup = markup(message.options)
+        except ValueError as exc:  # an option that Telegram would refuse: never send half
+            return Delivery("failed", error=str(exc))
+        self._sending[chat_id] = self._sending.get(chat_id, 0) + 1
+        try:
+            return await self._send(message, chat_id, reply_markup)
+        finally:
+            self._sending[chat_id] -= 1
+            if not self._sending[chat_id]:
+                del self._sending[chat_id]
+            async with self._settled:
+                self._settled.notify_all()
+
+    async def _send(
+        self, message: OutboxMessage, chat_id: int, reply_markup: Markup | None
+    ) -> Delivery:
+        try:
+            sent = await self.api.send_message(
+                chat_id,
+                html_text(message.text),
+                parse_mode=ParseMode.HTML,
+                reply_markup=reply_markup,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except RetryAfter as exc:
+            return Delivery("retry", retry_after=retry_seconds(exc), error=str(exc))
+        except ChatMigrated as exc:
+            log.error(
+                "chat %s became %s: set CAREBOT_STAFF_CHAT_ID=%s if it is the staff group",
+                chat_id,
+                exc.new_chat_id,
+                exc.new_chat_id,
+            )
+            return Delivery("failed", error=str(exc))
+        except (BadRequest, Forbidden, InvalidToken) as exc:
+            # Permanent: a user who blocked the bot or never started it, a bad chat id.
+            return Delivery("failed", error=f"{type(exc).__name__}: {exc}")
+        except TelegramError as exc:  # timeouts, network, Telegram's 5xx: try again later
+            return Delivery("retry", error=f"{type(exc).__name__}: {exc}")
+        if is_inline(message.options):
+            try:
+                async with self.bot.db.transaction() as tx:
+                    await tx.record_telegram_message(message.id, chat_id, sent.message_id)
+            except Exception:  # the message is out; its buttons will answer "no longer valid"
+                log.exception("could not record telegram message for outbox %s", message.id)
+        return Delivery("sent", external_id=f"{chat_id}:{sent.message_id}")
+
+
+class TelegramChannel:
+    """Receives updates (polling or webhook), hands them to the flows, drains the outbox."""
+
+    name = "telegram"
+
+    def __init__(
+        self,
+        config: TelegramConfig,
+        *,
+        per_second: float = PER_SECOND,
+        per_chat: float = PER_CHAT,
+        poll_timeout: int = POLL_TIMEOUT,
+    ) -> None:
+        self.config = config
+        # httpx logs every request at INFO, and a Bot API URL carries the bot's token.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        self.per_second = per_second
+        self.per_chat = per_chat
+        self.poll_timeout = poll_timeout
+        self.api = Bot(
+            config.token,
+            base_url=f"{config.api_url}/bot",
+            base_file_url=f"{config.api_url}/file/bot",
+            request=HTTPXRequest(connection_pool_size=64, pool_timeout=10.0),
+            get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=10.0),
+        )
+        self._bot: Carebot | None = None
+        self._inbound: InboundWorker | None = None
+        self._transport: TelegramTransport | None = None
+        self._sender: Sender | None = None
+        self._main: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- the Channel protocol ----------------------------------------------------------
+
+    def state(self) -> str:
+        """One line for /healthz: the mode and the staff group."""
+        how = (
+            "polling" if self.config.webhook_url is None else f"webhook {self.config.webhook_url}"
+        )
+        group = self.config.staff_chat_id
+        return f"on ({how}, staff group {group})" if group is not None else f"on ({how})"
+
+    def routes(self) -> list[BaseRoute]:
+        """POST /telegram/webhook in webhook mode; nothing when polling."""
+        if self.config.webhook_url is None:
+            return []
+        return [Route(WEBHOOK_PATH, self._webhook, methods=["POST"])]
+
+    async def start(self, bot: Carebot, inbound: InboundWorker) -> None:
+        """Connect in the background (Telegram may be unreachable for a while), then poll."""
+        self._bot = bot
+        self._inbound = inbound
+        transport = TelegramTransport(self.api, bot, self.config.staff_chat_id)
+        self._transport = transport
+        self._sender = Sender(
+            bot, transport, per_second=self.per_second, per_recipient=self.per_chat
+        )
+        self._main = asyncio.create_task(self._run(), name="telegram")
+
+    def wake(self) -> None:
+        """Messages were committed: send them now."""
+        if self._sender is not None:
+            self._sender.wake()
+
+    async def stop(self) -> None:
+        """Stop polling and sending; what is queued stays queued, unanswered updates too."""
+        tasks = [t for t in (self._main, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._sender is not None:
+            await self._sender.stop()
+        with contextlib.suppress(Exception):
+            await self.api.shutdown()
+
+    # --- start-up ------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        await self._connect()
+        assert self._sender is not None
+        await self._sender.start()
+        self._spawn(self._register_commands())
+        if self.config.webhook_url is None:
+            await self._poll()
+
+    async def _connect(self) -> None:
+        """getMe, then set or delete the webhook; retried until Telegram answers."""
+        failures = 0
+        while True:
+            try:
+                await self.api.initialize()
+                if self.config.webhook_url is not None:
+                    await self.api.set_webhook(
+                        self.config.webhook_url,
+                        secret_token=self.config.secret,
+                        allowed_updates=ALLOWED_UPDATES,
+                    )
+                else:
+                    await self.api.delete_webhook()
+            except TelegramError as exc:
+                failures += 1
+                delay = min(60.0, 2.0**failures)
+                log.warning("telegram: cannot connect (%s); again in %.0fs", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            log.info("telegram: connected as @%s (%s)", self.api.username, self.config.mode)
+            return
+
+    async def _register_commands(self) -> None:
+        """setMyCommands: everyone's in English and French; role commands per linked chat."""
+        bot = self._require_bot()
+        for lang, code in (("en", None), ("fr", "fr")):
+            everyone = bot_commands(lang, MEMBER_COMMANDS)
+            await self._call(
+                "setMyCommands", partial(self.api.set_my_commands, everyone, language_code=code)
+            )
+            if self.config.staff_chat_id is not None:
+                group = BotCommandScopeChat(self.config.staff_chat_id)
+                staff = bot_commands(lang, STAFF_COMMANDS)
+                await self._call(
+                    "setMyCommands",
+                    partial(self.api.set_my_commands, staff, scope=group, language_code=code),
+                )
+        async with bot.db.transaction() as tx:
+            agency = await tx.agency()
+            people = [*await tx.people("provider"), *await tx.people("staff")]
+        for person in people:
+            await self._commands_for(person, agency.language)
+
+    async def _commands_for(self, person: Person, agency_language: str) -> None:
+        """A provider's or staff member's own command list, in their chat with the bot."""
+        if person.telegram_id is None or not isinstance(person, Provider | Staff):
+            return
+        extra = PROVIDER_COMMANDS if isinstance(person, Provider) else STAFF_COMMANDS
+        lang = normalize_language(person.language, agency_language)
+        scope = BotCommandScopeChat(person.telegram_id)
+        commands = bot_commands(lang, (*MEMBER_COMMANDS, *extra))
+        await self._call("setMyCommands", partial(self.api.set_my_commands, commands, scope=scope))
+
+    # --- receiving -----------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        """getUpdates in a loop; the offset moves past an update once it is stored."""
+        offset: int | None = None
+        failures = 0
+        while True:
+            try:
+                updates = await self.api.get_updates(
+                    offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
+                )
+                failures = 0
+            except RetryAfter as exc:
+                await asyncio.sleep(retry_seconds(exc))
+                continue
+            except TelegramError as exc:
+                failures += 1
+                delay = min(30.0, 2.0**failures)
+                log.warning("telegram: getUpdates failed (%s); again in %.0fs", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            for update in updates:
+                await self._handle_with_retries(update)
+                offset = update.update_id + 1
+
+    async def _handle_with_retries(self, update: Update) -> None:
+        """A failing update (the database busy) is tried again; a poison one is skipped."""
+        for attempt in range(3):
+            try:
+                await self.handle_update(update)
+                return
+            except Exception:
+                log.exception("telegram: update %s failed (attempt %s)", update.update_id, attempt)
+                await asyncio.sleep(2.0**attempt)
+
+    async def _webhook(self, request: Request) -> Response:
+        """POST /telegram/webhook: 403 without the secret; 200 once the update is stored."""
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, (self.config.secret or "").encode()):
+            log.warning("telegram webhook: wrong or missing secret token from %s", request.client)
+            return PlainTextResponse("forbidden", status_code=403)
+        if self._bot is None:
+            return PlainTextResponse("starting", status_code=503)
+        try:
+            update = Update.de_json(await request.json(), self.api)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return PlainTextResponse("not an update", status_code=400)
+        try:
+            await self.handle_update(update)
+        except Exception:  # Telegram delivers it again later; the update_id keeps it once
+            log.exception("telegram webhook: update %s failed", update.update_id)
+            return PlainTextResponse("error", status_code=500)
+        return Response(status_code=200)
+
+    async def handle_update(self, update: Update) -> None:
+        """Store one update (once per update_id) and answer it; the flows run in the worker."""
+        if update.callback_query is not None:
+            await self._on_press(update.update_id, update.callback_query)
+        elif update.message is not None:
+            await self._on_message(update.update_id, update.message)
+
+    async def _on_message(self, update_id: int, message: Message) -> None:
+        user = message.from_user
+        if user is None or user.is_bot:
+            return
+        if message.chat.type != ChatType.PRIVATE:
+            await self._on_group_message(update_id, message, user)
+            return
+        if message.contact is not None:
+            await self._on_contact(update_id, message, user)
+            return
+        bot, inbound = self._require_bot(), self._require_inbound()
+        address = str(user.id)
+        async with bot.db.transaction() as tx:
+            person = await tx.person_by_address("telegram", address)
+            if person is not None:
+                await adopt_language(tx, person, user.language_code)
+        if person is None:
+            await self._greet(update_id, user)
+            return
+        text = command_text(message.text or message.caption or "")
+        if await bot.accept("telegram", address, Text(text), str(update_id)):
+            inbound.wake()
+
+    async def _on_group_message(self, update_id: int, message: Message, user: User) -> None:
+        """In the staff group, a linked staff member's /command; the answer comes privately."""
+        if message.chat.id != self.config.staff_chat_id:
+            return
+        text = command_text(message.text or "")
+        if not text.startswith("/"):
+            return
+        bot, inbound = self._require_bot(), self._require_inbound()
+        async with bot.db.transaction() as tx:
+            person = await tx.person_by_address("telegram", str(user.id))
+        if isinstance(person, Staff) and await bot.accept(
+            "telegram", str(user.id), Text(text), str(update_id)
+        ):
+            inbound.wake()
+
+    async def _greet(self, update_id: int, user: User) -> None:
+        """Someone we do not know: ask for their phone number (the update is recorded once)."""
+        bot = self._require_bot()
+        async with open_desk(bot.db, bot.clock) as desk:
+            if await desk.tx.first_delivery("telegram", str(update_id), desk.now):
+                await greet_stranger(desk, user.id, user.language_code)
+        self.wake()
+
+    async def _on_contact(self, update_id: int, message: Message, user: User) -> None:
+        """A shared contact: link the account when it is the sender's own number."""
+        assert message.contact is not None
+        bot = self._require_bot()
+        contact = message.contact
+        async with open_desk(bot.db, bot.clock) as desk:
+            if not await desk.tx.first_delivery("telegram", str(update_id), desk.now):
+                return
+            person = await link_contact(
+                desk,
+                telegram_id=user.id,
+                contact_user_id=contact.user_id,
+                phone=contact.phone_number,
+                language_code=user.language_code,
+            )
+            if person is not None:
+                with use_language(desk.lang(person)):
+                    await common.send_menu(desk, person)
+            agency_language = desk.agency.language
+        self.wake()
+        if person is not None:
+            self._spawn(self._commands_for(person, agency_language))
+
+    async def _on_press(self, update_id: int, query: CallbackQuery) -> None:
+        """A button: checked, stored once per keyboard, answered, and its keyboard replaced."""
+        bot, inbound = self._require_bot(), self._require_inbound()
+        user = query.from_user
+        message = query.message
+        if message is None:  # a button on an inline-mode message: none of ours
+            self._spawn(self._answer(query, tr("en", STALE)))
+            return
+        chat_id, message_id = message.chat.id, message.message_id
+        in_group = chat_id == self.config.staff_chat_id
+        async with bot.db.transaction() as tx:
+            agency = await tx.agency()
+            person = await tx.person_by_address("telegram", str(user.id))
+            row = await tx.telegram_message(chat_id, message_id)
+        if row is None and self._transport is not None:
+            # Pressed the instant it arrived: its record may be a few milliseconds behind.
+            await self._transport.settle(chat_id)
+            async with bot.db.transaction() as tx:
+                row = await tx.telegram_message(chat_id, message_id)
+        if person is not None:
+            lang = normalize_language(person.language, agency.language)
+        else:
+            lang = telegram_language(user.language_code) or agency.language
+        verdict = judge_press(row, person, query.data or "", in_group=in_group)
+        if verdict.refusal is not None or row is None or person is None:
+            refusal = verdict.refusal or STALE
+            self._spawn(self._answer(query, tr(lang, refusal), alert=refusal in ALERTS))
+            return
+        accepted = await bot.accept(
+            "telegram",
+            str(user.id),
+            Press(query.data or ""),
+            str(update_id),
+            once=f"{chat_id}:{message_id}",
+        )
+        if not accepted:
+            self._spawn(self._answer(query, tr(lang, USED)))
+            return
+        inbound.wake()
+        self._spawn(self._answer(query, None))
+        if in_group:
+            footer = chosen_line(agency.language, verdict.label, by=person.name)
+        else:
+            footer = chosen_line(lang, verdict.label)
+        self._spawn(self._replace_keyboard(chat_id, message_id, row.text, footer))
+
+    # --- calls that are not outbox messages ----------------------------------------------
+
+    async def _answer(
+        self, query: CallbackQuery, text: str | None, *, alert: bool = False
+    ) -> None:
+        """answerCallbackQuery: every press is answered, or the client keeps spinning."""
+        await self._call(
+            "answerCallbackQuery",
+            lambda: self.api.answer_callback_query(query.id, text=text, show_alert=alert),
+        )
+
+    async def _replace_keyboard(
+        self, chat_id: int, message_id: int, text: str, footer: str
+    ) -> None:
+        """Keep the text, replace the keyboard by the choice: old buttons cannot be pressed."""
+        await self._call(
+            "editMessageText",
+            lambda: self.api.edit_message_text(
+                html_text(text, footer),
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=None,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            ),
+        )
+
+    async def _call(self, what: str, call: Callable[[], Awaitable[object]]) -> None:
+        """One Bot API call outside the outbox, a few tries; its failure is only logged."""
+        for attempt in range(3):
+            try:
+                await call()
+                return
+            except RetryAfter as exc:
+                await asyncio.sleep(retry_seconds(exc))
+            except BadRequest as exc:  # "query is too old", "message is not modified"
+                log.info("telegram: %s refused: %s", what, exc)
+                return
+            except TelegramError as exc:
+                log.warning("telegram: %s failed: %s", what, exc)
+                await asyncio.sleep(1.0 + attempt)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a side call in the background (a webhook answers without waiting for it)."""
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _require_bot(self) -> Carebot:
+        if self._bot is None:
+            raise RuntimeError("the Telegram channel is not started")
+        return self._bot
+
+    def _require_inbound(self) -> InboundWorker:
+        if self._inbound is None:
+            raise RuntimeError("the Telegram channel is not started")
+        return self._inbound

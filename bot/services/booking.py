@@ -417,13 +417,13 @@ async def tell_other_staff(
 ) -> None:
     """Tell every staff member who acted on an escalation, and how."""
 
-    def compose(lang: str, staff: Person) -> str:
-        who = acting.name if staff.id != acting.id else tr(lang, "you")
+    # Always the name, never "you": one copy of this may be what a whole staff group reads.
+    def compose(lang: str, _: Person) -> str:
         return tr(
             lang,
             "Escalation #{id}: {staff} {done}",
             id=escalation_id,
-            staff=who,
+            staff=acting.name,
             done=tr(lang, outcome_msg, **params),
         )
 
