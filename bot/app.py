@@ -13,7 +13,7 @@ from bot.domain.agency import AgencyFile, Person
 from bot.flows.router import Inbound, decode, encode, handle
 from bot.i18n import normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
-from bot.services.desk import Desk, open_desk
+from bot.services.desk import AgencyCache, Desk, open_desk
 from bot.services.ports import Clock, OutboxMessage
 from bot.services.timers import fire
 from storage.db import Database
@@ -31,6 +31,7 @@ class Carebot:
         # Called after each handled message, so the live scheduler can re-aim at new timers.
         self.after_commit: list[Callable[[], Awaitable[None]]] = []
         self.timer_lateness: deque[float] = deque(maxlen=20_000)
+        self.agency_cache = AgencyCache()
 
     @classmethod
     async def open(cls, path: str | Path, clock: Clock) -> Carebot:
@@ -45,7 +46,7 @@ class Carebot:
         """Write an agency file into the database (idempotent)."""
         async with self.db.transaction() as tx:
             await tx.import_agency(data, self.clock.now())
-        async with open_desk(self.db, self.clock) as desk:
+        async with open_desk(self.db, self.clock, self.agency_cache) as desk:
             await ensure_weekly_credits(desk)
 
     async def accept(
@@ -113,7 +114,7 @@ class Carebot:
     ) -> None:
         """Handle one accepted delivery; its processed mark commits with its effects."""
         try:
-            async with open_desk(self.db, self.clock) as desk:
+            async with open_desk(self.db, self.clock, self.agency_cache) as desk:
                 if not await desk.tx.mark_processed(channel, delivery_id, desk.now):
                     return
                 person = await desk.tx.person_by_address(channel, address)
@@ -158,7 +159,7 @@ class Carebot:
 
     async def _apologise(self, channel: str, address: str) -> None:
         try:
-            async with open_desk(self.db, self.clock) as desk:
+            async with open_desk(self.db, self.clock, self.agency_cache) as desk:
                 person = await desk.tx.person_by_address(channel, address)
                 if person is not None:
                     await desk.send(
@@ -204,7 +205,7 @@ class Carebot:
 
     async def _fire_batch(self, until: datetime, size: int, move_clock: bool) -> tuple[int, bool]:
         """Fire up to `size` due timers in one unit of work; (fired, whether any were due)."""
-        async with open_desk(self.db, self.clock) as desk:
+        async with open_desk(self.db, self.clock, self.agency_cache) as desk:
             timers = await desk.tx.due_timers(until, size)
             fired = 0
             for timer in timers:
@@ -227,8 +228,13 @@ class Carebot:
 
     async def timer_stats(self) -> tuple[int, datetime | None]:
         """Pending timers and the earliest due time."""
-        async with self.db.transaction() as tx:
+        async with self.db.read() as tx:
             return await tx.timer_stats()
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending timer falls due."""
+        async with self.db.read() as tx:
+            return await tx.next_due()
 
     async def outbox_after(self, after_id: int) -> list[OutboxMessage]:
         """Messages queued after an id (what a step sent)."""

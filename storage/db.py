@@ -81,6 +81,12 @@ class Database:
                 raise
             await self._conn.execute("COMMIT")
 
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        """Reads only, without taking SQLite's write lock (health checks, timer look-ups)."""
+        async with self._lock:
+            yield Tx(self._conn)
+
     async def close(self) -> None:
         """Close the connection."""
         await self._conn.close()

@@ -32,11 +32,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _appointment_with_timer(db: Path, due_in: float) -> int:
+async def _appointment_with_timer(db: Path, due_in: float, *, fresh: bool = True) -> int:
     """A confirmed appointment of Paul's whose arrival prompt falls due in `due_in` seconds."""
     bot = await Carebot.open(db, SystemClock())
     try:
-        await bot.import_agency(load_agency_file(AGENCY))
+        if fresh:
+            await bot.import_agency(load_agency_file(AGENCY))
         now = datetime.now(UTC)
         due = now + timedelta(seconds=due_in)
         async with bot.db.transaction() as tx:
@@ -113,15 +114,18 @@ def _wait_fired(db: Path, request_id: int, within: float) -> None:
 
 def test_sigkill_before_the_timer_then_restart_fires_it_once(tmp_path: Path) -> None:
     db = tmp_path / "carebot.db"
-    request_id = asyncio.run(_appointment_with_timer(db, due_in=3.0))
+    asyncio.run(_appointment_with_timer(db, due_in=86400.0))  # the agency; a far-off timer
     with _carebot_run(db) as first:
+        # The timer is created once the bot runs and killed with it at once, so however slow
+        # the start was, it cannot have fired before the kill.
+        request_id = asyncio.run(_appointment_with_timer(db, due_in=2.5, fresh=False))
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     assert _timer_and_prompts(db, request_id) == ("pending", None, 0)
-    time.sleep(3.5)  # the timer is now overdue: it must fire as soon as the bot is back
+    time.sleep(3.0)  # the timer is now overdue: it must fire as soon as the bot is back
     restarted_at = datetime.now(UTC)
     with _carebot_run(db):
-        _wait_fired(db, request_id, within=10)
+        _wait_fired(db, request_id, within=15)
         time.sleep(2.5)  # a sweep or two later, still once
         state, fired_at, prompts = _timer_and_prompts(db, request_id)
     assert state == "fired" and prompts == 1

@@ -33,6 +33,7 @@ class TimerWaker:
         )
         self._running = asyncio.Lock()
         self.fired = 0
+        self._armed_for: datetime | None = None
 
     async def start(self) -> None:
         """Start APScheduler, run what is overdue, and arm the next timer."""
@@ -58,11 +59,15 @@ class TimerWaker:
                 self.fired += await self.bot.fire_due_timers(self.bot.clock.now())
             except Exception:
                 log.exception("firing due timers failed; the sweep will try again")
+            self._armed_for = None  # the job that woke us is spent: always aim it again
             await self.rearm()
 
     async def rearm(self) -> None:
         """Point the wake-up job at the earliest pending timer (called after every commit)."""
-        pending, first = await self.bot.timer_stats()
+        first = await self.bot.next_due()
+        if first == self._armed_for:
+            return  # nothing earlier was added: the job already points at the right moment
+        self._armed_for = first
         if first is None:
             if self.scheduler.get_job(WAKE_JOB):
                 self.scheduler.remove_job(WAKE_JOB)
@@ -71,4 +76,4 @@ class TimerWaker:
         self.scheduler.add_job(
             self.run_due, "date", run_date=when, id=WAKE_JOB, replace_existing=True
         )
-        log.debug("%s timers pending; next at %s", pending, when.isoformat())
+        log.debug("next timer at %s", when.isoformat())

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from decimal import Decimal
+from functools import lru_cache
 
 from bot.domain.agency import Service
 
@@ -187,19 +189,35 @@ def _has_phrase(folded: str, phrase: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", folded) is not None
 
 
+def _service_words(service: Service) -> list[str]:
+    """The words that name a service: its id and names, and its kind's everyday synonyms."""
+    names = [fold(service.id.replace("_", " ").replace("-", " "))]
+    names += [fold(n) for n in service.name.values()]
+    words = [w for n in names for w in (n, *n.split()) if len(w) >= 4]
+    for kind_words in SERVICE_WORDS.values():
+        if any(_has_phrase(n, k) or _has_phrase(k, n) for n in names for k in kind_words):
+            words += kind_words
+    return words
+
+
+@lru_cache(maxsize=64)
+def _matchers(
+    key: tuple[tuple[str, tuple[tuple[str, str], ...]], ...],
+) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """One compiled pattern per service, built once per set of services (hot path)."""
+    matchers = []
+    for service_id, names in key:
+        words = _service_words(Service(service_id, dict(names), Decimal(1)))
+        alternation = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+        matchers.append((service_id, re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")))
+    return tuple(matchers)
+
+
 def find_service(text: str, services: Iterable[Service]) -> str | None:
     """The one service a message names (by the agency's names or everyday synonyms), or None."""
+    key = tuple((s.id, tuple(sorted(s.name.items()))) for s in services)
     folded = fold(text)
-    found: list[str] = []
-    for service in services:
-        names = [fold(service.id.replace("_", " ").replace("-", " "))]
-        names += [fold(n) for n in service.name.values()]
-        words = [w for n in names for w in (n, *n.split()) if len(w) >= 4]
-        for kind_words in SERVICE_WORDS.values():
-            if any(_has_phrase(n, k) or _has_phrase(k, n) for n in names for k in kind_words):
-                words += kind_words
-        if any(_has_phrase(folded, w) for w in words):
-            found.append(service.id)
+    found = [service_id for service_id, pattern in _matchers(key) if pattern.search(folded)]
     return found[0] if len(found) == 1 else None
 
 

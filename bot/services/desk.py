@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
@@ -80,10 +80,28 @@ class Desk:
             await self.send(member, text, options, broadcast=key)
 
 
+@dataclass
+class AgencyCache:
+    """The agency and its services as of an import version, kept between units of work."""
+
+    version: str | None = None
+    agency: Agency | None = None
+    services: dict[str, Service] = field(default_factory=dict)
+
+
 @asynccontextmanager
-async def open_desk(store: Store, clock: Clock) -> AsyncIterator[Desk]:
-    """Begin a unit of work and load what every step needs."""
+async def open_desk(
+    store: Store, clock: Clock, cache: AgencyCache | None = None
+) -> AsyncIterator[Desk]:
+    """Begin a unit of work and load what every step needs (from the cache while current)."""
     async with store.transaction() as tx:
-        agency = await tx.agency()
-        services = {s.id: s for s in await tx.services()}
+        if cache is None:
+            agency, services = await tx.agency(), {s.id: s for s in await tx.services()}
+        else:
+            version = await tx.agency_version()
+            if version != cache.version or cache.agency is None:
+                cache.agency = await tx.agency()
+                cache.services = {s.id: s for s in await tx.services()}
+                cache.version = version
+            agency, services = cache.agency, cache.services
         yield Desk(tx, clock.now(), agency, services)

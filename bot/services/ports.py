@@ -93,6 +93,10 @@ class Tx(Protocol):
         """The agency; raises NotFound before any import."""
         ...
 
+    async def agency_version(self) -> str:
+        """A fingerprint of the imported agency file ('' before the first import)."""
+        ...
+
     async def services(self) -> list[Service]:
         """All services, in the agency file's order."""
         ...
@@ -390,6 +394,10 @@ class Tx(Protocol):
 
     async def due_timers(self, until: datetime, limit: int) -> list[Timer]:
         """The earliest pending timers due at or before `until`, in due order."""
+        ...
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending timer falls due (an index lookup, cheap)."""
         ...
 
     async def timer_stats(self) -> tuple[int, datetime | None]:
