@@ -8,8 +8,10 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Coroutine
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 DEFAULT_DB = "./carebot.db"
 DEMO_AGENCY = Path(__file__).resolve().parent.parent / "agencies" / "demo.toml"
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.handlers.live import run_live
         from bot.settings import Settings
 
-        return asyncio.run(run_live(Settings(), args.host, args.port))
+        return _run_fast(run_live(Settings(), args.host, args.port))
     if args.command == "sms-send":
         return _sms_send(args)
     if args.command == "export":
@@ -97,6 +99,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "parse-sms":
         return _parse_sms(args)
     return 2
+
+
+def _run_fast(main: Coroutine[Any, Any, int]) -> int:
+    """Run the live bot on uvloop when it is installed (faster I/O), else on asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 async def _import(path: Path, db: str) -> int:
