@@ -978,11 +978,14 @@ class Tx:
             (ts(at), external_id, message_id),
         )
 
-    async def mark_retry(self, message_id: int, when: datetime, error: str) -> None:
-        """Try again later (5xx, timeout, 429)."""
+    async def mark_retry(
+        self, message_id: int, when: datetime, error: str, *, counted: bool = True
+    ) -> None:
+        """Try again later (5xx, timeout, 429); an uncounted try (a 429) is not an attempt."""
         await self._run(
-            "UPDATE outbox SET in_flight = 0, next_attempt_at = ?, last_error = ? WHERE id = ?",
-            (ts(when), error[:500], message_id),
+            "UPDATE outbox SET in_flight = 0, next_attempt_at = ?, last_error = ?, "
+            "attempts = attempts - ? WHERE id = ?",
+            (ts(when), error[:500], 0 if counted else 1, message_id),
         )
 
     async def mark_failed(self, message_id: int, error: str, *, dropped: bool = False) -> None:

@@ -152,13 +152,18 @@ class Sender:
 
     async def _settle(self, message: OutboxMessage, result: Delivery) -> None:
         now = self.bot.clock.now()
+        limited = result.retry_after is not None
         async with self.bot.db.transaction() as tx:
             if result.outcome == "sent":
                 await tx.mark_sent(message.id, result.external_id, now)
                 self.sent += 1
-            elif result.outcome == "retry" and message.attempts < self.max_attempts:
+            elif result.outcome == "retry" and (limited or message.attempts < self.max_attempts):
+                # A rate limit (429 with a delay) is the service pacing us, not a failure: it
+                # neither uses up the attempts nor lengthens the backoff of later failures.
                 delay = result.retry_after or min(MAX_BACKOFF, 2.0**message.attempts)
-                await tx.mark_retry(message.id, now + timedelta(seconds=delay), result.error)
+                await tx.mark_retry(
+                    message.id, now + timedelta(seconds=delay), result.error, counted=not limited
+                )
                 log.info(
                     "%s: message %s retried in %.0fs (%s)",
                     self.transport.channel,

@@ -51,10 +51,11 @@ OFF_REASON = "CAREBOT_TWILIO_ACCOUNT_SID, CAREBOT_TWILIO_AUTH_TOKEN, CAREBOT_TWI
 INBOUND_PATH = "/sms/inbound"
 STATUS_PATH = "/sms/status"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-# A Twilio webhook is about 1 kB of fields plus a Body of at most 1,600 characters, 2-3 kB
-# encoded for text in French or English: 8 kB leaves room; an SMS of hundreds of emoji would
-# exceed it and get 413 (Twilio logs it), the price of refusing bulky junk before parsing.
-MAX_FORM_BYTES = 8 * 1024
+# A Twilio webhook is about 1 kB of fields plus a Body of at most 1,600 characters: up to
+# 19.2 kB once form-encoded when every character takes 4 bytes of UTF-8 (emoji), so 24 kB
+# takes any real SMS; a longer Body is refused (413) after parsing, as bulky junk.
+MAX_FORM_BYTES = 24 * 1024
+MAX_BODY_CHARS = 1600
 MAX_FORM_FIELDS = 64
 MESSAGE_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
 OPTED_OUT = 21610  # Twilio: "Attempt to send to unsubscribed recipient"
@@ -369,6 +370,8 @@ class SmsChannel:
         sid, sender, body = form.get("MessageSid"), form.get("From"), form.get("Body")
         if not sid or not MESSAGE_SID.fullmatch(sid) or not sender or body is None:
             return PlainTextResponse("MessageSid, From and Body are required", 400)
+        if len(body) > MAX_BODY_CHARS:
+            return PlainTextResponse("Body over 1,600 characters", 413)
         address = e164(sender)
         if address is None:
             return PlainTextResponse("From is not a phone number", 400)

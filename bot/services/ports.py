@@ -452,8 +452,10 @@ class Tx(Protocol):
         """A transport accepted the message."""
         ...
 
-    async def mark_retry(self, message_id: int, when: datetime, error: str) -> None:
-        """Try again later (5xx, timeout, 429)."""
+    async def mark_retry(
+        self, message_id: int, when: datetime, error: str, *, counted: bool = True
+    ) -> None:
+        """Try again later (5xx, timeout, 429); an uncounted try (a 429) is not an attempt."""
         ...
 
     async def mark_failed(self, message_id: int, error: str, *, dropped: bool = False) -> None:

@@ -13,7 +13,8 @@ Updates are injected (`send_text`, `send_contact`, `press`, `push`, `redeliver`)
 hands them out, or, once setWebhook was called, a thread POSTs them in order to the
 registered URL with the X-Telegram-Bot-Api-Secret-Token header (retrying until a 2xx).
 Every call is recorded; `fail_next_sends(n, retry_after)` makes the next n sendMessage calls
-answer 429 with parameters.retry_after.
+answer 429 with parameters.retry_after, and `fail_sends_for(seconds, status)` makes every
+sendMessage of a period answer 500 or 429, or (`hold`) time out, sending nothing.
 
 From a test: `with FakeTelegram() as fake: ...` (a threaded HTTP server).
 From a shell: `python -m tests.fakes.telegram_api --port 8098`, then point
@@ -287,6 +288,9 @@ class FakeTelegram:
         self.forbidden: set[int] = set()  # chats that blocked the bot (403)
         self._fail_sends = 0
         self._retry_after = 1
+        self._fail_until = 0.0  # time.time() before which every sendMessage fails
+        self._fail_status = 500
+        self._fail_hold = 0.0
 
     # --- life --------------------------------------------------------------------------
 
@@ -324,6 +328,18 @@ class FakeTelegram:
         with self._cond:
             self._fail_sends = count
             self._retry_after = retry_after
+
+    def fail_sends_for(
+        self, seconds: float, status: int = 500, *, retry_after: int = 1, hold: float = 0.0
+    ) -> None:
+        """For the next `seconds`, every sendMessage answers `status` (429: with retry_after),
+        after holding the request `hold` seconds when given (longer than the client's read
+        timeout, it is a timeout); nothing is sent."""
+        with self._cond:
+            self._fail_until = time.time() + seconds
+            self._fail_status = status
+            self._retry_after = retry_after
+            self._fail_hold = hold
 
     # --- injecting updates -------------------------------------------------------------
 
@@ -592,6 +608,16 @@ class FakeTelegram:
         return json.dumps(scope, sort_keys=True), str(params.get("language_code") or "")
 
     def _m_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self._cond:
+            failing = time.time() < self._fail_until
+            status, hold, retry = self._fail_status, self._fail_hold, self._retry_after
+        if failing:
+            time.sleep(hold)  # a handler thread of its own: only this request waits
+            if status == 429:
+                raise ApiError(
+                    429, f"Too Many Requests: retry after {retry}", {"retry_after": retry}
+                )
+            raise ApiError(status, "Internal Server Error")
         with self._cond:
             if self._fail_sends > 0:
                 self._fail_sends -= 1

@@ -14,7 +14,9 @@ From a shell: `python -m tests.fakes.twilio --port 8099`; `GET /_log` lists what
 `POST /_script` (JSON) scripts failures: {"fail_next": {"count": 1, "status": 500}},
 {"refuse": "+33600000002"}, {"delay_next": {"count": 1, "seconds": 5}},
 {"deliver": {"to": "+33600000002", "status": "undelivered"}}, {"callbacks": true},
-{"reset": true}.
+{"reset": true}; for a period rather than a count, {"fail_for": {"seconds": 20, "status": 500}}
+(or 429, 503) and {"stall_for": {"seconds": 20, "hold": 12}} (each request is held `hold`
+seconds, longer than the client's timeout, then answered 503; nothing is created).
 """
 
 from __future__ import annotations
@@ -90,6 +92,10 @@ class _Script:
     refused: dict[str, int] = field(default_factory=dict)  # number -> Twilio error code
     deliver: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # to -> final
     callbacks: bool = False
+    fail_until: float = 0.0  # time.time() before which every request answers fail_status
+    fail_status: int = 500
+    stall_until: float = 0.0  # time.time() before which every request is held, then 503
+    stall_hold: float = 0.0
 
 
 class FakeTwilio:
@@ -176,6 +182,19 @@ class FakeTwilio:
         """The next `count` requests answer `status` (500, 503, 429...) and create nothing."""
         with self._lock:
             self._script.failures.extend([status] * count)
+
+    def fail_for(self, seconds: float, status: int = 500) -> None:
+        """For the next `seconds`, every request answers `status` (500, 503, 429...)."""
+        with self._lock:
+            self._script.fail_until = time.time() + seconds
+            self._script.fail_status = status
+
+    def stall_for(self, seconds: float, hold: float) -> None:
+        """For the next `seconds`, every request is held `hold` seconds (past the client's
+        timeout), then answered 503; no message is created."""
+        with self._lock:
+            self._script.stall_until = time.time() + seconds
+            self._script.stall_hold = hold
 
     def refuse(self, number: str, code: int = 21610) -> None:
         """Every message to `number` is refused with a Twilio error (21610: unsubscribed)."""
@@ -264,7 +283,13 @@ class FakeTwilio:
             return answer(401, 20003, _error(20003))
         with self._lock:
             failure = self._script.failures.pop(0) if self._script.failures else None
+            if failure is None and now < self._script.fail_until:
+                failure = self._script.fail_status
+            hold = self._script.stall_hold if now < self._script.stall_until else 0.0
             first = self._by_token.get(token) if token else None
+        if hold:
+            await asyncio.sleep(hold)
+            return answer(503, 20500, {**_error(20500), "status": 503})
         if failure is not None:
             code = {429: 20429}.get(failure, 20500)
             return answer(failure, code, {**_error(code), "status": failure})
@@ -408,6 +433,12 @@ class FakeTwilio:
                 self.deliver(str(item["to"]), str(item["status"]), item.get("error_code"))
             if "callbacks" in script:
                 self.callbacks(bool(script["callbacks"]))
+            if "fail_for" in script:
+                item = script["fail_for"]
+                self.fail_for(float(item["seconds"]), int(item.get("status", 500)))
+            if "stall_for" in script:
+                item = script["stall_for"]
+                self.stall_for(float(item["seconds"]), float(item["hold"]))
         except (ValueError, TypeError, KeyError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse({"ok": True})

@@ -1,0 +1,1 @@
+"""The reliability suite: real `carebot run` processes under crashes, load, faults and abuse."""
