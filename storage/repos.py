@@ -433,11 +433,16 @@ class Tx:
         self, member_id: str, statuses: Iterable[Status]
     ) -> list[Request]:
         """A member's requests in these statuses, soonest first."""
+        return await self._requests_of("member_id", member_id, statuses)
+
+    async def _requests_of(
+        self, column: str, person_id: str, statuses: Iterable[Status]
+    ) -> list[Request]:
         wanted = [s.value for s in statuses]
         rows = await self._all(
-            f"SELECT * FROM requests WHERE member_id = ? AND status IN "
+            f"SELECT * FROM requests WHERE {column} = ? AND status IN "
             f"({','.join('?' * len(wanted))}) ORDER BY start_at, id",
-            (member_id, *wanted),
+            (person_id, *wanted),
         )
         return [_request(r) for r in rows]
 
@@ -506,13 +511,7 @@ class Tx:
         self, provider_id: str, statuses: Iterable[Status]
     ) -> list[Request]:
         """A provider's requests in these statuses, soonest first."""
-        wanted = [s.value for s in statuses]
-        rows = await self._all(
-            f"SELECT * FROM requests WHERE provider_id = ? AND status IN "
-            f"({','.join('?' * len(wanted))}) ORDER BY start_at, id",
-            (provider_id, *wanted),
-        )
-        return [_request(r) for r in rows]
+        return await self._requests_of("provider_id", provider_id, statuses)
 
     async def unsettled_before(
         self, moment: datetime, statuses: Iterable[Status]

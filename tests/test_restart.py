@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,12 +21,7 @@ from bot.clock import SystemClock
 from bot.domain.booking import Status
 from bot.services.appointments import CHECKIN
 from tests.conftest import AGENCY, ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.live import free_port, wait_healthy
 
 
 async def _appointment_with_timer(db: Path, due_in: float, *, fresh: bool = True) -> int:
@@ -60,7 +52,7 @@ async def _appointment_with_timer(db: Path, due_in: float, *, fresh: bool = True
 
 @contextmanager
 def _carebot_run(db: Path) -> Iterator[subprocess.Popen[bytes]]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CAREBOT_DATABASE": str(db), "CAREBOT_SWEEP_SECONDS": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run", "--port", str(port)],
@@ -70,27 +62,12 @@ def _carebot_run(db: Path) -> Iterator[subprocess.Popen[bytes]]:
         stderr=subprocess.PIPE,
     )
     try:
-        _wait_healthy(port, process)
+        wait_healthy(port, process)
         yield process
     finally:
         if process.poll() is None:
             process.kill()
         process.wait(10)
-
-
-def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> dict[str, object]:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"carebot run died: {process.stderr.read() if process.stderr else ''!r}"
-            )
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
-                return dict(json.load(answer))
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("carebot run never became healthy")
 
 
 def _timer_and_prompts(db: Path, request_id: int) -> tuple[str, str | None, int]:

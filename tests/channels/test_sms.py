@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -35,30 +34,13 @@ from bot.services.booking import send_request
 from bot.services.desk import open_desk
 from tests.conftest import AGENCY, ROOT
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeMessage, FakeTwilio
+from tests.live import free_port, wait_healthy
 
 BOT_NUMBER = "+15005550006"
 BOB, DAVID, FANNY = "+447700900123", "+33611111111", "+447700900456"
 MARIE, PAUL, SAM = "+33600000001", "+33600000002", "+33600000004"
 STRANGER = "+447700900999"
 T = TypeVar("T")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> dict[str, Any]:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"carebot run died: {log.read_text(errors='replace')}")
-        try:
-            return dict(httpx.get(url + "/healthz", timeout=1).json())
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise AssertionError("carebot run never became healthy")
 
 
 @dataclass
@@ -158,7 +140,7 @@ def live(fake: FakeTwilio, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         check=True,
         capture_output=True,
     )
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
     env.update(
@@ -180,7 +162,7 @@ def live(fake: FakeTwilio, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             stderr=stderr,
         )
         try:
-            health = _wait_healthy(url, process, log)
+            health = wait_healthy(port, process, log)
             channels = health["channels"]
             assert isinstance(channels, dict) and channels["sms"].startswith("on")
             with httpx.Client(timeout=10) as http:

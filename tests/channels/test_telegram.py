@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import pytest
 
 from tests.conftest import AGENCY, PARIS, ROOT
 from tests.fakes.telegram_api import FAKE_TOKEN, FakeTelegram, SentMessage
+from tests.live import free_port, wait_healthy
 
 GROUP = -1001234567890
 SECRET = "s3cret-webhook_token"
@@ -61,25 +61,6 @@ class Live:
             return list(conn.execute(sql, args))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(port: int, process: subprocess.Popen[bytes], log: Path) -> dict[str, Any]:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"carebot run died:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
-                return dict(json.load(answer))
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("carebot run never became healthy")
-
-
 @pytest.fixture(scope="module", params=["polling", "webhook"])
 def live(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -94,7 +75,7 @@ def live(
         check=True,
         capture_output=True,
     )
-    port = _free_port()
+    port = free_port()
     with FakeTelegram() as fake:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
         env |= {
@@ -115,7 +96,7 @@ def live(
                 stderr=log_file,
             )
         try:
-            health = _wait_healthy(port, process, log)
+            health = wait_healthy(port, process, log)
             assert health["channels"]["telegram"].startswith(f"on ({mode}")
             if mode == "webhook":
                 fake.wait_for(lambda: fake.webhook)
