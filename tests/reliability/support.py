@@ -28,10 +28,11 @@ from twilio.request_validator import RequestValidator
 
 from bot.handlers.sms import new_message_sid
 from bot.i18n import tr
-from tests.channels.test_sms import BOT_NUMBER, _free_port, _wait_healthy, eventually
+from tests.channels.test_sms import BOT_NUMBER, eventually
 from tests.conftest import ROOT
 from tests.fakes.telegram_api import FAKE_TOKEN, FakeTelegram
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.live import free_port, wait_healthy
 from tests.test_robustness import is_apology
 
 __all__ = [
@@ -263,7 +264,7 @@ class LiveRun:
         self.home = home
         self.db = home / "carebot.db"
         self.log = home / "carebot-run.log"
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.twilio = twilio
         self.telegram = telegram
@@ -320,7 +321,7 @@ class LiveRun:
                 stderr=log,
             )
         self.starts += 1
-        health = _wait_healthy(self.url, self.process, self.log)
+        health = wait_healthy(self.port, self.process, self.log)
         if fake is not None:
             if self.webhook:
                 fake.wait_for(lambda: len(fake.calls_of("setWebhook")) > webhooks, 20)

@@ -36,7 +36,7 @@ pytestmark = pytest.mark.reliability
 
 POSTS = 1000 if FULL else 200  # inbound SMS
 TIMERS = 1500 if FULL else 300  # arrival prompts
-POST_SECONDS = 8.0 if FULL else 3.0  # the stream of webhooks lasts this long
+POST_SECONDS = 8.0 if FULL else 5.0  # the stream of webhooks lasts this long (past the kill)
 TIMER_SECONDS = 10.0 if FULL else 4.0  # the prompts fall due over this long
 HELD = 5  # SMS created at the fake Twilio whose answer the kill cuts off
 CHECKINS = "SELECT COUNT(*) FROM timers WHERE kind = ?"

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 from bot.nlu.replies import sms_keyword
@@ -70,9 +70,12 @@ TEXTS = st.one_of(
         st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=12)), min_size=1, max_size=10
     ).map(" ".join),
 )
+# No shrinking against a live server: a failing example is reported as found, in bounded
+# time (tests/test_robustness.py shrinks the same kind of texts against the flows).
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
@@ -241,7 +244,7 @@ def _forgeries(run: LiveRun, form: dict[str, str], data: st.DataObject) -> dict[
     return {"sig": signature}
 
 
-@settings(max_examples=EXAMPLES, deadline=None)
+@FUZZ
 @given(data=st.data())
 def test_forged_sms_webhooks_get_403_and_leave_no_trace(live: Live, data: st.DataObject) -> None:
     run, twilio, _ = live
@@ -283,7 +286,7 @@ def test_forged_status_callbacks_get_403(live: Live) -> None:
     assert good.status_code == 204
 
 
-@settings(max_examples=EXAMPLES, deadline=None)
+@FUZZ
 @given(
     secret=st.one_of(
         st.none(),
