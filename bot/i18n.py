@@ -72,11 +72,6 @@ def ntr(lang: str, singular: str, plural: str, n: int, **params: object) -> str:
     return text.format(n=n, **params)
 
 
-def current_language() -> str:
-    """The language of the person whose message is being handled."""
-    return _current.get()
-
-
 @contextmanager
 def use_language(lang: str) -> Iterator[None]:
     """Handle one inbound message in its sender's language."""

@@ -11,7 +11,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TextIO
@@ -327,8 +327,3 @@ async def run_files(paths: list[Path], verbose: bool = False, out: TextIO = sys.
             worst = max(worst, code)
     print(f"{passed} passed, {failed} failed", file=out)
     return worst
-
-
-def parse_advance(text: str) -> timedelta:
-    """A duration like '30m' for clock steps (shared with the console)."""
-    return parse_duration(text)

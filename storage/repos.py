@@ -96,6 +96,17 @@ def _change(row: aiosqlite.Row) -> ChangeRequest:
     )
 
 
+def _escalation(row: aiosqlite.Row) -> Escalation:
+    return Escalation(
+        row["id"],
+        row["request_id"],
+        row["reason"],
+        row["about"],
+        row["handled_by"],
+        row["outcome"],
+    )
+
+
 def _maybe_ts(text: str | None) -> datetime | None:
     return None if text is None else from_ts(text)
 
@@ -718,28 +729,14 @@ class Tx:
     async def escalation(self, escalation_id: int) -> Escalation | None:
         """An escalation by id."""
         row = await self._one("SELECT * FROM escalations WHERE id = ?", (escalation_id,))
-        if row is None:
-            return None
-        return Escalation(
-            row["id"],
-            row["request_id"],
-            row["reason"],
-            row["about"],
-            row["handled_by"],
-            row["outcome"],
-        )
+        return None if row is None else _escalation(row)
 
     async def escalations_of(self, request_id: int) -> list[Escalation]:
         """Every escalation a request has had, oldest first."""
         rows = await self._all(
             "SELECT * FROM escalations WHERE request_id = ? ORDER BY id", (request_id,)
         )
-        return [
-            Escalation(
-                r["id"], r["request_id"], r["reason"], r["about"], r["handled_by"], r["outcome"]
-            )
-            for r in rows
-        ]
+        return [_escalation(r) for r in rows]
 
     async def claim_escalation(
         self, escalation_id: int, staff_id: str, outcome: str, at: datetime
@@ -755,9 +752,7 @@ class Tx:
     async def open_escalations(self) -> list[Escalation]:
         """Escalations nobody has handled yet, oldest first."""
         rows = await self._all("SELECT * FROM escalations WHERE handled_by IS NULL ORDER BY id")
-        return [
-            Escalation(r["id"], r["request_id"], r["reason"], r["about"], None, None) for r in rows
-        ]
+        return [_escalation(r) for r in rows]
 
     # --- money -----------------------------------------------------------------------
 
@@ -941,15 +936,6 @@ class Tx:
         )
         return None if row is None else _outbox(row)
 
-    async def last_options_to(self, person_id: str) -> OutboxMessage | None:
-        """The newest message with options queued for a person."""
-        row = await self._one(
-            "SELECT * FROM outbox WHERE person_id = ? AND options_json IS NOT "
-            "NULL ORDER BY id DESC LIMIT 1",
-            (person_id,),
-        )
-        return None if row is None else _outbox(row)
-
     async def claim_outbox(self, channel: str, now: datetime, limit: int) -> list[OutboxMessage]:
         """Take queued messages that are due, the oldest per recipient only (order is kept)."""
         rows = await self._all(
@@ -1007,14 +993,6 @@ class Tx:
         """Every row of one staff notification."""
         rows = await self._all("SELECT * FROM outbox WHERE broadcast = ? ORDER BY id", (key,))
         return [_outbox(r) for r in rows]
-
-    async def set_delivery(self, external_id: str, status: str) -> OutboxMessage | None:
-        """Record a carrier's delivery status for a message we sent."""
-        await self._run(
-            "UPDATE outbox SET delivery = ? WHERE external_id = ?", (status, external_id)
-        )
-        row = await self._one("SELECT * FROM outbox WHERE external_id = ?", (external_id,))
-        return None if row is None else _outbox(row)
 
     async def advance_delivery(
         self, external_id: str, status: str, over: Sequence[str]

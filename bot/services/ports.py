@@ -440,10 +440,6 @@ class Tx(Protocol):
         """The newest message queued for a person."""
         ...
 
-    async def last_options_to(self, person_id: str) -> OutboxMessage | None:
-        """The newest message with options queued for a person."""
-        ...
-
     async def claim_outbox(self, channel: str, now: datetime, limit: int) -> list[OutboxMessage]:
         """Take queued messages that are due, the oldest per recipient only (order is kept)."""
         ...
@@ -468,10 +464,6 @@ class Tx(Protocol):
 
     async def broadcast_rows(self, key: str) -> list[OutboxMessage]:
         """Every row of one staff notification."""
-        ...
-
-    async def set_delivery(self, external_id: str, status: str) -> OutboxMessage | None:
-        """Record a carrier's delivery status for a message we sent."""
         ...
 
     async def advance_delivery(
