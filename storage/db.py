@@ -1,9 +1,21 @@
-"""The SQLite database: connection settings, migrations and the unit of work."""
+"""The SQLite database: connection settings, migrations and the unit of work.
+
+Statements run on the event loop's own thread. A statement on a local SQLite file takes tens
+of microseconds, while a hop to aiosqlite's thread costs a turn of a busy event loop (a
+millisecond or more under load), and a unit of work is 10-20 statements: with one hop each,
+the units of work queued behind one another and capped the bot at ~250 messages/s (see
+bench/RESULTS.md). What may wait long goes through aiosqlite's thread instead, so the loop
+never stalls: BEGIN IMMEDIATE when another process holds the write lock, the heavy reads
+(Tx marks them), migrations, and WAL checkpoints, which a second connection runs in the
+background rather than letting a commit fsync on the loop.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -14,6 +26,10 @@ import aiosqlite
 from storage.repos import Tx
 
 log = logging.getLogger(__name__)
+# How long the loop may block on a lock held by another process before waiting in a thread.
+INLINE_BUSY_MS = 20
+WAIT_BUSY_MS = 10_000
+CHECKPOINT_EVERY = 200  # commits
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -30,21 +46,34 @@ class Database:
     """One SQLite file; writes are serialised in-process by a lock and across processes by
     BEGIN IMMEDIATE, so a unit of work never interleaves with another."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, conn: aiosqlite.Connection, raw: sqlite3.Connection, path: str) -> None:
         self._conn = conn
+        self._raw = raw
         self._lock = asyncio.Lock()
         self.path = path
+        self._commits = 0
+        self._checkpoint: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
         """Open (creating if needed) and migrate the database at `path`."""
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
-        conn.row_factory = aiosqlite.Row
+        opened: list[sqlite3.Connection] = []
+
+        def connect() -> sqlite3.Connection:
+            # Shared by aiosqlite's thread and the loop's; the lock keeps them from overlapping.
+            raw = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            raw.row_factory = sqlite3.Row
+            opened.append(raw)
+            return raw
+
+        conn = await aiosqlite.Connection(connect, iter_chunk_size=64)
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=10000")
+        await conn.execute(f"PRAGMA busy_timeout={INLINE_BUSY_MS:d}")
         await conn.execute("PRAGMA synchronous=NORMAL")
-        db = cls(conn, str(path))
+        # Checkpoints run in the background (see _after_commit), never inside a commit.
+        await conn.execute("PRAGMA wal_autocheckpoint=0")
+        db = cls(conn, opened[0], str(path))
         await db._migrate()
         # Cheap, and keeps the planner's statistics fresh on long-lived databases.
         await conn.execute("PRAGMA optimize")
@@ -59,7 +88,7 @@ class Database:
             if number <= current:
                 continue
             log.info("applying migration %s", number)
-            await self._conn.execute("BEGIN IMMEDIATE")
+            await self._begin()
             try:
                 for statement in _split_sql(sql):
                     await self._conn.execute(statement)
@@ -69,26 +98,59 @@ class Database:
                 await self._conn.execute("ROLLBACK")
                 raise
 
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE on the loop; if another process holds the lock, wait in the thread."""
+        try:
+            self._raw.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        await self._conn.execute(f"PRAGMA busy_timeout={WAIT_BUSY_MS:d}")
+        try:
+            await self._conn.execute("BEGIN IMMEDIATE")
+        finally:
+            await self._conn.execute(f"PRAGMA busy_timeout={INLINE_BUSY_MS:d}")
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """A unit of work: BEGIN IMMEDIATE, commit on success, roll back on any error."""
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            await self._begin()
             try:
-                yield Tx(self._conn)
+                yield Tx(self._conn, self._raw)
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                self._raw.execute("ROLLBACK")
                 raise
-            await self._conn.execute("COMMIT")
+            self._raw.execute("COMMIT")
+            self._after_commit()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
         """Reads only, without taking SQLite's write lock (health checks, timer look-ups)."""
         async with self._lock:
-            yield Tx(self._conn)
+            yield Tx(self._conn, self._raw)
+
+    def _after_commit(self) -> None:
+        """Every CHECKPOINT_EVERY commits, copy the WAL back into the file in the background."""
+        self._commits += 1
+        if self._commits % CHECKPOINT_EVERY or (self._checkpoint and not self._checkpoint.done()):
+            return
+        self._checkpoint = asyncio.get_running_loop().create_task(self.checkpoint())
+
+    async def checkpoint(self) -> None:
+        """A PASSIVE checkpoint on a connection of its own: it never blocks a writer."""
+        try:
+            async with aiosqlite.connect(self.path) as conn:
+                await conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            log.warning("WAL checkpoint failed; the next one will catch up", exc_info=True)
 
     async def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (after any checkpoint under way)."""
+        if self._checkpoint is not None:
+            with contextlib.suppress(Exception):
+                await self._checkpoint
         await self._conn.close()
 
 

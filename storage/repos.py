@@ -39,7 +39,7 @@ _NOT_OFF_NOR_BUSY = (
 )
 
 
-def _person(row: aiosqlite.Row, extra: dict[str, Any] | None = None) -> Person:
+def _person(row: sqlite3.Row, extra: dict[str, Any] | None = None) -> Person:
     """Build the right Person subclass from a people row (providers need `extra`)."""
     common: dict[str, Any] = {
         "id": row["id"],
@@ -61,7 +61,7 @@ def _person(row: aiosqlite.Row, extra: dict[str, Any] | None = None) -> Person:
     return Staff(**common)
 
 
-def _request(row: aiosqlite.Row) -> Request:
+def _request(row: sqlite3.Row) -> Request:
     return Request(
         id=row["id"],
         member_id=row["member_id"],
@@ -83,7 +83,7 @@ def _request(row: aiosqlite.Row) -> Request:
     )
 
 
-def _change(row: aiosqlite.Row) -> ChangeRequest:
+def _change(row: sqlite3.Row) -> ChangeRequest:
     return ChangeRequest(
         row["id"],
         row["request_id"],
@@ -96,7 +96,7 @@ def _change(row: aiosqlite.Row) -> ChangeRequest:
     )
 
 
-def _escalation(row: aiosqlite.Row) -> Escalation:
+def _escalation(row: sqlite3.Row) -> Escalation:
     return Escalation(
         row["id"],
         row["request_id"],
@@ -111,7 +111,7 @@ def _maybe_ts(text: str | None) -> datetime | None:
     return None if text is None else from_ts(text)
 
 
-def _offer(row: aiosqlite.Row) -> Offer:
+def _offer(row: sqlite3.Row) -> Offer:
     return Offer(
         row["id"],
         row["request_id"],
@@ -122,7 +122,7 @@ def _offer(row: aiosqlite.Row) -> Offer:
     )
 
 
-def _outbox(row: aiosqlite.Row) -> OutboxMessage:
+def _outbox(row: sqlite3.Row) -> OutboxMessage:
     options = tuple(
         (str(label), str(act)) for label, act in json.loads(row["options_json"] or "[]")
     )
@@ -143,20 +143,29 @@ def _outbox(row: aiosqlite.Row) -> OutboxMessage:
 class Tx:
     """The repositories of one transaction; only storage.db creates it."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, raw: sqlite3.Connection) -> None:
         self._c = conn
+        self._raw = raw
 
-    # Each await is a hop to aiosqlite's thread (~100 us): one hop per statement, not three.
-    async def _one(self, sql: str, args: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        rows = await self._c.execute_fetchall(sql, args)
-        return next(iter(rows), None)
+    # Statements run on the loop's thread (storage/db.py says why), except the _heavy ones.
+    async def _one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._raw.execute(sql, args).fetchone()
+        return row
 
-    async def _all(self, sql: str, args: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async def _all(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return self._raw.execute(sql, args).fetchall()
+
+    async def _heavy(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """A read that may take milliseconds on a large agency: in aiosqlite's thread."""
         return list(await self._c.execute_fetchall(sql, args))
+
+    async def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """One statement over many rows."""
+        self._raw.executemany(sql, rows)
 
     async def _run(self, sql: str, args: Sequence[Any] = ()) -> tuple[int, int]:
         """Execute a write; returns (rowcount, lastrowid)."""
-        cursor = await self._c.execute(sql, args)
+        cursor = self._raw.execute(sql, args)
         return cursor.rowcount, cursor.lastrowid or 0
 
     # --- agency and roster -------------------------------------------------------------
@@ -208,12 +217,12 @@ class Tx:
         row = await self._one(f"SELECT * FROM people WHERE {column} = ?", (key,))
         return None if row is None else await self._complete(row)
 
-    async def _complete(self, row: aiosqlite.Row) -> Person:
+    async def _complete(self, row: sqlite3.Row) -> Person:
         if row["role"] != "provider":
             return _person(row)
         return (await self._providers_from_rows([row]))[0]
 
-    async def _providers_from_rows(self, rows: list[aiosqlite.Row]) -> list[Provider]:
+    async def _providers_from_rows(self, rows: list[sqlite3.Row]) -> list[Provider]:
         """Attach services, weekly windows and days off to provider rows in three queries."""
         ids = [r["id"] for r in rows]
         marks = ",".join("?" * len(ids))
@@ -276,7 +285,7 @@ class Tx:
         span, not off that day and holding nothing that overlaps [start, end)."""
         # Driven by the weekday index: only providers working then are looked at. Windows are
         # merged at import, so at most one window of a day can cover a span (no duplicates).
-        rows = await self._all(
+        rows = await self._heavy(
             "SELECT p.id, p.rating FROM availability a "
             "JOIN provider_services s ON s.provider_id = a.provider_id AND s.service_id = ? "
             "JOIN people p ON p.id = a.provider_id "
@@ -298,7 +307,7 @@ class Tx:
     ) -> list[str]:
         """Providers of a service with a window that overlaps but does not cover a same-day
         span, best rated first (the near misses worth showing)."""
-        rows = await self._all(
+        rows = await self._heavy(
             "SELECT p.id FROM people p JOIN provider_services s ON s.provider_id = p.id "
             "WHERE s.service_id = ? AND EXISTS (SELECT 1 FROM availability a WHERE "
             "a.provider_id = p.id AND a.weekday = ? AND a.start_min < ? AND a.end_min > ?) "
@@ -333,7 +342,7 @@ class Tx:
 
     async def busy_providers(self, start: datetime, end: datetime) -> set[str]:
         """Providers holding a window that overlaps [start, end)."""
-        rows = await self._all(
+        rows = await self._heavy(
             f"SELECT DISTINCT provider_id FROM requests WHERE status IN {_HOLDING_SQL} "
             "AND provider_id IS NOT NULL AND start_at < ? AND ? < end_at",
             (ts(end), ts(start)),
@@ -656,7 +665,7 @@ class Tx:
 
     async def ledger_between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """Every ledger line in [start, end), for the accountant's export."""
-        rows = await self._all(
+        rows = await self._heavy(
             "SELECT * FROM ledger WHERE created_at >= ? AND created_at < ? ORDER BY id",
             (ts(start), ts(end)),
         )
@@ -827,11 +836,10 @@ class Tx:
         self, timers: Sequence[tuple[str, datetime, int | None, int | None]]
     ) -> None:
         """Schedule many (kind, due_at, request_id, ref_id) at once."""
-        async with self._c.executemany(
+        await self._many(
             "INSERT INTO timers (kind, request_id, ref_id, due_at) VALUES (?, ?, ?, ?)",
             [(kind, request_id, ref_id, ts(due)) for kind, due, request_id, ref_id in timers],
-        ):
-            pass
+        )
 
     async def due_timers(self, until: datetime, limit: int) -> list[Timer]:
         """The earliest pending timers due at or before `until`, in due order."""
@@ -1205,22 +1213,19 @@ class Tx:
         await self._run("DELETE FROM provider_services WHERE provider_id = ?", (p.id,))
         await self._run("DELETE FROM availability WHERE provider_id = ?", (p.id,))
         await self._run("DELETE FROM days_off WHERE provider_id = ?", (p.id,))
-        async with self._c.executemany(
+        await self._many(
             "INSERT INTO provider_services (provider_id, service_id) VALUES (?, ?)",
             [(p.id, s) for s in p.services],
-        ):
-            pass
-        async with self._c.executemany(
+        )
+        await self._many(
             "INSERT INTO availability (provider_id, weekday, start_min, end_min) "
             "VALUES (?, ?, ?, ?)",
             [(p.id, w.weekday, w.start, w.end) for w in p.availability],
-        ):
-            pass
-        async with self._c.executemany(
+        )
+        await self._many(
             "INSERT INTO days_off (provider_id, day) VALUES (?, ?)",
             [(p.id, d.isoformat()) for d in sorted(p.unavailable)],
-        ):
-            pass
+        )
 
     async def _opening_balance(self, m: Member, at: datetime) -> None:
         """Credits and balance from the file are opening entries, written once per member."""

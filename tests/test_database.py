@@ -1,0 +1,103 @@
+"""The unit of work on the loop's thread: another process's lock, checkpoints, rollbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from storage import db as storage_db
+from storage.db import Database
+
+
+async def test_a_lock_held_elsewhere_is_waited_for_without_stalling_the_loop(
+    tmp_path: Path,
+) -> None:
+    db = await Database.open(tmp_path / "c.db")
+    other = sqlite3.connect(tmp_path / "c.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process writing, for longer than the inline wait
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    async def release_later() -> None:
+        await asyncio.sleep(0.5)
+        other.execute("COMMIT")
+
+    tick = asyncio.create_task(ticker())
+    release = asyncio.create_task(release_later())
+    started = time.monotonic()
+    try:
+        async with db.transaction() as tx:
+            assert await tx.last_outbox_id() == 0
+        waited = time.monotonic() - started
+        # The transaction began only once the other writer let go, and meanwhile the loop kept
+        # turning (a blocked loop would not have ticked, nor run release_later at all).
+        assert waited >= 0.45
+        assert ticks >= 20
+    finally:
+        tick.cancel()
+        await release
+        other.close()
+        await db.close()
+
+
+async def test_an_error_rolls_the_whole_unit_back(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "c.db")
+    try:
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as tx:
+                await tx.first_delivery("test", "key-1", _now())
+                raise RuntimeError("a flow failed half way")
+        async with db.transaction() as tx:
+            assert await tx.first_delivery("test", "key-1", _now())  # not kept by the failure
+    finally:
+        await db.close()
+
+
+@pytest.mark.parametrize(("every", "copied_at_least"), [(50, 350), (10_000, 0)])
+async def test_the_wal_is_checkpointed_in_the_background_not_by_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every: int, copied_at_least: int
+) -> None:
+    monkeypatch.setattr(storage_db, "CHECKPOINT_EVERY", every)
+    path = tmp_path / "c.db"
+    db = await Database.open(path)
+    try:
+        for i in range(400):  # beyond the 1,000 WAL pages of SQLite's own autocheckpoint
+            async with db.transaction() as tx:
+                await tx.first_delivery("test", f"key-{i}", _now())
+        # What the main file holds without the WAL: only checkpoints copy rows there.
+        copied = _rows_in_main_file(path)
+        for _ in range(50 if copied_at_least else 0):  # the last checkpoint may be under way
+            if copied >= copied_at_least:
+                break
+            await asyncio.sleep(0.05)
+            copied = _rows_in_main_file(path)
+        if copied_at_least:
+            assert copied >= copied_at_least
+        else:
+            assert copied == 0  # no commit checkpointed on the loop by itself
+    finally:
+        await db.close()
+
+
+def _rows_in_main_file(path: Path) -> int:
+    check = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        return int(check.execute("SELECT count(*) FROM inbound").fetchone()[0])
+    except sqlite3.OperationalError:  # not even the schema has been copied yet
+        return 0
+    finally:
+        check.close()
+
+
+def _now() -> datetime:
+    return datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
