@@ -21,6 +21,8 @@ GSM7_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+_GSM7 = GSM7_BASIC | GSM7_EXTENSION
+_AN_EXTENSION = re.compile("[" + re.escape("".join(sorted(GSM7_EXTENSION))) + "]")
 GSM7_SINGLE, GSM7_MULTI = 160, 153
 UCS2_SINGLE, UCS2_MULTI = 70, 67
 
@@ -44,7 +46,6 @@ _REPLACEMENTS = {
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\ufe0e\ufe0f\u00ad")
 # Letters that exist in GSM-7 only as another letter, for the last-resort fold.
 _FOLD = {"ç": "c", "œ": "oe", "Œ": "OE", "°": "o"}
-_TABLE = str.maketrans({**_REPLACEMENTS, **dict.fromkeys(_INVISIBLE)})
 _GUILLEMETS = re.compile(r"«\s*(.*?)\s*»", re.DOTALL)
 _TAGS = re.compile(r"</?(?:b|i|u|s|em|strong|code|pre|a(?:\s[^>]*)?)>", re.IGNORECASE)
 _SPACES = re.compile(r" {2,}")
@@ -57,15 +58,8 @@ def normalise(text: str) -> str:
         text = _TAGS.sub("", text)
     if "«" in text:
         text = _GUILLEMETS.sub(r'"\1"', text)
-    text = text.translate(_TABLE)
-    if not text.isascii():  # the rare slow path: other spaces, emoji and pictographs
-        out: list[str] = []
-        for char in text:
-            if unicodedata.category(char) == "Zs":  # NBSP U+00A0, NNBSP U+202F, thin spaces...
-                out.append(" ")
-            elif char in GSM7_BASIC or not _is_decoration(char):
-                out.append(char)
-        text = "".join(out)
+    if not is_gsm7(text):
+        text = _NOT_GSM7.sub(_PLAIN, text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return "\n".join(lines).strip()
 
@@ -75,9 +69,53 @@ def _is_decoration(char: str) -> bool:
     return ord(char) > 0xFFFF or (unicodedata.category(char) == "So" and char not in _FOLD)
 
 
+# Finds, in C, the few characters of a message that need a decision (most are plain GSM-7).
+_NOT_GSM7 = re.compile("[^" + "".join(re.escape(c) for c in sorted(_GSM7)) + "]")
+
+
+def _remembered(decide: Callable[[str], str]) -> Callable[[re.Match[str]], str]:
+    """A re.sub callback deciding each character once (the memory stops at 4,096 characters,
+    so random Unicode cannot grow it)."""
+    known: dict[str, str] = {}
+
+    def replace(match: re.Match[str]) -> str:
+        char = match.group()
+        fate = known.get(char)
+        if fate is None:
+            fate = decide(char)
+            if len(known) < 4096:
+                known[char] = fate
+        return fate
+
+    return replace
+
+
+def _plain(char: str) -> str:
+    """A character outside GSM-7 in its plain SMS form ('' when it goes)."""
+    if char in _REPLACEMENTS:
+        return _REPLACEMENTS[char]
+    if char in _INVISIBLE:
+        return ""
+    if unicodedata.category(char) == "Zs":  # NBSP U+00A0, NNBSP U+202F, thin spaces...
+        return " "
+    return "" if _is_decoration(char) else char
+
+
+def _folded(char: str) -> str:
+    """A letter outside GSM-7 as its GSM-7 base letter, when it has one."""
+    if char in _FOLD:
+        return _FOLD[char]
+    base = unicodedata.normalize("NFD", char)[0]
+    return base if base in GSM7_BASIC else char
+
+
+_PLAIN = _remembered(_plain)
+_FOLDED = _remembered(_folded)
+
+
 def is_gsm7(text: str) -> bool:
     """Whether the text can travel as GSM-7 (basic table plus extension)."""
-    return all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text)
+    return _GSM7.issuperset(text)
 
 
 def _units(text: str) -> tuple[list[int], int, int]:
@@ -89,6 +127,18 @@ def _units(text: str) -> tuple[list[int], int, int]:
 
 def segments(text: str) -> int:
     """How many SMS segments the text takes (an escape or surrogate pair is never split)."""
+    # Counted in C for the usual texts: no escapes in GSM-7, no surrogate pairs in UCS-2.
+    if is_gsm7(text):
+        plain = _AN_EXTENSION.search(text) is None
+        single, multi, units = GSM7_SINGLE, GSM7_MULTI, len(text) if plain else -1
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, multi = UCS2_SINGLE, UCS2_MULTI
+        units = units if units == len(text) else -1
+    if 0 <= units <= single:
+        return 1
+    if units > single:
+        return -(-units // multi)
     costs, single, multi = _units(text)
     if sum(costs) <= single:
         return 1
@@ -112,16 +162,7 @@ def fits(text: str, max_segments: int = MAX_SEGMENTS) -> bool:
 
 def fold_to_gsm7(text: str) -> str:
     """Replace letters outside GSM-7 by their base letter (ê -> e, ç -> c); others stay."""
-    out: list[str] = []
-    for char in text:
-        if char in GSM7_BASIC or char in GSM7_EXTENSION:
-            out.append(char)
-        elif char in _FOLD:
-            out.append(_FOLD[char])
-        else:
-            base = unicodedata.normalize("NFD", char)[0]
-            out.append(base if base in GSM7_BASIC else char)
-    return "".join(out)
+    return _NOT_GSM7.sub(_FOLDED, text)
 
 
 def compose(text: str, labels: Sequence[str]) -> str:
