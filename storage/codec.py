@@ -9,17 +9,16 @@ from typing import Any
 
 from bot.domain.agency import FeeTier, Policy
 
-_FORMAT = "%Y-%m-%d %H:%M:%S"
-
 
 def ts(moment: datetime) -> str:
-    """An aware datetime as sortable UTC text."""
-    return moment.astimezone(UTC).strftime(_FORMAT)
+    """An aware datetime as sortable UTC text, 'YYYY-MM-DD HH:MM:SS' (whole seconds)."""
+    # isoformat and fromisoformat, not strftime/strptime: several per statement, 5x faster.
+    return moment.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat(" ")
 
 
 def from_ts(text: str) -> datetime:
     """Sortable UTC text back to an aware datetime."""
-    return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def _seconds(delta: timedelta) -> int:
