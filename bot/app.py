@@ -231,6 +231,11 @@ class Carebot:
         async with self.db.read() as tx:
             return await tx.timer_stats()
 
+    @property
+    def timer_writes(self) -> int:
+        """A counter that moves whenever this process adds timers."""
+        return self.db.timer_writes
+
     async def next_due(self) -> datetime | None:
         """When the earliest pending timer falls due."""
         async with self.db.read() as tx:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.repos import Tx
+from storage.repos import Tx, Writes
 
 log = logging.getLogger(__name__)
 # How long the loop may block on a lock held by another process before waiting in a thread.
@@ -52,6 +52,7 @@ class Database:
         self._lock = asyncio.Lock()
         self.path = path
         self._commits = 0
+        self._writes = Writes()
         self._checkpoint: asyncio.Task[None] | None = None
 
     @classmethod
@@ -118,7 +119,7 @@ class Database:
         async with self._lock:
             await self._begin()
             try:
-                yield Tx(self._conn, self._raw)
+                yield Tx(self._conn, self._raw, self._writes)
             except BaseException:
                 self._raw.execute("ROLLBACK")
                 raise
@@ -129,7 +130,12 @@ class Database:
     async def read(self) -> AsyncIterator[Tx]:
         """Reads only, without taking SQLite's write lock (health checks, timer look-ups)."""
         async with self._lock:
-            yield Tx(self._conn, self._raw)
+            yield Tx(self._conn, self._raw, self._writes)
+
+    @property
+    def timer_writes(self) -> int:
+        """How many times units of work have added timers (it only grows)."""
+        return self._writes.timers
 
     def _after_commit(self) -> None:
         """Every CHECKPOINT_EVERY commits, copy the WAL back into the file in the background."""

@@ -140,12 +140,21 @@ def _outbox(row: sqlite3.Row) -> OutboxMessage:
     )
 
 
+class Writes:
+    """What units of work have written, for the process's wake-ups (bumped, never reset)."""
+
+    timers: int = 0
+
+
 class Tx:
     """The repositories of one transaction; only storage.db creates it."""
 
-    def __init__(self, conn: aiosqlite.Connection, raw: sqlite3.Connection) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, raw: sqlite3.Connection, writes: Writes
+    ) -> None:
         self._c = conn
         self._raw = raw
+        self._writes = writes
 
     # Statements run on the loop's thread (storage/db.py says why), except the _heavy ones.
     async def _one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
@@ -827,6 +836,7 @@ class Tx:
         self, kind: str, due_at: datetime, request_id: int | None = None, ref_id: int | None = None
     ) -> None:
         """Schedule something to happen at `due_at`."""
+        self._writes.timers += 1
         await self._run(
             "INSERT INTO timers (kind, request_id, ref_id, due_at) VALUES (?, ?, ?, ?)",
             (kind, request_id, ref_id, ts(due_at)),
@@ -836,6 +846,7 @@ class Tx:
         self, timers: Sequence[tuple[str, datetime, int | None, int | None]]
     ) -> None:
         """Schedule many (kind, due_at, request_id, ref_id) at once."""
+        self._writes.timers += 1
         await self._many(
             "INSERT INTO timers (kind, request_id, ref_id, due_at) VALUES (?, ?, ?, ?)",
             [(kind, request_id, ref_id, ts(due)) for kind, due, request_id, ref_id in timers],

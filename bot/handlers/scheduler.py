@@ -34,6 +34,7 @@ class TimerWaker:
         self._running = asyncio.Lock()
         self.fired = 0
         self._armed_for: datetime | None = None
+        self._writes_seen = -1
 
     async def start(self) -> None:
         """Start APScheduler, run what is overdue, and arm the next timer."""
@@ -60,10 +61,19 @@ class TimerWaker:
             except Exception:
                 log.exception("firing due timers failed; the sweep will try again")
             self._armed_for = None  # the job that woke us is spent: always aim it again
-            await self.rearm()
+            await self.rearm(force=True)
 
-    async def rearm(self) -> None:
-        """Point the wake-up job at the earliest pending timer (called after every commit)."""
+    async def rearm(self, *, force: bool = False) -> None:
+        """Point the wake-up job at the earliest pending timer (called after every commit).
+
+        Without `force`, only when timers were added since the last look: most messages add
+        none, and a timer that was cancelled at most wakes the job early for nothing. Other
+        processes' timers are picked up by the sweep.
+        """
+        writes = self.bot.timer_writes
+        if not force and writes == self._writes_seen:
+            return
+        self._writes_seen = writes
         first = await self.bot.next_due()
         if first == self._armed_for:
             return  # nothing earlier was added: the job already points at the right moment
