@@ -1,16 +1,19 @@
 """Inbound SMS throughput and latency of one `carebot run` process, against the fake Twilio.
 
-Usage: python bench/bench_sms_inbound.py [--seconds 5] [--rates 100,300] [--concurrency 32]
-                                         [--members 6000] [--profile FILE] [--quick]
+Usage: python bench/bench_sms_inbound.py [--seconds 5] [--rates 100,300,500,1000]
+                                         [--concurrency 32] [--members 14000]
+                                         [--profile FILE] [--quick]
 
 It imports the test agency plus --members SMS members into a fresh database, starts the fake
 Twilio and `carebot run` (two processes besides this one) on loopback, then for each phase
 posts signed webhooks ("help" from a different member each time, so that every message is
 answered by exactly one SMS): at a fixed offered rate (open loop: posts leave on schedule
-whatever the answers do), then flat out (--concurrency posters back to back). It waits for
-every reply to reach the fake Twilio, and prints a Markdown table: webhook latency (post to
-TwiML answer), sustained replies per second, and latency from post to the reply arriving at
-the fake Twilio.
+whatever the answers do), after an uncounted warm-up, then flat out (--concurrency posters
+back to back). It waits for every reply to reach the fake Twilio. Then the same phases hit
+the floor (bench/sms_floor.py: a bare Starlette + uvicorn endpoint that checks the signature
+and answers empty TwiML) on the same machine. It prints a Markdown table: webhook latency
+(post to TwiML answer), sustained replies per second, and latency from post to the reply
+arriving at the fake Twilio.
 """
 
 from __future__ import annotations
@@ -94,6 +97,19 @@ def _start_fake() -> tuple[subprocess.Popen[bytes], str]:
     )
     url = f"http://127.0.0.1:{port}"
     _wait_up(url + "/_health", process, "the fake Twilio")
+    return process, url
+
+
+def _start_floor() -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.sms_floor", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    _wait_up(url + "/healthz", process, "the floor")
     return process, url
 
 
@@ -229,64 +245,70 @@ def _ms(values: list[float], fraction: float) -> str:
     return f"{ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000:.1f}"
 
 
-def _row(phase: Phase, replies: dict[str, float]) -> str:
+def _posted_per_second(phase: Phase) -> float:
+    return len(phase.posted) / (phase.ended - phase.started)
+
+
+def _row(server: str, phase: Phase, replies: dict[str, float] | None) -> str:
     ok = [p for p in phase.posted if p[3] == 200]
     webhook = [t1 - t0 for _, t0, t1, _ in ok]
-    end_to_end = [replies[to] - t0 for to, t0, _, _ in ok if to in replies]
-    elapsed = phase.ended - phase.started
-    last = max(replies.values(), default=phase.ended)
     offered = f"{phase.rate:.0f}" if phase.rate else "flat out"
+    answered = "| - | - | - | - |"
+    if replies is not None:
+        end_to_end = [replies[to] - t0 for to, t0, _, _ in ok if to in replies]
+        last = max(replies.values(), default=phase.ended)
+        answered = (
+            f"| {len(replies)} | {len(replies) / (last - phase.started):.0f} "
+            f"| {_ms(end_to_end, 0.5)} | {_ms(end_to_end, 0.99)} |"
+        )
     return (
-        f"| {offered} | {len(phase.posted)} | {len(phase.posted) / elapsed:.0f} "
-        f"| {len(phase.posted) - len(ok)} | {_ms(webhook, 0.5)} | {_ms(webhook, 0.99)} "
-        f"| {len(replies)} | {len(replies) / (last - phase.started):.0f} "
-        f"| {_ms(end_to_end, 0.5)} | {_ms(end_to_end, 0.99)} |"
+        f"| {server} | {offered} | {len(phase.posted)} | {_posted_per_second(phase):.0f} "
+        f"| {len(phase.posted) - len(ok)} | {_ms(webhook, 0.5)} | {_ms(webhook, 0.99)} " + answered
     )
 
 
+def _warm_up(url: str, numbers: list[str], concurrency: int) -> None:
+    """One uncounted second at 100/s: connections opened, caches and catalogues loaded."""
+    asyncio.run(_run_phase(url, Phase("warm-up", 100.0), numbers, 1.0, concurrency))
+
+
 def main() -> int:
-    """Run the phases and print the table."""
+    """Run the phases against carebot, then against the floor, and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rates", default="100,300")
+    parser.add_argument("--rates", default="100,300,500,1000")
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--members", type=int, default=6000)
+    parser.add_argument("--members", type=int, default=14000)
     parser.add_argument("--profile", help="run the bot under cProfile, writing this file")
     parser.add_argument("--quick", action="store_true", help="2 s per phase (a smoke run)")
     args = parser.parse_args()
     if args.quick:
-        args.seconds, args.members = 2.0, min(args.members, 3000)
-    rates = [float(r) for r in args.rates.split(",") if r]
+        args.seconds, args.members = 2.0, min(args.members, 6000)
+    rates: list[float | None] = [float(r) for r in args.rates.split(",") if r]
+    rates.append(None)
+    rows, bot_phases, floor_phases = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         numbers = _agency(Path(tmp) / "agency.toml", args.members)
         db = Path(tmp) / "carebot.db"
+        agency = str(Path(tmp) / "agency.toml")
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bot",
-                "import",
-                str(Path(tmp) / "agency.toml"),
-                "--db",
-                str(db),
-            ],
+            [sys.executable, "-m", "bot", "import", agency, "--db", str(db)],
             cwd=ROOT,
             check=True,
             capture_output=True,
         )
         fake, fake_url = _start_fake()
         process, url = _start_bot(db, fake_url, args.profile)
-        rows = []
         try:
-            used = 0
-            for rate in [*rates, None]:
+            _warm_up(url, numbers[:100], args.concurrency)
+            used = 100
+            for rate in rates:
                 phase = Phase("flat out" if rate is None else f"{rate:.0f}/s", rate)
-                fresh = numbers[used:]
-                asyncio.run(_run_phase(url, phase, fresh, args.seconds, args.concurrency))
+                asyncio.run(_run_phase(url, phase, numbers[used:], args.seconds, args.concurrency))
                 used += len(phase.posted)
-                replies = _wait_replies(fake_url, phase, timeout=60)
-                rows.append(_row(phase, replies))
-                print(f"{phase.name}: done", file=sys.stderr)
+                rows.append(_row("carebot run", phase, _wait_replies(fake_url, phase, 90)))
+                bot_phases.append(phase)
+                print(f"carebot {phase.name}: done", file=sys.stderr)
                 if used >= len(numbers):
                     print("not enough members for the next phase: use --members", file=sys.stderr)
                     break
@@ -295,17 +317,37 @@ def main() -> int:
             process.wait(10)
             fake.terminate()
             fake.wait(10)
+    floor, floor_url = _start_floor()
+    try:
+        _warm_up(floor_url, numbers[:100], args.concurrency)
+        for rate in rates:
+            phase = Phase("flat out" if rate is None else f"{rate:.0f}/s", rate)
+            asyncio.run(_run_phase(floor_url, phase, numbers, args.seconds, args.concurrency))
+            rows.append(_row("floor", phase, None))
+            floor_phases.append(phase)
+            print(f"floor {phase.name}: done", file=sys.stderr)
+    finally:
+        floor.terminate()
+        floor.wait(10)
     print(
         f"One `carebot run` process, SQLite WAL, fake Twilio on loopback; {args.seconds:.0f} s "
-        f"per phase; every inbound SMS ('help' from a member) is answered by one SMS.\n"
+        "per phase after a 1 s warm-up; every inbound SMS ('help' from a member) is answered "
+        "by one SMS. The floor is a bare Starlette + uvicorn endpoint checking the signature "
+        "(bench/sms_floor.py), hit the same way; the bench client shares the 2 cores.\n"
     )
     print(
-        "| offered/s | posted | posted/s | errors | webhook p50 ms | webhook p99 ms "
+        "| server | offered/s | posted | posted/s | errors | webhook p50 ms | webhook p99 ms "
         "| replies | replies/s | post-to-reply p50 ms | post-to-reply p99 ms |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         print(row)
+    if bot_phases and floor_phases and bot_phases[-1].rate is None:
+        ours, theirs = _posted_per_second(bot_phases[-1]), _posted_per_second(floor_phases[-1])
+        print(
+            f"\nFlat out, carebot accepted {ours:.0f} webhooks/s, "
+            f"{100 * ours / theirs:.0f}% of the floor's {theirs:.0f}/s."
+        )
     return 0
 
 

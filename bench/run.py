@@ -48,7 +48,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], str]] = {
         "bench_sms_inbound.py",
         [],
         ["--quick"],
-        "signed Twilio webhooks through a real carebot run to the fake Twilio",
+        "signed Twilio webhooks through a real carebot run to the fake Twilio, and the floor",
     ),
     "telegram": (
         "bench_telegram.py",
