@@ -5,6 +5,8 @@ transport, and settled in a second transaction after. A crash in between leaves 
 flight; at the next start it is queued again and sent with the same idempotency key
 (carebot-outbox-<id>), which a transport passes on so the provider can drop the repeat.
 Messages to one recipient leave in order: only the oldest queued one is ever claimed.
+Sends are a pipeline: up to `window` in flight, more claimed as they land (at once when the
+sender is idle, by a quarter window under load so that claims stay few).
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class Sender:
         bot: Carebot,
         transport: Transport,
         *,
-        batch: int = 50,
+        window: int = 100,
         per_second: float | None = None,
         per_recipient: float = 0.0,
         max_attempts: int = 10,
@@ -88,13 +90,14 @@ class Sender:
     ) -> None:
         self.bot = bot
         self.transport = transport
-        self.batch = batch
+        self.window = window
         self.pace = Pace(per_second, per_recipient)
         self.max_attempts = max_attempts
         self.poll_seconds = poll_seconds
         self.on_opted_out = on_opted_out
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._flying: set[asyncio.Task[None]] = set()
         self.sent = 0
 
     async def start(self) -> None:
@@ -110,11 +113,12 @@ class Sender:
         self._task = asyncio.create_task(self._run(), name=f"sender-{self.transport.channel}")
 
     async def stop(self) -> None:
-        """Stop draining (queued messages stay queued)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Stop draining (queued messages stay queued; those in flight go again at start)."""
+        for task in [self._task, *self._flying]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     def wake(self) -> None:
         """Something was committed: look at the outbox now rather than at the next poll."""
@@ -122,24 +126,36 @@ class Sender:
 
     async def _run(self) -> None:
         while True:
-            try:
-                drained = await self.drain()
-            except Exception:
-                log.exception("%s: draining the outbox failed", self.transport.channel)
-                drained = 0
-            if drained:
-                continue
             self._wake.clear()
+            room = self.window - len(self._flying)
+            if not self._flying or room >= self.window // 4:
+                try:
+                    claimed = await self._claim(room)
+                except Exception:
+                    log.exception("%s: claiming from the outbox failed", self.transport.channel)
+                    claimed = 0
+                if claimed:
+                    continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
-    async def drain(self) -> int:
-        """Send one batch of due messages; returns how many were handed to the transport."""
+    async def _claim(self, limit: int) -> int:
+        """Claim up to `limit` due messages and start sending them; returns how many."""
         async with self.bot.db.transaction() as tx:
-            batch = await tx.claim_outbox(self.transport.channel, self.bot.clock.now(), self.batch)
-        if batch:
-            await asyncio.gather(*(self._deliver(message) for message in batch))
+            batch = await tx.claim_outbox(self.transport.channel, self.bot.clock.now(), limit)
+        for message in batch:
+            task = asyncio.create_task(self._deliver(message))
+            self._flying.add(task)
+            task.add_done_callback(self._landed)
         return len(batch)
+
+    def _landed(self, task: asyncio.Task[None]) -> None:
+        """A send settled: its slot is free."""
+        self._flying.discard(task)
+        self._wake.set()
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Not settled (the database failed): it stays in flight until the next start.
+            log.error("%s: settling a message failed", self.transport.channel, exc_info=error)
 
     async def _deliver(self, message: OutboxMessage) -> None:
         await self.pace.wait(message.address)

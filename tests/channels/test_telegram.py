@@ -269,6 +269,8 @@ def test_stale_and_foreign_presses_change_nothing(live: Live) -> None:
 def test_a_429_burst_is_delivered_later_once(live: Live) -> None:
     fake = live.fake
     people = [ALICE, CHLOE, EMILE, LEA, KARIM]
+    queued = "SELECT COUNT(*) FROM outbox WHERE channel = 'telegram' AND state = 'queued'"
+    fake.wait_for(lambda: live.rows(queued) == [(0,)])  # what earlier tests sent has gone
     counts = {p: len(fake.messages_to(p)) for p in people}
     fake.fail_next_sends(4, retry_after=1)
     started = time.time()
@@ -285,9 +287,7 @@ def test_a_429_burst_is_delivered_later_once(live: Live) -> None:
     retried = {int(c.params["chat_id"]): c.at for c in refused}
     for chat, refused_at in retried.items():
         assert fake.messages_to(chat)[-1].at >= refused_at + 0.9, "retry_after honoured"
-    assert live.rows(
-        "SELECT COUNT(*) FROM outbox WHERE channel = 'telegram' AND state = 'queued'"
-    ) == [(0,)]
+    assert live.rows(queued) == [(0,)]
 
 
 def test_a_redelivered_update_is_processed_once(live: Live) -> None:
