@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     telegram_api_url: str | None = None
     telegram_webhook_secret: str | None = None
     staff_chat_id: int | None = None
+    # Telegram's limits as of 2026 (about 30 messages a second, one a second per chat); a bot
+    # with paid broadcasts may go faster. 0 per chat lifts that limit.
+    telegram_per_second: float = 30.0
+    telegram_per_chat: float = 1.0
 
 
 class ConfigError(ValueError):

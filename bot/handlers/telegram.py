@@ -91,6 +91,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEFAULT_API_URL = "https://api.telegram.org"
 ALLOWED_UPDATES = ["message", "callback_query"]
 PER_SECOND = 30.0  # Telegram: about 30 messages a second overall
+POOL = 64  # connections to the Bot API for sending
 PER_CHAT = 1.0  # and one a second in one chat; a burst is paced, not dropped
 GROUP_GAP = 3.0  # and 20 a minute in one group
 POLL_TIMEOUT = 25  # seconds one getUpdates call waits for news
@@ -163,7 +164,11 @@ def configure(settings: Settings) -> TelegramConfig | None:
 def build(settings: Settings) -> Channel | None:
     """The Telegram channel when configured, else None."""
     config = configure(settings)
-    return None if config is None else TelegramChannel(config)
+    if config is None:
+        return None
+    return TelegramChannel(
+        config, per_second=settings.telegram_per_second, per_chat=settings.telegram_per_chat
+    )
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -337,7 +342,7 @@ class TelegramChannel:
             config.token,
             base_url=f"{config.api_url}/bot",
             base_file_url=f"{config.api_url}/file/bot",
-            request=HTTPXRequest(connection_pool_size=64, pool_timeout=10.0),
+            request=HTTPXRequest(connection_pool_size=POOL, pool_timeout=10.0),
             get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=10.0),
         )
         self._bot: Carebot | None = None
@@ -370,7 +375,11 @@ class TelegramChannel:
         transport = TelegramTransport(self.api, bot, self.config.staff_chat_id)
         self._transport = transport
         self._sender = Sender(
-            bot, transport, per_second=self.per_second, per_recipient=self.per_chat
+            bot,
+            transport,
+            per_second=self.per_second,
+            per_recipient=self.per_chat,
+            window=POOL,  # as many sends in flight as the HTTP pool has connections
         )
         self._main = asyncio.create_task(self._run(), name="telegram")
 
