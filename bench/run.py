@@ -116,7 +116,8 @@ def run(names: list[str], quick: bool) -> str:
                 "",
             ]
             continue
-        lines += [*table, "", f"({took:.0f} s)", ""]
+        # The whole output: tables, and the sentences some benchmarks print around them.
+        lines += [result.stdout.strip(), "", f"({took:.0f} s)", ""]
     return "\n".join(lines)
 
 
