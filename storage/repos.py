@@ -6,6 +6,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from types import EllipsisType
@@ -972,7 +973,8 @@ class Tx:
                 f"IN ({','.join('?' * len(ids))})",
                 ids,
             )
-        return [_outbox(r) for r in rows]
+        # As the rows now stand: this claim is one more attempt.
+        return [replace(_outbox(r), attempts=int(r["attempts"]) + 1) for r in rows]
 
     async def mark_sent(self, message_id: int, external_id: str | None, at: datetime) -> None:
         """A transport accepted the message."""

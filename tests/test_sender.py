@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
+from datetime import timedelta
 
 from bot.app import Carebot
+from bot.clock import VirtualClock
 from bot.handlers.delivery import Delivery, Sender
 from bot.services.ports import OutboxMessage
 
@@ -84,5 +87,49 @@ async def test_no_more_than_the_window_is_in_flight(bot: Carebot) -> None:
     try:
         await _until(lambda: len(transport.sent) == 40)
         assert 2 <= most <= 8
+    finally:
+        await sender.stop()
+
+
+def settled_attempts(bot: Carebot) -> int:
+    """Attempts made on the only outbox row once settled, else 0 (straight from the file)."""
+    with sqlite3.connect(bot.db.path) as conn:
+        row = conn.execute("SELECT attempts FROM outbox WHERE in_flight = 0").fetchone()
+    return int(row[0]) if row else 0
+
+
+class AlwaysDown:
+    """A transport whose service answers 5xx for ever."""
+
+    channel = "sms"
+
+    async def send(self, message: OutboxMessage, idempotency_key: str) -> Delivery:
+        return Delivery("retry", error="503 from the fake")
+
+
+async def test_giving_up_after_the_last_attempt_is_reported_once(
+    bot: Carebot, clock: VirtualClock
+) -> None:
+    gave_up: list[OutboxMessage] = []
+
+    async def report(message: OutboxMessage) -> None:
+        gave_up.append(message)
+
+    await _queue(bot, [("+33600000301", "never delivered")])
+    sender = Sender(bot, AlwaysDown(), max_attempts=2, poll_seconds=0.2, on_gave_up=report)
+    await sender.start()
+    try:
+        await _until(lambda: settled_attempts(bot) == 1)
+        assert not gave_up
+        clock.advance(timedelta(seconds=3))  # past the first backoff (2 s)
+        sender.wake()
+        await _until(lambda: bool(gave_up))
+        clock.advance(timedelta(hours=1))
+        sender.wake()
+        await asyncio.sleep(0.3)
+        assert [m.text for m in gave_up] == ["never delivered"]
+        assert [(m.text, m.state, m.attempts) for m in await bot.outbox_after(0)] == [
+            ("never delivered", "failed", 2)
+        ]
     finally:
         await sender.stop()

@@ -87,6 +87,7 @@ class Sender:
         max_attempts: int = 10,
         poll_seconds: float = 1.0,
         on_opted_out: Callable[[OutboxMessage], Awaitable[None]] | None = None,
+        on_gave_up: Callable[[OutboxMessage], Awaitable[None]] | None = None,
     ) -> None:
         self.bot = bot
         self.transport = transport
@@ -95,6 +96,7 @@ class Sender:
         self.max_attempts = max_attempts
         self.poll_seconds = poll_seconds
         self.on_opted_out = on_opted_out
+        self.on_gave_up = on_gave_up
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._flying: set[asyncio.Task[None]] = set()
@@ -169,6 +171,7 @@ class Sender:
     async def _settle(self, message: OutboxMessage, result: Delivery) -> None:
         now = self.bot.clock.now()
         limited = result.retry_after is not None
+        gave_up = False
         async with self.bot.db.transaction() as tx:
             if result.outcome == "sent":
                 await tx.mark_sent(message.id, result.external_id, now)
@@ -191,11 +194,20 @@ class Sender:
                 await tx.mark_failed(message.id, result.error or result.outcome, dropped=True)
             else:
                 await tx.mark_failed(message.id, result.error or "gave up")
+                gave_up = result.outcome == "retry"
                 log.warning(
-                    "%s: message %s failed: %s", self.transport.channel, message.id, result.error
+                    "%s: message %s failed%s: %s",
+                    self.transport.channel,
+                    message.id,
+                    f" after {message.attempts} attempts" if gave_up else "",
+                    result.error,
                 )
         if result.outcome == "opted_out" and self.on_opted_out is not None:
             await self.on_opted_out(message)
+        if gave_up and self.on_gave_up is not None:
+            # The service kept failing (5xx, timeouts) for ~13 minutes: what the message asked
+            # must not wait on it silently, as when the service refuses it outright.
+            await self.on_gave_up(message)
         if result.outcome == "retry":
             # Wake up again in time for the retry even if nothing else is committed.
             asyncio.get_running_loop().call_later(

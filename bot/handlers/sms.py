@@ -363,7 +363,9 @@ class SmsChannel:
         self.bot, self.inbound = bot, inbound
         self.intake = Intake(bot)
         self.transport = TwilioTransport(self.config, on_failed=self._failed)
-        self.sender = Sender(bot, self.transport, on_opted_out=self._opted_out)
+        self.sender = Sender(
+            bot, self.transport, on_opted_out=self._opted_out, on_gave_up=self._failed
+        )
         await self.sender.start()
 
     def wake(self) -> None:
@@ -470,7 +472,8 @@ class SmsChannel:
         return bool(self.validator.validate(url, form, signature))
 
     async def _failed(self, message: OutboxMessage) -> None:
-        """Twilio refused a message for good: what it asked a provider goes to staff."""
+        """Twilio refused a message for good, or kept failing until the sender gave up: what
+        it asked a provider goes to staff."""
         assert self.bot is not None
         async with open_desk(self.bot.db, self.bot.clock) as desk:
             escalated = await unreachable(desk, message)
