@@ -322,7 +322,7 @@ def main() -> int:
         _warm_up(floor_url, numbers[:100], args.concurrency)
         for rate in rates:
             phase = Phase("flat out" if rate is None else f"{rate:.0f}/s", rate)
-            asyncio.run(_run_phase(floor_url, phase, numbers, args.seconds, args.concurrency))
+            asyncio.run(_run_phase(floor_url, phase, numbers * 4, args.seconds, args.concurrency))
             rows.append(_row("floor", phase, None))
             floor_phases.append(phase)
             print(f"floor {phase.name}: done", file=sys.stderr)

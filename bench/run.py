@@ -118,6 +118,9 @@ def run(names: list[str], quick: bool) -> str:
             continue
         # The whole output: tables, and the sentences some benchmarks print around them.
         lines += [result.stdout.strip(), "", f"({took:.0f} s)", ""]
+    notes = HERE / "NOTES.md"  # hand-written: how to read the figures, where the time goes
+    if notes.exists():
+        lines += [notes.read_text(encoding="utf-8").strip(), ""]
     return "\n".join(lines)
 
 
