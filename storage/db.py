@@ -54,6 +54,7 @@ class Database:
         self._commits = 0
         self._writes = Writes()
         self._checkpoint: asyncio.Task[None] | None = None
+        self._checkpointer: aiosqlite.Connection | None = None
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -147,8 +148,9 @@ class Database:
     async def checkpoint(self) -> None:
         """A PASSIVE checkpoint on a connection of its own: it never blocks a writer."""
         try:
-            async with aiosqlite.connect(self.path) as conn:
-                await conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            if self._checkpointer is None:  # opened once: a checkpoint may run every second
+                self._checkpointer = await aiosqlite.connect(self.path)
+            await self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except sqlite3.Error:
             log.warning("WAL checkpoint failed; the next one will catch up", exc_info=True)
 
@@ -157,6 +159,8 @@ class Database:
         if self._checkpoint is not None:
             with contextlib.suppress(Exception):
                 await self._checkpoint
+        if self._checkpointer is not None:
+            await self._checkpointer.close()
         await self._conn.close()
 
 
