@@ -62,6 +62,12 @@ _POLICY_KEYS = frozenset(
         "late_cancel",
         "declare_within",
         "change_requests",
+        "escalation_reminder",
+        "contest_within",
+        "booking_horizon",
+        "hiatus_after",
+        "regular_within",
+        "quiet_hours",
         "scheduling_fee",
     }
 )
@@ -404,6 +410,20 @@ def _time_of_day(value: object) -> int:
     raise _Bad(f'{_show(value)} is not a time of day like "20:00"')
 
 
+def _time_span(value: object) -> tuple[int, int]:
+    """Two times of day "HH:MM-HH:MM" (the end may be on the next day) as minutes."""
+    if isinstance(value, str) and value.count("-") == 1:
+        first, second = value.split("-")
+        try:
+            start, end = parse_hhmm(first.strip()), parse_hhmm(second.strip())
+        except ValueError:
+            pass
+        else:
+            if start != end:
+                return start, end
+    raise _Bad(f'{_show(value)} is not a span of the day like "20:00-09:00"')
+
+
 def _money(value: object) -> Decimal:
     """A quoted amount like "40.00": not negative, at most 2 decimals."""
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -604,6 +624,14 @@ def _read_policy(data: Mapping[str, object], source: str) -> Policy:
         late_cancel=entry.optional("late_cancel", _duration, default.late_cancel),
         declare_within=entry.optional("declare_within", _duration, default.declare_within),
         change_requests=entry.optional("change_requests", _change_requests, "review"),
+        escalation_reminder=entry.optional(
+            "escalation_reminder", _duration, default.escalation_reminder
+        ),
+        contest_within=entry.optional("contest_within", _duration, default.contest_within),
+        booking_horizon=entry.optional("booking_horizon", _duration, default.booking_horizon),
+        hiatus_after=entry.optional("hiatus_after", _duration, default.hiatus_after),
+        regular_within=entry.optional("regular_within", _duration, default.regular_within),
+        quiet_hours=entry.optional("quiet_hours", _time_span, default.quiet_hours),
         scheduling_fee=_read_fee_tiers(entry, default.scheduling_fee),
     )
 

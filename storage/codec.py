@@ -41,6 +41,12 @@ def policy_to_json(policy: Policy) -> str:
             "late_cancel": _seconds(policy.late_cancel),
             "declare_within": _seconds(policy.declare_within),
             "change_requests": policy.change_requests,
+            "escalation_reminder": _seconds(policy.escalation_reminder),
+            "contest_within": _seconds(policy.contest_within),
+            "booking_horizon": _seconds(policy.booking_horizon),
+            "hiatus_after": _seconds(policy.hiatus_after),
+            "regular_within": _seconds(policy.regular_within),
+            "quiet_hours": list(policy.quiet_hours),
             "scheduling_fee": [
                 {"under": None if t.under is None else _seconds(t.under), "fee": str(t.fee)}
                 for t in policy.scheduling_fee
@@ -54,8 +60,15 @@ def policy_from_json(text: str) -> Policy:
     """The inverse of policy_to_json."""
     raw: dict[str, Any] = json.loads(text)
 
+    default = Policy()
+
     def span(key: str) -> timedelta:
         return timedelta(seconds=int(raw[key]))
+
+    def later(key: str) -> timedelta:
+        # Keys added after the first release: a policy stored before them keeps the default.
+        value = raw.get(key)
+        return getattr(default, key) if value is None else timedelta(seconds=int(value))
 
     return Policy(
         min_notice=span("min_notice"),
@@ -70,6 +83,12 @@ def policy_from_json(text: str) -> Policy:
         late_cancel=span("late_cancel"),
         declare_within=span("declare_within"),
         change_requests=str(raw["change_requests"]),
+        escalation_reminder=later("escalation_reminder"),
+        contest_within=later("contest_within"),
+        booking_horizon=later("booking_horizon"),
+        hiatus_after=later("hiatus_after"),
+        regular_within=later("regular_within"),
+        quiet_hours=tuple(raw.get("quiet_hours", default.quiet_hours)),  # type: ignore[arg-type]
         scheduling_fee=tuple(
             FeeTier(
                 None if t["under"] is None else timedelta(seconds=t["under"]), Decimal(t["fee"])

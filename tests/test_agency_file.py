@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from bot.agency_file import AgencyFileError, load_agency_file, parse_agency_toml
 from bot.domain.agency import AvailabilityWindow, FeeTier, Member, Policy, Provider, Service
 from bot.domain.durations import format_duration, format_hhmm, parse_duration, parse_hhmm
+from storage.codec import policy_from_json, policy_to_json
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -218,6 +220,32 @@ def test_policy_values_are_read() -> None:
     assert policy.reminders_member == ()
     assert policy.answer_by == 19 * 60 + 30
     assert policy.change_requests == "auto"
+
+
+def test_later_policy_keys_are_read() -> None:
+    extra = (
+        'escalation_reminder = "3h"\ncontest_within = "1h"\nbooking_horizon = "8w"\n'
+        'hiatus_after = "3w"\nregular_within = "56d"\nquiet_hours = "21:30-08:00"\n'
+    )
+    policy = parse_agency_toml(
+        broken('min_notice = "3h"', extra + 'min_notice = "3h"')
+    ).agency.policy
+
+    assert policy.escalation_reminder == timedelta(hours=3)
+    assert policy.contest_within == timedelta(hours=1)
+    assert policy.booking_horizon == timedelta(weeks=8)
+    assert policy.hiatus_after == timedelta(days=21)
+    assert policy.regular_within == timedelta(weeks=8)
+    assert policy.quiet_hours == (21 * 60 + 30, 8 * 60)
+
+
+def test_a_policy_stored_before_the_later_keys_reads_with_their_defaults() -> None:
+    stored = json.loads(policy_to_json(Policy(contest_within=timedelta(hours=5))))
+    assert policy_from_json(json.dumps(stored)).contest_within == timedelta(hours=5)
+    for key in ("escalation_reminder", "contest_within", "quiet_hours", "hiatus_after"):
+        del stored[key]
+
+    assert policy_from_json(json.dumps(stored)) == Policy()
 
 
 # --- What is refused, and where the error points -----------------------------------------
@@ -629,6 +657,24 @@ BAD_FILES = [
         "answer_by",
     ),
     Bad(
+        "quiet hours that are not a span",
+        'answer_by = "20:00"',
+        'answer_by = "20:00"\nquiet_hours = "20:00"',
+        '[policy], key "quiet_hours"',
+        'is not a span of the day like "20:00-09:00"',
+        "policy",
+        "quiet_hours",
+    ),
+    Bad(
+        "a duration in months",
+        'answer_by = "20:00"',
+        'answer_by = "20:00"\nhiatus_after = "1mo"',
+        '[policy], key "hiatus_after"',
+        "is not a duration",
+        "policy",
+        "hiatus_after",
+    ),
+    Bad(
         "unknown change_requests mode",
         'change_requests = "review"',
         'change_requests = "manual"',
@@ -789,6 +835,8 @@ def test_load_names_the_file_in_errors(tmp_path: Path) -> None:
         ("1h30m", timedelta(hours=1, minutes=30)),
         ("1d12h", timedelta(days=1, hours=12)),
         ("90m", timedelta(minutes=90)),
+        ("3w", timedelta(weeks=3)),
+        ("1w2d", timedelta(days=9)),
         ("0m", timedelta(0)),
     ],
 )

@@ -41,6 +41,14 @@ class Policy:
     late_cancel: timedelta = timedelta(hours=24)
     declare_within: timedelta = timedelta(days=5)
     change_requests: str = "review"  # "review" | "auto"
+    escalation_reminder: timedelta = timedelta(hours=2)  # staff reminded before start (§1.10)
+    contest_within: timedelta = timedelta(hours=2)  # a "client cancels" report (§2.4)
+    booking_horizon: timedelta = timedelta(days=60)  # recurring occurrences (§8)
+    hiatus_after: timedelta = timedelta(weeks=3)  # one check-in after this long (§10)
+    regular_within: timedelta = timedelta(weeks=8)  # ... for members with a session this recent
+    # Non-urgent messages wait outside these (minutes since midnight, agency time), and on
+    # Sundays (§10): (start of the quiet hours, their end), the end on the next morning.
+    quiet_hours: tuple[int, int] = (20 * 60, 9 * 60)
     scheduling_fee: tuple[FeeTier, ...] = field(default_factory=_default_fee_tiers)
 
     def fee_for_notice(self, notice: timedelta) -> Decimal:

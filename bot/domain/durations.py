@@ -1,4 +1,4 @@
-"""Durations ("30m", "3h", "1h30m", "5d") and times of day ("HH:MM") as agency files write them."""
+"""Durations ("30m", "3h", "5d", "3w") and times of day ("HH:MM") as agency files write them."""
 
 from __future__ import annotations
 
@@ -7,22 +7,22 @@ from datetime import timedelta
 
 # Units from largest to smallest, each at most once and in this order, so that every
 # duration has one canonical spelling ("1d2h30m") and typos like "30mh" are refused.
-_DURATION = re.compile(r"(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?")
+_DURATION = re.compile(r"(?:(?P<w>\d+)w)?(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?")
 _HHMM = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})")
 
 MINUTES_PER_DAY = 24 * 60
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse "30m", "3h", "24h", "5d" or a combination like "1h30m" into a timedelta."""
+    """Parse "30m", "3h", "24h", "5d", "3w" or a combination like "1h30m" into a timedelta."""
     match = _DURATION.fullmatch(text.strip())
     if match is None or not any(match.groupdict().values()):
         raise ValueError(
-            f'"{text}" is not a duration: use whole days, hours and minutes like "30m", "3h", '
-            '"5d" or "1h30m"'
+            f'"{text}" is not a duration: use whole weeks, days, hours and minutes like "30m", '
+            '"3h", "5d", "3w" or "1h30m"'
         )
-    days, hours, minutes = (int(match.group(unit) or 0) for unit in "dhm")
-    return timedelta(days=days, hours=hours, minutes=minutes)
+    weeks, days, hours, minutes = (int(match.group(unit) or 0) for unit in "wdhm")
+    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes)
 
 
 def format_duration(duration: timedelta) -> str:
