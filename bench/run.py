@@ -57,6 +57,12 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], str]] = {
         ["--quick"],
         "updates through a real carebot run vs a bare python-telegram-bot echo bot",
     ),
+    "pg-driver": (
+        "bench_pg_driver.py",
+        [],
+        ["--units", "500"],
+        "asyncpg vs psycopg 3 on one inbound message's statements (needs PostgreSQL)",
+    ),
 }
 
 
