@@ -62,6 +62,8 @@ _POLICY_KEYS = frozenset(
         "late_cancel",
         "declare_within",
         "change_requests",
+        "escalation_reminder",
+        "contest_within",
         "scheduling_fee",
     }
 )
@@ -604,6 +606,10 @@ def _read_policy(data: Mapping[str, object], source: str) -> Policy:
         late_cancel=entry.optional("late_cancel", _duration, default.late_cancel),
         declare_within=entry.optional("declare_within", _duration, default.declare_within),
         change_requests=entry.optional("change_requests", _change_requests, "review"),
+        escalation_reminder=entry.optional(
+            "escalation_reminder", _duration, default.escalation_reminder
+        ),
+        contest_within=entry.optional("contest_within", _duration, default.contest_within),
         scheduling_fee=_read_fee_tiers(entry, default.scheduling_fee),
     )
 

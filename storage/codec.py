@@ -41,6 +41,8 @@ def policy_to_json(policy: Policy) -> str:
             "late_cancel": _seconds(policy.late_cancel),
             "declare_within": _seconds(policy.declare_within),
             "change_requests": policy.change_requests,
+            "escalation_reminder": _seconds(policy.escalation_reminder),
+            "contest_within": _seconds(policy.contest_within),
             "scheduling_fee": [
                 {"under": None if t.under is None else _seconds(t.under), "fee": str(t.fee)}
                 for t in policy.scheduling_fee
@@ -57,6 +59,9 @@ def policy_from_json(text: str) -> Policy:
     def span(key: str) -> timedelta:
         return timedelta(seconds=int(raw[key]))
 
+    def span_or(key: str, default: timedelta) -> timedelta:
+        return span(key) if key in raw else default
+
     return Policy(
         min_notice=span("min_notice"),
         max_advance=span("max_advance"),
@@ -70,6 +75,9 @@ def policy_from_json(text: str) -> Policy:
         late_cancel=span("late_cancel"),
         declare_within=span("declare_within"),
         change_requests=str(raw["change_requests"]),
+        # Agencies imported before these keys existed keep the product defaults.
+        escalation_reminder=span_or("escalation_reminder", Policy.escalation_reminder),
+        contest_within=span_or("contest_within", Policy.contest_within),
         scheduling_fee=tuple(
             FeeTier(
                 None if t["under"] is None else timedelta(seconds=t["under"]), Decimal(t["fee"])

@@ -41,6 +41,8 @@ class Policy:
     late_cancel: timedelta = timedelta(hours=24)
     declare_within: timedelta = timedelta(days=5)
     change_requests: str = "review"  # "review" | "auto"
+    escalation_reminder: timedelta = timedelta(hours=2)  # staff reminded this long before start
+    contest_within: timedelta = timedelta(hours=2)  # a "client cancels" report can be contested
     scheduling_fee: tuple[FeeTier, ...] = field(default_factory=_default_fee_tiers)
 
     def fee_for_notice(self, notice: timedelta) -> Decimal:
