@@ -763,14 +763,25 @@ class Tx:
         """Mark an escalation handled by one staff member; False when someone already did."""
         count, _ = await self._run(
             "UPDATE escalations SET handled_by = ?, handled_at = ?, outcome = ? "
-            "WHERE id = ? AND handled_by IS NULL",
+            "WHERE id = ? AND handled_by IS NULL AND outcome IS NULL",
             (staff_id, ts(at), outcome, escalation_id),
+        )
+        return count == 1
+
+    async def close_escalation(self, escalation_id: int, outcome: str, at: datetime) -> bool:
+        """Close an escalation by the bot itself (no staff member); False if already handled."""
+        count, _ = await self._run(
+            "UPDATE escalations SET handled_at = ?, outcome = ? "
+            "WHERE id = ? AND handled_by IS NULL AND outcome IS NULL",
+            (ts(at), outcome, escalation_id),
         )
         return count == 1
 
     async def open_escalations(self) -> list[Escalation]:
         """Escalations nobody has handled yet, oldest first."""
-        rows = await self._all("SELECT * FROM escalations WHERE handled_by IS NULL ORDER BY id")
+        rows = await self._all(
+            "SELECT * FROM escalations WHERE handled_by IS NULL AND outcome IS NULL ORDER BY id"
+        )
         return [_escalation(r) for r in rows]
 
     # --- money -----------------------------------------------------------------------

@@ -34,8 +34,13 @@ class Escalation:
     request_id: int
     reason: str
     about: str | None
-    handled_by: str | None
+    handled_by: str | None  # None with an outcome: closed by the bot itself
     outcome: str | None
+
+    @property
+    def is_open(self) -> bool:
+        """Still waiting for staff: nobody (staff or the bot) has closed it."""
+        return self.handled_by is None and self.outcome is None
 
 
 @dataclass(frozen=True)
@@ -351,6 +356,10 @@ class Tx(Protocol):
         self, escalation_id: int, staff_id: str, outcome: str, at: datetime
     ) -> bool:
         """Mark an escalation handled by one staff member; False when someone already did."""
+        ...
+
+    async def close_escalation(self, escalation_id: int, outcome: str, at: datetime) -> bool:
+        """Close an escalation by the bot itself (no staff member); False if already handled."""
         ...
 
     async def open_escalations(self) -> list[Escalation]:
