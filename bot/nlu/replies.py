@@ -15,8 +15,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import lru_cache
+
+from bot.nlu.when import named_day
 
 INTENTS = (
     "confirm",
@@ -42,6 +45,7 @@ class Reply:
     intent: str
     minutes: int | None = None  # for "late"
     time: str | None = None  # for "modified": "HH:MM", the new start
+    date: str | None = None  # for "modified": "YYYY-MM-DD", the day named, when one is
 
 
 # A reply longer than this is not a short command; only its beginning is read, which bounds
@@ -756,11 +760,22 @@ _RULES: tuple[Callable[[_Text], Reply | None], ...] = (
 )
 
 
-def parse_reply(text: str, lang: str) -> Reply:
-    """Read a provider's free-text SMS/Telegram reply into an intent (French or English)."""
-    # Both vocabularies are always read: providers mix languages ("ok, retard 10"), so `lang`
-    # (the provider's language) never has to be right for the reply to be understood.
-    del lang
+def parse_reply(text: str, lang: str, now: datetime | None = None) -> Reply:
+    """Read a provider's free-text SMS/Telegram reply into an intent (French or English).
+
+    `now` (naive local time of the agency) lets a "modified" reply carry the day it names.
+    """
+    reply = _parse_intent(text)
+    if reply.intent == "modified" and now is not None:
+        day = named_day(text[:_MAX_CHARS], now, lang)
+        if day is not None:
+            return replace(reply, date=day.isoformat())
+    return reply
+
+
+def _parse_intent(text: str) -> Reply:
+    # Both vocabularies are always read: providers mix languages ("ok, retard 10"), so the
+    # provider's language never has to be right for the intent to be understood.
     keyword = sms_keyword(text)
     if keyword is not None:
         return Reply(keyword)
@@ -780,10 +795,12 @@ def parse_reply(text: str, lang: str) -> Reply:
 
 
 def reply_to_json(reply: Reply) -> dict[str, str | int]:
-    """{"intent": ...} plus "minutes" or "time" when present: what `carebot parse-sms` prints."""
+    """{"intent": ...} plus "minutes", "time", "date" when set: what `carebot parse-sms` prints."""
     out: dict[str, str | int] = {"intent": reply.intent}
     if reply.minutes is not None:
         out["minutes"] = reply.minutes
     if reply.time is not None:
         out["time"] = reply.time
+    if reply.date is not None:
+        out["date"] = reply.date
     return out

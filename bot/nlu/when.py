@@ -19,7 +19,7 @@ from typing import Literal
 import dateparser
 from dateparser.languages import default_loader
 
-__all__ = ["When", "WhenError", "parse_when", "when_to_json"]
+__all__ = ["When", "WhenError", "named_day", "parse_when", "when_to_json"]
 
 
 @dataclass(frozen=True)
@@ -809,3 +809,16 @@ def parse_when(text: str, now: datetime, lang: str) -> When:
     except OverflowError:
         # Only reachable at the edges of the calendar (year 9999, "in 999 hours" near it).
         raise WhenError("out_of_range") from None
+
+
+def named_day(text: str, now: datetime, lang: str) -> date | None:
+    """The day a text names ("jeudi 10 décembre", "demain") by parse_when's rules, or None.
+
+    A start relative to now ("in 2 hours") names no day, nor does a text parse_when refuses.
+    """
+    try:
+        when = parse_when(text, now, lang)
+        reading = _read(text, now.date(), lang)
+    except WhenError:
+        return None
+    return None if reading.date is None or reading.relative_start is not None else when.date
