@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import phonenumbers
 
 from bot.domain.agency import Member, Person, Provider
+from bot.domain.availability import covers
 from bot.domain.booking import Request, Status, noshow_fee
 from bot.domain.errors import DoubleBooking
-from bot.i18n import fmt_time, tr
+from bot.i18n import fmt_day, fmt_day_time, fmt_time, fmt_window, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.billing import charge_text, settle
@@ -253,8 +254,13 @@ async def late(desk: Desk, provider: Provider, request: Request, minutes: int | 
     )
 
 
-async def modified(desk: Desk, provider: Provider, request: Request, hhmm: str | None) -> None:
-    """The start moves (agreed with the member), same duration; timers move with it."""
+async def modified(
+    desk: Desk, provider: Provider, request: Request, hhmm: str | None, day: str | None = None
+) -> None:
+    """The start moves (agreed with the member), same duration; timers move with it.
+
+    A report naming another day ("déplacé jeudi 10 décembre 9h") is a reschedule (§4.5).
+    """
     lang = desk.lang(provider)
     if not hhmm:
         await desk.send(
@@ -263,6 +269,10 @@ async def modified(desk: Desk, provider: Provider, request: Request, hhmm: str |
         return
     hour, minute = (int(part) for part in hhmm.split(":"))
     local = desk.local(request.start)
+    if day is not None and date.fromisoformat(day) != local.date():
+        start = datetime.combine(date.fromisoformat(day), time(hour, minute), tzinfo=desk.tz)
+        await reschedule(desk, provider, request, start)
+        return
     start = local.replace(hour=hour, minute=minute).astimezone(request.start.tzinfo)
     end = start + request.duration
     try:
@@ -294,6 +304,77 @@ async def modified(desk: Desk, provider: Provider, request: Request, hhmm: str |
             time=fmt_time(desk.local(start), lang),
         ),
     )
+
+
+async def reschedule(
+    desk: Desk, provider: Provider, request: Request, start: datetime
+) -> Request | None:
+    """Move an appointment to another day and time agreed with the member (§4.5).
+
+    Only if the provider is free then (weekly hours, days off, other appointments): otherwise
+    they are told why and nothing changes. The old time is freed, the timers move.
+    """
+    lang = desk.lang(provider)
+    end = start + request.duration
+    if request.status is not Status.CONFIRMED or request.arrived_at is not None:
+        await desk.send(provider, tr(lang, "This session can no longer be moved."))
+        return None
+    why = _not_free(desk, provider, start, end, lang)
+    if why is None:
+        try:
+            moved = await desk.tx.move_request(request.id, start, end, desk.now)
+        except DoubleBooking:
+            why = tr(
+                lang, "That time collides with another of your sessions; nothing was changed."
+            )
+    if why is not None:
+        await desk.send(provider, why)
+        return None
+    # The old day's incidents do not carry over to the new one.
+    for mark in ("absent_at", "phones_at"):
+        await desk.tx.mark_request(moved.id, desk.now, mark, None)
+    await appointments.schedule(desk, moved)
+    member, _ = await _people(desk, moved)
+    mlang = desk.lang(member)
+    await desk.send(
+        member,
+        tr(
+            mlang,
+            "{provider} has moved your session, as agreed with you: {what}.",
+            provider=provider.name,
+            what=describe(desk, moved, mlang),
+        ),
+    )
+    await desk.send(
+        provider, tr(lang, "Done: {what}. The client is told.", what=describe(desk, moved, lang))
+    )
+    return moved
+
+
+def _not_free(
+    desk: Desk, provider: Provider, start: datetime, end: datetime, lang: str
+) -> str | None:
+    """Why a provider cannot take a new window by their own calendar, or None when they can."""
+    local_start, local_end = desk.local(start), desk.local(end)
+    if start <= desk.now:
+        return tr(
+            lang,
+            "That moment ({when}) is already past; nothing was changed.",
+            when=fmt_day_time(local_start, lang),
+        )
+    if local_start.date() in provider.unavailable or local_end.date() in provider.unavailable:
+        return tr(
+            lang,
+            "You are off on {day}; nothing was changed.",
+            day=fmt_day(local_start, lang),
+        )
+    if not covers(provider.availability, provider.unavailable, local_start, local_end):
+        return tr(
+            lang,
+            "That window ({window}) is outside your weekly hours; nothing was changed.",
+            window=fmt_window(local_start, local_end, lang),
+        )
+    return None
 
 
 async def absent(desk: Desk, provider: Provider, request: Request) -> None:
