@@ -62,6 +62,10 @@ def _person(row: sqlite3.Row, extra: dict[str, Any] | None = None) -> Person:
     return Staff(**common)
 
 
+# The day-of-care moments a request records (migrations 002 and 009).
+MARKS = frozenset({"arrived_at", "absent_at", "phones_at", "expected_at", "client_cancel_at"})
+
+
 def _request(row: sqlite3.Row) -> Request:
     return Request(
         id=row["id"],
@@ -79,6 +83,8 @@ def _request(row: sqlite3.Row) -> Request:
         arrived_at=_maybe_ts(row["arrived_at"]),
         absent_at=_maybe_ts(row["absent_at"]),
         phones_at=_maybe_ts(row["phones_at"]),
+        expected_at=_maybe_ts(row["expected_at"]),
+        client_cancel_at=_maybe_ts(row["client_cancel_at"]),
         paid_by_credit=bool(row["paid_by_credit"]),
         notes=row["notes"],
     )
@@ -514,8 +520,8 @@ class Tx:
     async def mark_request(
         self, request_id: int, at: datetime, mark: str, value: datetime | None
     ) -> None:
-        """Set or clear one day-of-care mark: arrived_at, absent_at or phones_at."""
-        if mark not in ("arrived_at", "absent_at", "phones_at"):
+        """Set or clear one day-of-care mark (see MARKS)."""
+        if mark not in MARKS:
             raise ValueError(mark)
         await self._run(
             f"UPDATE requests SET {mark} = ?, updated_at = ? WHERE id = ?",

@@ -10,7 +10,7 @@ import phonenumbers
 
 from bot.domain.agency import Member, Person, Provider
 from bot.domain.availability import covers
-from bot.domain.booking import Request, Status, noshow_fee
+from bot.domain.booking import Request, Status, billed_price, noshow_fee
 from bot.domain.errors import DoubleBooking
 from bot.i18n import fmt_day, fmt_day_time, fmt_time, fmt_window, tr
 from bot.services import appointments
@@ -65,6 +65,8 @@ async def on_timer(desk: Desk, timer: Timer) -> None:
     elif kind == appointments.CHECKIN and request.status is Status.CONFIRMED:
         await _checkin_prompt(desk, request)
     elif kind == appointments.START:
+        if request.expected_at is not None and request.arrived_at is None:
+            return  # a late provider has not begun: the numbers come with their arrival
         await share_phones(desk, request)
     elif kind == appointments.NOSHOW:
         await _noshow(desk, request)
@@ -123,8 +125,11 @@ async def _checkin_prompt(desk: Desk, request: Request) -> None:
     await desk.send(provider, text, checkin_options(request.id, lang))
 
 
-async def share_phones(desk: Desk, request: Request) -> None:
-    """At the start (or the declared arrival, if earlier) each side gets the other's number."""
+async def share_phones(desk: Desk, request: Request, begun: bool = True) -> None:
+    """At the start (or the declared arrival, if earlier) each side gets the other's number.
+
+    `begun` False: before the start, for a member reported absent, so that they can call.
+    """
     if request.phones_at is not None:
         return
     await desk.tx.mark_request(request.id, desk.now, "phones_at", desk.now)
@@ -132,18 +137,32 @@ async def share_phones(desk: Desk, request: Request) -> None:
     for me, other in ((member, provider), (provider, member)):
         lang = desk.lang(me)
         number = _phone(other)
-        if number:
+        if number and begun:
             text = tr(
                 lang,
                 "Your session has begun. {name}'s phone number: {phone}.",
                 name=other.name,
                 phone=number,
             )
-        else:
+        elif number:
+            text = tr(
+                lang,
+                "To reach each other: {name}'s phone number: {phone}.",
+                name=other.name,
+                phone=number,
+            )
+        elif begun:
             text = tr(
                 lang,
                 "Your session has begun. {name} has no phone number on file: "
                 "contact the agency if you need to reach them.",
+                name=other.name,
+            )
+        else:
+            text = tr(
+                lang,
+                "{name} has no phone number on file: contact the agency if you need to reach "
+                "them.",
                 name=other.name,
             )
         await desk.send(me, text)
@@ -232,17 +251,19 @@ async def late(desk: Desk, provider: Provider, request: Request, minutes: int | 
         return
     base = max(request.start, desk.now)
     arrival = desk.local(base + timedelta(minutes=minutes))
+    # Remembered: the session begins (numbers shared) with the arrival, and is billed from it.
+    await desk.tx.mark_request(request.id, desk.now, "expected_at", arrival)
     member, _ = await _people(desk, request)
     mlang = desk.lang(member)
-    await desk.send(
-        member,
-        tr(
-            mlang,
-            "{provider} is running late and will arrive at about {time}.",
-            provider=provider.name,
-            time=fmt_time(arrival, mlang),
-        ),
+    text = tr(
+        mlang,
+        "{provider} is running late and will arrive at about {time}.",
+        provider=provider.name,
+        time=fmt_time(arrival, mlang),
     )
+    if not request.paid_by_credit:
+        text += " " + tr(mlang, "You only pay from their arrival.")
+    await desk.send(member, text)
     await desk.send(
         provider,
         tr(
@@ -283,6 +304,9 @@ async def modified(
             tr(lang, "That time collides with another of your sessions; nothing was changed."),
         )
         return
+    # The start and end moved by agreement: any lateness is absorbed, the whole session counts.
+    await desk.tx.mark_request(request.id, desk.now, "expected_at", None)
+    request = await desk.tx.request(request.id)
     await appointments.schedule(desk, request)
     member, _ = await _people(desk, request)
     mlang = desk.lang(member)
@@ -411,6 +435,8 @@ async def absent(desk: Desk, provider: Provider, request: Request) -> None:
             deadline=fmt_time(desk.local(deadline), lang),
         ),
     )
+    # Before the start, too: they can call each other at once (§2.3).
+    await share_phones(desk, request, begun=False)
 
 
 async def _noshow(desk: Desk, request: Request) -> None:
@@ -456,7 +482,8 @@ async def done(desk: Desk, provider: Provider, request: Request) -> None:
             ),
         )
         return
-    request = await settle(desk, request, Status.COMPLETED, "session", request.price)
+    amount = billed_price(request)
+    request = await settle(desk, request, Status.COMPLETED, "session", amount)
     member, _ = await _people(desk, request)
     await desk.send(
         provider,
@@ -464,7 +491,7 @@ async def done(desk: Desk, provider: Provider, request: Request) -> None:
             lang,
             "Thank you, session declared: {what}. You will be paid {amount}.",
             what=describe(desk, request, lang),
-            amount=money(desk, request.price, lang),
+            amount=money(desk, amount, lang),
         ),
     )
     mlang = desk.lang(member)
@@ -475,7 +502,7 @@ async def done(desk: Desk, provider: Provider, request: Request) -> None:
             "Your session with {provider} is complete ({what}): {amount}. Thank you!",
             provider=provider.name,
             what=describe(desk, request, mlang),
-            amount=charge_text(desk, request, request.price, mlang),
+            amount=charge_text(desk, request, amount, mlang),
         ),
     )
 

@@ -224,7 +224,8 @@ class Tx(Protocol):
     async def mark_request(
         self, request_id: int, at: datetime, mark: str, value: datetime | None
     ) -> None:
-        """Set or clear one day-of-care mark: arrived_at, absent_at or phones_at."""
+        """Set or clear one day-of-care mark: arrived_at, absent_at, phones_at, expected_at,
+        client_cancel_at."""
         ...
 
     async def move_request(
