@@ -12,7 +12,17 @@ import logging
 from dataclasses import dataclass
 
 from bot.domain.agency import Member, Person, Provider
-from bot.flows import booking, cancel, change, common, keywords, provider, schedule, staff
+from bot.flows import (
+    booking,
+    cancel,
+    change,
+    common,
+    dispute,
+    keywords,
+    provider,
+    schedule,
+    staff,
+)
 from bot.flows.conversation import leave
 from bot.i18n import tr
 from bot.nlu.commands import fold, match_command
@@ -189,6 +199,8 @@ async def _free_text(desk: Desk, person: Person, text: str) -> None:
     if isinstance(person, Member):
         if await dayof.forward_during_wait(desk, person, text):
             return
+        if await dispute.on_text(desk, person, text):
+            return
         for flow_text in (
             cancel.on_text,
             cancel.on_waiver_text,
@@ -239,6 +251,8 @@ async def _press(desk: Desk, person: Person, data: str) -> None:
         await cancel.on_press(desk, person, args[0], args[1:])
     elif verb == change.FLOW and isinstance(person, Member) and args:
         await change.on_press(desk, person, args[0], args[1:])
+    elif verb == "ct" and isinstance(person, Member):
+        await dispute.on_press(desk, person, args)
     elif verb == "wv" and isinstance(person, Member):
         await cancel.ask_waiver(desk, person, args[0] if args else None)
     elif verb == schedule.FLOW and isinstance(person, Provider) and args:

@@ -128,7 +128,8 @@ async def request_waiver(desk: Desk, member: Member, request: Request, reason: s
 
 async def decide_waiver(desk: Desk, staff: Person, escalation_id: int, approve: bool) -> None:
     """Staff approve (charge back to the balance or credit restored) or deny a waiver."""
-    if await escalation_of_kind(desk, staff, escalation_id, "waiver") is None:
+    # A contested "client cancels" report (a dispute) is decided the same way.
+    if await escalation_of_kind(desk, staff, escalation_id, "waiver", "dispute") is None:
         return
     escalation = await claim(desk, staff, escalation_id, "approved" if approve else "denied")
     if escalation is None:

@@ -420,11 +420,11 @@ async def remind_staff(desk: Desk, escalation: Escalation, request: Request) -> 
 
 
 async def escalation_of_kind(
-    desk: Desk, staff: Person, escalation_id: int, reason: str
+    desk: Desk, staff: Person, escalation_id: int, *reasons: str
 ) -> Escalation | None:
-    """An escalation if it is of the kind an action expects (a waiver, a change), else None."""
+    """An escalation if it is of a kind an action expects (a waiver, a change), else None."""
     found = await desk.tx.escalation(escalation_id)
-    if found is None or found.reason != reason:
+    if found is None or found.reason not in reasons:
         await desk.stale(staff)
         return None
     return found
