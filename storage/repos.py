@@ -114,6 +114,18 @@ def _escalation(row: sqlite3.Row) -> Escalation:
     )
 
 
+def _ledger_line(r: sqlite3.Row) -> LedgerLine:
+    return LedgerLine(
+        r["id"],
+        from_ts(r["created_at"]),
+        r["kind"],
+        r["request_id"],
+        from_minor(r["amount_minor"]),
+        from_minor(r["balance_minor"]),
+        r["credits"],
+    )
+
+
 def _maybe_ts(text: str | None) -> datetime | None:
     return None if text is None else from_ts(text)
 
@@ -835,18 +847,14 @@ class Tx:
         rows = await self._all(
             "SELECT * FROM ledger WHERE member_id = ? ORDER BY id DESC LIMIT ?", (member_id, limit)
         )
-        return [
-            LedgerLine(
-                r["id"],
-                from_ts(r["created_at"]),
-                r["kind"],
-                r["request_id"],
-                from_minor(r["amount_minor"]),
-                from_minor(r["balance_minor"]),
-                r["credits"],
-            )
-            for r in rows
-        ]
+        return [_ledger_line(r) for r in rows]
+
+    async def member_ledger(self, member_id: str) -> list[LedgerLine]:
+        """Every ledger line of a member, oldest first (their whole account)."""
+        rows = await self._all(
+            "SELECT * FROM ledger WHERE member_id = ? ORDER BY id", (member_id,)
+        )
+        return [_ledger_line(r) for r in rows]
 
     # --- timers ------------------------------------------------------------------------
 

@@ -8,11 +8,13 @@ from decimal import Decimal
 
 from bot.domain.agency import Member, Person
 from bot.domain.booking import Request, Status
+from bot.domain.ledger import Account, account
 from bot.i18n import N_, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.booking import claim, describe, escalation_of_kind, money, tell_other_staff
 from bot.services.desk import Desk, Option
+from bot.services.ports import Tx
 
 log = logging.getLogger(__name__)
 WEEKLY_CREDITS = "weekly_credits"
@@ -48,6 +50,11 @@ async def settle(
         request_id=request.id,
     )
     return request
+
+
+async def member_account(tx: Tx, member_id: str) -> Account:
+    """A member's credit, session credits and what they still owe, from their whole ledger."""
+    return account(await tx.member_ledger(member_id))
 
 
 def charge_text(desk: Desk, request: Request, amount: Decimal, lang: str) -> str:

@@ -390,6 +390,10 @@ class Tx(Protocol):
         """A member's latest ledger lines, newest first."""
         ...
 
+    async def member_ledger(self, member_id: str) -> list[LedgerLine]:
+        """Every ledger line of a member, oldest first (their whole account)."""
+        ...
+
     async def add_timer(
         self, kind: str, due_at: datetime, request_id: int | None = None, ref_id: int | None = None
     ) -> None:
