@@ -28,7 +28,7 @@ async def _escalation_reminder(desk: Desk, timer: Timer) -> None:
     if request.status is not Status.ESCALATED or request.start <= desk.now:
         return
     due = request.start - desk.agency.policy.escalation_reminder
-    if due > desk.now:  # the request was moved later since: remind at the new moment
+    if due > max(desk.now, timer.due_at):  # the request was moved later: remind then
         await desk.tx.add_timer(timer.kind, due, request.id, escalation.id)
         return
     await booking.remind_staff(desk, escalation, request)
@@ -40,7 +40,7 @@ async def _unfilled_at_start(desk: Desk, timer: Timer) -> None:
     request = await desk.tx.request(timer.request_id)
     if request.status not in (Status.ESCALATED, Status.PENDING):
         return  # confirmed, cancelled or closed meanwhile
-    if request.start > desk.now:  # moved later since: wait for the new start
+    if request.start > max(desk.now, timer.due_at):  # moved later since: wait for the new start
         await desk.tx.add_timer(timer.kind, request.start, request.id, timer.ref_id)
         return
     await booking.unfilled_at_start(desk, request)
