@@ -592,17 +592,7 @@ async def unfilled_at_start(desk: Desk, request: Request) -> None:
         for offer in await desk.tx.open_offers(request.provider_id):
             if offer.request_id == request.id:
                 await desk.tx.answer_offer(offer.id, "timeout", desk.now)
-        provider = await desk.tx.person(request.provider_id)
-        plang = desk.lang(provider)
-        await desk.send(
-            provider,
-            tr(
-                plang,
-                "The request for {what} has been withdrawn: no answer by {time}.",
-                what=describe(desk, request, plang),
-                time=fmt_time(desk.local(desk.now), plang),
-            ),
-        )
+        await _withdrawn(desk, request, await desk.tx.person(request.provider_id), desk.now)
     closed = [
         e.id
         for e in await desk.tx.escalations_of(request.id)
@@ -643,6 +633,12 @@ async def deadline_passed(desk: Desk, offer_id: int) -> None:
         return
     provider = await desk.tx.person(offer.provider_id)
     assert isinstance(provider, Provider)
+    await _withdrawn(desk, request, provider, offer.deadline)
+    await provider_unavailable(desk, request, provider, "no_answer")
+
+
+async def _withdrawn(desk: Desk, request: Request, provider: Person, deadline: datetime) -> None:
+    """Tell a provider that a request they did not answer in time is no longer theirs."""
     lang = desk.lang(provider)
     await desk.send(
         provider,
@@ -650,7 +646,6 @@ async def deadline_passed(desk: Desk, offer_id: int) -> None:
             lang,
             "The request for {what} has been withdrawn: no answer by {time}.",
             what=describe(desk, request, lang),
-            time=fmt_time(desk.local(offer.deadline), lang),
+            time=fmt_time(desk.local(deadline), lang),
         ),
     )
-    await provider_unavailable(desk, request, provider, "no_answer")
