@@ -48,6 +48,15 @@ async def test_a_bot_down_through_the_start_closes_the_request_once_when_back(
     request_id = await _escalated(db, clock)
     # Down from Monday to Sunday 10:05: the reminder and the start both passed meanwhile.
     clock.set(datetime(2026, 11, 29, 10, 5, tzinfo=PARIS))
+    bot = await Carebot.open(db, clock)
+    try:
+        # Before the timers have run, it is already no longer listed as upcoming.
+        await bot.receive("sms", BOB, Text("my bookings"))
+        async with bot.db.transaction() as tx:
+            answer = await tx.last_message_to("bob")
+        assert answer is not None and answer.text == "You have no upcoming booking."
+    finally:
+        await bot.close()
     for _ in range(2):  # started twice: the second start finds nothing left to do
         bot = await Carebot.open(db, clock)
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.agency import Member, Person, Provider, Staff
-from bot.domain.booking import OPEN
+from bot.domain.booking import OPEN, Status
 from bot.flows.conversation import leave
 from bot.i18n import LANGUAGES, N_, fmt_day_time, ntr, tr
 from bot.services.actions import action
@@ -96,7 +96,14 @@ async def list_bookings(desk: Desk, person: Person) -> None:
     if not isinstance(person, Member):
         await send_help(desk, person)
         return
-    upcoming = [r for r in await desk.tx.requests_of_member(person.id, OPEN) if r.end > desk.now]
+    # A request nobody took is closed at its start (§1.10); until that timer runs it is not
+    # upcoming either. An appointment stays listed while it is under way.
+    upcoming = [
+        r
+        for r in await desk.tx.requests_of_member(person.id, OPEN)
+        if r.end > desk.now
+        and (r.start > desk.now or r.status in (Status.CONFIRMED, Status.IN_PROGRESS))
+    ]
     if not upcoming:
         await desk.send(person, tr(lang, "You have no upcoming booking."))
         return
