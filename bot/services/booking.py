@@ -21,9 +21,8 @@ from bot.services.ports import Escalation, Offer
 log = logging.getLogger(__name__)
 
 ANSWER_DEADLINE = "answer_deadline"
-# An escalation's own timers (§1.10): staff reminded before the start, unfilled at the start.
-ESCALATION_REMINDER = "escalation_reminder"
-UNFILLED_AT_START = "unfilled_at_start"
+ESCALATION_REMINDER = appointments.ESCALATION_REMINDER
+UNFILLED_AT_START = appointments.UNFILLED_AT_START
 
 
 SHOWN = 8  # providers offered at once: a list, not a directory
@@ -552,6 +551,7 @@ async def _unfilled(desk: Desk, request: Request) -> None:
     request = await desk.tx.update_request(
         request.id, desk.now, status=Status.UNFILLED, provider_id=None
     )
+    await appointments.drop(desk, request)
     member = await desk.tx.person(request.member_id)
     lang = desk.lang(member)
     if request.fee <= 0:
