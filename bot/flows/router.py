@@ -66,7 +66,7 @@ async def handle(desk: Desk, person: Person, inbound: Inbound) -> None:
         return
     if person.channel == "sms" and await keywords.on_sms(desk, person, text):
         return
-    if await _command(desk, person, text):
+    if await _command(desk, person, text) or await staff.on_payment(desk, person, text):
         return
     last = await desk.tx.last_message_to(person.id)
     if (
