@@ -135,7 +135,8 @@ LEDGER_LABELS = {
     "waiver": N_("waiver granted"),
     "payment": N_("payment received"),
 }
-STATEMENT_LINES = 10
+# The latest lines a statement shows: an SMS holds two segments, a chat message more.
+STATEMENT_LINES = {"sms": 4, "telegram": 10}
 
 
 async def show_balance(desk: Desk, person: Person) -> None:
@@ -144,22 +145,22 @@ async def show_balance(desk: Desk, person: Person) -> None:
     if not isinstance(person, Member):
         await send_help(desk, person)
         return
-    history = await desk.tx.history(person.id, STATEMENT_LINES)
-    lines = (
-        [tr(lang, "Your account:")] if history else [tr(lang, "Your account has no movement yet.")]
-    )
-    lines += [_statement_line(desk, line, lang) for line in reversed(history)]
+    # Totals first and the newest lines next: an SMS cut to two segments keeps what matters.
     account = await member_account(desk.tx, person.id)
-    lines.append(tr(lang, "Still to pay: {amount}.", amount=money(desk, account.owed, lang)))
-    lines.append(
+    lines = [
+        tr(lang, "Still to pay: {amount}.", amount=money(desk, account.owed, lang)),
         tr(
             lang,
             "Credit for future booking fees: {amount}.",
             amount=money(desk, account.credit, lang),
-        )
-    )
+        ),
+    ]
     if person.subscription or account.credits:
         lines.append(tr(lang, "Session credits: {credits}.", credits=account.credits))
+    history = await desk.tx.history(person.id, STATEMENT_LINES.get(person.channel, 4))
+    if history:
+        lines.append(tr(lang, "Latest movements:"))
+    lines += [_statement_line(desk, line, lang) for line in history]
     await desk.send(person, "\n".join(lines))
 
 

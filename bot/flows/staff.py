@@ -114,12 +114,10 @@ async def find_member(desk: Desk, who: str) -> list[Member]:
     wanted = fold(who)
     digits = re.sub(r"\D", "", who)
     members = [m for m in await desk.tx.people("member") if isinstance(m, Member)]
-    for test in (
-        lambda m: fold(m.id) == wanted or fold(m.name) == wanted,
-        lambda m: len(digits) >= 6 and (m.phone or "").endswith(digits[-9:]),
-        lambda m: wanted in fold(m.name).split(),
-    ):
-        found = [m for m in members if test(m)]
+    by_id_or_name = [m for m in members if wanted in (fold(m.id), fold(m.name))]
+    by_phone = [m for m in members if len(digits) >= 6 and (m.phone or "").endswith(digits[-9:])]
+    by_word = [m for m in members if wanted in fold(m.name).split()]
+    for found in (by_id_or_name, by_phone, by_word):
         if found:
             return found
     return []
