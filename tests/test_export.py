@@ -13,11 +13,13 @@ from pathlib import Path
 from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.flows.router import Text
+from bot.handlers.export import COLUMNS
 from bot.services.billing import member_account
 from tests.conftest import ROOT
 
 
-async def test_export_lists_fee_session_and_payout(bot: Carebot, clock: VirtualClock) -> None:
+async def _bob_books_and_marie_declares(bot: Carebot, clock: VirtualClock) -> None:
+    """Bob books childcare on Tuesday 9:00-11:00 with Marie, who declares it done."""
     for message in ("childcare on Tuesday 24 November 9am to 11am", "1", "1"):
         await bot.receive_from("bob", Text(message))
     await bot.receive_from("marie", Text("oui"))
@@ -25,29 +27,11 @@ async def test_export_lists_fee_session_and_payout(bot: Carebot, clock: VirtualC
     await bot.fire_due_timers(end, move_clock=True)
     clock.set(end)
     await bot.receive_from("marie", Text("terminé"))
-    db = bot.db.path
-    result = await asyncio.to_thread(
-        subprocess.run,
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "export",
-            "ledger",
-            "--from",
-            "2026-11-23",
-            "--to",
-            "2026-11-24",
-            "--db",
-            db,
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+
+
+async def test_export_lists_fee_session_and_payout(bot: Carebot, clock: VirtualClock) -> None:
+    await _bob_books_and_marie_declares(bot, clock)
+    rows = await asyncio.to_thread(_export, bot.db.path, "2026-11-23", "2026-11-24")
     assert [
         (r["kind"], r["member"] or r["provider"], r["amount"], r["credits_change"]) for r in rows
     ] == [
@@ -63,46 +47,11 @@ async def test_export_lists_fee_session_and_payout(bot: Carebot, clock: VirtualC
     assert rows[5]["owed_change"] == "51.00"
     assert rows[1]["date"] == "2026-11-23T09:00:00Z"
     assert {r["currency"] for r in rows} == {"EUR"}
-    outside = await asyncio.to_thread(
-        subprocess.run,
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "export",
-            "ledger",
-            "--from",
-            "2026-11-25",
-            "--to",
-            "2026-11-30",
-            "--db",
-            db,
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    # No line in the period: only the header and each member's (unchanged) position.
-    lines = outside.stdout.strip().splitlines()
-    assert lines[:1] == [
-        ",".join(
-            (
-                "id",
-                "date",
-                "kind",
-                "member",
-                "provider",
-                "request",
-                "amount",
-                "balance_change",
-                "owed_change",
-                "credits_change",
-                "currency",
-            )
-        )
-    ]
-    assert [line.split(",")[2] for line in lines[1:]] == ["member_opening", "member_closing"] * 2
+    assert list(rows[0]) == list(COLUMNS)
+    assert "owed_change" in COLUMNS
+    outside = await asyncio.to_thread(_export, bot.db.path, "2026-11-25", "2026-11-30")
+    # No line in the period: only each member's (unchanged) position.
+    assert [r["kind"] for r in outside] == ["member_opening", "member_closing"] * 2
 
 
 def test_export_refuses_bad_dates(tmp_path: Path) -> None:
@@ -156,13 +105,7 @@ async def test_export_totals_add_up_and_match_the_statement(
     bot: Carebot, clock: VirtualClock
 ) -> None:
     """Opening + the member's lines = closing, and closing is what the statement says (§5)."""
-    for message in ("childcare on Tuesday 24 November 9am to 11am", "1", "1"):
-        await bot.receive_from("bob", Text(message))
-    await bot.receive_from("marie", Text("oui"))
-    end = clock.now().replace(day=24, hour=10, minute=30)  # 11:30 in Paris
-    await bot.fire_due_timers(end, move_clock=True)
-    clock.set(end)
-    await bot.receive_from("marie", Text("terminé"))
+    await _bob_books_and_marie_declares(bot, clock)
     await bot.receive_from("karim", Text("/paid bob 20"))
     for message in ("massage on Sunday 10am to 11am", "1"):  # nobody free: to the team
         await bot.receive_from("bob", Text(message))
