@@ -16,7 +16,7 @@ import pytest
 from bot.agency_file import load_agency_file
 from bot.domain.agency import Person
 from bot.flows.common import help_text
-from bot.flows.staff import parse_amount
+from bot.flows.payment import parse_amount
 from bot.handlers.sms_text import normalise, segments
 from bot.i18n import tr
 from bot.nlu.commands import find_service, match_command

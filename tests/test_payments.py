@@ -10,8 +10,8 @@ from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.domain.agency import Member
 from bot.domain.ledger import Account, account, signed
+from bot.flows.payment import parse_amount
 from bot.flows.router import Text
-from bot.flows.staff import parse_amount
 from bot.services.billing import PaymentRefused, member_account, record_payment
 from bot.services.desk import open_desk
 from bot.services.ports import LedgerLine

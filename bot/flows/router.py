@@ -12,7 +12,17 @@ import logging
 from dataclasses import dataclass
 
 from bot.domain.agency import Member, Person, Provider
-from bot.flows import booking, cancel, change, common, keywords, provider, schedule, staff
+from bot.flows import (
+    booking,
+    cancel,
+    change,
+    common,
+    keywords,
+    payment,
+    provider,
+    schedule,
+    staff,
+)
 from bot.flows.conversation import leave
 from bot.i18n import tr
 from bot.nlu.commands import fold, match_command
@@ -66,7 +76,7 @@ async def handle(desk: Desk, person: Person, inbound: Inbound) -> None:
         return
     if person.channel == "sms" and await keywords.on_sms(desk, person, text):
         return
-    if await _command(desk, person, text) or await staff.on_payment(desk, person, text):
+    if await _command(desk, person, text) or await payment.on_payment(desk, person, text):
         return
     last = await desk.tx.last_message_to(person.id)
     if (
