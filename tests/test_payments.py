@@ -12,6 +12,7 @@ from bot.domain.agency import Member
 from bot.domain.ledger import Account, account, signed
 from bot.flows.payment import parse_amount
 from bot.flows.router import Text
+from bot.handlers.sms_text import normalise, segments
 from bot.services.billing import PaymentRefused, member_account, record_payment
 from bot.services.desk import open_desk
 from bot.services.ports import LedgerLine
@@ -96,3 +97,15 @@ async def test_record_payment_refuses_and_changes_nothing(
     assert await _owed(bot, "bob") == 0
     sent = await bot.outbox_after(0)
     assert sum("recorded your payment" in m.text for m in sent if m.person_id == "bob") == 1
+
+
+async def test_an_sms_statement_fits_two_segments(bot: Carebot) -> None:
+    """David reads French on SMS: totals and the latest lines must not be cut."""
+    for message in ("massage dimanche de 10h à 11h", "1"):  # nobody free: to the team
+        await bot.receive_from("david", Text(message))
+    await bot.receive_from("karim", Text("1"))  # closed as unfilled: the fee credited back
+    for message in ("garde mercredi 25 novembre de 14h à 18h", "1", "1", "solde"):
+        await bot.receive_from("david", Text(message))
+    statement = (await bot.outbox_after(0))[-1]
+    assert statement.person_id == "david" and "payés avec votre avoir" in statement.text
+    assert segments(normalise(statement.text)) <= 2, statement.text
