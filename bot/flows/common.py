@@ -135,6 +135,8 @@ LEDGER_LABELS = {
     "waiver": N_("waiver granted"),
     "payment": N_("payment received"),
 }
+# A kind added later without a label still reads as words, never as its code.
+OTHER_MOVEMENT = N_("other movement")
 # The latest lines a statement shows: two still fit two SMS segments with the totals, in
 # French (tests/test_payments.py checks it with handlers/sms_text.segments); a chat holds more.
 STATEMENT_LINES = {"sms": 2, "telegram": 10}
@@ -167,7 +169,7 @@ async def show_balance(desk: Desk, person: Person) -> None:
 
 def _statement_line(desk: Desk, line: LedgerLine, lang: str) -> str:
     """'• 24/11 16:00: booking fee -10,00 € (paid from your credit)'."""
-    label = tr(lang, LEDGER_LABELS.get(line.kind, N_("other movement")))
+    label = tr(lang, LEDGER_LABELS.get(line.kind, OTHER_MOVEMENT))
     amount = signed(line.kind, line.amount)
     amounts = [signed_money(desk, amount, lang)] if amount else []
     if line.credits_delta:
