@@ -137,3 +137,16 @@ async def test_new_checks_fail_on_a_wrong_value(tmp_path: Path, check: str, actu
 async def test_malformed_new_checks_exit_2(tmp_path: Path) -> None:
     for body in ("? escalations open x\n", "? escalations shut 1\n", "? owed bob lots\n"):
         assert await run_file(_transcript(tmp_path, body), io.StringIO()) == 2, body
+
+
+async def test_a_timer_that_raises_fails_the_transcript(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: object) -> bool:
+        raise RuntimeError("boom in a timer")
+
+    monkeypatch.setattr("bot.app.fire", broken)
+    out = io.StringIO()
+    # The weekly credits timer falls due on Monday 30 November.
+    assert await run_file(_transcript(tmp_path, "@advance 8d\n"), out) == 1
+    assert "the bot raised" in out.getvalue() and "boom in a timer" in out.getvalue()

@@ -19,6 +19,7 @@ from bot.flows import (
     common,
     dispute,
     keywords,
+    payment,
     provider,
     schedule,
     staff,
@@ -76,7 +77,7 @@ async def handle(desk: Desk, person: Person, inbound: Inbound) -> None:
         return
     if person.channel == "sms" and await keywords.on_sms(desk, person, text):
         return
-    if await _command(desk, person, text):
+    if await _command(desk, person, text) or await payment.on_payment(desk, person, text):
         return
     last = await desk.tx.last_message_to(person.id)
     if (
