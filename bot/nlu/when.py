@@ -19,6 +19,9 @@ from typing import Literal
 import dateparser
 from dateparser.languages import default_loader
 
+from bot.nlu.spoken import spoken_times
+from bot.nlu.typos import correct
+
 __all__ = ["When", "WhenError", "named_day", "parse_when", "when_to_json"]
 
 
@@ -78,10 +81,15 @@ def _fold(text: str) -> str:
     return _NON_ASCII_RE.sub(" ", text).lower()
 
 
-def _normalize(text: str) -> str:
+_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def _normalize(text: str, lang: str) -> str:
     text = _ISO_T_RE.sub(" ", _fold(text))  # "2026-12-20t14:00" -> "2026-12-20 14:00"
     text = _ROUND_THE_CLOCK_RE.sub(" ", text)
-    return _SPACES_RE.sub(" ", text).strip()
+    # Typed words to the vocabulary ("deamin" -> "demain"), then spoken times to digits.
+    text = _WORD_RE.sub(lambda word: correct(word.group(), lang), text)
+    return _SPACES_RE.sub(" ", spoken_times(text)).strip()
 
 
 # --------------------------------------------------------------------------- vocabulary
@@ -170,13 +178,20 @@ class _Text:
 
 # --------------------------------------------------------------------------- durations
 
-_QTY_NUMBER = rf"[0-9]{{1,3}}(?:[.,][0-9]{{1,2}})?|half an?|une demie?|{_NUMBER_ALT}"
+_QTY_NUMBER = (
+    rf"[0-9]{{1,3}}(?:[.,][0-9]{{1,2}})?|half an?|une demie?|a couple(?: of)?|{_NUMBER_ALT}"
+)
 _HOUR_UNIT = r"hours?|hrs?|heures?|h"
 _MINUTE_UNIT = r"minutes?|mins?|mn"
+# "2 hours", "1h30", "two and a half hours", "an hour and a quarter", "une heure et quart",
+# "an hour and ten (minutes)", "three quarters of an hour", "trois quarts d'heure".
 _QTY_PARTS_RE = re.compile(
-    rf"(?P<n>{_QTY_NUMBER}) ?-?"
+    rf"(?:(?P<n>{_QTY_NUMBER})(?P<n_half> and a half| et demie?)? ?-?"
     rf"(?:(?P<hours>{_HOUR_UNIT})(?: ?(?P<mm>[0-9]{{2}}))?|(?P<minutes>{_MINUTE_UNIT}))\b"
-    r"(?P<half> (?:and a half|et demie?))?"
+    r"(?: (?:and|et) (?:(?P<half>a half|demie?)|(?P<quarter>a quarter|quart|le quart)"
+    rf"|(?P<and_m>[0-9]{{1,2}})(?: ?(?:{_MINUTE_UNIT})\b)?))?"
+    r"|(?P<quarters>(?:[0-9] |an? |un |une )?(?:quarters?|quarts?)) (?:of an? |of |d'|d )?"
+    r"(?:hour|heure)\b)"
 )
 _QTY = _QTY_PARTS_RE.pattern.replace("?P<", "?P<q_")  # the same grammar, embeddable
 _HEDGE = r"(?:about |around |approx |approximately |environ |a peu pres |~ ?)?"
@@ -185,7 +200,7 @@ _DURATION_RE = re.compile(rf"\b(?P<cue>for|pendant|pour|durant|during) {_HEDGE}(
 # Without a cue only the English word units are a duration ("a 3 hour visit"): in French
 # "14 heures" is a clock time.
 _BARE_DURATION_RE = re.compile(
-    rf"\b(?P<qty>(?:{_QTY_NUMBER}) ?-?(?:hours?|hrs?)\b(?: and a half)?)"
+    rf"\b(?P<qty>(?:{_QTY_NUMBER})(?: and a half)? ?-?(?:hours?|hrs?)\b(?: and a half)?)"
 )
 # "pour 14h" is a time ("someone for 2pm") unless the text already gives a start.
 _CLOCKLIKE_QTY_RE = re.compile(r"(?P<h>[0-9]{1,2}) ?h(?: ?(?P<m>[0-9]{2}))?")
@@ -201,18 +216,29 @@ def _quantity_minutes(text: str) -> int | None:
     match = _QTY_PARTS_RE.fullmatch(text)
     if match is None:
         return None
+    if match["quarters"]:
+        count = match["quarters"][0]
+        return 15 * (int(count) if count.isdigit() else 1)
     raw = match["n"]
     if raw[0].isdigit():
         amount = float(raw.replace(",", "."))
     elif raw.startswith(("half", "une demi")):
         amount = 0.5
+    elif raw.startswith("a couple"):
+        amount = 2.0
     else:
         amount = float(_NUMBER_WORDS[raw])
+    if match["n_half"]:
+        amount += 0.5
     minutes = amount * 60 if match["hours"] else amount
     if match["mm"]:
         minutes += int(match["mm"])
     if match["half"]:
         minutes += 30
+    if match["quarter"]:
+        minutes += 15
+    if match["and_m"] and match["hours"]:
+        minutes += int(match["and_m"])
     return round(minutes) or None
 
 
@@ -247,7 +273,7 @@ _DAYPART_RES: tuple[tuple[_Hint, re.Pattern[str]], ...] = (
     ("afternoon", re.compile(rf"{_NOT_GREETING}\b(?:afternoon|apres ?-? ?midi|aprem)\b")),
     ("evening", re.compile(rf"{_NOT_GREETING}\b(?:evening|tonight|tonite|soir(?:ee)?)\b")),
     ("night", re.compile(rf"{_NOT_GREETING}\b(?:night|overnight|nuit)\b")),
-    ("morning", re.compile(rf"{_NOT_GREETING}\b(?:morning|matin(?:ee)?)\b")),
+    ("morning", re.compile(rf"{_NOT_GREETING}\b(?:morning|matin(?:ee)?|avant ?-? ?midi)\b")),
 )
 
 
@@ -303,7 +329,8 @@ _RELATIVE_DAY_RES: tuple[tuple[int, re.Pattern[str]], ...] = (
         0,
         re.compile(
             r"\b(?:today|tonight|tonite|aujourd ?'? ?hui|auj|ce soir|cette nuit|ce matin"
-            r"|cet apres ?-? ?midi|this (?:morning|afternoon|evening))\b"
+            r"|cet apres ?-? ?midi|this (?:morning|afternoon|evening)|a (?:soir|matin)"
+            r"|cet avant ?-? ?midi)\b|\bce(?= midi\b)"
         ),
     ),
 )
@@ -397,10 +424,42 @@ def _fr_weekday_day_date(match: re.Match[str], today: date) -> date | None:
     return found
 
 
+# Named days: their date, next occurrence. "le réveillon" alone is the nearer of the 24th
+# and the 31st of December.
+_YEARS = r"years?'?s?"
+_NAMED_DAY_RE = re.compile(
+    r"\b(?:(?P<eve>(?:christmas|noel) eve|(?:la )?veille de noel|(?:le )?reveillon de noel)"
+    rf"|(?P<nye>new {_YEARS} eve|nye|(?:la )?(?:saint|st) ?-? ?sylvestre"
+    r"|(?:le )?reveillon (?:du |de la |de l'|de )?(?:nouvel an|jour de l'an|31|an"
+    r"|(?:saint|st) ?-? ?sylvestre)|veille du jour de l'an)"
+    r"|(?P<boxing>boxing day|lendemain de noel)"
+    r"|(?P<xmas>christmas(?: day)?|(?:le )?jour de noel|noel)"
+    rf"|(?P<ny>new {_YEARS}(?: day)?|(?:le )?jour de l'an|(?:le )?nouvel an"
+    r"|(?:le )?premier de l'an|1er de l'an)"
+    r"|(?P<either>(?:le )?reveillon))\b"
+)
+_NAMED_DAYS = {
+    "eve": (12, 24),
+    "nye": (12, 31),
+    "boxing": (12, 26),
+    "xmas": (12, 25),
+    "ny": (1, 1),
+}
+
+
+def _named_day_date(match: re.Match[str], today: date) -> date | None:
+    if match["either"]:
+        found = [_next_occurrence(12, day, today) for day in (24, 31)]
+        return min(day for day in found if day is not None)
+    name = match.lastgroup or "xmas"
+    return _next_occurrence(*_NAMED_DAYS[name], today)
+
+
 _Reader = Callable[[re.Match[str], date], date | None]
 # Unmistakable dates, most explicit first. They are blanked even when impossible
 # ("31 février"), so that their numbers are not read as times or days instead.
 _EXPLICIT_READERS: tuple[tuple[re.Pattern[str], _Reader], ...] = (
+    (_NAMED_DAY_RE, _named_day_date),
     (_ISO_RE, _iso_date),
     (_NUMERIC_RE, _numeric_date),
     (_DAY_MONTH_RE, _named_month_date),
@@ -462,7 +521,22 @@ def _read_weekday(text: _Text, lang: str) -> _Weekday | None:
     return None
 
 
+# A day already gone: refused, unless the text also names one ahead ("hier ... demain").
+_PAST_RE = re.compile(
+    rf"\b(?:yesterday|(?:avant ?-? ?)?hier|day before yesterday|last (?:night|{_WEEKDAY_ALT})"
+    rf"|(?:{_WEEKDAY_ALT}) (?:dernier|passe))\b"
+)
+
+
 def _take_date(text: _Text, today: date, lang: str) -> _DateSpec | None:
+    past = text.take(_PAST_RE)
+    found = _take_future_date(text, today, lang)
+    if found is None and past is not None:
+        raise WhenError("past")
+    return found
+
+
+def _take_future_date(text: _Text, today: date, lang: str) -> _DateSpec | None:
     explicit = _read_dates(text, today, lang, _EXPLICIT_READERS, strict=True)
     relative = _read_relative_day(text, today)
     day_of_month = _read_dates(text, today, lang, _DAY_OF_MONTH_READERS, strict=False)
@@ -580,6 +654,8 @@ _TOKEN_RE = re.compile(
     r"|(?P<other>[a-z0-9']+|\S)"
 )
 _CLOCK_KINDS = frozenset({"clock", "hour", "mer", "word", "spelled", "num"})
+# Written as a time beyond doubt: when such a one is impossible the text is refused.
+_WRITTEN_CLOCKS = frozenset({"clock", "hour", "mer"})
 # A bare number is a time only after one of these ("at 8", "à 8", "vers 9").
 _SINGLE_CUES = frozenset({"at", "@", "a", "vers", "around", "about", "starting", "des", "from"})
 _BETWEEN_CUES = frozenset({"between", "entre"})
@@ -648,6 +724,8 @@ def _tokens(text: str) -> list[_Token]:
     for match in _TOKEN_RE.finditer(text):
         kind = _token_kind(match)
         clock = _token_clock(match) if kind in _CLOCK_KINDS else None
+        if kind in _WRITTEN_CLOCKS and clock is None:
+            raise WhenError("invalid_time")  # "25h", "14h75": what cannot be is refused
         if kind in _CLOCK_KINDS and clock is None:
             kind = "other"
         tokens.append(_Token(kind, match.group(), clock))
@@ -750,7 +828,7 @@ class _Reading:
 
 
 def _read(text: str, today: date, lang: str) -> _Reading:
-    buffer = _Text(_normalize(text))
+    buffer = _Text(_normalize(text, lang))
     relative_start = _take_relative_start(buffer)
     duration = _take_duration(buffer)
     hint = _find_daypart(buffer.text)
@@ -760,8 +838,8 @@ def _read(text: str, today: date, lang: str) -> _Reading:
     return _Reading(relative_start, duration, hint, spec, start, end)
 
 
-def _error_reason(text: str) -> str:
-    normalized = _normalize(text)
+def _error_reason(text: str, lang: str) -> str:
+    normalized = _normalize(text, lang)
     if any(pattern.search(normalized) for pattern in _EXPLICIT_DATE_RES):
         return "invalid_date"  # "31/02", "le 31 février"
     if _VAGUE_RE.search(normalized) or _MONTH_WORD_RE.search(normalized):
@@ -785,6 +863,8 @@ def _assemble(reading: _Reading, spec: _DateSpec, now: datetime) -> When:
         return When(_resolve_day(spec, now, None), None, None)
     start = _start_minutes(start_clock, reading.end, reading.hint)
     day = _resolve_day(spec, now, start)
+    if start_clock.kind == "ambiguous" and start < 720 and _at(day, start) < now:
+        start += 720  # "today at 9" said at 4 pm: 9 pm
     if reading.end is not None:
         end: int | None = _end_minutes(reading.end, start, reading.hint)
     elif duration is not None:
@@ -794,21 +874,40 @@ def _assemble(reading: _Reading, spec: _DateSpec, now: datetime) -> When:
     return When(day, _at(day, start), None if end is None else _at(day, end))
 
 
+# The longest care slot one message books; a longer window is a slip ("de 15h à 14h").
+_MAX_WINDOW = timedelta(hours=12)
+
+
 def parse_when(text: str, now: datetime, lang: str) -> When:
     """Read a French or English date/time range; `now` is naive local time. Raises WhenError."""
+    return _parse(text, now, lang)[1]
+
+
+def _parse(text: str, now: datetime, lang: str) -> tuple[_Reading, When]:
     if not text or not text.strip():
         raise WhenError("empty")
     now = now.replace(second=0, microsecond=0)
     try:
         reading = _read(text, now.date(), lang)
         if reading.relative_start is not None:
-            return _from_relative(reading, now, reading.relative_start)
-        if reading.date is None:
-            raise WhenError(_error_reason(text))
-        return _assemble(reading, reading.date, now)
+            when = _from_relative(reading, now, reading.relative_start)
+        elif reading.date is None:
+            raise WhenError(_error_reason(text, lang))
+        else:
+            when = _assemble(reading, reading.date, now)
     except OverflowError:
         # Only reachable at the edges of the calendar (year 9999, "in 999 hours" near it).
         raise WhenError("out_of_range") from None
+    _check_possible(when, now)
+    return reading, when
+
+
+def _check_possible(when: When, now: datetime) -> None:
+    """Refuse what cannot be booked: a day or a start already past, a window over 12 hours."""
+    if when.date < now.date() or (when.start is not None and when.start < now):
+        raise WhenError("past")
+    if when.start is not None and when.end is not None and when.end - when.start > _MAX_WINDOW:
+        raise WhenError("too_long")
 
 
 def named_day(text: str, now: datetime, lang: str) -> date | None:
@@ -817,8 +916,7 @@ def named_day(text: str, now: datetime, lang: str) -> date | None:
     A start relative to now ("in 2 hours") names no day, nor does a text parse_when refuses.
     """
     try:
-        when = parse_when(text, now, lang)
-        reading = _read(text, now.date(), lang)
+        reading, when = _parse(text, now, lang)
     except WhenError:
         return None
     return None if reading.date is None or reading.relative_start is not None else when.date
