@@ -104,7 +104,10 @@ def _minus(hour: int, minutes: int, spelled: bool) -> str | None:
     """`minutes` before `hour` o'clock: "quarter to five" is 4:45."""
     if not 1 <= minutes <= 30:
         return None
-    return _clock((hour - 1) % 24 if hour else 23, 60 - minutes, spelled)
+    before = (hour - 1) % 24 if hour else 23
+    if before == 0 and spelled:
+        before = 12  # "quarter to one": 12:45, noon or midnight as the hour one was
+    return _clock(before, 60 - minutes, spelled)
 
 
 def _quarter_half(r: _Reader, i: int) -> tuple[str, int] | None:

@@ -35,7 +35,6 @@ _FR = (
     *_DAYS_MONTHS[15:],
     "demain", "aujourd'hui", "apres-demain", "hier", "noel", "reveillon", "sylvestre",
     "prochain", "prochaine", "semaine", "heures", "minutes", "apres-midi", "minuit", "quart",
-    "demie",
 )  # fmt: skip
 # Shortenings that edit distance cannot reach.
 _SHORT = {
@@ -49,6 +48,7 @@ _SHORT = {
     "2dy": "today", "tdy": "today", "2nite": "tonight", "2night": "tonight",
     "2nyt": "tonight", "tonite": "tonight", "xmas": "christmas", "chrstmas": "christmas",
     "wkend": "weekend", "wknd": "weekend", "ystrdy": "yesterday", "yday": "yesterday",
+    "nxt": "next", "wk": "week", "sem": "semaine", "proch": "prochaine",
     "apdm": "apres-demain", "aprem": "apres-midi", "aprm": "apres-midi",
 }  # fmt: skip
 # Real words within a typo of a target: they mean something else and stay as typed.
@@ -62,7 +62,7 @@ _REAL_WORDS = frozenset(
         "vendredis", "mondays", "tuesdays", "wednesdays", "thursdays", "fridays",
         "saturdays", "sundays", "friend", "fried", "frida", "freida", "monkey", "money",
         "mona", "sunny", "sundry", "touday", "decembers", "augusta", "april", "avis", "avion",
-        "aprils", "march", "january", "demand", "demande", "domaine", "deman",
+        "aprils", "march", "january", "demand", "demande", "domaine",
         "mondial", "month", "months", "towards", "tomorrows", "mardy", "quarters", "hors",
         "quartier", "quartiers", "chris", "vends",
     }

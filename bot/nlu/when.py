@@ -72,10 +72,15 @@ _ROUND_THE_CLOCK_RE = re.compile(
 )
 
 
+_VULGAR_FRACTIONS = str.maketrans(
+    {"\u00bd": " 1/2", "\u00bc": " 1/4", "\u00be": " 3/4", "\u2044": "/"}
+)
+
+
 def _fold(text: str) -> str:
     """Lower-case ASCII with accents removed: 'Après-midi' -> 'apres-midi'."""
     text = _DASHES_RE.sub("-", text)
-    text = _APOSTROPHES_RE.sub("'", text)
+    text = _APOSTROPHES_RE.sub("'", text).translate(_VULGAR_FRACTIONS)
     # NFKD splits accents off and folds look-alikes (full-width digits, ligatures).
     text = _COMBINING_RE.sub("", unicodedata.normalize("NFKD", text))
     return _NON_ASCII_RE.sub(" ", text).lower()
@@ -84,8 +89,24 @@ def _fold(text: str) -> str:
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
+# "0900-1300", "0930": four-digit times, only where they cannot be a year.
+_HHMM = r"(?:[01][0-9]|2[0-3])[0-5][0-9]"
+_MILITARY_RE = re.compile(
+    rf"\b(?P<a>{_HHMM}) ?h?(?P<sep> ?(?:-|to|till|until|a) ?)(?P<b>{_HHMM})\b"
+    r"|\b(?P<c>0[0-9][0-5][0-9])\b"
+)
+
+
+def _military(match: re.Match[str]) -> str:
+    if match["c"]:
+        return f"{match['c'][:2]}:{match['c'][2:]}"
+    a, b = match["a"], match["b"]
+    return f"{a[:2]}:{a[2:]}{match['sep']}{b[:2]}:{b[2:]}"
+
+
 def _normalize(text: str, lang: str) -> str:
     text = _ISO_T_RE.sub(" ", _fold(text))  # "2026-12-20t14:00" -> "2026-12-20 14:00"
+    text = _MILITARY_RE.sub(_military, text)
     text = _ROUND_THE_CLOCK_RE.sub(" ", text)
     # Typed words to the vocabulary ("deamin" -> "demain"), then spoken times to digits.
     text = _WORD_RE.sub(lambda word: correct(word.group(), lang), text)
@@ -179,16 +200,17 @@ class _Text:
 # --------------------------------------------------------------------------- durations
 
 _QTY_NUMBER = (
-    rf"[0-9]{{1,3}}(?:[.,][0-9]{{1,2}})?|half an?|une demie?|a couple(?: of)?|{_NUMBER_ALT}"
+    rf"(?:[0-9]{{1,2}} )?[13]/[24]|[0-9]{{1,3}}(?:[.,][0-9]{{1,2}})?|half an?|une demie?"
+    rf"|a couple(?: of)?|{_NUMBER_ALT}"
 )
 _HOUR_UNIT = r"hours?|hrs?|heures?|h"
 _MINUTE_UNIT = r"minutes?|mins?|mn"
 # "2 hours", "1h30", "two and a half hours", "an hour and a quarter", "une heure et quart",
 # "an hour and ten (minutes)", "three quarters of an hour", "trois quarts d'heure".
 _QTY_PARTS_RE = re.compile(
-    rf"(?:(?P<n>{_QTY_NUMBER})(?P<n_half> and a half| et demie?)? ?-?"
+    rf"(?:(?P<n>{_QTY_NUMBER})(?P<n_half> (?:and|n|&) a half| et demie?)? ?-?"
     rf"(?:(?P<hours>{_HOUR_UNIT})(?: ?(?P<mm>[0-9]{{2}}))?|(?P<minutes>{_MINUTE_UNIT}))\b"
-    r"(?: (?:and|et) (?:(?P<half>a half|demie?)|(?P<quarter>a quarter|quart|le quart)"
+    r"(?: (?:and|n|&|et) (?:(?P<half>a half|demie?)|(?P<quarter>a quarter|quart|le quart)"
     rf"|(?P<and_m>[0-9]{{1,2}})(?: ?(?:{_MINUTE_UNIT})\b)?))?"
     r"|(?P<quarters>(?:[0-9] |an? |un |une )?(?:quarters?|quarts?)) (?:of an? |of |d'|d )?"
     r"(?:hour|heure)\b)"
@@ -220,7 +242,10 @@ def _quantity_minutes(text: str) -> int | None:
         count = match["quarters"][0]
         return 15 * (int(count) if count.isdigit() else 1)
     raw = match["n"]
-    if raw[0].isdigit():
+    if raw[-2:] in ("/2", "/4"):  # "1 1/2", "3/4"
+        whole, _, fraction = raw.rpartition(" ")
+        amount = int(whole or 0) + int(fraction[0]) / int(fraction[-1])
+    elif raw[0].isdigit():
         amount = float(raw.replace(",", "."))
     elif raw.startswith(("half", "une demi")):
         amount = 0.5
@@ -345,8 +370,8 @@ _FR_WEEKDAY_DAY_RE = re.compile(
 )
 _WEEKDAY_RE = re.compile(rf"\b(?P<wd>{_WEEKDAY_ALT})(?P<plural>s)?\b\.?")
 _WEEKS_AHEAD_RE = re.compile(
-    r"\b(?:(?:of |on )?(?:the )?next week|(?:de )?la semaine (?:prochaine|d'apres)"
-    r"|semaine prochaine)\b"
+    r"\b(?:(?:of |on )?(?:the )?next week|(?:de )?la semaine (?:prochaine|pro|d'apres)"
+    r"|semaine (?:prochaine|pro))\b"
     r"|\b(?P<two>(?:in|dans) (?:2|two|deux) (?:weeks|semaines)|(?:the )?week after next)\b"
 )
 _VAGUE_RE = re.compile(
@@ -644,7 +669,7 @@ _TOKEN_RE = re.compile(
     # 14h, 9 heures, 3 o'clock, 9h et demie
     rf"|(?P<hour>\b(?P<h_h>[0-9]{{1,2}}) ?(?P<h_unit>h|heures?|o'? ?clock)\b"
     rf"(?: ?(?P<h_mer>{_MER}))?{_H_HALF})"
-    rf"|(?P<mer>\b(?P<m_h>[0-9]{{1,2}}) ?(?P<m_mer>{_MER}))"
+    rf"|(?P<mer>\b(?P<m_h>[0-9]{{1,2}})(?: ?(?P<m_mer>{_MER})|(?P<m_ap>[ap])\b))"
     rf"|(?P<word>\b(?P<w_word>noon|midday|midi|midnight|minuit)\b{_W_HALF})"
     rf"|(?P<spelled>\b(?P<s_n>{_CLOCK_WORD_ALT})\b(?: ?(?P<s_unit>o'? ?clock|heures?)\b)?"
     rf"(?: ?(?P<s_mer>{_MER}))?{_S_HALF})"
@@ -701,7 +726,8 @@ def _token_clock(match: re.Match[str]) -> _Clock | None:
         literal = match["h_unit"].startswith("h")
         return _make_clock(match["h_h"], _half(match["h_half"]), literal, match["h_mer"])
     if match["mer"]:
-        return _make_clock(match["m_h"], 0, False, match["m_mer"])
+        # "9a-1p": a single letter counts only when glued to the number ("9 a" is "9 à").
+        return _make_clock(match["m_h"], 0, False, match["m_mer"] or match["m_ap"])
     if match["word"]:
         noon = match["w_word"] in {"noon", "midday", "midi"}
         return _Clock((720 if noon else 0) + _half(match["w_half"]), "fixed")
