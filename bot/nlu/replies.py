@@ -554,7 +554,7 @@ _BARE_LATE_RE = re.compile(
 )
 # "be there in 10 min", "j'arrive dans 5 minutes": a delay without the word "late".
 _IN_DURATION_RE = re.compile(
-    r"\b(?:in|dans|within|d ici)(?: (?:about|around|environ|approx|like|genre|maybe|"
+    r"\b(?:in|dans|ds|within|d ici|eta)(?: (?:about|around|environ|approx|like|genre|maybe|"
     r"max|maximum|less than|moins de))* (?=\d|an? |half|demi|quelques|few|quart|quarter|hour)"
 )
 _FEW_MINUTES_RE = re.compile(
@@ -666,8 +666,8 @@ def _match_clock(match: re.Match[str]) -> str | None:
         if not 1 <= hour <= 12:
             return None
         hour = hour % 12 + (12 if ampm.startswith("p") else 0)
-    elif group("h4") and 1 <= hour <= 6:
-        # A bare "moved to 5" is read as care hours: 5 pm, not 5 am.
+    elif (group("h4") or group("h1")) and 1 <= hour <= 6 and not hour_text.startswith("0"):
+        # A bare "moved to 5" or "moved to 2:30" is read as care hours: pm, not am.
         hour += 12
     if hour > 23 or minute > 59:
         return None
