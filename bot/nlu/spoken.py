@@ -37,6 +37,12 @@ _HOUR_UNITS = frozenset({"h", "hr", "hrs", "hour", "hours", "heure", "heures"})
 _PAST = frozenset({"past", "after"})
 _TO = frozenset({"to", "till", "til", "before", "of"})
 _ISH_RE = re.compile(r"\b([a-z0-9:.]+?)[ -]?ish\b")
+# Most messages hold none of the words these rules start from: skip them at once.
+_TRIGGER_RE = re.compile(
+    r"\b(?:"
+    + "|".join(sorted(NUMBER_WORDS | {"quarter", "half", "moins", "past", "after"}))
+    + r")\b|\bet (?:demie?|quart)\b|[0-9] ?min[a-z]* (?:to|till|til|before|of)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -261,6 +267,8 @@ def spoken_times(text: str) -> str:
     """`text` with times and numbers said in words written as digits (see the module doc)."""
     if "ish" in text:
         text = _ISH_RE.sub(_ish, text)
+    if not _TRIGGER_RE.search(text):
+        return text
     r = _Reader(text)
     i = 0
     while i < len(r.tokens):
