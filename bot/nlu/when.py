@@ -333,6 +333,8 @@ _ORDINAL = r"(?:st|nd|rd|th|er|eme|e)?"
 _DAY_NUMBER = r"[0-9]{1,2}|premier|first"  # "le premier décembre", "the first of May"
 # What follows a number that starts a time range: "the 9 to 5 shift" holds no day.
 _RANGE_AHEAD = r"(?! ?(?:[-/]|to\b|a\b|au\b|till?\b|until\b|jusqu|et\b|and\b))"
+# In French "le 13 à 9h" is a day and its time: "à" after "le 13" starts no range.
+_FR_RANGE_AHEAD = r"(?! ?(?:[-/]|till?\b|until\b|jusqu|et\b|and\b))"
 
 _ISO_RE = re.compile(r"\b(?P<y>[0-9]{4})[-/.](?P<m>[0-9]{1,2})[-/.](?P<d>[0-9]{1,2})(?![0-9])")
 _NUMERIC_RE = re.compile(
@@ -362,11 +364,12 @@ _RELATIVE_DAY_RES: tuple[tuple[int, re.Pattern[str]], ...] = (
 _IN_DAYS_RE = re.compile(rf"\b(?:in|dans) (?P<n>[0-9]{{1,3}}|{_NUMBER_ALT}) (?:days?|jours?)\b")
 # "the 18th", "le 18", "on the 3rd" (not "le 18h"), and "samedi 12" checked against the weekday.
 _DAY_OF_MONTH_RE = re.compile(
-    rf"\b(?:on the|the|le) (?P<d>[0-9]{{1,2}}){_ORDINAL}\b{_TIME_AHEAD}{_RANGE_AHEAD}"
+    rf"\b(?:on the|the) (?P<d>[0-9]{{1,2}}){_ORDINAL}\b{_TIME_AHEAD}{_RANGE_AHEAD}"
+    rf"|\ble (?P<d3>[0-9]{{1,2}})(?:er|eme|e)?\b{_TIME_AHEAD}{_FR_RANGE_AHEAD}"
     r"|\b(?P<d2>[0-9]{1,2})(?:st|nd|rd|th|er)\b"
 )
 _FR_WEEKDAY_DAY_RE = re.compile(
-    rf"\b(?P<wd>{_FR_WEEKDAY_ALT})\.? (?P<d>[0-9]{{1,2}})(?:er)?\b{_TIME_AHEAD}{_RANGE_AHEAD}"
+    rf"\b(?P<wd>{_FR_WEEKDAY_ALT})\.? (?P<d>[0-9]{{1,2}})(?:er)?\b{_TIME_AHEAD}{_FR_RANGE_AHEAD}"
 )
 _WEEKDAY_RE = re.compile(rf"\b(?P<wd>{_WEEKDAY_ALT})(?P<plural>s)?\b\.?")
 _WEEKS_AHEAD_RE = re.compile(
@@ -438,7 +441,7 @@ def _named_month_date(match: re.Match[str], today: date) -> date | None:
 
 
 def _day_of_month_date(match: re.Match[str], today: date) -> date | None:
-    return _next_day_of_month(int(match["d"] or match["d2"]), today)
+    return _next_day_of_month(int(match["d"] or match["d2"] or match["d3"]), today)
 
 
 def _fr_weekday_day_date(match: re.Match[str], today: date) -> date | None:
@@ -674,7 +677,7 @@ _TOKEN_RE = re.compile(
     rf"|(?P<spelled>\b(?P<s_n>{_CLOCK_WORD_ALT})\b(?: ?(?P<s_unit>o'? ?clock|heures?)\b)?"
     rf"(?: ?(?P<s_mer>{_MER}))?{_S_HALF})"
     r"|(?P<num>\b[0-9]{1,2}\b)"
-    r"|(?P<sep>-|\b(?:to|till?|until|through|thru|a|au|and|et|jusqu ?'? ?(?:a|au))\b)"
+    r"|(?P<sep>-|/|\b(?:to|till?|until|through|thru|a|au|and|et|jusqu ?'? ?(?:a|au))\b)"
     r"|(?P<cue>@|\b(?:at|from|de|des|between|entre|vers|around|about|starting|du)\b)"
     r"|(?P<other>[a-z0-9']+|\S)"
 )
@@ -759,6 +762,10 @@ def _tokens(text: str) -> list[_Token]:
 
 
 def _find_range(tokens: list[_Token]) -> tuple[_Clock, _Clock] | None:
+    for first, last in zip(tokens, tokens[1:], strict=False):
+        # Two written times side by side are a range: "19h 22h", "8 h 10 h".
+        if first.clock and last.clock and {first.kind, last.kind} <= _WRITTEN_CLOCKS:
+            return first.clock, last.clock
     for i in range(len(tokens) - 2):
         first, sep, last = tokens[i : i + 3]
         if first.clock is None or last.clock is None or sep.kind != "sep":
