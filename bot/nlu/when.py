@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from itertools import pairwise
 from typing import Literal
 
 import dateparser
@@ -762,7 +763,7 @@ def _tokens(text: str) -> list[_Token]:
 
 
 def _find_range(tokens: list[_Token]) -> tuple[_Clock, _Clock] | None:
-    for first, last in zip(tokens, tokens[1:], strict=False):
+    for first, last in pairwise(tokens):
         # Two written times side by side are a range: "19h 22h", "8 h 10 h".
         if first.clock and last.clock and {first.kind, last.kind} <= _WRITTEN_CLOCKS:
             return first.clock, last.clock
