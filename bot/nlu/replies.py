@@ -166,6 +166,7 @@ _ABSENT = (
     "pas a la maison", "pas chez elle", "pas chez lui", "pas chez eux", "introuvable",
     "lapin", "nobody s", "no one s", "nobody answers", "no one answers", "n ouvre", "ouvre pas",
     "door s locked", "no one at home", "personne a la maison", "personne n ouvre",
+    "decroche pas", "not picking up",
 )  # fmt: skip
 # "<client> ... not there": absence said about the client, not about the provider.
 _ABSENT_NEGATION = (
@@ -549,7 +550,7 @@ _CLOCK_PREFIXES = frozenset({"a", "at", "vers", "around", "until", "jusqu", "to"
 _LATE_CUE = r"(?:late|retard|delay|delayed|behind)"
 _BARE_LATE_RE = re.compile(
     rf"\b{_LATE_CUE}(?: (?:by|of|de|d|about|around|environ|approx|like|genre|maybe|"
-    rf"probably|surement|sans doute|peut etre))* (?P<a>\d{{1,3}})(?![0-9:.])(?! {_H}\b)"
+    rf"probably|surement|sans doute|peut etre))* (?P<a>\d{{1,3}})(?![0-9:.])(?! {_H}\b)(?! \d)"
     rf"|(?<![a-z0-9:.])(?P<b>\d{{1,3}}) (?:de )?{_LATE_CUE}\b"
 )
 # "be there in 10 min", "j'arrive dans 5 minutes": a delay without the word "late".
