@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from bot.nlu.numbers import NUMBER_WORDS
 
-__all__ = ["correct"]
+__all__ = ["correct", "correct_words"]
 
 # The targets: folded (no accents, lower case), as bot.nlu.when reads them.
 _DAYS_MONTHS = (
@@ -172,3 +172,25 @@ def correct(word: str, lang: str) -> str:
         if target is not None:
             return target
     return word
+
+
+_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# What each word seen so far becomes, per language; plain dicts, as this runs on every word.
+_SEEN: dict[str, dict[str, str]] = {}
+
+
+def correct_words(text: str, lang: str) -> str:
+    """`text` (folded) with each typed day, month or date word corrected (see `correct`)."""
+    seen = _SEEN.setdefault(lang if lang in ("en", "fr") else "en", {})
+    if len(seen) > 8192:
+        seen.clear()  # bounded: hostile input cannot grow it without end
+    changes: dict[str, str] = {}
+    for word in _WORD_RE.findall(text):
+        fixed = seen.get(word)
+        if fixed is None:
+            fixed = seen[word] = correct(word, lang)
+        if fixed != word:
+            changes[word] = fixed
+    if not changes:
+        return text
+    return _WORD_RE.sub(lambda match: changes.get(match.group(), match.group()), text)

@@ -21,7 +21,7 @@ import dateparser
 from dateparser.languages import default_loader
 
 from bot.nlu.spoken import spoken_times
-from bot.nlu.typos import correct
+from bot.nlu.typos import correct_words
 
 __all__ = ["When", "WhenError", "named_day", "parse_when", "when_to_json"]
 
@@ -87,9 +87,6 @@ def _fold(text: str) -> str:
     return _NON_ASCII_RE.sub(" ", text).lower()
 
 
-_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-
-
 # "0900-1300", "0930": four-digit times, only where they cannot be a year.
 _HHMM = r"(?:[01][0-9]|2[0-3])[0-5][0-9]"
 _MILITARY_RE = re.compile(
@@ -110,7 +107,7 @@ def _normalize(text: str, lang: str) -> str:
     text = _MILITARY_RE.sub(_military, text)
     text = _ROUND_THE_CLOCK_RE.sub(" ", text)
     # Typed words to the vocabulary ("deamin" -> "demain"), then spoken times to digits.
-    text = _WORD_RE.sub(lambda word: correct(word.group(), lang), text)
+    text = correct_words(text, lang)
     return _SPACES_RE.sub(" ", spoken_times(text)).strip()
 
 
@@ -511,6 +508,8 @@ def _read_dates(
 ) -> date | None:
     found: date | None = None
     for pattern, reader in readers:
+        if pattern is _NAMED_DAY_RE and not any(n in text.text for n in _NAMED_DAY_NEEDLES):
+            continue
         for match in list(pattern.finditer(text.text)):
             if pattern is _MONTH_DAY_RE and match["mon"] in _MONTH_OR_WEEKDAY and lang == "fr":
                 continue  # "mar 15" in French is mardi 15
@@ -557,8 +556,15 @@ _PAST_RE = re.compile(
 )
 
 
+# Cheap substring tests before the costlier patterns: most messages hold none of these.
+_PAST_NEEDLES = ("hier", "yesterday", "last", "dernier", "passe")
+_NAMED_DAY_NEEDLES = (
+    "noel", "christmas", "year", "nye", "sylvestre", "reveillon", "boxing", "l'an", "nouvel",
+)  # fmt: skip
+
+
 def _take_date(text: _Text, today: date, lang: str) -> _DateSpec | None:
-    past = text.take(_PAST_RE)
+    past = text.take(_PAST_RE) if any(n in text.text for n in _PAST_NEEDLES) else None
     found = _take_future_date(text, today, lang)
     if found is None and past is not None:
         raise WhenError("past")
