@@ -48,7 +48,8 @@ _SHORT = {
     "2dy": "today", "tdy": "today", "2nite": "tonight", "2night": "tonight",
     "2nyt": "tonight", "tonite": "tonight", "xmas": "christmas", "chrstmas": "christmas",
     "wkend": "weekend", "wknd": "weekend", "ystrdy": "yesterday", "yday": "yesterday",
-    "nxt": "next", "wk": "week", "sem": "semaine", "proch": "prochaine",
+    "btw": "between", "btwn": "between", "betw": "between", "nxt": "next", "wk": "week",
+    "sem": "semaine", "proch": "prochaine",
     "apdm": "apres-demain", "aprem": "apres-midi", "aprm": "apres-midi",
 }  # fmt: skip
 # Real words within a typo of a target: they mean something else and stay as typed.

@@ -220,7 +220,9 @@ _DURATION_RE = re.compile(rf"\b(?P<cue>for|pendant|pour|durant|during) {_HEDGE}(
 # Without a cue only the English word units are a duration ("a 3 hour visit"): in French
 # "14 heures" is a clock time.
 _BARE_DURATION_RE = re.compile(
-    rf"\b(?P<qty>(?:{_QTY_NUMBER})(?: and a half)? ?-?(?:hours?|hrs?)\b(?: and a half)?)"
+    # Not an end of a range ("14hrs-18hrs").
+    rf"(?<![-/] )(?<![-/])\b(?P<qty>(?:{_QTY_NUMBER})(?: and a half)? ?-?(?:hours?|hrs?)\b"
+    r"(?: and a half)?)(?! ?[-/] ?[0-9])"
 )
 # "pour 14h" is a time ("someone for 2pm") unless the text already gives a start.
 _CLOCKLIKE_QTY_RE = re.compile(r"(?P<h>[0-9]{1,2}) ?h(?: ?(?P<m>[0-9]{2}))?")
@@ -336,7 +338,7 @@ _FR_RANGE_AHEAD = r"(?! ?(?:[-/]|till?\b|until\b|jusqu|et\b|and\b))"
 
 _ISO_RE = re.compile(r"\b(?P<y>[0-9]{4})[-/.](?P<m>[0-9]{1,2})[-/.](?P<d>[0-9]{1,2})(?![0-9])")
 _NUMERIC_RE = re.compile(
-    r"(?<![0-9/.:])(?P<d>[0-9]{1,2})/(?P<m>[0-9]{1,2})(?:/(?P<y>[0-9]{4}|[0-9]{2}))?(?![0-9/])"
+    r"(?<![0-9/.:h])(?P<d>[0-9]{1,2})/(?P<m>[0-9]{1,2})(?:/(?P<y>[0-9]{4}|[0-9]{2}))?(?![0-9/h])"
     r"|(?<![0-9/.:])(?P<d2>[0-9]{1,2})\.(?P<m2>[0-9]{1,2})\.(?P<y2>[0-9]{4}|[0-9]{2})(?![0-9])"
 )
 _DAY_MONTH_RE = re.compile(
@@ -677,7 +679,7 @@ _TOKEN_RE = re.compile(
     rf"|(?P<c_hsep> ?(?:h|heures?) ?)(?P<c_m2>[0-9]{{2}})(?![0-9])(?! ?h\b))"
     rf"(?: ?(?P<c_mer>{_MER}))?)"
     # 14h, 9 heures, 3 o'clock, 9h et demie
-    rf"|(?P<hour>\b(?P<h_h>[0-9]{{1,2}}) ?(?P<h_unit>h|heures?|o'? ?clock)\b"
+    rf"|(?P<hour>\b(?P<h_h>[0-9]{{1,2}}) ?(?P<h_unit>h|hrs?|heures?|o'? ?clock)\b"
     rf"(?: ?(?P<h_mer>{_MER}))?{_H_HALF})"
     rf"|(?P<mer>\b(?P<m_h>[0-9]{{1,2}})(?: ?(?P<m_mer>{_MER})|(?P<m_ap>[ap])\b))"
     rf"|(?P<word>\b(?P<w_word>noon|midday|midi|midnight|minuit)\b{_W_HALF})"
@@ -733,7 +735,7 @@ def _token_clock(match: re.Match[str]) -> _Clock | None:
         minute = int(match["c_m"] or match["c_m2"])
         return _make_clock(match["c_h"], minute, bool(match["c_hsep"]), match["c_mer"])
     if match["hour"]:
-        literal = match["h_unit"].startswith("h")
+        literal = match["h_unit"] in ("h", "heure", "heures")  # "6 hrs" is English: open
         return _make_clock(match["h_h"], _half(match["h_half"]), literal, match["h_mer"])
     if match["mer"]:
         # "9a-1p": a single letter counts only when glued to the number ("9 a" is "9 à").
