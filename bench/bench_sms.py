@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.nlu.replies import parse_reply, reply_to_json  # noqa: E402
 
-DEFAULT_DEV = ROOT.parent / "shared" / "data" / "sms-dev.jsonl"
+DEFAULT_DEV = ROOT / "tests" / "nlu" / "data" / "sms-dev.jsonl"
 
 
 def percentile(sorted_values: list[int], fraction: float) -> float:

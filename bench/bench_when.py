@@ -1,14 +1,15 @@
-"""Benchmark bot.nlu.when on the dev set: accuracy and warm per-phrase latency.
+"""Benchmark both parsers on the repo's phrase sets: accuracy, and warm p50/p99 per phrase.
 
-Usage: python bench/bench_when.py [WHEN_DEV_JSONL] [--rounds N]
-Prints a small Markdown table (latencies in microseconds).
+Usage: python bench/bench_when.py [--rounds N] [--when FILE ...] [--sms FILE ...]
+By default parse-when reads tests/nlu/data/when-dev.jsonl and when-typed.jsonl, parse-sms
+sms-dev.jsonl and sms-typed.jsonl. Prints a Markdown table (latencies in microseconds),
+then the phrases each parser got wrong. A few seconds at the default 100 rounds.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -17,17 +18,27 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DEV_SET = REPO.parent / "shared" / "data" / "when-dev.jsonl"
+DATA = REPO / "tests" / "nlu" / "data"
+sys.path.insert(0, str(REPO))  # runs from a checkout without installing the package
 
-Parse = Callable[[str, datetime, str], Any]
+from bot.nlu.replies import parse_reply, reply_to_json  # noqa: E402
+from bot.nlu.when import WhenError, parse_when, when_to_json  # noqa: E402
+
+Row = dict[str, Any]
 
 
-def load_parser() -> tuple[Parse, Callable[[Any], dict[str, str | None]], type[Exception]]:
-    """Import the parser, so the script runs from a checkout without installing the package."""
-    sys.path.insert(0, str(REPO))
-    from bot.nlu.when import WhenError, parse_when, when_to_json
+def when_outcome(row: Row) -> Any:
+    """What parse-when prints for a dev-set line, with every error as {"error": true}."""
+    now = datetime.strptime(row["now"], "%Y-%m-%d %H:%M")
+    try:
+        return dict(when_to_json(parse_when(row["text"], now, row["lang"])))
+    except WhenError:
+        return {"error": True}
 
-    return parse_when, when_to_json, WhenError
+
+def sms_outcome(row: Row) -> Any:
+    """What parse-sms prints for a dev-set line."""
+    return reply_to_json(parse_reply(row["text"], row["lang"]))
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -36,48 +47,66 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def main() -> int:
-    """Run the benchmark and print the Markdown table."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("dev_set", nargs="?", type=Path, default=DEFAULT_DEV_SET)
-    parser.add_argument("--rounds", type=int, default=200)
-    args = parser.parse_args()
-    parse_when, when_to_json, when_error = load_parser()
-
-    rows = [json.loads(line) for line in args.dev_set.read_text("utf-8").splitlines() if line]
-    cases = [
-        (row["text"], datetime.strptime(row["now"], "%Y-%m-%d %H:%M"), row["lang"], row["expect"])
-        for row in rows
-    ]
-
-    def outcome(text: str, now: datetime, lang: str) -> dict[str, Any]:
-        try:
-            return dict(when_to_json(parse_when(text, now, lang)))
-        except when_error:
-            return {"error": True}
-
-    cold_start = time.perf_counter()
-    wrong = [text for text, now, lang, expect in cases if outcome(text, now, lang) != expect]
-    cold_ms = (time.perf_counter() - cold_start) * 1000
-
+def measure(rows: list[Row], outcome: Callable[[Row], Any], rounds: int) -> dict[str, Any]:
+    """Accuracy on one pass (which also warms the caches), then per-call warm latencies."""
+    wrong = [(row, got) for row in rows if (got := outcome(row)) != row["expect"]]
     samples: list[float] = []
-    for _ in range(args.rounds):
-        for text, now, lang, _expect in cases:
-            start = time.perf_counter_ns()
-            outcome(text, now, lang)
-            samples.append((time.perf_counter_ns() - start) / 1000)
+    clock = time.perf_counter_ns
+    for _ in range(rounds):
+        for row in rows:
+            start = clock()
+            outcome(row)
+            samples.append((clock() - start) / 1000)
+    return {
+        "right": len(rows) - len(wrong),
+        "total": len(rows),
+        "p50": percentile(samples, 0.50),
+        "p99": percentile(samples, 0.99),
+        "wrong": wrong,
+    }
 
-    accuracy = 1 - len(wrong) / len(cases)
-    print(f"parse_when on {args.dev_set.name}: {len(cases)} phrases x {args.rounds} warm rounds\n")
-    print("| metric | value |")
-    print("|---|---|")
-    print(f"| accuracy | {accuracy:.1%} ({len(cases) - len(wrong)}/{len(cases)}) |")
-    print(f"| p50 (µs) | {percentile(samples, 0.50):.0f} |")
-    print(f"| p99 (µs) | {percentile(samples, 0.99):.0f} |")
-    print(f"| mean (µs) | {statistics.fmean(samples):.0f} |")
-    print(f"| first pass, all phrases (ms) | {cold_ms:.0f} |")
-    for text in wrong:
-        print(f"\nwrong: {text!r}")
+
+def load(path: Path) -> list[Row]:
+    """The JSON lines of a phrase set."""
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+def main() -> int:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=100)
+    parser.add_argument(
+        "--when",
+        type=Path,
+        nargs="*",
+        default=[DATA / "when-dev.jsonl", DATA / "when-typed.jsonl"],
+    )
+    parser.add_argument(
+        "--sms", type=Path, nargs="*", default=[DATA / "sms-dev.jsonl", DATA / "sms-typed.jsonl"]
+    )
+    args = parser.parse_args()
+
+    print(f"{args.rounds} warm rounds per set; latency of one call, in µs\n")
+    print("| parser | set | accuracy | p50 (µs) | p99 (µs) |")
+    print("|---|---|---|---|---|")
+    mistakes: list[str] = []
+    for name, paths, outcome in (
+        ("parse-when", args.when, when_outcome),
+        ("parse-sms", args.sms, sms_outcome),
+    ):
+        for path in paths:
+            result = measure(load(path), outcome, args.rounds)
+            accuracy = result["right"] / result["total"]
+            print(
+                f"| {name} | {path.name} | {accuracy:.1%} ({result['right']}/{result['total']}) "
+                f"| {result['p50']:.0f} | {result['p99']:.0f} |"
+            )
+            mistakes += [
+                f"{name} {path.name}: {row['text']!r} got {got}, want {row['expect']}"
+                for row, got in result["wrong"]
+            ]
+    for mistake in mistakes:
+        print(f"\nwrong: {mistake}")
     return 0
 
 

@@ -24,7 +24,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], str]] = {
         "bench_when.py",
         [],
         ["--rounds", "50"],
-        "date-range parser, warm, per phrase of the dev set",
+        "both parsers (dates, provider replies): accuracy and warm latency per phrase of the "
+        "dev and typed sets in tests/nlu/data",
     ),
     "parse-sms": (
         "bench_sms.py",

@@ -162,15 +162,7 @@ class Carebot:
             async with open_desk(self.db, self.clock, self.agency_cache) as desk:
                 person = await desk.tx.person_by_address(channel, address)
                 if person is not None:
-                    await desk.send(
-                        person,
-                        tr(
-                            desk.lang(person),
-                            "Sorry, something went wrong "
-                            "on our side. Please try "
-                            'again, or type "menu".',
-                        ),
-                    )
+                    await desk.send(person, apology(desk.lang(person)))
         except Exception:
             log.exception("could not even apologise on %s", channel)
 
@@ -255,6 +247,11 @@ class Carebot:
         """A roster person by id."""
         async with self.db.transaction() as tx:
             return await tx.person(person_id)
+
+
+def apology(lang: str) -> str:
+    """What a person is told when handling their message failed on our side."""
+    return tr(lang, 'Sorry, something went wrong on our side. Please try again, or type "menu".')
 
 
 def _address(person: Person) -> tuple[str, str]:

@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("parse-sms", help="read a provider's reply")
     p.add_argument("text", nargs="?")
     p.add_argument("--lang", default="fr")
+    p.add_argument("--now", help="YYYY-MM-DD HH:MM (local): a moved reply then carries its day")
     p.add_argument("--jsonl", type=Path)
     return parser
 
@@ -190,19 +191,19 @@ def _parse_when(args: argparse.Namespace) -> int:
 def _parse_sms(args: argparse.Namespace) -> int:
     from bot.nlu.replies import parse_reply, reply_to_json
 
+    def one(text: str, lang: str, now: str | None) -> str:
+        moment = None if now is None else datetime.strptime(now, "%Y-%m-%d %H:%M")
+        return json.dumps(reply_to_json(parse_reply(text, lang, moment)), ensure_ascii=False)
+
     if args.jsonl:
+        # A line's own "now" wins over --now, as for parse-when.
         for item in _jsonl(args.jsonl):
-            print(
-                json.dumps(
-                    reply_to_json(parse_reply(item["text"], item.get("lang", "fr"))),
-                    ensure_ascii=False,
-                )
-            )
+            print(one(item["text"], item.get("lang", "fr"), item.get("now", args.now)))
         return 0
     if args.text is None:
         print("parse-sms: give a text or --jsonl FILE", file=sys.stderr)
         return 2
-    print(json.dumps(reply_to_json(parse_reply(args.text, args.lang)), ensure_ascii=False))
+    print(one(args.text, args.lang, args.now))
     return 0
 
 

@@ -6,9 +6,11 @@ and timers as the live bot; only the network transport is left out.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import tempfile
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,11 +20,13 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.agency_file import AgencyFileError, load_agency_file
-from bot.app import Carebot
+from bot.app import Carebot, apology
 from bot.clock import VirtualClock
 from bot.domain.agency import AgencyFile, Person
 from bot.domain.durations import parse_duration
 from bot.flows.router import Press, Text
+from bot.i18n import LANGUAGES
+from bot.services.billing import member_account
 from bot.services.ports import OutboxMessage
 
 _TRAILING_COMMENT = re.compile(r"(\s{2,}|\t)#.*$")
@@ -37,7 +41,22 @@ class Malformed(Exception):
 
 
 class Failed(Exception):
-    """An expectation did not hold (exit 1)."""
+    """An expectation did not hold (exit 1); `line` when it is not the current line."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class _Errors(logging.Handler):
+    """Keeps every error the bot logs while a transcript runs: each one fails it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 @dataclass
@@ -54,6 +73,10 @@ class Run:
     step: list[OutboxMessage] = field(default_factory=list)
     step_line: int = 0
     tmp: tempfile.TemporaryDirectory[str] | None = None
+    strict: bool = False
+    # Ids of the current step's messages that some `~` expectation matched (for @strict).
+    matched: set[int] = field(default_factory=set)
+    errors: _Errors = field(default_factory=_Errors)
 
     def where(self, number: int) -> str:
         """'file.chat:12' for messages."""
@@ -75,6 +98,7 @@ async def run_file(path: Path, out: TextIO, verbose: bool = False) -> int:
     """Replay one transcript; 0 = every expectation held, 1 = one failed, 2 = malformed."""
     run = Run(path, out, verbose)
     number = 0
+    logging.getLogger().addHandler(run.errors)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()  # noqa: ASYNC240 - small file
         for number, raw in enumerate(lines, start=1):
@@ -82,17 +106,23 @@ async def run_file(path: Path, out: TextIO, verbose: bool = False) -> int:
             if not line or line.startswith("#"):
                 continue
             await _step(run, line, number)
+        _close_step(run)
         return 0
     except Malformed as exc:
         print(f"{run.where(number)}: malformed transcript: {exc}", file=out)
         return 2
     except Failed as exc:
-        print(f"{run.where(number)}: {exc}", file=out)
+        print(f"{run.where(exc.line or number)}: {exc}", file=out)
         return 1
     except OSError as exc:
         print(f"{path}: cannot read: {exc}", file=out)
         return 2
+    except Exception:
+        # A timer's effect raises on the virtual clock (app.fire_due_timers): the bot is broken.
+        print(f"{run.where(number)}: the bot raised:\n{traceback.format_exc()}", file=out)
+        return 1
     finally:
+        logging.getLogger().removeHandler(run.errors)
         if run.bot is not None:
             await run.bot.close()
         if run.tmp is not None:
@@ -121,6 +151,11 @@ def _ready(run: Run) -> tuple[Carebot, VirtualClock, AgencyFile, ZoneInfo]:
 async def _directive(run: Run, line: str, number: int) -> None:
     word, _, arg = line.partition(" ")
     arg = arg.strip()
+    if word == "@strict":
+        if run.strict or arg:
+            raise Malformed("@strict takes no argument and may appear once")
+        run.strict = True
+        return
     if word == "@fixture":
         if run.agency is not None:
             raise Malformed("@fixture may appear once")
@@ -150,6 +185,7 @@ async def _directive(run: Run, line: str, number: int) -> None:
         target = _parse_moment(arg, tz)
     else:
         raise Malformed(f"unknown directive {word}")
+    _close_step(run)
     before = await bot.last_outbox_id()
     await bot.fire_due_timers(target, move_clock=True)
     clock.set(target)
@@ -159,6 +195,7 @@ async def _directive(run: Run, line: str, number: int) -> None:
 async def _say(run: Run, name: str, text: str, number: int) -> None:
     bot, _, agency, _ = _ready(run)
     person = _person(agency, name)
+    _close_step(run)
     before = await bot.last_outbox_id()
     pick = re.fullmatch(r"\[(.*)\]", text.strip())
     if pick is None:
@@ -198,11 +235,41 @@ async def _record(run: Run, before: int, number: int, what: str) -> None:
     bot, clock, _, tz = _ready(run)
     run.step = await bot.outbox_after(before)
     run.step_line = number
+    run.matched = set()
     if run.verbose:
         stamp = clock.now().astimezone(tz).strftime("%Y-%m-%d %H:%M")
         print(f"[{stamp}] {what}", file=run.out)
         for message in run.step:
             print(_render(message, "    -> "), file=run.out)
+    _no_internal_error(run)
+
+
+_APOLOGIES = frozenset(apology(lang) for lang in LANGUAGES)
+
+
+def _no_internal_error(run: Run) -> None:
+    """Whatever the mode, an apology for an internal error or a logged error fails the step."""
+    if run.errors.records:
+        record = run.errors.records[0]
+        detail = record.getMessage()
+        if record.exc_info is not None:
+            detail += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        raise Failed(f"the bot logged an error during this step: {detail}")
+    if any(m.text in _APOLOGIES for m in run.step):
+        raise Failed(f"the bot apologised for an internal error\n{_actual(run)}")
+
+
+def _close_step(run: Run) -> None:
+    """In a strict transcript, every message of the step ending now must have been expected."""
+    if not run.strict:
+        return
+    unmatched = [m for m in run.step if m.id not in run.matched]
+    if unmatched:
+        body = "\n".join(_render(m, "  ") for m in unmatched)
+        raise Failed(
+            f"strict: messages of this step matched by no ~ expectation:\n{body}",
+            line=run.step_line,
+        )
 
 
 def _render(message: OutboxMessage, prefix: str) -> str:
@@ -242,10 +309,14 @@ def _expect_message(run: Run, line: str) -> None:
         regex = re.compile(pattern.strip(), re.IGNORECASE)
     except re.error as exc:
         raise Malformed(f"bad pattern {pattern!r}: {exc}") from exc
-    hit = any(
-        regex.search(m.text) or any(regex.search(label) for label, _ in m.options)
+    hits = [
+        m
         for m in received
-    )
+        if regex.search(m.text) or any(regex.search(label) for label, _ in m.options)
+    ]
+    hit = bool(hits)
+    if op == "~":
+        run.matched.update(m.id for m in hits)
     if op == "~" and not hit:
         raise Failed(f"expected a message to {name} matching /{pattern.strip()}/\n{_actual(run)}")
     if op == "!~" and hit:
@@ -273,6 +344,15 @@ async def _check(run: Run, line: str) -> None:
         raise Malformed(f"bad check {line!r}")
     what, subject, expected = match.group(1), match.group(2), match.group(3).strip()
     async with bot.db.transaction() as tx:
+        if what == "escalations":
+            if subject != "open":
+                raise Malformed(f"bad check {line!r} (want: ? escalations open N)")
+            _compare(what, subject, _int(expected), len(await tx.open_escalations()))
+            return
+        if what == "owed":
+            owed = (await member_account(tx, _person(agency, subject).id)).owed
+            _compare(what, subject, _money(expected), owed)
+            return
         if what in ("balance", "credits"):
             balance, credits = await tx.balance(_person(agency, subject).id)
             actual: object = balance if what == "balance" else credits

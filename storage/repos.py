@@ -62,6 +62,10 @@ def _person(row: sqlite3.Row, extra: dict[str, Any] | None = None) -> Person:
     return Staff(**common)
 
 
+# The day-of-care moments a request records (migrations 002 and 009).
+MARKS = frozenset({"arrived_at", "absent_at", "phones_at", "expected_at", "client_cancel_at"})
+
+
 def _request(row: sqlite3.Row) -> Request:
     return Request(
         id=row["id"],
@@ -79,6 +83,8 @@ def _request(row: sqlite3.Row) -> Request:
         arrived_at=_maybe_ts(row["arrived_at"]),
         absent_at=_maybe_ts(row["absent_at"]),
         phones_at=_maybe_ts(row["phones_at"]),
+        expected_at=_maybe_ts(row["expected_at"]),
+        client_cancel_at=_maybe_ts(row["client_cancel_at"]),
         paid_by_credit=bool(row["paid_by_credit"]),
         notes=row["notes"],
     )
@@ -105,6 +111,18 @@ def _escalation(row: sqlite3.Row) -> Escalation:
         row["about"],
         row["handled_by"],
         row["outcome"],
+    )
+
+
+def _ledger_line(r: sqlite3.Row) -> LedgerLine:
+    return LedgerLine(
+        r["id"],
+        from_ts(r["created_at"]),
+        r["kind"],
+        r["request_id"],
+        from_minor(r["amount_minor"]),
+        from_minor(r["balance_minor"]),
+        r["credits"],
     )
 
 
@@ -514,8 +532,8 @@ class Tx:
     async def mark_request(
         self, request_id: int, at: datetime, mark: str, value: datetime | None
     ) -> None:
-        """Set or clear one day-of-care mark: arrived_at, absent_at or phones_at."""
-        if mark not in ("arrived_at", "absent_at", "phones_at"):
+        """Set or clear one day-of-care mark (see MARKS)."""
+        if mark not in MARKS:
             raise ValueError(mark)
         await self._run(
             f"UPDATE requests SET {mark} = ?, updated_at = ? WHERE id = ?",
@@ -763,14 +781,25 @@ class Tx:
         """Mark an escalation handled by one staff member; False when someone already did."""
         count, _ = await self._run(
             "UPDATE escalations SET handled_by = ?, handled_at = ?, outcome = ? "
-            "WHERE id = ? AND handled_by IS NULL",
+            "WHERE id = ? AND handled_by IS NULL AND outcome IS NULL",
             (staff_id, ts(at), outcome, escalation_id),
+        )
+        return count == 1
+
+    async def close_escalation(self, escalation_id: int, outcome: str, at: datetime) -> bool:
+        """Close an escalation by the bot itself (no staff member); False if already handled."""
+        count, _ = await self._run(
+            "UPDATE escalations SET handled_at = ?, outcome = ? "
+            "WHERE id = ? AND handled_by IS NULL AND outcome IS NULL",
+            (ts(at), outcome, escalation_id),
         )
         return count == 1
 
     async def open_escalations(self) -> list[Escalation]:
         """Escalations nobody has handled yet, oldest first."""
-        rows = await self._all("SELECT * FROM escalations WHERE handled_by IS NULL ORDER BY id")
+        rows = await self._all(
+            "SELECT * FROM escalations WHERE handled_by IS NULL AND outcome IS NULL ORDER BY id"
+        )
         return [_escalation(r) for r in rows]
 
     # --- money -----------------------------------------------------------------------
@@ -818,18 +847,14 @@ class Tx:
         rows = await self._all(
             "SELECT * FROM ledger WHERE member_id = ? ORDER BY id DESC LIMIT ?", (member_id, limit)
         )
-        return [
-            LedgerLine(
-                r["id"],
-                from_ts(r["created_at"]),
-                r["kind"],
-                r["request_id"],
-                from_minor(r["amount_minor"]),
-                from_minor(r["balance_minor"]),
-                r["credits"],
-            )
-            for r in rows
-        ]
+        return [_ledger_line(r) for r in rows]
+
+    async def member_ledger(self, member_id: str) -> list[LedgerLine]:
+        """Every ledger line of a member, oldest first (their whole account)."""
+        rows = await self._all(
+            "SELECT * FROM ledger WHERE member_id = ? ORDER BY id", (member_id,)
+        )
+        return [_ledger_line(r) for r in rows]
 
     # --- timers ------------------------------------------------------------------------
 

@@ -21,7 +21,10 @@ from bot.agency_file import load_agency_file
 from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.domain.booking import Request, Status
+from bot.domain.ledger import account
+from bot.domain.money import from_minor
 from bot.flows.router import Text
+from bot.services.ports import LedgerLine
 from tests.conftest import AGENCY, paris
 
 MEMBERS = {"alice": ("garde", "fr"), "bob": ("childcare", "en"), "fanny": ("cleaning", "en")}
@@ -55,6 +58,8 @@ jump = st.tuples(
 cancel = st.tuples(st.just("cancel"), st.sampled_from(sorted(MEMBERS)))
 waiver = st.tuples(st.just("waiver"), st.sampled_from(sorted(MEMBERS)), st.booleans())
 advance = st.tuples(st.just("advance"), st.integers(1, 30))
+# Staff record a payment (refused when it is more than what is owed, which changes nothing).
+pay = st.tuples(st.just("pay"), st.sampled_from(sorted(MEMBERS)), st.integers(1, 12_000))
 # A whole life of one request, with random branches, so that most examples settle money.
 life = st.tuples(
     st.just("life"),
@@ -78,7 +83,7 @@ life = st.tuples(
     st.sampled_from(["approve", "deny", "none"]),
 )
 OPS = st.lists(
-    st.one_of(life, life, book, reply, cancel, waiver, advance, jump), min_size=1, max_size=10
+    st.one_of(life, life, book, reply, cancel, waiver, advance, jump, pay), min_size=1, max_size=10
 )
 OUTCOMES: dict[str, list[tuple[str, str, int]]] = {
     # (what, reply or jump target, minutes after it)
@@ -144,6 +149,8 @@ async def _step(bot: Carebot, clock: VirtualClock, op: tuple[object, ...]) -> No
             if target > clock.now():
                 await bot.fire_due_timers(target, move_clock=True)
                 clock.set(target)
+    elif kind == "pay":
+        await bot.receive_from("karim", Text(f"/paid {op[1]} {Decimal(int(str(op[2]))) / 100}"))
     elif kind == "cancel":
         for message in ("annuler", "1", "1"):
             await bot.receive_from(str(op[1]), Text(message))
@@ -218,6 +225,23 @@ def _check(db: Path) -> None:
                 (member,),
             ).fetchone()
             assert balance >= 0 and credits >= 0, (member, balance, credits)
+            # The statement's account agrees with the stored sums, and nobody owes less than 0.
+            lines = [
+                LedgerLine(
+                    r["id"],
+                    paris("2026-11-23 10:00"),
+                    r["kind"],
+                    r["request_id"],
+                    from_minor(r["amount_minor"]),
+                    from_minor(r["balance_minor"]),
+                    r["credits"],
+                )
+                for r in ledger
+                if r["member_id"] == member
+            ]
+            position = account(lines)
+            assert position.credit == from_minor(balance) and position.credits == credits
+            assert position.owed >= 0, (member, position)
     finally:
         conn.close()
 
@@ -240,6 +264,8 @@ def test_a_known_sequence_really_moves_money() -> None:
         ("reply", "bob", "arrived"),
         ("jump", "bob", "end", 60),
         ("reply", "bob", "done"),
+        ("pay", "bob", 2000),
+        ("pay", "bob", 9999),  # more than the 31.00 still owed: refused
     ]
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "carebot.db"
@@ -247,5 +273,8 @@ def test_a_known_sequence_really_moves_money() -> None:
         _check(db)
         conn = sqlite3.connect(db)
         status, charge = conn.execute("SELECT status, charge_minor FROM requests").fetchone()
+        paid = conn.execute("SELECT SUM(amount_minor) FROM ledger WHERE kind = 'payment'")
+        payments = paid.fetchone()[0]
         conn.close()
     assert (status, Decimal(charge) / 100) == ("completed", Decimal("36"))
+    assert payments == 2000

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import logging
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from bot.replay import run_file, run_files
 from tests.conftest import AGENCY, ROOT
@@ -64,3 +67,86 @@ def test_cli_verbose_prints_the_conversation(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "[2026-11-23 10:00] bob: hello" in result.stdout
     assert "1 passed, 0 failed" in result.stdout
+
+
+async def test_strict_fails_on_a_message_no_expectation_matched(tmp_path: Path) -> None:
+    matched = _transcript(tmp_path, "@strict\nbob: hello\n=> bob ~ book\n")
+    assert await run_file(matched, io.StringIO()) == 0
+    # Without @strict a message nobody expected is fine; with it, its step fails.
+    assert await run_file(_transcript(tmp_path, "bob: hello\n=> bob !~ zzz\n"), io.StringIO()) == 0
+    strict = _transcript(tmp_path, "@strict\nbob: hello\n=> bob !~ zzz\nbob: menu\n=> bob ~ .\n")
+    out = io.StringIO()
+    assert await run_file(strict, out) == 1
+    report = out.getvalue()
+    assert f"{strict}:4: strict" in report  # the line of the step that sent it
+    assert "bob:" in report  # ... and the message itself
+
+
+async def test_strict_checks_the_last_step_too(tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert await run_file(_transcript(tmp_path, "@strict\nbob: hello\n"), out) == 1
+    assert "matched by no ~ expectation" in out.getvalue()
+
+
+async def test_strict_twice_is_malformed(tmp_path: Path) -> None:
+    assert await run_file(_transcript(tmp_path, "@strict\n@strict\n"), io.StringIO()) == 2
+
+
+async def test_an_exception_while_handling_fails_the_transcript(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: object) -> None:
+        raise RuntimeError("boom in a flow")
+
+    monkeypatch.setattr("bot.app.handle", broken)
+    out = io.StringIO()
+    assert await run_file(_transcript(tmp_path, "bob: hello\n=> bob ~ .\n"), out) == 1
+    assert "logged an error" in out.getvalue()
+    assert "boom in a flow" in out.getvalue()
+
+
+async def test_an_apology_fails_the_transcript_even_unlogged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("bot.app.handle", broken)
+    monkeypatch.setattr("bot.app.log", logging.getLogger("silenced"))
+    logging.getLogger("silenced").disabled = True
+    try:
+        out = io.StringIO()
+        assert await run_file(_transcript(tmp_path, "bob: hello\n=> bob ~ sorry\n"), out) == 1
+    finally:
+        logging.getLogger("silenced").disabled = False
+    assert "apologised for an internal error" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("check", "actual"),
+    [("? owed bob 5.00", "actual 0.00"), ("? escalations open 1", "actual 0")],
+)
+async def test_new_checks_fail_on_a_wrong_value(tmp_path: Path, check: str, actual: str) -> None:
+    out = io.StringIO()
+    assert await run_file(_transcript(tmp_path, check + "\n"), out) == 1
+    assert actual in out.getvalue()
+    right = check.rsplit(" ", 1)[0] + (" 0.00" if "owed" in check else " 0")
+    assert await run_file(_transcript(tmp_path, right + "\n"), io.StringIO()) == 0
+
+
+async def test_malformed_new_checks_exit_2(tmp_path: Path) -> None:
+    for body in ("? escalations open x\n", "? escalations shut 1\n", "? owed bob lots\n"):
+        assert await run_file(_transcript(tmp_path, body), io.StringIO()) == 2, body
+
+
+async def test_a_timer_that_raises_fails_the_transcript(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: object) -> bool:
+        raise RuntimeError("boom in a timer")
+
+    monkeypatch.setattr("bot.app.fire", broken)
+    out = io.StringIO()
+    # The weekly credits timer falls due on Monday 30 November.
+    assert await run_file(_transcript(tmp_path, "@advance 8d\n"), out) == 1
+    assert "the bot raised" in out.getvalue() and "boom in a timer" in out.getvalue()

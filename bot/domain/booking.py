@@ -54,6 +54,8 @@ class Request:
     arrived_at: datetime | None = None
     absent_at: datetime | None = None
     phones_at: datetime | None = None
+    expected_at: datetime | None = None  # a late provider's announced arrival
+    client_cancel_at: datetime | None = None  # when the provider reported "client cancels"
     paid_by_credit: bool = False
     notes: str | None = None
 
@@ -95,6 +97,21 @@ def session_price(hourly_rate: Decimal, start: datetime, end: datetime) -> Decim
     # In UTC: the difference of two agency-time datetimes would be wall-clock time (DST).
     minutes = Decimal(int((end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() // 60))
     return quantize(hourly_rate * minutes / Decimal(60))
+
+
+def billed_price(request: Request) -> Decimal:
+    """What a session done costs: after a late provider, from their arrival to the end (§2.4).
+
+    The member does not pay for the provider's lost time; a start moved by agreement clears
+    the lateness, so the whole (moved) session is billed then.
+    """
+    if request.expected_at is None:
+        return request.price
+    arrival = max(request.arrived_at or request.expected_at, request.start)
+    if arrival >= request.end:
+        return quantize(Decimal(0))
+    served = Decimal(int((request.end - arrival).total_seconds()))
+    return quantize(request.price * served / Decimal(int(request.duration.total_seconds())))
 
 
 def check_window(

@@ -144,21 +144,26 @@ async def _summary(desk: Desk, member: Member, state: State) -> None:
     lang = desk.lang(member)
     request = await desk.tx.request(int(state["request"]))
     kind = state["kind"]
+    price = request.price
     if kind == "time":
         start, end = datetime.fromisoformat(state["start"]), datetime.fromisoformat(state["end"])
         new = tr(
             lang, "new time: {window}", window=fmt_window(desk.local(start), desk.local(end), lang)
         )
+        price = changes.new_price(desk, request, start=start, end=end)
     elif kind == "service":
         new = tr(
             lang, "new service: {service}", service=desk.services[state["service"]].label(lang)
         )
+        price = changes.new_price(desk, request, service=state["service"])
     else:
         new = tr(lang, "notes: {notes}", notes=state["notes"])
     state["step"] = "confirm"
     state = await save(desk, member, FLOW, state)
     review = desk.agency.policy.change_requests != "auto"
     text = tr(lang, "Change {what}: {new}.", what=describe(desk, request, lang), new=new)
+    if priced := changes.price_line(desk, request, price, lang):
+        text += "\n" + priced
     if review:
         text += "\n" + tr(lang, "The agency reviews changes before they apply.")
     await desk.send(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from bot.domain.agency import Member, Person, Provider, Staff
-from bot.domain.booking import OPEN
+from bot.domain.booking import OPEN, Status
+from bot.domain.ledger import signed
 from bot.flows.conversation import leave
 from bot.i18n import LANGUAGES, N_, fmt_day_time, ntr, tr
 from bot.services.actions import action
+from bot.services.billing import member_account, signed_money
 from bot.services.booking import describe, money
 from bot.services.changes import change_text
 from bot.services.desk import Desk, Option
+from bot.services.ports import LedgerLine
 
 STATUS_LABELS = {
     "pending": N_("waiting for the provider's answer"),
@@ -20,26 +23,27 @@ STATUS_LABELS = {
 
 
 def help_text(desk: Desk, person: Person) -> str:
-    """A short list of what this person can say."""
+    """Every command of this person's role, in their language (§3); it fits two SMS."""
     lang = desk.lang(person)
     if isinstance(person, Provider):
         return tr(
             lang,
-            'To answer a request: YES or NO (OUI / NON). "menu" for the menu, '
-            '"français" or "english" to change language.',
+            'Answer a request with YES or NO. On the day: "arrived", "late 15", '
+            '"moved 14:30", "absent" (client not there), "client cancels", "I cancel", '
+            '"done". Also: "appointments" (your schedule), "earnings", "language", "menu".',
         )
     if isinstance(person, Staff):
         return tr(
             lang,
-            "Escalations arrive here with their actions. /pending lists those "
-            'waiting. "menu" for the menu, "français" or "english" to change '
-            "language.",
+            "Escalations arrive here with their actions. Commands: /pending (escalations "
+            "waiting), /unresolved (past appointments not settled), /paid NAME AMOUNT "
+            '(record a payment, e.g. "/paid alice 82.00"), "language", "menu".',
         )
     return tr(
         lang,
-        'To book, tell me the service and when, for example "babysitting tomorrow '
-        '2pm to 6pm". Other commands: "my bookings", "balance", "menu", '
-        '"français" or "english".',
+        'To book, say the service and when, e.g. "childcare tomorrow 2pm to 6pm". '
+        'Commands: "my bookings", "cancel booking", "change booking", "waiver" (late '
+        'cancellation charge), "balance" (your account), "language", "menu".',
     )
 
 
@@ -96,7 +100,14 @@ async def list_bookings(desk: Desk, person: Person) -> None:
     if not isinstance(person, Member):
         await send_help(desk, person)
         return
-    upcoming = [r for r in await desk.tx.requests_of_member(person.id, OPEN) if r.end > desk.now]
+    # A request nobody took is closed at its start (§1.10); until that timer runs it is not
+    # upcoming either. An appointment stays listed while it is under way.
+    upcoming = [
+        r
+        for r in await desk.tx.requests_of_member(person.id, OPEN)
+        if r.end > desk.now
+        and (r.start > desk.now or r.status in (Status.CONFIRMED, Status.IN_PROGRESS))
+    ]
     if not upcoming:
         await desk.send(person, tr(lang, "You have no upcoming booking."))
         return
@@ -129,32 +140,57 @@ LEDGER_LABELS = {
     "late_cancel": N_("late cancellation"),
     "weekly_credits": N_("weekly session credits"),
     "waiver": N_("waiver granted"),
+    "payment": N_("payment received"),
 }
+# A kind added later without a label still reads as words, never as its code.
+OTHER_MOVEMENT = N_("other movement")
+# The latest lines a statement shows: two still fit two SMS segments with the totals, in
+# French (tests/test_payments.py checks it with handlers/sms_text.segments); a chat holds more.
+STATEMENT_LINES = {"sms": 2, "telegram": 10}
 
 
 async def show_balance(desk: Desk, person: Person) -> None:
-    """Balance: money, session credits and the latest history lines."""
+    """The statement (§5): the latest lines signed, credit, session credits, what is owed."""
     lang = desk.lang(person)
     if not isinstance(person, Member):
         await send_help(desk, person)
         return
-    balance, credits = await desk.tx.balance(person.id)
-    lines = [tr(lang, "Balance: {balance}.", balance=money(desk, balance, lang))]
-    if person.subscription or credits:
-        lines.append(tr(lang, "Session credits: {credits}.", credits=credits))
-    history = await desk.tx.history(person.id, 5)
+    # Totals first and the newest lines next: an SMS cut to two segments keeps what matters.
+    account = await member_account(desk.tx, person.id)
+    lines = [
+        tr(lang, "Still to pay: {amount}.", amount=money(desk, account.owed, lang)),
+        tr(
+            lang,
+            "Credit for future booking fees: {amount}.",
+            amount=money(desk, account.credit, lang),
+        ),
+    ]
+    if person.subscription or account.credits:
+        lines.append(tr(lang, "Session credits: {credits}.", credits=account.credits))
+    history = await desk.tx.history(person.id, STATEMENT_LINES.get(person.channel, 2))
     if history:
         lines.append(tr(lang, "Latest movements:"))
-    for line in history:
-        label = tr(lang, LEDGER_LABELS.get(line.kind, line.kind))
-        amounts = [money(desk, line.amount, lang)] if line.amount else []
-        if line.credits_delta:
-            amounts.append(
-                ntr(lang, "{n} credit", "{n} credits", line.credits_delta)
-                if line.credits_delta > 0
-                else ntr(lang, "{n} credit used", "{n} credits used", -line.credits_delta)
-            )
-        lines.append(
-            f"• {fmt_day_time(desk.local(line.created_at), lang)}: {label} {', '.join(amounts)}"
-        )
+    lines += [_statement_line(desk, line, lang) for line in history]
     await desk.send(person, "\n".join(lines))
+
+
+def _statement_line(desk: Desk, line: LedgerLine, lang: str) -> str:
+    """'• 24/11 16:00: booking fee -10,00 € (paid from your credit)'."""
+    label = tr(lang, LEDGER_LABELS.get(line.kind, OTHER_MOVEMENT))
+    amount = signed(line.kind, line.amount)
+    amounts = [signed_money(desk, amount, lang)] if amount else []
+    if line.credits_delta:
+        amounts.append(
+            "+" + ntr(lang, "{n} credit", "{n} credits", line.credits_delta)
+            if line.credits_delta > 0
+            else ntr(lang, "{n} credit used", "{n} credits used", -line.credits_delta)
+        )
+    text = "• " + tr(
+        lang,
+        "{when}: {what}",
+        when=fmt_day_time(desk.local(line.created_at), lang),
+        what=f"{label} {', '.join(amounts)}",
+    )
+    if line.kind == "scheduling_fee" and line.balance_delta < 0:
+        text += " " + tr(lang, "(paid from your credit)")
+    return text

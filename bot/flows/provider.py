@@ -7,6 +7,8 @@ the bot asks which with options rather than guess.
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.domain.agency import Member, Provider
 from bot.domain.booking import Request
 from bot.i18n import fmt_day_time, tr
@@ -32,7 +34,8 @@ LOOKS_AHEAD = ("modified", "provider_cancel")
 
 async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
     """A typed reply ('OUI', 'retard 15', 'terminé'); False when it is none of these."""
-    reply = parse_reply(text, desk.lang(provider))
+    # Naive agency time: a "moved" reply naming a day is read against today's date.
+    reply = parse_reply(text, desk.lang(provider), desk.local(desk.now).replace(tzinfo=None))
     if reply.intent in ("confirm", "decline"):
         await _answer(desk, provider, reply.intent == "confirm")
         return True
@@ -72,7 +75,10 @@ async def on_answer(desk: Desk, provider: Provider, offer_id: str, verb: str) ->
 def _value(reply: Reply) -> str:
     if reply.minutes is not None:
         return str(reply.minutes)
-    return reply.time.replace(":", "") if reply.time else ""
+    if not reply.time:
+        return ""
+    # A move to another day packs it first: YYYYMMDDHHMM, else HHMM.
+    return (reply.date or "").replace("-", "") + reply.time.replace(":", "")
 
 
 async def _report(desk: Desk, provider: Provider, reply: Reply) -> None:
@@ -139,8 +145,7 @@ async def apply(desk: Desk, provider: Provider, request: Request, intent: str, v
     elif intent == "late":
         await dayof.late(desk, provider, request, int(value) if value.isdigit() else None)
     elif intent == "modified":
-        hhmm = f"{value[:-2]}:{value[-2:]}" if value.isdigit() and len(value) in (3, 4) else None
-        await dayof.modified(desk, provider, request, hhmm)
+        await dayof.modified(desk, provider, request, *_unpack_move(value))
     elif intent == "absent":
         await dayof.absent(desk, provider, request)
     elif intent == "client_cancel":
@@ -151,6 +156,18 @@ async def apply(desk: Desk, provider: Provider, request: Request, intent: str, v
         await dayof.ask_provider_cancel(desk, provider, request)
     elif intent == "done":
         await dayof.done(desk, provider, request)
+
+
+def _unpack_move(value: str) -> tuple[str | None, str | None]:
+    """'HHMM' or 'YYYYMMDDHHMM' (from _value, or a tapped option) as ('HH:MM', 'YYYY-MM-DD')."""
+    if not value.isdigit() or len(value) not in (3, 4, 12):
+        return None, None
+    day, clock = (value[:8], value[8:]) if len(value) == 12 else (None, value)
+    try:
+        iso = date(int(day[:4]), int(day[4:6]), int(day[6:])).isoformat() if day else None
+    except ValueError:
+        return None, None  # a forged or garbled option: ask again rather than guess
+    return f"{clock[:-2]}:{clock[-2:]}", iso
 
 
 async def on_cancel_confirmation(desk: Desk, provider: Provider, args: tuple[str, ...]) -> None:

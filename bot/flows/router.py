@@ -12,7 +12,18 @@ import logging
 from dataclasses import dataclass
 
 from bot.domain.agency import Member, Person, Provider
-from bot.flows import booking, cancel, change, common, keywords, provider, schedule, staff
+from bot.flows import (
+    booking,
+    cancel,
+    change,
+    common,
+    dispute,
+    keywords,
+    payment,
+    provider,
+    schedule,
+    staff,
+)
 from bot.flows.conversation import leave
 from bot.i18n import tr
 from bot.nlu.commands import fold, match_command
@@ -66,7 +77,7 @@ async def handle(desk: Desk, person: Person, inbound: Inbound) -> None:
         return
     if person.channel == "sms" and await keywords.on_sms(desk, person, text):
         return
-    if await _command(desk, person, text):
+    if await _command(desk, person, text) or await payment.on_payment(desk, person, text):
         return
     last = await desk.tx.last_message_to(person.id)
     if (
@@ -189,6 +200,8 @@ async def _free_text(desk: Desk, person: Person, text: str) -> None:
     if isinstance(person, Member):
         if await dayof.forward_during_wait(desk, person, text):
             return
+        if await dispute.on_text(desk, person, text):
+            return
         for flow_text in (
             cancel.on_text,
             cancel.on_waiver_text,
@@ -239,6 +252,8 @@ async def _press(desk: Desk, person: Person, data: str) -> None:
         await cancel.on_press(desk, person, args[0], args[1:])
     elif verb == change.FLOW and isinstance(person, Member) and args:
         await change.on_press(desk, person, args[0], args[1:])
+    elif verb == "ct" and isinstance(person, Member):
+        await dispute.on_press(desk, person, args)
     elif verb == "wv" and isinstance(person, Member):
         await cancel.ask_waiver(desk, person, args[0] if args else None)
     elif verb == schedule.FLOW and isinstance(person, Provider) and args:

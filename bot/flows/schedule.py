@@ -10,7 +10,7 @@ from bot.domain.booking import Status
 from bot.flows.conversation import leave, load, pressed, save, step_action
 from bot.i18n import fmt_day, fmt_day_time, fmt_month, fmt_time, tr
 from bot.nlu.when import WhenError, parse_when
-from bot.services import appointments, changes
+from bot.services import dayof
 from bot.services.booking import describe, money
 from bot.services.desk import Desk, Option
 
@@ -111,29 +111,11 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
 
 async def _move(desk: Desk, provider: Provider, state: dict[str, object]) -> None:
     request = await desk.tx.request(int(str(state["request"])))
-    lang = desk.lang(provider)
-    if request.provider_id != provider.id or request.status is not Status.CONFIRMED:
-        await desk.send(provider, tr(lang, "This session can no longer be moved."))
+    if request.provider_id != provider.id:
+        await desk.send(provider, tr(desk.lang(provider), "This session can no longer be moved."))
         return
-    start = datetime.fromisoformat(str(state["start"]))
-    moved = await changes.move(desk, request, start, start + request.duration, provider)
-    if moved is None:
-        return  # it did not fit: the provider was released and staff have the request
-    await appointments.schedule(desk, moved)
-    member = await desk.tx.person(moved.member_id)
-    mlang = desk.lang(member)
-    await desk.send(
-        member,
-        tr(
-            mlang,
-            "{provider} has moved your session, as agreed with you: {what}.",
-            provider=provider.name,
-            what=describe(desk, moved, mlang),
-        ),
-    )
-    await desk.send(
-        provider, tr(lang, "Done: {what}. The client is told.", what=describe(desk, moved, lang))
-    )
+    # Refused with the reason when the provider is not free then; nothing changes (§4.5).
+    await dayof.reschedule(desk, provider, request, datetime.fromisoformat(str(state["start"])))
 
 
 async def earnings(desk: Desk, provider: Provider) -> None:

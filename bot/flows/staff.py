@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from bot.domain.agency import Person, Staff
 from bot.domain.booking import OPEN
-from bot.i18n import tr
+from bot.flows.common import STATUS_LABELS
+from bot.i18n import N_, tr
 from bot.services.booking import describe, staff_close_unfilled, staff_offer
 from bot.services.desk import Desk
+
+STAFF_STATUS = {**STATUS_LABELS, "escalated": N_("waiting for staff")}
+OPEN_STATUS = N_("open")  # any other status still open: words, never the code
 
 
 async def refuse_unless_staff(desk: Desk, person: Person) -> bool:
@@ -69,7 +73,6 @@ async def list_unresolved(desk: Desk, person: Person) -> None:
     for request in late:
         member = await desk.tx.person(request.member_id)
         who = (await desk.tx.person(request.provider_id)).name if request.provider_id else "-"
-        lines.append(
-            f"• {member.name} / {who}: {describe(desk, request, lang)} ({request.status.value})"
-        )
+        status = tr(lang, STAFF_STATUS.get(request.status.value, OPEN_STATUS))
+        lines.append(f"• {member.name} / {who}: {describe(desk, request, lang)} ({status})")
     await desk.send(person, "\n".join(lines))

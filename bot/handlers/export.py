@@ -1,16 +1,27 @@
-"""`carebot export ledger`: one CSV line per ledger entry, for the agency's accountant."""
+"""`carebot export ledger`: one CSV line per ledger entry, for the agency's accountant.
+
+Member lines carry the amount signed as the member's statement shows it (a charge negative, a
+credit or payment positive), what it changed in their credit (`balance_change`) and in what
+they owe (`owed_change`). After the lines, two rows per member, `member_opening` (before the
+first day) and `member_closing` (after the last), hold their position: amount = credit less
+owed, balance_change = credit, owed_change = owed, credits_change = session credits. Opening
+plus the member's lines gives closing, and closing is what their statement says.
+"""
 
 from __future__ import annotations
 
 import csv
 import sys
-from datetime import date, datetime, time, timedelta
-from typing import TextIO
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from bot.app import Carebot
 from bot.clock import SystemClock
+from bot.domain.ledger import Account, account, signed
 from bot.domain.money import from_minor
+from bot.services.ports import LedgerLine
 
 COLUMNS = (
     "id",
@@ -21,6 +32,7 @@ COLUMNS = (
     "request",
     "amount",
     "balance_change",
+    "owed_change",
     "credits_change",
     "currency",
 )
@@ -41,24 +53,76 @@ async def export_ledger(db_path: str, first: str, last: str, out: TextIO) -> int
             start = datetime.combine(start_day, time(0), tzinfo=tz)
             end = datetime.combine(end_day + timedelta(days=1), time(0), tzinfo=tz)
             rows = await tx.ledger_between(start, end)
+            before = await tx.ledger_between(datetime(1970, 1, 1, tzinfo=UTC), start)
     finally:
         await bot.close()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     for row in rows:
-        moment = datetime.strptime(row["created_at"], "%Y-%m-%d %H:%M:%S")
-        writer.writerow(
-            [
-                row["id"],
-                moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                row["kind"],
-                row["member_id"] or "",
-                row["provider_id"] or "",
-                row["request_id"] or "",
-                from_minor(row["amount_minor"]),
-                from_minor(row["balance_minor"]),
-                row["credits"],
-                agency.currency,
-            ]
-        )
+        writer.writerow(_line_row(row, agency.currency))
+    writer.writerows(_member_totals(before, rows, agency.currency))
     return 0
+
+
+def _ledger_line(row: dict[str, Any]) -> LedgerLine:
+    return LedgerLine(
+        row["id"],
+        datetime.strptime(row["created_at"], "%Y-%m-%d %H:%M:%S"),
+        row["kind"],
+        row["request_id"],
+        from_minor(row["amount_minor"]),
+        from_minor(row["balance_minor"]),
+        row["credits"],
+    )
+
+
+def _line_row(row: dict[str, Any], currency: str) -> list[object]:
+    """One ledger line; member amounts signed, provider amounts as owed to the provider."""
+    line = _ledger_line(row)
+    amount, owed = line.amount, Decimal(0)
+    if row["member_id"]:
+        amount = signed(line.kind, line.amount)
+        owed = account([line]).owed
+    return [
+        row["id"],
+        line.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        line.kind,
+        row["member_id"] or "",
+        row["provider_id"] or "",
+        row["request_id"] or "",
+        amount,
+        line.balance_delta,
+        owed,
+        line.credits_delta,
+        currency,
+    ]
+
+
+def _member_totals(
+    before: list[dict[str, Any]], rows: list[dict[str, Any]], currency: str
+) -> list[list[object]]:
+    """Each member's position before the period and after it, as two rows."""
+    members = sorted({r["member_id"] for r in before + rows if r["member_id"]})
+    out: list[list[object]] = []
+    for member in members:
+        opening = account(_ledger_line(r) for r in before if r["member_id"] == member)
+        closing = account(_ledger_line(r) for r in before + rows if r["member_id"] == member)
+        for kind, position in (("member_opening", opening), ("member_closing", closing)):
+            out.append(_total_row(kind, member, position, currency))
+    return out
+
+
+def _total_row(kind: str, member: str, position: Account, currency: str) -> list[object]:
+    return [
+        "",
+        "",
+        kind,
+        member,
+        "",
+        "",
+        position.net,
+        position.credit,
+        position.owed,
+        position.credits,
+        currency,
+    ]

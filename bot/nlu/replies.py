@@ -15,8 +15,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import lru_cache
+
+from bot.nlu.numbers import read_number
+from bot.nlu.when import named_day
 
 INTENTS = (
     "confirm",
@@ -42,6 +46,7 @@ class Reply:
     intent: str
     minutes: int | None = None  # for "late"
     time: str | None = None  # for "modified": "HH:MM", the new start
+    date: str | None = None  # for "modified": "YYYY-MM-DD", the day named, when one is
 
 
 # A reply longer than this is not a short command; only its beginning is read, which bounds
@@ -122,6 +127,20 @@ _CLIENT_WORDS = (
     "client", "cliente", "clients", "clientes", "customer", "customers", "family", "famille",
     "parent", "parents", "mom", "mum", "mother", "dad", "father", "maman", "papa", "mere",
     "pere", "member", "membre", "madame", "monsieur", "mme", "mrs", "lady", "owner",
+    "mr", "ms", "miss", "mister", "son", "daughter", "husband", "wife", "fils", "fille",
+    "mari", "femme", "epouse", "epoux", "niece", "nephew", "neveu", "grandson",
+    "granddaughter", "petit fils", "petite fille", "patient", "patiente", "beneficiaire",
+    "dame", "gentleman", "grandma", "grandpa", "mamie", "papi", "kids", "children", "enfants",
+)  # fmt: skip
+# The client saying they do not want the visit: their cancellation, relayed.
+_CLIENT_REFUSES = (
+    "doesn t want", "does not want", "don t want", "do not want", "didn t want",
+    "no longer wants", "doesn t need", "does not need", "don t need", "no longer needs",
+    "said not to come", "told me not to come", "asked me not to come", "said no need",
+    "ne veut pas", "ne veut plus", "veut pas", "veut plus", "n a pas besoin",
+    "n a plus besoin", "ne souhaite pas", "ne souhaite plus", "m a dit de ne pas venir",
+    "m a demande de ne pas venir", "a dit de ne pas venir", "refuse la visite",
+    "refuse la prestation",
 )  # fmt: skip
 _THIRD_PERSON = ("she", "he", "they", "il", "elle", "ils", "elles")
 _CANCEL_WORDS = (
@@ -145,18 +164,21 @@ _ABSENT = (
     "personne", "pas de reponse", "aucune reponse", "ne repond pas", "repond pas",
     "ne repond plus", "n ouvre pas", "ouvre pas", "porte close", "porte fermee",
     "pas a la maison", "pas chez elle", "pas chez lui", "pas chez eux", "introuvable",
-    "lapin",
+    "lapin", "nobody s", "no one s", "nobody answers", "no one answers", "n ouvre", "ouvre pas",
+    "door s locked", "no one at home", "personne a la maison", "personne n ouvre",
+    "decroche pas", "not picking up",
 )  # fmt: skip
 # "<client> ... not there": absence said about the client, not about the provider.
 _ABSENT_NEGATION = (
     "isn t", "is not", "not", "n est pas", "pas", "didn t", "did not", "hasn t", "has not",
     "never", "ne s est pas", "n a pas", "ne sont pas", "aren t", "are not", "n etait pas",
-    "wasn t", "was not",
+    "wasn t", "was not", "won t", "will not", "doesn t", "does not",
 )  # fmt: skip
 _ABSENT_STATE = (
     "there", "here", "in", "la", "ici", "present", "presente", "show", "showed", "shown",
     "show up", "showed up", "around", "venu", "venue", "presentee", "arrive", "arrivee",
-    "home", "chez elle", "chez lui",
+    "home", "chez elle", "chez lui", "answering", "answer", "opening", "open", "responding",
+    "respond", "picking up", "pick up", "coming to the door", "come to the door",
 )  # fmt: skip
 
 _MODIFIED = (
@@ -204,11 +226,23 @@ _ARRIVED = (
     "sur place", "je suis la", "suis la", "me voila", "ici", "present", "presente",
     "devant la porte", "devant chez", "chez le client", "chez la cliente", "je suis devant",
     "je suis en bas", "i m outside", "i am outside", "i m downstairs",
+    "j y suis", "y suis", "on y est", "jsuis la", "jsui la", "chui la", "chuis la", "sui la",
+    "je suis chez", "suis chez", "im here", "i am here", "made it", "got here",
+    "just got here", "here now", "la maintenant", "suis arrive", "suis arrivee",
 )  # fmt: skip
 _NOT_ARRIVED = (
     "not arrived", "not here", "not there", "not yet", "haven t arrived", "not on site",
     "pas encore", "pas arrive", "pas arrivee", "pas sur place", "pas la", "pas ici",
 )  # fmt: skip
+
+# A remark about what may happen is no report: "if traffic is bad I might be late".
+_HYPOTHETICAL = (
+    "if", "in case", "unless", "might", "may be", "could be", "maybe", "perhaps", "possibly",
+    "si", "s il", "si jamais", "au cas", "en cas", "sauf si", "risque", "risque d",
+    "pourrais", "pourrait", "peut etre", "il se peut", "possible que", "possiblement",
+)  # fmt: skip
+# "s'il vous plaît" and an emphatic "si" ("si si") are no condition.
+_NOT_HYPOTHETICAL = ("s il vous plait", "s il te plait", "si si", "oui si", "ben si")
 
 _HELP = (
     "help", "help me", "need help", "aide", "aidez moi", "aide moi", "a l aide",
@@ -431,8 +465,15 @@ _CLIENT_CANCEL_RE = re.compile(
     # "client canceled", "the client asked me to cancel", "le client a annulé": the client is
     # the subject within a few words, without an "I" in between ("client ok, I cancel").
     rf"\b{_CLIENT}(?: (?!{_FIRST_PERSON}\b)[a-z0-9]+){{0,4}} {_CANCEL}\b"
-    # "annulation client", "cancelled by the client".
-    rf"|\b{_CANCEL}(?: (?:by|from|of|par|de|du|des|la|le|les|the|l|d|a|an|s)){{0,3}} {_CLIENT}\b"
+    # "cancelled by the client", "annulé par la famille", "annulation client"; but "cancel
+    # the client" is the provider's own cancellation.
+    rf"|\b{_CANCEL} (?:by|from|of|par|de|du|des|d)"
+    r"(?: (?:la|le|les|the|l|a|an|her|his|my|ma|mon))?"
+    rf"(?: part (?:de|du|des)(?: (?:la|le|les|l))?)? {_CLIENT}\b"
+    rf"|\b(?:annulation|cancellation|cancelation) {_CLIENT}\b"
+    # "the client doesn't want the visit", "la cliente ne veut pas".
+    rf"|\b(?:{_CLIENT}|{_alternation(_THIRD_PERSON)})(?: (?!{_FIRST_PERSON}\b)[a-z0-9]+){{0,3}}"
+    rf" {_alternation(_CLIENT_REFUSES)}\b"
     # "she cancelled", "elle vient d'annuler".
     rf"|\b{_alternation(_THIRD_PERSON)}"
     rf"(?: (?:has|have|s|ve|just|had|also|already|a|ont|vient|viennent|d|de|juste|aussi|deja))"
@@ -441,8 +482,8 @@ _CLIENT_CANCEL_RE = re.compile(
 _PROVIDER_CANCEL_RE = _phrase_regex(_PROVIDER_CANCEL)
 _ABSENT_RE = re.compile(
     _phrase_regex(_ABSENT).pattern
-    + rf"|\b{_CLIENT}(?: [a-z]+){{0,3}} {_alternation(_ABSENT_NEGATION)}(?: [a-z]+)?"
-    rf" {_alternation(_ABSENT_STATE)}\b"
+    + rf"|\b(?:{_CLIENT}|{_alternation(_THIRD_PERSON)})(?: [a-z]+){{0,3}}"
+    rf" {_alternation(_ABSENT_NEGATION)}(?: [a-z]+)? {_alternation(_ABSENT_STATE)}\b"
 )
 _MODIFIED_RE = _phrase_regex(_MODIFIED)
 _MODIFIED_WEAK_RE = _phrase_regex(_MODIFIED_WEAK)
@@ -458,59 +499,49 @@ _DECLINE_RE = _phrase_regex(_DECLINE)
 _CONFIRM_RE = _phrase_regex(_CONFIRM)
 _STOP_PHRASES_RE = _phrase_regex(_STOP_PHRASES)
 _ARRIVAL_RE = _phrase_regex(("arrival", "arrivee", "arrive", "eta"))
+_HYPOTHETICAL_RE = _phrase_regex(_HYPOTHETICAL)
+_NOT_HYPOTHETICAL_RE = _phrase_regex(_NOT_HYPOTHETICAL)
 
 # --------------------------------------------------------------------------------------------
 # Numbers, durations and clock times
 # --------------------------------------------------------------------------------------------
 
-_NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60,
-    "ninety": 90,
-    "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "sept": 7,
-    "huit": 8, "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14,
-    "quinze": 15, "seize": 16, "vingt": 20, "trente": 30, "quarante": 40, "cinquante": 50,
-    "soixante": 60,
-}  # fmt: skip
-_TENS = frozenset({20, 30, 40, 50, 60})
-
 
 def _numerize(tokens: list[str]) -> str:
-    """Spell numbers as digits ("vingt cinq" -> "25", "twenty-five" -> "25")."""
+    """Spell numbers as digits ("vingt cinq" -> "25", "twenty-five" -> "25", "une" -> "1")."""
     out: list[str] = []
-    for token in tokens:
-        value = _NUMBER_WORDS.get(token)
-        if value is None:
-            out.append(token)
-            continue
-        # Compose "twenty five", "vingt et un", "dix sept".
-        if len(out) >= 2 and out[-1] == "et" and out[-2].isdigit() and int(out[-2]) in _TENS:
-            out.pop()
-        if out and out[-1].isdigit() and value < 10:
-            prev = int(out[-1])
-            if prev in _TENS or (prev == 10 and value >= 7):
-                out[-1] = str(prev + value)
-                continue
-        out.append(str(value))
+    i = 0
+    while i < len(tokens):
+        found = read_number(tokens, i)
+        if found is not None:
+            out.append(str(found[0]))
+            i = found[1]
+        else:
+            out.append("1" if tokens[i] in ("un", "une") else tokens[i])
+            i += 1
     return " ".join(out)
 
 
 _H = r"(?:h|hr|hrs|hour|hours|heure|heures)"
 _MIN = r"(?:min|mins|minute|minutes|mn|mns|mnt|mnts|minit|m)"
 _A = r"(?:a|an|1)"
-_AND_HALF = r"(?: and a half| and half| et demie| et demi)"
+_AND_HALF = r"(?: and a half| and half| et demie| et demi| et 1 2)"
+# "an hour and a quarter", "une heure et quart", "an hour and ten (minutes)".
+_AND_MORE = (
+    r"(?: (?:and|et) (?:(?P<{0}_q>a quarter|quart|le quart)|(?P<{0}_m>\d{{1,2}})"
+    r"(?! (?:h|hr|hrs|hour|hours|heure|heures)\b)(?: (?:min|mins|minute|minutes|mn))?))?"
+)
 _DURATION_RE = re.compile(
     r"(?<![a-z0-9:.])(?:"
-    rf"(?P<hm_h>\d{{1,2}}) {_H} (?:and |et )?(?P<hm_m>\d{{1,2}})(?: {_MIN})?"
+    rf"(?P<hh>\d{{1,2}}) {_H} (?:et )?1 2(?![0-9])"  # "1h 1/2"
+    rf"|(?P<hm_h>\d{{1,2}}) {_H} (?:and |et )?(?P<hm_m>\d{{1,2}})(?: {_MIN})?"
     rf"|(?P<dec_h>\d{{1,2}})\.(?P<dec_f>\d{{1,2}}) {_H}"
-    rf"|(?P<h>\d{{1,2}}) {_H}(?P<h_half>{_AND_HALF})?"
+    rf"|(?P<h>\d{{1,2}}) {_H}(?:(?P<h_half>{_AND_HALF})|{_AND_MORE.format('h')})"
     # "an hour", not a bare "heure" ("nouvelle heure d'arrivée" is no delay).
-    rf"|{_A} (?:hour|heure)(?P<a_half>{_AND_HALF})?"
-    rf"|(?P<q3>3) (?:quarters?|quarts?|4)(?: of an?| of| d)? (?:hour|heure)"
-    rf"|(?P<q1>(?:{_A} )?(?:quarter|quart)(?: of an?| of| d)? (?:hour|heure)|1 4 (?:d )?heure)"
-    rf"|(?P<half>half (?:an? )?hour|(?:{_A} )?demie? heure|1 2 heure)"
+    rf"|(?P<a>{_A}) (?:hour|heure)(?:(?P<a_half>{_AND_HALF})|{_AND_MORE.format('a')})"
+    rf"|(?P<q3>3) (?:quarters?|quarts?|4)(?: of an?| of| d)? {_H}"
+    rf"|(?P<q1>(?:{_A} )?(?:quarter|quart)(?: of an?| of| d)? (?:hour|heure)|1 4 (?:d )?{_H})"
+    rf"|(?P<half>half (?:an? )?hour|(?:{_A} )?demie? heure|1 2 (?:an? )?{_H})"
     rf"|(?P<m>\d{{1,3}}) {_MIN}"
     r")(?![a-z0-9:.])"
 )
@@ -519,12 +550,12 @@ _CLOCK_PREFIXES = frozenset({"a", "at", "vers", "around", "until", "jusqu", "to"
 _LATE_CUE = r"(?:late|retard|delay|delayed|behind)"
 _BARE_LATE_RE = re.compile(
     rf"\b{_LATE_CUE}(?: (?:by|of|de|d|about|around|environ|approx|like|genre|maybe|"
-    rf"probably|surement|sans doute|peut etre))* (?P<a>\d{{1,3}})(?![0-9:.])(?! {_H}\b)"
+    rf"probably|surement|sans doute|peut etre))* (?P<a>\d{{1,3}})(?![0-9:.])(?! {_H}\b)(?! \d)"
     rf"|(?<![a-z0-9:.])(?P<b>\d{{1,3}}) (?:de )?{_LATE_CUE}\b"
 )
 # "be there in 10 min", "j'arrive dans 5 minutes": a delay without the word "late".
 _IN_DURATION_RE = re.compile(
-    r"\b(?:in|dans|within|d ici)(?: (?:about|around|environ|approx|like|genre|maybe|"
+    r"\b(?:in|dans|ds|within|d ici|eta)(?: (?:about|around|environ|approx|like|genre|maybe|"
     r"max|maximum|less than|moins de))* (?=\d|an? |half|demi|quelques|few|quart|quarter|hour)"
 )
 _FEW_MINUTES_RE = re.compile(
@@ -552,6 +583,8 @@ def _duration_minutes(text: str) -> int | None:
 def _match_minutes(match: re.Match[str]) -> int | None:
     """Minutes of one _DURATION_RE match."""
     group = match.group
+    if group("hh") is not None:
+        return int(group("hh")) * 60 + 30
     if group("hm_h") is not None:
         if int(group("hm_m")) >= 60:
             return None
@@ -559,7 +592,7 @@ def _match_minutes(match: re.Match[str]) -> int | None:
     if group("dec_h") is not None:
         return round(float(f"{group('dec_h')}.{group('dec_f')}") * 60)
     if group("h") is not None:
-        return int(group("h")) * 60 + (30 if group("h_half") else 0)
+        return int(group("h")) * 60 + _extra_minutes(match, "h")
     if group("m") is not None:
         return int(group("m"))
     if group("q3") is not None:
@@ -568,7 +601,17 @@ def _match_minutes(match: re.Match[str]) -> int | None:
         return 30
     if group("q1") is not None:
         return 15
-    return 90 if group("a_half") else 60  # "an hour", "an hour and a half"
+    return 60 + _extra_minutes(match, "a")  # "an hour", "an hour and a half"
+
+
+def _extra_minutes(match: re.Match[str], name: str) -> int:
+    """What follows a whole number of hours: "and a half", "and a quarter", "and ten"."""
+    if match.group(f"{name}_half"):
+        return 30
+    if match.group(f"{name}_q"):
+        return 15
+    extra = match.group(f"{name}_m")
+    return int(extra) if extra is not None and int(extra) < 60 else 0
 
 
 def _late_minutes(text: str) -> int | None:
@@ -591,7 +634,7 @@ _CLOCK_RE = re.compile(
     rf"|(?P<h2>\d{{1,2}}) h(?: (?P<m2>\d{{2}}))?"
     rf"|(?P<h3>\d{{1,2}}) (?P<ampm3>am|pm|a m|p m)"
     r"|(?P<noon>noon|midi)|(?P<midnight>midnight|minuit)"
-    rf"|(?:to|at|a|vers) (?P<h4>\d{{1,2}})(?! {_MIN}\b)(?! {_H}\b)"
+    rf"|(?:to|at|a|vers) (?P<h4>\d{{1,2}})(?![.:]\d)(?! {_MIN}\b)(?! {_H}\b)"
     r")(?![a-z0-9:])"
 )
 # A duration is not a new start time ("décalé de 2h", "pushed back by 1 h").
@@ -624,8 +667,8 @@ def _match_clock(match: re.Match[str]) -> str | None:
         if not 1 <= hour <= 12:
             return None
         hour = hour % 12 + (12 if ampm.startswith("p") else 0)
-    elif group("h4") and 1 <= hour <= 6:
-        # A bare "moved to 5" is read as care hours: 5 pm, not 5 am.
+    elif (group("h4") or group("h1")) and 1 <= hour <= 6 and not hour_text.startswith("0"):
+        # A bare "moved to 5" or "moved to 2:30" is read as care hours: pm, not am.
         hour += 12
     if hour > 23 or minute > 59:
         return None
@@ -756,11 +799,22 @@ _RULES: tuple[Callable[[_Text], Reply | None], ...] = (
 )
 
 
-def parse_reply(text: str, lang: str) -> Reply:
-    """Read a provider's free-text SMS/Telegram reply into an intent (French or English)."""
-    # Both vocabularies are always read: providers mix languages ("ok, retard 10"), so `lang`
-    # (the provider's language) never has to be right for the reply to be understood.
-    del lang
+def parse_reply(text: str, lang: str, now: datetime | None = None) -> Reply:
+    """Read a provider's free-text SMS/Telegram reply into an intent (French or English).
+
+    `now` (naive local time of the agency) lets a "modified" reply carry the day it names.
+    """
+    reply = _parse_intent(text)
+    if reply.intent == "modified" and now is not None:
+        day = named_day(text[:_MAX_CHARS], now, lang)
+        if day is not None:
+            return replace(reply, date=day.isoformat())
+    return reply
+
+
+def _parse_intent(text: str) -> Reply:
+    # Both vocabularies are always read: providers mix languages ("ok, retard 10"), so the
+    # provider's language never has to be right for the intent to be understood.
     keyword = sms_keyword(text)
     if keyword is not None:
         return Reply(keyword)
@@ -775,15 +829,33 @@ def parse_reply(text: str, lang: str) -> Reply:
     for rule in _RULES:
         reply = rule(parsed)
         if reply is not None:
-            return reply
+            return _unless_hypothetical(reply, parsed)
+    return Reply("unknown")
+
+
+# Reports of what happened; a hypothetical one is left for the flow to ask about.
+_INCIDENTS = frozenset(
+    {"arrived", "late", "modified", "absent", "client_cancel", "provider_cancel", "done"}
+)
+
+
+def _unless_hypothetical(reply: Reply, text: _Text) -> Reply:
+    if reply.intent not in _INCIDENTS or not _HYPOTHETICAL_RE.search(text.words):
+        return reply
+    if _NOT_HYPOTHETICAL_RE.search(text.words) and not _HYPOTHETICAL_RE.search(
+        _NOT_HYPOTHETICAL_RE.sub(" ", text.words)
+    ):
+        return reply
     return Reply("unknown")
 
 
 def reply_to_json(reply: Reply) -> dict[str, str | int]:
-    """{"intent": ...} plus "minutes" or "time" when present: what `carebot parse-sms` prints."""
+    """{"intent": ...} plus "minutes", "time", "date" when set: what `carebot parse-sms` prints."""
     out: dict[str, str | int] = {"intent": reply.intent}
     if reply.minutes is not None:
         out["minutes"] = reply.minutes
     if reply.time is not None:
         out["time"] = reply.time
+    if reply.date is not None:
+        out["date"] = reply.date
     return out

@@ -14,12 +14,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from itertools import pairwise
 from typing import Literal
 
 import dateparser
 from dateparser.languages import default_loader
 
-__all__ = ["When", "WhenError", "parse_when", "when_to_json"]
+from bot.nlu.spoken import spoken_times
+from bot.nlu.typos import correct_words
+
+__all__ = ["When", "WhenError", "named_day", "parse_when", "when_to_json"]
 
 
 @dataclass(frozen=True)
@@ -69,19 +73,42 @@ _ROUND_THE_CLOCK_RE = re.compile(
 )
 
 
+_VULGAR_FRACTIONS = str.maketrans(
+    {"\u00bd": " 1/2", "\u00bc": " 1/4", "\u00be": " 3/4", "\u2044": "/"}
+)
+
+
 def _fold(text: str) -> str:
     """Lower-case ASCII with accents removed: 'Après-midi' -> 'apres-midi'."""
     text = _DASHES_RE.sub("-", text)
-    text = _APOSTROPHES_RE.sub("'", text)
+    text = _APOSTROPHES_RE.sub("'", text).translate(_VULGAR_FRACTIONS)
     # NFKD splits accents off and folds look-alikes (full-width digits, ligatures).
     text = _COMBINING_RE.sub("", unicodedata.normalize("NFKD", text))
     return _NON_ASCII_RE.sub(" ", text).lower()
 
 
-def _normalize(text: str) -> str:
+# "0900-1300", "0930": four-digit times, only where they cannot be a year.
+_HHMM = r"(?:[01][0-9]|2[0-3])[0-5][0-9]"
+_MILITARY_RE = re.compile(
+    rf"\b(?P<a>{_HHMM}) ?h?(?P<sep> ?(?:-|to|till|until|a) ?)(?P<b>{_HHMM})\b"
+    r"|\b(?P<c>0[0-9][0-5][0-9])\b"
+)
+
+
+def _military(match: re.Match[str]) -> str:
+    if match["c"]:
+        return f"{match['c'][:2]}:{match['c'][2:]}"
+    a, b = match["a"], match["b"]
+    return f"{a[:2]}:{a[2:]}{match['sep']}{b[:2]}:{b[2:]}"
+
+
+def _normalize(text: str, lang: str) -> str:
     text = _ISO_T_RE.sub(" ", _fold(text))  # "2026-12-20t14:00" -> "2026-12-20 14:00"
+    text = _MILITARY_RE.sub(_military, text)
     text = _ROUND_THE_CLOCK_RE.sub(" ", text)
-    return _SPACES_RE.sub(" ", text).strip()
+    # Typed words to the vocabulary ("deamin" -> "demain"), then spoken times to digits.
+    text = correct_words(text, lang)
+    return _SPACES_RE.sub(" ", spoken_times(text)).strip()
 
 
 # --------------------------------------------------------------------------- vocabulary
@@ -170,13 +197,21 @@ class _Text:
 
 # --------------------------------------------------------------------------- durations
 
-_QTY_NUMBER = rf"[0-9]{{1,3}}(?:[.,][0-9]{{1,2}})?|half an?|une demie?|{_NUMBER_ALT}"
+_QTY_NUMBER = (
+    rf"(?:[0-9]{{1,2}} )?[13]/[24]|[0-9]{{1,3}}(?:[.,][0-9]{{1,2}})?|half an?|une demie?"
+    rf"|a couple(?: of)?|{_NUMBER_ALT}"
+)
 _HOUR_UNIT = r"hours?|hrs?|heures?|h"
 _MINUTE_UNIT = r"minutes?|mins?|mn"
+# "2 hours", "1h30", "two and a half hours", "an hour and a quarter", "une heure et quart",
+# "an hour and ten (minutes)", "three quarters of an hour", "trois quarts d'heure".
 _QTY_PARTS_RE = re.compile(
-    rf"(?P<n>{_QTY_NUMBER}) ?-?"
+    rf"(?:(?P<n>{_QTY_NUMBER})(?P<n_half> (?:and|n|&) a half| et demie?)? ?-?"
     rf"(?:(?P<hours>{_HOUR_UNIT})(?: ?(?P<mm>[0-9]{{2}}))?|(?P<minutes>{_MINUTE_UNIT}))\b"
-    r"(?P<half> (?:and a half|et demie?))?"
+    r"(?: (?:and|n|&|et) (?:(?P<half>a half|demie?)|(?P<quarter>a quarter|quart|le quart)"
+    rf"|(?P<and_m>[0-9]{{1,2}})(?: ?(?:{_MINUTE_UNIT})\b)?))?"
+    r"|(?P<quarters>(?:[0-9] |an? |un |une )?(?:quarters?|quarts?)) (?:of an? |of |d'|d )?"
+    r"(?:hour|heure)\b)"
 )
 _QTY = _QTY_PARTS_RE.pattern.replace("?P<", "?P<q_")  # the same grammar, embeddable
 _HEDGE = r"(?:about |around |approx |approximately |environ |a peu pres |~ ?)?"
@@ -185,7 +220,9 @@ _DURATION_RE = re.compile(rf"\b(?P<cue>for|pendant|pour|durant|during) {_HEDGE}(
 # Without a cue only the English word units are a duration ("a 3 hour visit"): in French
 # "14 heures" is a clock time.
 _BARE_DURATION_RE = re.compile(
-    rf"\b(?P<qty>(?:{_QTY_NUMBER}) ?-?(?:hours?|hrs?)\b(?: and a half)?)"
+    # Not an end of a range ("14hrs-18hrs").
+    rf"(?<![-/] )(?<![-/])\b(?P<qty>(?:{_QTY_NUMBER})(?: and a half)? ?-?(?:hours?|hrs?)\b"
+    r"(?: and a half)?)(?! ?[-/] ?[0-9])"
 )
 # "pour 14h" is a time ("someone for 2pm") unless the text already gives a start.
 _CLOCKLIKE_QTY_RE = re.compile(r"(?P<h>[0-9]{1,2}) ?h(?: ?(?P<m>[0-9]{2}))?")
@@ -201,18 +238,32 @@ def _quantity_minutes(text: str) -> int | None:
     match = _QTY_PARTS_RE.fullmatch(text)
     if match is None:
         return None
+    if match["quarters"]:
+        count = match["quarters"][0]
+        return 15 * (int(count) if count.isdigit() else 1)
     raw = match["n"]
-    if raw[0].isdigit():
+    if raw[-2:] in ("/2", "/4"):  # "1 1/2", "3/4"
+        whole, _, fraction = raw.rpartition(" ")
+        amount = int(whole or 0) + int(fraction[0]) / int(fraction[-1])
+    elif raw[0].isdigit():
         amount = float(raw.replace(",", "."))
     elif raw.startswith(("half", "une demi")):
         amount = 0.5
+    elif raw.startswith("a couple"):
+        amount = 2.0
     else:
         amount = float(_NUMBER_WORDS[raw])
+    if match["n_half"]:
+        amount += 0.5
     minutes = amount * 60 if match["hours"] else amount
     if match["mm"]:
         minutes += int(match["mm"])
     if match["half"]:
         minutes += 30
+    if match["quarter"]:
+        minutes += 15
+    if match["and_m"] and match["hours"]:
+        minutes += int(match["and_m"])
     return round(minutes) or None
 
 
@@ -247,7 +298,7 @@ _DAYPART_RES: tuple[tuple[_Hint, re.Pattern[str]], ...] = (
     ("afternoon", re.compile(rf"{_NOT_GREETING}\b(?:afternoon|apres ?-? ?midi|aprem)\b")),
     ("evening", re.compile(rf"{_NOT_GREETING}\b(?:evening|tonight|tonite|soir(?:ee)?)\b")),
     ("night", re.compile(rf"{_NOT_GREETING}\b(?:night|overnight|nuit)\b")),
-    ("morning", re.compile(rf"{_NOT_GREETING}\b(?:morning|matin(?:ee)?)\b")),
+    ("morning", re.compile(rf"{_NOT_GREETING}\b(?:morning|matin(?:ee)?|avant ?-? ?midi)\b")),
 )
 
 
@@ -282,10 +333,12 @@ _ORDINAL = r"(?:st|nd|rd|th|er|eme|e)?"
 _DAY_NUMBER = r"[0-9]{1,2}|premier|first"  # "le premier décembre", "the first of May"
 # What follows a number that starts a time range: "the 9 to 5 shift" holds no day.
 _RANGE_AHEAD = r"(?! ?(?:[-/]|to\b|a\b|au\b|till?\b|until\b|jusqu|et\b|and\b))"
+# In French "le 13 à 9h" is a day and its time: "à" after "le 13" starts no range.
+_FR_RANGE_AHEAD = r"(?! ?(?:[-/]|till?\b|until\b|jusqu|et\b|and\b))"
 
 _ISO_RE = re.compile(r"\b(?P<y>[0-9]{4})[-/.](?P<m>[0-9]{1,2})[-/.](?P<d>[0-9]{1,2})(?![0-9])")
 _NUMERIC_RE = re.compile(
-    r"(?<![0-9/.:])(?P<d>[0-9]{1,2})/(?P<m>[0-9]{1,2})(?:/(?P<y>[0-9]{4}|[0-9]{2}))?(?![0-9/])"
+    r"(?<![0-9/.:h])(?P<d>[0-9]{1,2})/(?P<m>[0-9]{1,2})(?:/(?P<y>[0-9]{4}|[0-9]{2}))?(?![0-9/h])"
     r"|(?<![0-9/.:])(?P<d2>[0-9]{1,2})\.(?P<m2>[0-9]{1,2})\.(?P<y2>[0-9]{4}|[0-9]{2})(?![0-9])"
 )
 _DAY_MONTH_RE = re.compile(
@@ -303,23 +356,25 @@ _RELATIVE_DAY_RES: tuple[tuple[int, re.Pattern[str]], ...] = (
         0,
         re.compile(
             r"\b(?:today|tonight|tonite|aujourd ?'? ?hui|auj|ce soir|cette nuit|ce matin"
-            r"|cet apres ?-? ?midi|this (?:morning|afternoon|evening))\b"
+            r"|cet apres ?-? ?midi|this (?:morning|afternoon|evening)|a (?:soir|matin)"
+            r"|cet avant ?-? ?midi)\b|\bce(?= midi\b)"
         ),
     ),
 )
 _IN_DAYS_RE = re.compile(rf"\b(?:in|dans) (?P<n>[0-9]{{1,3}}|{_NUMBER_ALT}) (?:days?|jours?)\b")
 # "the 18th", "le 18", "on the 3rd" (not "le 18h"), and "samedi 12" checked against the weekday.
 _DAY_OF_MONTH_RE = re.compile(
-    rf"\b(?:on the|the|le) (?P<d>[0-9]{{1,2}}){_ORDINAL}\b{_TIME_AHEAD}{_RANGE_AHEAD}"
+    rf"\b(?:on the|the) (?P<d>[0-9]{{1,2}}){_ORDINAL}\b{_TIME_AHEAD}{_RANGE_AHEAD}"
+    rf"|\ble (?P<d3>[0-9]{{1,2}})(?:er|eme|e)?\b{_TIME_AHEAD}{_FR_RANGE_AHEAD}"
     r"|\b(?P<d2>[0-9]{1,2})(?:st|nd|rd|th|er)\b"
 )
 _FR_WEEKDAY_DAY_RE = re.compile(
-    rf"\b(?P<wd>{_FR_WEEKDAY_ALT})\.? (?P<d>[0-9]{{1,2}})(?:er)?\b{_TIME_AHEAD}{_RANGE_AHEAD}"
+    rf"\b(?P<wd>{_FR_WEEKDAY_ALT})\.? (?P<d>[0-9]{{1,2}})(?:er)?\b{_TIME_AHEAD}{_FR_RANGE_AHEAD}"
 )
 _WEEKDAY_RE = re.compile(rf"\b(?P<wd>{_WEEKDAY_ALT})(?P<plural>s)?\b\.?")
 _WEEKS_AHEAD_RE = re.compile(
-    r"\b(?:(?:of |on )?(?:the )?next week|(?:de )?la semaine (?:prochaine|d'apres)"
-    r"|semaine prochaine)\b"
+    r"\b(?:(?:of |on )?(?:the )?next week|(?:de )?la semaine (?:prochaine|pro|d'apres)"
+    r"|semaine (?:prochaine|pro))\b"
     r"|\b(?P<two>(?:in|dans) (?:2|two|deux) (?:weeks|semaines)|(?:the )?week after next)\b"
 )
 _VAGUE_RE = re.compile(
@@ -386,7 +441,7 @@ def _named_month_date(match: re.Match[str], today: date) -> date | None:
 
 
 def _day_of_month_date(match: re.Match[str], today: date) -> date | None:
-    return _next_day_of_month(int(match["d"] or match["d2"]), today)
+    return _next_day_of_month(int(match["d"] or match["d2"] or match["d3"]), today)
 
 
 def _fr_weekday_day_date(match: re.Match[str], today: date) -> date | None:
@@ -397,10 +452,42 @@ def _fr_weekday_day_date(match: re.Match[str], today: date) -> date | None:
     return found
 
 
+# Named days: their date, next occurrence. "le réveillon" alone is the nearer of the 24th
+# and the 31st of December.
+_YEARS = r"years?'?s?"
+_NAMED_DAY_RE = re.compile(
+    r"\b(?:(?P<eve>(?:christmas|noel) eve|(?:la )?veille de noel|(?:le )?reveillon de noel)"
+    rf"|(?P<nye>new {_YEARS} eve|nye|(?:la )?(?:saint|st) ?-? ?sylvestre"
+    r"|(?:le )?reveillon (?:du |de la |de l'|de )?(?:nouvel an|jour de l'an|31|an"
+    r"|(?:saint|st) ?-? ?sylvestre)|veille du jour de l'an)"
+    r"|(?P<boxing>boxing day|lendemain de noel)"
+    r"|(?P<xmas>christmas(?: day)?|(?:le )?jour de noel|noel)"
+    rf"|(?P<ny>new {_YEARS}(?: day)?|(?:le )?jour de l'an|(?:le )?nouvel an"
+    r"|(?:le )?premier de l'an|1er de l'an)"
+    r"|(?P<either>(?:le )?reveillon))\b"
+)
+_NAMED_DAYS = {
+    "eve": (12, 24),
+    "nye": (12, 31),
+    "boxing": (12, 26),
+    "xmas": (12, 25),
+    "ny": (1, 1),
+}
+
+
+def _named_day_date(match: re.Match[str], today: date) -> date | None:
+    if match["either"]:
+        found = [_next_occurrence(12, day, today) for day in (24, 31)]
+        return min(day for day in found if day is not None)
+    name = match.lastgroup or "xmas"
+    return _next_occurrence(*_NAMED_DAYS[name], today)
+
+
 _Reader = Callable[[re.Match[str], date], date | None]
 # Unmistakable dates, most explicit first. They are blanked even when impossible
 # ("31 février"), so that their numbers are not read as times or days instead.
 _EXPLICIT_READERS: tuple[tuple[re.Pattern[str], _Reader], ...] = (
+    (_NAMED_DAY_RE, _named_day_date),
     (_ISO_RE, _iso_date),
     (_NUMERIC_RE, _numeric_date),
     (_DAY_MONTH_RE, _named_month_date),
@@ -423,6 +510,8 @@ def _read_dates(
 ) -> date | None:
     found: date | None = None
     for pattern, reader in readers:
+        if pattern is _NAMED_DAY_RE and not any(n in text.text for n in _NAMED_DAY_NEEDLES):
+            continue
         for match in list(pattern.finditer(text.text)):
             if pattern is _MONTH_DAY_RE and match["mon"] in _MONTH_OR_WEEKDAY and lang == "fr":
                 continue  # "mar 15" in French is mardi 15
@@ -462,7 +551,29 @@ def _read_weekday(text: _Text, lang: str) -> _Weekday | None:
     return None
 
 
+# A day already gone: refused, unless the text also names one ahead ("hier ... demain").
+_PAST_RE = re.compile(
+    rf"\b(?:yesterday|(?:avant ?-? ?)?hier|day before yesterday|last (?:night|{_WEEKDAY_ALT})"
+    rf"|(?:{_WEEKDAY_ALT}) (?:dernier|passe))\b"
+)
+
+
+# Cheap substring tests before the costlier patterns: most messages hold none of these.
+_PAST_NEEDLES = ("hier", "yesterday", "last", "dernier", "passe")
+_NAMED_DAY_NEEDLES = (
+    "noel", "christmas", "year", "nye", "sylvestre", "reveillon", "boxing", "l'an", "nouvel",
+)  # fmt: skip
+
+
 def _take_date(text: _Text, today: date, lang: str) -> _DateSpec | None:
+    past = text.take(_PAST_RE) if any(n in text.text for n in _PAST_NEEDLES) else None
+    found = _take_future_date(text, today, lang)
+    if found is None and past is not None:
+        raise WhenError("past")
+    return found
+
+
+def _take_future_date(text: _Text, today: date, lang: str) -> _DateSpec | None:
     explicit = _read_dates(text, today, lang, _EXPLICIT_READERS, strict=True)
     relative = _read_relative_day(text, today)
     day_of_month = _read_dates(text, today, lang, _DAY_OF_MONTH_READERS, strict=False)
@@ -568,18 +679,20 @@ _TOKEN_RE = re.compile(
     rf"|(?P<c_hsep> ?(?:h|heures?) ?)(?P<c_m2>[0-9]{{2}})(?![0-9])(?! ?h\b))"
     rf"(?: ?(?P<c_mer>{_MER}))?)"
     # 14h, 9 heures, 3 o'clock, 9h et demie
-    rf"|(?P<hour>\b(?P<h_h>[0-9]{{1,2}}) ?(?P<h_unit>h|heures?|o'? ?clock)\b"
+    rf"|(?P<hour>\b(?P<h_h>[0-9]{{1,2}}) ?(?P<h_unit>h|hrs?|heures?|o'? ?clock)\b"
     rf"(?: ?(?P<h_mer>{_MER}))?{_H_HALF})"
-    rf"|(?P<mer>\b(?P<m_h>[0-9]{{1,2}}) ?(?P<m_mer>{_MER}))"
+    rf"|(?P<mer>\b(?P<m_h>[0-9]{{1,2}})(?: ?(?P<m_mer>{_MER})|(?P<m_ap>[ap])\b))"
     rf"|(?P<word>\b(?P<w_word>noon|midday|midi|midnight|minuit)\b{_W_HALF})"
     rf"|(?P<spelled>\b(?P<s_n>{_CLOCK_WORD_ALT})\b(?: ?(?P<s_unit>o'? ?clock|heures?)\b)?"
     rf"(?: ?(?P<s_mer>{_MER}))?{_S_HALF})"
     r"|(?P<num>\b[0-9]{1,2}\b)"
-    r"|(?P<sep>-|\b(?:to|till?|until|through|thru|a|au|and|et|jusqu ?'? ?(?:a|au))\b)"
+    r"|(?P<sep>-|/|\b(?:to|till?|until|through|thru|a|au|and|et|jusqu ?'? ?(?:a|au))\b)"
     r"|(?P<cue>@|\b(?:at|from|de|des|between|entre|vers|around|about|starting|du)\b)"
     r"|(?P<other>[a-z0-9']+|\S)"
 )
 _CLOCK_KINDS = frozenset({"clock", "hour", "mer", "word", "spelled", "num"})
+# Written as a time beyond doubt: when such a one is impossible the text is refused.
+_WRITTEN_CLOCKS = frozenset({"clock", "hour", "mer"})
 # A bare number is a time only after one of these ("at 8", "à 8", "vers 9").
 _SINGLE_CUES = frozenset({"at", "@", "a", "vers", "around", "about", "starting", "des", "from"})
 _BETWEEN_CUES = frozenset({"between", "entre"})
@@ -622,10 +735,11 @@ def _token_clock(match: re.Match[str]) -> _Clock | None:
         minute = int(match["c_m"] or match["c_m2"])
         return _make_clock(match["c_h"], minute, bool(match["c_hsep"]), match["c_mer"])
     if match["hour"]:
-        literal = match["h_unit"].startswith("h")
+        literal = match["h_unit"] in ("h", "heure", "heures")  # "6 hrs" is English: open
         return _make_clock(match["h_h"], _half(match["h_half"]), literal, match["h_mer"])
     if match["mer"]:
-        return _make_clock(match["m_h"], 0, False, match["m_mer"])
+        # "9a-1p": a single letter counts only when glued to the number ("9 a" is "9 à").
+        return _make_clock(match["m_h"], 0, False, match["m_mer"] or match["m_ap"])
     if match["word"]:
         noon = match["w_word"] in {"noon", "midday", "midi"}
         return _Clock((720 if noon else 0) + _half(match["w_half"]), "fixed")
@@ -648,6 +762,8 @@ def _tokens(text: str) -> list[_Token]:
     for match in _TOKEN_RE.finditer(text):
         kind = _token_kind(match)
         clock = _token_clock(match) if kind in _CLOCK_KINDS else None
+        if kind in _WRITTEN_CLOCKS and clock is None:
+            raise WhenError("invalid_time")  # "25h", "14h75": what cannot be is refused
         if kind in _CLOCK_KINDS and clock is None:
             kind = "other"
         tokens.append(_Token(kind, match.group(), clock))
@@ -655,6 +771,10 @@ def _tokens(text: str) -> list[_Token]:
 
 
 def _find_range(tokens: list[_Token]) -> tuple[_Clock, _Clock] | None:
+    for first, last in pairwise(tokens):
+        # Two written times side by side are a range: "19h 22h", "8 h 10 h".
+        if first.clock and last.clock and {first.kind, last.kind} <= _WRITTEN_CLOCKS:
+            return first.clock, last.clock
     for i in range(len(tokens) - 2):
         first, sep, last = tokens[i : i + 3]
         if first.clock is None or last.clock is None or sep.kind != "sep":
@@ -750,7 +870,7 @@ class _Reading:
 
 
 def _read(text: str, today: date, lang: str) -> _Reading:
-    buffer = _Text(_normalize(text))
+    buffer = _Text(_normalize(text, lang))
     relative_start = _take_relative_start(buffer)
     duration = _take_duration(buffer)
     hint = _find_daypart(buffer.text)
@@ -760,8 +880,8 @@ def _read(text: str, today: date, lang: str) -> _Reading:
     return _Reading(relative_start, duration, hint, spec, start, end)
 
 
-def _error_reason(text: str) -> str:
-    normalized = _normalize(text)
+def _error_reason(text: str, lang: str) -> str:
+    normalized = _normalize(text, lang)
     if any(pattern.search(normalized) for pattern in _EXPLICIT_DATE_RES):
         return "invalid_date"  # "31/02", "le 31 février"
     if _VAGUE_RE.search(normalized) or _MONTH_WORD_RE.search(normalized):
@@ -785,6 +905,8 @@ def _assemble(reading: _Reading, spec: _DateSpec, now: datetime) -> When:
         return When(_resolve_day(spec, now, None), None, None)
     start = _start_minutes(start_clock, reading.end, reading.hint)
     day = _resolve_day(spec, now, start)
+    if start_clock.kind == "ambiguous" and start < 720 and _at(day, start) < now:
+        start += 720  # "today at 9" said at 4 pm: 9 pm
     if reading.end is not None:
         end: int | None = _end_minutes(reading.end, start, reading.hint)
     elif duration is not None:
@@ -794,18 +916,49 @@ def _assemble(reading: _Reading, spec: _DateSpec, now: datetime) -> When:
     return When(day, _at(day, start), None if end is None else _at(day, end))
 
 
+# The longest care slot one message books; a longer window is a slip ("de 15h à 14h").
+_MAX_WINDOW = timedelta(hours=12)
+
+
 def parse_when(text: str, now: datetime, lang: str) -> When:
     """Read a French or English date/time range; `now` is naive local time. Raises WhenError."""
+    return _parse(text, now, lang)[1]
+
+
+def _parse(text: str, now: datetime, lang: str) -> tuple[_Reading, When]:
     if not text or not text.strip():
         raise WhenError("empty")
     now = now.replace(second=0, microsecond=0)
     try:
         reading = _read(text, now.date(), lang)
         if reading.relative_start is not None:
-            return _from_relative(reading, now, reading.relative_start)
-        if reading.date is None:
-            raise WhenError(_error_reason(text))
-        return _assemble(reading, reading.date, now)
+            when = _from_relative(reading, now, reading.relative_start)
+        elif reading.date is None:
+            raise WhenError(_error_reason(text, lang))
+        else:
+            when = _assemble(reading, reading.date, now)
     except OverflowError:
         # Only reachable at the edges of the calendar (year 9999, "in 999 hours" near it).
         raise WhenError("out_of_range") from None
+    _check_possible(when, now)
+    return reading, when
+
+
+def _check_possible(when: When, now: datetime) -> None:
+    """Refuse what cannot be booked: a day or a start already past, a window over 12 hours."""
+    if when.date < now.date() or (when.start is not None and when.start < now):
+        raise WhenError("past")
+    if when.start is not None and when.end is not None and when.end - when.start > _MAX_WINDOW:
+        raise WhenError("too_long")
+
+
+def named_day(text: str, now: datetime, lang: str) -> date | None:
+    """The day a text names ("jeudi 10 décembre", "demain") by parse_when's rules, or None.
+
+    A start relative to now ("in 2 hours") names no day, nor does a text parse_when refuses.
+    """
+    try:
+        reading, when = _parse(text, now, lang)
+    except WhenError:
+        return None
+    return None if reading.date is None or reading.relative_start is not None else when.date

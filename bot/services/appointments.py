@@ -15,6 +15,10 @@ NOSHOW = "noshow"
 DECLARE = "declare"
 EXPIRE = "expire"
 APPOINTMENT_TIMERS = (REMIND_MEMBER, REMIND_PROVIDER, CHECKIN, START, NOSHOW, DECLARE, EXPIRE)
+# A request with staff (§1.10): staff reminded before the start, closed unfilled at the start.
+ESCALATION_REMINDER = "escalation_reminder"
+UNFILLED_AT_START = "unfilled_at_start"
+ESCALATION_TIMERS = (ESCALATION_REMINDER, UNFILLED_AT_START)
 DECLARE_EVERY = timedelta(days=1)
 
 
@@ -24,7 +28,8 @@ async def schedule(desk: Desk, request: Request) -> None:
     Reminders for a moment already gone when the appointment was confirmed are never sent
     (§2.1); the arrival prompt, the start, the declaration reminder and expiry always come.
     """
-    await desk.tx.cancel_timers(request.id, APPOINTMENT_TIMERS)
+    # Confirmed: whatever staff were to be reminded of or the bot was to close is moot.
+    await desk.tx.cancel_timers(request.id, APPOINTMENT_TIMERS + ESCALATION_TIMERS)
     policy = desk.agency.policy
     timers: list[tuple[str, datetime, int | None, int | None]] = []
     for kind, befores in (
@@ -45,5 +50,5 @@ async def schedule(desk: Desk, request: Request) -> None:
 
 
 async def drop(desk: Desk, request: Request) -> None:
-    """Cancel every pending timer of an appointment that is over or gone."""
-    await desk.tx.cancel_timers(request.id, APPOINTMENT_TIMERS)
+    """Cancel every pending timer of an appointment (or a request) that is over or gone."""
+    await desk.tx.cancel_timers(request.id, APPOINTMENT_TIMERS + ESCALATION_TIMERS)

@@ -6,13 +6,16 @@ import logging
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from bot.domain.agency import Member, Person
+from bot.domain.agency import Member, Person, Staff
 from bot.domain.booking import Request, Status
+from bot.domain.ledger import Account, account
+from bot.domain.money import ZERO
 from bot.i18n import N_, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.booking import claim, describe, escalation_of_kind, money, tell_other_staff
 from bot.services.desk import Desk, Option
+from bot.services.ports import Tx
 
 log = logging.getLogger(__name__)
 WEEKLY_CREDITS = "weekly_credits"
@@ -48,6 +51,66 @@ async def settle(
         request_id=request.id,
     )
     return request
+
+
+async def member_account(tx: Tx, member_id: str) -> Account:
+    """A member's credit, session credits and what they still owe, from their whole ledger."""
+    return account(await tx.member_ledger(member_id))
+
+
+def signed_money(desk: Desk, amount: Decimal, lang: str) -> str:
+    """'+10,00 €' / '-18,00 €': a statement amount, with its sign always shown."""
+    return ("+" if amount > 0 else "") + money(desk, amount, lang)
+
+
+async def settle_up(desk: Desk, member_id: str, amount: Decimal) -> Decimal:
+    """Of money coming to a member, the part beyond what they owe (it goes to their credit)."""
+    owed = (await member_account(desk.tx, member_id)).owed
+    return max(amount - max(owed, ZERO), ZERO)
+
+
+# --- payments recorded by staff ----------------------------------------------------------------
+
+
+class PaymentRefused(Exception):
+    """A payment that cannot be recorded; `reason` says why, `owed` what is owed now."""
+
+    def __init__(self, reason: str, owed: Decimal) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "not_staff" | "not_positive" | "nothing_owed" | "more_than_owed"
+        self.owed = owed
+
+
+async def record_payment(desk: Desk, staff: Person, member: Member, amount: Decimal) -> Account:
+    """Staff record money a member paid outside carebot (§5); the member is told.
+
+    The chat command and the web console both come here. A payment must be positive and at
+    most what is owed (a typo like 8200 for 82.00 is refused, not turned into credit).
+    """
+    before = await member_account(desk.tx, member.id)
+    if not isinstance(staff, Staff):
+        raise PaymentRefused("not_staff", before.owed)
+    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise PaymentRefused("not_positive", before.owed)
+    if before.owed <= 0:
+        raise PaymentRefused("nothing_owed", before.owed)
+    if amount > before.owed:
+        raise PaymentRefused("more_than_owed", before.owed)
+    await desk.tx.add_ledger(at=desk.now, kind="payment", amount=amount, member_id=member.id)
+    # No column records who yet (it needs a migration): the log keeps it meanwhile.
+    log.info("payment of %s for %s recorded by %s", amount, member.id, staff.id)
+    after = await member_account(desk.tx, member.id)
+    lang = desk.lang(member)
+    await desk.send(
+        member,
+        tr(
+            lang,
+            "The agency recorded your payment of {amount}. Still to pay: {owed}.",
+            amount=money(desk, amount, lang),
+            owed=money(desk, after.owed, lang),
+        ),
+    )
+    return after
 
 
 def charge_text(desk: Desk, request: Request, amount: Decimal, lang: str) -> str:
@@ -128,7 +191,8 @@ async def request_waiver(desk: Desk, member: Member, request: Request, reason: s
 
 async def decide_waiver(desk: Desk, staff: Person, escalation_id: int, approve: bool) -> None:
     """Staff approve (charge back to the balance or credit restored) or deny a waiver."""
-    if await escalation_of_kind(desk, staff, escalation_id, "waiver") is None:
+    # A contested "client cancels" report (a dispute) is decided the same way.
+    if await escalation_of_kind(desk, staff, escalation_id, "waiver", "dispute") is None:
         return
     escalation = await claim(desk, staff, escalation_id, "approved" if approve else "denied")
     if escalation is None:
@@ -148,13 +212,14 @@ async def decide_waiver(desk: Desk, staff: Person, escalation_id: int, approve: 
         )
         return
     refund = request.charge
+    # The refund first cancels what is still owed; only what was already paid becomes credit.
     await desk.tx.add_ledger(
         at=desk.now,
         kind="waiver",
         amount=refund,
         member_id=member.id,
         request_id=request.id,
-        balance_delta=refund,
+        balance_delta=await settle_up(desk, member.id, refund),
         credits_delta=1 if request.paid_by_credit else 0,
     )
     if request.payout > 0:
@@ -170,7 +235,7 @@ async def decide_waiver(desk: Desk, staff: Person, escalation_id: int, approve: 
     restored = (
         tr(lang, "your session credit is restored")
         if request.paid_by_credit
-        else tr(lang, "{amount} is credited to your balance", amount=money(desk, refund, lang))
+        else tr(lang, "{amount} is refunded to your account", amount=money(desk, refund, lang))
     )
     await desk.send(
         member,

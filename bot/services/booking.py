@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -14,12 +15,14 @@ from bot.domain.ranking import Candidate, rank
 from bot.i18n import N_, fmt_day_time, fmt_money, fmt_time, fmt_window, tr
 from bot.services import appointments
 from bot.services.actions import action
-from bot.services.desk import Desk, Option
+from bot.services.desk import Compose, Desk, Option
 from bot.services.ports import Escalation, Offer
 
 log = logging.getLogger(__name__)
 
 ANSWER_DEADLINE = "answer_deadline"
+ESCALATION_REMINDER = appointments.ESCALATION_REMINDER
+UNFILLED_AT_START = appointments.UNFILLED_AT_START
 
 
 SHOWN = 8  # providers offered at once: a list, not a directory
@@ -328,26 +331,45 @@ REASONS = {
 async def escalate(desk: Desk, request: Request, reason: str, about: str | None) -> Escalation:
     """Give staff a request with the ranked providers still free and 'close as unfilled'."""
     escalation = await desk.tx.add_escalation(request.id, reason, about, desk.now)
-    member = await desk.tx.person(request.member_id)
-    asked = await desk.tx.providers_asked(request.id)
-    candidates = await available_providers(
-        desk, member.id, request.service_id, request.start, request.end, frozenset(asked)
-    )
-    partial = await partly_available(
-        desk, request.service_id, request.start, request.end, frozenset(asked)
-    )
     about_name = (await desk.tx.person(about)).name if about else ""
+    member = await desk.tx.person(request.member_id)
 
-    def compose(lang: str, _: Person) -> tuple[str, list[Option]]:
-        why = tr(lang, REASONS[reason], provider=about_name)
-        text = tr(
+    def head(lang: str) -> str:
+        return tr(
             lang,
             "Escalation #{id}: request from {member} ({what}). {why}",
             id=escalation.id,
             member=member.name,
             what=describe(desk, request, lang),
-            why=why,
+            why=tr(lang, REASONS[reason], provider=about_name),
         )
+
+    await desk.tell_staff(await _with_actions(desk, escalation, request, head))
+    # Never left to rot (§1.10): a reminder before the start, and closed at the start.
+    timers: list[tuple[str, datetime, int | None, int | None]] = [
+        (UNFILLED_AT_START, max(request.start, desk.now), request.id, escalation.id)
+    ]
+    remind_at = request.start - desk.agency.policy.escalation_reminder
+    if remind_at > desk.now:
+        timers.append((ESCALATION_REMINDER, remind_at, request.id, escalation.id))
+    await desk.tx.add_timers(timers)
+    return escalation
+
+
+async def _with_actions(
+    desk: Desk, escalation: Escalation, request: Request, head: Callable[[str], str]
+) -> Compose:
+    """A staff notice about an escalation: its head, the providers still free, the actions."""
+    asked = await desk.tx.providers_asked(request.id)
+    candidates = await available_providers(
+        desk, request.member_id, request.service_id, request.start, request.end, frozenset(asked)
+    )
+    partial = await partly_available(
+        desk, request.service_id, request.start, request.end, frozenset(asked)
+    )
+
+    def compose(lang: str, _: Person) -> tuple[str, list[Option]]:
+        text = head(lang)
         if candidates:
             text += "\n" + tr(lang, "Available providers, best first:")
         else:
@@ -375,16 +397,33 @@ async def escalate(desk: Desk, request: Request, reason: str, about: str | None)
         options.append((tr(lang, "Close as unfilled"), action("eu", escalation.id)))
         return text, options
 
-    await desk.tell_staff(compose)
-    return escalation
+    return compose
+
+
+async def remind_staff(desk: Desk, escalation: Escalation, request: Request) -> None:
+    """An escalation still open near the start: staff get it again, with its actions."""
+    member = await desk.tx.person(request.member_id)
+
+    def head(lang: str) -> str:
+        return tr(
+            lang,
+            "Reminder: escalation #{id} is still open: request from {member} ({what}). "
+            "Without a provider by {time}, it will be closed as unfilled.",
+            id=escalation.id,
+            member=member.name,
+            what=describe(desk, request, lang),
+            time=fmt_time(desk.local(request.start), lang),
+        )
+
+    await desk.tell_staff(await _with_actions(desk, escalation, request, head))
 
 
 async def escalation_of_kind(
-    desk: Desk, staff: Person, escalation_id: int, reason: str
+    desk: Desk, staff: Person, escalation_id: int, *reasons: str
 ) -> Escalation | None:
-    """An escalation if it is of the kind an action expects (a waiver, a change), else None."""
+    """An escalation if it is of a kind an action expects (a waiver, a change), else None."""
     found = await desk.tx.escalation(escalation_id)
-    if found is None or found.reason != reason:
+    if found is None or found.reason not in reasons:
         await desk.stale(staff)
         return None
     return found
@@ -398,7 +437,17 @@ async def claim(desk: Desk, staff: Person, escalation_id: int, outcome: str) -> 
         await desk.send(staff, tr(lang, "This escalation no longer exists."))
         return None
     if not await desk.tx.claim_escalation(escalation_id, staff.id, outcome, desk.now):
-        handler = await desk.tx.person(escalation.handled_by) if escalation.handled_by else staff
+        if escalation.handled_by is None:
+            await desk.send(
+                staff,
+                tr(
+                    lang,
+                    "Escalation #{id} is already closed: nobody had confirmed by the start.",
+                    id=escalation_id,
+                ),
+            )
+            return None
+        handler = await desk.tx.person(escalation.handled_by)
         await desk.send(
             staff,
             tr(
@@ -448,7 +497,7 @@ async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id
     )
     taken = request.status is not Status.ESCALATED or not offerable
     # Once someone handled it, `claim` below says who; before that, say why nothing happened.
-    if taken and escalation.handled_by is None:
+    if taken and escalation.is_open:
         await desk.send(
             staff,
             tr(
@@ -493,19 +542,36 @@ async def staff_close_unfilled(desk: Desk, staff: Person, escalation_id: int) ->
     request = await desk.tx.request(escalation.request_id)
     if request.status is not Status.ESCALATED:
         return
-    request = await desk.tx.update_request(request.id, desk.now, status=Status.UNFILLED)
-    member = await desk.tx.person(request.member_id)
-    if request.fee > 0:
-        await desk.tx.add_ledger(
-            at=desk.now,
-            kind="fee_credit",
-            amount=request.fee,
-            member_id=member.id,
-            request_id=request.id,
-            balance_delta=request.fee,
-        )
     await tell_other_staff(desk, staff, escalation_id, N_("closed the request as unfilled."))
+    await _unfilled(desk, request)
+
+
+async def _unfilled(desk: Desk, request: Request) -> None:
+    """Close a request nobody took: the fee goes back to the balance, the member is told."""
+    request = await desk.tx.update_request(
+        request.id, desk.now, status=Status.UNFILLED, provider_id=None
+    )
+    await appointments.drop(desk, request)
+    member = await desk.tx.person(request.member_id)
     lang = desk.lang(member)
+    if request.fee <= 0:
+        await desk.send(
+            member,
+            tr(
+                lang,
+                "We are sorry: we could not find anyone for {what}. Nothing is charged.",
+                what=describe(desk, request, lang),
+            ),
+        )
+        return
+    await desk.tx.add_ledger(
+        at=desk.now,
+        kind="fee_credit",
+        amount=request.fee,
+        member_id=member.id,
+        request_id=request.id,
+        balance_delta=request.fee,
+    )
     await desk.send(
         member,
         tr(
@@ -518,6 +584,45 @@ async def staff_close_unfilled(desk: Desk, staff: Person, escalation_id: int) ->
     )
 
 
+async def unfilled_at_start(desk: Desk, request: Request) -> None:
+    """The start has come and nobody confirmed (§1.10): the bot closes the request itself."""
+    if request.status is Status.PENDING and request.provider_id:
+        # A provider asked late has not answered: the question is withdrawn.
+        await desk.tx.cancel_timers(request.id, [ANSWER_DEADLINE])
+        for offer in await desk.tx.open_offers(request.provider_id):
+            if offer.request_id == request.id:
+                await desk.tx.answer_offer(offer.id, "timeout", desk.now)
+        await _withdrawn(desk, request, await desk.tx.person(request.provider_id), desk.now)
+    closed = [
+        e.id
+        for e in await desk.tx.escalations_of(request.id)
+        if await desk.tx.close_escalation(e.id, "unfilled", desk.now)
+    ]
+    member = await desk.tx.person(request.member_id)
+
+    def compose(lang: str, _: Person) -> str:
+        what = describe(desk, request, lang)
+        if closed:
+            return tr(
+                lang,
+                "Escalation #{id} closed as unfilled: nobody was confirmed for {member} "
+                "({what}) by the start. The member is told and the booking fee credited back.",
+                id=closed[-1],
+                member=member.name,
+                what=what,
+            )
+        return tr(
+            lang,
+            "Request from {member} ({what}) closed as unfilled: nobody confirmed by the "
+            "start. The member is told and the booking fee credited back.",
+            member=member.name,
+            what=what,
+        )
+
+    await desk.tell_staff(compose)
+    await _unfilled(desk, request)
+
+
 async def deadline_passed(desk: Desk, offer_id: int) -> None:
     """The provider did not answer in time: withdraw the request and escalate it."""
     offer = await desk.tx.offer(offer_id)
@@ -528,6 +633,12 @@ async def deadline_passed(desk: Desk, offer_id: int) -> None:
         return
     provider = await desk.tx.person(offer.provider_id)
     assert isinstance(provider, Provider)
+    await _withdrawn(desk, request, provider, offer.deadline)
+    await provider_unavailable(desk, request, provider, "no_answer")
+
+
+async def _withdrawn(desk: Desk, request: Request, provider: Person, deadline: datetime) -> None:
+    """Tell a provider that a request they did not answer in time is no longer theirs."""
     lang = desk.lang(provider)
     await desk.send(
         provider,
@@ -535,7 +646,6 @@ async def deadline_passed(desk: Desk, offer_id: int) -> None:
             lang,
             "The request for {what} has been withdrawn: no answer by {time}.",
             what=describe(desk, request, lang),
-            time=fmt_time(desk.local(offer.deadline), lang),
+            time=fmt_time(desk.local(deadline), lang),
         ),
     )
-    await provider_unavailable(desk, request, provider, "no_answer")

@@ -7,7 +7,7 @@ from decimal import Decimal
 from bot.domain.agency import Member, Person
 from bot.domain.booking import Request, Status, late_cancellation
 from bot.i18n import tr
-from bot.services import appointments
+from bot.services import appointments, disputes
 from bot.services.billing import charge_text, settle, waiver_option
 from bot.services.booking import ANSWER_DEADLINE, describe, money
 from bot.services.desk import Desk, Option
@@ -43,9 +43,13 @@ async def cancel(
     lang = desk.lang(member)
     lines: list[str] = []
     options: list[Option] = []
+    hint = ""
     for request in requests:
         if request.status not in CANCELLABLE:
             continue
+        if reported_by is not None:
+            # The member did not say it themselves: they may contest it for a while (§2.4).
+            await desk.tx.mark_request(request.id, desk.now, "client_cancel_at", desk.now)
         request = await _cancel_one(desk, request, reported_by, reason)
         cost = (
             charge_text(desk, request, request.payout, lang)
@@ -53,8 +57,12 @@ async def cancel(
             else tr(lang, "free")
         )
         lines.append(f"• {describe(desk, request, lang)}: {cost}")
-        if request.payout > 0:
+        if reported_by is not None:
+            options.append(disputes.contest_option(request.id, lang))
+            hint = disputes.contest_hint(desk, request, lang)
+        elif request.payout > 0:
             options.append(waiver_option(request.id, lang))
+            hint = tr(lang, "In an emergency you can ask the agency to waive the charge.")
     if not lines:
         await desk.send(member, tr(lang, "There was nothing left to cancel."))
         return
@@ -65,7 +73,7 @@ async def cancel(
     )
     text = "\n".join([head, *lines])
     if options:
-        text += "\n" + tr(lang, "In an emergency you can ask the agency to waive the charge.")
+        text += "\n" + hint
     await desk.send(member, text, options)
 
 

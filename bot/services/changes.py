@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from bot.domain.agency import Member, Person, Provider
 from bot.domain.availability import covers
-from bot.domain.booking import ChangeRequest, Request, Status, session_price
+from bot.domain.booking import HOLDING, ChangeRequest, Request, Status, session_price
 from bot.domain.errors import DoubleBooking
-from bot.i18n import N_, fmt_window, tr
+from bot.i18n import LANGUAGES, N_, fmt_window, tr
 from bot.services import appointments
 from bot.services.actions import action
-from bot.services.booking import claim, describe, escalate, escalation_of_kind, tell_other_staff
+from bot.services.booking import (
+    claim,
+    describe,
+    escalate,
+    escalation_of_kind,
+    money,
+    tell_other_staff,
+)
 from bot.services.desk import Desk, Option
 
 
@@ -25,6 +33,86 @@ def change_text(desk: Desk, change: ChangeRequest, lang: str) -> str:
             lang, "new service: {service}", service=desk.services[change.new_service].label(lang)
         )
     return tr(lang, "notes: {notes}", notes=change.notes or "")
+
+
+# Why a provider cannot take a changed booking, as staff reviewing it read it (§4.3).
+NOT_FREE = {
+    "hours": N_("{provider} is not free at the new time: it is outside their working hours."),
+    "day_off": N_("{provider} is not free at the new time: it is their day off."),
+    "appointment": N_("{provider} is not free at the new time: they have another appointment."),
+    "service": N_("{provider} does not offer this service."),
+}
+
+
+def new_price(
+    desk: Desk,
+    request: Request,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    service: str | None = None,
+) -> Decimal:
+    """What the session will cost after a change of time or service."""
+    rate = desk.services[service or request.service_id].hourly_rate
+    return session_price(rate, start or request.start, end or request.end)
+
+
+def price_line(desk: Desk, request: Request, price: Decimal, lang: str) -> str:
+    """'New price: 54,00 € (was 36,00 €).' when a change moves the price, else ''."""
+    if request.paid_by_credit or price == request.price:
+        return ""
+    return tr(
+        lang,
+        "New price: {price} (was {old}).",
+        price=money(desk, price, lang),
+        old=money(desk, request.price, lang),
+    )
+
+
+async def provider_problem(
+    desk: Desk, request: Request, start: datetime, end: datetime, service: str
+) -> str | None:
+    """Why the provider could not take the changed request (a NOT_FREE key); None if they can."""
+    provider = await desk.tx.person(request.provider_id) if request.provider_id else None
+    if not isinstance(provider, Provider):
+        return None
+    if service not in provider.services:
+        return "service"
+    first, last = desk.local(start).date(), desk.local(end).date()
+    if any(first <= day <= last for day in provider.unavailable):
+        return "day_off"
+    if not covers(provider.availability, (), desk.local(start), desk.local(end)):
+        return "hours"
+    for other in await desk.tx.requests_of_provider(provider.id, HOLDING):
+        if other.id != request.id and other.start < end and start < other.end:
+            return "appointment"
+    return None
+
+
+async def review_lines(desk: Desk, request: Request, change: ChangeRequest, lang: str) -> str:
+    """What staff must see before approving: the new price, and whether the provider can."""
+    start, end = change.new_start or request.start, change.new_end or request.end
+    service = change.new_service or request.service_id
+    lines = [
+        price_line(
+            desk, request, new_price(desk, request, start=start, end=end, service=service), lang
+        )
+    ]
+    if request.provider_id and change.kind in ("time", "service"):
+        provider = await desk.tx.person(request.provider_id)
+        problem = await provider_problem(desk, request, start, end, service)
+        if problem is None:
+            lines.append(tr(lang, "{provider} is free at the new time.", provider=provider.name))
+        else:
+            lines.append(tr(lang, NOT_FREE[problem], provider=provider.name))
+            lines.append(
+                tr(
+                    lang,
+                    "Approving it releases them and makes the booking an escalation, "
+                    "to find someone else.",
+                )
+            )
+    return "\n".join(line for line in lines if line)
 
 
 async def submit(
@@ -50,6 +138,8 @@ async def submit(
         request.id, "change_review", str(change.id), desk.now
     )
 
+    reviews = {lang: await review_lines(desk, request, change, lang) for lang in LANGUAGES}
+
     def compose(slang: str, _: Person) -> tuple[str, list[Option]]:
         text = tr(
             slang,
@@ -59,6 +149,8 @@ async def submit(
             what=describe(desk, request, slang),
             change=change_text(desk, change, slang),
         )
+        if reviews[slang]:
+            text += "\n" + reviews[slang]
         return text, [
             (tr(slang, "Approve the change"), action("ca", escalation.id)),
             (tr(slang, "Deny the change"), action("cd", escalation.id)),
@@ -128,7 +220,7 @@ async def decide(desk: Desk, staff: Person, escalation_id: int, approve: bool) -
 
 async def apply(desk: Desk, change: ChangeRequest) -> None:
     """Carry out an approved change; a provider who cannot follow it makes it an escalation."""
-    request = await desk.tx.request(change.request_id)
+    request = before = await desk.tx.request(change.request_id)
     if request.status not in (Status.CONFIRMED, Status.PENDING, Status.ESCALATED):
         return
     provider = await desk.tx.person(request.provider_id) if request.provider_id else None
@@ -150,9 +242,10 @@ async def apply(desk: Desk, change: ChangeRequest) -> None:
             return
         request = moved
     lang = desk.lang(member)
-    await desk.send(
-        member, tr(lang, "Your change is done: {what}.", what=describe(desk, request, lang))
-    )
+    done = tr(lang, "Your change is done: {what}.", what=describe(desk, request, lang))
+    if priced := price_line(desk, before, request.price, lang):
+        done += "\n" + priced
+    await desk.send(member, done)
     if provider is not None:
         plang = desk.lang(provider)
         text = tr(
@@ -169,7 +262,13 @@ async def apply(desk: Desk, change: ChangeRequest) -> None:
 async def move(
     desk: Desk, request: Request, start: datetime, end: datetime, provider: Person | None
 ) -> Request | None:
-    """Move a request's window; if its provider cannot take it, release it to staff."""
+    """Move a request's window (and its price); if its provider cannot take it, release it.
+
+    The price follows the new duration: a 2-hour session moved to 3 hours costs 3 hours.
+    """
+    price = new_price(desk, request, start=start, end=end)
+    if price != request.price:
+        request = await desk.tx.set_request_details(request.id, desk.now, price=price)
     fits = isinstance(provider, Provider) and covers(
         provider.availability, provider.unavailable, desk.local(start), desk.local(end)
     )

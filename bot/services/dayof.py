@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import phonenumbers
 
 from bot.domain.agency import Member, Person, Provider
-from bot.domain.booking import Request, Status, noshow_fee
+from bot.domain.availability import covers
+from bot.domain.booking import Request, Status, billed_price, noshow_fee
 from bot.domain.errors import DoubleBooking
-from bot.i18n import fmt_time, tr
+from bot.i18n import fmt_day, fmt_day_time, fmt_time, fmt_window, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.billing import charge_text, settle
@@ -64,6 +65,8 @@ async def on_timer(desk: Desk, timer: Timer) -> None:
     elif kind == appointments.CHECKIN and request.status is Status.CONFIRMED:
         await _checkin_prompt(desk, request)
     elif kind == appointments.START:
+        if request.expected_at is not None and request.arrived_at is None:
+            return  # a late provider has not begun: the numbers come with their arrival
         await share_phones(desk, request)
     elif kind == appointments.NOSHOW:
         await _noshow(desk, request)
@@ -122,8 +125,11 @@ async def _checkin_prompt(desk: Desk, request: Request) -> None:
     await desk.send(provider, text, checkin_options(request.id, lang))
 
 
-async def share_phones(desk: Desk, request: Request) -> None:
-    """At the start (or the declared arrival, if earlier) each side gets the other's number."""
+async def share_phones(desk: Desk, request: Request, begun: bool = True) -> None:
+    """At the start (or the declared arrival, if earlier) each side gets the other's number.
+
+    `begun` False: before the start, for a member reported absent, so that they can call.
+    """
     if request.phones_at is not None:
         return
     await desk.tx.mark_request(request.id, desk.now, "phones_at", desk.now)
@@ -131,18 +137,32 @@ async def share_phones(desk: Desk, request: Request) -> None:
     for me, other in ((member, provider), (provider, member)):
         lang = desk.lang(me)
         number = _phone(other)
-        if number:
+        if number and begun:
             text = tr(
                 lang,
                 "Your session has begun. {name}'s phone number: {phone}.",
                 name=other.name,
                 phone=number,
             )
-        else:
+        elif number:
+            text = tr(
+                lang,
+                "To reach each other: {name}'s phone number: {phone}.",
+                name=other.name,
+                phone=number,
+            )
+        elif begun:
             text = tr(
                 lang,
                 "Your session has begun. {name} has no phone number on file: "
                 "contact the agency if you need to reach them.",
+                name=other.name,
+            )
+        else:
+            text = tr(
+                lang,
+                "{name} has no phone number on file: contact the agency if you need to reach "
+                "them.",
                 name=other.name,
             )
         await desk.send(me, text)
@@ -231,17 +251,19 @@ async def late(desk: Desk, provider: Provider, request: Request, minutes: int | 
         return
     base = max(request.start, desk.now)
     arrival = desk.local(base + timedelta(minutes=minutes))
+    # Remembered: the session begins (numbers shared) with the arrival, and is billed from it.
+    await desk.tx.mark_request(request.id, desk.now, "expected_at", arrival)
     member, _ = await _people(desk, request)
     mlang = desk.lang(member)
-    await desk.send(
-        member,
-        tr(
-            mlang,
-            "{provider} is running late and will arrive at about {time}.",
-            provider=provider.name,
-            time=fmt_time(arrival, mlang),
-        ),
+    text = tr(
+        mlang,
+        "{provider} is running late and will arrive at about {time}.",
+        provider=provider.name,
+        time=fmt_time(arrival, mlang),
     )
+    if not request.paid_by_credit:
+        text += " " + tr(mlang, "You only pay from their arrival.")
+    await desk.send(member, text)
     await desk.send(
         provider,
         tr(
@@ -253,8 +275,13 @@ async def late(desk: Desk, provider: Provider, request: Request, minutes: int | 
     )
 
 
-async def modified(desk: Desk, provider: Provider, request: Request, hhmm: str | None) -> None:
-    """The start moves (agreed with the member), same duration; timers move with it."""
+async def modified(
+    desk: Desk, provider: Provider, request: Request, hhmm: str | None, day: str | None = None
+) -> None:
+    """The start moves (agreed with the member), same duration; timers move with it.
+
+    A report naming another day ("déplacé jeudi 10 décembre 9h") is a reschedule (§4.5).
+    """
     lang = desk.lang(provider)
     if not hhmm:
         await desk.send(
@@ -263,6 +290,10 @@ async def modified(desk: Desk, provider: Provider, request: Request, hhmm: str |
         return
     hour, minute = (int(part) for part in hhmm.split(":"))
     local = desk.local(request.start)
+    if day is not None and date.fromisoformat(day) != local.date():
+        start = datetime.combine(date.fromisoformat(day), time(hour, minute), tzinfo=desk.tz)
+        await reschedule(desk, provider, request, start)
+        return
     start = local.replace(hour=hour, minute=minute).astimezone(request.start.tzinfo)
     end = start + request.duration
     try:
@@ -273,6 +304,9 @@ async def modified(desk: Desk, provider: Provider, request: Request, hhmm: str |
             tr(lang, "That time collides with another of your sessions; nothing was changed."),
         )
         return
+    # The start and end moved by agreement: any lateness is absorbed, the whole session counts.
+    await desk.tx.mark_request(request.id, desk.now, "expected_at", None)
+    request = await desk.tx.request(request.id)
     await appointments.schedule(desk, request)
     member, _ = await _people(desk, request)
     mlang = desk.lang(member)
@@ -294,6 +328,77 @@ async def modified(desk: Desk, provider: Provider, request: Request, hhmm: str |
             time=fmt_time(desk.local(start), lang),
         ),
     )
+
+
+async def reschedule(
+    desk: Desk, provider: Provider, request: Request, start: datetime
+) -> Request | None:
+    """Move an appointment to another day and time agreed with the member (§4.5).
+
+    Only if the provider is free then (weekly hours, days off, other appointments): otherwise
+    they are told why and nothing changes. The old time is freed, the timers move.
+    """
+    lang = desk.lang(provider)
+    end = start + request.duration
+    if request.status is not Status.CONFIRMED or request.arrived_at is not None:
+        await desk.send(provider, tr(lang, "This session can no longer be moved."))
+        return None
+    why = _not_free(desk, provider, start, end, lang)
+    if why is None:
+        try:
+            moved = await desk.tx.move_request(request.id, start, end, desk.now)
+        except DoubleBooking:
+            why = tr(
+                lang, "That time collides with another of your sessions; nothing was changed."
+            )
+    if why is not None:
+        await desk.send(provider, why)
+        return None
+    # The old day's incidents do not carry over to the new one.
+    for mark in ("absent_at", "phones_at"):
+        await desk.tx.mark_request(moved.id, desk.now, mark, None)
+    await appointments.schedule(desk, moved)
+    member, _ = await _people(desk, moved)
+    mlang = desk.lang(member)
+    await desk.send(
+        member,
+        tr(
+            mlang,
+            "{provider} has moved your session, as agreed with you: {what}.",
+            provider=provider.name,
+            what=describe(desk, moved, mlang),
+        ),
+    )
+    await desk.send(
+        provider, tr(lang, "Done: {what}. The client is told.", what=describe(desk, moved, lang))
+    )
+    return moved
+
+
+def _not_free(
+    desk: Desk, provider: Provider, start: datetime, end: datetime, lang: str
+) -> str | None:
+    """Why a provider cannot take a new window by their own calendar, or None when they can."""
+    local_start, local_end = desk.local(start), desk.local(end)
+    if start <= desk.now:
+        return tr(
+            lang,
+            "That moment ({when}) is already past; nothing was changed.",
+            when=fmt_day_time(local_start, lang),
+        )
+    if local_start.date() in provider.unavailable or local_end.date() in provider.unavailable:
+        return tr(
+            lang,
+            "You are off on {day}; nothing was changed.",
+            day=fmt_day(local_start, lang),
+        )
+    if not covers(provider.availability, provider.unavailable, local_start, local_end):
+        return tr(
+            lang,
+            "That window ({window}) is outside your weekly hours; nothing was changed.",
+            window=fmt_window(local_start, local_end, lang),
+        )
+    return None
 
 
 async def absent(desk: Desk, provider: Provider, request: Request) -> None:
@@ -330,6 +435,8 @@ async def absent(desk: Desk, provider: Provider, request: Request) -> None:
             deadline=fmt_time(desk.local(deadline), lang),
         ),
     )
+    # Before the start, too: they can call each other at once (§2.3).
+    await share_phones(desk, request, begun=False)
 
 
 async def _noshow(desk: Desk, request: Request) -> None:
@@ -375,7 +482,8 @@ async def done(desk: Desk, provider: Provider, request: Request) -> None:
             ),
         )
         return
-    request = await settle(desk, request, Status.COMPLETED, "session", request.price)
+    amount = billed_price(request)
+    request = await settle(desk, request, Status.COMPLETED, "session", amount)
     member, _ = await _people(desk, request)
     await desk.send(
         provider,
@@ -383,7 +491,7 @@ async def done(desk: Desk, provider: Provider, request: Request) -> None:
             lang,
             "Thank you, session declared: {what}. You will be paid {amount}.",
             what=describe(desk, request, lang),
-            amount=money(desk, request.price, lang),
+            amount=money(desk, amount, lang),
         ),
     )
     mlang = desk.lang(member)
@@ -394,7 +502,7 @@ async def done(desk: Desk, provider: Provider, request: Request) -> None:
             "Your session with {provider} is complete ({what}): {amount}. Thank you!",
             provider=provider.name,
             what=describe(desk, request, mlang),
-            amount=charge_text(desk, request, request.price, mlang),
+            amount=charge_text(desk, request, amount, mlang),
         ),
     )
 

@@ -34,8 +34,13 @@ class Escalation:
     request_id: int
     reason: str
     about: str | None
-    handled_by: str | None
+    handled_by: str | None  # None with an outcome: closed by the bot itself
     outcome: str | None
+
+    @property
+    def is_open(self) -> bool:
+        """Still waiting for staff: nobody (staff or the bot) has closed it."""
+        return self.handled_by is None and self.outcome is None
 
 
 @dataclass(frozen=True)
@@ -219,7 +224,8 @@ class Tx(Protocol):
     async def mark_request(
         self, request_id: int, at: datetime, mark: str, value: datetime | None
     ) -> None:
-        """Set or clear one day-of-care mark: arrived_at, absent_at or phones_at."""
+        """Set or clear one day-of-care mark: arrived_at, absent_at, phones_at, expected_at,
+        client_cancel_at."""
         ...
 
     async def move_request(
@@ -353,6 +359,10 @@ class Tx(Protocol):
         """Mark an escalation handled by one staff member; False when someone already did."""
         ...
 
+    async def close_escalation(self, escalation_id: int, outcome: str, at: datetime) -> bool:
+        """Close an escalation by the bot itself (no staff member); False if already handled."""
+        ...
+
     async def open_escalations(self) -> list[Escalation]:
         """Escalations nobody has handled yet, oldest first."""
         ...
@@ -378,6 +388,10 @@ class Tx(Protocol):
 
     async def history(self, member_id: str, limit: int) -> list[LedgerLine]:
         """A member's latest ledger lines, newest first."""
+        ...
+
+    async def member_ledger(self, member_id: str) -> list[LedgerLine]:
+        """Every ledger line of a member, oldest first (their whole account)."""
         ...
 
     async def add_timer(

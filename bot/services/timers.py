@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.domain.booking import Status
 from bot.services import appointments, billing, booking, dayof
 from bot.services.desk import Desk
 from bot.services.ports import Timer
@@ -19,6 +20,32 @@ async def _answer_deadline(desk: Desk, timer: Timer) -> None:
         await booking.deadline_passed(desk, timer.ref_id)
 
 
+async def _escalation_reminder(desk: Desk, timer: Timer) -> None:
+    escalation = await desk.tx.escalation(timer.ref_id) if timer.ref_id is not None else None
+    if escalation is None or not escalation.is_open:
+        return  # handled meanwhile: nothing to remind
+    request = await desk.tx.request(escalation.request_id)
+    if request.status is not Status.ESCALATED or request.start <= desk.now:
+        return
+    due = request.start - desk.agency.policy.escalation_reminder
+    if due > max(desk.now, timer.due_at):  # the request was moved later: remind then
+        await desk.tx.add_timer(timer.kind, due, request.id, escalation.id)
+        return
+    await booking.remind_staff(desk, escalation, request)
+
+
+async def _unfilled_at_start(desk: Desk, timer: Timer) -> None:
+    if timer.request_id is None:
+        return
+    request = await desk.tx.request(timer.request_id)
+    if request.status not in (Status.ESCALATED, Status.PENDING):
+        return  # confirmed, cancelled or closed meanwhile
+    if request.start > max(desk.now, timer.due_at):  # moved later since: wait for the new start
+        await desk.tx.add_timer(timer.kind, request.start, request.id, timer.ref_id)
+        return
+    await booking.unfilled_at_start(desk, request)
+
+
 async def _weekly_credits(desk: Desk, timer: Timer) -> None:
     await billing.add_weekly_credits(desk, timer.due_at)
 
@@ -26,6 +53,8 @@ async def _weekly_credits(desk: Desk, timer: Timer) -> None:
 EFFECTS: dict[str, Effect] = {
     billing.WEEKLY_CREDITS: _weekly_credits,
     booking.ANSWER_DEADLINE: _answer_deadline,
+    booking.ESCALATION_REMINDER: _escalation_reminder,
+    booking.UNFILLED_AT_START: _unfilled_at_start,
     **dict.fromkeys(appointments.APPOINTMENT_TIMERS, dayof.on_timer),
 }
 

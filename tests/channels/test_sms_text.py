@@ -120,7 +120,7 @@ def _values(lang: str) -> dict[str, object]:
     day_time = fmt_day_time(START, lang)
     return {
         **dict.fromkeys(("member", "provider", "name", "staff", "who"), LONG_NAME),
-        **dict.fromkeys(("amount", "fee", "price", "charge", "balance"), money),
+        **dict.fromkeys(("amount", "fee", "price", "charge", "balance", "old", "owed"), money),
         **dict.fromkeys(("when", "earliest", "opens"), day_time),
         "what": f"{service}, {window}",
         "window": window,
@@ -139,6 +139,7 @@ def _values(lang: str) -> dict[str, object]:
         "text": "Je suis en bas, le code ne marche pas, pouvez-vous descendre ?",
         "reason": "Mon fils est malade, je dois l'emmener chez le médecin.",
         "services": "Garde d'enfants, Ménage, Massage",
+        "names": "Alice Martin (alice), Alice Bernard (alice-b)",
         "service": service,
         "spans": "17:00-20:00, 21:00-22:00",
         "rating": "4,9",

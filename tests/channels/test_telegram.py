@@ -175,7 +175,7 @@ def test_linking_by_sharing_ones_own_contact(live: Live) -> None:
     assert live.rows("SELECT telegram_id, channel FROM people WHERE id = 'bob'") == [
         (newcomer, "telegram")
     ]
-    assert "Balance" in live.say(newcomer, "/balance", "balance").text
+    assert "Still to pay" in live.say(newcomer, "/balance", "Still to pay").text
 
 
 def test_booking_with_buttons(live: Live) -> None:
@@ -294,7 +294,7 @@ def test_a_redelivered_update_is_processed_once(live: Live) -> None:
     fake = live.fake
     before = len(fake.messages_to(EMILE))
     update_id = fake.send_text(EMILE, "/balance")
-    fake.wait_message(EMILE, "Solde", after=before)
+    fake.wait_message(EMILE, "Reste à payer", after=before)
     fake.redeliver(update_id)
     fake.wait_for(lambda: fake.deliveries.get(update_id, 0) >= 2)
     time.sleep(1.5)
@@ -341,4 +341,4 @@ def test_the_webhook_refuses_a_forged_secret(live: Live) -> None:
     assert live.rows("SELECT 1 FROM inbound WHERE external_id = ?", str(forged)) == []
     before = len(live.fake.messages_to(ALICE))
     assert _post_webhook(live, {header: SECRET}, forged + 1) == 200
-    live.fake.wait_message(ALICE, "Solde", after=before)
+    live.fake.wait_message(ALICE, "Reste à payer", after=before)

@@ -1,0 +1,86 @@
+"""Disputes (§2.4): a member contests a cancellation their provider reported for them."""
+
+from __future__ import annotations
+
+from bot.domain.agency import Member, Person
+from bot.domain.booking import Request, Status
+from bot.i18n import fmt_time, tr
+from bot.services.actions import action
+from bot.services.billing import charge_text
+from bot.services.booking import describe
+from bot.services.desk import Desk, Option
+
+DISPUTE = "dispute"  # the escalation reason; staff waive or keep the charge as for a waiver
+
+
+def contest_option(request_id: int, lang: str) -> Option:
+    """The option offered with a reported cancellation."""
+    return (tr(lang, "Contest"), action("ct", request_id))
+
+
+def contest_hint(desk: Desk, request: Request, lang: str) -> str:
+    """Tells the member how, and until when, they can contest a reported cancellation."""
+    assert request.client_cancel_at is not None
+    until = request.client_cancel_at + desk.agency.policy.contest_within
+    return tr(
+        lang,
+        'If you did not cancel, reply "contest" before {time}: the agency will look into it.',
+        time=fmt_time(desk.local(until), lang),
+    )
+
+
+async def contest(desk: Desk, member: Member, request_id: int | None, reason: str = "") -> None:
+    """Send a reported cancellation to staff as a dispute, if still in time and not yet sent."""
+    lang = desk.lang(member)
+    reported = [
+        r
+        for r in await desk.tx.requests_of_member(member.id, [Status.CANCELLED])
+        if r.client_cancel_at is not None and request_id in (None, r.id)
+    ]
+    if not reported:
+        await desk.send(member, tr(lang, "There is no reported cancellation to contest."))
+        return
+    request = max(reported, key=lambda r: r.client_cancel_at or desk.now)
+    assert request.client_cancel_at is not None
+    until = request.client_cancel_at + desk.agency.policy.contest_within
+    if any(e.reason == DISPUTE for e in await desk.tx.escalations_of(request.id)):
+        await desk.send(
+            member, tr(lang, "You have already contested it: the agency is looking into it.")
+        )
+        return
+    if desk.now > until:
+        await desk.send(
+            member,
+            tr(
+                lang,
+                "It is too late to contest this cancellation (it was possible until {time}). "
+                "Please contact the agency.",
+                time=fmt_time(desk.local(until), lang),
+            ),
+        )
+        return
+    escalation = await desk.tx.add_escalation(request.id, DISPUTE, reason[:500] or None, desk.now)
+    provider = await desk.tx.person(request.provider_id) if request.provider_id else None
+
+    def compose(slang: str, _: Person) -> tuple[str, list[Option]]:
+        text = tr(
+            slang,
+            "Dispute #{id}: {member} contests the cancellation that {provider} reported "
+            "({what}), charged {charge}.",
+            id=escalation.id,
+            member=member.name,
+            provider=provider.name if provider else "-",
+            what=describe(desk, request, slang),
+            charge=charge_text(desk, request, request.payout, slang),
+        )
+        if reason:
+            text += " " + tr(slang, "Reason: {reason}", reason=reason[:300])
+        return text, [
+            (tr(slang, "Waive the charge"), action("wa", escalation.id)),
+            (tr(slang, "Keep the charge"), action("wd", escalation.id)),
+        ]
+
+    await desk.tell_staff(compose)
+    await desk.send(
+        member, tr(lang, "Your dispute was sent to the agency; I will tell you their answer.")
+    )
