@@ -80,7 +80,8 @@ def _stripped(text: str) -> str:
 
 
 def figures(sent: Sequence[Sent]) -> Counter[str]:
-    """Distinct SMS bodies: total, folded, cut, UCS-2, at 1 and at 2 segments, over 2."""
+    """Distinct SMS bodies: total, folded, options shortened (bios dropped, nothing cut
+    inside a word), cut ('...'), UCS-2, at 1 and at 2 segments, over 2."""
     counts: Counter[str] = Counter()
     seen: set[tuple[str, tuple[str, ...]]] = set()
     for message in sent:
@@ -91,9 +92,11 @@ def figures(sent: Sequence[Sent]) -> Counter[str]:
         full, body = message.full, message.body
         counts["bodies"] += 1
         counts[f"{message.lang} bodies"] += 1
-        cut = _stripped(body) != _stripped(full) or (ELLIPSIS in body and ELLIPSIS not in full)
+        cut = body.count(ELLIPSIS) > full.count(ELLIPSIS)
+        shortened = not cut and _stripped(body) != _stripped(full)
         counts["cut"] += cut
-        counts["folded"] += not cut and body != full
+        counts["options shortened"] += shortened
+        counts["folded"] += not cut and not shortened and body != full
         counts["UCS-2"] += encoding(body) == "UCS-2"
         count = segments(body)
         counts[f"{min(count, 3)} segment{'s' if count > 1 else ''}"] += 1
@@ -103,10 +106,18 @@ def figures(sent: Sequence[Sent]) -> Counter[str]:
 def main() -> int:
     """Print the figures."""
     counts = figures(asyncio.run(collect()))
-    for name in ("bodies", "fr bodies", "en bodies", "folded", "cut", "UCS-2"):
-        print(f"{name:>12}: {counts[name]}")
+    for name in (
+        "bodies",
+        "fr bodies",
+        "en bodies",
+        "folded",
+        "options shortened",
+        "cut",
+        "UCS-2",
+    ):
+        print(f"{name:>17}: {counts[name]}")
     for name in ("1 segment", "2 segments", "3 segments"):
-        print(f"{name:>12}: {counts[name]}")
+        print(f"{name:>17}: {counts[name]}")
     return 0
 
 

@@ -128,6 +128,24 @@ def _punctuated(template: str) -> str:
     return _BEFORE_PUNCTUATION.sub(NARROW_NBSP + r"\1", template)
 
 
+def typeset(lang: str, text: str) -> str:
+    """A whole message as sent: French gets its narrow no-break spaces, also in the lines
+    code composes around translated parts ("09:00-11:00 : gratuit")."""
+    if lang != "fr" or not text:
+        return text
+    return _BEFORE_PUNCTUATION.sub(NARROW_NBSP + r"\1", text)
+
+
+def _lower_inside(value: str, at_start: bool) -> str:
+    """'Garde d'enfants, Ménage' -> 'garde d'enfants, ménage' inside a sentence (the first
+    kept at a sentence's start); an acronym (SPA) keeps its capitals."""
+    items = value.split(", ")
+    for i, item in enumerate(items):
+        if item[1:2].islower() and not (i == 0 and at_start):
+            items[i] = item[0].lower() + item[1:]
+    return ", ".join(items)
+
+
 def _filled(lang: str, template: str, params: dict[str, object]) -> str:
     """The template with its placeholders filled, and French typography for French."""
     if lang != "fr":
@@ -142,8 +160,8 @@ def _filled(lang: str, template: str, params: dict[str, object]) -> str:
             continue
         value, _ = _FORMATTER.get_field(field, (), params)
         value = _FORMATTER.format_field(_FORMATTER.convert_field(value, conversion), spec or "")
-        if field in _COMMON_NOUNS and not _SENTENCE_START.search(out) and value[1:2].islower():
-            value = value[0].lower() + value[1:]
+        if field in _COMMON_NOUNS:
+            value = _lower_inside(value, at_start=bool(_SENTENCE_START.search(out)))
         if value[:1] in _VOWELS and (elided := _ELIDED.search(out)):
             out = out[: elided.start()] + elided.group(1)[:-1] + "'"
         elif (article := _ARTICLE.match(value)) and (prep := _CONTRACTED.search(out)):
