@@ -141,6 +141,20 @@ def test_every_french_sms_message_is_gsm7_french_that_needs_no_fold() -> None:
     assert not problems, "\n".join(map(repr, problems))
 
 
+@pytest.mark.parametrize("name", ["Léa-Françoise Moreau-Delacroix", "Anaïs Benoît-Lefèvre"])
+def test_names_outside_gsm7_fold_no_french_word(name: str) -> None:
+    """A name GSM-7 cannot carry: the message stays UCS-2 if it fits, else the name folds,
+    and the catalogue's own words never do."""
+    sms = for_channel("fr", "sms")
+    for msgid in _sms_msgids():
+        text = normalise(_fill(sms, msgid, name))
+        body = render_sms(text)
+        assert not forbidden_folds(text, body) and not MISSPELLINGS.search(body), body
+        assert segments(body) == codec_segments(body) <= 2, body
+        if name not in text:
+            assert body == text, body
+
+
 def test_the_sms_catalogue_keeps_the_chat_wording_where_gsm7_carries_it() -> None:
     """An SMS variant exists only where the chat's French needs a letter GSM-7 lacks."""
     chat = {

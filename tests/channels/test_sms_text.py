@@ -174,14 +174,14 @@ def test_any_text_and_options_fit_in_two_segments_with_their_numbers(
 # --- every template of both catalogues, with realistic long values ------------------------
 
 
-def _values(lang: str) -> dict[str, object]:
+def _values(lang: str, name: str = LONG_NAME) -> dict[str, object]:
     """A long but realistic value for every placeholder, through the real formats."""
     service = "Garde d'enfants" if lang == "fr" else "Childcare"
     window = fmt_window(START, END, lang)
     money = fmt_money(Decimal("1234.50"), "EUR", lang)
     day_time = fmt_day_time(START, lang)
     return {
-        **dict.fromkeys(("member", "provider", "name", "staff", "who"), LONG_NAME),
+        **dict.fromkeys(("member", "provider", "name", "staff", "who"), name),
         **dict.fromkeys(("amount", "fee", "price", "charge", "balance"), money),
         **dict.fromkeys(("when", "earliest", "opens"), day_time),
         "what": f"{service}, {window}",
@@ -208,9 +208,9 @@ def _values(lang: str) -> dict[str, object]:
         "role": tr(lang, "provider"),
         "phone": "+33 6 12 34 56 78",
         "agency": "Les Petits Soins",
-        "why": tr(lang, "{provider} did not answer in time.", provider=LONG_NAME),
-        "done": tr(lang, "offered the request to {provider}.", provider=LONG_NAME),
-        "choice": tr(lang, "Offer to {provider}", provider=LONG_NAME),
+        "why": tr(lang, "{provider} did not answer in time.", provider=name),
+        "done": tr(lang, "offered the request to {provider}.", provider=name),
+        "choice": tr(lang, "Offer to {provider}", provider=name),
     }
 
 
@@ -220,8 +220,8 @@ def _templates() -> list[str | tuple[str, str]]:
     return [m.id for m in catalogue if m.id]
 
 
-def _fill(lang: str, msgid: str | tuple[str, str]) -> str:
-    values = _values(lang)
+def _fill(lang: str, msgid: str | tuple[str, str], name: str = LONG_NAME) -> str:
+    values = _values(lang, name)
     names = {field for _, field, _, _ in string.Formatter().parse(str(msgid)) if field is not None}
     unknown = names - set(values) - {""}
     assert not unknown, f"give {sorted(unknown)} a realistic value in _values()"
