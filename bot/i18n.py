@@ -122,18 +122,18 @@ _SENTENCE_START = re.compile(r"(^|[.!?\n]\s*)$")
 _FORMATTER = string.Formatter()
 
 
-@cache
-def _punctuated(template: str) -> str:
-    """A French template with a narrow no-break space before : ; ? !"""
-    return _BEFORE_PUNCTUATION.sub(NARROW_NBSP + r"\1", template)
+def _spaced(text: str) -> str:
+    """French text with a narrow no-break space before : ; ? !"""
+    return _BEFORE_PUNCTUATION.sub(NARROW_NBSP + r"\1", text)
+
+
+_punctuated = cache(_spaced)  # templates are few: each is spaced once
 
 
 def typeset(lang: str, text: str) -> str:
     """A whole message as sent: French gets its narrow no-break spaces, also in the lines
     code composes around translated parts ("09:00-11:00 : gratuit")."""
-    if lang != "fr" or not text:
-        return text
-    return _BEFORE_PUNCTUATION.sub(NARROW_NBSP + r"\1", text)
+    return _spaced(text) if lang == "fr" and text else text
 
 
 def _lower_inside(value: str, at_start: bool) -> str:

@@ -15,6 +15,7 @@ import re
 import pytest
 
 from bench.sms_bodies import Sent, collect
+from bot.i18n import for_channel, tr, typeset
 
 # A : ; ? ! ending a sentence or a clause (not 14:00, not https://), and what precedes it.
 PUNCTUATION = re.compile(r"(.?)([;:?!])(?=[\s\"')\]]|$)")
@@ -93,3 +94,36 @@ def test_the_checker_passes_good_french() -> None:
     text = "Signalement n° 2\u202f: demande d'Alice Martin (garde d'enfants, 14:00-18:00)\u202f?"
     assert typography_problems(text, "telegram") == []
     assert typography_problems(text.replace("\u202f", " "), "sms") == []
+
+
+def test_filling_a_french_message_elides_contracts_and_spaces() -> None:
+    assert tr("fr", "Message from {member}: {text}", member="Alice Martin", text="ok") == (
+        "Message d'Alice Martin\u202f: ok"
+    )
+    assert tr("fr", "Message from {member}: {text}", member="Bob Smith", text="ok") == (
+        "Message de Bob Smith\u202f: ok"
+    )
+    greeting = tr(
+        "fr",
+        "Hello! I am the assistant of {agency}. To recognise you, please share your phone "
+        "number with the button below.",
+        agency="Les Petits Soins",
+    )
+    assert greeting.startswith("Bonjour\u202f! Je suis l'assistant des Petits Soins.")
+    assert tr("fr", "Services: {services}", services="Garde d'enfants, Ménage, SPA") == (
+        "Prestations\u202f: garde d'enfants, ménage, SPA"
+    )
+    assert typeset("fr", "• mardi, 09:00-11:00: gratuit") == "• mardi, 09:00-11:00\u202f: gratuit"
+    assert typeset("en", "Balance: 10") == "Balance: 10"
+
+
+def test_sms_french_takes_the_sms_wording_and_the_chat_keeps_its_own() -> None:
+    msgid = (
+        "{provider} has had to cancel your session ({what}). Our team is looking for a "
+        "replacement: no need to book again."
+    )
+    chat = tr("fr", msgid, provider="Marie Dupont", what="Ménage, mardi 24 novembre")
+    sms = tr(for_channel("fr", "sms"), msgid, provider="Marie Dupont", what="Ménage, mardi")
+    assert "a dû annuler" in chat and "remplaçant" in chat
+    assert "ne pourra pas assurer" in sms and "(ménage, mardi)" in sms
+    assert for_channel("fr", "sms") == "fr" and for_channel("fr", "telegram") == "fr"
