@@ -298,3 +298,15 @@ async def test_every_message_of_real_conversations_fits_with_numbers(tmp_path: P
         assert segments(body) <= 2, body
         for number in range(1, len(message.options) + 1):
             assert re.search(rf"^{number}\. ", body, flags=re.MULTILINE), body
+
+
+def test_a_long_bio_in_an_option_ends_at_a_word() -> None:
+    from bot.domain.agency import Provider
+    from bot.flows.booking import _short_profile
+
+    bio = "Auxiliaire de puériculture diplômée, dix ans en crèche puis à domicile"
+    provider = Provider(id="z", name="Zoé Lambert", channel="sms", rating=4.5, bio={"fr": bio})
+    label = _short_profile(provider, "fr", known=False)
+    assert label.endswith("dix ans en…")
+    shown = label.split(" · ")[-1].removesuffix("…")
+    assert bio.startswith(shown) and bio[len(shown)] == " "
