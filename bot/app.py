@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.domain.agency import AgencyFile, Person
 from bot.flows.router import Inbound, decode, encode, handle
-from bot.i18n import normalize_language, tr, use_language
+from bot.i18n import for_channel, normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
 from bot.services.desk import AgencyCache, Desk, open_desk
 from bot.services.ports import Clock, OutboxMessage
@@ -146,7 +146,7 @@ class Carebot:
         """Someone not on the roster: one polite answer, not a conversation."""
         if not await desk.tx.first_delivery("stranger", f"{channel}:{address}", desk.now):
             return
-        lang = normalize_language(None, desk.agency.language)
+        lang = for_channel(normalize_language(None, desk.agency.language), channel)
         text = tr(
             lang,
             "Hello! This number is not registered with {agency}. Please contact the "

@@ -4,12 +4,22 @@ Messages are English msgids with named placeholders, translated first and filled
 so that a translator can move placeholders around. French comes from the gettext
 catalogue under locales/; a compiled .mo is used when present, otherwise the .po is
 compiled in memory (a fresh checkout works before `pybabel compile`).
+
+SMS has its own wording where the chat's would not fit GSM-7 (ç, ê, ô... make a whole SMS
+UCS-2, or get folded into misspellings): `for_channel` marks a language as going by SMS,
+and tr()/ntr() then take the message from the `sms` catalogue (locales/*/LC_MESSAGES/
+sms.po, same msgids) when it has one. French typography is applied here, in one place, as
+the message is filled: a narrow no-break space before : ; ? ! (the SMS renderer turns it
+into a plain space), elision of de/le/la/que before a value starting with a vowel ("d'Alice
+Martin"), and service names in lower case inside a sentence.
 """
 
 from __future__ import annotations
 
 import gettext
 import io
+import re
+import string
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -33,11 +43,24 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for deferred
     return message
 
 
+class SmsLanguage(str):
+    """A language code ('fr') that also says the text leaves by SMS; equal to the plain code,
+    so Babel and every comparison see 'fr', while tr() prefers the SMS wording."""
+
+    __slots__ = ()
+
+
+def for_channel(lang: str, channel: str) -> str:
+    """The language to write in for a channel: SMS gets the catalogue's SMS wording."""
+    return SmsLanguage(lang) if channel == "sms" else str(lang)
+
+
 @cache
-def _catalogue(lang: str) -> gettext.NullTranslations:
+def _catalogue(lang: str, domain: str = "messages") -> gettext.NullTranslations:
     """The compiled catalogue for a language (identity for English msgids)."""
-    mo = LOCALES_DIR / lang / "LC_MESSAGES" / "messages.mo"
-    po = LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po"
+    lang = str(lang)
+    mo = LOCALES_DIR / lang / "LC_MESSAGES" / f"{domain}.mo"
+    po = LOCALES_DIR / lang / "LC_MESSAGES" / f"{domain}.po"
     if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
         with mo.open("rb") as handle:
             return gettext.GNUTranslations(handle)
@@ -62,14 +85,92 @@ def normalize_language(lang: str | None, fallback: str = "fr") -> str:
 
 def tr(lang: str, message: str, **params: object) -> str:
     """Translate a message into `lang` and fill its named placeholders."""
-    text = _catalogue(lang).gettext(message)
-    return text.format(**params) if params else text
+    text = None
+    if isinstance(lang, SmsLanguage):
+        text = _catalogue(lang, "sms").gettext(message)
+        text = None if text == message else text
+    if text is None:
+        text = _catalogue(lang).gettext(message)
+    return _filled(lang, text, params)
 
 
 def ntr(lang: str, singular: str, plural: str, n: int, **params: object) -> str:
     """Translate a message with a count; `n` is also available as {n}."""
-    text = _catalogue(lang).ngettext(singular, plural, n)
-    return text.format(n=n, **params)
+    text = None
+    if isinstance(lang, SmsLanguage):
+        text = _catalogue(lang, "sms").ngettext(singular, plural, n)
+        text = None if text in (singular, plural) else text
+    if text is None:
+        text = _catalogue(lang).ngettext(singular, plural, n)
+    return _filled(lang, text, {"n": n, **params})
+
+
+# --- French typography -------------------------------------------------------------------
+
+NARROW_NBSP = "\u202f"
+# A space (or none) before : ; ? ! that ends a word: French wants a narrow no-break space.
+# ':' between digits (14:00) or before '/' (https://) is not punctuation of the sentence.
+_BEFORE_PUNCTUATION = re.compile(r"(?<=[^\s(\[/])[ \u00a0\u202f]?([;:?!])(?=[\s\"')\]]|$)")
+_ELIDED = re.compile(r"(?<![\w'])(de|le|la|que|jusque|lorsque|puisque|ne|je|me|te|se) $", re.I)
+_VOWELS = frozenset("aeiouàâäéèêëîïôöùûüœæ" + "aeiouàâäéèêëîïôöùûüœæ".upper())
+# Placeholders holding service names, common nouns: lower case inside a sentence.
+_COMMON_NOUNS = frozenset({"what", "service", "services"})
+_ARTICLE = re.compile(r"(Les|Le) ")
+_CONTRACTED = re.compile(r"(?<![\w'])(de|à) $", re.I)
+_CONTRACTIONS = {("de", "le"): "du", ("de", "les"): "des", ("à", "le"): "au", ("à", "les"): "aux"}
+_SENTENCE_START = re.compile(r"(^|[.!?\n]\s*)$")
+_FORMATTER = string.Formatter()
+
+
+def _spaced(text: str) -> str:
+    """French text with a narrow no-break space before : ; ? !"""
+    return _BEFORE_PUNCTUATION.sub(NARROW_NBSP + r"\1", text)
+
+
+_punctuated = cache(_spaced)  # templates are few: each is spaced once
+
+
+def typeset(lang: str, text: str) -> str:
+    """A whole message as sent: French gets its narrow no-break spaces, also in the lines
+    code composes around translated parts ("09:00-11:00 : gratuit")."""
+    return _spaced(text) if lang == "fr" and text else text
+
+
+def _lower_inside(value: str, at_start: bool) -> str:
+    """'Garde d'enfants, Ménage' -> 'garde d'enfants, ménage' inside a sentence (the first
+    kept at a sentence's start); an acronym (SPA) keeps its capitals."""
+    items = value.split(", ")
+    for i, item in enumerate(items):
+        if item[1:2].islower() and not (i == 0 and at_start):
+            items[i] = item[0].lower() + item[1:]
+    return ", ".join(items)
+
+
+def _filled(lang: str, template: str, params: dict[str, object]) -> str:
+    """The template with its placeholders filled, and French typography for French."""
+    if lang != "fr":
+        return template.format(**params) if params else template
+    template = _punctuated(template)
+    if not params:
+        return template
+    out = ""
+    for literal, field, spec, conversion in _FORMATTER.parse(template):
+        out += literal
+        if field is None:
+            continue
+        value, _ = _FORMATTER.get_field(field, (), params)
+        value = _FORMATTER.format_field(_FORMATTER.convert_field(value, conversion), spec or "")
+        if field in _COMMON_NOUNS:
+            value = _lower_inside(value, at_start=bool(_SENTENCE_START.search(out)))
+        if value[:1] in _VOWELS and (elided := _ELIDED.search(out)):
+            out = out[: elided.start()] + elided.group(1)[:-1] + "'"
+        elif (article := _ARTICLE.match(value)) and (prep := _CONTRACTED.search(out)):
+            # de + Les Petits Soins -> des Petits Soins, à + Le Bon Soin -> au Bon Soin
+            joined = _CONTRACTIONS[(prep.group(1).lower(), article.group(1).lower())]
+            joined = joined.capitalize() if prep.group(1)[0].isupper() else joined
+            out, value = out[: prep.start()] + joined + " ", value[article.end() :]
+        out += value
+    return out
 
 
 @contextmanager

@@ -1,11 +1,14 @@
 """Drive pybabel from pyproject.toml: `python scripts/catalogues.py extract|update|compile|check`.
 
 check fails when a French entry is missing, empty or fuzzy: every message must exist in both
-languages.
+languages. It also checks the SMS catalogues (sms.po, the SMS wording of some messages, kept
+by hand): each entry must still be a message of the template, translated, not fuzzy, with
+the same placeholders as its msgid.
 """
 
 from __future__ import annotations
 
+import string
 import subprocess
 import sys
 import tomllib
@@ -14,6 +17,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
+SMS_DOMAIN = "sms"  # the SMS wording of messages whose chat wording GSM-7 cannot carry
 
 
 def _config() -> dict[str, object]:
@@ -67,6 +71,8 @@ def compile_all() -> None:
     """Compile every catalogue to .mo (build output, not tracked)."""
     cfg = _config()
     _pybabel("compile", "-d", str(cfg["output_dir"]), "-D", str(cfg["domain"]), "--statistics")
+    for po in sorted((ROOT / str(cfg["output_dir"])).glob(f"*/LC_MESSAGES/{SMS_DOMAIN}.po")):
+        _pybabel("compile", "-i", str(po), "-o", str(po.with_suffix(".mo")), "--statistics")
 
 
 def problems(lang: str = "fr") -> list[str]:
@@ -91,6 +97,34 @@ def problems(lang: str = "fr") -> list[str]:
     return found
 
 
+def _fields(text: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field}
+
+
+def sms_problems() -> list[str]:
+    """SMS entries whose msgid left the template, untranslated, fuzzy, or with other fields."""
+    cfg = _config()
+    with (ROOT / str(cfg["pot_file"])).open("rb") as handle:
+        template = read_po(handle)
+    found = []
+    for po in sorted((ROOT / str(cfg["output_dir"])).glob(f"*/LC_MESSAGES/{SMS_DOMAIN}.po")):
+        with po.open("rb") as handle:
+            catalog = read_po(handle)
+        for entry in catalog:
+            if not entry.id:
+                continue
+            where = f"{po.relative_to(ROOT)}: {entry.id!r}"
+            ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
+            strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+            if template.get(entry.id) is None:
+                found.append(f"not a message of the template: {where}")
+            elif entry.fuzzy or not all(strings):
+                found.append(f"untranslated or fuzzy: {where}")
+            elif any(_fields(s) != _fields(ids[-1]) for s in strings):
+                found.append(f"placeholders differ from the msgid: {where}")
+    return found
+
+
 def main(argv: list[str]) -> int:
     """Run one of extract, update, compile, check."""
     command = argv[0] if argv else "check"
@@ -101,7 +135,7 @@ def main(argv: list[str]) -> int:
     elif command == "compile":
         compile_all()
     elif command == "check":
-        found = problems()
+        found = problems() + sms_problems()
         for line in found:
             print(line)
         return 1 if found else 0

@@ -295,7 +295,9 @@ def _short_profile(provider: Provider, lang: str, known: bool) -> str:
     if known:
         parts.append(tr(lang, "already came to you"))
     elif bio:
-        parts.append(bio if len(bio) <= BIO_SHORT else bio[: BIO_SHORT - 1].rstrip() + "…")
+        # A long bio ends at a word ("info N" shows it whole), never inside one.
+        short = bio[:BIO_SHORT].rsplit(" ", 1)[0].rstrip(" ,;:.-")
+        parts.append(bio if len(bio) <= BIO_SHORT or " " not in bio[:BIO_SHORT] else short + "…")
     return " · ".join(parts)
 
 

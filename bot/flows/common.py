@@ -90,7 +90,7 @@ async def set_language(desk: Desk, person: Person, lang: str) -> Person:
         return person
     await desk.tx.set_language(person.id, lang)
     person = await desk.tx.person(person.id)
-    await desk.send(person, tr(lang, "I will speak English with you from now on."))
+    await desk.send(person, tr(desk.lang(person), "I will speak English with you from now on."))
     return person
 
 

@@ -11,7 +11,7 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from bot.domain.agency import Agency, Person, Service, Staff
-from bot.i18n import normalize_language, tr
+from bot.i18n import for_channel, normalize_language, tr, typeset
 from bot.services.ports import Clock, Store, Tx
 
 Option = tuple[str, str]  # (label, packed action)
@@ -38,8 +38,11 @@ class Desk:
         return moment.astimezone(self.tz)
 
     def lang(self, person: Person) -> str:
-        """The language to speak to a person: their preference, else the agency's."""
-        return normalize_language(person.language, self.agency.language)
+        """The language to speak to a person: their preference, else the agency's (marked
+        for SMS when they are on SMS, so that they get the SMS wording)."""
+        return for_channel(
+            normalize_language(person.language, self.agency.language), person.channel
+        )
 
     async def send(
         self,
@@ -50,6 +53,9 @@ class Desk:
     ) -> None:
         """Queue a message to a person on their channel, in this transaction."""
         address = str(person.telegram_id) if person.channel == "telegram" else person.phone
+        lang = self.lang(person)
+        text = typeset(lang, text)
+        options = [(typeset(lang, label), action) for label, action in options]
         await self.tx.enqueue(
             broadcast=broadcast,
             at=self.now,

@@ -18,13 +18,24 @@ from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.flows.router import Text
 from bot.handlers.sms_text import (
+    cut,
     encoding,
     fold_to_gsm7,
     normalise,
     render_sms,
     segments,
 )
-from bot.i18n import fmt_day, fmt_day_time, fmt_hours, fmt_money, fmt_time, fmt_window, ntr, tr
+from bot.i18n import (
+    fmt_day,
+    fmt_day_time,
+    fmt_hours,
+    fmt_money,
+    fmt_time,
+    fmt_window,
+    for_channel,
+    ntr,
+    tr,
+)
 from tests.conftest import AGENCY, ROOT, paris
 
 LONG_NAME = "Marie-Christine Dupont-Lefebvre"
@@ -86,13 +97,64 @@ def test_a_long_message_is_shortened_labels_first_and_keeps_every_number() -> No
     assert [line.split(".")[0] for line in body.splitlines()[1:]] == ["1", "2", "3", "4", "5", "6"]
 
 
-def test_non_gsm_letters_are_folded_only_when_that_avoids_cutting() -> None:
+def test_a_french_word_is_never_folded_into_another_word_or_a_misspelling() -> None:
     short = "Ça coûte 10 €, reçu."
     assert render_sms(short) == short
     long = "Votre séance a dû être déplacée ; " * 5
     body = render_sms(long)
     assert segments(long) > 2 and segments(body) <= 2
-    assert body == fold_to_gsm7(normalise(long))  # du, not cut
+    assert " du etre " not in body and body.endswith("a dû être...")  # cut at a word, not folded
+    assert (
+        fold_to_gsm7("Côté français, À demain, aîné, tôt") == "Côté français, À demain, aîné, tôt"
+    )
+
+
+def test_names_ligatures_and_august_fold_when_that_avoids_cutting() -> None:
+    assert fold_to_gsm7("Léa-Françoise et Anaïs, cœur, le 3 août") == (
+        "Léa-Francoise et Anais, coeur, le 3 aout"
+    )
+    text = "Françoise Anaïs Jérôme a confirmé votre réservation, merci. " * 4
+    body = render_sms(text)
+    assert encoding(body) == "GSM-7" and "Francoise Anais Jérome" in body and "..." not in body
+
+
+def test_escape_is_not_a_gsm7_character() -> None:
+    assert encoding("a\x1bb") == "UCS-2"
+    assert segments("a" * 150 + "\x1b") == 3  # 151 UCS-2 units
+    assert normalise("code\x1b 12") == "code 12"  # a control character never reaches a phone
+
+
+def test_decomposed_accents_are_composed_first() -> None:
+    decomposed = "Re\u0301servation confirme\u0301e"
+    assert encoding(decomposed) == "UCS-2"
+    assert normalise(decomposed) == "Réservation confirmée"
+    assert encoding(render_sms(decomposed * 8)) == "GSM-7"
+
+
+def test_a_segment_boundary_never_separates_a_letter_from_its_accent() -> None:
+    # q + combining tilde has no composed form: the pair rides in one segment.
+    text = "a" * 66 + "q\u0303" + "a" * 66
+    assert segments(text) == 3  # 134 units, but 66 | q~ + 65 | a: the pair is not split
+    assert segments("a" * 65 + "q\u0303" + "a" * 67) == 2  # 65 + q~ fill the first exactly
+    assert segments("a" * 65 + "q\u0303") == 1
+
+
+def test_option_lists_drop_bios_before_names_and_never_cut_a_word() -> None:
+    bio = "Auxiliaire de puériculture, 6 ans d'expérience auprès des tout-petits"
+    labels = [f"{LONG_NAME} {n} · ★4.9 · {bio}" for n in range(1, 5)] + ["Abandonner"]
+    text = 'Disponibles, du plus adapté au moins adapté ("info 1" affiche un profil) :'
+    body = render_sms(text, labels)
+    assert segments(body) <= 2 and "..." not in body
+    assert body.startswith(text)
+    for n in range(1, 5):
+        assert f"{n}. {LONG_NAME} {n}" in body  # every name whole
+    assert "puériculture" not in body  # the bios went first
+
+
+def test_a_cut_ends_at_a_word() -> None:
+    assert cut("Bonjour tout le monde", 15) == "Bonjour tout..."
+    assert cut("Bonjour tout le monde", 14) == "Bonjour..."
+    assert cut("Anticonstitutionnellement", 10) == ""
 
 
 @settings(max_examples=200, deadline=None)
@@ -112,14 +174,14 @@ def test_any_text_and_options_fit_in_two_segments_with_their_numbers(
 # --- every template of both catalogues, with realistic long values ------------------------
 
 
-def _values(lang: str) -> dict[str, object]:
+def _values(lang: str, name: str = LONG_NAME) -> dict[str, object]:
     """A long but realistic value for every placeholder, through the real formats."""
     service = "Garde d'enfants" if lang == "fr" else "Childcare"
     window = fmt_window(START, END, lang)
     money = fmt_money(Decimal("1234.50"), "EUR", lang)
     day_time = fmt_day_time(START, lang)
     return {
-        **dict.fromkeys(("member", "provider", "name", "staff", "who"), LONG_NAME),
+        **dict.fromkeys(("member", "provider", "name", "staff", "who"), name),
         **dict.fromkeys(("amount", "fee", "price", "charge", "balance", "old", "owed"), money),
         **dict.fromkeys(("when", "earliest", "opens"), day_time),
         "what": f"{service}, {window}",
@@ -147,9 +209,9 @@ def _values(lang: str) -> dict[str, object]:
         "role": tr(lang, "provider"),
         "phone": "+33 6 12 34 56 78",
         "agency": "Les Petits Soins",
-        "why": tr(lang, "{provider} did not answer in time.", provider=LONG_NAME),
-        "done": tr(lang, "offered the request to {provider}.", provider=LONG_NAME),
-        "choice": tr(lang, "Offer to {provider}", provider=LONG_NAME),
+        "why": tr(lang, "{provider} did not answer in time.", provider=name),
+        "done": tr(lang, "offered the request to {provider}.", provider=name),
+        "choice": tr(lang, "Offer to {provider}", provider=name),
     }
 
 
@@ -159,8 +221,8 @@ def _templates() -> list[str | tuple[str, str]]:
     return [m.id for m in catalogue if m.id]
 
 
-def _fill(lang: str, msgid: str | tuple[str, str]) -> str:
-    values = _values(lang)
+def _fill(lang: str, msgid: str | tuple[str, str], name: str = LONG_NAME) -> str:
+    values = _values(lang, name)
     names = {field for _, field, _, _ in string.Formatter().parse(str(msgid)) if field is not None}
     unknown = names - set(values) - {""}
     assert not unknown, f"give {sorted(unknown)} a realistic value in _values()"
@@ -175,11 +237,11 @@ def test_every_template_fits_in_two_segments_without_being_cut(lang: str) -> Non
     assert len(templates) > 150
     too_long = []
     for msgid in templates:
-        text = _fill(lang, msgid)
+        text = _fill(for_channel(lang, "sms"), msgid)
         body = render_sms(text)
         assert segments(body) <= 2, (msgid, body)
-        # Shortening by folding a few letters is fine; cutting a template's words is not.
-        if body not in (normalise(text), fold_to_gsm7(normalise(text))):
+        # The SMS wording needs neither a fold nor a cut (tests/test_french_sms.py says more).
+        if body != normalise(text):
             too_long.append((msgid, body))
     assert not too_long, too_long
 
@@ -237,3 +299,15 @@ async def test_every_message_of_real_conversations_fits_with_numbers(tmp_path: P
         assert segments(body) <= 2, body
         for number in range(1, len(message.options) + 1):
             assert re.search(rf"^{number}\. ", body, flags=re.MULTILINE), body
+
+
+def test_a_long_bio_in_an_option_ends_at_a_word() -> None:
+    from bot.domain.agency import Provider
+    from bot.flows.booking import _short_profile
+
+    bio = "Auxiliaire de puériculture diplômée, dix ans en crèche puis à domicile"
+    provider = Provider(id="z", name="Zoé Lambert", channel="sms", rating=4.5, bio={"fr": bio})
+    label = _short_profile(provider, "fr", known=False)
+    assert label.endswith("dix ans en…")
+    shown = label.split(" · ")[-1].removesuffix("…")
+    assert bio.startswith(shown) and bio[len(shown)] == " "

@@ -220,13 +220,15 @@ def test_staff_escalation_handled_from_the_group(live: Live) -> None:
     offer = fake.wait_message(LEA, "Chloé Bernard", after=before_lea)
     group_before = len(fake.messages_to(GROUP))
     live.press(LEA, offer, "Non")
-    escalation = fake.wait_message(GROUP, "Escalade n°\\d+ : demande de Chloé", after=group_before)
+    escalation = fake.wait_message(
+        GROUP, "Signalement n° \\d+\\s: demande de Chloé", after=group_before
+    )
     # Once in the group, in the agency's language; not once per staff member.
     time.sleep(0.5)
     assert len(fake.messages_to(GROUP)) == group_before + 1
     assert not [m for m in fake.messages_to(SOPHIE) + fake.messages_to(KARIM) if "Chlo" in m.text]
     labels = [label for label, _ in escalation.buttons()]
-    assert "Proposer à Paul Girard" in labels and "Clore : non pourvu" in labels
+    assert "Proposer à Paul Girard" in labels and "Clore\u202f: non pourvu" in labels
     # A member and a stranger press in the group: an alert each, nothing changes.
     alert = live.press(ALICE, escalation, "Paul")
     assert alert["show_alert"] is True and "réservée à l'équipe" in alert["text"]

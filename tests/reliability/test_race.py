@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from bot.handlers.sms_text import render_sms
-from bot.i18n import tr
+from bot.i18n import for_channel, tr
 from tests.channels.test_sms import option
 from tests.conftest import PARIS
 from tests.fakes.twilio import FakeTwilio
@@ -113,7 +113,7 @@ def _check_one_winner(run: LiveRun, fake: FakeTwilio, seen: dict[str, int], day:
     assert len(losers) == RIVALS - 1
     for who in losers:
         after = [m.body for m in fake.messages(str(who.phone))[seen[who.id] + 2 :]]
-        told = render_sms(tr(who.lang, JUST_BOOKED, provider=ZOE.name))
+        told = render_sms(tr(for_channel(who.lang, "sms"), JUST_BOOKED, provider=ZOE.name))
         assert told in after, (who.id, after)
         assert after.count(told) == 1
     first = ROSTER[winner]
