@@ -34,9 +34,9 @@ class Carebot:
         self.agency_cache = AgencyCache()
 
     @classmethod
-    async def open(cls, path: str | Path, clock: Clock) -> Carebot:
-        """Open (and migrate) the database at `path`."""
-        return cls(await Database.open(path), clock)
+    async def open(cls, path: str | Path, clock: Clock, *, wait_busy_ms: int = 10_000) -> Carebot:
+        """Open (and migrate) the database at `path`; writes wait `wait_busy_ms` on a lock."""
+        return cls(await Database.open(path, wait_busy_ms=wait_busy_ms), clock)
 
     async def close(self) -> None:
         """Close the database."""

@@ -260,10 +260,15 @@ class LiveRun:
         twilio: FakeTwilio | None = None,
         telegram: FakeTelegram | None = None,
         webhook: bool = False,
+        database: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
+        """`database`: run on this (already imported) file, as a second worker would; `env`:
+        more CAREBOT_* settings (shorter timeouts for the tests)."""
         self.home = home
-        self.db = home / "carebot.db"
+        self.db = database or home / "carebot.db"
         self.log = home / "carebot-run.log"
+        self.extra_env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.twilio = twilio
@@ -271,6 +276,8 @@ class LiveRun:
         self.webhook = webhook
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        if database is not None:
+            return
         imported = subprocess.run(
             [sys.executable, "-m", "bot", "import", str(agency), "--db", str(self.db)],
             cwd=ROOT,
@@ -304,7 +311,7 @@ class LiveRun:
             }
             if self.webhook:
                 env["CAREBOT_TELEGRAM_WEBHOOK_SECRET"] = SECRET
-        return env
+        return env | self.extra_env
 
     def start(self) -> dict[str, Any]:
         """Start `carebot run` and wait until it is healthy (and Telegram connected)."""
