@@ -32,8 +32,11 @@ log = logging.getLogger(__name__)
 INLINE_BUSY_MS = 20
 WAIT_BUSY_MS = 10_000
 CHECKPOINT_EVERY = 200  # commits
-# /healthz writes a probe row when no unit of work has written for this long.
+# /healthz writes a probe row when no unit of work has written for this long, and reports
+# writes as failing while any failed this recently (some fail when others fit: a nearly full
+# disk takes a one-page write and refuses a bigger one).
 PROBE_AFTER = 5.0  # seconds
+FAILING_FOR = 10.0  # seconds
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -62,9 +65,10 @@ class Database:
         self._lock = asyncio.Lock()
         self.path = path
         self.wait_busy_ms = wait_busy_ms
-        # The outcome of the last write (monotonic time, error or None): a worker whose
-        # writes fail (disk full, a lock held too long) must say so to its load balancer.
-        self._last_write: tuple[float, str | None] = (time.monotonic(), None)
+        # When a write last succeeded, and the last failure (monotonic time, error): a worker
+        # whose writes fail (disk full, a lock held too long) must tell its load balancer.
+        self._wrote_at = time.monotonic()
+        self._failed: tuple[float, str] | None = None
         self._commits = 0
         self._writes = Writes()
         self._checkpoint: asyncio.Task[None] | None = None
@@ -153,14 +157,19 @@ class Database:
             self._after_commit()
 
     def _wrote(self, error: sqlite3.Error | None) -> None:
-        """Remember how the last write went, for write_failure()."""
-        self._last_write = (time.monotonic(), None if error is None else str(error))
+        """Remember how a write went, for write_failure()."""
+        if error is None:
+            self._wrote_at = time.monotonic()
+        else:
+            self._failed = (time.monotonic(), str(error))
 
     async def write_failure(self, at: datetime) -> str | None:
-        """Why writes fail right now, or None when they work: the last write's outcome, or a
-        probe write when nothing was written lately or the last write failed."""
-        when, error = self._last_write
-        if error is None and time.monotonic() - when < PROBE_AFTER:
+        """Why writes fail, or None when they work: a write that failed lately, else a probe
+        write when nothing was written lately."""
+        now = time.monotonic()
+        if self._failed is not None and now - self._failed[0] < FAILING_FOR:
+            return self._failed[1]
+        if now - self._wrote_at < PROBE_AFTER:
             return None
         try:
             async with self.transaction() as tx:

@@ -47,6 +47,7 @@ __all__ = [
     "Who",
     "bounded",
     "eventually",
+    "import_agency",
     "is_apology",
     "live_bot",
     "new_message_sid",
@@ -245,6 +246,19 @@ def sign(url: str, form: dict[str, str], token: str = AUTH_TOKEN) -> str:
     return str(RequestValidator(token).compute_signature(url, form))
 
 
+def import_agency(agency: Path, db: Path) -> None:
+    """`carebot import` an agency file into a database (created if need be)."""
+    imported = subprocess.run(
+        [sys.executable, "-m", "bot", "import", str(agency), "--db", str(db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr
+
+
 class LiveRun:
     """`carebot run` on its own database, with the fakes it is given; killable, restartable.
 
@@ -276,17 +290,8 @@ class LiveRun:
         self.webhook = webhook
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
-        if database is not None:
-            return
-        imported = subprocess.run(
-            [sys.executable, "-m", "bot", "import", str(agency), "--db", str(self.db)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert imported.returncode == 0, imported.stderr
+        if database is None:
+            import_agency(agency, self.db)
 
     def env(self) -> dict[str, str]:
         """The environment of `carebot run`: only the fakes, on loopback."""

@@ -1,0 +1,113 @@
+"""A disk that fills and frees: nothing stuck, nothing sent twice (issue 13, findings 3, 4).
+
+The database lives on a small tmpfs that the test mounts (root only; skipped where `mount`
+is refused). Four SMS are in flight at the fake Twilio, slow to answer, and four more to the
+same people wait behind them, when the test fills the disk: the settles fail, /healthz says
+so (503). Once the disk has room again, without a restart, every message goes out, once,
+and /healthz is 200 again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fakes.twilio import FakeTwilio
+from tests.reliability.support import LiveRun, Roster, import_agency, sms_form, wait_until
+
+pytestmark = pytest.mark.reliability
+
+ROSTER = Roster.make(4)
+SLOW = 5.0  # the fake Twilio's answers to the first four creates come this late
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MiB tmpfs mounted for the test, unmounted after."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root and mount(8)")
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        pytest.skip(f"mount refused here: {made.stderr.decode(errors='replace').strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(folder: Path) -> Path:
+    """Write a file until the disk is full; the file."""
+    filler = folder / "filler"
+    chunk = b"\0" * 65536
+    with filler.open("wb", buffering=0) as out:
+        try:
+            while True:
+                out.write(chunk)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC, exc
+    with contextlib.suppress(OSError), filler.open("ab", buffering=0) as out:
+        while True:  # the last few bytes too
+            out.write(b"\0" * 512)
+    return filler
+
+
+def _health(run: LiveRun) -> int:
+    return httpx.get(run.url + "/healthz", timeout=15).status_code
+
+
+def test_a_full_disk_delays_messages_and_then_they_go_out_once(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    db = small_disk / "carebot.db"
+    import_agency(ROSTER.write(tmp_path), db)
+    with FakeTwilio() as fake:
+        run = LiveRun(tmp_path / "run", tmp_path / "agency.toml", twilio=fake, database=db)
+        run.home.mkdir()
+        try:
+            run.start()
+            fake.delay_next(len(ROSTER.members), SLOW)
+            for who in ROSTER.members:
+                assert run.sms(sms_form(str(who.phone), "aide")) == 200
+            wait_until(lambda: len(fake.messages()) == 4, 10, run.backlog)
+            for who in ROSTER.members:  # their answers wait behind the ones in flight
+                assert run.sms(sms_form(str(who.phone), "solde")) == 200
+            wait_until(lambda: len(run.outbox()) == 8, 10, run.backlog)
+            filler = _fill(small_disk)
+            wait_until(lambda: _health(run) == 503, SLOW + 10)
+            wait_until(
+                lambda: "settling message" in run.log.read_text(errors="replace"),
+                SLOW + 10,
+                run.log_tail,
+            )
+            time.sleep(2.0)  # a few failed settles
+            assert _health(run) == 503
+            filler.unlink()
+            wait_until(run.settled, 20, run.backlog)
+            wait_until(lambda: _health(run) == 200, 15)  # once no write failed for 10 s
+            time.sleep(1.0)  # a duplicate would have time to arrive
+            rows = run.outbox()
+            assert {r["state"] for r in rows} == {"sent"}, run.backlog()
+            per_row = Counter(m.idempotency_token for m in fake.messages())
+            assert per_row == Counter(f"carebot-outbox-{r['id']}" for r in rows), per_row
+            for who in ROSTER.members:  # in order, per person
+                bodies = [m.body for m in fake.messages(str(who.phone))]
+                assert len(bodies) == 2 and "OUI" not in bodies[1], bodies
+            assert run.alive(), run.log_tail()
+        finally:
+            run.stop()
