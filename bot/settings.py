@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # How long a worker's claim on an outbox message lasts unless renewed (a crashed worker's
     # messages come back after it; on the same host, as soon as its pid is gone).
     outbox_lease_seconds: float = 60.0
+    # Tests only, where no small disk can be mounted: while this file exists, every database
+    # commit fails as on a full disk (SQLITE_FULL).
+    test_disk_full_while: str | None = None
 
     # Telegram (token; the API URL only for a local Bot API server or tests).
     telegram_token: str | None = None

@@ -59,12 +59,16 @@ class Database:
         raw: sqlite3.Connection,
         path: str,
         wait_busy_ms: int = WAIT_BUSY_MS,
+        full_while: str | None = None,
     ) -> None:
         self._conn = conn
         self._raw = raw
         self._lock = asyncio.Lock()
         self.path = path
         self.wait_busy_ms = wait_busy_ms
+        # Tests only, where no small disk can be mounted: every COMMIT fails as SQLite's
+        # SQLITE_FULL does while this file exists.
+        self._full_while = Path(full_while) if full_while else None
         # When a write last succeeded, and the last failure (monotonic time, error): a worker
         # whose writes fail (disk full, a lock held too long) must tell its load balancer.
         self._wrote_at = time.monotonic()
@@ -75,9 +79,12 @@ class Database:
         self._checkpointer: aiosqlite.Connection | None = None
 
     @classmethod
-    async def open(cls, path: str | Path, *, wait_busy_ms: int = WAIT_BUSY_MS) -> Database:
+    async def open(
+        cls, path: str | Path, *, wait_busy_ms: int = WAIT_BUSY_MS, full_while: str | None = None
+    ) -> Database:
         """Open (creating if needed) and migrate the database at `path`; a write waits at most
-        `wait_busy_ms` for another process's lock."""
+        `wait_busy_ms` for another process's lock; `full_while` (tests): a file whose
+        presence makes every commit fail as on a full disk."""
         opened: list[sqlite3.Connection] = []
 
         def connect() -> sqlite3.Connection:
@@ -94,7 +101,7 @@ class Database:
         await conn.execute("PRAGMA synchronous=NORMAL")
         # Checkpoints run in the background (see _after_commit), never inside a commit.
         await conn.execute("PRAGMA wal_autocheckpoint=0")
-        db = cls(conn, opened[0], str(path), wait_busy_ms)
+        db = cls(conn, opened[0], str(path), wait_busy_ms, full_while)
         await db._migrate()
         # Cheap, and keeps the planner's statistics fresh on long-lived databases.
         await conn.execute("PRAGMA optimize")
@@ -144,6 +151,8 @@ class Database:
                 raise
             try:
                 yield Tx(self._conn, self._raw, self._writes)
+                if self._full_while is not None and _exists(self._full_while):
+                    raise sqlite3.OperationalError("database or disk is full")
                 self._raw.execute("COMMIT")
             except BaseException as exc:
                 # A failed COMMIT (disk full) may leave the transaction open: without this
@@ -213,6 +222,11 @@ class Database:
         if self._checkpointer is not None:
             await self._checkpointer.close()
         await self._conn.close()
+
+
+def _exists(path: Path) -> bool:
+    """A stat of a local file (tests' fault switch): microseconds, fine on the loop."""
+    return path.exists()
 
 
 def _split_sql(script: str) -> list[str]:

@@ -7,8 +7,8 @@ posted again (same MessageSid), and some that did get it as well. In the end eve
 is processed exactly once (one answer each), every timer fired once (one prompt each), and
 every outbox row reached the fake Twilio exactly once, and is `sent`: the SMS the kill cut
 off (created at Twilio, answer not yet recorded) are found in Twilio's list at the restart,
-not sent again. With RELIABILITY_FULL=1 the load is five times bigger and the bot is killed a second
-time while it recovers.
+not sent again. With RELIABILITY_FULL=1 the load is five times bigger and the bot is killed a
+second time while it recovers.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """A disk that fills and frees: nothing stuck, nothing sent twice (issue 13, findings 3, 4).
 
 The database lives on a small tmpfs that the test mounts (root only; skipped where `mount`
-is refused). Four SMS are in flight at the fake Twilio, slow to answer, and four more to the
+is refused), and the disk is filled for real with a file. Where no tmpfs can be mounted (CI
+as a plain user) the same test runs with an injected SQLITE_FULL instead: while the file
+CAREBOT_TEST_DISK_FULL_WHILE names exists, every commit of `carebot run` fails as on a full
+disk. Four SMS are in flight at the fake Twilio, slow to answer, and four more to the
 same people wait behind them, when the test fills the disk: the settles fail, /healthz says
 so (503). Once the disk has room again, without a restart, every message goes out, once,
 and /healthz is 200 again.
@@ -16,7 +19,8 @@ import shutil
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -31,24 +35,42 @@ ROSTER = Roster.make(4)
 SLOW = 5.0  # the fake Twilio's answers to the first four creates come this late
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 16 MiB tmpfs mounted for the test, unmounted after."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
+@dataclass
+class Disk:
+    """Where the database lives, and how to fill and free that disk."""
+
+    folder: Path
+    env: dict[str, str]
+    fill: Callable[[], Path]  # returns the file to remove to free it
+
+
+@pytest.fixture(params=["tmpfs", "injected"])
+def disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Disk]:
+    """A 16 MiB tmpfs mounted for the test (unmounted after), or the injected fault."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    if request.param == "injected":
+        switch = tmp_path / "disk-full"
+
+        def inject() -> Path:
+            switch.touch()
+            return switch
+
+        yield Disk(folder, {"CAREBOT_TEST_DISK_FULL_WHILE": str(switch)}, inject)
+        return
     if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root and mount(8)")
+        pytest.skip("mounting a tmpfs needs root and mount(8); the injected case runs")
     made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(folder)],
         capture_output=True,
         check=False,
     )
     if made.returncode != 0:
-        pytest.skip(f"mount refused here: {made.stderr.decode(errors='replace').strip()}")
+        pytest.skip(f"mount refused: {made.stderr.decode(errors='replace').strip()}")
     try:
-        yield mount
+        yield Disk(folder, {}, lambda: _fill(folder))
     finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 def _fill(folder: Path) -> Path:
@@ -71,13 +93,13 @@ def _health(run: LiveRun) -> int:
     return httpx.get(run.url + "/healthz", timeout=15).status_code
 
 
-def test_a_full_disk_delays_messages_and_then_they_go_out_once(
-    tmp_path: Path, small_disk: Path
-) -> None:
-    db = small_disk / "carebot.db"
+def test_a_full_disk_delays_messages_and_then_they_go_out_once(tmp_path: Path, disk: Disk) -> None:
+    db = disk.folder / "carebot.db"
     import_agency(ROSTER.write(tmp_path), db)
     with FakeTwilio() as fake:
-        run = LiveRun(tmp_path / "run", tmp_path / "agency.toml", twilio=fake, database=db)
+        run = LiveRun(
+            tmp_path / "run", tmp_path / "agency.toml", twilio=fake, database=db, env=disk.env
+        )
         run.home.mkdir()
         try:
             run.start()
@@ -88,7 +110,7 @@ def test_a_full_disk_delays_messages_and_then_they_go_out_once(
             for who in ROSTER.members:  # their answers wait behind the ones in flight
                 assert run.sms(sms_form(str(who.phone), "solde")) == 200
             wait_until(lambda: len(run.outbox()) == 8, 10, run.backlog)
-            filler = _fill(small_disk)
+            filler = disk.fill()
             wait_until(lambda: _health(run) == 503, SLOW + 10)
             wait_until(lambda: len(fake.requests()) == 4, SLOW + 10)  # answered: settles now
             time.sleep(2.0)  # a few failed settles
