@@ -52,6 +52,7 @@ __all__ = [
     "live_bot",
     "new_message_sid",
     "sign",
+    "sms_bot",
     "sms_form",
     "telegram_text",
     "texts",
@@ -502,6 +503,21 @@ def live_bot(
             assert health["channels"]["sms"].startswith("on"), health
             assert health["channels"]["telegram"].startswith("on"), health
             yield run, twilio, telegram
+            assert run.alive(), run.log_tail()
+        finally:
+            run.stop()
+
+
+@contextlib.contextmanager
+def sms_bot(
+    home: Path, roster: Roster, env: dict[str, str] | None = None
+) -> Iterator[tuple[LiveRun, FakeTwilio]]:
+    """`carebot run` with SMS only, on the fake Twilio (more CAREBOT_* settings in `env`)."""
+    with FakeTwilio() as twilio:
+        run = LiveRun(home, roster.write(home), twilio=twilio, env=env)
+        try:
+            run.start()
+            yield run, twilio
             assert run.alive(), run.log_tail()
         finally:
             run.stop()

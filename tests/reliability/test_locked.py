@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.fakes.twilio import FakeTwilio
-from tests.reliability.support import LiveRun, Roster, sms_form, wait_until
+from tests.reliability.support import LiveRun, Roster, sms_bot, sms_form, wait_until
 
 pytestmark = pytest.mark.reliability
 
@@ -31,14 +31,8 @@ ENV = {"CAREBOT_DB_BUSY_MS": "500", "CAREBOT_SMS_STORE_SECONDS": "6"}
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[tuple[LiveRun, FakeTwilio]]:
     """`carebot run` with SMS on the fake Twilio and a short busy timeout."""
-    with FakeTwilio() as fake:
-        run = LiveRun(tmp_path, ROSTER.write(tmp_path), twilio=fake, env=ENV)
-        try:
-            run.start()
-            yield run, fake
-            assert run.alive(), run.log_tail()
-        finally:
-            run.stop()
+    with sms_bot(tmp_path, ROSTER, ENV) as found:
+        yield found
 
 
 def _hold_lock(db: Path, taken: threading.Event, seconds: float) -> None:
@@ -89,20 +83,14 @@ def test_a_lock_held_past_the_busy_timeout_holds_the_webhook_and_fails_healthz(
 def test_past_the_budget_the_webhook_answers_503(tmp_path: Path) -> None:
     """A lock held longer than the budget: 503 (not 500), within Twilio's 15 s."""
     env = {"CAREBOT_DB_BUSY_MS": "300", "CAREBOT_SMS_STORE_SECONDS": "1.5"}
-    with FakeTwilio() as fake:
-        run = LiveRun(tmp_path, ROSTER.write(tmp_path), twilio=fake, env=env)
-        try:
-            run.start()
-            taken = threading.Event()
-            locker = threading.Thread(target=_hold_lock, args=(run.db, taken, 4.0))
-            locker.start()
-            assert taken.wait(5)
-            began = time.monotonic()
-            status = run.sms(sms_form(str(ROSTER.members[1].phone), "aide"))
-            took = time.monotonic() - began
-            locker.join(10)
-            assert status == 503
-            assert 1.0 <= took < 4.0, took
-            assert run.alive(), run.log_tail()
-        finally:
-            run.stop()
+    with sms_bot(tmp_path, ROSTER, env) as (run, _):
+        taken = threading.Event()
+        locker = threading.Thread(target=_hold_lock, args=(run.db, taken, 4.0))
+        locker.start()
+        assert taken.wait(5)
+        began = time.monotonic()
+        status = run.sms(sms_form(str(ROSTER.members[1].phone), "aide"))
+        took = time.monotonic() - began
+        locker.join(10)
+        assert status == 503
+        assert 1.0 <= took < 4.0, took

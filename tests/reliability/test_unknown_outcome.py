@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.twilio import FakeTwilio
-from tests.reliability.support import LiveRun, Roster, sms_form, wait_until
+from tests.reliability.support import LiveRun, Roster, sms_bot, sms_form, wait_until
 
 pytestmark = pytest.mark.reliability
 
@@ -28,14 +28,8 @@ ENV = {"CAREBOT_TWILIO_TIMEOUT": str(TIMEOUT)}
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[tuple[LiveRun, FakeTwilio]]:
     """`carebot run` with SMS only, on the fake Twilio, a short Twilio timeout."""
-    with FakeTwilio() as fake:
-        run = LiveRun(tmp_path, ROSTER.write(tmp_path), twilio=fake, env=ENV)
-        try:
-            run.start()
-            yield run, fake
-            assert run.alive(), run.log_tail()
-        finally:
-            run.stop()
+    with sms_bot(tmp_path, ROSTER, ENV) as found:
+        yield found
 
 
 def _ask_everyone(run: LiveRun) -> None:
