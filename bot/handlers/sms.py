@@ -163,7 +163,7 @@ _CURRENT_CALL: ContextVar[_Call | None] = ContextVar("carebot_twilio_call", defa
 
 class ApiHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     """Twilio's async HTTP client, pointed at another base URL (a fake, a sandbox) if asked,
-    with the idempotency token of the current call and a timeout on every request."""
+    with the current call's label header and a timeout on every request."""
 
     def __init__(self, api_url: str | None, timeout: float) -> None:
         super().__init__(timeout=timeout, logger=_http_log)

@@ -142,7 +142,7 @@ async def _kill_midway(
 ) -> tuple[dict[str, int], list[str]]:
     """SIGKILL the bot once a third of the timers fired and `accepted` webhooks were stored,
     while a few SMS are created at the fake but not yet answered (so not yet marked sent);
-    the progress at the kill, and the idempotency tokens of those SMS."""
+    the progress at the kill, and the tokens (row labels) of those SMS."""
 
     def midway() -> bool:
         progress = _progress(run)
