@@ -376,19 +376,20 @@ class Intake:
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
-        # One more try must fit in the budget: it may wait the whole busy timeout.
-        attempt = self.bot.db.wait_busy_ms / 1000 + STORE_RETRY_GAP
         try:
             while self._pending:
                 batch, self._pending = self._pending, []
                 batch = [item for item in batch if not item.future.done()]  # callers gone
+                began = loop.time()
                 try:
                     fresh = await self.bot.accept_many(
                         "sms", [(i.address, i.inbound, i.delivery_id) for i in batch]
                     )
                 except Exception as exc:
                     transient = isinstance(exc, sqlite3.OperationalError)
-                    later = loop.time() + attempt
+                    # One more try must fit in the budget: it may take as long as this one
+                    # (a lock: the whole busy timeout; a full disk: a moment).
+                    later = 2 * loop.time() - began + STORE_RETRY_GAP
                     again = [i for i in batch if transient and i.deadline >= later]
                     for item in batch:  # out of time: each such webhook answers 503
                         if item not in again and not item.future.done():

@@ -427,12 +427,14 @@ class LiveRun:
 
     # --- talking to it as Twilio and Telegram do ----------------------------------------
 
-    def sms(self, form: dict[str, str], headers: dict[str, str] | None = None) -> int:
+    def sms(
+        self, form: dict[str, str], headers: dict[str, str] | None = None, timeout: float = 10
+    ) -> int:
         """Post one inbound SMS form, signed unless `headers` say otherwise; the status."""
         url = self.url + "/sms/inbound"
         if headers is None:
             headers = {"X-Twilio-Signature": sign(url, form)}
-        answer = httpx.post(url, data=form, headers=headers, timeout=10)
+        answer = httpx.post(url, data=form, headers=headers, timeout=timeout)
         if answer.status_code == 200:
             assert answer.headers["content-type"].startswith("text/xml")
             assert "<Response/>" in answer.text, answer.text

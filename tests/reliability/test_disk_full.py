@@ -17,6 +17,7 @@ import errno
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -97,8 +98,9 @@ def test_a_full_disk_delays_messages_and_then_they_go_out_once(tmp_path: Path, d
     db = disk.folder / "carebot.db"
     import_agency(ROSTER.write(tmp_path), db)
     with FakeTwilio() as fake:
+        env = disk.env | {"CAREBOT_SMS_STORE_SECONDS": "30"}  # the webhook outwaits the test
         run = LiveRun(
-            tmp_path / "run", tmp_path / "agency.toml", twilio=fake, database=db, env=disk.env
+            tmp_path / "run", tmp_path / "agency.toml", twilio=fake, database=db, env=env
         )
         run.home.mkdir()
         try:
@@ -111,12 +113,22 @@ def test_a_full_disk_delays_messages_and_then_they_go_out_once(tmp_path: Path, d
                 assert run.sms(sms_form(str(who.phone), "solde")) == 200
             wait_until(lambda: len(run.outbox()) == 8, 10, run.backlog)
             filler = disk.fill()
+            # An SMS arrives while the disk is full: its webhook holds until it is stored.
+            answered: list[int] = []
+            carer = str(ROSTER.providers[0].phone)
+            poster = threading.Thread(
+                target=lambda: answered.append(run.sms(sms_form(carer, "aide"), timeout=40))
+            )
+            poster.start()
             wait_until(lambda: _health(run) == 503, SLOW + 10)
             wait_until(lambda: len(fake.requests()) == 4, SLOW + 10)  # answered: settles now
             time.sleep(2.0)  # a few failed settles
             assert _health(run) == 503
+            assert not answered  # still held
             filler.unlink()
-            wait_until(run.settled, 20, run.backlog)
+            poster.join(20)
+            assert answered == [200]
+            wait_until(lambda: run.settled() and len(run.outbox()) == 9, 20, run.backlog)
             wait_until(lambda: _health(run) == 200, 15)  # once no write failed for 10 s
             time.sleep(1.0)  # a duplicate would have time to arrive
             rows = run.outbox()
