@@ -50,6 +50,7 @@ from telegram.error import (
     InvalidToken,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
@@ -312,7 +313,11 @@ class TelegramTransport:
         except (BadRequest, Forbidden, InvalidToken) as exc:
             # Permanent: a user who blocked the bot or never started it, a bad chat id.
             return Delivery("failed", error=f"{type(exc).__name__}: {exc}")
-        except TelegramError as exc:  # timeouts, network, Telegram's 5xx: try again later
+        except TimedOut as exc:
+            # The request may have reached Telegram, which keeps no list to ask: the retry
+            # may show the message twice (the sender logs it as such).
+            return Delivery("retry", error=f"{type(exc).__name__}: {exc}", unknown=True)
+        except TelegramError as exc:  # network, Telegram's 5xx: try again later
             return Delivery("retry", error=f"{type(exc).__name__}: {exc}")
         if is_inline(message.options):
             try:
