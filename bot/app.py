@@ -34,9 +34,18 @@ class Carebot:
         self.agency_cache = AgencyCache()
 
     @classmethod
-    async def open(cls, path: str | Path, clock: Clock) -> Carebot:
-        """Open (and migrate) the database at `path`."""
-        return cls(await Database.open(path), clock)
+    async def open(
+        cls,
+        path: str | Path,
+        clock: Clock,
+        *,
+        wait_busy_ms: int = 10_000,
+        full_while: str | None = None,
+    ) -> Carebot:
+        """Open (and migrate) the database at `path`; writes wait `wait_busy_ms` on a lock
+        (`full_while`: see Database.open, tests only)."""
+        db = await Database.open(path, wait_busy_ms=wait_busy_ms, full_while=full_while)
+        return cls(db, clock)
 
     async def close(self) -> None:
         """Close the database."""

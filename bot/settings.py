@@ -13,12 +13,25 @@ class Settings(BaseSettings):
     database: str = "./carebot.db"
     public_url: str | None = None
     sweep_seconds: float = 30.0
+    # How long a write waits for another process's lock before it fails (SQLite busy timeout).
+    db_busy_ms: int = 10_000
 
     # SMS through Twilio (all three of sid, token, from; the API URL only for tests/sandboxes).
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_from: str | None = None
     twilio_api_url: str | None = None
+    # Seconds before a call to Twilio's API counts as timed out (its outcome then unknown).
+    twilio_timeout: float = 10.0
+    # How long an inbound SMS webhook may wait for the database before it answers: Twilio
+    # waits 15 s for an answer by default, and retries only a failed connection.
+    sms_store_seconds: float = 12.0
+    # How long a worker's claim on an outbox message lasts unless renewed (a crashed worker's
+    # messages come back after it; on the same host, as soon as its pid is gone).
+    outbox_lease_seconds: float = 60.0
+    # Tests only, where no small disk can be mounted: while this file exists, every database
+    # commit fails as on a full disk (SQLITE_FULL).
+    test_disk_full_while: str | None = None
 
     # Telegram (token; the API URL only for a local Bot API server or tests).
     telegram_token: str | None = None

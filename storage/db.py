@@ -16,8 +16,10 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -30,6 +32,11 @@ log = logging.getLogger(__name__)
 INLINE_BUSY_MS = 20
 WAIT_BUSY_MS = 10_000
 CHECKPOINT_EVERY = 200  # commits
+# /healthz writes a probe row when no unit of work has written for this long, and reports
+# writes as failing while any failed this recently (some fail when others fit: a nearly full
+# disk takes a one-page write and refuses a bigger one).
+PROBE_AFTER = 5.0  # seconds
+FAILING_FOR = 10.0  # seconds
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -46,19 +53,38 @@ class Database:
     """One SQLite file; writes are serialised in-process by a lock and across processes by
     BEGIN IMMEDIATE, so a unit of work never interleaves with another."""
 
-    def __init__(self, conn: aiosqlite.Connection, raw: sqlite3.Connection, path: str) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        raw: sqlite3.Connection,
+        path: str,
+        wait_busy_ms: int = WAIT_BUSY_MS,
+        full_while: str | None = None,
+    ) -> None:
         self._conn = conn
         self._raw = raw
         self._lock = asyncio.Lock()
         self.path = path
+        self.wait_busy_ms = wait_busy_ms
+        # Tests only, where no small disk can be mounted: every COMMIT fails as SQLite's
+        # SQLITE_FULL does while this file exists.
+        self._full_while = Path(full_while) if full_while else None
+        # When a write last succeeded, and the last failure (monotonic time, error): a worker
+        # whose writes fail (disk full, a lock held too long) must tell its load balancer.
+        self._wrote_at = time.monotonic()
+        self._failed: tuple[float, str] | None = None
         self._commits = 0
         self._writes = Writes()
         self._checkpoint: asyncio.Task[None] | None = None
         self._checkpointer: aiosqlite.Connection | None = None
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
-        """Open (creating if needed) and migrate the database at `path`."""
+    async def open(
+        cls, path: str | Path, *, wait_busy_ms: int = WAIT_BUSY_MS, full_while: str | None = None
+    ) -> Database:
+        """Open (creating if needed) and migrate the database at `path`; a write waits at most
+        `wait_busy_ms` for another process's lock; `full_while` (tests): a file whose
+        presence makes every commit fail as on a full disk."""
         opened: list[sqlite3.Connection] = []
 
         def connect() -> sqlite3.Connection:
@@ -75,7 +101,7 @@ class Database:
         await conn.execute("PRAGMA synchronous=NORMAL")
         # Checkpoints run in the background (see _after_commit), never inside a commit.
         await conn.execute("PRAGMA wal_autocheckpoint=0")
-        db = cls(conn, opened[0], str(path))
+        db = cls(conn, opened[0], str(path), wait_busy_ms, full_while)
         await db._migrate()
         # Cheap, and keeps the planner's statistics fresh on long-lived databases.
         await conn.execute("PRAGMA optimize")
@@ -108,7 +134,7 @@ class Database:
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
-        await self._conn.execute(f"PRAGMA busy_timeout={WAIT_BUSY_MS:d}")
+        await self._conn.execute(f"PRAGMA busy_timeout={self.wait_busy_ms:d}")
         try:
             await self._conn.execute("BEGIN IMMEDIATE")
         finally:
@@ -118,14 +144,48 @@ class Database:
     async def transaction(self) -> AsyncIterator[Tx]:
         """A unit of work: BEGIN IMMEDIATE, commit on success, roll back on any error."""
         async with self._lock:
-            await self._begin()
+            try:
+                await self._begin()
+            except sqlite3.OperationalError as exc:  # locked past the busy timeout, I/O
+                self._wrote(exc)
+                raise
             try:
                 yield Tx(self._conn, self._raw, self._writes)
-            except BaseException:
-                self._raw.execute("ROLLBACK")
+                if self._full_while is not None and _exists(self._full_while):
+                    raise sqlite3.OperationalError("database or disk is full")
+                self._raw.execute("COMMIT")
+            except BaseException as exc:
+                # A failed COMMIT (disk full) may leave the transaction open: without this
+                # ROLLBACK every later BEGIN would fail until a restart.
+                if self._raw.in_transaction:
+                    self._raw.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError):
+                    self._wrote(exc)
                 raise
-            self._raw.execute("COMMIT")
+            self._wrote(None)
             self._after_commit()
+
+    def _wrote(self, error: sqlite3.Error | None) -> None:
+        """Remember how a write went, for write_failure()."""
+        if error is None:
+            self._wrote_at = time.monotonic()
+        else:
+            self._failed = (time.monotonic(), str(error))
+
+    async def write_failure(self, at: datetime) -> str | None:
+        """Why writes fail, or None when they work: a write that failed lately, else a probe
+        write when nothing was written lately."""
+        now = time.monotonic()
+        if self._failed is not None and now - self._failed[0] < FAILING_FOR:
+            return self._failed[1]
+        if now - self._wrote_at < PROBE_AFTER:
+            return None
+        try:
+            async with self.transaction() as tx:
+                await tx.touch_health(at)
+        except sqlite3.Error as exc:
+            return str(exc)
+        return None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
@@ -162,6 +222,11 @@ class Database:
         if self._checkpointer is not None:
             await self._checkpointer.close()
         await self._conn.close()
+
+
+def _exists(path: Path) -> bool:
+    """A stat of a local file (tests' fault switch): microseconds, fine on the loop."""
+    return path.exists()
 
 
 def _split_sql(script: str) -> list[str]:

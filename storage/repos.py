@@ -6,7 +6,6 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from types import EllipsisType
@@ -156,6 +155,7 @@ def _outbox(row: sqlite3.Row) -> OutboxMessage:
         row["state"],
         broadcast=row["broadcast"],
         attempts=int(row["attempts"]),
+        unsure_since=_maybe_ts(row["unsure_since"]),
     )
 
 
@@ -981,59 +981,118 @@ class Tx:
         )
         return None if row is None else _outbox(row)
 
-    async def claim_outbox(self, channel: str, now: datetime, limit: int) -> list[OutboxMessage]:
-        """Take queued messages that are due, the oldest per recipient only (order is kept)."""
+    async def claim_outbox(
+        self, channel: str, now: datetime, limit: int, *, owner: str, until: datetime
+    ) -> list[OutboxMessage]:
+        """Lease queued messages that are due to `owner` until `until`, the oldest per recipient
+        only (order is kept); a row whose lease expired is taken back, its outcome unknown."""
         rows = await self._all(
-            "SELECT * FROM outbox o WHERE o.channel = ? AND o.state = 'queued' "
-            "AND o.in_flight = 0 AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?) "
+            "SELECT o.id FROM outbox o WHERE o.channel = ? AND o.state = 'queued' "
+            "AND (o.in_flight = 0 OR o.lease_until <= ?) "
+            "AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?) "
             "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel AND "
             "e.address = o.address AND e.state = 'queued' AND e.id < o.id) "
             "ORDER BY o.id LIMIT ?",
-            (channel, ts(now), limit),
+            (channel, ts(now), ts(now), limit),
         )
-        if rows:
-            ids = [r["id"] for r in rows]
-            await self._run(
-                f"UPDATE outbox SET in_flight = 1, attempts = attempts + 1 WHERE id "
-                f"IN ({','.join('?' * len(ids))})",
-                ids,
-            )
-        # As the rows now stand: this claim is one more attempt.
-        return [replace(_outbox(r), attempts=int(r["attempts"]) + 1) for r in rows]
+        if not rows:
+            return []
+        ids = [r["id"] for r in rows]
+        # An expired lease: its holder died (or lost the database) somewhere between claim and
+        # settle, so whether that attempt went out is unknown.
+        taken = await self._all(
+            "UPDATE outbox SET unsure_since = CASE WHEN in_flight = 1 THEN "
+            "COALESCE(unsure_since, attempted_at, created_at) ELSE unsure_since END, "
+            "in_flight = 1, attempts = attempts + 1, lease_owner = ?, lease_until = ?, "
+            f"attempted_at = ? WHERE id IN ({','.join('?' * len(ids))}) RETURNING *",
+            (owner, ts(until), ts(now), *ids),
+        )
+        return sorted((_outbox(r) for r in taken), key=lambda m: m.id)
+
+    async def renew_leases(self, owner: str, until: datetime) -> int:
+        """Extend the leases `owner` holds (it is alive and still sending them)."""
+        count, _ = await self._run(
+            "UPDATE outbox SET lease_until = ? WHERE in_flight = 1 AND lease_owner = ?",
+            (ts(until), owner),
+        )
+        return count
+
+    async def lease_owners(self, channel: str) -> list[str]:
+        """The workers holding leases on a channel's rows."""
+        rows = await self._all(
+            "SELECT DISTINCT lease_owner FROM outbox WHERE in_flight = 1 AND channel = ? "
+            "AND lease_owner IS NOT NULL",
+            (channel,),
+        )
+        return [str(r["lease_owner"]) for r in rows]
+
+    async def release_leases(self, channel: str, owners: Sequence[str]) -> int:
+        """End the leases of workers known to be gone: their rows may be taken at once."""
+        if not owners:
+            return 0
+        count, _ = await self._run(
+            f"UPDATE outbox SET lease_until = '' WHERE in_flight = 1 AND channel = ? "
+            f"AND lease_owner IN ({','.join('?' * len(owners))})",
+            (channel, *owners),
+        )
+        return count
+
+    async def known_external_ids(self, channel: str, external_ids: Sequence[str]) -> set[str]:
+        """Which of these provider ids are already recorded on a row of ours."""
+        if not external_ids:
+            return set()
+        rows = await self._all(
+            f"SELECT external_id FROM outbox WHERE channel = ? AND external_id IN "
+            f"({','.join('?' * len(external_ids))})",
+            (channel, *external_ids),
+        )
+        return {str(r["external_id"]) for r in rows}
 
     async def mark_sent(self, message_id: int, external_id: str | None, at: datetime) -> None:
-        """A transport accepted the message."""
+        """A transport accepted the message (whoever holds its lease now: it went out)."""
         await self._run(
-            "UPDATE outbox SET state = 'sent', in_flight = 0, sent_at = ?, "
-            "external_id = ?, last_error = NULL WHERE id = ?",
+            "UPDATE outbox SET state = 'sent', in_flight = 0, sent_at = ?, external_id = ?, "
+            "last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ?",
             (ts(at), external_id, message_id),
         )
 
     async def mark_retry(
-        self, message_id: int, when: datetime, error: str, *, counted: bool = True
+        self,
+        message_id: int,
+        when: datetime,
+        error: str,
+        *,
+        counted: bool = True,
+        unknown: bool = False,
+        owner: str | None = None,
     ) -> None:
-        """Try again later (5xx, timeout, 429); an uncounted try (a 429) is not an attempt."""
+        """Try again later (5xx, timeout, 429); an uncounted try (a 429) is not an attempt; an
+        `unknown` outcome (the request may have gone out) is checked before the next send.
+        With an `owner`, only while it still holds the lease (else its new holder decides)."""
         await self._run(
             "UPDATE outbox SET in_flight = 0, next_attempt_at = ?, last_error = ?, "
-            "attempts = attempts - ? WHERE id = ?",
-            (ts(when), error[:500], 0 if counted else 1, message_id),
+            "attempts = attempts - ?, lease_owner = NULL, lease_until = NULL, "
+            "unsure_since = CASE WHEN ? THEN COALESCE(unsure_since, attempted_at) "
+            "ELSE unsure_since END WHERE id = ? AND state = 'queued' "
+            "AND (? IS NULL OR lease_owner = ?)",
+            (ts(when), error[:500], 0 if counted else 1, unknown, message_id, owner, owner),
         )
 
-    async def mark_failed(self, message_id: int, error: str, *, dropped: bool = False) -> None:
-        """Give up on a message (a permanent error), or drop it (opted out, merged)."""
+    async def mark_failed(
+        self, message_id: int, error: str, *, dropped: bool = False, owner: str | None = None
+    ) -> None:
+        """Give up on a message (a permanent error), or drop it (opted out, merged); with an
+        `owner`, only while it still holds the lease."""
         await self._run(
-            "UPDATE outbox SET state = ?, in_flight = 0, last_error = ? WHERE id = ?",
-            ("dropped" if dropped else "failed", error[:500], message_id),
+            "UPDATE outbox SET state = ?, in_flight = 0, last_error = ?, lease_owner = NULL, "
+            "lease_until = NULL WHERE id = ? AND state = 'queued' "
+            "AND (? IS NULL OR lease_owner = ?)",
+            ("dropped" if dropped else "failed", error[:500], message_id, owner, owner),
         )
 
-    async def recover_in_flight(self, channel: str) -> int:
-        """After a crash, messages handed to a transport but never settled are queued again."""
-        count, _ = await self._run(
-            "UPDATE outbox SET in_flight = 0 WHERE channel = ? AND "
-            "state = 'queued' AND in_flight = 1",
-            (channel,),
-        )
-        return count
+    async def touch_health(self, at: datetime) -> None:
+        """A write that costs nothing: does the database take writes right now?"""
+        await self._run("INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)", (ts(at),))
 
     async def broadcast_rows(self, key: str) -> list[OutboxMessage]:
         """Every row of one staff notification."""

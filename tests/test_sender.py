@@ -133,3 +133,72 @@ async def test_giving_up_after_the_last_attempt_is_reported_once(
         ]
     finally:
         await sender.stop()
+
+
+async def test_a_live_lease_is_never_taken_and_an_expired_one_comes_back_unsure(
+    bot: Carebot, clock: VirtualClock
+) -> None:
+    await _queue(bot, [("+33600000401", "a"), ("+33600000402", "b")])
+    now = clock.now()
+    lease = timedelta(seconds=60)
+    async with bot.db.transaction() as tx:
+        held = await tx.claim_outbox("sms", now, 10, owner="elsewhere:1:aa", until=now + lease)
+        assert [m.text for m in held] == ["a", "b"]
+        assert all(m.unsure_since is None for m in held)
+        # Another worker, while the leases run: nothing.
+        assert await tx.claim_outbox("sms", now, 10, owner="here:2:bb", until=now + lease) == []
+    later = now + lease + timedelta(seconds=1)  # the first worker died on another host
+    async with bot.db.transaction() as tx:
+        back = await tx.claim_outbox("sms", later, 10, owner="here:2:bb", until=later + lease)
+        assert [m.text for m in back] == ["a", "b"]
+        # Its attempt may have gone out: the new holder must ask before sending.
+        assert all(m.unsure_since == now.replace(microsecond=0) for m in back)
+        assert all(m.attempts == 2 for m in back)
+        # The dead worker's late settle changes nothing: the row is not its any more.
+        await tx.mark_retry(back[0].id, later, "late", owner="elsewhere:1:aa")
+        assert await tx.claim_outbox("sms", later, 10, owner="x:3:cc", until=later + lease) == []
+
+
+class Lists:
+    """A transport whose service lists what it sent: one earlier attempt went out."""
+
+    channel = "sms"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.asked: list[int] = []
+
+    async def send(self, message: OutboxMessage, idempotency_key: str) -> Delivery:
+        self.sent.append(message.text)
+        return Delivery("sent", external_id=f"SM-new-{message.id}")
+
+    async def lookup(self, message: OutboxMessage, since: object) -> list[str]:
+        self.asked.append(message.id)
+        return ["SM-known", "SM-first-try"] if message.text == "went out" else ["SM-known"]
+
+
+async def test_an_unsure_row_is_looked_up_and_sent_only_when_it_is_not_there(
+    bot: Carebot, clock: VirtualClock
+) -> None:
+    now = clock.now()
+    await _queue(bot, [("+33600000500", "old")])
+    async with bot.db.transaction() as tx:
+        [old] = await tx.claim_outbox("sms", now, 10, owner="elsewhere:1:aa", until=now)
+        await tx.mark_sent(old.id, "SM-known", now)  # another row's SID: never taken for these
+    await _queue(bot, [("+33600000501", "went out"), ("+33600000502", "never left")])
+    async with bot.db.transaction() as tx:  # a worker claims both, then dies
+        assert len(await tx.claim_outbox("sms", now, 10, owner="elsewhere:1:aa", until=now)) == 2
+    transport = Lists()
+    sender = Sender(bot, transport)
+    clock.advance(timedelta(seconds=1))
+    await sender.start()
+    try:
+        await _until(lambda: sender.sent == 2)
+    finally:
+        await sender.stop()
+    assert transport.sent == ["never left"]
+    assert len(transport.asked) == 2
+    with sqlite3.connect(bot.db.path) as conn:
+        rows = dict(conn.execute("SELECT text, external_id FROM outbox WHERE state = 'sent'"))
+    assert rows["went out"] == "SM-first-try"
+    assert rows["never left"].startswith("SM-new-")

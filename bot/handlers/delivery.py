@@ -1,9 +1,14 @@
 """Draining the outbox through a channel's transport: retries, order, pace, crash recovery.
 
-A message is claimed (in_flight, attempts + 1) and committed before it is handed to the
-transport, and settled in a second transaction after. A crash in between leaves it in
-flight; at the next start it is queued again and sent with the same idempotency key
-(carebot-outbox-<id>), which a transport passes on so the provider can drop the repeat.
+A message is leased (in_flight, attempts + 1, this worker's id, an expiry) and committed
+before it is handed to the transport, and settled in a second transaction after. The worker
+renews its leases while it works, so another process sharing the database never takes a row
+a live worker holds; a crash leaves the lease to expire (or, on the same host, to be released
+at the next start once the owner's pid is gone) and the row comes back. An attempt whose
+outcome is unknown (a timeout after the request left, an expired lease) is reconciled before
+any resend: a transport that can list what it sent (`lookup`, Twilio) is asked whether the
+message went out; one that cannot (the Bot API) sends again, a possible duplicate.
+A settle that fails (disk full, a lock held too long) is retried until it succeeds.
 Messages to one recipient leave in order: only the oldest queued one is ever claimed.
 Sends are a pipeline: up to `window` in flight, more claimed as they land (at once when the
 sender is idle, by a quarter window under load so that claims stay few).
@@ -14,10 +19,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from bot.app import Carebot
@@ -25,6 +33,31 @@ from bot.services.ports import OutboxMessage
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
+# A lease outlives any one send (a transport's timeout, the pace) and is renewed every third.
+LEASE_SECONDS = 60.0
+SETTLE_BACKOFF = (0.2, 5.0)  # first and longest wait between attempts at a failed settle
+HOST = socket.gethostname()
+
+
+def worker_id() -> str:
+    """This process's name on the leases it takes: host, pid and a nonce."""
+    return f"{HOST}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def owner_gone(owner: str) -> bool:
+    """Whether a lease's owner is a process of this host that no longer runs (a pid reused
+    since reads as alive: its lease then simply expires)."""
+    host, _, rest = owner.partition(":")
+    pid = rest.split(":", 1)[0]
+    if host != HOST or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
 
 
 @dataclass(frozen=True)
@@ -35,10 +68,19 @@ class Delivery:
     external_id: str | None = None
     retry_after: float | None = None  # seconds, when the service said so (Telegram 429)
     error: str = ""
+    # A retry whose request may have reached the service (a timeout after it was sent, a cut
+    # connection, a 5xx): the next attempt first asks the service whether it went out.
+    unknown: bool = False
 
 
 class Transport(Protocol):
-    """Sends outbox messages of one channel to the outside world."""
+    """Sends outbox messages of one channel to the outside world.
+
+    A transport whose service lists what it sent (Twilio) also has
+    `async def lookup(message, since) -> list[str]`: the service's ids of messages like this
+    one sent since `since` (raising when the service cannot say); the sender asks it before
+    resending a message whose earlier attempt has an unknown outcome.
+    """
 
     channel: str
 
@@ -86,6 +128,7 @@ class Sender:
         per_recipient: float = 0.0,
         max_attempts: int = 10,
         poll_seconds: float = 1.0,
+        lease_seconds: float = LEASE_SECONDS,
         on_opted_out: Callable[[OutboxMessage], Awaitable[None]] | None = None,
         on_gave_up: Callable[[OutboxMessage], Awaitable[None]] | None = None,
     ) -> None:
@@ -95,6 +138,9 @@ class Sender:
         self.pace = Pace(per_second, per_recipient)
         self.max_attempts = max_attempts
         self.poll_seconds = poll_seconds
+        self.lease = timedelta(seconds=lease_seconds)
+        self.owner = worker_id()
+        self._renewed = time.monotonic()
         self.on_opted_out = on_opted_out
         self.on_gave_up = on_gave_up
         self._wake = asyncio.Event()
@@ -103,24 +149,39 @@ class Sender:
         self.sent = 0
 
     async def start(self) -> None:
-        """Requeue what a crash left in flight, then drain in the background."""
-        async with self.bot.db.transaction() as tx:
-            recovered = await tx.recover_in_flight(self.transport.channel)
-        if recovered:
-            log.warning(
-                "%s: %s messages were in flight at the last stop; sending again",
-                self.transport.channel,
-                recovered,
-            )
+        """Free the leases of this host's dead processes, then drain in the background.
+
+        Rows another live process holds stay with it; rows of a crashed process on another
+        host come back when their lease expires."""
+        await self._release_gone()
         self._task = asyncio.create_task(self._run(), name=f"sender-{self.transport.channel}")
 
+    async def _release_gone(self) -> None:
+        """End the leases of workers of this host that died (SIGKILL, OOM, power cut)."""
+        channel = self.transport.channel
+        async with self.bot.db.transaction() as tx:
+            gone = [o for o in await tx.lease_owners(channel) if owner_gone(o)]
+            released = await tx.release_leases(channel, gone)
+        if released:
+            log.warning(
+                "%s: %s messages were in flight in a process that died; checking them again",
+                channel,
+                released,
+            )
+
     async def stop(self) -> None:
-        """Stop draining (queued messages stay queued; those in flight go again at start)."""
+        """Stop draining; the leases of what was in flight end, so any worker may take it
+        (queued messages stay queued)."""
         for task in [self._task, *self._flying]:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        try:
+            async with self.bot.db.transaction() as tx:
+                await tx.release_leases(self.transport.channel, [self.owner])
+        except Exception:  # they expire anyway
+            log.warning("%s: could not release leases at stop", self.transport.channel)
 
     def wake(self) -> None:
         """Something was committed: look at the outbox now rather than at the next poll."""
@@ -129,6 +190,7 @@ class Sender:
     async def _run(self) -> None:
         while True:
             self._wake.clear()
+            await self._renew()
             room = self.window - len(self._flying)
             if not self._flying or room >= self.window // 4:
                 try:
@@ -141,10 +203,26 @@ class Sender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
+    async def _renew(self) -> None:
+        """Every third of a lease, extend the leases of what this worker holds, and free those
+        of this host's workers that died meanwhile."""
+        if time.monotonic() - self._renewed < self.lease.total_seconds() / 3:
+            return
+        try:
+            async with self.bot.db.transaction() as tx:
+                await tx.renew_leases(self.owner, self.bot.clock.now() + self.lease)
+            self._renewed = time.monotonic()
+            await self._release_gone()
+        except Exception as exc:  # tried again at the next turn of the loop
+            log.warning("%s: renewing leases failed: %s", self.transport.channel, exc)
+
     async def _claim(self, limit: int) -> int:
         """Claim up to `limit` due messages and start sending them; returns how many."""
+        now = self.bot.clock.now()
         async with self.bot.db.transaction() as tx:
-            batch = await tx.claim_outbox(self.transport.channel, self.bot.clock.now(), limit)
+            batch = await tx.claim_outbox(
+                self.transport.channel, now, limit, owner=self.owner, until=now + self.lease
+            )
         for message in batch:
             task = asyncio.create_task(self._deliver(message))
             self._flying.add(task)
@@ -156,52 +234,22 @@ class Sender:
         self._flying.discard(task)
         self._wake.set()
         if not task.cancelled() and (error := task.exception()) is not None:
-            # Not settled (the database failed): it stays in flight until the next start.
-            log.error("%s: settling a message failed", self.transport.channel, exc_info=error)
+            log.error("%s: delivering a message failed", self.transport.channel, exc_info=error)
 
     async def _deliver(self, message: OutboxMessage) -> None:
         await self.pace.wait(message.address)
-        try:
-            result = await self.transport.send(message, idempotency_key(message))
-        except Exception as exc:  # a transport bug must not lose the message
-            log.exception("%s: transport raised on message %s", self.transport.channel, message.id)
-            result = Delivery("retry", error=repr(exc))
-        await self._settle(message, result)
-
-    async def _settle(self, message: OutboxMessage, result: Delivery) -> None:
-        now = self.bot.clock.now()
-        limited = result.retry_after is not None
-        gave_up = False
-        async with self.bot.db.transaction() as tx:
-            if result.outcome == "sent":
-                await tx.mark_sent(message.id, result.external_id, now)
-                self.sent += 1
-            elif result.outcome == "retry" and (limited or message.attempts < self.max_attempts):
-                # A rate limit (429 with a delay) is the service pacing us, not a failure: it
-                # neither uses up the attempts nor lengthens the backoff of later failures.
-                delay = result.retry_after or min(MAX_BACKOFF, 2.0**message.attempts)
-                await tx.mark_retry(
-                    message.id, now + timedelta(seconds=delay), result.error, counted=not limited
+        result = None
+        if message.unsure_since is not None:
+            result = await self._reconcile(message, message.unsure_since)
+        if result is None:
+            try:
+                result = await self.transport.send(message, idempotency_key(message))
+            except Exception as exc:  # a transport bug must not lose the message
+                log.exception(
+                    "%s: transport raised on message %s", self.transport.channel, message.id
                 )
-                log.info(
-                    "%s: message %s retried in %.0fs (%s)",
-                    self.transport.channel,
-                    message.id,
-                    delay,
-                    result.error,
-                )
-            elif result.outcome in ("dropped", "opted_out"):
-                await tx.mark_failed(message.id, result.error or result.outcome, dropped=True)
-            else:
-                await tx.mark_failed(message.id, result.error or "gave up")
-                gave_up = result.outcome == "retry"
-                log.warning(
-                    "%s: message %s failed%s: %s",
-                    self.transport.channel,
-                    message.id,
-                    f" after {message.attempts} attempts" if gave_up else "",
-                    result.error,
-                )
+                result = Delivery("retry", error=repr(exc), unknown=True)
+        gave_up = await self._settle_until_done(message, result)
         if result.outcome == "opted_out" and self.on_opted_out is not None:
             await self.on_opted_out(message)
         if gave_up and self.on_gave_up is not None:
@@ -213,3 +261,88 @@ class Sender:
             asyncio.get_running_loop().call_later(
                 min(self.poll_seconds, result.retry_after or self.poll_seconds), self.wake
             )
+
+    async def _reconcile(self, message: OutboxMessage, since: datetime) -> Delivery | None:
+        """An earlier attempt may have gone out: a Delivery when it did (or when the service
+        cannot say now), None when it did not and the message must be sent."""
+        channel = self.transport.channel
+        lookup = getattr(self.transport, "lookup", None)
+        if lookup is None:  # the service keeps no list we can read (the Bot API)
+            log.warning("%s: message %s may be sent twice (outcome unknown)", channel, message.id)
+            return None
+        try:
+            found: list[str] = await lookup(message, since)
+        except Exception as exc:
+            log.warning("%s: could not check message %s: %s", channel, message.id, exc)
+            return Delivery("retry", error=f"reconciling: {exc}"[:300], unknown=True)
+        async with self.bot.db.read() as tx:
+            known = await tx.known_external_ids(channel, found)
+        fresh = [external_id for external_id in found if external_id not in known]
+        if fresh:
+            log.warning("%s: message %s had gone out as %s", channel, message.id, fresh[0])
+            return Delivery("sent", external_id=fresh[0])
+        log.info("%s: message %s had not gone out; sending it", channel, message.id)
+        return None
+
+    async def _settle_until_done(self, message: OutboxMessage, result: Delivery) -> bool:
+        """Record the outcome, again and again while the database fails (disk full, locked):
+        an unsettled row would hold back its recipient's later messages. Whether it gave up."""
+        wait, longest = SETTLE_BACKOFF
+        while True:
+            try:
+                return await self._settle(message, result)
+            except Exception:
+                log.exception(
+                    "%s: settling message %s failed; again in %.1fs",
+                    self.transport.channel,
+                    message.id,
+                    wait,
+                )
+            await asyncio.sleep(wait)
+            wait = min(longest, wait * 2)
+
+    async def _settle(self, message: OutboxMessage, result: Delivery) -> bool:
+        """One attempt at recording the outcome; whether the sender gave up on the message."""
+        now = self.bot.clock.now()
+        limited = result.retry_after is not None
+        gave_up = False
+        owner = self.owner
+        async with self.bot.db.transaction() as tx:
+            if result.outcome == "sent":
+                await tx.mark_sent(message.id, result.external_id, now)
+            elif result.outcome == "retry" and (limited or message.attempts < self.max_attempts):
+                # A rate limit (429 with a delay) is the service pacing us, not a failure: it
+                # neither uses up the attempts nor lengthens the backoff of later failures.
+                delay = result.retry_after or min(MAX_BACKOFF, 2.0**message.attempts)
+                await tx.mark_retry(
+                    message.id,
+                    now + timedelta(seconds=delay),
+                    result.error,
+                    counted=not limited,
+                    unknown=result.unknown,
+                    owner=owner,
+                )
+                log.info(
+                    "%s: message %s retried in %.0fs (%s)",
+                    self.transport.channel,
+                    message.id,
+                    delay,
+                    result.error,
+                )
+            elif result.outcome in ("dropped", "opted_out"):
+                await tx.mark_failed(
+                    message.id, result.error or result.outcome, dropped=True, owner=owner
+                )
+            else:
+                await tx.mark_failed(message.id, result.error or "gave up", owner=owner)
+                gave_up = result.outcome == "retry"
+                log.warning(
+                    "%s: message %s failed%s: %s",
+                    self.transport.channel,
+                    message.id,
+                    f" after {message.attempts} attempts" if gave_up else "",
+                    result.error,
+                )
+        if result.outcome == "sent":
+            self.sent += 1
+        return gave_up

@@ -26,7 +26,12 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
     except ConfigError as exc:
         log.error("configuration: %s", exc)
         return 2
-    bot = await Carebot.open(settings.database, SystemClock())
+    bot = await Carebot.open(
+        settings.database,
+        SystemClock(),
+        wait_busy_ms=settings.db_busy_ms,
+        full_while=settings.test_disk_full_while or None,
+    )
     waker = TimerWaker(bot, settings.sweep_seconds)
     inbound = InboundWorker(bot)
     bot.after_commit.append(waker.rearm)

@@ -5,8 +5,13 @@ CAREBOT_PUBLIC_URL, the delivery is stored once per MessageSid and answered at o
 empty TwiML; the inbound worker handles it and the replies go through the outbox. Twilio
 posts delivery statuses to /sms/status; a failed SMS to a provider about a pending request
 sends that request to staff. Outbound: a Sender drains the `sms` outbox through
-TwilioTransport (AsyncTwilioHttpClient and create_async: nothing blocks the event loop),
-with the row's idempotency key sent as I-Twilio-Idempotency-Token.
+TwilioTransport (AsyncTwilioHttpClient and create_async: nothing blocks the event loop).
+Twilio documents no idempotency for message creation, so a send whose outcome is unknown
+(timeout, cut connection, 5xx) is reconciled before it is retried: `lookup` lists Twilio's
+messages to that number since the attempt and the message is resent only if it is not there.
+While the database refuses writes (a lock held by another process, a full disk), an inbound
+webhook holds its answer and tries again, within CAREBOT_SMS_STORE_SECONDS (Twilio waits
+15 s), before it answers 503.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ import hmac
 import logging
 import re
 import secrets
+import sqlite3
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -39,7 +46,7 @@ from twilio.rest import Client
 from bot.app import Carebot
 from bot.flows.router import Inbound, Text
 from bot.handlers.channels import Channel
-from bot.handlers.delivery import Delivery, Sender
+from bot.handlers.delivery import LEASE_SECONDS, Delivery, Sender
 from bot.handlers.inbound import InboundWorker
 from bot.handlers.sms_text import render_sms
 from bot.services.desk import open_desk
@@ -63,8 +70,15 @@ MESSAGE_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
 OPTED_OUT = 21610  # Twilio: "Attempt to send to unsubscribed recipient"
 # A status callback can overtake the commit that records the message's SID: wait this long.
 UNKNOWN_SID_GRACE = 1.0
+# A label on each create request (the fake Twilio records it). Twilio documents no
+# deduplication on it for message creation: nothing here relies on it.
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 TWILIO_TIMEOUT = 10.0
+# Twilio's clock and ours may differ: a message created this long before the attempt began
+# still counts as that attempt's when reconciling.
+CLOCK_SKEW = timedelta(minutes=2)
+STORE_SECONDS = 12.0  # an inbound webhook waits this long for the database (Twilio: 15 s)
+STORE_RETRY_GAP = 0.25
 
 _http_log = logging.getLogger(f"{__name__}.twilio_http")
 _http_log.setLevel(logging.WARNING)  # twilio logs every request at INFO
@@ -79,6 +93,9 @@ class SmsConfig:
     sender: str  # a phone number, or a messaging service SID (MG...)
     public_url: str
     api_url: str | None = None
+    timeout: float = TWILIO_TIMEOUT
+    store_seconds: float = STORE_SECONDS
+    lease_seconds: float = LEASE_SECONDS
 
 
 def build(settings: Settings) -> Channel | None:
@@ -104,6 +121,9 @@ def build(settings: Settings) -> Channel | None:
             sender=settings.twilio_from,
             public_url=settings.public_url.rstrip("/"),
             api_url=settings.twilio_api_url or None,
+            timeout=settings.twilio_timeout,
+            store_seconds=settings.sms_store_seconds,
+            lease_seconds=settings.outbox_lease_seconds,
         )
     )
 
@@ -143,7 +163,7 @@ _CURRENT_CALL: ContextVar[_Call | None] = ContextVar("carebot_twilio_call", defa
 
 class ApiHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     """Twilio's async HTTP client, pointed at another base URL (a fake, a sandbox) if asked,
-    with the idempotency token of the current call and a timeout on every request."""
+    with the current call's label header and a timeout on every request."""
 
     def __init__(self, api_url: str | None, timeout: float) -> None:
         super().__init__(timeout=timeout, logger=_http_log)
@@ -248,13 +268,15 @@ class TwilioTransport:
             result = self._refused(exc.status, exc.code, str(exc.msg), call)
         except TwilioServiceException as exc:
             result = self._refused(exc.status, exc.code, str(exc.title), call)
-        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
-            # Connection refused or reset, timeout, a garbled answer: the key makes a retry safe.
+        except aiohttp.ClientConnectorError as exc:  # no connection: nothing was sent
             result = Delivery("retry", error=f"{type(exc).__name__}: {exc}"[:300])
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+            # A timeout, a cut connection, a garbled answer: Twilio may have created it.
+            result = Delivery("retry", error=f"{type(exc).__name__}: {exc}"[:300], unknown=True)
         else:
             sid = getattr(created, "sid", None)
             if not sid:
-                return Delivery("retry", error="Twilio answered without a message SID")
+                return Delivery("retry", error="Twilio answered without a SID", unknown=True)
             log.info("sms %s to %s sent as %s", message.id, mask(message.address), sid)
             return Delivery("sent", external_id=str(sid))
         finally:
@@ -273,13 +295,37 @@ class TwilioTransport:
             return Delivery("opted_out", error=error)
         if status == 429:
             return Delivery("retry", retry_after=call.retry_after, error=error)
-        if status >= 500:
-            return Delivery("retry", error=error)
+        if status >= 500:  # Twilio does not say that a 5xx created nothing
+            return Delivery("retry", error=error, unknown=True)
         if status == 401:
             # Wrong credentials fail every message alike: retry (loudly) rather than fail all.
             log.error("Twilio refused our credentials (%s): check CAREBOT_TWILIO_*", code)
             return Delivery("retry", error=error)
         return Delivery("failed", error=error)
+
+    async def lookup(self, message: OutboxMessage, since: datetime) -> list[str]:
+        """SIDs of messages with this body sent to this number from our sender since `since`.
+
+        Twilio's list filters by `DateSent>=YYYY-MM-DD` (a GMT date, not a time), so the rest
+        is filtered here; a message still queued at Twilio has no date_sent yet and the
+        date filter may leave it out: the sender only asks after a backoff of seconds.
+        """
+        body = render_sms(message.text, [label for label, _ in message.options])
+        earliest = since - CLOCK_SKEW
+        found = await self.messages.list_async(
+            to=message.address,
+            date_sent_after=earliest.astimezone(UTC).date().isoformat(),
+            page_size=100,
+            limit=1000,
+        )
+        return [
+            str(m.sid)
+            for m in found
+            if m.body == body
+            and str(m.direction or "").startswith("outbound")
+            and self.config.sender in (m.from_, m.messaging_service_sid)
+            and (m.date_created is None or m.date_created >= earliest)
+        ]
 
     async def close(self) -> None:
         """Close the HTTP session."""
@@ -289,20 +335,38 @@ class TwilioTransport:
 # --- inbound ------------------------------------------------------------------------------
 
 
+@dataclass
+class _Waiting:
+    """One webhook waiting for its delivery to be stored."""
+
+    address: str
+    inbound: Inbound
+    delivery_id: str
+    future: asyncio.Future[bool]
+    deadline: float  # loop time after which it stops waiting for the database
+
+
 class Intake:
     """Group commit of inbound webhooks: deliveries that arrive while one transaction runs are
-    stored together in the next, and each webhook answers once its own is committed."""
+    stored together in the next, and each webhook answers once its own is committed.
 
-    def __init__(self, bot: Carebot) -> None:
+    While the database refuses writes (locked past the busy timeout, disk full), the batch is
+    tried again until each webhook's budget would run out: Twilio retries a webhook only when
+    the connection fails, so an early error answer most likely loses the message."""
+
+    def __init__(self, bot: Carebot, budget: float = STORE_SECONDS) -> None:
         self.bot = bot
-        self._pending: list[tuple[str, Inbound, str, asyncio.Future[bool]]] = []
+        self.budget = budget
+        self._pending: list[_Waiting] = []
         self._flushing = False
         self._tasks: set[asyncio.Task[None]] = set()  # strong references, see asyncio docs
 
     async def accept(self, address: str, inbound: Inbound, delivery_id: str) -> bool:
         """Store one delivery (with whatever else is waiting); False for one seen before."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((address, inbound, delivery_id, future))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        deadline = loop.time() + self.budget
+        self._pending.append(_Waiting(address, inbound, delivery_id, future, deadline))
         if not self._flushing:
             self._flushing = True
             task = asyncio.create_task(self._flush(), name="sms-intake")
@@ -311,19 +375,33 @@ class Intake:
         return await future
 
     async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
             while self._pending:
                 batch, self._pending = self._pending, []
+                batch = [item for item in batch if not item.future.done()]  # callers gone
+                began = loop.time()
                 try:
-                    fresh = await self.bot.accept_many("sms", [item[:3] for item in batch])
-                except Exception as exc:  # each waiting webhook answers 500: Twilio retries
-                    for *_, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
+                    fresh = await self.bot.accept_many(
+                        "sms", [(i.address, i.inbound, i.delivery_id) for i in batch]
+                    )
+                except Exception as exc:
+                    transient = isinstance(exc, sqlite3.OperationalError)
+                    # One more try must fit in the budget: it may take as long as this one
+                    # (a lock: the whole busy timeout; a full disk: a moment).
+                    later = 2 * loop.time() - began + STORE_RETRY_GAP
+                    again = [i for i in batch if transient and i.deadline >= later]
+                    for item in batch:  # out of time: each such webhook answers 503
+                        if item not in again and not item.future.done():
+                            item.future.set_exception(exc)
+                    if again:
+                        log.warning("sms intake: %s; trying again", exc)
+                        self._pending = again + self._pending
+                        await asyncio.sleep(STORE_RETRY_GAP)
                     continue
-                for (*_, future), new in zip(batch, fresh, strict=True):
-                    if not future.done():  # the caller may have gone (client disconnected)
-                        future.set_result(new)
+                for item, new in zip(batch, fresh, strict=True):
+                    if not item.future.done():  # the caller may have gone (client disconnected)
+                        item.future.set_result(new)
         finally:
             self._flushing = False
 
@@ -361,10 +439,16 @@ class SmsChannel:
     async def start(self, bot: Carebot, inbound: InboundWorker) -> None:
         """Start the outbox sender; the webhooks work from now on."""
         self.bot, self.inbound = bot, inbound
-        self.intake = Intake(bot)
-        self.transport = TwilioTransport(self.config, on_failed=self._failed)
+        self.intake = Intake(bot, self.config.store_seconds)
+        self.transport = TwilioTransport(
+            self.config, timeout=self.config.timeout, on_failed=self._failed
+        )
         self.sender = Sender(
-            bot, self.transport, on_opted_out=self._opted_out, on_gave_up=self._failed
+            bot,
+            self.transport,
+            lease_seconds=self.config.lease_seconds,
+            on_opted_out=self._opted_out,
+            on_gave_up=self._failed,
         )
         await self.sender.start()
 
@@ -395,7 +479,12 @@ class SmsChannel:
             return PlainTextResponse("From is not a phone number", 400)
         if self.intake is None or self.inbound is None:
             return PlainTextResponse("starting", 503)
-        if await self.intake.accept(address, Text(body), sid):
+        try:
+            fresh = await self.intake.accept(address, Text(body), sid)
+        except sqlite3.OperationalError as exc:  # still failing at the end of the budget
+            log.error("sms %s from %s not stored: %s", sid, mask(address), exc)
+            return PlainTextResponse("database unavailable", 503, headers={"Retry-After": "5"})
+        if fresh:
             self.inbound.wake()
         return Response(EMPTY_TWIML, media_type="text/xml")
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 import re
 import warnings
@@ -29,7 +30,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import (
@@ -49,6 +50,7 @@ from telegram.error import (
     InvalidToken,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
@@ -88,6 +90,9 @@ log = logging.getLogger(__name__)
 OFF_REASON = "CAREBOT_TELEGRAM_TOKEN not set"
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# An update is a few kB (a message of at most 4,096 characters and its entities); 1 MiB is
+# far above any real one and bounds what a webhook reads into memory.
+MAX_UPDATE_BYTES = 1024 * 1024
 DEFAULT_API_URL = "https://api.telegram.org"
 ALLOWED_UPDATES = ["message", "callback_query"]
 PER_SECOND = 30.0  # Telegram: about 30 messages a second overall
@@ -308,7 +313,11 @@ class TelegramTransport:
         except (BadRequest, Forbidden, InvalidToken) as exc:
             # Permanent: a user who blocked the bot or never started it, a bad chat id.
             return Delivery("failed", error=f"{type(exc).__name__}: {exc}")
-        except TelegramError as exc:  # timeouts, network, Telegram's 5xx: try again later
+        except TimedOut as exc:
+            # The request may have reached Telegram, which keeps no list to ask: the retry
+            # may show the message twice (the sender logs it as such).
+            return Delivery("retry", error=f"{type(exc).__name__}: {exc}", unknown=True)
+        except TelegramError as exc:  # network, Telegram's 5xx: try again later
             return Delivery("retry", error=f"{type(exc).__name__}: {exc}")
         if is_inline(message.options):
             try:
@@ -508,9 +517,13 @@ class TelegramChannel:
             return PlainTextResponse("forbidden", status_code=403)
         if self._bot is None:
             return PlainTextResponse("starting", status_code=503)
+        body = await _capped_body(request, MAX_UPDATE_BYTES)
+        if body is None:
+            return PlainTextResponse("update too large", status_code=413)
         try:
-            update = Update.de_json(await request.json(), self.api)
-        except (ValueError, TypeError, KeyError, AttributeError):
+            # RecursionError: JSON nested deeper than Python's stack (100,000 "[").
+            update = Update.de_json(json.loads(body), self.api)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return PlainTextResponse("not an update", status_code=400)
         try:
             await self.handle_update(update)
@@ -698,3 +711,19 @@ class TelegramChannel:
         if self._inbound is None:
             raise RuntimeError("the Telegram channel is not started")
         return self._inbound
+
+
+async def _capped_body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None when it is (or says it is) over `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                return None
+    except ClientDisconnect:
+        return b""  # not JSON: answered 400
+    return bytes(body)

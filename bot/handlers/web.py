@@ -19,13 +19,20 @@ def build_app(
     channels: dict[str, str],
     routes: list[BaseRoute] | None = None,
 ) -> Starlette:
-    """The ASGI app: GET /healthz reports the database, the timers and each channel."""
+    """The ASGI app: GET /healthz reports the database, the timers and each channel.
+
+    It answers 503 when the database does not take writes (disk full, a lock held past the
+    busy timeout): a worker that can read but not write loses every message it is given, so
+    a load balancer must take it out."""
 
     async def healthz(_: Request) -> JSONResponse:
         try:
+            failing = await bot.db.write_failure(bot.clock.now())
             pending, first = await bot.timer_stats()
         except Exception as exc:  # the point of a health check is to say so, not to crash
             return JSONResponse({"database": f"error: {exc}"}, status_code=503)
+        if failing is not None:
+            return JSONResponse({"database": f"writes failing: {failing}"}, status_code=503)
         return JSONResponse(
             {
                 "database": "ok",

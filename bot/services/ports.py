@@ -68,6 +68,8 @@ class OutboxMessage:
     state: str
     broadcast: str | None = None  # shared by the rows of one staff notification
     attempts: int = 0
+    # The first attempt whose outcome is unknown (it may have gone out): ask before resending.
+    unsure_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -454,26 +456,57 @@ class Tx(Protocol):
         """The newest message queued for a person."""
         ...
 
-    async def claim_outbox(self, channel: str, now: datetime, limit: int) -> list[OutboxMessage]:
-        """Take queued messages that are due, the oldest per recipient only (order is kept)."""
+    async def claim_outbox(
+        self, channel: str, now: datetime, limit: int, *, owner: str, until: datetime
+    ) -> list[OutboxMessage]:
+        """Lease queued messages that are due to `owner` until `until`, the oldest per recipient
+        only (order is kept); a row whose lease expired is taken back, its outcome unknown."""
+        ...
+
+    async def renew_leases(self, owner: str, until: datetime) -> int:
+        """Extend the leases `owner` holds (it is alive and still sending them)."""
+        ...
+
+    async def lease_owners(self, channel: str) -> list[str]:
+        """The workers holding leases on a channel's rows."""
+        ...
+
+    async def release_leases(self, channel: str, owners: Sequence[str]) -> int:
+        """End the leases of workers known to be gone: their rows may be taken at once."""
+        ...
+
+    async def known_external_ids(self, channel: str, external_ids: Sequence[str]) -> set[str]:
+        """Which of these provider ids are already recorded on a row of ours."""
         ...
 
     async def mark_sent(self, message_id: int, external_id: str | None, at: datetime) -> None:
-        """A transport accepted the message."""
+        """A transport accepted the message (whoever holds its lease now: it went out)."""
         ...
 
     async def mark_retry(
-        self, message_id: int, when: datetime, error: str, *, counted: bool = True
+        self,
+        message_id: int,
+        when: datetime,
+        error: str,
+        *,
+        counted: bool = True,
+        unknown: bool = False,
+        owner: str | None = None,
     ) -> None:
-        """Try again later (5xx, timeout, 429); an uncounted try (a 429) is not an attempt."""
+        """Try again later (5xx, timeout, 429); an uncounted try (a 429) is not an attempt; an
+        `unknown` outcome (the request may have gone out) is checked before the next send.
+        With an `owner`, only while it still holds the lease (else its new holder decides)."""
         ...
 
-    async def mark_failed(self, message_id: int, error: str, *, dropped: bool = False) -> None:
-        """Give up on a message (a permanent error), or drop it (opted out, merged)."""
+    async def mark_failed(
+        self, message_id: int, error: str, *, dropped: bool = False, owner: str | None = None
+    ) -> None:
+        """Give up on a message (a permanent error), or drop it (opted out, merged); with an
+        `owner`, only while it still holds the lease."""
         ...
 
-    async def recover_in_flight(self, channel: str) -> int:
-        """After a crash, messages handed to a transport but never settled are queued again."""
+    async def touch_health(self, at: datetime) -> None:
+        """A write that costs nothing: does the database take writes right now?"""
         ...
 
     async def broadcast_rows(self, key: str) -> list[OutboxMessage]:

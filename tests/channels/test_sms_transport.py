@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -74,8 +74,8 @@ async def test_a_messaging_service_sid_is_sent_as_such(fake: FakeTwilio) -> None
     assert sent.messaging_service_sid == service and sent.from_ is None
 
 
-async def test_the_same_idempotency_key_twice_makes_one_message(fake: FakeTwilio) -> None:
-    """A crash between send and commit: the row is sent again with its key, Twilio drops it."""
+async def test_the_fake_like_twilio_deduplicates_nothing(fake: FakeTwilio) -> None:
+    """Twilio documents no idempotency for message creation: the same call twice, two SMS."""
     message = _message()
     transport = TwilioTransport(_config(fake))
     try:
@@ -84,26 +84,54 @@ async def test_the_same_idempotency_key_twice_makes_one_message(fake: FakeTwilio
     finally:
         await transport.close()
     assert first.outcome == again.outcome == "sent"
-    assert first.external_id == again.external_id
-    assert len(fake.messages(PAUL)) == 1
-    assert len(fake.requests()) == 2
+    assert first.external_id != again.external_id
+    assert len(fake.messages(PAUL)) == 2
 
 
-async def test_a_timeout_after_twilio_created_the_message_retries_without_a_second_one(
+async def test_a_timeout_after_twilio_created_the_message_is_found_by_the_lookup(
     fake: FakeTwilio,
 ) -> None:
     fake.delay_next(1, 2.0)  # created at once, answered too late
     message = _message()
+    other = _message(8, "Something else")
     transport = TwilioTransport(_config(fake), timeout=0.3)
     try:
+        since = datetime.now(UTC)
         late = await transport.send(message, idempotency_key(message))
-        retried = await transport.send(message, idempotency_key(message))
+        assert (await transport.send(other, idempotency_key(other))).outcome == "sent"
+        found = await transport.lookup(message, since)
     finally:
         await transport.close()
-    assert late.outcome == "retry" and "Timeout" in late.error
-    assert retried.outcome == "sent"
-    [sent] = fake.messages(PAUL)
-    assert retried.external_id == sent.sid
+    assert late.outcome == "retry" and "Timeout" in late.error and late.unknown
+    [created, _] = fake.messages(PAUL)
+    assert found == [created.sid]  # the same number's other message is not taken for it
+
+
+async def test_a_503_that_created_nothing_is_not_found(fake: FakeTwilio) -> None:
+    fake.fail_next(1, 503)
+    message = _message()
+    transport = TwilioTransport(_config(fake))
+    try:
+        since = datetime.now(UTC)
+        failed = await transport.send(message, idempotency_key(message))
+        found = await transport.lookup(message, since)
+    finally:
+        await transport.close()
+    assert failed.outcome == "retry" and failed.unknown  # Twilio does not say it created none
+    assert found == []
+
+
+async def test_the_lookup_reads_every_page_and_only_since_the_attempt(fake: FakeTwilio) -> None:
+    message = _message()
+    transport = TwilioTransport(_config(fake))
+    try:
+        for _ in range(120):  # more than one page of 100
+            assert (await transport.send(message, "k")).outcome == "sent"
+        later = datetime.now(UTC) + timedelta(minutes=5)
+        assert len(await transport.lookup(message, datetime.now(UTC))) == 120
+        assert await transport.lookup(message, later) == []  # filtered here, not by the date
+    finally:
+        await transport.close()
 
 
 @pytest.mark.parametrize(

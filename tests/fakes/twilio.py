@@ -1,12 +1,18 @@
 """A fake Twilio REST API on 127.0.0.1, for the tests and for trying `carebot run` by hand.
 
-It speaks enough of Twilio for the real `twilio` client: POST
-/2010-04-01/Accounts/{AccountSid}/Messages.json (form-encoded, basic auth) answers a
-Twilio-shaped message ("SM..." sid), honours I-Twilio-Idempotency-Token (a repeated token
-gets the first answer, no second message), and can post signed status callbacks. Failures are
-scripted: the next N requests answer 500 or 429, a number refuses like an unsubscribed
-recipient (HTTP 400, code 21610), answers come late (the message is created first, so a
-client that times out and retries must be caught by the idempotency token).
+It speaks enough of Twilio for the real `twilio` client, as Twilio's Message resource page
+describes it (https://www.twilio.com/docs/messaging/api/message-resource): POST
+/2010-04-01/Accounts/{AccountSid}/Messages.json (form-encoded, basic auth) creates a
+Twilio-shaped message ("SM..." sid) every time: like Twilio, which documents no idempotency
+for message creation, it deduplicates nothing (a request header I-Twilio-Idempotency-Token is
+only recorded, for the tests to tell rows apart). GET on the same URL lists messages, newest
+first, filtered by To, From and DateSent / DateSent< / DateSent> (a GMT date YYYY-MM-DD:
+day granularity, as documented; anything else is refused), in Twilio's pages (PageSize,
+default 50, at most 1000; Page and PageToken; next_page_uri). The fake hands a message to the
+carrier at once: its date_sent is its creation time. It can post signed status callbacks.
+Failures are scripted: the next N requests answer 500 or 429, a number refuses like an
+unsubscribed recipient (HTTP 400, code 21610), answers come late (the message is created
+first: a client that times out does not know whether it exists).
 
 From a test: `with FakeTwilio() as fake: ...` (a uvicorn server in a thread).
 From a shell: `python -m tests.fakes.twilio --port 8099`; `GET /_log` lists what it received
@@ -16,7 +22,8 @@ From a shell: `python -m tests.fakes.twilio --port 8099`; `GET /_log` lists what
 {"deliver": {"to": "+33600000002", "status": "undelivered"}}, {"callbacks": true},
 {"reset": true}; for a period rather than a count, {"fail_for": {"seconds": 20, "status": 500}}
 (or 429, 503) and {"stall_for": {"seconds": 20, "hold": 12}} (each request is held `hold`
-seconds, longer than the client's timeout, then answered 503; nothing is created).
+seconds, longer than the client's timeout, then answered 503; nothing is created); these two
+fail the list too.
 """
 
 from __future__ import annotations
@@ -32,9 +39,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
 from email.utils import formatdate
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import uvicorn
@@ -48,6 +56,7 @@ ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "fake-auth-token-0123456789abcdef"
 API_VERSION = "2010-04-01"
 ERRORS = {
+    20001: (400, "Invalid parameter"),
     20003: (401, "Authenticate"),
     20429: (429, "Too Many Requests"),
     20500: (500, "Internal Server Error"),
@@ -117,7 +126,6 @@ class FakeTwilio:
         self._lock = threading.Lock()
         self._messages: list[FakeMessage] = []
         self._requests: list[FakeRequest] = []
-        self._by_token: dict[str, FakeMessage] = {}
         self._callbacks_sent: list[dict[str, str]] = []
         self._script = _Script(callbacks=callbacks)
         self._server: uvicorn.Server | None = None
@@ -129,6 +137,11 @@ class FakeTwilio:
                     f"/{API_VERSION}/Accounts/{{sid}}/Messages.json",
                     self._create,
                     methods=["POST"],
+                ),
+                Route(
+                    f"/{API_VERSION}/Accounts/{{sid}}/Messages.json",
+                    self._list,
+                    methods=["GET"],
                 ),
                 Route("/_log", self._log, methods=["GET"]),
                 Route("/_script", self._script_endpoint, methods=["POST"]),
@@ -224,7 +237,6 @@ class FakeTwilio:
             callbacks = self._script.callbacks
             self._messages.clear()
             self._requests.clear()
-            self._by_token.clear()
             self._callbacks_sent.clear()
             self._script = _Script(callbacks=callbacks)
 
@@ -286,15 +298,12 @@ class FakeTwilio:
             if failure is None and now < self._script.fail_until:
                 failure = self._script.fail_status
             hold = self._script.stall_hold if now < self._script.stall_until else 0.0
-            first = self._by_token.get(token) if token else None
         if hold:
             await asyncio.sleep(hold)
             return answer(503, 20500, {**_error(20500), "status": 503})
         if failure is not None:
             code = {429: 20429}.get(failure, 20500)
             return answer(failure, code, {**_error(code), "status": failure})
-        if first is not None:  # the same call again: Twilio answers the first message
-            return answer(201, None, self._resource(first))
         for code, missing in (
             (21604, not to),
             (21602, not form.get("Body")),
@@ -320,8 +329,6 @@ class FakeTwilio:
         )
         with self._lock:
             self._messages.append(message)
-            if token:
-                self._by_token[token] = message
             delay = self._script.delays.pop(0) if self._script.delays else 0.0
             final = self._script.deliver.get(to)
             post_callbacks = self._script.callbacks or final is not None
@@ -332,6 +339,66 @@ class FakeTwilio:
         if delay:
             await asyncio.sleep(delay)
         return answer(201, None, self._resource(message))
+
+    async def _list(self, request: Request) -> Response:
+        """GET Messages.json: Twilio's list, newest first, in pages (an outage scripted for a
+        period fails lists too; fail_next counts creates only)."""
+        if request.path_params["sid"] != self.account_sid or not self._authorised(request):
+            return JSONResponse(_error(20003), status_code=401)
+        now = time.time()
+        with self._lock:
+            failure = self._script.fail_status if now < self._script.fail_until else None
+            hold = self._script.stall_hold if now < self._script.stall_until else 0.0
+        if hold:
+            await asyncio.sleep(hold)
+            failure = 503
+        if failure is not None:
+            code = {429: 20429}.get(failure, 20500)
+            headers = {"Retry-After": "1"} if failure == 429 else {}
+            return JSONResponse({**_error(code), "status": failure}, failure, headers=headers)
+        query = request.query_params
+        try:
+            size = min(1000, max(1, int(query.get("PageSize", "50"))))
+            page = max(0, int(query.get("Page", "0")))
+            days = {
+                op: _gmt_date(query[key])
+                for op, key in (("=", "DateSent"), ("<", "DateSent<"), (">", "DateSent>"))
+                if key in query
+            }
+        except ValueError:
+            return JSONResponse(_error(20001), status_code=400)
+        with self._lock:
+            found = [
+                m
+                for m in reversed(self._messages)
+                if query.get("To") in (None, m.to)
+                and query.get("From") in (None, m.from_)
+                and _on_days(m.received_at, days)
+            ]
+        chunk = found[page * size : (page + 1) * size]
+        base = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages.json"
+        kept = [(k, v) for k, v in query.multi_items() if k not in ("Page", "PageToken")]
+
+        def uri(number: int) -> str:
+            extra = [("Page", str(number)), ("PageSize", str(size))]
+            if number:
+                extra.append(("PageToken", f"PA{number:032x}"))
+            return base + "?" + urlencode([*[kv for kv in kept if kv[0] != "PageSize"], *extra])
+
+        more = (page + 1) * size < len(found)
+        return JSONResponse(
+            {
+                "messages": [self._resource(m) for m in chunk],
+                "end": page * size + max(0, len(chunk) - 1),
+                "first_page_uri": uri(0),
+                "next_page_uri": uri(page + 1) if more else None,
+                "previous_page_uri": uri(page - 1) if page else None,
+                "page": page,
+                "page_size": size,
+                "start": page * size,
+                "uri": uri(page),
+            }
+        )
 
     def _authorised(self, request: Request) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
@@ -346,7 +413,7 @@ class FakeTwilio:
             "body": message.body,
             "date_created": date,
             "date_updated": date,
-            "date_sent": None,
+            "date_sent": date,
             "direction": "outbound-api",
             "error_code": None,
             "error_message": None,
@@ -442,6 +509,23 @@ class FakeTwilio:
         except (ValueError, TypeError, KeyError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse({"ok": True})
+
+
+def _gmt_date(text: str) -> date:
+    """A DateSent filter's value: Twilio documents a GMT date, YYYY-MM-DD, nothing finer."""
+    if len(text) != 10:
+        raise ValueError(text)
+    return date.fromisoformat(text)
+
+
+def _on_days(at: float, days: dict[str, date]) -> bool:
+    """Whether a message sent at `at` passes DateSent filters (=, <= and >= on GMT dates)."""
+    day = datetime.fromtimestamp(at, UTC).date()
+    return (
+        ("=" not in days or day == days["="])
+        and ("<" not in days or day <= days["<"])
+        and (">" not in days or day >= days[">"])
+    )
 
 
 def _error(code: int) -> dict[str, Any]:

@@ -47,10 +47,12 @@ __all__ = [
     "Who",
     "bounded",
     "eventually",
+    "import_agency",
     "is_apology",
     "live_bot",
     "new_message_sid",
     "sign",
+    "sms_bot",
     "sms_form",
     "telegram_text",
     "texts",
@@ -245,6 +247,19 @@ def sign(url: str, form: dict[str, str], token: str = AUTH_TOKEN) -> str:
     return str(RequestValidator(token).compute_signature(url, form))
 
 
+def import_agency(agency: Path, db: Path) -> None:
+    """`carebot import` an agency file into a database (created if need be)."""
+    imported = subprocess.run(
+        [sys.executable, "-m", "bot", "import", str(agency), "--db", str(db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr
+
+
 class LiveRun:
     """`carebot run` on its own database, with the fakes it is given; killable, restartable.
 
@@ -260,10 +275,15 @@ class LiveRun:
         twilio: FakeTwilio | None = None,
         telegram: FakeTelegram | None = None,
         webhook: bool = False,
+        database: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
+        """`database`: run on this (already imported) file, as a second worker would; `env`:
+        more CAREBOT_* settings (shorter timeouts for the tests)."""
         self.home = home
-        self.db = home / "carebot.db"
+        self.db = database or home / "carebot.db"
         self.log = home / "carebot-run.log"
+        self.extra_env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.twilio = twilio
@@ -271,15 +291,8 @@ class LiveRun:
         self.webhook = webhook
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
-        imported = subprocess.run(
-            [sys.executable, "-m", "bot", "import", str(agency), "--db", str(self.db)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert imported.returncode == 0, imported.stderr
+        if database is None:
+            import_agency(agency, self.db)
 
     def env(self) -> dict[str, str]:
         """The environment of `carebot run`: only the fakes, on loopback."""
@@ -304,7 +317,7 @@ class LiveRun:
             }
             if self.webhook:
                 env["CAREBOT_TELEGRAM_WEBHOOK_SECRET"] = SECRET
-        return env
+        return env | self.extra_env
 
     def start(self) -> dict[str, Any]:
         """Start `carebot run` and wait until it is healthy (and Telegram connected)."""
@@ -414,12 +427,14 @@ class LiveRun:
 
     # --- talking to it as Twilio and Telegram do ----------------------------------------
 
-    def sms(self, form: dict[str, str], headers: dict[str, str] | None = None) -> int:
+    def sms(
+        self, form: dict[str, str], headers: dict[str, str] | None = None, timeout: float = 10
+    ) -> int:
         """Post one inbound SMS form, signed unless `headers` say otherwise; the status."""
         url = self.url + "/sms/inbound"
         if headers is None:
             headers = {"X-Twilio-Signature": sign(url, form)}
-        answer = httpx.post(url, data=form, headers=headers, timeout=10)
+        answer = httpx.post(url, data=form, headers=headers, timeout=timeout)
         if answer.status_code == 200:
             assert answer.headers["content-type"].startswith("text/xml")
             assert "<Response/>" in answer.text, answer.text
@@ -490,6 +505,21 @@ def live_bot(
             assert health["channels"]["sms"].startswith("on"), health
             assert health["channels"]["telegram"].startswith("on"), health
             yield run, twilio, telegram
+            assert run.alive(), run.log_tail()
+        finally:
+            run.stop()
+
+
+@contextlib.contextmanager
+def sms_bot(
+    home: Path, roster: Roster, env: dict[str, str] | None = None
+) -> Iterator[tuple[LiveRun, FakeTwilio]]:
+    """`carebot run` with SMS only, on the fake Twilio (more CAREBOT_* settings in `env`)."""
+    with FakeTwilio() as twilio:
+        run = LiveRun(home, roster.write(home), twilio=twilio, env=env)
+        try:
+            run.start()
+            yield run, twilio
             assert run.alive(), run.log_tail()
         finally:
             run.stop()

@@ -305,3 +305,24 @@ def test_wrong_telegram_secrets_get_403_and_leave_no_trace(live: Live, secret: s
     assert _post_update(run, update, secret) == 403
     assert run.rows("SELECT 1 FROM inbound WHERE external_id = ?", str(update["update_id"])) == []
     assert len(telegram.messages_to(who.telegram_id)) == seen
+
+
+def test_json_nested_too_deep_gets_400_and_a_huge_update_413(live: Live) -> None:
+    """100,000 nested "[" (deeper than Python's stack) with the right secret, and a body over
+    the 1 MiB cap: clear refusals, nothing stored, and the webhook keeps working."""
+    run, _, telegram = live
+    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
+    before = run.value("SELECT COUNT(*) FROM inbound")
+    url = run.url + "/telegram/webhook"
+    nested = httpx.post(url, content=b"[" * 100_000, headers=headers, timeout=10)
+    assert nested.status_code == 400, nested.text
+    assert "Traceback" not in nested.text
+    huge = {"update_id": next(UPDATE_IDS), "padding": "x" * (1024 * 1024)}
+    assert _post_update(run, huge, SECRET) == 413
+    assert run.value("SELECT COUNT(*) FROM inbound") == before
+    who = ROSTER.telegram_members[0]
+    assert who.telegram_id is not None
+    seen = len(telegram.messages_to(who.telegram_id))
+    assert _post_update(run, telegram_text(next(UPDATE_IDS), who, "/help", who.lang)) == 200
+    telegram.wait_for(lambda: len(telegram.messages_to(who.telegram_id)) > seen, 10)
+    assert "RecursionError" not in run.log.read_text(errors="replace")
