@@ -46,6 +46,11 @@ def _migrations() -> list[tuple[int, str]]:
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):
             found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    numbers = [number for number, _ in found]
+    if len(set(numbers)) != len(numbers):
+        # Two branches that each added "the next" migration: one would never run on a
+        # database that already has the other's number.
+        raise RuntimeError(f"two migrations share a number: {sorted(numbers)}")
     return sorted(found)
 
 

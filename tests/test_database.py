@@ -101,3 +101,10 @@ def _rows_in_main_file(path: Path) -> int:
 
 def _now() -> datetime:
     return datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def test_every_migration_has_its_own_number() -> None:
+    from storage.db import _migrations
+
+    numbers = [number for number, _ in _migrations()]
+    assert numbers == list(range(1, len(numbers) + 1))
