@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import sys
 from datetime import date, datetime, time, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -26,13 +25,11 @@ COLUMNS = (
 )
 
 
-async def export_ledger(db_path: str, first: str, last: str, out: TextIO) -> int:
-    """Write the ledger lines of the agency-time days [first, last] as CSV."""
-    try:
-        start_day, end_day = date.fromisoformat(first), date.fromisoformat(last)
-    except ValueError as exc:
-        print(f"export: dates are YYYY-MM-DD ({exc})", file=sys.stderr)
-        return 2
+async def export_ledger(db_path: str, start_day: date, end_day: date, out: TextIO) -> int:
+    """Write the ledger lines of the agency-time days [start_day, end_day] as CSV.
+
+    Raises NotFound when the database holds no agency (nothing is written then).
+    """
     bot = await Carebot.open(db_path, SystemClock())
     try:
         async with bot.db.transaction() as tx:
