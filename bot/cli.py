@@ -288,8 +288,8 @@ async def _import(path: Path, db: str, force: bool) -> int:
     ):
         if ids:
             print(f"{label}: {', '.join(ids)}")
-    if changes.settings and not changes.nothing:
-        print("agency, policy or services: updated")
+    if changes.settings:
+        print("updated: the agency, its policy or its services")
     return 0
 
 

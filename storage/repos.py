@@ -1156,7 +1156,7 @@ class Tx:
         if holders and not force:
             raise RosterInUse(holders)
         before = {pid: await self._snapshot(pid) for pid in listed}
-        old_version = await self.agency_version()
+        old_settings = await self._settings_snapshot()
         await self._run(
             "INSERT INTO agency (id, name, timezone, currency, language, policy_json, version) "
             "VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
@@ -1221,8 +1221,16 @@ class Tx:
                 if before[p.id] is not None and before[p.id] != after[p.id]
             ),
             removed=tuple(leaving),
-            settings=old_version != await self.agency_version(),
+            settings=old_settings != await self._settings_snapshot(),
         )
+
+    async def _settings_snapshot(self) -> tuple[object, ...]:
+        """The agency, its policy and its services as stored, to tell whether they changed."""
+        agency = await self._all(
+            "SELECT name, timezone, currency, language, policy_json FROM agency"
+        )
+        services = await self._all("SELECT * FROM services ORDER BY id")
+        return tuple(tuple(r) for r in agency), tuple(tuple(r) for r in services)
 
     async def _open_requests_of(self, people: list[str]) -> dict[str, int]:
         """How many open requests each of these people holds, as member or provider."""

@@ -93,61 +93,16 @@ def empty_db(tmp_path: Path) -> Path:
 
 def mistakes(tmp: Path, empty_db: Path) -> list[tuple[list[str], int, str]]:
     """(arguments, exit code, a word the one line must contain)."""
+
+    def export(db: Path, start: str = "2026-01-01", end: str = "2026-01-31") -> list[str]:
+        return ["export", "ledger", "--from", start, "--to", end, "--db", str(db), "-o", out]
+
     out = str(tmp / "out.csv")
     return [
-        (
-            [
-                "export",
-                "ledger",
-                "--from",
-                "2026-01-01",
-                "--to",
-                "2026-01-31",
-                "--db",
-                str(empty_db),
-                "-o",
-                out,
-            ],
-            1,
-            "import",
-        ),
-        (
-            [
-                "export",
-                "ledger",
-                "--from",
-                "2026-01-01",
-                "--to",
-                "2026-01-31",
-                "--db",
-                str(tmp / "missing.db"),
-                "-o",
-                out,
-            ],
-            1,
-            "no database",
-        ),
-        (
-            [
-                "export",
-                "ledger",
-                "--from",
-                "2026-02-01",
-                "--to",
-                "2026-01-01",
-                "--db",
-                str(empty_db),
-                "-o",
-                out,
-            ],
-            2,
-            "after",
-        ),
-        (
-            ["export", "ledger", "--from", "2026-13-01", "--to", "2026-12-31", "-o", out],
-            2,
-            "2026-13-01",
-        ),
+        (export(empty_db), 1, "import"),
+        (export(tmp / "missing.db"), 1, "no database"),
+        (export(empty_db, "2026-02-01", "2026-01-01"), 2, "after"),
+        (export(empty_db, "2026-13-01", "2026-12-31"), 2, "2026-13-01"),
         (["demo", "--now", "yesterday", "--db", str(tmp / "demo.db")], 2, "yesterday"),
         (["parse-when", "--tz", "Mars/Olympus", "demain"], 2, "Mars/Olympus"),
         (["parse-when", "--now", "yesterday", "demain"], 2, "yesterday"),
@@ -158,6 +113,20 @@ def mistakes(tmp: Path, empty_db: Path) -> list[tuple[list[str], int, str]]:
         (["backup", str(tmp / "copy.db"), "--db", str(tmp / "missing.db")], 1, "no database"),
         (["backup", str(empty_db), "--db", str(empty_db)], 1, "exists"),
         (["replay"], 2, "files"),
+        (
+            [
+                "sms-send",
+                "hi",
+                "--from",
+                "+33612345678",
+                "--token",
+                "t",
+                "--url",
+                "http://127.0.0.1:9",
+            ],
+            1,
+            "cannot reach",
+        ),
         (["frobnicate"], 2, "frobnicate"),
     ]
 
@@ -299,6 +268,11 @@ def test_import_says_what_changed(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert code == 0, err
     assert "updated: marie" in out.splitlines()
     assert "removed: david" in out.splitlines()
+    assert "policy" not in out  # only people changed
+
+    path.write_text(edited.replace('hourly_rate = "18.00"', 'hourly_rate = "19.00"'), "utf-8")
+    code, out, _ = run_cli(capsys, "import", path, "--db", db)
+    assert out.splitlines()[1:] == ["updated: the agency, its policy or its services"]
 
     code, out, _ = run_cli(capsys, "import", AGENCY, "--db", db)
     assert code == 0
