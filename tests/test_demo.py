@@ -82,7 +82,7 @@ async def test_the_demo_speaks_the_language_of_the_person_at_the_terminal(
     assert "Personne ne s’appelle 'nobody'" in said(out)
 
     await console.line("/as chloe")  # an English member
-    assert "You are now Chloé Bernard (chloe, telegram)." in said(out)
+    assert "You are now Chloé Bernard (chloe). [telegram]" in said(out)
     await console.line("/demo-help")
     assert "Commands:" in said(out)
     await console.line("/pick 7")

@@ -12,27 +12,35 @@ from bot.clock import VirtualClock
 from bot.domain.agency import AgencyFile, Person
 from bot.domain.durations import parse_duration
 from bot.flows.router import Press, Text
-from bot.i18n import fmt_day, fmt_time, normalize_language, tr
+from bot.i18n import N_, fmt_day, fmt_time, normalize_language, tr
 from bot.services.ports import OutboxMessage
 
 MOMENT = "%Y-%m-%d %H:%M"
 
 
+# The demo's commands and what they do; each description is its own message so that
+# every catalogue entry stays short.
+HELP = (
+    ("/as ID", N_("speak as this person (members, providers, staff: see /who)")),
+    ("/who", N_("list everyone")),
+    ("/clock +30m", N_("move the clock forward (timers fire on the way)")),
+    ("/clock 2026-12-01 09:00", N_("move the clock to that time (agency time)")),
+    ("/clock", N_("show the time")),
+    ("/pick N", N_("tap option N of the latest message you received with options")),
+    ("/demo-help", N_("this list")),
+    ("/quit", N_("leave")),
+)
+
+
 def demo_help(lang: str) -> str:
     """The demo's own commands, in the person's language."""
-    return tr(
-        lang,
-        "Commands:\n"
-        "  /as NAME        speak as this person (members, providers, staff: see /who)\n"
-        "  /who            list everyone\n"
-        "  /clock +30m     move the clock forward (timers fire on the way)\n"
-        "  /clock 2026-12-01 09:00   move the clock to that time; /clock alone shows it\n"
-        "  /pick N         tap option N of the latest message you received with options\n"
-        "  /demo-help      this list\n"
-        "  /quit           leave\n"
-        "Anything else is sent as a message from the current person. On SMS, options are\n"
-        "picked by typing their number, as a real SMS user would.",
+    lines = [tr(lang, "Commands:")]
+    lines += [f"  {command:25} {tr(lang, text)}" for command, text in HELP]
+    lines.append(tr(lang, "Anything else is sent as a message from the current person."))
+    lines.append(
+        tr(lang, "On SMS, pick an option by typing its number, as a real SMS user would.")
     )
+    return "\n".join(lines)
 
 
 class Console:
@@ -73,16 +81,9 @@ class Console:
 
     def _show_now(self) -> None:
         now = self.clock.now().astimezone(self.tz)
-        self.say(
-            tr(
-                self.lang,
-                "Clock: {day} {year} {time} ({zone})",
-                day=fmt_day(now, self.lang),
-                year=now.year,
-                time=fmt_time(now, self.lang),
-                zone=self.agency.agency.timezone,
-            )
-        )
+        day = f"{fmt_day(now, self.lang)} {now.year}"
+        clock = tr(self.lang, "Clock: {day} {time}", day=day, time=fmt_time(now, self.lang))
+        self.say(f"{clock} ({self.agency.agency.timezone})")
 
     async def line(self, text: str) -> bool:
         """Handle one typed line; False when the user wants to leave."""
@@ -112,15 +113,8 @@ class Console:
         for person in self.agency.people:
             if person.id == name:
                 self.current = person
-                self.say(
-                    tr(
-                        self.lang,
-                        "You are now {name} ({id}, {channel}).",
-                        name=person.name,
-                        id=person.id,
-                        channel=person.channel,
-                    )
-                )
+                said = tr(self.lang, "You are now {name} ({id}).", name=person.name, id=person.id)
+                self.say(f"{said} [{person.channel}]")
                 return
         self.say(tr(self.lang, "Nobody called {name}; /who lists everyone.", name=repr(name)))
 
@@ -147,8 +141,8 @@ class Console:
                     tr(
                         self.lang,
                         "Not a time: write /clock +30m, /clock 2h or /clock YYYY-MM-DD HH:MM "
-                        "(e.g. /clock {example}).",
-                        example=(now + timedelta(days=1)).astimezone(self.tz).strftime(MOMENT),
+                        "(e.g. /clock {when}).",
+                        when=(now + timedelta(days=1)).astimezone(self.tz).strftime(MOMENT),
                     )
                 )
                 return None
