@@ -218,7 +218,15 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from bot.handlers.demo import run_demo
 
-        return asyncio.run(run_demo(args.db, args.agency, args.now, keep=args.keep))
+        try:
+            return asyncio.run(run_demo(args.db, args.agency, args.now, keep=args.keep))
+        except KeyboardInterrupt:
+            # The database is closed by now; but a thread still waits in input() holding
+            # stdin's lock, on which a normal interpreter exit aborts (SIGABRT).
+            print(file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
     if args.command == "parse-when":
         return _parse_when(args)
     return _parse_sms(args)

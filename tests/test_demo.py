@@ -4,6 +4,9 @@ the language of the person at the terminal."""
 from __future__ import annotations
 
 import io
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +15,7 @@ from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.handlers.console import Console
 from bot.handlers.demo import run_demo
-from tests.conftest import AGENCY, paris
+from tests.conftest import AGENCY, ROOT, paris
 
 
 async def console_at(bot: Carebot, clock: VirtualClock) -> tuple[Console, io.StringIO]:
@@ -111,3 +114,30 @@ async def test_run_demo_from_a_given_start_reads_until_the_end_of_input(tmp_path
     text = out.getvalue()
     assert "Horloge : lundi 23 novembre 2026 22:00" in text
     assert "Horloge : mardi 24 novembre 2026 08:00" in text
+
+
+def test_ctrl_c_leaves_the_demo_at_once_without_a_traceback(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "demo", "--db", str(tmp_path / "demo.db")],
+        stdin=subprocess.PIPE,  # open, and nothing typed: the demo waits at its prompt
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        seen = b""
+        while b"alice> " not in seen:
+            chunk = proc.stdout.read1(4096)
+            assert chunk, seen.decode()
+            seen += chunk
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)  # stdin stays open: no end of input to help it leave
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert b"Traceback" not in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -54,7 +55,7 @@ async def run_demo(
         loop = asyncio.get_running_loop()
         while True:
             prompt = f"{console.current.id}> "
-            line = await loop.run_in_executor(None, read or _read, prompt)
+            line = await _ask(loop, read or _read, prompt)
             if line is None or not await console.line(line):
                 break
     finally:
@@ -66,6 +67,36 @@ def _remove_database(db_path: str) -> None:
     """A demo starts from the sample agency, not from yesterday's experiments."""
     for suffix in ("", "-wal", "-shm"):
         Path(db_path + suffix).unlink(missing_ok=True)
+
+
+async def _ask(
+    loop: asyncio.AbstractEventLoop, read: Callable[[str], str | None], prompt: str
+) -> str | None:
+    """One line typed at the terminal, read on a daemon thread.
+
+    Not on the loop's executor: at Ctrl-C asyncio.run waits for the executor's threads, and
+    one blocked in input() would hold the demo open until Enter.
+    """
+    answer: asyncio.Future[str | None] = loop.create_future()
+
+    def settle(line: str | None, error: BaseException | None) -> None:
+        if answer.done():
+            return
+        if error is not None:
+            answer.set_exception(error)
+        else:
+            answer.set_result(line)
+
+    def work() -> None:
+        try:
+            line = read(prompt)
+        except Exception as exc:  # handed to the loop, which raises it in run_demo
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, line, None)
+
+    threading.Thread(target=work, name="demo-input", daemon=True).start()
+    return await answer
 
 
 def _read(prompt: str) -> str | None:
