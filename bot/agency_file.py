@@ -1,4 +1,4 @@
-"""Load an agency file (TOML, see shared/spec/fixture.md) into validated domain objects.
+"""Load an agency file (TOML, format: docs/agency-file.md) into validated domain objects.
 
 Loading is all or nothing: the first problem raises AgencyFileError, which names the
 table, the entry and the key, and nothing is returned half-loaded.

@@ -10,11 +10,12 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.domain.agency import AgencyFile, Person
+from bot.domain.errors import NotFound
 from bot.flows.router import Inbound, decode, encode, handle
 from bot.i18n import for_channel, normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
 from bot.services.desk import AgencyCache, Desk, open_desk
-from bot.services.ports import Clock, OutboxMessage
+from bot.services.ports import Clock, OutboxMessage, RosterChanges
 from bot.services.timers import fire
 from storage.db import Database
 
@@ -51,12 +52,22 @@ class Carebot:
         """Close the database."""
         await self.db.close()
 
-    async def import_agency(self, data: AgencyFile) -> None:
-        """Write an agency file into the database (idempotent)."""
+    async def has_agency(self) -> bool:
+        """Whether an agency file was imported into this database."""
+        try:
+            async with self.db.transaction() as tx:
+                await tx.agency()
+        except NotFound:
+            return False
+        return True
+
+    async def import_agency(self, data: AgencyFile, *, force: bool = False) -> RosterChanges:
+        """Write an agency file into the database (idempotent) and say what changed."""
         async with self.db.transaction() as tx:
-            await tx.import_agency(data, self.clock.now())
+            changes = await tx.import_agency(data, self.clock.now(), force=force)
         async with open_desk(self.db, self.clock, self.agency_cache) as desk:
             await ensure_weekly_credits(desk)
+        return changes
 
     async def accept(
         self,

@@ -1,92 +1,217 @@
-"""The `carebot` command: import, run, replay, demo, sms-send, and the two parsers."""
+"""The `carebot` command: import, run, backup, export, replay, demo, sms-send, the parsers."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import logging
 import os
 import sys
 from collections.abc import Coroutine
-from datetime import datetime
+from datetime import date, datetime
+from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_DB = "./carebot.db"
 DEMO_AGENCY = Path(__file__).resolve().parent.parent / "agencies" / "demo.toml"
+MOMENT = "%Y-%m-%d %H:%M"
+
+
+class Refused(Exception):
+    """A user's mistake found after the arguments were read: one line, exit 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line: 'carebot export: error: ... (see --help)'."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the mistake on one line and exit 2, as argparse does for usage errors."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# --- Argument types: each refuses a bad value with a message saying what is wanted --------
+
+
+def _moment(text: str) -> datetime:
+    """A local time "YYYY-MM-DD HH:MM"."""
+    try:
+        return datetime.strptime(text.strip(), MOMENT)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'"{text}" is not a time like "2026-12-01 09:00" (YYYY-MM-DD HH:MM)'
+        ) from None
+
+
+def _day(text: str) -> date:
+    """A day "YYYY-MM-DD"."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'"{text}" is not a day YYYY-MM-DD, like "2026-12-01"'
+        ) from None
+
+
+def _zone(text: str) -> str:
+    """An IANA time zone name."""
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise argparse.ArgumentTypeError(
+            f'"{text}" is not an IANA time zone like "Europe/Paris"'
+        ) from None
+    return text
+
+
+def _port(text: str) -> int:
+    """A TCP port, 1 to 65535."""
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f'"{text}" is not a port number (1 to 65535)')
+    return int(text)
+
+
+def _version() -> str:
+    """The installed package's version (pyproject.toml), as pip knows it."""
+    try:
+        return metadata.version("carebot")
+    except metadata.PackageNotFoundError:  # run from a source tree without installing
+        return "unknown (not installed)"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="carebot", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    env_db = os.environ.get("CAREBOT_DATABASE", DEFAULT_DB)
+    db_help = f"the SQLite file (default: $CAREBOT_DATABASE or {DEFAULT_DB}; now {env_db})"
+    parser = _Parser(prog="carebot", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"carebot {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("import", help="load an agency file (all or nothing)")
-    p.add_argument("file", type=Path)
-    p.add_argument("--db", default=os.environ.get("CAREBOT_DATABASE", DEFAULT_DB))
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, description=summary)  # type: ignore[no-any-return]
 
-    p = sub.add_parser("run", help="the live bot: web app, timers, channels")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    p = command("import", "load an agency file (all or nothing) and say what changed")
+    p.add_argument("file", type=Path, help="the agency file (TOML, see docs/agency-file.md)")
+    p.add_argument("--db", default=env_db, help=db_help)
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="remove people left out of the file even if they hold open requests",
+    )
 
-    p = sub.add_parser("sms-send", help="post a signed inbound SMS to carebot run, as Twilio")
-    p.add_argument("text")
+    p = command("run", "the live bot: web app, timers, channels (settings: CAREBOT_*)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=8080, help="port to listen on (default 8080)")
+
+    p = command("backup", "copy the database safely while the bot runs (SQLite online backup)")
+    p.add_argument("dest", type=Path, help="the copy to write; must not exist yet")
+    p.add_argument("--db", default=env_db, help=db_help)
+
+    p = command("sms-send", "post a signed inbound SMS to carebot run, as Twilio would")
+    p.add_argument("text", help="the message body")
     p.add_argument("--from", dest="sender", required=True, help="the sender, e.g. +447700900123")
-    p.add_argument("--url", default=os.environ.get("CAREBOT_PUBLIC_URL", "http://127.0.0.1:8080"))
-    p.add_argument("--token", default=os.environ.get("CAREBOT_TWILIO_AUTH_TOKEN"))
+    p.add_argument(
+        "--url",
+        default=os.environ.get("CAREBOT_PUBLIC_URL", "http://127.0.0.1:8080"),
+        help="where the bot listens (default: $CAREBOT_PUBLIC_URL or http://127.0.0.1:8080)",
+    )
+    p.add_argument(
+        "--token",
+        default=os.environ.get("CAREBOT_TWILIO_AUTH_TOKEN"),
+        help="the Twilio auth token to sign with (default: $CAREBOT_TWILIO_AUTH_TOKEN)",
+    )
     p.add_argument("--public-url", help="the URL to sign (default: $CAREBOT_PUBLIC_URL, or --url)")
-    p.add_argument("--to", default=os.environ.get("CAREBOT_TWILIO_FROM", "+15005550006"))
+    p.add_argument(
+        "--to",
+        default=os.environ.get("CAREBOT_TWILIO_FROM", "+15005550006"),
+        help="the agency's number (default: $CAREBOT_TWILIO_FROM)",
+    )
     p.add_argument("--sid", help="the MessageSid (default: a new one; repeat it to replay)")
 
-    p = sub.add_parser("export", help="export the ledger as CSV for the accountant")
-    p.add_argument("what", choices=["ledger"])
-    p.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
-    p.add_argument("--to", dest="end", required=True, help="last day (included), YYYY-MM-DD")
-    p.add_argument("--db", default=os.environ.get("CAREBOT_DATABASE", DEFAULT_DB))
+    p = command("export", "export the ledger as CSV for the accountant")
+    p.add_argument("what", choices=["ledger"], help="what to export: ledger")
+    p.add_argument("--from", dest="start", type=_day, required=True, help="first day, YYYY-MM-DD")
+    p.add_argument(
+        "--to", dest="end", type=_day, required=True, help="last day (included), YYYY-MM-DD"
+    )
+    p.add_argument("--db", default=env_db, help=db_help)
+    p.add_argument(
+        "-o", "--output", type=Path, help="write the CSV to this file (default: standard output)"
+    )
 
-    p = sub.add_parser("replay", help="run conversation transcripts on a virtual clock")
-    p.add_argument("files", nargs="+", type=Path)
-    p.add_argument("-v", "--verbose", action="store_true")
+    p = command("replay", "run conversation transcripts on a virtual clock")
+    p.add_argument("files", nargs="+", type=Path, help="transcripts (see docs/transcripts.md)")
+    p.add_argument("-v", "--verbose", action="store_true", help="print each conversation")
 
-    p = sub.add_parser("demo", help="chat with a sample agency in the terminal")
-    p.add_argument("--db", default="./carebot-demo.db")
-    p.add_argument("--agency", type=Path, default=DEMO_AGENCY)
-    p.add_argument("--now", help="start the virtual clock here (YYYY-MM-DD HH:MM, agency time)")
+    p = command("demo", "chat with a sample agency in the terminal")
+    p.add_argument("--db", default="./carebot-demo.db", help="the demo's SQLite file")
+    p.add_argument(
+        "--agency", type=Path, default=DEMO_AGENCY, help="the agency file to load (default: demo)"
+    )
+    p.add_argument(
+        "--now", type=_moment, help="start the virtual clock here (YYYY-MM-DD HH:MM, agency time)"
+    )
     p.add_argument("--keep", action="store_true", help="reuse the demo database")
 
-    p = sub.add_parser("parse-when", help="read a French/English date range")
-    p.add_argument("text", nargs="?")
-    p.add_argument("--now", help="YYYY-MM-DD HH:MM (local)")
-    p.add_argument("--tz", default="Europe/Paris")
-    p.add_argument("--lang", default="fr")
-    p.add_argument("--jsonl", type=Path)
+    p = command("parse-when", "read a French/English date range")
+    p.add_argument("text", nargs="?", help='e.g. "demain de 14h à 18h"')
+    p.add_argument("--now", type=_moment, help="the present, YYYY-MM-DD HH:MM (default: now)")
+    p.add_argument(
+        "--tz", type=_zone, default="Europe/Paris", help="time zone of --now (Europe/Paris)"
+    )
+    p.add_argument("--lang", choices=["fr", "en"], default="fr", help="language (default fr)")
+    p.add_argument("--jsonl", type=Path, help="read cases from this file, one JSON per line")
 
-    p = sub.add_parser("parse-sms", help="read a provider's reply")
-    p.add_argument("text", nargs="?")
-    p.add_argument("--lang", default="fr")
+    p = command("parse-sms", "read a provider's reply")
+    p.add_argument("text", nargs="?", help='e.g. "retard 15"')
+    p.add_argument("--lang", choices=["fr", "en"], default="fr", help="language (default fr)")
     p.add_argument("--now", help="YYYY-MM-DD HH:MM (local): a moved reply then carries its day")
-    p.add_argument("--jsonl", type=Path)
+    p.add_argument("--jsonl", type=Path, help="read cases from this file, one JSON per line")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `carebot` console script."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "export" and args.end < args.start:
+        parser.error(f"--from {args.start} is after --to {args.end}")
     level = logging.INFO if args.command == "run" else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    if args.command == "import":
-        return asyncio.run(_import(args.file, args.db))
-    if args.command == "run":
-        from bot.handlers.live import run_live
-        from bot.settings import Settings
+    from bot.logs import configure
 
-        return _run_fast(run_live(Settings(), args.host, args.port))
+    configure(level, os.environ.get("CAREBOT_LOG_FILE") if args.command == "run" else None)
+    try:
+        return _dispatch(args)
+    except Refused as exc:
+        print(f"carebot {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "import":
+        return asyncio.run(_import(args.file, args.db, args.force))
+    if args.command == "run":
+        return _run(args)
+    if args.command == "backup":
+        from storage.backup import backup
+
+        _existing(args.db)
+        try:
+            pages = backup(args.db, args.dest)
+        except FileExistsError:
+            raise Refused(f"{args.dest} exists already; choose a new name") from None
+        except OSError as exc:
+            raise Refused(f"cannot write {args.dest}: {exc.strerror or exc}") from None
+        print(f"backed up {args.db} to {args.dest} ({pages} pages)")
+        return 0
     if args.command == "sms-send":
         return _sms_send(args)
     if args.command == "export":
-        from bot.handlers.export import export_ledger
-
-        return asyncio.run(export_ledger(args.db, args.start, args.end, sys.stdout))
+        return _export(args)
     if args.command == "replay":
         from bot.replay import run_files
 
@@ -94,12 +219,39 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from bot.handlers.demo import run_demo
 
-        return asyncio.run(run_demo(args.db, args.agency, args.now, keep=args.keep))
+        try:
+            return asyncio.run(run_demo(args.db, args.agency, args.now, keep=args.keep))
+        except KeyboardInterrupt:
+            # The database is closed by now; but a thread still waits in input() holding
+            # stdin's lock, on which a normal interpreter exit aborts (SIGABRT).
+            print(file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
     if args.command == "parse-when":
         return _parse_when(args)
-    if args.command == "parse-sms":
-        return _parse_sms(args)
-    return 2
+    return _parse_sms(args)
+
+
+def _existing(db: str) -> None:
+    """Refuse to work on a database that is not there (opening would create an empty one)."""
+    if not Path(db).is_file():
+        raise Refused(f"no database at {db} (carebot import creates it; or give --db)")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from bot.handlers.live import run_live
+    from bot.settings import Settings, describe
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"carebot run: configuration: {describe(exc)}", file=sys.stderr)
+        return 2
+    _existing(settings.database)
+    return _run_fast(run_live(settings, args.host, args.port))
 
 
 def _run_fast(main: Coroutine[Any, Any, int]) -> int:
@@ -112,23 +264,23 @@ def _run_fast(main: Coroutine[Any, Any, int]) -> int:
         return runner.run(main)
 
 
-async def _import(path: Path, db: str) -> int:
+async def _import(path: Path, db: str, force: bool) -> int:
     from bot.agency_file import AgencyFileError, load_agency_file
     from bot.app import Carebot
     from bot.clock import SystemClock
-    from bot.domain.errors import RosterConflict
+    from bot.domain.errors import RosterConflict, RosterInUse
 
     try:
         data = load_agency_file(path)
     except AgencyFileError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
-        return 1
+        raise Refused(str(exc)) from None
     bot = await Carebot.open(db, SystemClock())
     try:
-        await bot.import_agency(data)
+        changes = await bot.import_agency(data, force=force)
+    except RosterInUse as exc:
+        raise Refused(f"{path.name}: {exc}; cancel or reassign first, or use --force") from None
     except RosterConflict as exc:
-        print(f"refused: {path.name}: {exc}", file=sys.stderr)
-        return 1
+        raise Refused(f"{path.name}: {exc}") from None
     finally:
         await bot.close()
     print(
@@ -136,6 +288,38 @@ async def _import(path: Path, db: str) -> int:
         f"{len(data.members)} members, {len(data.providers)} providers, "
         f"{len(data.staff)} staff into {db}"
     )
+    if changes.nothing:
+        print("nothing changed")
+    for label, ids in (
+        ("added", changes.added),
+        ("updated", changes.updated),
+        ("removed", changes.removed),
+    ):
+        if ids:
+            print(f"{label}: {', '.join(ids)}")
+    if changes.settings:
+        print("updated: the agency, its policy or its services")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from bot.domain.errors import NotFound
+    from bot.handlers.export import export_ledger
+
+    _existing(args.db)
+    buffer = io.StringIO()
+    try:
+        asyncio.run(export_ledger(args.db, args.start, args.end, buffer))
+    except NotFound:
+        raise Refused(f"{args.db} holds no agency yet (run carebot import first)") from None
+    # Written only once complete: a failed export leaves no half or empty file behind.
+    if args.output is None:
+        sys.stdout.write(buffer.getvalue())
+        return 0
+    try:
+        args.output.write_text(buffer.getvalue(), encoding="utf-8")
+    except OSError as exc:
+        raise Refused(f"cannot write {args.output}: {exc.strerror or exc}") from None
     return 0
 
 
@@ -143,32 +327,39 @@ def _sms_send(args: argparse.Namespace) -> int:
     from bot.handlers.sms import send_as_twilio
 
     if not args.token:
-        print("sms-send: give --token or set CAREBOT_TWILIO_AUTH_TOKEN", file=sys.stderr)
+        print("carebot sms-send: give --token or set CAREBOT_TWILIO_AUTH_TOKEN", file=sys.stderr)
         return 2
-    status, body = send_as_twilio(
-        args.url,
-        args.token,
-        args.sender,
-        args.text,
-        to=args.to,
-        account_sid=os.environ.get("CAREBOT_TWILIO_ACCOUNT_SID", "AC" + "0" * 32),
-        public_url=args.public_url or os.environ.get("CAREBOT_PUBLIC_URL") or args.url,
-        message_sid=args.sid,
-    )
+    try:
+        status, body = send_as_twilio(
+            args.url,
+            args.token,
+            args.sender,
+            args.text,
+            to=args.to,
+            account_sid=os.environ.get("CAREBOT_TWILIO_ACCOUNT_SID", "AC" + "0" * 32),
+            public_url=args.public_url or os.environ.get("CAREBOT_PUBLIC_URL") or args.url,
+            message_sid=args.sid,
+        )
+    except (OSError, ValueError) as exc:
+        raise Refused(f"cannot reach {args.url}: {getattr(exc, 'reason', exc)}") from None
     print(f"{status} {body}")
     return 0 if status == 200 else 1
 
 
 def _jsonl(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+    except OSError as exc:
+        raise Refused(f"cannot read {path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise Refused(f"{path}: line {exc.lineno} is not JSON") from None
 
 
 def _parse_when(args: argparse.Namespace) -> int:
     from bot.nlu.when import WhenError, parse_when, when_to_json
 
-    def one(text: str, now: str, lang: str) -> tuple[dict[str, str | None] | dict[str, str], bool]:
-        moment = datetime.strptime(now, "%Y-%m-%d %H:%M")
+    def one(text: str, moment: datetime, lang: str) -> tuple[dict[str, str | None], bool]:
         try:
             return when_to_json(parse_when(text, moment, lang)), True
         except WhenError as exc:
@@ -176,14 +367,18 @@ def _parse_when(args: argparse.Namespace) -> int:
 
     if args.jsonl:
         for item in _jsonl(args.jsonl):
-            result, _ = one(item["text"], item["now"], item.get("lang", "fr"))
+            try:
+                moment = datetime.strptime(item["now"], MOMENT)
+            except (KeyError, ValueError):
+                raise Refused(f'{args.jsonl}: a case without a valid "now": {item}') from None
+            result, _ = one(item.get("text", ""), moment, item.get("lang", "fr"))
             print(json.dumps(result, ensure_ascii=False))
         return 0
     if args.text is None:
-        print("parse-when: give a text or --jsonl FILE", file=sys.stderr)
+        print("carebot parse-when: give a text or --jsonl FILE", file=sys.stderr)
         return 2
-    now = args.now or datetime.now().strftime("%Y-%m-%d %H:%M")
-    result, ok = one(args.text, now, args.lang)
+    moment = args.now or datetime.now(ZoneInfo(args.tz)).replace(tzinfo=None, second=0)
+    result, ok = one(args.text, moment, args.lang)
     print(json.dumps(result, ensure_ascii=False))
     return 0 if ok else 1
 
@@ -198,10 +393,10 @@ def _parse_sms(args: argparse.Namespace) -> int:
     if args.jsonl:
         # A line's own "now" wins over --now, as for parse-when.
         for item in _jsonl(args.jsonl):
-            print(one(item["text"], item.get("lang", "fr"), item.get("now", args.now)))
+            print(one(item.get("text", ""), item.get("lang", "fr"), item.get("now", args.now)))
         return 0
     if args.text is None:
-        print("parse-sms: give a text or --jsonl FILE", file=sys.stderr)
+        print("carebot parse-sms: give a text or --jsonl FILE", file=sys.stderr)
         return 2
     print(one(args.text, args.lang, args.now))
     return 0

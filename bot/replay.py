@@ -1,4 +1,4 @@
-"""`carebot replay`: run conversation transcripts on a virtual clock (see shared/spec/replay.md).
+"""`carebot replay`: run conversation transcripts on a virtual clock (format: docs/transcripts.md).
 
 Each transcript gets a fresh SQLite file and goes through the same flows, use cases, storage
 and timers as the live bot; only the network transport is left out.

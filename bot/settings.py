@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
+from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Twilio sends from a number in E.164 form, or through a messaging service whose SID is
+# "MG" and 32 hex digits (https://www.twilio.com/docs/messaging/api/message-resource).
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
 
 
 class Settings(BaseSettings):
@@ -43,6 +51,38 @@ class Settings(BaseSettings):
     telegram_per_second: float = 30.0
     telegram_per_chat: float = 1.0
 
+    @field_validator("twilio_from")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        """A number like +33612345678 or a messaging service SID like MG0123...; else refused."""
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not (_E164.fullmatch(value) or _SERVICE_SID.fullmatch(value)):
+            raise ValueError(
+                f'"{value}" is neither a phone number in E.164 form (+33612345678) nor a '
+                "messaging service SID (MG and 32 hex digits)"
+            )
+        return value
+
+    @field_validator("sweep_seconds", "telegram_per_second")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        """A rate or a period must be more than 0."""
+        if value <= 0:
+            raise ValueError(f"{value} must be more than 0")
+        return value
+
 
 class ConfigError(ValueError):
     """A half-configured channel: the message names the missing setting."""
+
+
+def describe(error: ValidationError) -> str:
+    """A settings error on one line, naming the environment variable: 'CAREBOT_X: ...'."""
+    parts = []
+    for item in error.errors():
+        name = "CAREBOT_" + "_".join(str(part) for part in item["loc"]).upper()
+        message = str(item["msg"]).removeprefix("Value error, ")
+        parts.append(f"{name}: {message}")
+    return "; ".join(parts)

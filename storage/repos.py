@@ -24,10 +24,17 @@ from bot.domain.agency import (
     Staff,
     Subscription,
 )
-from bot.domain.booking import HOLDING, ChangeRequest, Request, Status
-from bot.domain.errors import DoubleBooking, NotFound, RosterConflict
+from bot.domain.booking import HOLDING, OPEN, ChangeRequest, Request, Status
+from bot.domain.errors import DoubleBooking, NotFound, RosterConflict, RosterInUse
 from bot.domain.money import from_minor, to_minor
-from bot.services.ports import Escalation, LedgerLine, Offer, OutboxMessage, Timer
+from bot.services.ports import (
+    Escalation,
+    LedgerLine,
+    Offer,
+    OutboxMessage,
+    RosterChanges,
+    Timer,
+)
 from storage.codec import from_ts, policy_from_json, policy_to_json, ts
 
 _HOLDING_SQL = "(" + ", ".join(f"'{s.value}'" for s in sorted(HOLDING)) + ")"
@@ -285,7 +292,9 @@ class Tx:
 
     async def people(self, role: str) -> list[Person]:
         """Everyone with this role, in the agency file's order."""
-        rows = await self._all("SELECT * FROM people WHERE role = ? ORDER BY position", (role,))
+        rows = await self._all(
+            "SELECT * FROM people WHERE role = ? AND removed_at IS NULL ORDER BY position", (role,)
+        )
         if role == "provider":
             return list(await self._providers_from_rows(rows))
         return [_person(r) for r in rows]
@@ -1215,9 +1224,23 @@ class Tx:
 
     # --- import ------------------------------------------------------------------------
 
-    async def import_agency(self, data: AgencyFile, at: datetime) -> None:
-        """Write an agency file; re-importing the same file changes nothing."""
+    async def import_agency(
+        self, data: AgencyFile, at: datetime, *, force: bool = False
+    ) -> RosterChanges:
+        """Write an agency file and say what changed; re-importing the same file changes nothing.
+
+        People left out are removed, but RosterInUse is raised instead when some still hold
+        open requests, unless `force`.
+        """
         a = data.agency
+        listed = {p.id for p in data.people}
+        rows = await self._all("SELECT id FROM people WHERE removed_at IS NULL ORDER BY position")
+        leaving = [r["id"] for r in rows if r["id"] not in listed]
+        holders = await self._open_requests_of(leaving)
+        if holders and not force:
+            raise RosterInUse(holders)
+        before = {pid: await self._snapshot(pid) for pid in listed}
+        old_settings = await self._settings_snapshot()
         await self._run(
             "INSERT INTO agency (id, name, timezone, currency, language, policy_json, version) "
             "VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
@@ -1271,6 +1294,72 @@ class Tx:
                 await self._replace_provider_details(p)
             if isinstance(p, Member):
                 await self._opening_balance(p, at)
+        for pid in leaving:
+            await self._remove_person(pid, at)
+        after = {pid: await self._snapshot(pid) for pid in listed}
+        return RosterChanges(
+            added=tuple(p.id for p in data.people if before[p.id] is None),
+            updated=tuple(
+                p.id
+                for p in data.people
+                if before[p.id] is not None and before[p.id] != after[p.id]
+            ),
+            removed=tuple(leaving),
+            settings=old_settings != await self._settings_snapshot(),
+        )
+
+    async def _settings_snapshot(self) -> tuple[object, ...]:
+        """The agency, its policy and its services as stored, to tell whether they changed."""
+        agency = await self._all(
+            "SELECT name, timezone, currency, language, policy_json FROM agency"
+        )
+        services = await self._all("SELECT * FROM services ORDER BY id")
+        return tuple(tuple(r) for r in agency), tuple(tuple(r) for r in services)
+
+    async def _open_requests_of(self, people: list[str]) -> dict[str, int]:
+        """How many open requests each of these people holds, as member or provider."""
+        held: dict[str, int] = {}
+        marks = ",".join("?" * len(OPEN))
+        for pid in people:
+            row = await self._one(
+                f"SELECT count(*) AS n FROM requests WHERE (member_id = ? OR provider_id = ?) "
+                f"AND status IN ({marks})",
+                (pid, pid, *sorted(OPEN)),
+            )
+            if row is not None and row["n"]:
+                held[pid] = int(row["n"])
+        return held
+
+    async def _snapshot(self, pid: str) -> tuple[object, ...] | None:
+        """What the roster stores about a person (not their place in the file); None if absent."""
+        row = await self._one("SELECT * FROM people WHERE id = ? AND removed_at IS NULL", (pid,))
+        if row is None:
+            return None
+        details = []
+        for table, order in (
+            ("provider_services", "service_id"),
+            ("availability", "weekday, start_min"),
+            ("days_off", "day"),
+        ):
+            rows = await self._all(
+                f"SELECT * FROM {table} WHERE provider_id = ? ORDER BY {order}", (pid,)
+            )
+            details.append(tuple(tuple(r) for r in rows))
+        return (*(v for k, v in dict(row).items() if k != "position"), *details)
+
+    async def _remove_person(self, pid: str, at: datetime) -> None:
+        """Take a person off the roster, keeping the row their history points at.
+
+        Their number and Telegram account are freed (a newcomer may take them over, and their
+        messages now come from a stranger); as a provider they offer nothing any more.
+        """
+        for table in ("provider_services", "availability", "days_off"):
+            await self._run(f"DELETE FROM {table} WHERE provider_id = ?", (pid,))
+        await self._run(
+            "UPDATE people SET removed_at = ?, telegram_id = NULL, phone = NULL, "
+            "subscription_service = NULL, subscription_per_week = NULL WHERE id = ?",
+            (ts(at), pid),
+        )
 
     async def _upsert_person(self, role: str, p: Person, pos: int) -> None:
         sub = p.subscription if isinstance(p, Member) else None
@@ -1289,7 +1378,7 @@ class Tx:
             "language = COALESCE(excluded.language, people.language), "
             "subscription_service = excluded.subscription_service, "
             "subscription_per_week = excluded.subscription_per_week, rating = excluded.rating, "
-            "bio_json = excluded.bio_json, position = excluded.position",
+            "bio_json = excluded.bio_json, position = excluded.position, removed_at = NULL",
             (
                 p.id,
                 role,

@@ -13,13 +13,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.agency_file import AgencyFileError, load_agency_file, parse_agency_toml
+from bot.agency_file import _POLICY_KEYS, AgencyFileError, load_agency_file, parse_agency_toml
 from bot.domain.agency import AvailabilityWindow, FeeTier, Member, Policy, Provider, Service
 from bot.domain.durations import format_duration, format_hhmm, parse_duration, parse_hhmm
 from storage.codec import policy_from_json, policy_to_json
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 # A small valid file that the bad-file cases below break one line at a time.
 BASE = """\
@@ -130,35 +129,31 @@ def test_policy_defaults_apply_when_the_table_is_left_out() -> None:
     assert parse_agency_toml(without_policy).agency.policy == Policy()
 
 
-def test_shared_example_agency_loads() -> None:
-    example = SHARED / "spec" / "examples" / "agency.toml"
-    if not example.exists():
-        pytest.skip("shared spec examples are not available")
-
-    loaded = load_agency_file(example)
+def test_the_format_example_agency_loads() -> None:
+    loaded = load_agency_file(REPO / "tests" / "examples" / "agency.toml")
 
     assert loaded.agency.name == "Douce Maison"
     # +447700900555 is in Ofcom's drama range, which phonenumbers calls invalid.
     assert loaded.person("jack").phone == "+447700900555"
 
 
-def test_fixture_md_example_loads() -> None:
-    fixture = SHARED / "spec" / "fixture.md"
-    if not fixture.exists():
-        pytest.skip("shared spec is not available")
-    match = re.search(r"```toml\n(.*?)```", fixture.read_text(encoding="utf-8"), re.S)
-    assert match is not None
-    # The spec's example is abridged: it refers to "cleaning" and "massage" but only
-    # declares "childcare". Declare them, as a complete file would.
-    missing = "".join(
-        f'\n[[service]]\nid = "{sid}"\nname = {{ en = "{sid}" }}\nhourly_rate = "20.00"\n'
-        for sid in ("cleaning", "massage")
-    )
+def test_the_example_in_the_docs_loads_and_spells_out_the_defaults() -> None:
+    doc = (REPO / "docs" / "agency-file.md").read_text(encoding="utf-8")
+    match = re.search(r"```toml\n(.*?)```", doc, re.S)
+    assert match is not None, "docs/agency-file.md lost its example"
 
-    loaded = parse_agency_toml(match.group(1) + missing, "fixture.md")
+    loaded = parse_agency_toml(match.group(1), "agency-file.md")
 
-    assert loaded.agency.policy == Policy()  # the example spells out the defaults
+    assert loaded.agency.policy == Policy()
     assert [p.id for p in loaded.people] == ["alice", "marie", "sophie"]
+
+
+def test_the_docs_describe_every_policy_key() -> None:
+    doc = (REPO / "docs" / "agency-file.md").read_text(encoding="utf-8")
+    policy_section = doc[doc.index("## `[policy]`") : doc.index("## `[[service]]`")]
+
+    for key in _POLICY_KEYS:
+        assert f"| `{key}` |" in policy_section, key
 
 
 def test_demo_agency_loads() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,8 +12,10 @@ import pytest
 from bot.replay import run_file
 from tests.conftest import TRANSCRIPTS
 
-SHARED_EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples"
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 CHATS = sorted(TRANSCRIPTS.rglob("*.chat"))
+EXAMPLE_CHATS = sorted(EXAMPLES.glob("*.chat"))
 
 
 @pytest.mark.parametrize("path", CHATS, ids=[p.name for p in CHATS])
@@ -21,8 +25,25 @@ async def test_transcript(path: Path) -> None:
     assert code == 0, out.getvalue()
 
 
-@pytest.mark.skipif(not SHARED_EXAMPLES.exists(), reason="../shared is not beside the repo")
-async def test_spec_example_decline_then_unfilled() -> None:
+@pytest.mark.parametrize("path", EXAMPLE_CHATS, ids=[p.name for p in EXAMPLE_CHATS])
+async def test_format_example(path: Path) -> None:
     out = io.StringIO()
-    code = await run_file(SHARED_EXAMPLES / "decline-then-unfilled.chat", out)
+    code = await run_file(path, out)
+    assert code == 0, out.getvalue()
+
+
+def test_the_format_examples_are_in_the_repo() -> None:
+    assert {p.name for p in EXAMPLE_CHATS} == {"decline-then-unfilled.chat", "late-then-done.chat"}
+
+
+async def test_the_example_in_the_docs_replays(tmp_path: Path) -> None:
+    text = (DOCS / "transcripts.md").read_text(encoding="utf-8")
+    block = re.search(r"```\n(# Emma.*?)```", text, re.S)
+    assert block is not None, "docs/transcripts.md lost its example"
+    shutil.copy(EXAMPLES / "agency.toml", tmp_path / "agency.toml")
+    (tmp_path / "example.chat").write_text(block.group(1), encoding="utf-8")
+
+    out = io.StringIO()
+    code = await run_file(tmp_path / "example.chat", out)
+
     assert code == 0, out.getvalue()

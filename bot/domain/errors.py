@@ -15,3 +15,12 @@ class RosterConflict(ValueError):
     def __init__(self, table: str, entry: int, entry_id: str, key: str, problem: str) -> None:
         super().__init__(f'[[{table}]] entry {entry} (id "{entry_id}"), key "{key}": {problem}')
         self.table, self.entry, self.entry_id, self.key = table, entry, entry_id, key
+
+
+class RosterInUse(ValueError):
+    """A re-import would remove people who still hold open requests or appointments."""
+
+    def __init__(self, holders: dict[str, int]) -> None:
+        listed = ", ".join(f"{pid} ({n} open)" for pid, n in sorted(holders.items()))
+        super().__init__(f"left out of the file but still holding requests: {listed}")
+        self.holders = holders

@@ -11,7 +11,6 @@ plus the member's lines gives closing, and closing is what their statement says.
 from __future__ import annotations
 
 import csv
-import sys
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, TextIO
@@ -38,13 +37,11 @@ COLUMNS = (
 )
 
 
-async def export_ledger(db_path: str, first: str, last: str, out: TextIO) -> int:
-    """Write the ledger lines of the agency-time days [first, last] as CSV."""
-    try:
-        start_day, end_day = date.fromisoformat(first), date.fromisoformat(last)
-    except ValueError as exc:
-        print(f"export: dates are YYYY-MM-DD ({exc})", file=sys.stderr)
-        return 2
+async def export_ledger(db_path: str, start_day: date, end_day: date, out: TextIO) -> int:
+    """Write the ledger lines of the agency-time days [start_day, end_day] as CSV.
+
+    Raises NotFound when the database holds no agency (nothing is written then).
+    """
     bot = await Carebot.open(db_path, SystemClock())
     try:
         async with bot.db.transaction() as tx:

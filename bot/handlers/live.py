@@ -32,6 +32,11 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
         wait_busy_ms=settings.db_busy_ms,
         full_while=settings.test_disk_full_while or None,
     )
+    if not await bot.has_agency():
+        # Without an agency every timer and message would fail, over and over.
+        log.error("%s holds no agency: run carebot import FILE first", settings.database)
+        await bot.close()
+        return 1
     waker = TimerWaker(bot, settings.sweep_seconds)
     inbound = InboundWorker(bot)
     bot.after_commit.append(waker.rearm)
@@ -39,6 +44,12 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
         bot.after_commit.append(_waker_of(channel))
     for name, state in states.items():
         log.info("channel %s: %s", name, state)
+    if not channels:
+        # Loud on purpose: a bot that cannot reach anyone looks healthy otherwise.
+        log.warning(
+            "NO CHANNEL CONFIGURED: nobody can write to this bot and it sends nothing. "
+            "Set CAREBOT_TELEGRAM_TOKEN and/or the CAREBOT_TWILIO_* settings (see README)."
+        )
     app = build_app(bot, waker, states, [r for c in channels for r in c.routes()])
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")

@@ -73,6 +73,21 @@ class OutboxMessage:
 
 
 @dataclass(frozen=True)
+class RosterChanges:
+    """What an import changed: people's ids added, updated, removed; settings or services."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    settings: bool = False  # the agency, its policy or its services changed
+
+    @property
+    def nothing(self) -> bool:
+        """Whether the import left the database as it was."""
+        return not (self.added or self.updated or self.removed or self.settings)
+
+
+@dataclass(frozen=True)
 class LedgerLine:
     """One movement of money or credits."""
 
@@ -573,8 +588,14 @@ class Tx(Protocol):
         """Leave whatever flow a person is in."""
         ...
 
-    async def import_agency(self, data: AgencyFile, at: datetime) -> None:
-        """Write an agency file; re-importing the same file changes nothing."""
+    async def import_agency(
+        self, data: AgencyFile, at: datetime, *, force: bool = False
+    ) -> RosterChanges:
+        """Write an agency file and say what changed; re-importing the same file changes nothing.
+
+        People left out are removed, but RosterInUse is raised instead when some still hold
+        open requests, unless `force`.
+        """
         ...
 
 
