@@ -2,8 +2,8 @@
 
 Our own regex grammar reads times, ranges, durations and the common date forms; dateparser
 supplies the month and weekday vocabulary and is the (cached) fallback for a date fragment
-around a month name that the grammar cannot place. The conventions are those of
-shared/spec/nlu.md, section "When: carebot parse-when".
+around a month name that the grammar cannot place. The conventions are written down in
+docs/parsers.md.
 """
 
 from __future__ import annotations
