@@ -76,7 +76,7 @@ async def test_the_demo_speaks_the_language_of_the_person_at_the_terminal(
 ) -> None:
     console, out = await console_at(bot, clock)  # alice writes French
     start = said(out)
-    assert "Commandes :" in start and "Vous êtes Alice" in start
+    assert "Commandes\u202f:" in start and "Vous êtes Alice" in start
     assert "Commands:" not in start
 
     await console.line("/pick 7")
@@ -112,8 +112,8 @@ async def test_run_demo_from_a_given_start_reads_until_the_end_of_input(tmp_path
     )
     assert code == 0
     text = out.getvalue()
-    assert "Horloge : lundi 23 novembre 2026 22:00" in text
-    assert "Horloge : mardi 24 novembre 2026 08:00" in text
+    assert "Horloge\u202f: lundi 23 novembre 2026 22:00" in text
+    assert "Horloge\u202f: mardi 24 novembre 2026 08:00" in text
 
 
 def test_ctrl_c_leaves_the_demo_at_once_without_a_traceback(tmp_path: Path) -> None:
