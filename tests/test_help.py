@@ -73,11 +73,10 @@ def test_provider_help_lists_every_provider_command(lang: str) -> None:
     quoted = _quoted(text)
     commands = {match_command(q) for q in quoted} - {None}
     # Their own hours (§9) are free text too: the phrase shown must show them.
-    hours = [q for q in quoted if (c := parse_hours(q, datetime(2026, 11, 23, 9), lang)) and c.kind == "show"]
+    now = datetime(2026, 11, 23, 9)
+    hours = [q for q in quoted if (c := parse_hours(q, now, lang)) and c.kind == "show"]
     says = {
-        parse_reply(q, lang).intent
-        for q in quoted
-        if match_command(q) is None and q not in hours
+        parse_reply(q, lang).intent for q in quoted if match_command(q) is None and q not in hours
     }
     assert commands == PROVIDER, text
     assert says == PROVIDER_SAYS, text
