@@ -32,12 +32,17 @@ from bot.services.ports import (
     LedgerLine,
     Offer,
     OutboxMessage,
+    Regular,
     RosterChanges,
     Timer,
 )
 from storage.codec import from_ts, policy_from_json, policy_to_json, ts
 
 _HOLDING_SQL = "(" + ", ".join(f"'{s.value}'" for s in sorted(HOLDING)) + ")"
+# A session the member had (§10): it took place, whether or not it was declared yet.
+_SESSION_SQL = "('confirmed', 'in_progress', 'completed', 'no_show')"
+# Something booked for the member: asked, with staff, or held.
+_BOOKED_SQL = "('pending', 'escalated', 'confirmed', 'in_progress')"
 # Provider p is not off on day ? and holds nothing overlapping [?, ?) (end first, then start).
 _NOT_OFF_NOR_BUSY = (
     "AND NOT EXISTS (SELECT 1 FROM days_off d WHERE d.provider_id = p.id AND d.day = ?) "
@@ -685,6 +690,59 @@ class Tx:
             "subscription_service IS NOT NULL ORDER BY position"
         )
         return [m for m in (_person(r) for r in rows) if isinstance(m, Member)]
+
+    async def regulars(self, now: datetime, regular_since: datetime) -> list[Regular]:
+        """Members with a subscription or a session since `regular_since` (§10), reachable,
+        with their last session, its provider, whether anything is booked, and their break."""
+        rows = await self._heavy(
+            "SELECT p.*, b.watched_since, b.nudged_for, "
+            "(SELECT r.end_at FROM requests r WHERE r.member_id = p.id AND r.start_at <= ? "
+            f"AND r.status IN {_SESSION_SQL} ORDER BY r.end_at DESC LIMIT 1) AS last_end, "
+            "(SELECT r.provider_id FROM requests r WHERE r.member_id = p.id AND r.start_at <= ? "
+            f"AND r.status IN {_SESSION_SQL} ORDER BY r.end_at DESC LIMIT 1) AS last_provider, "
+            "EXISTS (SELECT 1 FROM requests r WHERE r.member_id = p.id AND r.end_at > ? "
+            f"AND r.status IN {_BOOKED_SQL}) AS booked "
+            "FROM people p LEFT JOIN breaks b ON b.member_id = p.id "
+            "WHERE p.role = 'member' AND p.removed_at IS NULL AND p.opted_out = 0 "
+            "ORDER BY p.position",
+            (ts(now), ts(now), ts(now)),
+        )
+        found = []
+        for r in rows:
+            last = from_ts(r["last_end"]) if r["last_end"] else None
+            member = _person(r)
+            if not isinstance(member, Member):
+                continue
+            if member.subscription is None and (last is None or last < regular_since):
+                continue
+            found.append(
+                Regular(
+                    member=member,
+                    last_session_end=last,
+                    last_provider_id=r["last_provider"],
+                    booked=bool(r["booked"]),
+                    watched_since=_maybe_ts(r["watched_since"]),
+                    nudged_for=_maybe_ts(r["nudged_for"]),
+                )
+            )
+        return found
+
+    async def watch_break(self, member_id: str, since: datetime) -> None:
+        """Start watching a member's break from this moment (kept if already watched)."""
+        await self._run(
+            "INSERT INTO breaks (member_id, watched_since) VALUES (?, ?) "
+            "ON CONFLICT(member_id) DO NOTHING",
+            (member_id, ts(since)),
+        )
+
+    async def mark_nudged(self, member_id: str, break_start: datetime) -> bool:
+        """Record the check-in for the break that started then; False if it was already sent."""
+        changed, _ = await self._run(
+            "UPDATE breaks SET nudged_for = ? WHERE member_id = ? "
+            "AND (nudged_for IS NULL OR nudged_for <> ?)",
+            (ts(break_start), member_id, ts(break_start)),
+        )
+        return changed > 0
 
     async def claim_credit_week(self, member_id: str, week: str) -> bool:
         """Mark a member's weekly credits as added for a week; False when they already were."""

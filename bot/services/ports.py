@@ -63,6 +63,18 @@ class Timer:
 
 
 @dataclass(frozen=True)
+class Regular:
+    """A member the bot keeps in touch with (§10), as of one moment."""
+
+    member: Member
+    last_session_end: datetime | None
+    last_provider_id: str | None
+    booked: bool  # something upcoming: asked, with staff, or held
+    watched_since: datetime | None  # None: not watched yet
+    nudged_for: datetime | None  # the start of the break already nudged
+
+
+@dataclass(frozen=True)
 class OutboxMessage:
     """A message the bot has decided to send."""
 
@@ -610,6 +622,19 @@ class Tx(Protocol):
         open requests, unless `force`. Hours providers changed by chat are kept unless
         `reset_schedules` (§9.3).
         """
+        ...
+
+    async def regulars(self, now: datetime, regular_since: datetime) -> list[Regular]:
+        """Members with a subscription or a session since `regular_since` (§10), reachable,
+        with their last session, its provider, whether anything is booked, and their break."""
+        ...
+
+    async def watch_break(self, member_id: str, since: datetime) -> None:
+        """Start watching a member's break from this moment (kept if already watched)."""
+        ...
+
+    async def mark_nudged(self, member_id: str, break_start: datetime) -> bool:
+        """Record the check-in for the break that started then; False if it was already sent."""
         ...
 
     async def set_schedule(
