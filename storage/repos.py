@@ -6,6 +6,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from types import EllipsisType
@@ -24,8 +25,14 @@ from bot.domain.agency import (
     Staff,
     Subscription,
 )
-from bot.domain.booking import HOLDING, OPEN, ChangeRequest, Request, Status
-from bot.domain.errors import DoubleBooking, NotFound, RosterConflict, RosterInUse
+from bot.domain.booking import HOLDING, OPEN, ChangeRequest, Request, Series, Status
+from bot.domain.errors import (
+    DoubleBooking,
+    NotFound,
+    RosterConflict,
+    RosterInUse,
+    SeriesDayTaken,
+)
 from bot.domain.money import from_minor, to_minor
 from bot.services.ports import (
     Escalation,
@@ -77,6 +84,23 @@ def _person(row: sqlite3.Row, extra: dict[str, Any] | None = None) -> Person:
 MARKS = frozenset({"arrived_at", "absent_at", "phones_at", "expected_at", "client_cancel_at"})
 
 
+def _series(row: sqlite3.Row) -> Series:
+    return Series(
+        id=row["id"],
+        member_id=row["member_id"],
+        service_id=row["service_id"],
+        provider_id=row["provider_id"],
+        weekday=row["weekday"],
+        start_min=row["start_min"],
+        end_min=row["end_min"],
+        first_day=date.fromisoformat(row["first_day"]),
+        until_day=date.fromisoformat(row["until_day"]) if row["until_day"] else None,
+        max_count=row["max_count"],
+        status=row["status"],
+        created_at=from_ts(row["created_at"]),
+    )
+
+
 def _request(row: sqlite3.Row) -> Request:
     return Request(
         id=row["id"],
@@ -98,6 +122,7 @@ def _request(row: sqlite3.Row) -> Request:
         client_cancel_at=_maybe_ts(row["client_cancel_at"]),
         paid_by_credit=bool(row["paid_by_credit"]),
         notes=row["notes"],
+        series_id=row["series_id"],
     )
 
 
@@ -444,8 +469,11 @@ class Tx:
         fee: Decimal,
         at: datetime,
         paid_by_credit: bool = False,
+        series_id: int | None = None,
+        series_day: date | None = None,
     ) -> Request:
-        """Insert a request; raises DoubleBooking when the provider's window is taken."""
+        """Insert a request; raises DoubleBooking when the provider's window is taken (and
+        SeriesDayTaken when that occurrence of the series exists already)."""
         row = await self._one(
             "SELECT COALESCE(MAX(member_seq), 0) + 1 AS n FROM requests WHERE member_id = ?",
             (member_id,),
@@ -455,7 +483,8 @@ class Tx:
             _, rid = await self._run(
                 "INSERT INTO requests (member_id, member_seq, service_id, start_at, end_at, "
                 "status, provider_id, price_minor, fee_minor, created_at, updated_at, "
-                "paid_by_credit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "paid_by_credit, series_id, series_day) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     member_id,
                     seq,
@@ -469,9 +498,13 @@ class Tx:
                     ts(at),
                     ts(at),
                     int(paid_by_credit),
+                    series_id,
+                    series_day.isoformat() if series_day else None,
                 ),
             )
         except sqlite3.IntegrityError as exc:
+            if "requests.series_id" in str(exc):
+                raise SeriesDayTaken(series_id or 0) from exc
             if "double booking" in str(exc):
                 raise DoubleBooking(provider_id) from exc
             raise
@@ -690,6 +723,62 @@ class Tx:
             "subscription_service IS NOT NULL ORDER BY position"
         )
         return [m for m in (_person(r) for r in rows) if isinstance(m, Member)]
+
+    # --- weekly series (§8) -------------------------------------------------------------
+
+    async def add_series(self, series: Series) -> Series:
+        """Record a weekly series (its id is given here)."""
+        _, sid = await self._run(
+            "INSERT INTO series (member_id, service_id, provider_id, weekday, start_min, "
+            "end_min, first_day, until_day, max_count, status, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                series.member_id,
+                series.service_id,
+                series.provider_id,
+                series.weekday,
+                series.start_min,
+                series.end_min,
+                series.first_day.isoformat(),
+                series.until_day.isoformat() if series.until_day else None,
+                series.max_count,
+                series.status,
+                ts(series.created_at),
+            ),
+        )
+        return replace(series, id=sid)
+
+    async def series(self, series_id: int) -> Series | None:
+        """One series by id."""
+        row = await self._one("SELECT * FROM series WHERE id = ?", (series_id,))
+        return _series(row) if row else None
+
+    async def live_series(self) -> list[Series]:
+        """Series still running (asked or confirmed), oldest first."""
+        rows = await self._heavy(
+            "SELECT * FROM series WHERE status IN ('pending', 'active') ORDER BY id"
+        )
+        return [_series(r) for r in rows]
+
+    async def set_series_status(self, series_id: int, status: str) -> None:
+        """Mark a series pending, active or ended."""
+        await self._run("UPDATE series SET status = ? WHERE id = ?", (status, series_id))
+
+    async def set_series_provider(self, series_id: int, provider_id: str | None) -> None:
+        """The provider who holds a series (None while staff look for one)."""
+        await self._run("UPDATE series SET provider_id = ? WHERE id = ?", (provider_id, series_id))
+
+    async def series_days(self, series_id: int) -> set[date]:
+        """The days on which a series has an occurrence already (whatever its status)."""
+        rows = await self._all("SELECT series_day FROM requests WHERE series_id = ?", (series_id,))
+        return {date.fromisoformat(r["series_day"]) for r in rows}
+
+    async def requests_of_series(self, series_id: int) -> list[Request]:
+        """Every occurrence of a series, soonest first."""
+        rows = await self._all(
+            "SELECT * FROM requests WHERE series_id = ? ORDER BY start_at", (series_id,)
+        )
+        return [_request(r) for r in rows]
 
     async def regulars(self, now: datetime, regular_since: datetime) -> list[Regular]:
         """Members with a subscription or a session since `regular_since` (§10), reachable,

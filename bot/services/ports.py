@@ -19,7 +19,7 @@ from bot.domain.agency import (
     Provider,
     Service,
 )
-from bot.domain.booking import ChangeRequest, Request, Status
+from bot.domain.booking import ChangeRequest, Request, Series, Status
 
 
 @dataclass(frozen=True)
@@ -227,8 +227,39 @@ class Tx(Protocol):
         fee: Decimal,
         at: datetime,
         paid_by_credit: bool = False,
+        series_id: int | None = None,
+        series_day: date | None = None,
     ) -> Request:
-        """Insert a request; raises DoubleBooking when the provider's window is taken."""
+        """Insert a request; raises DoubleBooking when the provider's window is taken (and
+        SeriesDayTaken when that occurrence of the series exists already)."""
+        ...
+
+    async def add_series(self, series: Series) -> Series:
+        """Record a weekly series (its id is given here)."""
+        ...
+
+    async def series(self, series_id: int) -> Series | None:
+        """One series by id."""
+        ...
+
+    async def live_series(self) -> list[Series]:
+        """Series still running (asked or confirmed), oldest first."""
+        ...
+
+    async def set_series_status(self, series_id: int, status: str) -> None:
+        """Mark a series pending, active or ended."""
+        ...
+
+    async def set_series_provider(self, series_id: int, provider_id: str | None) -> None:
+        """The provider who holds a series (None while staff look for one)."""
+        ...
+
+    async def series_days(self, series_id: int) -> set[date]:
+        """The days on which a series has an occurrence already (whatever its status)."""
+        ...
+
+    async def requests_of_series(self, series_id: int) -> list[Request]:
+        """Every occurrence of a series, soonest first."""
         ...
 
     async def request(self, request_id: int) -> Request:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.domain.booking import Status
-from bot.services import appointments, billing, booking, dayof, hiatus
+from bot.services import appointments, billing, booking, dayof, hiatus, series
 from bot.services.desk import Desk
 from bot.services.ports import Timer
 
@@ -58,7 +58,12 @@ async def _credit_notice(desk: Desk, timer: Timer) -> None:
     await hiatus.credit_notice(desk)
 
 
+async def _series_roll(desk: Desk, timer: Timer) -> None:
+    await series.roll(desk, timer.due_at)
+
+
 EFFECTS: dict[str, Effect] = {
+    series.SERIES_ROLL: _series_roll,
     hiatus.HIATUS_SWEEP: _hiatus_sweep,
     hiatus.CREDIT_NOTICE: _credit_notice,
     billing.WEEKLY_CREDITS: _weekly_credits,
