@@ -192,16 +192,17 @@ async def _summary(desk: Desk, member: Member, state: State) -> None:
         if draft.max_count
         else tr(lang, "with no end date")
     )
+    # The cost first, then the question: together they would not fit two SMS.
+    await desk.send(member, cost)
     await desk.send(
         member,
         tr(
             lang,
-            "{what} with {provider}, from {first}, {end}. {cost} Send the request?",
+            "{what} with {provider}, from {first}, {until}. Send the request?",
             what=weekly.describe_series(desk, draft, service, lang),
             provider=provider.name,
             first=fmt_day(first_start, lang),
-            end=end_text,
-            cost=cost,
+            until=end_text,
         ),
         [
             (tr(lang, "Confirm and send"), step_action(FLOW, state, "ok")),

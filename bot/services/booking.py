@@ -315,13 +315,17 @@ async def _confirm_rest_of_series(desk: Desk, series_id: int, provider_id: str) 
 
 
 async def _rest_of_series_to_staff(
-    desk: Desk, series_id: int, provider: Provider, reason: str
+    desk: Desk, series_id: int, provider: Provider, reason: str, asked: int
 ) -> None:
     """The provider said no to a series: each occurrence waiting for them goes to staff."""
     await desk.tx.set_series_provider(series_id, None)
     await desk.tx.set_series_status(series_id, "active")
     for other in await desk.tx.requests_of_series(series_id):
-        if other.status is Status.PENDING and other.provider_id == provider.id:
+        if (
+            other.id != asked
+            and other.status is Status.PENDING
+            and other.provider_id == provider.id
+        ):
             other = await desk.tx.update_request(
                 other.id, desk.now, status=Status.ESCALATED, provider_id=None
             )
@@ -333,7 +337,7 @@ async def provider_unavailable(
 ) -> None:
     """A provider declined or let the deadline pass: the member is reassured, staff take over."""
     if request.series_id is not None and request.status is Status.PENDING:
-        await _rest_of_series_to_staff(desk, request.series_id, provider, reason)
+        await _rest_of_series_to_staff(desk, request.series_id, provider, reason, request.id)
     request = await desk.tx.update_request(
         request.id, desk.now, status=Status.ESCALATED, provider_id=None
     )
