@@ -15,6 +15,7 @@ from bot.flows.router import Inbound, decode, encode, handle
 from bot.i18n import for_channel, normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
 from bot.services.desk import AgencyCache, Desk, open_desk
+from bot.services.hiatus import ensure_sweep
 from bot.services.ports import Clock, OutboxMessage, RosterChanges
 from bot.services.timers import fire
 from storage.db import Database
@@ -61,12 +62,17 @@ class Carebot:
             return False
         return True
 
-    async def import_agency(self, data: AgencyFile, *, force: bool = False) -> RosterChanges:
+    async def import_agency(
+        self, data: AgencyFile, *, force: bool = False, reset_schedules: bool = False
+    ) -> RosterChanges:
         """Write an agency file into the database (idempotent) and say what changed."""
         async with self.db.transaction() as tx:
-            changes = await tx.import_agency(data, self.clock.now(), force=force)
+            changes = await tx.import_agency(
+                data, self.clock.now(), force=force, reset_schedules=reset_schedules
+            )
         async with open_desk(self.db, self.clock, self.agency_cache) as desk:
             await ensure_weekly_credits(desk)
+            await ensure_sweep(desk)
         return changes
 
     async def accept(

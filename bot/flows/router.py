@@ -18,10 +18,12 @@ from bot.flows import (
     change,
     common,
     dispute,
+    hours,
     keywords,
     payment,
     provider,
     schedule,
+    series,
     staff,
 )
 from bot.flows.conversation import leave
@@ -206,13 +208,17 @@ async def _free_text(desk: Desk, person: Person, text: str) -> None:
             cancel.on_text,
             cancel.on_waiver_text,
             change.on_text,
+            series.on_text,
+            series.start,
             booking.on_text,
             booking.start,
         ):
             if await flow_text(desk, person, text):
                 return
     elif isinstance(person, Provider) and (
-        await schedule.on_text(desk, person, text) or await provider.on_text(desk, person, text)
+        await schedule.on_text(desk, person, text)
+        or await hours.on_text(desk, person, text)
+        or await provider.on_text(desk, person, text)
     ):
         return
     await common.send_help(desk, person, misunderstood=True)
@@ -240,6 +246,8 @@ async def _press(desk: Desk, person: Person, data: str) -> None:
         await _run_command(desk, person, args[0])
     elif verb == "lg" and args:
         await common.set_language(desk, person, args[0])
+    elif verb == series.FLOW and isinstance(person, Member) and args:
+        await series.on_press(desk, person, args[0], args[1:])
     elif verb == booking.FLOW and isinstance(person, Member) and args:
         await booking.on_press(desk, person, args[0], args[1:])
     elif verb == "oa" and isinstance(person, Provider) and len(args) == 2:
@@ -256,6 +264,8 @@ async def _press(desk: Desk, person: Person, data: str) -> None:
         await dispute.on_press(desk, person, args)
     elif verb == "wv" and isinstance(person, Member):
         await cancel.ask_waiver(desk, person, args[0] if args else None)
+    elif verb == hours.FLOW and isinstance(person, Provider) and args:
+        await hours.on_press(desk, person, args[0], args[1:])
     elif verb == schedule.FLOW and isinstance(person, Provider) and args:
         await schedule.on_press(desk, person, args[0], args[1:])
     elif verb in ("wa", "wd", "ca", "cd") and len(args) == 1:
