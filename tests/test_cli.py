@@ -144,7 +144,7 @@ def test_each_mistake_is_one_line_and_leaves_no_file(
 
 
 def test_the_reported_cases_at_the_real_entry_point(tmp_path: Path, empty_db: Path) -> None:
-    cases = [
+    cases: list[tuple[list[str | Path], int]] = [
         (["export", "ledger", "--from", "2026-01-01", "--to", "2026-01-31", "--db", empty_db], 1),
         (["demo", "--now", "yesterday", "--db", tmp_path / "demo.db"], 2),
         (["parse-when", "--tz", "Mars/Olympus", "demain"], 2),

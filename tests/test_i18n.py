@@ -78,8 +78,11 @@ def _ids(message: Message) -> tuple[str, ...]:
 
 
 def _strings(message: Message) -> tuple[str, ...]:
+    """The translation(s) of a message; a missing plural form reads as empty (untranslated)."""
     text = message.string
-    return tuple(text) if isinstance(text, (tuple, list)) else (text,)
+    if isinstance(text, (tuple, list)):
+        return tuple(form or "" for form in text)
+    return (text or "",)
 
 
 def _placeholders(text: str) -> set[tuple[str, str]]:

@@ -226,9 +226,17 @@ def _values(lang: str, name: str = LONG_NAME) -> dict[str, object]:
 
 
 def _templates() -> list[str | tuple[str, str]]:
+    """Every msgid of the template: a string, or (singular, plural) for plural messages."""
     with (ROOT / "locales" / "messages.pot").open("rb") as handle:
         catalogue = read_po(handle)
-    return [m.id for m in catalogue if m.id]
+    templates: list[str | tuple[str, str]] = []
+    for message in catalogue:
+        if isinstance(message.id, str):
+            templates += [message.id] if message.id else []
+        else:
+            singular, plural = message.id[0], message.id[1]
+            templates.append((singular, plural))
+    return templates
 
 
 def _fill(lang: str, msgid: str | tuple[str, str], name: str = LONG_NAME) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -189,8 +190,12 @@ async def test_no_twilio_at_all_is_a_retry(fake: FakeTwilio) -> None:
     assert result.outcome == "retry"
 
 
-def test_the_channel_is_off_without_settings_and_refuses_half_settings() -> None:
-    assert build(Settings(_env_file=None)) is None
+def test_the_channel_is_off_without_settings_and_refuses_half_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in [n for n in os.environ if n.startswith("CAREBOT_")]:
+        monkeypatch.delenv(name)  # the settings come from the environment only (no .env file)
+    assert build(Settings()) is None
     with pytest.raises(ConfigError, match="CAREBOT_TWILIO_AUTH_TOKEN"):
         build(Settings(twilio_account_sid=ACCOUNT_SID, twilio_from="+15005550006"))
     with pytest.raises(ConfigError, match="CAREBOT_PUBLIC_URL"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ GROUP = -100777
 
 
 @pytest.fixture
-def fake() -> AsyncIterator[FakeTelegram]:
+def fake() -> Iterator[FakeTelegram]:
     """A fake Bot API for one test."""
     with FakeTelegram() as server:
         yield server
@@ -341,7 +341,7 @@ async def test_every_option_any_flow_emits_round_trips_through_telegram(
     while len(pressed) < len(inline):
         updates = await api.get_updates(offset=offset, timeout=1)
         assert updates, "every press comes back as an update"
-        pressed += [u.callback_query.data for u in updates if u.callback_query]
+        pressed += [u.callback_query.data or "" for u in updates if u.callback_query]
         offset = updates[-1].update_id + 1
     assert pressed == [act for _, act in inline]
     assert all(unpack(data) is not None for data in pressed)

@@ -321,8 +321,9 @@ def test_json_nested_too_deep_gets_400_and_a_huge_update_413(live: Live) -> None
     assert _post_update(run, huge, SECRET) == 413
     assert run.value("SELECT COUNT(*) FROM inbound") == before
     who = ROSTER.telegram_members[0]
-    assert who.telegram_id is not None
-    seen = len(telegram.messages_to(who.telegram_id))
+    chat = who.telegram_id
+    assert chat is not None
+    seen = len(telegram.messages_to(chat))
     assert _post_update(run, telegram_text(next(UPDATE_IDS), who, "/help", who.lang)) == 200
-    telegram.wait_for(lambda: len(telegram.messages_to(who.telegram_id)) > seen, 10)
+    telegram.wait_for(lambda: len(telegram.messages_to(chat)) > seen, 10)
     assert "RecursionError" not in run.log.read_text(errors="replace")
