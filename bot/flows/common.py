@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.agency import Member, Person, Provider, Staff
+from bot.domain.agency import Member, Person, Staff
 from bot.domain.booking import OPEN, Request, Status
 from bot.domain.ledger import signed
 from bot.flows.conversation import leave
@@ -25,28 +25,7 @@ STATUS_LABELS = {
 
 def help_text(desk: Desk, person: Person) -> str:
     """Every command of this person's role, in their language (§3); it fits two SMS."""
-    lang = desk.lang(person)
-    if isinstance(person, Provider):
-        return tr(
-            lang,
-            'Answer a request with YES or NO. On the day: "arrived", "late 15", '
-            '"moved 14:30", "absent" (client not there), "client cancels", "I cancel", '
-            '"done". Also: "appointments" (your schedule), "my availability" (your hours), '
-            '"earnings", "language", "menu".',
-        )
-    if isinstance(person, Staff):
-        return tr(
-            lang,
-            "Escalations arrive here with their actions. Commands: /pending (escalations "
-            "waiting), /unresolved (past appointments not settled), /paid NAME AMOUNT "
-            '(record a payment, e.g. "/paid alice 82.00"), "language", "menu".',
-        )
-    return tr(
-        lang,
-        'To book, say the service and when, e.g. "childcare tomorrow 2pm to 6pm". '
-        'Commands: "my bookings", "cancel booking", "change booking", "waiver" (late '
-        'cancellation charge), "balance" (your account), "language", "menu".',
-    )
+    return desk.help(person)
 
 
 async def send_help(desk: Desk, person: Person, *, misunderstood: bool = False) -> None:

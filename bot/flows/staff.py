@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.domain.agency import Person, Staff
 from bot.domain.booking import OPEN
-from bot.flows.common import STATUS_LABELS
+from bot.flows.common import STATUS_LABELS, help_text
 from bot.i18n import N_, tr
 from bot.services.booking import describe, staff_close_unfilled, staff_offer
 from bot.services.desk import Desk
@@ -18,6 +18,7 @@ async def refuse_unless_staff(desk: Desk, person: Person) -> bool:
     if isinstance(person, Staff):
         return False
     await desk.send(person, tr(desk.lang(person), "This action is reserved for agency staff."))
+    await desk.send(person, help_text(desk, person))  # what they can do instead
     return True
 
 

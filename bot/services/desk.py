@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from bot.domain.agency import Agency, Person, Service, Staff
+from bot.domain.agency import Agency, Person, Provider, Service, Staff
 from bot.i18n import for_channel, normalize_language, tr, typeset
 from bot.services.ports import Clock, Store, Tx
 
@@ -66,9 +66,36 @@ class Desk:
             options=options,
         )
 
+    def help(self, person: Person) -> str:
+        """Every command of this person's role, in their language (§3); it fits two SMS."""
+        lang = self.lang(person)
+        if isinstance(person, Provider):
+            return tr(
+                lang,
+                'Answer a request with YES or NO. On the day: "arrived", "late 15", '
+                '"moved 14:30", "absent" (client not there), "client cancels", "I cancel", '
+                '"done". Also: "appointments" (your schedule), "my availability" (your hours), '
+                '"earnings", "language", "menu".',
+            )
+        if isinstance(person, Staff):
+            return tr(
+                lang,
+                "Escalations arrive here with their actions. Commands: /pending (escalations "
+                "waiting), /unresolved (past appointments not settled), /paid NAME AMOUNT "
+                '(record a payment, e.g. "/paid alice 82.00"), "language", "menu".',
+            )
+        return tr(
+            lang,
+            'To book, say the service and when, e.g. "childcare tomorrow 2pm to 6pm". '
+            'Commands: "my bookings", "cancel booking", "change booking", "waiver" (late '
+            'cancellation charge), "balance" (your account), "language", "menu".',
+        )
+
     async def stale(self, person: Person) -> None:
-        """Answer a press on an option that no longer applies (changes nothing else)."""
+        """Answer a press on an option that no longer applies (changes nothing else), then
+        say what the person can do instead: their role's help."""
         await self.send(person, tr(self.lang(person), "This choice is no longer available."))
+        await self.send(person, self.help(person))
 
     async def staff(self) -> list[Staff]:
         """Every staff member."""
