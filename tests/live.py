@@ -1,14 +1,76 @@
-"""Helpers for tests that start a real `carebot run`: a free port, and waiting until healthy."""
+"""Helpers for tests that start a real `carebot run`: a clean environment, a free port,
+importing an agency, starting the process and waiting until it is healthy, stopping it."""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def clean_env(**settings: str) -> dict[str, str]:
+    """This process's environment without any CAREBOT_ setting, plus these ones."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
+    return env | settings
+
+
+def import_agency(agency: Path, db: Path) -> None:
+    """`carebot import` an agency file into a database (created if need be)."""
+    imported = subprocess.run(
+        [sys.executable, "-m", "bot", "import", str(agency), "--db", str(db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr
+
+
+def start_run(port: int, env: dict[str, str], log: Path | None) -> subprocess.Popen[bytes]:
+    """`carebot run` on `port`; its log appended to `log` (a file: a pipe nobody reads fills
+    up), or kept in a pipe when there is no file and little to say."""
+    command = [sys.executable, "-m", "bot", "run", "--port", str(port)]
+    if log is None:
+        return subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+    with log.open("ab") as stderr:
+        return subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop gracefully (SIGTERM), or kill after 10 s."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+@contextmanager
+def carebot_run(
+    port: int, env: dict[str, str], log: Path | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, Any]]]:
+    """A healthy `carebot run` and its /healthz answer; stopped on the way out."""
+    process = start_run(port, env, log)
+    try:
+        yield process, wait_healthy(port, process, log)
+    finally:
+        stop(process)
 
 
 def free_port() -> int:

@@ -9,7 +9,6 @@ another whatever the order.
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from bot.services.booking import send_request
 from bot.services.desk import open_desk
 from tests.conftest import AGENCY, ROOT
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeMessage, FakeTwilio
-from tests.live import free_port, wait_healthy
+from tests.live import carebot_run, clean_env, free_port, import_agency
 
 BOT_NUMBER = "+15005550006"
 BOB, DAVID, FANNY = "+447700900123", "+33611111111", "+447700900456"
@@ -134,16 +133,10 @@ def live(fake: FakeTwilio, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     """`carebot import` the test agency, then `carebot run` with the SMS channel on."""
     folder = tmp_path_factory.mktemp("sms")
     db, log = folder / "carebot.db", folder / "carebot-run.log"
-    subprocess.run(
-        [sys.executable, "-m", "bot", "import", str(AGENCY), "--db", str(db)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    import_agency(AGENCY, db)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
-    env.update(
+    env = clean_env(
         CAREBOT_DATABASE=str(db),
         CAREBOT_PUBLIC_URL=url,
         CAREBOT_TWILIO_ACCOUNT_SID=ACCOUNT_SID,
@@ -153,28 +146,12 @@ def live(fake: FakeTwilio, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         CAREBOT_SWEEP_SECONDS="1",
     )
     # The bot logs every SMS: to a file, not to a pipe that nobody reads until it is full.
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-        try:
-            health = wait_healthy(port, process, log)
-            channels = health["channels"]
-            assert isinstance(channels, dict) and channels["sms"].startswith("on")
-            with httpx.Client(timeout=10) as http:
-                yield LiveBot(url, db, process, http)
-            assert process.poll() is None, f"carebot run died: {log.read_text(errors='replace')}"
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+    with carebot_run(port, env, log) as (process, health):
+        channels = health["channels"]
+        assert isinstance(channels, dict) and channels["sms"].startswith("on")
+        with httpx.Client(timeout=10) as http:
+            yield LiveBot(url, db, process, http)
+        assert process.poll() is None, f"carebot run died: {log.read_text(errors='replace')}"
 
 
 @pytest.fixture(autouse=True)

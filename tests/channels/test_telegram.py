@@ -9,10 +9,7 @@ to check what the conversation did. Tests use different people so that they do n
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -24,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AGENCY, PARIS, ROOT
+from tests.conftest import AGENCY, PARIS
 from tests.fakes.telegram_api import FAKE_TOKEN, FakeTelegram, SentMessage
-from tests.live import free_port, wait_healthy
+from tests.live import carebot_run, clean_env, free_port, import_agency
 
 GROUP = -1001234567890
 SECRET = "s3cret-webhook_token"
@@ -69,47 +66,25 @@ def live(
     mode = str(request.param)
     home = tmp_path_factory.mktemp(mode)
     db, log = home / "carebot.db", home / "carebot.log"
-    subprocess.run(
-        [sys.executable, "-m", "bot", "import", str(AGENCY), "--db", str(db)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    import_agency(AGENCY, db)
     port = free_port()
     with FakeTelegram() as fake:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
-        env |= {
-            "CAREBOT_DATABASE": str(db),
-            "CAREBOT_TELEGRAM_TOKEN": FAKE_TOKEN,
-            "CAREBOT_TELEGRAM_API_URL": fake.url,
-            "CAREBOT_STAFF_CHAT_ID": str(GROUP),
-        }
+        env = clean_env(
+            CAREBOT_DATABASE=str(db),
+            CAREBOT_TELEGRAM_TOKEN=FAKE_TOKEN,
+            CAREBOT_TELEGRAM_API_URL=fake.url,
+            CAREBOT_STAFF_CHAT_ID=str(GROUP),
+        )
         if mode == "webhook":
             env["CAREBOT_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
             env["CAREBOT_TELEGRAM_WEBHOOK_SECRET"] = SECRET
-        with log.open("wb") as log_file:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run", "--port", str(port)],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=log_file,
-            )
-        try:
-            health = wait_healthy(port, process, log)
+        with carebot_run(port, env, log) as (_, health):
             assert health["channels"]["telegram"].startswith(f"on ({mode}")
             if mode == "webhook":
                 fake.wait_for(lambda: fake.webhook)
             else:
                 fake.wait_for(lambda: fake.calls_of("getUpdates"))
             yield Live(mode, fake, port, db, log)
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
 
 
 def _weekday(skip: int) -> date:

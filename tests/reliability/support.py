@@ -15,7 +15,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -29,10 +28,9 @@ from twilio.request_validator import RequestValidator
 from bot.handlers.sms import new_message_sid
 from bot.i18n import tr
 from tests.channels.test_sms import BOT_NUMBER, eventually
-from tests.conftest import ROOT
 from tests.fakes.telegram_api import FAKE_TOKEN, FakeTelegram
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
-from tests.live import free_port, wait_healthy
+from tests.live import clean_env, free_port, import_agency, start_run, stop, wait_healthy
 from tests.test_robustness import is_apology
 
 __all__ = [
@@ -247,19 +245,6 @@ def sign(url: str, form: dict[str, str], token: str = AUTH_TOKEN) -> str:
     return str(RequestValidator(token).compute_signature(url, form))
 
 
-def import_agency(agency: Path, db: Path) -> None:
-    """`carebot import` an agency file into a database (created if need be)."""
-    imported = subprocess.run(
-        [sys.executable, "-m", "bot", "import", str(agency), "--db", str(db)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert imported.returncode == 0, imported.stderr
-
-
 class LiveRun:
     """`carebot run` on its own database, with the fakes it is given; killable, restartable.
 
@@ -296,7 +281,7 @@ class LiveRun:
 
     def env(self) -> dict[str, str]:
         """The environment of `carebot run`: only the fakes, on loopback."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
+        env = clean_env()
         env |= {
             "CAREBOT_DATABASE": str(self.db),
             "CAREBOT_PUBLIC_URL": self.url,
@@ -325,14 +310,7 @@ class LiveRun:
         fake = self.telegram
         if fake is not None:
             webhooks, polls = len(fake.calls_of("setWebhook")), len(fake.calls_of("getUpdates"))
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run", "--port", str(self.port)],
-                cwd=ROOT,
-                env=self.env(),
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-            )
+        self.process = start_run(self.port, self.env(), self.log)
         self.starts += 1
         health = wait_healthy(self.port, self.process, self.log)
         if fake is not None:
@@ -350,14 +328,8 @@ class LiveRun:
 
     def stop(self) -> None:
         """Stop gracefully (SIGTERM), or kill after 10 s."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        if self.process is not None and self.process.poll() is None:
+            stop(self.process)
 
     def alive(self) -> bool:
         """Whether the process still runs."""
