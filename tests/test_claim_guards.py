@@ -40,7 +40,7 @@ async def test_a_stale_timer_list_fires_each_timer_once(
     first, second = workers
     monday = paris("2026-11-30 00:00")
     async with first.db.read() as tx:
-        stale = await tx.due_timers(monday, 10)
+        stale = await tx.timers.due(monday, 10)
     assert [t.kind for t in stale] == ["weekly_credits"]
 
     assert await second.fire_due_timers(monday) == 1
@@ -61,9 +61,9 @@ async def test_a_delivery_read_by_two_workers_is_handled_once(
     assert bob.phone is not None
     assert await first.accept("sms", bob.phone, Text("aide"), "SM0001")
     async with first.db.read() as tx:
-        seen_by_first = await tx.unprocessed_inbound(10)
+        seen_by_first = await tx.inbox.unprocessed(10)
     async with second.db.read() as tx:
-        seen_by_second = await tx.unprocessed_inbound(10)
+        seen_by_second = await tx.inbox.unprocessed(10)
     assert len(seen_by_first) == len(seen_by_second) == 1
 
     # Both workers believe the message is theirs to handle; only one claim may win.

@@ -23,13 +23,13 @@ async def upcoming(
     desk: Desk, member: Member, statuses: tuple[Status, ...] = UPCOMING
 ) -> list[Request]:
     """A member's bookings that have not started yet, soonest first."""
-    return [r for r in await desk.tx.requests_of_member(member.id, statuses) if r.start > desk.now]
+    return [r for r in await desk.tx.requests.of_member(member.id, statuses) if r.start > desk.now]
 
 
 async def label(desk: Desk, request: Request, lang: str) -> str:
     """'mardi 24 novembre à 14:00 - Marie Dupont' (day, time and provider's name)."""
     who = (
-        (await desk.tx.person(request.provider_id)).name
+        (await desk.tx.roster.person(request.provider_id)).name
         if request.provider_id
         else tr(lang, "provider to be found")
     )
@@ -98,7 +98,7 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
         await _summary(desk, member, state, [int(args[1])])
     elif args[0] == "ok" and state.get("step") == "confirm":
         await leave(desk, member)
-        requests = [await desk.tx.request(i) for i in state["chosen"]]
+        requests = [await desk.tx.requests.get(i) for i in state["chosen"]]
         await cancellations.cancel(
             desk,
             member,
@@ -117,7 +117,7 @@ async def _summary(desk: Desk, member: Member, state: State, chosen: list[int]) 
     state = await save(desk, member, FLOW, state)
     lines = [tr(lang, "Cancel:")]
     for request_id in chosen:
-        request = await desk.tx.request(request_id)
+        request = await desk.tx.requests.get(request_id)
         lines.append(
             f"• {describe(desk, request, lang)}: {cancellations.quote(desk, request, lang)}"
         )
@@ -140,11 +140,11 @@ async def ask_waiver(desk: Desk, member: Member, request_id: str | None) -> None
     lang = desk.lang(member)
     cancelled = [
         r
-        for r in await desk.tx.requests_of_member(member.id, [Status.CANCELLED])
+        for r in await desk.tx.requests.of_member(member.id, [Status.CANCELLED])
         if request_id is None or str(r.id) == request_id
     ]
     # The latest late cancellation, or one whose waiver was already asked (and maybe granted).
-    candidates = [(r, await desk.tx.escalations_of(r.id)) for r in cancelled]
+    candidates = [(r, await desk.tx.escalations.of_request(r.id)) for r in cancelled]
     eligible = [
         (r, e) for r, e in candidates if r.payout > 0 or any(x.reason == "waiver" for x in e)
     ]
@@ -167,6 +167,6 @@ async def on_waiver_text(desk: Desk, member: Member, text: str) -> bool:
     if state is None:
         return False
     await leave(desk, member)
-    request = await desk.tx.request(int(state["request"]))
+    request = await desk.tx.requests.get(int(state["request"]))
     await request_waiver(desk, member, request, text.strip())
     return True
