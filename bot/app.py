@@ -15,6 +15,7 @@ from bot.flows.router import Inbound, decode, encode, handle
 from bot.i18n import for_channel, normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
 from bot.services.desk import AgencyCache, Desk, open_desk
+from bot.services.hiatus import ensure_sweep
 from bot.services.ports import Clock, OutboxMessage, RosterChanges
 from bot.services.timers import fire
 from storage.db import Database
@@ -71,6 +72,7 @@ class Carebot:
             )
         async with open_desk(self.db, self.clock, self.agency_cache) as desk:
             await ensure_weekly_credits(desk)
+            await ensure_sweep(desk)
         return changes
 
     async def accept(

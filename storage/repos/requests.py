@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from types import EllipsisType
 from typing import Any
 
 from bot.domain.booking import Request, Status
-from bot.domain.errors import DoubleBooking, NotFound
+from bot.domain.errors import DoubleBooking, NotFound, SeriesDayTaken
 from bot.domain.money import to_minor
 from storage.repos import rows
 from storage.repos.sql import Conflict, Executor, is_double_booking, marks
@@ -37,8 +37,11 @@ class Requests:
         fee: Decimal,
         at: datetime,
         paid_by_credit: bool = False,
+        series_id: int | None = None,
+        series_day: date | None = None,
     ) -> Request:
-        """Insert a request; raises DoubleBooking when the provider's window is taken."""
+        """Insert a request; raises DoubleBooking when the provider's window is taken (and
+        SeriesDayTaken when that occurrence of the series exists already)."""
         row = await self.sql.one(
             "SELECT COALESCE(MAX(member_seq), 0) + 1 AS n FROM requests WHERE member_id = ?",
             (member_id,),
@@ -48,7 +51,8 @@ class Requests:
             rid = await self.sql.insert(
                 "INSERT INTO requests (member_id, member_seq, service_id, start_at, end_at, "
                 "status, provider_id, price_minor, fee_minor, created_at, updated_at, "
-                "paid_by_credit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "paid_by_credit, series_id, series_day) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     member_id,
                     seq,
@@ -62,9 +66,14 @@ class Requests:
                     at,
                     at,
                     int(paid_by_credit),
+                    series_id,
+                    series_day,
                 ),
             )
         except Conflict as exc:
+            # SQLite names the columns of the unique index, PostgreSQL the index.
+            if "requests.series_id" in str(exc) or "requests_series_day" in str(exc):
+                raise SeriesDayTaken(series_id or 0) from exc
             if is_double_booking(exc):
                 raise DoubleBooking(provider_id) from exc
             raise

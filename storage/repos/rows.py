@@ -57,6 +57,7 @@ def request(row: Row) -> Request:
         client_cancel_at=maybe_ts(row["client_cancel_at"]),
         paid_by_credit=bool(row["paid_by_credit"]),
         notes=row["notes"],
+        series_id=row["series_id"],
     )
 
 

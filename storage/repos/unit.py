@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from storage.repos.availability import Availability
+from storage.repos.breaks import Breaks
 from storage.repos.changes import Changes
 from storage.repos.conversations import Conversations
 from storage.repos.escalations import Escalations
@@ -17,6 +18,7 @@ from storage.repos.once import Once
 from storage.repos.outbox import Outbox
 from storage.repos.requests import Requests
 from storage.repos.roster import Roster
+from storage.repos.series import SeriesRepo
 from storage.repos.sql import Executor
 from storage.repos.timers import Timers, Writes
 
@@ -44,6 +46,16 @@ class UnitOfWork:
     def requests(self) -> Requests:
         """Care requests."""
         return Requests(self.sql)
+
+    @cached_property
+    def series(self) -> SeriesRepo:
+        """Weekly series and their occurrences."""
+        return SeriesRepo(self.sql)
+
+    @cached_property
+    def breaks(self) -> Breaks:
+        """Regular members' breaks."""
+        return Breaks(self.sql)
 
     @cached_property
     def offers(self) -> Offers:

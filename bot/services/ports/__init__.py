@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from bot.services.ports.availability import Availability
+from bot.services.ports.breaks import Breaks
 from bot.services.ports.changes import Changes
 from bot.services.ports.conversations import Conversations
 from bot.services.ports.escalations import Escalations
@@ -23,11 +24,13 @@ from bot.services.ports.records import (
     LedgerLine,
     Offer,
     OutboxMessage,
+    Regular,
     RosterChanges,
     Timer,
 )
 from bot.services.ports.requests import Requests
 from bot.services.ports.roster import Roster
+from bot.services.ports.series import SeriesRepo
 from bot.services.ports.timers import Timers
 
 __all__ = [
@@ -36,6 +39,7 @@ __all__ = [
     "LedgerLine",
     "Offer",
     "OutboxMessage",
+    "Regular",
     "RosterChanges",
     "Store",
     "Timer",
@@ -60,6 +64,16 @@ class UnitOfWork(Protocol):
     @property
     def requests(self) -> Requests:
         """Care requests."""
+        ...
+
+    @property
+    def series(self) -> SeriesRepo:
+        """Weekly series and their occurrences."""
+        ...
+
+    @property
+    def breaks(self) -> Breaks:
+        """Regular members' breaks."""
         ...
 
     @property

@@ -7,6 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from bot.domain.agency import Member
+
 
 @dataclass(frozen=True)
 class Offer:
@@ -46,6 +48,18 @@ class Timer:
     request_id: int | None
     ref_id: int | None
     due_at: datetime
+
+
+@dataclass(frozen=True)
+class Regular:
+    """A member the bot keeps in touch with (§10), as of one moment."""
+
+    member: Member
+    last_session_end: datetime | None
+    last_provider_id: str | None
+    booked: bool  # something upcoming: asked, with staff, or held
+    watched_since: datetime | None  # None: not watched yet
+    nudged_for: datetime | None  # the start of the break already nudged
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
-"""What services ask of storage about requests (storage/repos/requests.py implements it)."""
+"""What services ask of storage about requests (storage/repos implements it)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from types import EllipsisType
 from typing import Protocol
@@ -27,8 +27,11 @@ class Requests(Protocol):
         fee: Decimal,
         at: datetime,
         paid_by_credit: bool = False,
+        series_id: int | None = None,
+        series_day: date | None = None,
     ) -> Request:
-        """Insert a request; raises DoubleBooking when the provider's window is taken."""
+        """Insert a request; raises DoubleBooking when the provider's window is taken (and
+        SeriesDayTaken when that occurrence of the series exists already)."""
         ...
 
     async def get(self, request_id: int) -> Request:
