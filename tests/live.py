@@ -37,6 +37,18 @@ def import_agency(agency: Path, db: Path) -> None:
     assert imported.returncode == 0, imported.stderr
 
 
+def carebot_cli(*argv: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run one `carebot` command (as `python -m bot`) to its end; its output as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *map(str, argv)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=120,
+    )
+
+
 def start_run(port: int, env: dict[str, str], log: Path | None) -> subprocess.Popen[bytes]:
     """`carebot run` on `port`; its log appended to `log` (a file: a pipe nobody reads fills
     up), or kept in a pipe when there is no file and little to say."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +13,7 @@ from bot.clock import VirtualClock
 from bot.flows.router import Text
 from bot.handlers.export import COLUMNS
 from bot.services.billing import member_account
-from tests.conftest import ROOT
+from tests.live import carebot_cli
 
 
 async def _bob_books_and_marie_declares(bot: Carebot, clock: VirtualClock) -> None:
@@ -55,48 +53,21 @@ async def test_export_lists_fee_session_and_payout(bot: Carebot, clock: VirtualC
 
 
 def test_export_refuses_bad_dates(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "export",
-            "ledger",
-            "--from",
-            "23/11/2026",
-            "--to",
-            "2026-11-30",
-            "--db",
-            str(tmp_path / "x.db"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
+    result = carebot_cli(
+        "export",
+        "ledger",
+        "--from",
+        "23/11/2026",
+        "--to",
+        "2026-11-30",
+        "--db",
+        str(tmp_path / "x.db"),
     )
     assert result.returncode == 2 and "YYYY-MM-DD" in result.stderr
 
 
 def _export(db: str, first: str, last: str) -> list[dict[str, str]]:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "export",
-            "ledger",
-            "--from",
-            first,
-            "--to",
-            last,
-            "--db",
-            db,
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    result = carebot_cli("export", "ledger", "--from", first, "--to", last, "--db", db)
     assert result.returncode == 0, result.stderr
     return list(csv.DictReader(io.StringIO(result.stdout)))
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from bot.nlu.hours import parse_hours
-
-DEV_SET = Path(__file__).resolve().parent / "data" / "hours-dev.jsonl"
+from tests.nlu.support import dev_set, dev_set_failures
 
 
 def _outcome(text: str, now: datetime, lang: str) -> dict[str, Any] | None:
@@ -26,13 +23,7 @@ def _outcome(text: str, now: datetime, lang: str) -> dict[str, Any] | None:
 
 
 def test_dev_set_is_read_exactly() -> None:
-    rows = [json.loads(line) for line in DEV_SET.read_text(encoding="utf-8").splitlines() if line]
-    failures = []
-    for row in rows:
-        now = datetime.strptime(row["now"], "%Y-%m-%d %H:%M")
-        got = _outcome(row["text"], now, row["lang"])
-        if got != row["expect"]:
-            failures.append(f"{row['text']!r}: got {got}, expected {row['expect']}")
+    failures = dev_set_failures(dev_set("hours-dev.jsonl"), _outcome)
     assert not failures, "\n".join(failures)
 
 

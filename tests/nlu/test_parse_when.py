@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.nlu.when import When, WhenError, parse_when, when_to_json
+from tests.nlu.support import dev_set, dev_set_failures
 
-DEV_SET = Path(__file__).resolve().parent / "data" / "when-dev.jsonl"
 NOW = datetime(2026, 12, 9, 16, 20)  # a Wednesday, as in the dev set
 
 
@@ -25,13 +23,8 @@ def _outcome(text: str, now: datetime, lang: str) -> dict[str, Any]:
 
 
 def test_dev_set_accuracy() -> None:
-    rows = [json.loads(line) for line in DEV_SET.read_text(encoding="utf-8").splitlines() if line]
-    failures = []
-    for row in rows:
-        now = datetime.strptime(row["now"], "%Y-%m-%d %H:%M")
-        got = _outcome(row["text"], now, row["lang"])
-        if got != row["expect"]:
-            failures.append(f"{row['text']!r}: got {got}, expected {row['expect']}")
+    rows = dev_set("when-dev.jsonl")
+    failures = dev_set_failures(rows, _outcome)
     accuracy = 1 - len(failures) / len(rows)
     assert accuracy >= 0.95, f"accuracy {accuracy:.1%}; failures:\n" + "\n".join(failures)
 
