@@ -32,10 +32,16 @@ from bot.handlers.sms import new_message_sid
 from bot.services.booking import send_request
 from bot.services.desk import open_desk
 from tests.conftest import AGENCY, ROOT
-from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeMessage, FakeTwilio
+from tests.fakes.twilio import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    BOT_NUMBER,
+    FakeMessage,
+    FakeTwilio,
+    inbound_form,
+)
 from tests.live import carebot_run, clean_env, free_port, import_agency
 
-BOT_NUMBER = "+15005550006"
 BOB, DAVID, FANNY = "+447700900123", "+33611111111", "+447700900456"
 MARIE, PAUL, SAM = "+33600000001", "+33600000002", "+33600000004"
 STRANGER = "+447700900999"
@@ -76,19 +82,7 @@ class LiveBot:
 
     def sms(self, sender: str, text: str, sid: str | None = None) -> httpx.Response:
         """An inbound SMS, as Twilio posts it."""
-        sid = sid or new_message_sid()
-        return self.post(
-            "/sms/inbound",
-            {
-                "MessageSid": sid,
-                "SmsSid": sid,
-                "AccountSid": ACCOUNT_SID,
-                "From": sender,
-                "To": BOT_NUMBER,
-                "Body": text,
-                "NumMedia": "0",
-            },
-        )
+        return self.post("/sms/inbound", inbound_form(sender, text, sid))
 
     def rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
         """Read the bot's database (WAL: never blocks the bot)."""

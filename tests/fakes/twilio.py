@@ -54,6 +54,24 @@ from twilio.request_validator import RequestValidator
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "fake-auth-token-0123456789abcdef"
+BOT_NUMBER = "+15005550006"  # one of Twilio's magic test numbers
+
+
+def inbound_form(sender: str, text: str, sid: str | None = None) -> dict[str, str]:
+    """The form Twilio posts to the bot's webhook for an inbound SMS (twilio.com/docs/usage/
+    webhooks/messaging-webhooks, "Request parameters")."""
+    sid = sid or "SM" + secrets.token_hex(16)
+    return {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": sender,
+        "To": BOT_NUMBER,
+        "Body": text,
+        "NumMedia": "0",
+    }
+
+
 API_VERSION = "2010-04-01"
 ERRORS = {
     20001: (400, "Invalid parameter"),

@@ -27,9 +27,10 @@ from twilio.request_validator import RequestValidator
 
 from bot.handlers.sms import new_message_sid
 from bot.i18n import tr
-from tests.channels.test_sms import BOT_NUMBER, eventually
+from tests.channels.test_sms import eventually
 from tests.fakes.telegram_api import FAKE_TOKEN, FakeTelegram
-from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, BOT_NUMBER, FakeTwilio
+from tests.fakes.twilio import inbound_form as sms_form
 from tests.live import clean_env, free_port, import_agency, start_run, stop, wait_healthy
 from tests.test_robustness import is_apology
 
@@ -224,20 +225,6 @@ async def bounded(calls: Iterable[Awaitable[T]], limit: int = 32) -> list[T]:
 def texts(msgid: str, **params: object) -> set[str]:
     """A catalogue message in both languages."""
     return {tr("fr", msgid, **params), tr("en", msgid, **params)}
-
-
-def sms_form(sender: str, text: str, sid: str | None = None) -> dict[str, str]:
-    """The form Twilio posts for an inbound SMS."""
-    sid = sid or new_message_sid()
-    return {
-        "MessageSid": sid,
-        "SmsSid": sid,
-        "AccountSid": ACCOUNT_SID,
-        "From": sender,
-        "To": BOT_NUMBER,
-        "Body": text,
-        "NumMedia": "0",
-    }
 
 
 def sign(url: str, form: dict[str, str], token: str = AUTH_TOKEN) -> str:
