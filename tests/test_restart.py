@@ -12,14 +12,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 from bot.agency_file import load_agency_file
 from bot.app import Carebot
 from bot.clock import SystemClock
-from bot.domain.booking import Status
 from bot.services.appointments import CHECKIN
+from tests.appointments import add_confirmed
 from tests.conftest import AGENCY, ROOT
 from tests.live import free_port, wait_healthy
 
@@ -33,16 +32,13 @@ async def _appointment_with_timer(db: Path, due_in: float, *, fresh: bool = True
         now = datetime.now(UTC)
         due = now + timedelta(seconds=due_in)
         async with bot.db.transaction() as tx:
-            request = await tx.requests.add(
-                member_id="bob",
-                service_id="childcare",
-                start=due + timedelta(minutes=30),
+            request = await add_confirmed(
+                tx.requests,
+                "bob",
+                "paul",
+                due + timedelta(minutes=30),
+                now,
                 end=due + timedelta(hours=2),
-                status=Status.CONFIRMED,
-                provider_id="paul",
-                price=Decimal("36.00"),
-                fee=Decimal("15.00"),
-                at=now,
             )
             await tx.timers.add(CHECKIN, due, request.id)
         return request.id

@@ -27,10 +27,10 @@ from twilio.request_validator import RequestValidator
 from bot.app import Carebot
 from bot.clock import SystemClock
 from bot.domain.agency import Member, Provider
-from bot.domain.booking import Status
 from bot.handlers.sms import new_message_sid
 from bot.services.booking import send_request
 from bot.services.desk import open_desk
+from tests.appointments import add_confirmed
 from tests.conftest import AGENCY, ROOT
 from tests.fakes.twilio import (
     ACCOUNT_SID,
@@ -189,16 +189,9 @@ async def _appointment_under_way(db: Path) -> int:
     try:
         now = datetime.now(UTC)
         async with bot.db.transaction() as tx:
-            request = await tx.requests.add(
-                member_id="david",
-                service_id="childcare",
-                start=now + timedelta(minutes=10),
-                end=now + timedelta(hours=2, minutes=10),
-                status=Status.CONFIRMED,
-                provider_id="paul",
-                price=Decimal("36.00"),
-                fee=Decimal("0.00"),
-                at=now,
+            start = now + timedelta(minutes=10)
+            request = await add_confirmed(
+                tx.requests, "david", "paul", start, now, fee=Decimal("0.00")
             )
         return request.id
     finally:

@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import phonenumbers
@@ -28,10 +27,10 @@ import pytest
 
 from bot.app import Carebot
 from bot.clock import SystemClock
-from bot.domain.booking import Status
 from bot.i18n import tr
 from bot.services import appointments
 from bot.services.desk import open_desk
+from tests.appointments import add_confirmed
 from tests.channels.test_sms import option
 from tests.channels.test_telegram import Live as TelegramLive
 from tests.conftest import PARIS
@@ -80,16 +79,8 @@ async def _starting_at(db: Path, member: Who, provider: Who, start: datetime) ->
     bot = await Carebot.open(db, SystemClock())
     try:
         async with open_desk(bot.db, bot.clock) as desk:
-            request = await desk.tx.requests.add(
-                member_id=member.id,
-                service_id="childcare",
-                start=start,
-                end=start + timedelta(hours=2),
-                status=Status.CONFIRMED,
-                provider_id=provider.id,
-                price=Decimal("36.00"),
-                fee=Decimal("15.00"),
-                at=desk.now,
+            request = await add_confirmed(
+                desk.tx.requests, member.id, provider.id, start, desk.now
             )
             await appointments.schedule(desk, request)
     finally:

@@ -28,8 +28,8 @@ import pytest
 
 from bot.app import Carebot
 from bot.clock import SystemClock
-from bot.domain.booking import Status
 from bot.services.appointments import CHECKIN
+from tests.appointments import add_confirmed
 from tests.fakes.twilio import FakeTwilio
 from tests.reliability.support import FULL, LiveRun, Roster, bounded, sms_form, wait_until
 
@@ -78,16 +78,8 @@ async def _prompts_due_soon(db: Path, roster: Roster, count: int, within: float)
                 provider = roster.providers[n % len(roster.providers)]
                 member = roster.members[n % len(roster.members)]
                 start = first_start + timedelta(hours=3 * (n // len(roster.providers)))
-                request = await tx.requests.add(
-                    member_id=member.id,
-                    service_id="childcare",
-                    start=start,
-                    end=start + timedelta(hours=2),
-                    status=Status.CONFIRMED,
-                    provider_id=provider.id,
-                    price=Decimal("36.00"),
-                    fee=Decimal("5.00"),
-                    at=now,
+                request = await add_confirmed(
+                    tx.requests, member.id, provider.id, start, now, fee=Decimal("5.00")
                 )
                 due = now + timedelta(seconds=1 + within * n / count)
                 await tx.timers.add(CHECKIN, due, request.id)

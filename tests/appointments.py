@@ -1,0 +1,35 @@
+"""Appointments written straight to storage, for tests that need one without the dialog."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from bot.domain.booking import Request, Status
+from bot.services.ports.requests import Requests
+
+PRICE = Decimal("36.00")  # 2 hours of childcare at 18.00 in the test agencies
+
+
+async def add_confirmed(
+    requests: Requests,
+    member_id: str,
+    provider_id: str,
+    start: datetime,
+    at: datetime,
+    *,
+    fee: Decimal = Decimal("15.00"),
+    end: datetime | None = None,
+) -> Request:
+    """A confirmed childcare appointment (2 hours from `start` unless `end` says otherwise)."""
+    return await requests.add(
+        member_id=member_id,
+        service_id="childcare",
+        start=start,
+        end=end or start + timedelta(hours=2),
+        status=Status.CONFIRMED,
+        provider_id=provider_id,
+        price=PRICE,
+        fee=fee,
+        at=at,
+    )
