@@ -13,26 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.agencies import agency_head
 from tests.conftest import ROOT
 
 # A small agency of our own, so that edits to the transcripts' roster do not move these tests.
-GOOD = """\
-[agency]
-name = "Les Petits Soins"
-timezone = "Europe/Paris"
-currency = "EUR"
-language = "fr"
-
-[[service]]
-id = "childcare"
-name = { fr = "Garde d'enfants", en = "Childcare" }
-hourly_rate = "18.00"
-
-[[service]]
-id = "cleaning"
-name = { fr = "Ménage", en = "Cleaning" }
-hourly_rate = "25.00"
-
+GOOD = (
+    agency_head("Les Petits Soins")
+    + """
 [[member]]
 id = "alice"
 name = "Alice Martin"
@@ -72,6 +59,7 @@ name = "Sophie"
 channel = "telegram"
 telegram_id = 9001
 """
+)
 
 MARIE = 'id = "marie"\nname = "Marie Dupont"'
 

@@ -27,6 +27,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.handlers.sms import new_message_sid
 from bot.i18n import tr
+from tests.agencies import agency_head
 from tests.channels.test_sms import eventually
 from tests.fakes.telegram_api import FAKE_TOKEN, FakeTelegram
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, BOT_NUMBER, FakeTwilio
@@ -174,23 +175,7 @@ class Roster:
 
     def toml(self) -> str:
         """The agency file."""
-        head = """\
-[agency]
-name = "Soins Fiables"
-timezone = "Europe/Paris"
-currency = "EUR"
-language = "fr"
-
-[[service]]
-id = "childcare"
-name = { fr = "Garde d'enfants", en = "Childcare" }
-hourly_rate = "18.00"
-
-[[service]]
-id = "cleaning"
-name = { fr = "Ménage", en = "Cleaning" }
-hourly_rate = "25.00"
-"""
+        head = agency_head("Soins Fiables")
         return head + "\n" + "\n\n".join(who.toml() for who in self.all()) + "\n"
 
     def write(self, folder: Path) -> Path:
