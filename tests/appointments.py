@@ -20,14 +20,16 @@ async def add_confirmed(
     *,
     fee: Decimal = Decimal("15.00"),
     end: datetime | None = None,
+    status: Status = Status.CONFIRMED,
 ) -> Request:
-    """A confirmed childcare appointment (2 hours from `start` unless `end` says otherwise)."""
+    """A childcare appointment held by `provider_id`, confirmed unless `status` says otherwise,
+    2 hours from `start` unless `end` says otherwise."""
     return await requests.add(
         member_id=member_id,
         service_id="childcare",
         start=start,
         end=end or start + timedelta(hours=2),
-        status=Status.CONFIRMED,
+        status=status,
         provider_id=provider_id,
         price=PRICE,
         fee=fee,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,10 @@ from bot.domain.booking import Status
 from bot.domain.errors import DoubleBooking
 from bot.flows.router import Text
 from storage.db import Database
+from tests.appointments import add_confirmed
 from tests.conftest import paris
+
+NOW = paris("2026-11-23 10:00")
 
 # Every pair of these windows overlaps (all contain 11:30-12:00).
 MEMBERS = {
@@ -69,42 +71,36 @@ async def test_simultaneous_confirms_on_two_connections_book_once(
 
 async def test_the_database_itself_refuses_an_overlap(bot: Carebot) -> None:
     async with bot.db.transaction() as tx:
-        first = await tx.requests.add(
-            member_id="alice",
-            service_id="childcare",
-            start=paris("2026-11-25 10:00"),
+        await add_confirmed(
+            tx.requests,
+            "alice",
+            "marie",
+            paris("2026-11-25 10:00"),
+            NOW,
             end=paris("2026-11-25 12:00"),
             status=Status.PENDING,
-            provider_id="marie",
-            price=Decimal("36"),
-            fee=Decimal("10"),
-            at=paris("2026-11-23 10:00"),
         )
     with pytest.raises(DoubleBooking):
         async with bot.db.transaction() as tx:
-            await tx.requests.add(
-                member_id="bob",
-                service_id="childcare",
-                start=paris("2026-11-25 11:59"),
+            await add_confirmed(
+                tx.requests,
+                "bob",
+                "marie",
+                paris("2026-11-25 11:59"),
+                NOW,
                 end=paris("2026-11-25 13:00"),
                 status=Status.CONFIRMED,
-                provider_id="marie",
-                price=first.price,
-                fee=first.fee,
-                at=paris("2026-11-23 10:00"),
             )
     # Back to back is fine: 12:00 to 13:00 touches but does not overlap.
     async with bot.db.transaction() as tx:
-        await tx.requests.add(
-            member_id="bob",
-            service_id="childcare",
-            start=paris("2026-11-25 12:00"),
+        await add_confirmed(
+            tx.requests,
+            "bob",
+            "marie",
+            paris("2026-11-25 12:00"),
+            NOW,
             end=paris("2026-11-25 13:00"),
             status=Status.PENDING,
-            provider_id="marie",
-            price=first.price,
-            fee=first.fee,
-            at=paris("2026-11-23 10:00"),
         )
     # Even raw SQL, bypassing the repositories, cannot move a request onto another.
     conn = sqlite3.connect(bot.db.path)
