@@ -582,6 +582,21 @@ class Tx:
         )
         return [_request(r) for r in rows]
 
+    async def requests_between(
+        self, start: datetime, end: datetime, provider_ids: Sequence[str] | None = None
+    ) -> list[Request]:
+        """Requests overlapping [start, end) (of these providers only, when given), by start."""
+        where, params = "start_at < ? AND end_at > ?", [ts(end), ts(start)]
+        if provider_ids is not None:
+            if not provider_ids:
+                return []
+            where += f" AND provider_id IN ({','.join('?' * len(provider_ids))})"
+            params += list(provider_ids)
+        rows = await self._all(
+            f"SELECT * FROM requests WHERE {where} ORDER BY start_at, id", tuple(params)
+        )
+        return [_request(r) for r in rows]
+
     async def record_provider_cancel(
         self, request_id: int, provider_id: str, at: datetime
     ) -> None:

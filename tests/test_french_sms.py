@@ -117,7 +117,27 @@ def _demo_only() -> set[str]:
         if path.exists():
             source = path.read_text(encoding="utf-8")
             found |= {m for m in _templates() if isinstance(m, str) and f'"{m}"' in source}
-    return found
+    return found | _web_only()
+
+
+def _web_only() -> set[str]:
+    """The web console's own lines (pages, never SMS): in its files and in no other module."""
+    web = ROOT / "bot" / "handlers" / "webconsole"
+    web_text = "".join(
+        p.read_text(encoding="utf-8")
+        for p in web.rglob("*")
+        if p.is_file() and p.suffix in (".py", ".html")
+    )
+    elsewhere = "".join(
+        p.read_text(encoding="utf-8") for p in (ROOT / "bot").rglob("*.py") if web not in p.parents
+    )
+    return {
+        m
+        for m in _templates()
+        if isinstance(m, str)
+        and (f'"{m}"' in web_text or f"'{m}'" in web_text)
+        and f'"{m}"' not in elsewhere
+    }
 
 
 def _sms_msgids() -> list[str | tuple[str, str]]:

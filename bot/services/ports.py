@@ -263,6 +263,12 @@ class Tx(Protocol):
         """Requests in these statuses whose end is before `moment`, oldest first."""
         ...
 
+    async def requests_between(
+        self, start: datetime, end: datetime, provider_ids: Sequence[str] | None = None
+    ) -> list[Request]:
+        """Requests overlapping [start, end) (of these providers only, when given), by start."""
+        ...
+
     async def record_provider_cancel(
         self, request_id: int, provider_id: str, at: datetime
     ) -> None:
