@@ -1,6 +1,11 @@
 """Listing the available providers for a window in a large agency (issue 7, target p50 < 20 ms).
 
 python bench/bench_availability.py [--providers 5000] [--appointments 50000] [--queries 200]
+    [--own-hours N]
+
+With --own-hours N (default: every provider), N providers first change their own hours by
+chat (§9): a Saturday window, an evening cut, or three days off, through the same parser and
+use case as the chat, so that their schedules are the chat-written kind.
 """
 
 from __future__ import annotations
@@ -18,17 +23,50 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.large_agency import SERVICES, START, build
+from bot.app import Carebot
+from bot.domain.agency import Provider
+from bot.nlu.hours import parse_hours
+from bot.services import hours
 from bot.services.booking import available_providers
 from bot.services.desk import open_desk
 
+CHANGES = (
+    ("en", "available Saturdays 9am-6pm"),
+    ("fr", "dispo le dimanche de 10h à 16h"),
+    ("en", "no longer available on Fridays 5-8pm"),
+    ("fr", "congé du {a} au {b} décembre"),
+    ("en", "off {a}-{b} December"),
+)
 
-async def main(providers: int, appointments: int, queries: int) -> list[tuple[str, str]]:
+
+async def change_own_hours(bot: Carebot, count: int, rng: random.Random) -> float:
+    """`count` providers change their own hours through the chat's parser and use case."""
+    started = time.perf_counter()
+    async with open_desk(bot.db, bot.clock) as desk:
+        providers = [p for p in await desk.tx.people("provider") if isinstance(p, Provider)]
+        now = desk.local(desk.now).replace(tzinfo=None)
+        for provider in providers[:count]:
+            lang, text = rng.choice(CHANGES)
+            first = rng.randint(1, 25)
+            change = parse_hours(text.format(a=first, b=first + 2), now, lang)
+            assert change is not None and change.kind != "unclear", text
+            schedule = hours.changed(provider, change, now.date())
+            assert schedule is not None
+            await hours.apply(desk, provider, schedule)
+    return time.perf_counter() - started
+
+
+async def main(
+    providers: int, appointments: int, queries: int, own_hours: int | None = None
+) -> list[tuple[str, str]]:
     """Build the agency, then time `queries` random availability look-ups."""
     rng = random.Random(11)
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         bot = await build(Path(folder) / "bench.db", providers, providers * 4, appointments)
         built = time.perf_counter() - started
+        own = providers if own_hours is None else own_hours
+        changed_in = await change_own_hours(bot, own, rng) if own else 0.0
         timings, found = [], []
         try:
             for _ in range(queries):
@@ -46,6 +84,7 @@ async def main(providers: int, appointments: int, queries: int) -> list[tuple[st
     return [
         ("providers / appointments", f"{providers} / {appointments}"),
         ("database built in (s)", f"{built:.1f}"),
+        ("providers who changed their own hours / in (s)", f"{own} / {changed_in:.1f}"),
         ("providers listed per query (median)", f"{statistics.median(found):.0f}"),
         ("p50 (ms)", f"{timings[len(timings) // 2]:.1f}"),
         ("p99 (ms)", f"{timings[int(len(timings) * 0.99) - 1]:.1f}"),
@@ -57,8 +96,9 @@ if __name__ == "__main__":
     parser.add_argument("--providers", type=int, default=5000)
     parser.add_argument("--appointments", type=int, default=50000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--own-hours", type=int, default=None)
     args = parser.parse_args()
-    rows = asyncio.run(main(args.providers, args.appointments, args.queries))
+    rows = asyncio.run(main(args.providers, args.appointments, args.queries, args.own_hours))
     print("| availability | value |\n| --- | --- |")
     for name, value in rows:
         print(f"| {name} | {value} |")

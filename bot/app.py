@@ -64,10 +64,14 @@ class Carebot:
             return False
         return True
 
-    async def import_agency(self, data: AgencyFile, *, force: bool = False) -> RosterChanges:
+    async def import_agency(
+        self, data: AgencyFile, *, force: bool = False, reset_schedules: bool = False
+    ) -> RosterChanges:
         """Write an agency file into the database (idempotent) and say what changed."""
         async with self.db.transaction() as tx:
-            changes = await tx.import_agency(data, self.clock.now(), force=force)
+            changes = await tx.import_agency(
+                data, self.clock.now(), force=force, reset_schedules=reset_schedules
+            )
         async with open_desk(self.db, self.clock, self.agency_cache) as desk:
             await ensure_weekly_credits(desk)
         return changes

@@ -100,6 +100,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="remove people left out of the file even if they hold open requests",
     )
+    p.add_argument(
+        "--reset-schedules",
+        action="store_true",
+        help="replace the hours and days off providers changed by chat with the file's",
+    )
 
     p = command("run", "the live bot: web app, timers, channels (settings: CAREBOT_*)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -197,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "import":
-        return asyncio.run(_import(args.file, args.db, args.force))
+        return asyncio.run(_import(args.file, args.db, args.force, args.reset_schedules))
     if args.command == "run":
         return _run(args)
     if args.command == "backup":
@@ -302,7 +307,7 @@ def _run_fast(main: Coroutine[Any, Any, int]) -> int:
         return runner.run(main)
 
 
-async def _import(path: Path, db: str, force: bool) -> int:
+async def _import(path: Path, db: str, force: bool, reset_schedules: bool = False) -> int:
     from bot.agency_file import AgencyFileError, load_agency_file
     from bot.app import Carebot
     from bot.clock import SystemClock
@@ -314,7 +319,7 @@ async def _import(path: Path, db: str, force: bool) -> int:
         raise Refused(str(exc)) from None
     bot = await Carebot.open(db, SystemClock())
     try:
-        changes = await bot.import_agency(data, force=force)
+        changes = await bot.import_agency(data, force=force, reset_schedules=reset_schedules)
     except RosterInUse as exc:
         raise Refused(f"{path.name}: {exc}; cancel or reassign first, or use --force") from None
     except RosterConflict as exc:

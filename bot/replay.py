@@ -13,7 +13,7 @@ import tempfile
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TextIO
@@ -22,12 +22,14 @@ from zoneinfo import ZoneInfo
 from bot.agency_file import AgencyFileError, load_agency_file
 from bot.app import Carebot, apology
 from bot.clock import VirtualClock
-from bot.domain.agency import AgencyFile, Person
+from bot.domain.agency import AgencyFile, Person, Provider
+from bot.domain.availability import covers
+from bot.domain.booking import Status
 from bot.domain.durations import parse_duration
 from bot.flows.router import Press, Text
 from bot.i18n import LANGUAGES
 from bot.services.billing import member_account
-from bot.services.ports import OutboxMessage
+from bot.services.ports import OutboxMessage, Tx
 
 _TRAILING_COMMENT = re.compile(r"(\s{2,}|\t)#.*$")
 _SAY = re.compile(r"^([A-Za-z0-9_-]+):\s?(.*)$")
@@ -176,6 +178,9 @@ async def _directive(run: Run, line: str, number: int) -> None:
         await run.bot.import_agency(run.agency)
         return
     bot, clock, _, tz = _ready(run)
+    if word == "@import":
+        await _reimport(run, arg, number)
+        return
     if word == "@advance":
         try:
             target = clock.now() + parse_duration(arg)
@@ -190,6 +195,25 @@ async def _directive(run: Run, line: str, number: int) -> None:
     await bot.fire_due_timers(target, move_clock=True)
     clock.set(target)
     await _record(run, before, number, f"{word} {arg}")
+
+
+async def _reimport(run: Run, arg: str, number: int) -> None:
+    """`@import FILE [--reset-schedules]`: re-import an agency file now, as `carebot import`."""
+    bot, _, _, _ = _ready(run)
+    words = arg.split()
+    reset = "--reset-schedules" in words
+    paths = [w for w in words if w != "--reset-schedules"]
+    if len(paths) != 1:
+        raise Malformed("@import takes one agency file, optionally --reset-schedules")
+    try:
+        data = load_agency_file(run.path.parent / paths[0])
+    except AgencyFileError as exc:
+        raise Malformed(str(exc)) from exc
+    _close_step(run)
+    before = await bot.last_outbox_id()
+    await bot.import_agency(data, reset_schedules=reset)
+    run.agency = data
+    await _record(run, before, number, f"@import {arg}")
 
 
 async def _say(run: Run, name: str, text: str, number: int) -> None:
@@ -353,6 +377,14 @@ async def _check(run: Run, line: str) -> None:
             owed = (await member_account(tx, _person(agency, subject).id)).owed
             _compare(what, subject, _money(expected), owed)
             return
+        if what == "available":
+            _compare(what, subject, *await _available(tx, agency, tz, subject, expected))
+            return
+        if what == "requests":
+            member = _person(agency, subject)
+            made = await tx.requests_of_member(member.id, list(Status))
+            _compare(what, subject, _int(expected), len(made))
+            return
         if what in ("balance", "credits"):
             balance, credits = await tx.balance(_person(agency, subject).id)
             actual: object = balance if what == "balance" else credits
@@ -381,6 +413,30 @@ async def _check(run: Run, line: str) -> None:
         raise Malformed(f"unknown check {what!r}")
     wanted, actual = getters[what]()
     _compare(what, subject, wanted, actual)
+
+
+_AVAILABLE = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2})-(\d{2}:\d{2}) (yes|no)$")
+
+
+async def _available(
+    tx: Tx, agency: AgencyFile, tz: ZoneInfo, provider_id: str, expected: str
+) -> tuple[bool, bool]:
+    """`? available PROVIDER DAY HH:MM-HH:MM yes|no`: weekly hours, days off, what they hold."""
+    match = _AVAILABLE.match(expected)
+    if match is None:
+        raise Malformed("want: ? available PROVIDER YYYY-MM-DD HH:MM-HH:MM yes|no")
+    day, first, last, answer = match.groups()
+    start = _parse_moment(f"{day} {first}", tz)
+    end = _parse_moment(f"{day} {last}", tz)
+    if end <= start:
+        end += timedelta(days=1)
+    provider = await tx.person(_person(agency, provider_id).id)
+    if not isinstance(provider, Provider):
+        raise Malformed(f"{provider_id} is not a provider")
+    free = covers(provider.availability, provider.unavailable, start, end) and (
+        provider.id not in await tx.busy_providers(start.astimezone(UTC), end.astimezone(UTC))
+    )
+    return answer == "yes", free
 
 
 def _int(text: str) -> int:

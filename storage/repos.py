@@ -1240,12 +1240,18 @@ class Tx:
     # --- import ------------------------------------------------------------------------
 
     async def import_agency(
-        self, data: AgencyFile, at: datetime, *, force: bool = False
+        self,
+        data: AgencyFile,
+        at: datetime,
+        *,
+        force: bool = False,
+        reset_schedules: bool = False,
     ) -> RosterChanges:
         """Write an agency file and say what changed; re-importing the same file changes nothing.
 
         People left out are removed, but RosterInUse is raised instead when some still hold
-        open requests, unless `force`.
+        open requests, unless `force`. Hours providers changed by chat are kept unless
+        `reset_schedules` (§9.3).
         """
         a = data.agency
         listed = {p.id for p in data.people}
@@ -1306,7 +1312,7 @@ class Tx:
                     "already belongs to someone in the database who is not in this file",
                 ) from exc
             if isinstance(p, Provider):
-                await self._replace_provider_details(p)
+                await self._replace_provider_details(p, reset_schedules)
             if isinstance(p, Member):
                 await self._opening_balance(p, at)
         for pid in leaving:
@@ -1410,22 +1416,38 @@ class Tx:
             ),
         )
 
-    async def _replace_provider_details(self, p: Provider) -> None:
+    async def _replace_provider_details(self, p: Provider, reset_schedule: bool) -> None:
         await self._run("DELETE FROM provider_services WHERE provider_id = ?", (p.id,))
-        await self._run("DELETE FROM availability WHERE provider_id = ?", (p.id,))
-        await self._run("DELETE FROM days_off WHERE provider_id = ?", (p.id,))
         await self._many(
             "INSERT INTO provider_services (provider_id, service_id) VALUES (?, ?)",
             [(p.id, s) for s in p.services],
         )
+        own = await self._one("SELECT schedule_by_chat FROM people WHERE id = ?", (p.id,))
+        if own is not None and own["schedule_by_chat"] and not reset_schedule:
+            return  # the provider's own hours win over the file's (§9.3)
+        await self._write_schedule(p.id, p.availability, p.unavailable)
+        await self._run("UPDATE people SET schedule_by_chat = 0 WHERE id = ?", (p.id,))
+
+    async def set_schedule(
+        self, provider_id: str, windows: Iterable[AvailabilityWindow], days_off: Iterable[date]
+    ) -> None:
+        """Replace a provider's weekly windows and days off, as changed by the provider (§9)."""
+        await self._write_schedule(provider_id, windows, days_off)
+        await self._run("UPDATE people SET schedule_by_chat = 1 WHERE id = ?", (provider_id,))
+
+    async def _write_schedule(
+        self, provider_id: str, windows: Iterable[AvailabilityWindow], days_off: Iterable[date]
+    ) -> None:
+        await self._run("DELETE FROM availability WHERE provider_id = ?", (provider_id,))
+        await self._run("DELETE FROM days_off WHERE provider_id = ?", (provider_id,))
         await self._many(
             "INSERT INTO availability (provider_id, weekday, start_min, end_min) "
             "VALUES (?, ?, ?, ?)",
-            [(p.id, w.weekday, w.start, w.end) for w in p.availability],
+            [(provider_id, w.weekday, w.start, w.end) for w in windows],
         )
         await self._many(
             "INSERT INTO days_off (provider_id, day) VALUES (?, ?)",
-            [(p.id, d.isoformat()) for d in sorted(p.unavailable)],
+            [(provider_id, d.isoformat()) for d in sorted(set(days_off))],
         )
 
     async def _opening_balance(self, m: Member, at: datetime) -> None:

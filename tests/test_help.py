@@ -20,6 +20,7 @@ from bot.flows.payment import parse_amount
 from bot.handlers.sms_text import normalise, segments
 from bot.i18n import tr
 from bot.nlu.commands import find_service, match_command
+from bot.nlu.hours import parse_hours
 from bot.nlu.replies import parse_reply
 from bot.services.desk import Desk
 from tests.conftest import AGENCY
@@ -71,9 +72,15 @@ def test_provider_help_lists_every_provider_command(lang: str) -> None:
     text = _help("provider", lang)
     quoted = _quoted(text)
     commands = {match_command(q) for q in quoted} - {None}
-    says = {parse_reply(q, lang).intent for q in quoted if match_command(q) is None}
+    # Their own hours (§9) are free text too: the phrase shown must show them.
+    now = datetime(2026, 11, 23, 9)
+    hours = [q for q in quoted if (c := parse_hours(q, now, lang)) and c.kind == "show"]
+    says = {
+        parse_reply(q, lang).intent for q in quoted if match_command(q) is None and q not in hours
+    }
     assert commands == PROVIDER, text
     assert says == PROVIDER_SAYS, text
+    assert len(hours) == 1, text
     assert ("OUI" if lang == "fr" else "YES") in text
 
 

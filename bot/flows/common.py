@@ -30,7 +30,8 @@ def help_text(desk: Desk, person: Person) -> str:
             lang,
             'Answer a request with YES or NO. On the day: "arrived", "late 15", '
             '"moved 14:30", "absent" (client not there), "client cancels", "I cancel", '
-            '"done". Also: "appointments" (your schedule), "earnings", "language", "menu".',
+            '"done". Also: "appointments" (your schedule), "my availability" (your hours), '
+            '"earnings", "language", "menu".',
         )
     if isinstance(person, Staff):
         return tr(

@@ -18,6 +18,7 @@ from bot.flows import (
     change,
     common,
     dispute,
+    hours,
     keywords,
     payment,
     provider,
@@ -215,7 +216,9 @@ async def _free_text(desk: Desk, person: Person, text: str) -> None:
             if await flow_text(desk, person, text):
                 return
     elif isinstance(person, Provider) and (
-        await schedule.on_text(desk, person, text) or await provider.on_text(desk, person, text)
+        await schedule.on_text(desk, person, text)
+        or await hours.on_text(desk, person, text)
+        or await provider.on_text(desk, person, text)
     ):
         return
     await common.send_help(desk, person, misunderstood=True)
@@ -259,6 +262,8 @@ async def _press(desk: Desk, person: Person, data: str) -> None:
         await dispute.on_press(desk, person, args)
     elif verb == "wv" and isinstance(person, Member):
         await cancel.ask_waiver(desk, person, args[0] if args else None)
+    elif verb == hours.FLOW and isinstance(person, Provider) and args:
+        await hours.on_press(desk, person, args[0], args[1:])
     elif verb == schedule.FLOW and isinstance(person, Provider) and args:
         await schedule.on_press(desk, person, args[0], args[1:])
     elif verb in ("wa", "wd", "ca", "cd") and len(args) == 1:

@@ -5,12 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from types import EllipsisType
 from typing import Any, Protocol
 
-from bot.domain.agency import Agency, AgencyFile, Member, Person, Provider, Service
+from bot.domain.agency import (
+    Agency,
+    AgencyFile,
+    AvailabilityWindow,
+    Member,
+    Person,
+    Provider,
+    Service,
+)
 from bot.domain.booking import ChangeRequest, Request, Status
 
 
@@ -595,13 +603,25 @@ class Tx(Protocol):
         ...
 
     async def import_agency(
-        self, data: AgencyFile, at: datetime, *, force: bool = False
+        self,
+        data: AgencyFile,
+        at: datetime,
+        *,
+        force: bool = False,
+        reset_schedules: bool = False,
     ) -> RosterChanges:
         """Write an agency file and say what changed; re-importing the same file changes nothing.
 
         People left out are removed, but RosterInUse is raised instead when some still hold
-        open requests, unless `force`.
+        open requests, unless `force`. Hours providers changed by chat are kept unless
+        `reset_schedules` (§9.3).
         """
+        ...
+
+    async def set_schedule(
+        self, provider_id: str, windows: Iterable[AvailabilityWindow], days_off: Iterable[date]
+    ) -> None:
+        """Replace a provider's weekly windows and days off, as changed by the provider (§9)."""
         ...
 
 

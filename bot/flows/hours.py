@@ -1,0 +1,118 @@
+"""Providers keep their own hours by chat (§9): show, add, remove, and confirm what it breaks."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.domain.agency import AvailabilityWindow, Provider
+from bot.flows.conversation import leave, pressed, save, step_action
+from bot.i18n import tr
+from bot.nlu.hours import parse_hours
+from bot.nlu.replies import parse_reply
+from bot.services import hours
+from bot.services.booking import describe
+from bot.services.desk import Desk
+
+FLOW = "av"
+
+
+def _examples(lang: str) -> str:
+    return tr(
+        lang,
+        'To change your hours, write for example "available Saturdays 9am-6pm", "no longer '
+        'available on Saturdays", "off 24-26 December" or "available again on 24 December". '
+        '"My availability" shows them.',
+    )
+
+
+async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
+    """A message about the provider's own hours; False when it is about something else."""
+    lang = desk.lang(provider)
+    now = desk.local(desk.now).replace(tzinfo=None)
+    change = parse_hours(text, now, lang)
+    if change is None:
+        return False
+    # "pas dispo" answering a request waiting for them is a decline, not a day off.
+    if parse_reply(text, lang).intent in ("confirm", "decline") and await desk.tx.open_offers(
+        provider.id
+    ):
+        return False
+    current: hours.Schedule = (provider.availability, provider.unavailable)
+    if change.kind == "show":
+        await leave(desk, provider)
+        await desk.send(provider, hours.describe_schedule(desk, current, lang))
+        return True
+    if change.kind == "unclear":
+        await desk.send(provider, _examples(lang))
+        return True
+    schedule = hours.changed(provider, change, now.date())
+    if schedule is None:
+        await desk.send(provider, tr(lang, "That day is not one of your days off."))
+        return True
+    today = now.date()
+    if schedule == (current[0], frozenset(d for d in current[1] if d >= today)):
+        await desk.send(
+            provider,
+            tr(lang, "Nothing to change.") + "\n" + hours.describe_schedule(desk, current, lang),
+        )
+        return True
+    broken = await hours.at_risk(desk, provider, schedule)
+    if not broken:
+        await leave(desk, provider)
+        await hours.apply(desk, provider, schedule)
+        await desk.send(
+            provider, tr(lang, "Done.") + "\n" + hours.describe_schedule(desk, schedule, lang)
+        )
+        return True
+    state = await save(
+        desk,
+        provider,
+        FLOW,
+        {
+            "step": "confirm",
+            "windows": [[w.weekday, w.start, w.end] for w in schedule[0]],
+            "off": sorted(d.isoformat() for d in schedule[1]),
+        },
+    )
+    lines = [
+        tr(
+            lang,
+            "This change would cancel what you hold or were asked for; the clients will be "
+            "told and the agency will look for a replacement:",
+        )
+    ]
+    for request in broken:
+        member = await desk.tx.person(request.member_id)
+        lines.append(f"• {describe(desk, request, lang)} - {member.name}")
+    await desk.send(
+        provider,
+        "\n".join(lines),
+        [
+            (tr(lang, "Yes, change my hours and cancel these"), step_action(FLOW, state, "ok")),
+            (tr(lang, "No, keep my hours"), step_action(FLOW, state, "x")),
+        ],
+    )
+    return True
+
+
+async def on_press(desk: Desk, provider: Provider, tok: str, args: tuple[str, ...]) -> None:
+    """'Yes, change my hours and cancel these' or 'No, keep my hours'."""
+    state = await pressed(desk, provider, FLOW, tok, args)
+    if state is None:
+        return
+    await leave(desk, provider)
+    lang = desk.lang(provider)
+    if args[0] != "ok":
+        await desk.send(provider, tr(lang, "All right, nothing was changed."))
+        return
+    schedule: hours.Schedule = (
+        tuple(AvailabilityWindow(*w) for w in state["windows"]),
+        frozenset(date.fromisoformat(d) for d in state["off"]),
+    )
+    # Read again: what is at stake may have changed since the question.
+    provider_now = await desk.tx.person(provider.id)
+    assert isinstance(provider_now, Provider)
+    await hours.apply(desk, provider_now, schedule)
+    await desk.send(
+        provider, tr(lang, "Done.") + "\n" + hours.describe_schedule(desk, schedule, lang)
+    )
