@@ -215,6 +215,7 @@ def _values(lang: str, name: str = LONG_NAME) -> dict[str, object]:
         # The web console's own lines (never sent by SMS, but in the same catalogue).
         "outcome": tr(lang, "offered the request to {provider}.", provider=name),
         "link": "https://agence-les-petits-soins.example.fr/console/signin?t=" + "x" * 86,
+        "list": "Garde d'enfants, mardi 24 novembre, 09:00-11:00",
         "page": 100,
         "pages": 100,
         "total": 5000,

@@ -141,11 +141,44 @@ def test_record_a_payment_and_see_the_statement(browser: Any, live: LiveConsole)
     assert any(m.person_id == "bob" and "recorded your payment" in m.text for m in sent)
 
 
+def test_hours_edited_into_a_clash_are_refused(browser: Any, live: LiveConsole) -> None:
+    """§9 on the web: Marie holds Tuesday 9-11; cutting Tuesdays or taking the day off is
+    refused with the appointment named, and nothing changes; a harmless change is saved."""
+    _book(live, "bob", "childcare with Marie on Tuesday 24 November 9am to 11am", "1", "1")
+    page = _signed_in(browser, live, "karim", viewport={"width": 1280, "height": 800})
+    page.goto(f"{live.url}/console/providers/marie")
+    assert "Bob Smith" in page.locator("main ul").first.inner_text()
+    before = page.locator("#hours").inner_text()
+    page.locator("#hours li", has_text="Tuesday").get_by_role("button").click()
+    refused = page.locator(".notice.refused")
+    assert "Refused: Marie Dupont holds appointments" in refused.inner_text()
+    assert "Tuesday 24 November, 09:00-11:00" in refused.inner_text()
+    assert page.locator("#hours").inner_text() == before
+    _shot(page, "provider-clash")
+    page.fill("#add-day-off input[name=day]", "2026-11-24")
+    page.click("#add-day-off button")
+    assert "Refused" in page.locator(".notice.refused").inner_text()
+    assert "24 November" not in page.locator("#days-off").inner_text()
+    page.select_option("#add-window select", "6")
+    page.fill("#add-window input[name=start]", "10:00")
+    page.fill("#add-window input[name=end]", "12:00")
+    page.click("#add-window button")
+    assert "Hours saved" in page.locator(".notice.ok").inner_text()
+    assert "Sunday 10:00-12:00" in page.locator("#hours").inner_text()
+    _shot(page, "provider")
+    sent = live.call(live.bot.outbox_after(0))
+    told = [m.text for m in sent if m.person_id == "marie" and "modifié vos horaires" in m.text]
+    assert len(told) == 1 and "dimanche 10:00-12:00" in told[0].lower()
+
+
 def test_pages_answer_fast_enough_to_click_through(browser: Any, live: LiveConsole) -> None:
     page = _signed_in(browser, live, "karim", viewport={"width": 1280, "height": 800})
     started = time.monotonic()
-    for path in ("/console/inbox", "/console/search?q=marie", "/console/providers/marie"):
+    for path, name in (("/console/inbox", "inbox-empty"), ("/console/search?q=ma", "search")):
         page.goto(live.url + path)
         assert page.locator("h1").count() == 1
-    _shot(page, "provider")
+        _shot(page, name)
+    with page.expect_download() as download:
+        page.click("text=Ledger (CSV)")
+    assert download.value.suggested_filename.startswith("ledger-2026-11-01")
     assert time.monotonic() - started < 10

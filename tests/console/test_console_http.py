@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +18,7 @@ import pytest
 from bot.flows.router import Text
 from bot.services.billing import member_account
 from bot.services.console_links import ConsoleLinks
-from tests.console.support import LiveConsole, live_console
+from tests.console.support import SECRET, LiveConsole, live_console
 
 
 @pytest.fixture
@@ -144,3 +148,42 @@ def test_a_session_ends_after_twelve_idle_hours(live: LiveConsole) -> None:
         assert http.get("/console/search").status_code == 200
         live.clock.advance(timedelta(hours=12, minutes=1))
         assert http.get("/console").status_code == 401
+
+
+def _cli(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "console-link", *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+        check=False,
+    )
+
+
+def test_console_link_prints_a_working_link_for_staff_only(live: LiveConsole) -> None:
+    db = str(live.bot.db.path)
+    env = {"CAREBOT_CONSOLE_SECRET": SECRET, "CAREBOT_CONSOLE_URL": live.url}
+    printed = _cli("sophie", "--db", db, env=env)
+    assert printed.returncode == 0, printed.stderr
+    link = printed.stdout.strip()
+    assert link.startswith(f"{live.url}/console/signin?t=")
+    # The CLI's clock is the real one, the bot's is virtual: sign in at the link's time.
+    issued = int(_payload(link).split("|")[1])
+    live.clock.set(datetime.fromtimestamp(issued, UTC))
+    with _client(live) as http:
+        assert _sign_in(http, link).status_code == 303
+    for argv, extra, said in (
+        (("alice",), env, "'alice' is not a staff member of this agency"),
+        (("nobody",), env, "'nobody' is not a staff member of this agency"),
+        (("karim",), {"CAREBOT_CONSOLE_SECRET": ""}, "the console is off"),
+        (("karim",), {"CAREBOT_CONSOLE_SECRET": "short"}, "at least 32 characters"),
+    ):
+        refused = _cli(*argv, "--db", db, env=extra)
+        assert refused.returncode != 0 and refused.stdout == ""
+        assert len(refused.stderr.strip().splitlines()) == 1 and said in refused.stderr
+
+
+def _payload(link: str) -> str:
+    body = _token(link).split(".")[0]
+    return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()

@@ -23,7 +23,9 @@ from bot.flows.payment import parse_amount
 from bot.flows.router import Press, handle
 from bot.flows.staff import OPEN_STATUS, STAFF_STATUS
 from bot.i18n import N_, fmt_day, fmt_day_time, fmt_month, fmt_time, normalize_language, tr
+from bot.nlu.hours import HoursChange
 from bot.services import booking as booking_service
+from bot.services import hours
 from bot.services.billing import PaymentRefused, member_account, record_payment, signed_money
 from bot.services.changes import review_lines
 from bot.services.console_links import SEEN_ONCE, LinkClaim
@@ -303,6 +305,46 @@ class Gateway:
                 if d >= today
             ]
         return ProviderPage(provider, appointments, owed, hours, off)
+
+    async def edit_hours(
+        self, lang: str, staff: Staff, provider_id: str, change: HoursChange
+    ) -> tuple[bool, str]:
+        """Change a provider's hours with §9's checks; a change that would break what they
+        hold is refused, listing it, and nothing changes. (changed, what to show)"""
+        async with open_desk(self.bot.db, self.bot.clock, self.bot.agency_cache) as desk:
+            provider = await desk.tx.person(provider_id)
+            if not isinstance(provider, Provider):
+                raise NotFound(provider_id)
+            today = desk.local(desk.now).date()
+            schedule = hours.changed(provider, change, today)
+            if schedule is None:
+                return False, tr(lang, "That day is not a day off.")
+            broken = await hours.at_risk(desk, provider, schedule)
+            if broken:
+                listed = "; ".join(booking_service.describe(desk, r, lang) for r in broken)
+                return False, tr(
+                    lang,
+                    "Refused: {provider} holds appointments this change would break: {list}. "
+                    "Nothing was changed; find them a replacement first.",
+                    provider=provider.name,
+                    list=listed,
+                )
+            await hours.apply(desk, provider, schedule)
+            plang = desk.lang(provider)
+            await desk.send(
+                provider,
+                tr(plang, "The agency changed your hours.")
+                + "\n"
+                + hours.describe_schedule(desk, schedule, plang),
+            )
+            log.info("console: %s changed the hours of %s: %s", staff.id, provider.id, change)
+        for hook in self.bot.after_commit:
+            await hook()
+        return True, tr(lang, "Hours saved; {provider} is told.", provider=provider.name)
+
+    def weekdays(self, lang: str) -> list[str]:
+        """Monday to Sunday in a language."""
+        return [_weekday(i, lang) for i in range(7)]
 
     # --- search and export --------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from bot.domain.errors import NotFound
 from bot.handlers.webconsole import sessions
 from bot.handlers.webconsole.gateway import Gateway
 from bot.i18n import normalize_language, tr
+from bot.nlu.hours import HoursChange
 from bot.services.console_links import ConsoleLinks
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class Console:
             Route("/console/members/{member_id}", staff(self.member)),
             Route("/console/members/{member_id}/payment", staff(self.payment), methods=["POST"]),
             Route("/console/providers/{provider_id}", staff(self.provider)),
+            Route("/console/providers/{provider_id}/hours", staff(self.hours), methods=["POST"]),
             Route("/console/search", staff(self.search)),
             Route("/console/export.csv", staff(self.export)),
             Mount("/console/static", StaticFiles(directory=HERE / "static"), name="static"),
@@ -305,7 +307,23 @@ class Console:
     async def provider(self, visit: Visit, notice: str = "", ok: bool = True) -> Response:
         """A provider: appointments, what they are owed, weekly hours and days off."""
         page = await self.gateway.provider(visit.lang, visit.request.path_params["provider_id"])
-        return self.render(visit, "provider.html", page=page, notice=notice, ok=ok)
+        weekdays = [(i, name) for i, name in enumerate(self.gateway.weekdays(visit.lang))]
+        return self.render(
+            visit, "provider.html", page=page, notice=notice, ok=ok, weekdays=weekdays
+        )
+
+    async def hours(self, visit: Visit) -> Response:
+        """Add or remove a weekly window or a day off, with the chat's checks (§9)."""
+        assert visit.staff is not None
+        change = hours_change(await form_of(visit.request))
+        if change is None:
+            return await self.provider(
+                visit, tr(visit.lang, "Give a day and hours like 09:00 and 18:00."), ok=False
+            )
+        ok, notice = await self.gateway.edit_hours(
+            visit.lang, visit.staff, visit.request.path_params["provider_id"], change
+        )
+        return await self.provider(visit, notice, ok)
 
     async def search(self, visit: Visit) -> Response:
         """Members and providers by name or phone."""
@@ -341,3 +359,30 @@ class Console:
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
+
+
+def _minutes(text: str) -> int | None:
+    """'09:00' -> 540; '24:00' is the end of the day; None for anything else."""
+    hours, _, minutes = text.strip().partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        return None
+    value = int(hours) * 60 + int(minutes)
+    return value if 0 <= value <= 24 * 60 and int(minutes) < 60 else None
+
+
+def hours_change(form: dict[str, str]) -> HoursChange | None:
+    """The change a provider-hours form asks for, or None when it is incomplete or wrong."""
+    kind = form.get("kind", "")
+    if kind in ("add_window", "remove_window"):
+        weekday, start, end = form.get("weekday", ""), form.get("start", ""), form.get("end", "")
+        lo, hi = _minutes(start), _minutes(end)
+        if not (weekday.isdigit() and int(weekday) < 7) or lo is None or hi is None or lo >= hi:
+            return None
+        return HoursChange(kind, (int(weekday),), lo, hi)
+    if kind in ("days_off", "day_back"):
+        try:
+            day = date.fromisoformat(form.get("day", ""))
+        except ValueError:
+            return None
+        return HoursChange(kind, days=(day,))
+    return None
