@@ -105,6 +105,16 @@ class ProviderPage:
     days_off: list[tuple[str, str]]  # iso date, shown
 
 
+@dataclass(frozen=True)
+class HoursEdit:
+    """What came of a change to a provider's hours: saved, or refused and why."""
+
+    saved: bool
+    provider: str
+    broken: list[str] = field(default_factory=list)  # the appointments it would break
+    not_a_day_off: bool = False
+
+
 def language(person: Person, agency_language: str) -> str:
     """The staff member's language for the web (never the SMS wording)."""
     return normalize_language(person.language, agency_language)
@@ -308,9 +318,9 @@ class Gateway:
 
     async def edit_hours(
         self, lang: str, staff: Staff, provider_id: str, change: HoursChange
-    ) -> tuple[bool, str]:
+    ) -> HoursEdit:
         """Change a provider's hours with §9's checks; a change that would break what they
-        hold is refused, listing it, and nothing changes. (changed, what to show)"""
+        hold is refused, naming it, and nothing changes."""
         async with open_desk(self.bot.db, self.bot.clock, self.bot.agency_cache) as desk:
             provider = await desk.tx.person(provider_id)
             if not isinstance(provider, Provider):
@@ -318,17 +328,11 @@ class Gateway:
             today = desk.local(desk.now).date()
             schedule = hours.changed(provider, change, today)
             if schedule is None:
-                return False, tr(lang, "That day is not a day off.")
+                return HoursEdit(False, provider.name, not_a_day_off=True)
             broken = await hours.at_risk(desk, provider, schedule)
             if broken:
-                listed = "; ".join(booking_service.describe(desk, r, lang) for r in broken)
-                return False, tr(
-                    lang,
-                    "Refused: {provider} holds appointments this change would break: {list}. "
-                    "Nothing was changed; find them a replacement first.",
-                    provider=provider.name,
-                    list=listed,
-                )
+                listed = [booking_service.describe(desk, r, lang) for r in broken]
+                return HoursEdit(False, provider.name, broken=listed)
             await hours.apply(desk, provider, schedule)
             plang = desk.lang(provider)
             await desk.send(
@@ -340,7 +344,7 @@ class Gateway:
             log.info("console: %s changed the hours of %s: %s", staff.id, provider.id, change)
         for hook in self.bot.after_commit:
             await hook()
-        return True, tr(lang, "Hours saved; {provider} is told.", provider=provider.name)
+        return HoursEdit(True, provider.name)
 
     def weekdays(self, lang: str) -> list[str]:
         """Monday to Sunday in a language."""

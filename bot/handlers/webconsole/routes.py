@@ -320,10 +320,23 @@ class Console:
             return await self.provider(
                 visit, tr(visit.lang, "Give a day and hours like 09:00 and 18:00."), ok=False
             )
-        ok, notice = await self.gateway.edit_hours(
+        edit = await self.gateway.edit_hours(
             visit.lang, visit.staff, visit.request.path_params["provider_id"], change
         )
-        return await self.provider(visit, notice, ok)
+        lang = visit.lang
+        if edit.saved:
+            notice = tr(lang, "Hours saved; {provider} is told.", provider=edit.provider)
+        elif edit.not_a_day_off:
+            notice = tr(lang, "That day is not a day off.")
+        else:
+            notice = tr(
+                lang,
+                "Refused: {provider} holds appointments this change would break: {list}. "
+                "Nothing was changed.",
+                provider=edit.provider,
+                list="; ".join(edit.broken),
+            )
+        return await self.provider(visit, notice, edit.saved)
 
     async def search(self, visit: Visit) -> Response:
         """Members and providers by name or phone."""
