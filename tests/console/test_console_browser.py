@@ -71,17 +71,26 @@ def _book(live: LiveConsole, member: str, *messages: str) -> None:
 
 
 def test_sign_in_and_read_the_week(browser: Any, live: LiveConsole) -> None:
-    _book(live, "bob", "childcare on Tuesday 24 November 9am to 11am", "1", "1")
-    _book(live, "alice", "garde mercredi 25 novembre de 14h à 18h", "1", "1")
+    _book(live, "bob", "childcare with Marie on Tuesday 24 November 9am to 11am", "1", "1")
+    _book(live, "marie", "OUI")  # confirmed
+    _book(live, "alice", "garde mercredi 25 novembre de 14h à 18h", "1", "1")  # Marie again
+    _book(live, "fanny", "cleaning with Marie on Friday 27 November 1pm to 4pm", "1", "1")
     page = _signed_in(browser, live, "karim", viewport={"width": 1280, "height": 800})
     assert page.title().startswith("Week")
     heading = page.locator("thead th")
     assert heading.nth(1).inner_text() == "Monday 23 November"  # today first
     assert "today" in (heading.nth(1).get_attribute("class") or "")
-    blocks = page.locator(".calendar .appt")
-    assert blocks.count() == 2
-    assert blocks.first.inner_text() == "09:00-11:00"
-    assert "pending" in (blocks.first.get_attribute("class") or "")
+    marie = page.locator("tbody tr", has_text="Marie Dupont").locator(".appt")
+    assert [marie.nth(i).inner_text() for i in range(marie.count())] == [
+        "09:00-11:00",
+        "14:00-18:00",
+        "13:00-16:00",
+    ]
+    assert "confirmed" in (marie.first.get_attribute("class") or "")
+    assert "pending" in (marie.nth(1).get_attribute("class") or "")
+    cells = page.locator("tbody tr", has_text="Marie Dupont").locator("td")
+    assert [cells.nth(day).locator(".appt").count() for day in range(7)] == [0, 1, 1, 0, 1, 0, 0]
+    assert page.locator("tbody tr", has_text="Paul Girard").locator(".appt").count() == 0
     _shot(page, "week")
     # On a phone the calendar scrolls sideways inside its frame; the page itself does not.
     phone = _signed_in(browser, live, "sophie", viewport={"width": 390, "height": 844})
