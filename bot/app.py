@@ -16,6 +16,7 @@ from bot.i18n import for_channel, normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
 from bot.services.console_links import ConsoleLinks
 from bot.services.desk import AgencyCache, Desk, open_desk
+from bot.services.hiatus import ensure_sweep
 from bot.services.ports import Clock, OutboxMessage, RosterChanges
 from bot.services.timers import fire
 from storage.db import Database
@@ -74,6 +75,7 @@ class Carebot:
             )
         async with open_desk(self.db, self.clock, self.agency_cache) as desk:
             await ensure_weekly_credits(desk)
+            await ensure_sweep(desk)
         return changes
 
     async def accept(

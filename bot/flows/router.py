@@ -23,6 +23,7 @@ from bot.flows import (
     payment,
     provider,
     schedule,
+    series,
     staff,
 )
 from bot.flows.conversation import leave
@@ -210,6 +211,8 @@ async def _free_text(desk: Desk, person: Person, text: str) -> None:
             cancel.on_text,
             cancel.on_waiver_text,
             change.on_text,
+            series.on_text,
+            series.start,
             booking.on_text,
             booking.start,
         ):
@@ -246,6 +249,8 @@ async def _press(desk: Desk, person: Person, data: str) -> None:
         await _run_command(desk, person, args[0])
     elif verb == "lg" and args:
         await common.set_language(desk, person, args[0])
+    elif verb == series.FLOW and isinstance(person, Member) and args:
+        await series.on_press(desk, person, args[0], args[1:])
     elif verb == booking.FLOW and isinstance(person, Member) and args:
         await booking.on_press(desk, person, args[0], args[1:])
     elif verb == "oa" and isinstance(person, Provider) and len(args) == 2:

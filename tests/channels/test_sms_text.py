@@ -219,6 +219,16 @@ def _values(lang: str, name: str = LONG_NAME) -> dict[str, object]:
         "page": 100,
         "pages": 100,
         "total": 5000,
+        # Weekly series (§8).
+        "first": fmt_day(START, lang),
+        "weekday": "mercredi" if lang.startswith("fr") else "Wednesday",
+        "start": "18:00",
+        "end": "20:00",
+        "free": 8,
+        "status": tr(lang, "confirmed"),
+        "of": 9,
+        "later": money,
+        "until": tr(lang, "until {day}", day=fmt_day(END, lang)),
     }
 
 
