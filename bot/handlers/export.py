@@ -20,7 +20,7 @@ from bot.app import Carebot
 from bot.clock import SystemClock
 from bot.domain.ledger import Account, account, signed
 from bot.domain.money import from_minor
-from bot.services.ports import LedgerLine, Tx
+from bot.services.ports import LedgerLine, UnitOfWork
 
 COLUMNS = (
     "id",
@@ -50,14 +50,14 @@ async def export_ledger(db_path: str, start_day: date, end_day: date, out: TextI
         await bot.close()
 
 
-async def write_ledger(tx: Tx, start_day: date, end_day: date, out: TextIO) -> int:
+async def write_ledger(tx: UnitOfWork, start_day: date, end_day: date, out: TextIO) -> int:
     """Write the ledger CSV from an open unit of work (the CLI and the web console)."""
-    agency = await tx.agency()
+    agency = await tx.roster.agency()
     tz = ZoneInfo(agency.timezone)
     start = datetime.combine(start_day, time(0), tzinfo=tz)
     end = datetime.combine(end_day + timedelta(days=1), time(0), tzinfo=tz)
-    rows = await tx.ledger_between(start, end)
-    before = await tx.ledger_between(datetime(1970, 1, 1, tzinfo=UTC), start)
+    rows = await tx.ledger.between(start, end)
+    before = await tx.ledger.between(datetime(1970, 1, 1, tzinfo=UTC), start)
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     for row in rows:
@@ -69,7 +69,7 @@ async def write_ledger(tx: Tx, start_day: date, end_day: date, out: TextIO) -> i
 def _ledger_line(row: dict[str, Any]) -> LedgerLine:
     return LedgerLine(
         row["id"],
-        datetime.strptime(row["created_at"], "%Y-%m-%d %H:%M:%S"),
+        row["created_at"],
         row["kind"],
         row["request_id"],
         from_minor(row["amount_minor"]),

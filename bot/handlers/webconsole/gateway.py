@@ -134,7 +134,7 @@ class Gateway:
         """A staff member and their language; None for anyone else or someone removed."""
         async with open_desk(self.bot.db, self.bot.clock, self.bot.agency_cache) as desk:
             try:
-                person = await desk.tx.person(staff_id)
+                person = await desk.tx.roster.person(staff_id)
             except NotFound:
                 return None
             if not isinstance(person, Staff):
@@ -145,12 +145,12 @@ class Gateway:
         """Use a sign-in link up: the staff member it names, or None (not staff, used before)."""
         async with open_desk(self.bot.db, self.bot.clock, self.bot.agency_cache) as desk:
             try:
-                person = await desk.tx.person(claim.staff_id)
+                person = await desk.tx.roster.person(claim.staff_id)
             except NotFound:
                 return None
             if not isinstance(person, Staff):
                 return None
-            if not await desk.tx.first_delivery(SEEN_ONCE, claim.nonce, desk.now):
+            if not await desk.tx.once.first(SEEN_ONCE, claim.nonce, desk.now):
                 return None
         log.info("console: %s signed in", person.id)
         return person
@@ -167,7 +167,7 @@ class Gateway:
             providers = sorted(
                 (
                     p
-                    for p in await desk.tx.people("provider")
+                    for p in await desk.tx.roster.people("provider")
                     if isinstance(p, Provider)
                     and (not wanted or wanted in p.name.casefold() or wanted in (p.phone or ""))
                 ),
@@ -178,11 +178,12 @@ class Gateway:
             shown = providers[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
             rows = {p.id: WeekRow(p) for p in shown}
             members: dict[str, str] = {}
-            for request in await desk.tx.requests_between(start, end, list(rows)):
+            for request in await desk.tx.requests.between(start, end, list(rows)):
                 if request.provider_id not in rows:
                     continue
                 if request.member_id not in members:
-                    members[request.member_id] = (await desk.tx.person(request.member_id)).name
+                    member = await desk.tx.roster.person(request.member_id)
+                    members[request.member_id] = member.name
                 rows[request.provider_id].blocks += _blocks(
                     desk, request, start, members[request.member_id], lang
                 )
@@ -194,12 +195,12 @@ class Gateway:
     async def inbox(self, lang: str, staff: Staff) -> list[Card]:
         """Open escalations, change requests and waiver requests, oldest first."""
         async with open_desk(self.bot.db, self.bot.clock, self.bot.agency_cache) as desk:
-            return [await _card(desk, e, lang, staff) for e in await desk.tx.open_escalations()]
+            return [await _card(desk, e, lang, staff) for e in await desk.tx.escalations.open()]
 
     async def card(self, lang: str, staff: Staff, escalation_id: int) -> Card | None:
         """One escalation, open or handled."""
         async with open_desk(self.bot.db, self.bot.clock, self.bot.agency_cache) as desk:
-            escalation = await desk.tx.escalation(escalation_id)
+            escalation = await desk.tx.escalations.get(escalation_id)
             return None if escalation is None else await _card(desk, escalation, lang, staff)
 
     async def act(self, staff: Staff, packed: str) -> bool:
@@ -225,12 +226,12 @@ class Gateway:
     async def member(self, lang: str, member_id: str) -> tuple[Member, list[str], Statement]:
         """A member, their upcoming appointments and their statement; NotFound otherwise."""
         async with open_desk(self.bot.db, self.bot.clock, self.bot.agency_cache) as desk:
-            member = await desk.tx.person(member_id)
+            member = await desk.tx.roster.person(member_id)
             if not isinstance(member, Member):
                 raise NotFound(member_id)
             upcoming = [
                 await _appointment_line(desk, r, lang)
-                for r in await desk.tx.requests_of_member(member.id, OPEN)
+                for r in await desk.tx.requests.of_member(member.id, OPEN)
                 if r.end > desk.now
             ]
             return member, upcoming, await _statement(desk, member, lang)
@@ -243,7 +244,7 @@ class Gateway:
         if amount is None:
             return False, tr(lang, '"{text}" is not an amount.', text=typed[:30])
         async with open_desk(self.bot.db, self.bot.clock, self.bot.agency_cache) as desk:
-            member = await desk.tx.person(member_id)
+            member = await desk.tx.roster.person(member_id)
             if not isinstance(member, Member):
                 raise NotFound(member_id)
             try:
@@ -280,13 +281,13 @@ class Gateway:
     async def provider(self, lang: str, provider_id: str) -> ProviderPage:
         """A provider's page; NotFound for anyone else."""
         async with open_desk(self.bot.db, self.bot.clock, self.bot.agency_cache) as desk:
-            provider = await desk.tx.person(provider_id)
+            provider = await desk.tx.roster.person(provider_id)
             if not isinstance(provider, Provider):
                 raise NotFound(provider_id)
             appointments = []
-            for request in await desk.tx.requests_of_provider(provider.id, OPEN):
+            for request in await desk.tx.requests.of_provider(provider.id, OPEN):
                 if request.end > desk.now:
-                    member = await desk.tx.person(request.member_id)
+                    member = await desk.tx.roster.person(request.member_id)
                     appointments.append(
                         (
                             booking_service.describe(desk, request, lang),
@@ -301,7 +302,7 @@ class Gateway:
             next_month = (this_month + timedelta(days=32)).replace(day=1)
             owed = []
             for start, end in ((last_month, this_month), (this_month, next_month)):
-                rows = await desk.tx.payouts(provider.id, start, end)
+                rows = await desk.tx.ledger.payouts(provider.id, start, end)
                 total = sum((amount for _, amount, _ in rows), Decimal("0.00"))
                 owed.append((fmt_month(start, lang), booking_service.money(desk, total, lang)))
             today = desk.local(desk.now).date()
@@ -322,7 +323,7 @@ class Gateway:
         """Change a provider's hours with §9's checks; a change that would break what they
         hold is refused, naming it, and nothing changes."""
         async with open_desk(self.bot.db, self.bot.clock, self.bot.agency_cache) as desk:
-            provider = await desk.tx.person(provider_id)
+            provider = await desk.tx.roster.person(provider_id)
             if not isinstance(provider, Provider):
                 raise NotFound(provider_id)
             today = desk.local(desk.now).date()
@@ -361,7 +362,7 @@ class Gateway:
         found: list[Person] = []
         async with open_desk(self.bot.db, self.bot.clock, self.bot.agency_cache) as desk:
             for role in ("member", "provider"):
-                for person in await desk.tx.people(role):
+                for person in await desk.tx.roster.people(role):
                     phone = "".join(c for c in (person.phone or "") if c.isdigit())
                     if wanted in person.name.casefold() or (len(digits) >= 3 and digits in phone):
                         found.append(person)
@@ -413,7 +414,7 @@ def _blocks(desk: Desk, request: Request, start: datetime, member: str, lang: st
 async def _appointment_line(desk: Desk, request: Request, lang: str) -> str:
     who = "-"
     if request.provider_id:
-        who = (await desk.tx.person(request.provider_id)).name
+        who = (await desk.tx.roster.person(request.provider_id)).name
     return f"{booking_service.describe(desk, request, lang)}, {who} ({_status(request, lang)})"
 
 
@@ -424,7 +425,7 @@ async def _statement(desk: Desk, member: Member, lang: str) -> Statement:
 
     account = await member_account(desk.tx, member.id)
     lines = []
-    for line in reversed(await desk.tx.member_ledger(member.id)):
+    for line in reversed(await desk.tx.ledger.of_member(member.id)):
         amount = signed(line.kind, line.amount)
         lines.append(
             (
@@ -446,8 +447,8 @@ WAIVER_KINDS = {"waiver": "waiver", "dispute": "waiver", "change_review": "chang
 
 async def _card(desk: Desk, escalation: Escalation, lang: str, staff: Staff) -> Card:
     """What an escalation says and the chat's buttons for it, in the staff member's language."""
-    request = await desk.tx.request(escalation.request_id)
-    member = await desk.tx.person(request.member_id)
+    request = await desk.tx.requests.get(escalation.request_id)
+    member = await desk.tx.roster.person(request.member_id)
     what = booking_service.describe(desk, request, lang)
     kind = WAIVER_KINDS.get(escalation.reason, "escalation")
     options: Sequence[Option] = []
@@ -467,7 +468,7 @@ async def _card(desk: Desk, escalation: Escalation, lang: str, staff: Staff) -> 
             ]
     elif escalation.reason == "change_review":
         text = tr(lang, "Change request from {member}: {what}.", member=member.name, what=what)
-        change = await desk.tx.change(int(escalation.about or "0"))
+        change = await desk.tx.changes.get(int(escalation.about or "0"))
         if change is not None:
             text += "\n" + await review_lines(desk, request, change, lang)
         options = [
@@ -475,7 +476,7 @@ async def _card(desk: Desk, escalation: Escalation, lang: str, staff: Staff) -> 
             (tr(lang, "Deny the change"), f"cd:{escalation.id}"),
         ]
     else:
-        about = (await desk.tx.person(escalation.about)).name if escalation.about else ""
+        about = (await desk.tx.roster.person(escalation.about)).name if escalation.about else ""
 
         def head(lang: str) -> str:
             return tr(
@@ -495,10 +496,10 @@ async def _card(desk: Desk, escalation: Escalation, lang: str, staff: Staff) -> 
         if escalation.handled_by is None:
             handled = tr(lang, "Closed by the bot: nobody had confirmed by the start.")
         else:
-            handler = await desk.tx.person(escalation.handled_by)
+            handler = await desk.tx.roster.person(escalation.handled_by)
             outcome = escalation.outcome or ""
             if outcome.startswith("offered:"):
-                offered = await desk.tx.person(outcome.removeprefix("offered:"))
+                offered = await desk.tx.roster.person(outcome.removeprefix("offered:"))
                 done = tr(lang, "offered the request to {provider}.", provider=offered.name)
             else:
                 done = tr(lang, OUTCOMES.get(outcome, N_("done.")))
