@@ -13,14 +13,8 @@ from bot.services.billing import member_account, signed_money
 from bot.services.booking import describe, money
 from bot.services.changes import change_text
 from bot.services.desk import Desk, Option
+from bot.services.notices import status_words
 from bot.services.ports import LedgerLine
-
-STATUS_LABELS = {
-    "pending": N_("waiting for the provider's answer"),
-    "escalated": N_("with our team"),
-    "confirmed": N_("confirmed"),
-    "in_progress": N_("under way"),
-}
 
 
 def help_text(desk: Desk, person: Person) -> str:
@@ -131,7 +125,7 @@ async def list_bookings(desk: Desk, person: Person) -> None:
         who = ""
         if request.provider_id:
             who = " - " + (await desk.tx.person(request.provider_id)).name
-        status = tr(lang, STATUS_LABELS.get(request.status.value, request.status.value))
+        status = status_words(lang, request.status)
         lines.append(f"• {describe(desk, request, lang)}{who} ({status})")
         for change in await desk.tx.changes_of(request.id):
             if change.status == "pending":
@@ -155,7 +149,7 @@ async def _series_line(desk: Desk, requests: list[Request], lang: str) -> str:
     who = ""
     if first.provider_id:
         who = " - " + (await desk.tx.person(first.provider_id)).name
-    status = tr(lang, STATUS_LABELS.get(first.status.value, first.status.value))
+    status = status_words(lang, first.status)
     return "• " + tr(
         lang,
         "{what}{who}: {n} sessions, the next on {day} ({status})",

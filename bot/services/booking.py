@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from bot.domain.agency import Member, Person, Provider, Service
 from bot.domain.availability import covers, free_spans
@@ -16,6 +17,7 @@ from bot.i18n import N_, fmt_day_time, fmt_money, fmt_time, fmt_window, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.desk import Compose, Desk, Option
+from bot.services.notices import Localized
 from bot.services.ports import Escalation, Offer
 
 log = logging.getLogger(__name__)
@@ -131,9 +133,19 @@ def describe(desk: Desk, request: Request, lang: str) -> str:
     return f"{service}, {fmt_window(desk.local(request.start), desk.local(request.end), lang)}"
 
 
+def described(desk: Desk, request: Request) -> Localized:
+    """describe(), written in the language of whoever reads it (for a notice's data)."""
+    return partial(describe, desk, request)
+
+
 def money(desk: Desk, amount: Decimal, lang: str) -> str:
     """An amount in the agency currency, formatted for `lang`."""
     return fmt_money(amount, desk.agency.currency, lang)
+
+
+def priced(desk: Desk, amount: Decimal) -> Localized:
+    """money(), written in the language of whoever reads it (for a notice's data)."""
+    return partial(money, desk, amount)
 
 
 async def credit_available(desk: Desk, member: Member, service_id: str) -> bool:
