@@ -86,7 +86,7 @@ async def set_language(desk: Desk, person: Person, lang: str) -> Person:
         return person
     await desk.tx.roster.set_language(person.id, lang)
     person = await desk.tx.roster.person(person.id)
-    await desk.send(person, tr(desk.lang(person), "I will speak English with you from now on."))
+    await desk.tell(person, "I will speak English with you from now on.")
     return person
 
 
@@ -105,7 +105,7 @@ async def list_bookings(desk: Desk, person: Person) -> None:
         and (r.start > desk.now or r.status in (Status.CONFIRMED, Status.IN_PROGRESS))
     ]
     if not upcoming:
-        await desk.send(person, tr(lang, "You have no upcoming booking."))
+        await desk.tell(person, "You have no upcoming booking.")
         return
     lines = [tr(lang, "Your upcoming bookings:")]
     # A weekly series reads as one line per provider and status, not one per week (§8).

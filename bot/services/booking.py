@@ -17,7 +17,7 @@ from bot.i18n import N_, fmt_day_time, fmt_money, fmt_time, fmt_window, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.desk import Compose, Desk, Option
-from bot.services.notices import Localized
+from bot.services.notices import Localized, clock
 from bot.services.ports import Escalation, Offer
 
 log = logging.getLogger(__name__)
@@ -238,16 +238,12 @@ async def send_request(
     """Send a member's request to their first choice (raises DoubleBooking if just taken)."""
     request = await create_request(desk, member, service, start, end, provider.id)
     await ask_provider(desk, request, provider)
-    lang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "Request sent to {provider}: {what}. It is not guaranteed until {provider} "
-            "confirms; I will tell you as soon as they answer.",
-            provider=provider.name,
-            what=describe(desk, request, lang),
-        ),
+        "Request sent to {provider}: {what}. It is not guaranteed until {provider} "
+        "confirms; I will tell you as soon as they answer.",
+        provider=provider.name,
+        what=described(desk, request),
     )
     return request
 
@@ -258,15 +254,10 @@ async def leave_to_staff(
     """No provider is free: the request goes to staff, who look for someone."""
     request = await create_request(desk, member, service, start, end, None)
     await escalate(desk, request, "no_provider", None)
-    lang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "Your request ({what}) is with our team: they will look "
-            "for someone and get back to you.",
-            what=describe(desk, request, lang),
-        ),
+        "Your request ({what}) is with our team: they will look for someone and get back to you.",
+        what=described(desk, request),
     )
     return request
 
@@ -313,7 +304,7 @@ async def answer_offer(desk: Desk, provider: Provider, offer: Offer, accept: boo
             ),
         )
         return
-    await desk.send(provider, tr(plang, "Noted, thank you. The request is withdrawn."))
+    await desk.tell(provider, "Noted, thank you. The request is withdrawn.")
     await provider_unavailable(desk, request, provider, "declined")
 
 
@@ -354,16 +345,12 @@ async def provider_unavailable(
         request.id, desk.now, status=Status.ESCALATED, provider_id=None
     )
     member = await desk.tx.roster.person(request.member_id)
-    lang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "{provider} is not available for {what}. Our team is finding the next best "
-            "option for you: no need to book again.",
-            provider=provider.name,
-            what=describe(desk, request, lang),
-        ),
+        "{provider} is not available for {what}. Our team is finding the next best "
+        "option for you: no need to book again.",
+        provider=provider.name,
+        what=described(desk, request),
     )
     await escalate(desk, request, reason, provider.id)
 
@@ -485,30 +472,23 @@ async def escalation_of_kind(
 async def claim(desk: Desk, staff: Person, escalation_id: int, outcome: str) -> Escalation | None:
     """Take an escalation for one staff member; others are told, a second press changes nothing."""
     escalation = await desk.tx.escalations.get(escalation_id)
-    lang = desk.lang(staff)
     if escalation is None:
-        await desk.send(staff, tr(lang, "This escalation no longer exists."))
+        await desk.tell(staff, "This escalation no longer exists.")
         return None
     if not await desk.tx.escalations.claim(escalation_id, staff.id, outcome, desk.now):
         if escalation.handled_by is None:
-            await desk.send(
+            await desk.tell(
                 staff,
-                tr(
-                    lang,
-                    "Escalation #{id} is already closed: nobody had confirmed by the start.",
-                    id=escalation_id,
-                ),
+                "Escalation #{id} is already closed: nobody had confirmed by the start.",
+                id=escalation_id,
             )
             return None
         handler = await desk.tx.roster.person(escalation.handled_by)
-        await desk.send(
+        await desk.tell(
             staff,
-            tr(
-                lang,
-                "Escalation #{id} was already handled by {staff}.",
-                id=escalation_id,
-                staff=handler.name,
-            ),
+            "Escalation #{id} was already handled by {staff}.",
+            id=escalation_id,
+            staff=handler.name,
         )
         return None
     return escalation
@@ -574,15 +554,11 @@ async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id
         provider=provider.name,
     )
     member = await desk.tx.roster.person(request.member_id)
-    lang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "We have asked {provider} for {what}. I will tell you as soon as they answer.",
-            provider=provider.name,
-            what=describe(desk, request, lang),
-        ),
+        "We have asked {provider} for {what}. I will tell you as soon as they answer.",
+        provider=provider.name,
+        what=described(desk, request),
     )
 
 
@@ -606,15 +582,11 @@ async def _unfilled(desk: Desk, request: Request) -> None:
     )
     await appointments.drop(desk, request)
     member = await desk.tx.roster.person(request.member_id)
-    lang = desk.lang(member)
     if request.fee <= 0:
-        await desk.send(
+        await desk.tell(
             member,
-            tr(
-                lang,
-                "We are sorry: we could not find anyone for {what}. Nothing is charged.",
-                what=describe(desk, request, lang),
-            ),
+            "We are sorry: we could not find anyone for {what}. Nothing is charged.",
+            what=described(desk, request),
         )
         return
     await desk.tx.ledger.add(
@@ -625,15 +597,12 @@ async def _unfilled(desk: Desk, request: Request) -> None:
         request_id=request.id,
         balance_delta=request.fee,
     )
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "We are sorry: we could not find anyone for {what}. The booking fee of {fee} "
-            "has been credited to your account balance.",
-            what=describe(desk, request, lang),
-            fee=money(desk, request.fee, lang),
-        ),
+        "We are sorry: we could not find anyone for {what}. The booking fee of {fee} "
+        "has been credited to your account balance.",
+        what=described(desk, request),
+        fee=priced(desk, request.fee),
     )
 
 
@@ -692,13 +661,9 @@ async def deadline_passed(desk: Desk, offer_id: int) -> None:
 
 async def _withdrawn(desk: Desk, request: Request, provider: Person, deadline: datetime) -> None:
     """Tell a provider that a request they did not answer in time is no longer theirs."""
-    lang = desk.lang(provider)
-    await desk.send(
+    await desk.tell(
         provider,
-        tr(
-            lang,
-            "The request for {what} has been withdrawn: no answer by {time}.",
-            what=describe(desk, request, lang),
-            time=fmt_time(desk.local(deadline), lang),
-        ),
+        "The request for {what} has been withdrawn: no answer by {time}.",
+        what=described(desk, request),
+        time=clock(desk.local(deadline)),
     )

@@ -15,6 +15,7 @@ from bot.services.actions import action
 from bot.services.booking import (
     claim,
     describe,
+    described,
     escalate,
     escalation_of_kind,
     money,
@@ -296,26 +297,18 @@ async def _release(desk: Desk, request: Request, provider: Provider) -> None:
         request.id, desk.now, provider_id=None, status=Status.ESCALATED
     )
     await appointments.drop(desk, request)
-    plang = desk.lang(provider)
-    await desk.send(
+    await desk.tell(
         provider,
-        tr(
-            plang,
-            "The booking for {what} has changed and no longer fits "
-            "your availability: you are released from it.",
-            what=describe(desk, request, plang),
-        ),
+        "The booking for {what} has changed and no longer fits "
+        "your availability: you are released from it.",
+        what=described(desk, request),
     )
     member = await desk.tx.roster.person(request.member_id)
-    lang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "{provider} cannot take the changed booking ({what}). Our "
-            "team is finding someone else: no need to book again.",
-            provider=provider.name,
-            what=describe(desk, request, lang),
-        ),
+        "{provider} cannot take the changed booking ({what}). Our "
+        "team is finding someone else: no need to book again.",
+        provider=provider.name,
+        what=described(desk, request),
     )
     await escalate(desk, request, "change_unavailable", provider.id)

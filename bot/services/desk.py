@@ -72,6 +72,7 @@ class Desk:
         person: Person,
         message: str,
         options: Sequence[tuple[Label, str]] = (),
+        /,
         **data: object,
     ) -> None:
         """Tell a person a catalogue message, written for them (see notices.render)."""
