@@ -80,9 +80,8 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
             start = when.start.replace(tzinfo=desk.tz)
             break
     if start is None or start <= desk.now:
-        await desk.send(
-            provider,
-            tr(lang, 'Sorry, I did not understand that time. For example: "thursday 16:30".'),
+        await desk.tell(
+            provider, 'Sorry, I did not understand that time. For example: "thursday 16:30".'
         )
         return True
     state.update(step="confirm", start=start.isoformat())

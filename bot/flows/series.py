@@ -94,10 +94,7 @@ async def _providers(desk: Desk, member: Member, state: State) -> None:
     found = await weekly.choices(desk, member, service.id, windows)
     if not found:
         await leave(desk, member)
-        await desk.send(
-            member,
-            tr(lang, "Sorry, no provider is free for {what}.", what=what),
-        )
+        await desk.tell(member, "Sorry, no provider is free for {what}.", what=what)
         return
     state["step"] = "provider"
     state = await save(desk, member, FLOW, state)

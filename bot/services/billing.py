@@ -171,7 +171,6 @@ def waiver_option(request_id: int, lang: str) -> tuple[str, str]:
 
 async def request_waiver(desk: Desk, member: Member, request: Request, reason: str) -> None:
     """A member asks staff to waive a late-cancellation charge, with a reason."""
-    lang = desk.lang(member)
     escalation = await desk.tx.escalations.add(request.id, "waiver", reason[:500], desk.now)
 
     def compose(slang: str, _: Person) -> tuple[str, list[Option]]:
@@ -191,9 +190,8 @@ async def request_waiver(desk: Desk, member: Member, request: Request, reason: s
         ]
 
     await desk.tell_staff(compose)
-    await desk.send(
-        member,
-        tr(lang, "Your waiver request was sent to the agency; I will tell you their answer."),
+    await desk.tell(
+        member, "Your waiver request was sent to the agency; I will tell you their answer."
     )
 
 

@@ -531,13 +531,10 @@ async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id
     taken = request.status is not Status.ESCALATED or not offerable
     # Once someone handled it, `claim` below says who; before that, say why nothing happened.
     if taken and escalation.is_open:
-        await desk.send(
+        await desk.tell(
             staff,
-            tr(
-                desk.lang(staff),
-                "{provider} is no longer available for this request.",
-                provider=provider.name,
-            ),
+            "{provider} is no longer available for this request.",
+            provider=provider.name,
         )
         return
     if await claim(desk, staff, escalation_id, f"offered:{provider.id}") is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from bot.domain.agency import Member, Person, Provider
 from bot.domain.availability import covers
@@ -160,25 +161,17 @@ async def submit(
     await desk.tell_staff(compose)
     if request.provider_id:
         provider = await desk.tx.roster.person(request.provider_id)
-        plang = desk.lang(provider)
-        await desk.send(
+        await desk.tell(
             provider,
-            tr(
-                plang,
-                "{member} asked to change {what} ({change}); the agency is reviewing it.",
-                member=member.name,
-                what=describe(desk, request, plang),
-                change=change_text(desk, change, plang),
-            ),
+            "{member} asked to change {what} ({change}); the agency is reviewing it.",
+            member=member.name,
+            what=described(desk, request),
+            change=partial(change_text, desk, change),
         )
-    lang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "Your change request ({change}) is pending: the agency will review it.",
-            change=change_text(desk, change, lang),
-        ),
+        "Your change request ({change}) is pending: the agency will review it.",
+        change=partial(change_text, desk, change),
     )
     return change
 
@@ -206,16 +199,12 @@ async def decide(desk: Desk, staff: Person, escalation_id: int, approve: bool) -
         return
     request = await desk.tx.requests.get(change.request_id)
     member = await desk.tx.roster.person(request.member_id)
-    lang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "The agency could not accept your change ({change}); "
-            "your booking stays as it was: {what}.",
-            change=change_text(desk, change, lang),
-            what=describe(desk, request, lang),
-        ),
+        "The agency could not accept your change ({change}); "
+        "your booking stays as it was: {what}.",
+        change=partial(change_text, desk, change),
+        what=described(desk, request),
     )
 
 
