@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.agency import Agency, Person, Service, Staff
@@ -27,6 +28,9 @@ class Desk:
     now: datetime
     agency: Agency
     services: dict[str, Service]
+    # Each person's conversation as read once in this unit of work (flows ask several times
+    # per message); bot.flows.conversation keeps it in step with what it writes.
+    conversations: dict[str, tuple[str, dict[str, Any]] | None] = field(default_factory=dict)
 
     @cached_property
     def tz(self) -> ZoneInfo:
