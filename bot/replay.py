@@ -184,6 +184,16 @@ async def _directive(run: Run, line: str, number: int) -> None:
     if word == "@import":
         await _reimport(run, arg, number)
         return
+    if word == "@restart":
+        # The bot stops and starts again on the same database: what is pending must survive.
+        if arg:
+            raise Malformed("@restart takes no argument")
+        _close_step(run)
+        await bot.close()
+        assert run.tmp is not None
+        run.bot = await run.open_bot(Path(run.tmp.name) / "replay.db", clock)
+        run.step = []
+        return
     if word == "@advance":
         try:
             target = clock.now() + parse_duration(arg)
@@ -365,7 +375,7 @@ def _money(text: str) -> Decimal:
 
 
 async def _check(run: Run, line: str) -> None:
-    bot, _, agency, tz = _ready(run)
+    bot, clock, agency, tz = _ready(run)
     match = _CHECK.match(line)
     if match is None:
         raise Malformed(f"bad check {line!r}")
@@ -400,6 +410,15 @@ async def _check(run: Run, line: str) -> None:
         member = _person(agency, ref.group(1))
         request = await tx.request_by_seq(member.id, int(ref.group(2)))
         changes = await tx.changes_of(request.id) if request is not None else []
+        ahead = (
+            [
+                r
+                for r in await tx.requests_of_series(request.series_id)
+                if r.start > clock.now() and r.status is not Status.CANCELLED
+            ]
+            if request is not None and request.series_id is not None
+            else []
+        )
     if request is None:
         raise Failed(f"{subject}: {member.id} has no request number {ref.group(2)}")
     getters: dict[str, Callable[[], tuple[object, object]]] = {
@@ -411,6 +430,7 @@ async def _check(run: Run, line: str) -> None:
         "charge": lambda: (_money(expected), request.charge),
         "payout": lambda: (_money(expected), request.payout),
         "change": lambda: (expected, changes[-1].status if changes else "-"),
+        "series": lambda: (_int(expected), len(ahead)),
     }
     if what not in getters:
         raise Malformed(f"unknown check {what!r}")

@@ -6,6 +6,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from types import EllipsisType
@@ -24,20 +25,31 @@ from bot.domain.agency import (
     Staff,
     Subscription,
 )
-from bot.domain.booking import HOLDING, OPEN, ChangeRequest, Request, Status
-from bot.domain.errors import DoubleBooking, NotFound, RosterConflict, RosterInUse
+from bot.domain.booking import HOLDING, OPEN, ChangeRequest, Request, Series, Status
+from bot.domain.errors import (
+    DoubleBooking,
+    NotFound,
+    RosterConflict,
+    RosterInUse,
+    SeriesDayTaken,
+)
 from bot.domain.money import from_minor, to_minor
 from bot.services.ports import (
     Escalation,
     LedgerLine,
     Offer,
     OutboxMessage,
+    Regular,
     RosterChanges,
     Timer,
 )
 from storage.codec import from_ts, policy_from_json, policy_to_json, ts
 
 _HOLDING_SQL = "(" + ", ".join(f"'{s.value}'" for s in sorted(HOLDING)) + ")"
+# A session the member had (§10): it took place, whether or not it was declared yet.
+_SESSION_SQL = "('confirmed', 'in_progress', 'completed', 'no_show')"
+# Something booked for the member: asked, with staff, or held.
+_BOOKED_SQL = "('pending', 'escalated', 'confirmed', 'in_progress')"
 # Provider p is not off on day ? and holds nothing overlapping [?, ?) (end first, then start).
 _NOT_OFF_NOR_BUSY = (
     "AND NOT EXISTS (SELECT 1 FROM days_off d WHERE d.provider_id = p.id AND d.day = ?) "
@@ -72,6 +84,23 @@ def _person(row: sqlite3.Row, extra: dict[str, Any] | None = None) -> Person:
 MARKS = frozenset({"arrived_at", "absent_at", "phones_at", "expected_at", "client_cancel_at"})
 
 
+def _series(row: sqlite3.Row) -> Series:
+    return Series(
+        id=row["id"],
+        member_id=row["member_id"],
+        service_id=row["service_id"],
+        provider_id=row["provider_id"],
+        weekday=row["weekday"],
+        start_min=row["start_min"],
+        end_min=row["end_min"],
+        first_day=date.fromisoformat(row["first_day"]),
+        until_day=date.fromisoformat(row["until_day"]) if row["until_day"] else None,
+        max_count=row["max_count"],
+        status=row["status"],
+        created_at=from_ts(row["created_at"]),
+    )
+
+
 def _request(row: sqlite3.Row) -> Request:
     return Request(
         id=row["id"],
@@ -93,6 +122,7 @@ def _request(row: sqlite3.Row) -> Request:
         client_cancel_at=_maybe_ts(row["client_cancel_at"]),
         paid_by_credit=bool(row["paid_by_credit"]),
         notes=row["notes"],
+        series_id=row["series_id"],
     )
 
 
@@ -439,8 +469,11 @@ class Tx:
         fee: Decimal,
         at: datetime,
         paid_by_credit: bool = False,
+        series_id: int | None = None,
+        series_day: date | None = None,
     ) -> Request:
-        """Insert a request; raises DoubleBooking when the provider's window is taken."""
+        """Insert a request; raises DoubleBooking when the provider's window is taken (and
+        SeriesDayTaken when that occurrence of the series exists already)."""
         row = await self._one(
             "SELECT COALESCE(MAX(member_seq), 0) + 1 AS n FROM requests WHERE member_id = ?",
             (member_id,),
@@ -450,7 +483,8 @@ class Tx:
             _, rid = await self._run(
                 "INSERT INTO requests (member_id, member_seq, service_id, start_at, end_at, "
                 "status, provider_id, price_minor, fee_minor, created_at, updated_at, "
-                "paid_by_credit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "paid_by_credit, series_id, series_day) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     member_id,
                     seq,
@@ -464,9 +498,13 @@ class Tx:
                     ts(at),
                     ts(at),
                     int(paid_by_credit),
+                    series_id,
+                    series_day.isoformat() if series_day else None,
                 ),
             )
         except sqlite3.IntegrityError as exc:
+            if "requests.series_id" in str(exc):
+                raise SeriesDayTaken(series_id or 0) from exc
             if "double booking" in str(exc):
                 raise DoubleBooking(provider_id) from exc
             raise
@@ -685,6 +723,115 @@ class Tx:
             "subscription_service IS NOT NULL ORDER BY position"
         )
         return [m for m in (_person(r) for r in rows) if isinstance(m, Member)]
+
+    # --- weekly series (§8) -------------------------------------------------------------
+
+    async def add_series(self, series: Series) -> Series:
+        """Record a weekly series (its id is given here)."""
+        _, sid = await self._run(
+            "INSERT INTO series (member_id, service_id, provider_id, weekday, start_min, "
+            "end_min, first_day, until_day, max_count, status, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                series.member_id,
+                series.service_id,
+                series.provider_id,
+                series.weekday,
+                series.start_min,
+                series.end_min,
+                series.first_day.isoformat(),
+                series.until_day.isoformat() if series.until_day else None,
+                series.max_count,
+                series.status,
+                ts(series.created_at),
+            ),
+        )
+        return replace(series, id=sid)
+
+    async def series(self, series_id: int) -> Series | None:
+        """One series by id."""
+        row = await self._one("SELECT * FROM series WHERE id = ?", (series_id,))
+        return _series(row) if row else None
+
+    async def live_series(self) -> list[Series]:
+        """Series still running (asked or confirmed), oldest first."""
+        rows = await self._heavy(
+            "SELECT * FROM series WHERE status IN ('pending', 'active') ORDER BY id"
+        )
+        return [_series(r) for r in rows]
+
+    async def set_series_status(self, series_id: int, status: str) -> None:
+        """Mark a series pending, active or ended."""
+        await self._run("UPDATE series SET status = ? WHERE id = ?", (status, series_id))
+
+    async def set_series_provider(self, series_id: int, provider_id: str | None) -> None:
+        """The provider who holds a series (None while staff look for one)."""
+        await self._run("UPDATE series SET provider_id = ? WHERE id = ?", (provider_id, series_id))
+
+    async def series_days(self, series_id: int) -> set[date]:
+        """The days on which a series has an occurrence already (whatever its status)."""
+        rows = await self._all("SELECT series_day FROM requests WHERE series_id = ?", (series_id,))
+        return {date.fromisoformat(r["series_day"]) for r in rows}
+
+    async def requests_of_series(self, series_id: int) -> list[Request]:
+        """Every occurrence of a series, soonest first."""
+        rows = await self._all(
+            "SELECT * FROM requests WHERE series_id = ? ORDER BY start_at", (series_id,)
+        )
+        return [_request(r) for r in rows]
+
+    async def regulars(self, now: datetime, regular_since: datetime) -> list[Regular]:
+        """Members with a subscription or a session since `regular_since` (§10), reachable,
+        with their last session, its provider, whether anything is booked, and their break."""
+        rows = await self._heavy(
+            "SELECT p.*, b.watched_since, b.nudged_for, "
+            "(SELECT r.end_at FROM requests r WHERE r.member_id = p.id AND r.start_at <= ? "
+            f"AND r.status IN {_SESSION_SQL} ORDER BY r.end_at DESC LIMIT 1) AS last_end, "
+            "(SELECT r.provider_id FROM requests r WHERE r.member_id = p.id AND r.start_at <= ? "
+            f"AND r.status IN {_SESSION_SQL} ORDER BY r.end_at DESC LIMIT 1) AS last_provider, "
+            "EXISTS (SELECT 1 FROM requests r WHERE r.member_id = p.id AND r.end_at > ? "
+            f"AND r.status IN {_BOOKED_SQL}) AS booked "
+            "FROM people p LEFT JOIN breaks b ON b.member_id = p.id "
+            "WHERE p.role = 'member' AND p.removed_at IS NULL AND p.opted_out = 0 "
+            "ORDER BY p.position",
+            (ts(now), ts(now), ts(now)),
+        )
+        found = []
+        for r in rows:
+            last = from_ts(r["last_end"]) if r["last_end"] else None
+            member = _person(r)
+            if not isinstance(member, Member):
+                continue
+            if member.subscription is None and (last is None or last < regular_since):
+                continue
+            found.append(
+                Regular(
+                    member=member,
+                    last_session_end=last,
+                    last_provider_id=r["last_provider"],
+                    booked=bool(r["booked"]),
+                    watched_since=_maybe_ts(r["watched_since"]),
+                    nudged_for=_maybe_ts(r["nudged_for"]),
+                )
+            )
+        return found
+
+    async def watch_break(self, member_id: str, since: datetime) -> None:
+        """Start watching a member's break from this moment (kept if already watched)."""
+        await self._run(
+            "INSERT INTO breaks (member_id, watched_since) VALUES (?, ?) "
+            "ON CONFLICT(member_id) DO NOTHING",
+            (member_id, ts(since)),
+        )
+
+    async def mark_nudged(self, member_id: str, break_start: datetime) -> bool:
+        """Record the check-in for the break that started then; False if it was already sent."""
+        changed, _ = await self._run(
+            "UPDATE breaks SET nudged_for = ? WHERE member_id = ? "
+            "AND (nudged_for IS NULL OR nudged_for <> ?)",
+            (ts(break_start), member_id, ts(break_start)),
+        )
+        return changed > 0
 
     async def claim_credit_week(self, member_id: str, week: str) -> bool:
         """Mark a member's weekly credits as added for a week; False when they already were."""

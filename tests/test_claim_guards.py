@@ -41,17 +41,19 @@ async def test_a_stale_timer_list_fires_each_timer_once(
     first, second = workers
     monday = paris("2026-11-30 00:00")
     async with first.db.read() as tx:
-        stale = await tx.due_timers(monday, 10)
+        # The daily round of check-ins (§10) is due before Monday too; it is not the subject.
+        stale = [t for t in await tx.due_timers(monday, 10) if t.kind == "weekly_credits"]
     assert [t.kind for t in stale] == ["weekly_credits"]
 
-    assert await second.fire_due_timers(monday) == 1
+    assert await second.fire_due_timers(monday) >= 1
     async with open_desk(first.db, first.clock) as desk:
         fired = [await fire(desk, timer) for timer in stale]
 
     assert fired == [False]
     # The credits timer re-arms itself when it fires: once, not twice.
-    pending, _ = await first.timer_stats()
-    assert pending == 1
+    async with first.db.read() as tx:
+        again = list(await tx.due_timers(paris("2026-12-31 00:00"), 50))
+    assert [t.kind for t in again].count("weekly_credits") == 1
 
 
 async def test_a_delivery_read_by_two_workers_is_handled_once(

@@ -20,6 +20,7 @@ from bot.flows.router import Inbound, Press, Text, decode, encode, handle
 from bot.i18n import for_channel, normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
 from bot.services.desk import AgencyCache, Desk, open_desk
+from bot.services.hiatus import ensure_sweep
 from bot.services.ports import Clock, OutboxMessage, RosterChanges
 from bot.services.timers import fire
 
@@ -62,6 +63,7 @@ class Carebot(OfficeIntents, OutboxIntents):
             )
         async with open_desk(self.db, self.clock, self.agency_cache) as desk:
             await ensure_weekly_credits(desk)
+            await ensure_sweep(desk)
         return changes
 
     async def accept(

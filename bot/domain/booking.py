@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -58,6 +58,7 @@ class Request:
     client_cancel_at: datetime | None = None  # when the provider reported "client cancels"
     paid_by_credit: bool = False
     notes: str | None = None
+    series_id: int | None = None  # an occurrence of a weekly series (§8)
 
     @property
     def duration(self) -> timedelta:
@@ -146,3 +147,21 @@ def answer_deadline(sent_at: datetime, start: datetime, policy: Policy, tz: Zone
 def noshow_fee(price: Decimal, cap: Decimal) -> Decimal:
     """What a no-show costs the member: the session price, capped (product §2.4)."""
     return min(price, cap)
+
+
+@dataclass(frozen=True)
+class Series:
+    """A weekly series (§8): the same window every week, each occurrence a request of its own."""
+
+    id: int
+    member_id: str
+    service_id: str
+    provider_id: str | None
+    weekday: int  # 0 = Monday, agency time
+    start_min: int  # minutes since midnight, agency time
+    end_min: int  # may pass 1440 for a window across midnight
+    first_day: date
+    until_day: date | None  # the last day it may run (inclusive), or None
+    max_count: int | None  # how many occurrences in all, or None
+    status: str  # "pending" (asked) | "active" | "ended"
+    created_at: datetime

@@ -5,6 +5,10 @@ class DoubleBooking(Exception):
     """The provider already holds an overlapping window (checked by the database)."""
 
 
+class SeriesDayTaken(Exception):
+    """That occurrence of a weekly series exists already (checked by the database)."""
+
+
 class NotFound(LookupError):
     """A referenced entity does not exist."""
 

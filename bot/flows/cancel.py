@@ -9,6 +9,7 @@ from bot.domain.booking import Request, Status
 from bot.flows.conversation import State, give_up_option, leave, load, pressed, save, step_action
 from bot.i18n import fmt_day_time, tr
 from bot.services import cancellations
+from bot.services import series as weekly
 from bot.services.actions import Verb
 from bot.services.billing import request_waiver
 from bot.services.booking import describe
@@ -53,6 +54,17 @@ async def begin(desk: Desk, member: Member) -> None:
         options.append(
             (tr(lang, "All of them ({n})", n=len(bookings)), step_action(FLOW, state, "all"))
         )
+    # A weekly series can be ended in one go: all its upcoming sessions (§8.5).
+    for series_id in dict.fromkeys(r.series_id for r in bookings if r.series_id is not None):
+        series = await desk.tx.series(series_id)
+        if series is not None:
+            what = weekly.describe_series(desk, series, desk.services[series.service_id], lang)
+            options.append(
+                (
+                    tr(lang, "End the series: {what}", what=what),
+                    step_action(FLOW, state, "sr", series_id),
+                )
+            )
     options.append(give_up_option(FLOW, state, lang))
     await desk.send(
         member,
@@ -97,6 +109,12 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
         await _summary(desk, member, state, state["cands"])
     elif args[0] == "r" and len(args) > 1 and args[1].isdigit():
         await _summary(desk, member, state, [int(args[1])])
+    elif args[0] == "sr" and len(args) > 1 and args[1].isdigit():
+        await _from_on(desk, member, state, int(args[1]), None)
+    elif args[0] == "fut" and state.get("chosen"):
+        first = await desk.tx.request(int(state["chosen"][0]))
+        if first.series_id is not None:
+            await _from_on(desk, member, state, first.series_id, first)
     elif args[0] == "ok" and state.get("step") == "confirm":
         await leave(desk, member)
         requests = [await desk.tx.request(i) for i in state["chosen"]]
@@ -106,8 +124,25 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
             [r for r in requests if r.member_id == member.id],
             reason=state.get("reason"),
         )
+        for series_id in state.get("end_series", []):
+            series = await desk.tx.series(int(series_id))
+            if series is not None and series.member_id == member.id:
+                await weekly.end_series(desk, series.id)
     else:
         await desk.stale(member)
+
+
+async def _from_on(
+    desk: Desk, member: Member, state: State, series_id: int, first: Request | None
+) -> None:
+    """'This and all future ones': the series' upcoming sessions from one on, and its end."""
+    chosen = [
+        r.id
+        for r in await desk.tx.requests_of_series(series_id)
+        if r.id in state["cands"] and (first is None or r.start >= first.start)
+    ]
+    state["end_series"] = [series_id]
+    await _summary(desk, member, state, chosen)
 
 
 async def _summary(desk: Desk, member: Member, state: State, chosen: list[int]) -> None:
@@ -126,14 +161,17 @@ async def _summary(desk: Desk, member: Member, state: State, chosen: list[int]) 
         lines.append(tr(lang, "Reason: {reason}", reason=state["reason"]))
     else:
         lines.append(tr(lang, "You may add a reason in a reply."))
-    await desk.send(
-        member,
-        "\n".join(lines),
-        [
-            (tr(lang, "Confirm the cancellation"), step_action(FLOW, state, "ok")),
-            (tr(lang, "Keep my booking"), step_action(FLOW, state, "x")),
-        ],
-    )
+    options: list[Option] = [
+        (tr(lang, "Confirm the cancellation"), step_action(FLOW, state, "ok")),
+        (tr(lang, "Keep my booking"), step_action(FLOW, state, "x")),
+    ]
+    if len(chosen) == 1 and not state.get("end_series"):
+        single = await desk.tx.request(chosen[0])
+        if single.series_id is not None:
+            options.insert(
+                1, (tr(lang, "This one and all later ones"), step_action(FLOW, state, "fut"))
+            )
+    await desk.send(member, "\n".join(lines), options)
 
 
 async def ask_waiver(desk: Desk, member: Member, request_id: str | None) -> None:

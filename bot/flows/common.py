@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from bot.domain.agency import Member, Person, Provider, Staff
-from bot.domain.booking import OPEN, Status
+from bot.domain.booking import OPEN, Request, Status
 from bot.domain.ledger import signed
 from bot.flows.conversation import leave
-from bot.i18n import LANGUAGES, N_, fmt_day_time, ntr, tr
+from bot.i18n import LANGUAGES, N_, fmt_day, fmt_day_time, ntr, tr
+from bot.services import series as weekly
 from bot.services.actions import action
 from bot.services.billing import member_account, signed_money
 from bot.services.booking import describe, money
@@ -113,7 +114,20 @@ async def list_bookings(desk: Desk, person: Person) -> None:
         await desk.send(person, tr(lang, "You have no upcoming booking."))
         return
     lines = [tr(lang, "Your upcoming bookings:")]
+    # A weekly series reads as one line per provider and status, not one per week (§8).
+    groups: dict[tuple[int, str | None, Status], list[Request]] = {}
     for request in upcoming:
+        if request.series_id is not None:
+            key = (request.series_id, request.provider_id, request.status)
+            groups.setdefault(key, []).append(request)
+    shown: set[tuple[int, str | None, Status]] = set()
+    for request in upcoming:
+        key = (request.series_id or 0, request.provider_id, request.status)
+        if request.series_id is not None and len(groups[key]) > 1:
+            if key not in shown:
+                shown.add(key)
+                lines.append(await _series_line(desk, groups[key], lang))
+            continue
         who = ""
         if request.provider_id:
             who = " - " + (await desk.tx.person(request.provider_id)).name
@@ -130,6 +144,27 @@ async def list_bookings(desk: Desk, person: Person) -> None:
                     )
                 )
     await desk.send(person, "\n".join(lines))
+
+
+async def _series_line(desk: Desk, requests: list[Request], lang: str) -> str:
+    """'• Childcare, every Tuesday 18:00-20:00 - Léa Moreau: 9 sessions, next ... (confirmed)'."""
+    first = requests[0]
+    series = await desk.tx.series(first.series_id or 0)
+    assert series is not None
+    what = weekly.describe_series(desk, series, desk.services[series.service_id], lang)
+    who = ""
+    if first.provider_id:
+        who = " - " + (await desk.tx.person(first.provider_id)).name
+    status = tr(lang, STATUS_LABELS.get(first.status.value, first.status.value))
+    return "• " + tr(
+        lang,
+        "{what}{who}: {n} sessions, the next on {day} ({status})",
+        what=what,
+        who=who,
+        n=len(requests),
+        day=fmt_day(desk.local(first.start), lang),
+        status=status,
+    )
 
 
 LEDGER_LABELS = {

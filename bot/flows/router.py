@@ -25,6 +25,7 @@ from bot.flows import (
     payment,
     provider,
     schedule,
+    series,
     staff,
 )
 from bot.flows.conversation import leave
@@ -209,6 +210,8 @@ async def _free_text(desk: Desk, person: Person, text: str) -> None:
             cancel.on_text,
             cancel.on_waiver_text,
             change.on_text,
+            series.on_text,
+            series.start,
             booking.on_text,
             booking.start,
         ):
@@ -264,6 +267,7 @@ ROUTES: dict[Verb, Route] = {
         Person, lambda desk, person, args: common.set_language(desk, person, args[0])
     ),
     Verb.BOOK: Route(Member, _step(booking.on_press)),
+    Verb.SERIES: Route(Member, _step(series.on_press)),
     Verb.CANCEL: Route(Member, _step(cancel.on_press)),
     Verb.CHANGE: Route(Member, _step(change.on_press)),
     Verb.CONTEST: Route(Member, dispute.on_press),

@@ -24,6 +24,7 @@ class Verb(StrEnum):
     LANGUAGE = "lg"  # lg:fr
     LINK = "ln"  # Telegram's contact keyboard: ln:contact, ln:close
     BOOK = "bk"  # booking flow step: bk:TOKEN:STEP...
+    SERIES = "sr"  # recurring care (a weekly series) flow step
     CANCEL = "cx"  # cancel flow step
     CHANGE = "ch"  # change flow step
     HOURS = "av"  # a provider's hours flow step
@@ -56,6 +57,7 @@ SHAPES: dict[Verb, Shape] = {
     Verb.LANGUAGE: Shape(1, 1),
     Verb.LINK: Shape(1, 1),
     Verb.BOOK: _STEP,
+    Verb.SERIES: _STEP,
     Verb.CANCEL: _STEP,
     Verb.CHANGE: _STEP,
     Verb.HOURS: _STEP,

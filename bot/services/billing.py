@@ -11,7 +11,7 @@ from bot.domain.booking import Request, Status
 from bot.domain.ledger import Account, account
 from bot.domain.money import ZERO
 from bot.i18n import N_, tr
-from bot.services import appointments
+from bot.services import appointments, hiatus
 from bot.services.actions import action
 from bot.services.booking import claim, describe, escalation_of_kind, money, tell_other_staff
 from bot.services.desk import Desk, Option
@@ -140,6 +140,7 @@ async def add_weekly_credits(desk: Desk, due_at: datetime) -> None:
     """Every Monday: N credits per subscriber, never twice for the same week; then re-arm."""
     year, week, _ = desk.local(due_at).isocalendar()
     label = f"{year}-W{week:02d}"
+    credited = False
     for member in await desk.tx.members_with_subscription():
         assert member.subscription is not None
         if await desk.tx.claim_credit_week(member.id, label):
@@ -150,6 +151,9 @@ async def add_weekly_credits(desk: Desk, due_at: datetime) -> None:
                 member_id=member.id,
                 credits_delta=member.subscription.per_week,
             )
+            credited = True
+    if credited:
+        await hiatus.arm_credit_notice(desk, due_at)  # non-urgent: not before 09:00 (§10.2)
     await desk.tx.add_timer(WEEKLY_CREDITS, next_monday(desk, due_at))
 
 

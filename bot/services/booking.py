@@ -273,12 +273,21 @@ async def answer_offer(desk: Desk, provider: Provider, offer: Offer, accept: boo
     if accept:
         request = await desk.tx.update_request(request.id, desk.now, status=Status.CONFIRMED)
         await appointments.schedule(desk, request)
+        weekly = request.series_id is not None
+        if request.series_id is not None:
+            await _confirm_rest_of_series(desk, request.series_id, provider.id)
+
+        def what(lang: str) -> str:
+            text = describe(desk, request, lang)
+            # One answer for the series (§8.2): say that it covers the weeks after too.
+            return tr(lang, "{what}, and every week after", what=text) if weekly else text
+
         await desk.send(
             provider,
             tr(
                 plang,
                 "Thank you! Booking confirmed: {what}, for {member}.",
-                what=describe(desk, request, plang),
+                what=what(plang),
                 member=member.name,
             ),
         )
@@ -288,7 +297,7 @@ async def answer_offer(desk: Desk, provider: Provider, offer: Offer, accept: boo
                 mlang,
                 "Good news: {provider} confirmed your booking: {what}.",
                 provider=provider.name,
-                what=describe(desk, request, mlang),
+                what=what(mlang),
             ),
         )
         return
@@ -296,10 +305,39 @@ async def answer_offer(desk: Desk, provider: Provider, offer: Offer, accept: boo
     await provider_unavailable(desk, request, provider, "declined")
 
 
+async def _confirm_rest_of_series(desk: Desk, series_id: int, provider_id: str) -> None:
+    """One answer for the whole series (§8.2): every occurrence waiting for it is confirmed."""
+    for other in await desk.tx.requests_of_series(series_id):
+        if other.status is Status.PENDING and other.provider_id == provider_id:
+            other = await desk.tx.update_request(other.id, desk.now, status=Status.CONFIRMED)
+            await appointments.schedule(desk, other)
+    await desk.tx.set_series_status(series_id, "active")
+
+
+async def _rest_of_series_to_staff(
+    desk: Desk, series_id: int, provider: Provider, reason: str, asked: int
+) -> None:
+    """The provider said no to a series: each occurrence waiting for them goes to staff."""
+    await desk.tx.set_series_provider(series_id, None)
+    await desk.tx.set_series_status(series_id, "active")
+    for other in await desk.tx.requests_of_series(series_id):
+        if (
+            other.id != asked
+            and other.status is Status.PENDING
+            and other.provider_id == provider.id
+        ):
+            other = await desk.tx.update_request(
+                other.id, desk.now, status=Status.ESCALATED, provider_id=None
+            )
+            await escalate(desk, other, reason, provider.id)
+
+
 async def provider_unavailable(
     desk: Desk, request: Request, provider: Provider, reason: str
 ) -> None:
     """A provider declined or let the deadline pass: the member is reassured, staff take over."""
+    if request.series_id is not None and request.status is Status.PENDING:
+        await _rest_of_series_to_staff(desk, request.series_id, provider, reason, request.id)
     request = await desk.tx.update_request(
         request.id, desk.now, status=Status.ESCALATED, provider_id=None
     )
@@ -325,6 +363,9 @@ REASONS = {
     "provider_cancelled": N_("{provider} cancelled the session."),
     "change_unavailable": N_("{provider} cannot take the changed booking."),
     "sms_failed": N_("Our SMS to {provider} could not be delivered."),
+    "series_clash": N_(
+        "{provider} cannot take this session of a weekly series (day off or another booking)."
+    ),
 }
 
 

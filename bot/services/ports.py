@@ -19,7 +19,7 @@ from bot.domain.agency import (
     Provider,
     Service,
 )
-from bot.domain.booking import ChangeRequest, Request, Status
+from bot.domain.booking import ChangeRequest, Request, Series, Status
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,18 @@ class Timer:
     request_id: int | None
     ref_id: int | None
     due_at: datetime
+
+
+@dataclass(frozen=True)
+class Regular:
+    """A member the bot keeps in touch with (§10), as of one moment."""
+
+    member: Member
+    last_session_end: datetime | None
+    last_provider_id: str | None
+    booked: bool  # something upcoming: asked, with staff, or held
+    watched_since: datetime | None  # None: not watched yet
+    nudged_for: datetime | None  # the start of the break already nudged
 
 
 @dataclass(frozen=True)
@@ -215,8 +227,39 @@ class Tx(Protocol):
         fee: Decimal,
         at: datetime,
         paid_by_credit: bool = False,
+        series_id: int | None = None,
+        series_day: date | None = None,
     ) -> Request:
-        """Insert a request; raises DoubleBooking when the provider's window is taken."""
+        """Insert a request; raises DoubleBooking when the provider's window is taken (and
+        SeriesDayTaken when that occurrence of the series exists already)."""
+        ...
+
+    async def add_series(self, series: Series) -> Series:
+        """Record a weekly series (its id is given here)."""
+        ...
+
+    async def series(self, series_id: int) -> Series | None:
+        """One series by id."""
+        ...
+
+    async def live_series(self) -> list[Series]:
+        """Series still running (asked or confirmed), oldest first."""
+        ...
+
+    async def set_series_status(self, series_id: int, status: str) -> None:
+        """Mark a series pending, active or ended."""
+        ...
+
+    async def set_series_provider(self, series_id: int, provider_id: str | None) -> None:
+        """The provider who holds a series (None while staff look for one)."""
+        ...
+
+    async def series_days(self, series_id: int) -> set[date]:
+        """The days on which a series has an occurrence already (whatever its status)."""
+        ...
+
+    async def requests_of_series(self, series_id: int) -> list[Request]:
+        """Every occurrence of a series, soonest first."""
         ...
 
     async def request(self, request_id: int) -> Request:
@@ -610,6 +653,19 @@ class Tx(Protocol):
         open requests, unless `force`. Hours providers changed by chat are kept unless
         `reset_schedules` (§9.3).
         """
+        ...
+
+    async def regulars(self, now: datetime, regular_since: datetime) -> list[Regular]:
+        """Members with a subscription or a session since `regular_since` (§10), reachable,
+        with their last session, its provider, whether anything is booked, and their break."""
+        ...
+
+    async def watch_break(self, member_id: str, since: datetime) -> None:
+        """Start watching a member's break from this moment (kept if already watched)."""
+        ...
+
+    async def mark_nudged(self, member_id: str, break_start: datetime) -> bool:
+        """Record the check-in for the break that started then; False if it was already sent."""
         ...
 
     async def set_schedule(

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.domain.booking import Status
-from bot.services import appointments, billing, booking, dayof
+from bot.services import appointments, billing, booking, dayof, hiatus, series
 from bot.services.desk import Desk
 from bot.services.ports import Timer
 
@@ -50,7 +50,22 @@ async def _weekly_credits(desk: Desk, timer: Timer) -> None:
     await billing.add_weekly_credits(desk, timer.due_at)
 
 
+async def _hiatus_sweep(desk: Desk, timer: Timer) -> None:
+    await hiatus.sweep(desk, timer.due_at)
+
+
+async def _credit_notice(desk: Desk, timer: Timer) -> None:
+    await hiatus.credit_notice(desk)
+
+
+async def _series_roll(desk: Desk, timer: Timer) -> None:
+    await series.roll(desk, timer.due_at)
+
+
 EFFECTS: dict[str, Effect] = {
+    series.SERIES_ROLL: _series_roll,
+    hiatus.HIATUS_SWEEP: _hiatus_sweep,
+    hiatus.CREDIT_NOTICE: _credit_notice,
     billing.WEEKLY_CREDITS: _weekly_credits,
     booking.ANSWER_DEADLINE: _answer_deadline,
     booking.ESCALATION_REMINDER: _escalation_reminder,

@@ -212,6 +212,16 @@ def _values(lang: str, name: str = LONG_NAME) -> dict[str, object]:
         "why": tr(lang, "{provider} did not answer in time.", provider=name),
         "done": tr(lang, "offered the request to {provider}.", provider=name),
         "choice": tr(lang, "Offer to {provider}", provider=name),
+        # Weekly series (§8).
+        "first": fmt_day(START, lang),
+        "weekday": "mercredi" if lang.startswith("fr") else "Wednesday",
+        "start": "18:00",
+        "end": "20:00",
+        "free": 8,
+        "status": tr(lang, "confirmed"),
+        "of": 9,
+        "later": money,
+        "until": tr(lang, "until {day}", day=fmt_day(END, lang)),
     }
 
 

@@ -1,0 +1,252 @@
+"""Booking a weekly series (§8, in the booking skeleton of §7): service -> providers, each with
+how many occurrences they can take -> summary with the price per session and the fee ->
+request sent, once, to the provider."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from bot.domain.agency import Member, Provider
+from bot.domain.booking import Series, Status, session_price
+from bot.flows.conversation import State, give_up_option, leave, load, pressed, save, step_action
+from bot.i18n import fmt_day, ntr, tr
+from bot.nlu.commands import find_service
+from bot.nlu.series import is_series, parse_series
+from bot.services import series as weekly
+from bot.services.actions import Verb
+from bot.services.booking import money
+from bot.services.desk import Desk, Option
+
+FLOW = Verb.SERIES
+
+
+def _draft(desk: Desk, member: Member, state: State) -> Series:
+    """The series as asked so far (not stored)."""
+    first = date.fromisoformat(state["first"])
+    return Series(
+        id=0,
+        member_id=member.id,
+        service_id=state["service"] or "",
+        provider_id=state.get("provider"),
+        weekday=state["weekday"],
+        start_min=state["start"],
+        end_min=state["end"],
+        first_day=first,
+        until_day=date.fromisoformat(state["until"]) if state.get("until") else None,
+        max_count=state.get("weeks"),
+        status="pending",
+        created_at=desk.now,
+    )
+
+
+async def start(desk: Desk, member: Member, text: str) -> bool:
+    """Begin a weekly series from one message; False when the text asks for no series."""
+    if not is_series(text):
+        return False
+    lang = desk.lang(member)
+    spec = parse_series(text, desk.local(desk.now).replace(tzinfo=None), lang)
+    if spec is None or spec.start is None or spec.end is None:
+        await desk.send(
+            member,
+            tr(
+                lang,
+                'For care every week, give one day and the hours, for example "childcare '
+                'every Tuesday 6pm to 8pm", optionally "until 30 June" or "for 8 weeks".',
+            ),
+        )
+        return True
+    end = spec.end if spec.end > spec.start else spec.end + 24 * 60
+    state: State = {
+        "service": find_service(text, desk.services.values()),
+        "weekday": spec.weekday,
+        "start": spec.start,
+        "end": end,
+        "first": weekly.first_day(desk, spec.weekday, spec.start).isoformat(),
+        "until": spec.until.isoformat() if spec.until else None,
+        "weeks": spec.weeks,
+    }
+    if state["service"] is None:
+        state["step"] = "service"
+        state = await save(desk, member, FLOW, state)
+        options: list[Option] = [
+            (s.label(lang), step_action(FLOW, state, "s", s.id)) for s in desk.services.values()
+        ]
+        options.append(give_up_option(FLOW, state, lang))
+        await desk.send(member, tr(lang, "Which service?"), options)
+        return True
+    await _providers(desk, member, state)
+    return True
+
+
+def _windows(desk: Desk, draft: Series) -> list[tuple[date, tuple]]:  # type: ignore[type-arg]
+    return [
+        (day, (weekly.at(desk, day, draft.start_min), weekly.at(desk, day, draft.end_min)))
+        for day in weekly.days_of(draft, weekly.horizon(desk))
+    ]
+
+
+async def _providers(desk: Desk, member: Member, state: State) -> None:
+    lang = desk.lang(member)
+    draft = _draft(desk, member, state)
+    service = desk.services[draft.service_id]
+    windows = [w for _, w in _windows(desk, draft)]
+    what = weekly.describe_series(desk, draft, service, lang)
+    if not windows:
+        await leave(desk, member)
+        await desk.send(member, tr(lang, "That series has no session left to book."))
+        return
+    found = await weekly.choices(desk, member, service.id, windows)
+    if not found:
+        await leave(desk, member)
+        await desk.send(
+            member,
+            tr(lang, "Sorry, no provider is free for {what}.", what=what),
+        )
+        return
+    state["step"] = "provider"
+    state = await save(desk, member, FLOW, state)
+    options: list[Option] = [
+        (
+            tr(
+                lang,
+                "{name} · {free} of {of} sessions",
+                name=c.provider.name,
+                free=c.free,
+                of=c.of,
+            ),
+            step_action(FLOW, state, "p", c.provider.id),
+        )
+        for c in found
+    ]
+    options.append(give_up_option(FLOW, state, lang))
+    await desk.send(
+        member,
+        tr(
+            lang,
+            "{what}, from {first}: {n} sessions in the next {days} days. Who can take them:",
+            what=what,
+            first=fmt_day(weekly.at(desk, draft.first_day, draft.start_min), lang),
+            n=len(windows),
+            days=desk.agency.policy.booking_horizon.days,
+        ),
+        options,
+    )
+
+
+async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:
+    """A service, a provider, confirm or give up."""
+    state = await pressed(desk, member, FLOW, tok, args)
+    if state is None:
+        return
+    lang = desk.lang(member)
+    verb = args[0]
+    if verb == "s" and len(args) > 1 and args[1] in desk.services:
+        state["service"] = args[1]
+        await _providers(desk, member, state)
+    elif verb == "p" and len(args) > 1 and state.get("step") == "provider":
+        state["provider"] = args[1]
+        await _summary(desk, member, state)
+    elif verb == "ok" and state.get("step") == "confirm":
+        await leave(desk, member)
+        await _book(desk, member, state)
+    else:
+        await leave(desk, member)
+        await desk.send(member, tr(lang, "All right, nothing was booked."))
+
+
+async def on_text(desk: Desk, member: Member, text: str) -> bool:
+    """A typed yes/no at the summary is left to the options; a new series starts over."""
+    state = await load(desk, member, FLOW)
+    if state is None:
+        return False
+    return await start(desk, member, text)
+
+
+async def _summary(desk: Desk, member: Member, state: State) -> None:
+    lang = desk.lang(member)
+    draft = _draft(desk, member, state)
+    service = desk.services[draft.service_id]
+    provider = await desk.tx.person(str(state["provider"]))
+    windows = _windows(desk, draft)
+    first_start, first_end = windows[0][1]
+    price = session_price(service.hourly_rate, first_start, first_end)
+    sub = member.subscription
+    if sub is not None and sub.service == service.id:
+        cost = tr(lang, "Each session uses one of your session credits: no booking fee.")
+    else:
+        fee = desk.agency.policy.fee_for_notice(first_start - desk.now)
+        later = desk.agency.policy.fee_for_notice(timedelta(days=3650))
+        cost = tr(
+            lang,
+            "Price per session: {price}. Booking fee per session, charged as each is "
+            "created: {fee} for the first, {later} with a week's notice or more.",
+            price=money(desk, price, lang),
+            fee=money(desk, fee, lang),
+            later=money(desk, later, lang),
+        )
+    state["step"] = "confirm"
+    state = await save(desk, member, FLOW, state)
+    end_text = (
+        tr(lang, "until {day}", day=fmt_day(weekly.at(desk, draft.until_day, 0), lang))
+        if draft.until_day
+        else tr(lang, "for {n} weeks", n=draft.max_count)
+        if draft.max_count
+        else tr(lang, "with no end date")
+    )
+    # The cost first, then the question: together they would not fit two SMS.
+    await desk.send(member, cost)
+    await desk.send(
+        member,
+        tr(
+            lang,
+            "{what} with {provider}, from {first}, {until}. Send the request?",
+            what=weekly.describe_series(desk, draft, service, lang),
+            provider=provider.name,
+            first=fmt_day(first_start, lang),
+            until=end_text,
+        ),
+        [
+            (tr(lang, "Confirm and send"), step_action(FLOW, state, "ok")),
+            give_up_option(FLOW, state, lang),
+        ],
+    )
+
+
+async def _book(desk: Desk, member: Member, state: State) -> None:
+    lang = desk.lang(member)
+    draft = _draft(desk, member, state)
+    service = desk.services[draft.service_id]
+    provider = await desk.tx.person(str(state["provider"]))
+    assert isinstance(provider, Provider)
+    made = await weekly.book(
+        desk,
+        member,
+        service,
+        provider,
+        draft.weekday,
+        (draft.start_min, draft.end_min),
+        draft.first_day,
+        draft.until_day,
+        draft.max_count,
+    )
+    asked = sum(1 for r in made if r.status is Status.PENDING)
+    staff = sum(1 for r in made if r.status is Status.ESCALATED)
+    text = tr(
+        lang,
+        "Request sent to {provider} for {what}: {n} sessions so far, more as the weeks go "
+        "by. It is not guaranteed until {provider} confirms.",
+        provider=provider.name,
+        what=weekly.describe_series(desk, draft, service, lang),
+        n=asked,
+    )
+    if staff:
+        text += " " + ntr(
+            lang,
+            "{n} other session, when {provider} is not free, goes to our team, who will find "
+            "someone.",
+            "{n} other sessions, when {provider} is not free, go to our team, who will find "
+            "someone.",
+            staff,
+            provider=provider.name,
+        )
+    await desk.send(member, text)

@@ -1,0 +1,301 @@
+"""Weekly series (§8): who can take them, creating occurrences up to the horizon, rolling it.
+
+Each occurrence is a request of its own (reminders, check-in, billing as in §2). The provider
+is asked once, on the first occurrence; their answer applies to every occurrence waiting for
+it (bot.services.booking). A daily timer creates the occurrences that enter the booking
+horizon; the database refuses an occurrence made twice, so restarts never double one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from babel.dates import format_date
+
+from bot.domain.agency import Member, Provider, Service
+from bot.domain.availability import covers
+from bot.domain.booking import Request, Series, Status, answer_deadline, session_price
+from bot.domain.errors import DoubleBooking, SeriesDayTaken
+from bot.i18n import fmt_day, fmt_day_time, tr
+from bot.services import appointments
+from bot.services.booking import (
+    ANSWER_DEADLINE,
+    SHOWN,
+    charge_fee,
+    escalate,
+    offer_options,
+)
+from bot.services.desk import Desk
+
+SERIES_ROLL = "series_roll"
+MAX_WEEKS = 104  # a series without an end still has one: two years, then it is booked again
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A provider for a series and how many of its occurrences in the horizon they can take."""
+
+    provider: Provider
+    free: int
+    of: int
+
+
+def at(desk: Desk, day: date, minutes: int) -> datetime:
+    """A local day and minute of the day as a moment (agency time zone)."""
+    return datetime.combine(
+        day + timedelta(days=minutes // 1440),
+        time((minutes % 1440) // 60, minutes % 60),
+        tzinfo=desk.tz,
+    )
+
+
+def first_day(desk: Desk, weekday: int, start_min: int) -> date:
+    """The first such weekday whose start leaves the minimum notice."""
+    today = desk.local(desk.now).date()
+    day = today + timedelta(days=(weekday - today.weekday()) % 7)
+    while at(desk, day, start_min) < desk.now + desk.agency.policy.min_notice:
+        day += timedelta(days=7)
+    return day
+
+
+def horizon(desk: Desk) -> date:
+    """The last day occurrences exist for now (booking_horizon ahead)."""
+    return desk.local(desk.now + desk.agency.policy.booking_horizon).date()
+
+
+def days_of(series: Series, through: date) -> list[date]:
+    """The series' days up to `through`, within its end (a last day or a number of weeks)."""
+    days: list[date] = []
+    day = series.first_day
+    last = series.until_day or series.first_day + timedelta(weeks=MAX_WEEKS)
+    while day <= min(through, last):
+        if series.max_count is not None and len(days) >= series.max_count:
+            break
+        days.append(day)
+        day += timedelta(weeks=1)
+    return days
+
+
+def is_over(series: Series, through: date) -> bool:
+    """Whether every occurrence the series will ever have falls on or before `through`."""
+    last = series.until_day or series.first_day + timedelta(weeks=MAX_WEEKS)
+    if series.max_count is not None:
+        last = min(last, series.first_day + timedelta(weeks=series.max_count - 1))
+    return last <= through
+
+
+async def choices(
+    desk: Desk, member: Member, service_id: str, windows: list[tuple[datetime, datetime]]
+) -> list[Choice]:
+    """Providers of the service, those free for the most occurrences first (§8.1)."""
+    busy = [await desk.tx.busy_providers(start, end) for start, end in windows]
+    known = await desk.tx.providers_had_before(member.id)
+    found = []
+    for provider in await desk.tx.providers_offering(service_id):
+        free = sum(
+            1
+            for (start, end), taken in zip(windows, busy, strict=True)
+            if provider.id not in taken
+            and covers(
+                provider.availability, provider.unavailable, desk.local(start), desk.local(end)
+            )
+        )
+        if free:
+            found.append(Choice(provider, free, len(windows)))
+    found.sort(
+        key=lambda c: (
+            -c.free,
+            c.provider.id not in known,
+            -(c.provider.rating if c.provider.rating is not None else -1.0),
+            c.provider.id,
+        )
+    )
+    return found[:SHOWN]
+
+
+async def _occurrence(
+    desk: Desk, series: Series, member: Member, service: Service, day: date, status: Status
+) -> Request | None:
+    """Create one occurrence; with staff when the provider cannot take it; None if it exists."""
+    start, end = at(desk, day, series.start_min), at(desk, day, series.end_min)
+    sub = member.subscription
+    by_credit = sub is not None and sub.service == service.id  # weekly subscriptions (§8.4)
+    fee = Decimal(0) if by_credit else desk.agency.policy.fee_for_notice(start - desk.now)
+    provider = await desk.tx.person(series.provider_id) if series.provider_id else None
+    free = isinstance(provider, Provider) and covers(
+        provider.availability, provider.unavailable, desk.local(start), desk.local(end)
+    )
+
+    async def add(status: Status, provider_id: str | None) -> Request:
+        return await desk.tx.add_request(
+            member_id=member.id,
+            service_id=service.id,
+            start=start,
+            end=end,
+            status=status,
+            provider_id=provider_id,
+            price=session_price(service.hourly_rate, start, end),
+            fee=fee,
+            at=desk.now,
+            paid_by_credit=by_credit,
+            series_id=series.id,
+            series_day=day,
+        )
+
+    try:
+        try:
+            request = await add(
+                status if free else Status.ESCALATED, series.provider_id if free else None
+            )
+        except DoubleBooking:
+            free = False
+            request = await add(Status.ESCALATED, None)
+    except SeriesDayTaken:
+        return None
+    await charge_fee(desk, member, request)
+    if not free:
+        # Never dropped silently: that occurrence goes to staff (§8.3).
+        reason = "series_clash" if series.provider_id else "no_provider"
+        await escalate(desk, request, reason, series.provider_id)
+    elif request.status is Status.CONFIRMED:
+        await appointments.schedule(desk, request)
+    return request
+
+
+async def book(
+    desk: Desk,
+    member: Member,
+    service: Service,
+    provider: Provider,
+    weekday: int,
+    window: tuple[int, int],
+    first: date,
+    until: date | None,
+    weeks: int | None,
+) -> list[Request]:
+    """Record a series, create its occurrences up to the horizon and ask the provider once."""
+    series = await desk.tx.add_series(
+        Series(
+            id=0,
+            member_id=member.id,
+            service_id=service.id,
+            provider_id=provider.id,
+            weekday=weekday,
+            start_min=window[0],
+            end_min=window[1],
+            first_day=first,
+            until_day=until,
+            max_count=weeks,
+            status="pending",
+            created_at=desk.now,
+        )
+    )
+    made = []
+    for day in days_of(series, horizon(desk)):
+        request = await _occurrence(desk, series, member, service, day, Status.PENDING)
+        if request is not None:
+            made.append(request)
+    asked = [r for r in made if r.status is Status.PENDING]
+    if asked:
+        await _ask(desk, series, member, service, provider, asked)
+    else:
+        await desk.tx.set_series_status(series.id, "active")
+    await ensure_roll(desk)
+    return made
+
+
+def weekday_label(day: date, lang: str) -> str:
+    """'mardi' / 'Tuesday'."""
+    return str(format_date(day, "EEEE", locale=lang))
+
+
+def describe_series(desk: Desk, series: Series, service: Service, lang: str) -> str:
+    """'Childcare, every Tuesday 18:00-20:00'."""
+    day = series.first_day
+    return tr(
+        lang,
+        "{service}, every {weekday} {start}-{end}",
+        service=service.label(lang),
+        weekday=weekday_label(day, lang),
+        start=at(desk, day, series.start_min).strftime("%H:%M"),
+        end=at(desk, day, series.end_min).strftime("%H:%M"),
+    )
+
+
+async def _ask(
+    desk: Desk,
+    series: Series,
+    member: Member,
+    service: Service,
+    provider: Provider,
+    asked: list[Request],
+) -> None:
+    """One question for the whole series, on its first occurrence waiting for the provider."""
+    first = asked[0]
+    deadline = answer_deadline(desk.now, first.start, desk.agency.policy, desk.tz)
+    offer = await desk.tx.add_offer(first.id, provider.id, desk.now, deadline)
+    await desk.tx.add_timer(ANSWER_DEADLINE, deadline, first.id, offer.id)
+    lang = desk.lang(provider)
+    await desk.send(
+        provider,
+        tr(
+            lang,
+            "New weekly request from {member}: {what}, from {first} ({n} sessions so far, "
+            "more as the weeks go by). Can you take them all? Please answer before "
+            "{deadline}.",
+            member=member.name,
+            what=describe_series(desk, series, service, lang),
+            first=fmt_day(desk.local(first.start), lang),
+            n=len(asked),
+            deadline=fmt_day_time(desk.local(deadline), lang),
+        ),
+        offer_options(offer.id, lang),
+    )
+
+
+async def ensure_roll(desk: Desk) -> None:
+    """Arm the daily roll of the horizon once per database."""
+    if not await desk.tx.has_pending_timer(SERIES_ROLL):
+        await desk.tx.add_timer(SERIES_ROLL, _next_midnight(desk, desk.now))
+
+
+def _next_midnight(desk: Desk, after: datetime) -> datetime:
+    local = desk.local(after)
+    return datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=desk.tz)
+
+
+async def roll(desk: Desk, due_at: datetime) -> int:
+    """Create the occurrences that entered the horizon since the last roll; re-arm. Returns
+    how many were created (each occurrence exists once, whatever the restarts)."""
+    created = 0
+    through = horizon(desk)
+    for series in await desk.tx.live_series():
+        if series.status != "active":
+            continue  # still waiting for the provider's answer
+        created += await extend(desk, series, through)
+    await desk.tx.add_timer(SERIES_ROLL, _next_midnight(desk, max(due_at, desk.now)))
+    return created
+
+
+async def extend(desk: Desk, series: Series, through: date) -> int:
+    """Create a series' missing occurrences up to `through`; end it once all exist."""
+    member = await desk.tx.person(series.member_id)
+    service = desk.services[series.service_id]
+    assert isinstance(member, Member)
+    have = await desk.tx.series_days(series.id)
+    created = 0
+    for day in days_of(series, through):
+        if day in have or at(desk, day, series.start_min) <= desk.now:
+            continue
+        if await _occurrence(desk, series, member, service, day, Status.CONFIRMED):
+            created += 1
+    if is_over(series, through):
+        await desk.tx.set_series_status(series.id, "ended")
+    return created
+
+
+async def end_series(desk: Desk, series_id: int) -> None:
+    """No more occurrences will be created for this series."""
+    await desk.tx.set_series_status(series_id, "ended")
