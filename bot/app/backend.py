@@ -6,7 +6,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
-from bot.services.ports import Tx
+from bot.services.ports import UnitOfWork as Tx
 
 
 class Backend(Protocol):

@@ -25,7 +25,7 @@ from bot.nlu.commands import fold
 from bot.services import billing, booking, changes
 from bot.services.desk import AgencyCache, Desk, open_desk
 from bot.services.hours import Schedule
-from bot.services.ports import Clock, Escalation, LedgerLine, Tx
+from bot.services.ports import Clock, Escalation, LedgerLine, UnitOfWork
 
 # What staff decide on an escalation; ("offer", provider id) hands a request to a provider.
 Decision = Literal["approve", "deny", "unfilled"] | tuple[Literal["offer"], str]
@@ -84,7 +84,7 @@ class OfficeIntents:
             yield desk
 
     async def _staff(self, desk: Desk, staff_id: str) -> Staff:
-        person = await desk.tx.person(staff_id)
+        person = await desk.tx.roster.person(staff_id)
         if not isinstance(person, Staff):
             raise NotAllowed(f"{staff_id} is not staff")
         return person
@@ -105,7 +105,7 @@ class OfficeIntents:
                 elif decision == "unfilled":
                     await booking.staff_close_unfilled(desk, staff, number)
                 else:
-                    found = await desk.tx.escalation(number)
+                    found = await desk.tx.escalations.get(number)
                     if found is not None and found.reason == "change":
                         await changes.decide(desk, staff, number, decision == "approve")
                     else:
@@ -119,7 +119,7 @@ class OfficeIntents:
         NotAllowed (not staff); nothing changes then."""
         async with self._desk() as desk:
             staff = await self._staff(desk, staff_id)
-            member = await desk.tx.person(member_id)
+            member = await desk.tx.roster.person(member_id)
             if not isinstance(member, Member):
                 raise NotAllowed(f"{member_id} is not a member")
             account = await billing.record_payment(desk, staff, member, amount)
@@ -130,27 +130,27 @@ class OfficeIntents:
         """The escalations nobody has handled yet (the chat's /pending)."""
         async with self.db.read() as tx:
             found = []
-            for escalation in await tx.open_escalations():
-                request = await tx.request(escalation.request_id)
-                member = await tx.person(request.member_id)
+            for escalation in await tx.escalations.open():
+                request = await tx.requests.get(escalation.request_id)
+                member = await tx.roster.person(request.member_id)
                 found.append(WaitingEscalation(escalation, request, member))
             return found
 
     async def statement(self, member_id: str, lines: int = 20) -> Statement:
         """A member's totals and latest `lines` ledger lines (what the chat's balance shows)."""
         async with self.db.read() as tx:
-            member = await tx.person(member_id)
+            member = await tx.roster.person(member_id)
             if not isinstance(member, Member):
                 raise NotFound(f"member {member_id}")
             account = await billing.member_account(tx, member_id)
-            return Statement(member, account, await tx.history(member_id, lines))
+            return Statement(member, account, await tx.ledger.history(member_id, lines))
 
     async def provider_appointments(self, provider_id: str) -> list[Request]:
         """A provider's appointments still to come or under way, soonest first."""
         now = self.clock.now()
         async with self.db.read() as tx:
             await _provider(tx, provider_id)
-            held = await tx.requests_of_provider(provider_id, HOLDING)
+            held = await tx.requests.of_provider(provider_id, HOLDING)
         return [r for r in held if r.end > now]
 
     async def provider_owed(
@@ -159,9 +159,9 @@ class OfficeIntents:
         """What a provider is owed per appointment in [start, end) (the chat's earnings)."""
         async with self.db.read() as tx:
             await _provider(tx, provider_id)
-            rows = await tx.payouts(provider_id, start, end)
+            rows = await tx.ledger.payouts(provider_id, start, end)
             return [
-                Payout(await tx.request(rid) if rid is not None else None, amount, at)
+                Payout(await tx.requests.get(rid) if rid is not None else None, amount, at)
                 for rid, amount, at in rows
             ]
 
@@ -174,13 +174,13 @@ class OfficeIntents:
     async def week_schedule(self, day: date) -> list[Request]:
         """Every held appointment of the agency-time week (Monday to Sunday) holding `day`."""
         async with self.db.read() as tx:
-            tz = ZoneInfo((await tx.agency()).timezone)
+            tz = ZoneInfo((await tx.roster.agency()).timezone)
             monday = day - timedelta(days=day.weekday())
             start = datetime.combine(monday, time(0), tzinfo=tz)
             end = start + timedelta(days=7)
             found: list[Request] = []
-            for provider in await tx.people("provider"):
-                held = await tx.requests_of_provider(provider.id, HOLDING)
+            for provider in await tx.roster.people("provider"):
+                held = await tx.requests.of_provider(provider.id, HOLDING)
                 found += [r for r in held if r.start < end and r.end > start]
         return sorted(found, key=lambda r: (r.start, r.id))
 
@@ -190,7 +190,7 @@ class OfficeIntents:
         digits = "".join(c for c in text if c.isdigit())
         roles = (role,) if role else ("member", "provider", "staff")
         async with self.db.read() as tx:
-            people = [p for r in roles for p in await tx.people(r)]
+            people = [p for r in roles for p in await tx.roster.people(r)]
         if not wanted:
             return []
         return [
@@ -204,12 +204,12 @@ class OfficeIntents:
     async def ledger_export(self, start_day: date, end_day: date) -> LedgerExport:
         """The ledger rows of agency-time days [start_day, end_day] (carebot export ledger)."""
         async with self.db.read() as tx:
-            agency = await tx.agency()
+            agency = await tx.roster.agency()
             tz = ZoneInfo(agency.timezone)
             start = datetime.combine(start_day, time(0), tzinfo=tz)
             end = datetime.combine(end_day + timedelta(days=1), time(0), tzinfo=tz)
-            rows = await tx.ledger_between(start, end)
-            before = await tx.ledger_between(datetime(1970, 1, 1, tzinfo=UTC), start)
+            rows = await tx.ledger.between(start, end)
+            before = await tx.ledger.between(datetime(1970, 1, 1, tzinfo=UTC), start)
         return LedgerExport(agency, rows, before)
 
     async def _committed(self) -> None:
@@ -218,8 +218,8 @@ class OfficeIntents:
             await hook()
 
 
-async def _provider(tx: Tx, provider_id: str) -> Provider:
-    person = await tx.person(provider_id)
+async def _provider(tx: UnitOfWork, provider_id: str) -> Provider:
+    person = await tx.roster.person(provider_id)
     if not isinstance(person, Provider):
         raise NotFound(f"provider {provider_id}")
     return person

@@ -33,35 +33,35 @@ class OutboxIntents:
     ) -> list[OutboxMessage]:
         """Lease up to `limit` due messages of a channel to `owner` until `until`."""
         async with self.db.transaction() as tx:
-            return await tx.claim_outbox(
+            return await tx.outbox.claim(
                 channel, self.clock.now(), limit, owner=owner, until=until
             )
 
     async def renew_leases(self, owner: str, until: datetime) -> int:
         """Extend every lease `owner` holds."""
         async with self.db.transaction() as tx:
-            return await tx.renew_leases(owner, until)
+            return await tx.outbox.renew_leases(owner, until)
 
     async def release_leases(self, channel: str, owners: Sequence[str]) -> int:
         """End the leases these owners hold on a channel's messages."""
         async with self.db.transaction() as tx:
-            return await tx.release_leases(channel, owners)
+            return await tx.outbox.release_leases(channel, owners)
 
     async def release_gone_leases(self, channel: str, gone: Callable[[str], bool]) -> int:
         """End the leases of the owners `gone` says are dead; how many messages came back."""
         async with self.db.transaction() as tx:
-            dead = [o for o in await tx.lease_owners(channel) if gone(o)]
-            return await tx.release_leases(channel, dead)
+            dead = [o for o in await tx.outbox.lease_owners(channel) if gone(o)]
+            return await tx.outbox.release_leases(channel, dead)
 
     async def known_external_ids(self, channel: str, external_ids: Sequence[str]) -> set[str]:
         """Which of these provider ids are already recorded against a message."""
         async with self.db.read() as tx:
-            return await tx.known_external_ids(channel, external_ids)
+            return await tx.outbox.known_external_ids(channel, external_ids)
 
     async def mark_sent(self, message_id: int, external_id: str | None) -> None:
         """A message went out."""
         async with self.db.transaction() as tx:
-            await tx.mark_sent(message_id, external_id, self.clock.now())
+            await tx.outbox.mark_sent(message_id, external_id, self.clock.now())
 
     async def mark_retry(
         self,
@@ -75,7 +75,7 @@ class OutboxIntents:
     ) -> None:
         """A message is tried again at `when`."""
         async with self.db.transaction() as tx:
-            await tx.mark_retry(
+            await tx.outbox.mark_retry(
                 message_id, when, error, counted=counted, unknown=unknown, owner=owner
             )
 
@@ -84,7 +84,7 @@ class OutboxIntents:
     ) -> None:
         """A message will never go out."""
         async with self.db.transaction() as tx:
-            await tx.mark_failed(message_id, error, dropped=dropped, owner=owner)
+            await tx.outbox.mark_failed(message_id, error, dropped=dropped, owner=owner)
 
     # --- Telegram ------------------------------------------------------------------------
 
@@ -93,12 +93,12 @@ class OutboxIntents:
         staff member speaks the agency's language, else the first (deterministic: every
         row's send reaches the same answer without talking to the others)."""
         async with self.db.transaction() as tx:
-            rows = [r for r in await tx.broadcast_rows(key) if r.channel == "telegram"]
-            agency = await tx.agency()
+            rows = [r for r in await tx.outbox.broadcast_rows(key) if r.channel == "telegram"]
+            agency = await tx.roster.agency()
             for row in rows:
                 if row.person_id is None:
                     continue
-                person = await tx.person(row.person_id)
+                person = await tx.roster.person(row.person_id)
                 if normalize_language(person.language, agency.language) == agency.language:
                     return row.id
         return rows[0].id if rows else None
@@ -106,22 +106,22 @@ class OutboxIntents:
     async def record_telegram_message(self, outbox_id: int, chat_id: int, message_id: int) -> None:
         """Remember which Telegram message carries an outbox row's buttons."""
         async with self.db.transaction() as tx:
-            await tx.record_telegram_message(outbox_id, chat_id, message_id)
+            await tx.outbox.record_telegram_message(outbox_id, chat_id, message_id)
 
     async def telegram_message(self, chat_id: int, message_id: int) -> OutboxMessage | None:
         """The outbox row a Telegram message carries, if we sent it."""
         async with self.db.transaction() as tx:
-            return await tx.telegram_message(chat_id, message_id)
+            return await tx.outbox.by_telegram_message(chat_id, message_id)
 
     async def agency_and_person(self, channel: str, address: str) -> tuple[Agency, Person | None]:
         """The agency, and who writes from an address (None: a stranger)."""
         async with self.db.transaction() as tx:
-            return await tx.agency(), await tx.person_by_address(channel, address)
+            return await tx.roster.agency(), await tx.roster.by_address(channel, address)
 
     async def known_sender(self, telegram_id: int, language_code: str | None) -> Person | None:
         """The roster person of a Telegram account (their language adopted), None for others."""
         async with self.db.transaction() as tx:
-            person = await tx.person_by_address("telegram", str(telegram_id))
+            person = await tx.roster.by_address("telegram", str(telegram_id))
             if person is not None:
                 person = await adopt_language(tx, person, language_code)
         return person
@@ -129,13 +129,13 @@ class OutboxIntents:
     async def commands_audience(self) -> tuple[Agency, list[Person]]:
         """The agency and the people who get their own Telegram command list."""
         async with self.db.transaction() as tx:
-            people = [*await tx.people("provider"), *await tx.people("staff")]
-            return await tx.agency(), people
+            people = [*await tx.roster.people("provider"), *await tx.roster.people("staff")]
+            return await tx.roster.agency(), people
 
     async def greet(self, update_id: int, telegram_id: int, language_code: str | None) -> None:
         """Someone we do not know wrote: ask for their phone number (once per update)."""
         async with open_desk(self.db, self.clock, self.agency_cache) as desk:
-            if await desk.tx.first_delivery("telegram", str(update_id), desk.now):
+            if await desk.tx.once.first("telegram", str(update_id), desk.now):
                 await greet_stranger(desk, telegram_id, language_code)
 
     async def link_contact(
@@ -151,7 +151,7 @@ class OutboxIntents:
         linked (None otherwise) and the agency's language."""
         async with open_desk(self.db, self.clock, self.agency_cache) as desk:
             agency_language = desk.agency.language
-            if not await desk.tx.first_delivery("telegram", str(update_id), desk.now):
+            if not await desk.tx.once.first("telegram", str(update_id), desk.now):
                 return None, agency_language
             person = await link_contact(
                 desk,

@@ -11,7 +11,7 @@ plus the member's lines gives closing, and closing is what their statement says.
 from __future__ import annotations
 
 import csv
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any, TextIO
 
@@ -53,7 +53,7 @@ async def write_ledger(bot: Carebot, start_day: date, end_day: date, out: TextIO
 def _ledger_line(row: dict[str, Any]) -> LedgerLine:
     return LedgerLine(
         row["id"],
-        datetime.strptime(row["created_at"], "%Y-%m-%d %H:%M:%S"),
+        row["created_at"],
         row["kind"],
         row["request_id"],
         from_minor(row["amount_minor"]),
