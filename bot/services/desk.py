@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.agency import Agency, Person, Service, Staff
 from bot.i18n import for_channel, normalize_language, tr, typeset
+from bot.services.console_links import ConsoleLinks
 from bot.services.ports import Clock, Store, UnitOfWork
 
 Option = tuple[str, str]  # (label, packed action)
@@ -31,6 +32,8 @@ class Desk:
     # Each person's conversation as read once in this unit of work (flows ask several times
     # per message); bot.flows.conversation keeps it in step with what it writes.
     conversations: dict[str, tuple[str, dict[str, Any]] | None] = field(default_factory=dict)
+    # Sign-in links to the web console; None when the console is not configured.
+    console: ConsoleLinks | None = None
 
     @cached_property
     def tz(self) -> ZoneInfo:
@@ -101,7 +104,10 @@ class AgencyCache:
 
 @asynccontextmanager
 async def open_desk(
-    store: Store, clock: Clock, cache: AgencyCache | None = None
+    store: Store,
+    clock: Clock,
+    cache: AgencyCache | None = None,
+    console: ConsoleLinks | None = None,
 ) -> AsyncIterator[Desk]:
     """Begin a unit of work and load what every step needs (from the cache while current)."""
     async with store.transaction() as tx:
@@ -117,4 +123,4 @@ async def open_desk(
                 cache.services = {s.id: s for s in await tx.roster.services()}
                 cache.version = version
             agency, services = cache.agency, cache.services
-        yield Desk(tx, clock.now(), agency, services)
+        yield Desk(tx, clock.now(), agency, services, console=console)
