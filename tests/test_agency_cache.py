@@ -9,7 +9,7 @@ from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.flows.router import Text
 from storage.db import Database
-from tests.conftest import AGENCY
+from tests.conftest import AGENCY, sqlite_file
 
 
 async def test_a_reimport_from_another_connection_reaches_the_running_bot(
@@ -22,7 +22,7 @@ async def test_a_reimport_from_another_connection_reaches_the_running_bot(
     renamed = AGENCY.read_text(encoding="utf-8").replace(
         'en = "Childcare"', 'en = "Nanny service"'
     )
-    other = Carebot(await Database.open(bot.db.path), clock)
+    other = Carebot(await Database.open(sqlite_file(bot.db)), clock)
     try:
         await other.import_agency(parse_agency_toml(renamed, "agency.toml"))
     finally:

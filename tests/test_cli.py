@@ -18,8 +18,9 @@ from bot.app import Carebot
 from bot.cli import _parser, main
 from bot.clock import VirtualClock
 from bot.flows.router import Text
+from bot.root import open_carebot
 from bot.settings import Settings
-from tests.conftest import AGENCY, ROOT, paris
+from tests.conftest import AGENCY, ROOT, paris, sqlite_file
 from tests.live import free_port
 
 
@@ -84,7 +85,7 @@ def empty_db(tmp_path: Path) -> Path:
     path = tmp_path / "empty.db"
 
     async def create() -> None:
-        bot = await Carebot.open(path, VirtualClock(paris("2026-11-23 10:00")))
+        bot = await open_carebot(path, VirtualClock(paris("2026-11-23 10:00")))
         await bot.close()
 
     asyncio.run(create())
@@ -288,7 +289,7 @@ async def test_import_refuses_to_drop_someone_with_an_open_request_unless_forced
     async with bot.db.transaction() as tx:
         request = await tx.requests.by_seq("bob", 1)
     assert request is not None and request.provider_id == "marie"
-    db = str(bot.db.path)  # the bot stays open, as a running `carebot run` would
+    db = str(sqlite_file(bot.db))  # the bot stays open, as a running `carebot run` would
     path = tmp_path / "no-marie.toml"
     path.write_text(without(agency_text(), "marie"), encoding="utf-8")
 

@@ -21,6 +21,7 @@ from bot.flows.common import help_text
 from bot.flows.router import Inbound, Press, Text
 from bot.services.desk import open_desk
 from bot.services.ports import OutboxMessage
+from tests.conftest import sqlite_file
 from tests.test_robustness import is_apology
 
 # What a mistake must not touch: everything but the messages, the deliveries and the
@@ -133,11 +134,11 @@ async def test_a_mistake_gets_help_and_changes_nothing(
     else:
         inbound = Text(WRONG_ROLE[kind])
     lists = [m for m in await bot.outbox_after(0) if m.person_id == flow.who and m.options]
-    before = snapshot(bot.db.path)
+    before = snapshot(sqlite_file(bot.db))
 
     sent = await send(bot, flow.who, inbound)
 
-    assert snapshot(bot.db.path) == before, f"{probe} changed the database in {flow.name}"
+    assert snapshot(sqlite_file(bot.db)) == before, f"{probe} changed the database in {flow.name}"
     mine = [m for m in sent if m.person_id == flow.who]
     assert mine, f"{flow.who} got no answer to {probe} in {flow.name}"
     assert [m for m in sent if m.person_id != flow.who] == [], "nobody else hears of it"

@@ -15,7 +15,7 @@ from bot.domain.errors import DoubleBooking
 from bot.flows.router import Text
 from storage.db import Database
 from tests.appointments import add_confirmed
-from tests.conftest import paris
+from tests.conftest import paris, sqlite_file
 
 NOW = paris("2026-11-23 10:00")
 
@@ -48,7 +48,7 @@ async def test_simultaneous_confirms_on_two_connections_book_once(
     bot: Carebot, tmp_path: Path, clock: VirtualClock
 ) -> None:
     # A second Carebot on the same file: its own connection, as a second process would have.
-    other = Carebot(await Database.open(bot.db.path), clock)
+    other = Carebot(await Database.open(sqlite_file(bot.db)), clock)
     try:
         for member, text in MEMBERS.items():
             await _ready_to_confirm(bot, member, text)
@@ -103,7 +103,7 @@ async def test_the_database_itself_refuses_an_overlap(bot: Carebot) -> None:
             status=Status.PENDING,
         )
     # Even raw SQL, bypassing the repositories, cannot move a request onto another.
-    conn = sqlite3.connect(bot.db.path)
+    conn = sqlite3.connect(sqlite_file(bot.db))
     try:
         with pytest.raises(sqlite3.IntegrityError, match="double booking"):
             conn.execute(

@@ -13,6 +13,7 @@ from bot.clock import VirtualClock
 from bot.flows.router import Text
 from bot.handlers.export import COLUMNS
 from bot.services.billing import member_account
+from tests.conftest import sqlite_file
 from tests.live import carebot_cli
 
 
@@ -29,7 +30,7 @@ async def _bob_books_and_marie_declares(bot: Carebot, clock: VirtualClock) -> No
 
 async def test_export_lists_fee_session_and_payout(bot: Carebot, clock: VirtualClock) -> None:
     await _bob_books_and_marie_declares(bot, clock)
-    rows = await asyncio.to_thread(_export, bot.db.path, "2026-11-23", "2026-11-24")
+    rows = await asyncio.to_thread(_export, sqlite_file(bot.db), "2026-11-23", "2026-11-24")
     assert [
         (r["kind"], r["member"] or r["provider"], r["amount"], r["credits_change"]) for r in rows
     ] == [
@@ -47,7 +48,7 @@ async def test_export_lists_fee_session_and_payout(bot: Carebot, clock: VirtualC
     assert {r["currency"] for r in rows} == {"EUR"}
     assert list(rows[0]) == list(COLUMNS)
     assert "owed_change" in COLUMNS
-    outside = await asyncio.to_thread(_export, bot.db.path, "2026-11-25", "2026-11-30")
+    outside = await asyncio.to_thread(_export, sqlite_file(bot.db), "2026-11-25", "2026-11-30")
     # No line in the period: only each member's (unchanged) position.
     assert [r["kind"] for r in outside] == ["member_opening", "member_closing"] * 2
 
@@ -84,7 +85,7 @@ async def test_export_totals_add_up_and_match_the_statement(
     async with bot.db.transaction() as tx:
         statement = await member_account(tx, "bob")
     assert (statement.owed, statement.credit) == (Decimal("41.00"), Decimal("10.00"))
-    db = bot.db.path
+    db = sqlite_file(bot.db)
     for first in ("2026-11-23", "2026-11-24"):  # from the start, and from the middle
         rows = await asyncio.to_thread(_export, db, first, "2026-11-24")
         bob = [r for r in rows if r["member"] == "bob"]

@@ -14,14 +14,15 @@ from bot.agency_file import load_agency_file
 from bot.app import Carebot
 from bot.clock import SystemClock
 from bot.handlers.scheduler import WAKE_JOB, TimerWaker
+from bot.root import open_carebot
 from storage.codec import ts
-from tests.conftest import AGENCY
+from tests.conftest import AGENCY, sqlite_file
 
 
 @pytest.fixture
 async def live_bot(tmp_path: Path) -> AsyncIterator[Carebot]:
     """A Carebot on the system clock, its agency imported."""
-    carebot = await Carebot.open(tmp_path / "carebot.db", SystemClock())
+    carebot = await open_carebot(tmp_path / "carebot.db", SystemClock())
     await carebot.import_agency(load_agency_file(AGENCY))
     yield carebot
     await carebot.close()
@@ -58,7 +59,7 @@ async def test_a_commit_without_new_timers_does_not_look_again_but_the_sweep_doe
     try:
         armed = waker.scheduler.get_job(WAKE_JOB)
         # Another process adds a timer due now: this process's counter does not move.
-        with sqlite3.connect(live_bot.db.path) as other:
+        with sqlite3.connect(sqlite_file(live_bot.db)) as other:
             other.execute(
                 "INSERT INTO timers (kind, due_at) VALUES ('test-nothing', ?)",
                 (ts(datetime.now(UTC)),),

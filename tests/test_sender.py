@@ -11,6 +11,7 @@ from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.handlers.delivery import Delivery, Sender
 from bot.services.ports import OutboxMessage
+from tests.conftest import sqlite_file
 
 
 class SlowFor:
@@ -93,7 +94,7 @@ async def test_no_more_than_the_window_is_in_flight(bot: Carebot) -> None:
 
 def settled_attempts(bot: Carebot) -> int:
     """Attempts made on the only outbox row once settled, else 0 (straight from the file)."""
-    with sqlite3.connect(bot.db.path) as conn:
+    with sqlite3.connect(sqlite_file(bot.db)) as conn:
         row = conn.execute("SELECT attempts FROM outbox WHERE in_flight = 0").fetchone()
     return int(row[0]) if row else 0
 
@@ -200,7 +201,7 @@ async def test_an_unsure_row_is_looked_up_and_sent_only_when_it_is_not_there(
         await sender.stop()
     assert transport.sent == ["never left"]
     assert len(transport.asked) == 2
-    with sqlite3.connect(bot.db.path) as conn:
+    with sqlite3.connect(sqlite_file(bot.db)) as conn:
         rows = dict(conn.execute("SELECT text, external_id FROM outbox WHERE state = 'sent'"))
     assert rows["went out"] == "SM-first-try"
     assert rows["never left"].startswith("SM-new-")

@@ -14,7 +14,7 @@ from bot.services.booking import send_request
 from bot.services.desk import open_desk
 from bot.services.ports import OutboxMessage
 from bot.services.sms_delivery import StatusUpdate, record_status
-from tests.conftest import paris
+from tests.conftest import paris, sqlite_file
 
 
 async def _request_to_marie(bot: Carebot) -> tuple[Request, OutboxMessage]:
@@ -43,7 +43,7 @@ async def _status(bot: Carebot, sid: str, status: str) -> StatusUpdate:
 
 def _stored_status(bot: Carebot, message_id: int) -> str | None:
     """The carrier status recorded on an outbox row."""
-    with sqlite3.connect(bot.db.path) as conn:
+    with sqlite3.connect(sqlite_file(bot.db)) as conn:
         row = conn.execute("SELECT delivery FROM outbox WHERE id = ?", (message_id,)).fetchone()
     return None if row is None else row[0]
 

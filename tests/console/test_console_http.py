@@ -18,6 +18,7 @@ import pytest
 from bot.flows.router import Text
 from bot.services.billing import member_account
 from bot.services.console_links import ConsoleLinks
+from tests.conftest import sqlite_file
 from tests.console.support import SECRET, LiveConsole, live_console
 
 
@@ -164,7 +165,7 @@ def _cli(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_console_link_prints_a_working_link_for_staff_only(live: LiveConsole) -> None:
-    db = str(live.bot.db.path)
+    db = str(sqlite_file(live.bot.db))
     env = {"CAREBOT_CONSOLE_SECRET": SECRET, "CAREBOT_CONSOLE_URL": live.url}
     printed = _cli("sophie", "--db", db, env=env)
     assert printed.returncode == 0, printed.stderr

@@ -26,8 +26,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.app import Carebot
 from bot.clock import SystemClock
+from bot.root import open_carebot
 from bot.services.appointments import CHECKIN
 from tests.appointments import add_confirmed
 from tests.fakes.twilio import FakeTwilio
@@ -68,7 +68,7 @@ def crashed(tmp_path: Path) -> Iterator[tuple[LiveRun, FakeTwilio, Roster]]:
 async def _prompts_due_soon(db: Path, roster: Roster, count: int, within: float) -> list[int]:
     """`count` confirmed appointments (none overlapping for a provider) whose arrival prompts
     fall due over the next `within` seconds; their request ids."""
-    bot = await Carebot.open(db, SystemClock())
+    bot = await open_carebot(db, SystemClock())
     try:
         now = datetime.now(UTC)
         first_start = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
