@@ -57,7 +57,9 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
     if links is None:
         states["console"] = "off (set CAREBOT_CONSOLE_SECRET)"
     else:
-        routes += Console(bot, links).routes()
+        console = Console(bot, links)
+        await console.gateway.warm()
+        routes += console.routes()
         states["console"] = f"on at {links.base_url.rstrip('/')}/console"
         log.info("console: %s", states["console"])
     app = build_app(bot, waker, states, routes)
