@@ -44,10 +44,11 @@ async def test_rolling_twice_the_same_day_creates_nothing_more(
 ) -> None:
     series_id = await _book_weekly(bot, clock)
     assert len(await _days(bot, clock, series_id)) == 9  # Tuesdays within 60 days
+    # The bot was down for a week: the roll due on Tuesday 24 fires late, covering every day.
     clock.set(paris("2026-11-30 00:00"))
     for _ in range(2):
         async with open_desk(bot.db, clock) as desk:
-            await weekly.roll(desk, desk.now)
+            await weekly.roll(desk, paris("2026-11-24 00:00"))
     days = await _days(bot, clock, series_id)
     assert len(days) == 10 and len(set(days)) == 10
     assert days[-1] == date(2027, 1, 26)
