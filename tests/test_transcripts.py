@@ -47,3 +47,12 @@ async def test_the_example_in_the_docs_replays(tmp_path: Path) -> None:
     code = await run_file(tmp_path / "example.chat", out)
 
     assert code == 0, out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "path", CHATS + EXAMPLE_CHATS, ids=[p.name for p in CHATS + EXAMPLE_CHATS]
+)
+def test_every_transcript_is_strict(path: Path) -> None:
+    """Each transcript must expect every message it causes (docs/transcripts.md, @strict)."""
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    assert "@strict" in lines, f"{path.name} is not @strict"
