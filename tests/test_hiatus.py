@@ -15,7 +15,7 @@ from tests.conftest import paris
 
 async def _session(bot: Carebot, start: datetime, status: Status) -> None:
     async with bot.db.transaction() as tx:
-        await tx.add_request(
+        await tx.requests.add(
             member_id="bob",
             service_id="childcare",
             start=start,

@@ -20,7 +20,7 @@ from tests.conftest import paris
 async def _book_weekly(bot: Carebot, clock: VirtualClock) -> int:
     """Alice's Tuesday 18:00-20:00 series with Paul, confirmed; returns its id."""
     async with open_desk(bot.db, clock) as desk:
-        alice, paul = await desk.tx.person("alice"), await desk.tx.person("paul")
+        alice, paul = await desk.tx.roster.person("alice"), await desk.tx.roster.person("paul")
         assert isinstance(alice, Member) and isinstance(paul, Provider)
         first = weekly.first_day(desk, 1, 18 * 60)
         made = await weekly.book(
@@ -29,14 +29,14 @@ async def _book_weekly(bot: Carebot, clock: VirtualClock) -> int:
         series_id = made[0].series_id
         assert series_id is not None
         for request in made:
-            await desk.tx.update_request(request.id, desk.now, status=Status.CONFIRMED)
-        await desk.tx.set_series_status(series_id, "active")
+            await desk.tx.requests.update(request.id, desk.now, status=Status.CONFIRMED)
+        await desk.tx.series.set_status(series_id, "active")
     return series_id
 
 
 async def _days(bot: Carebot, clock: VirtualClock, series_id: int) -> list[date]:
     async with open_desk(bot.db, clock) as desk:
-        return sorted(await desk.tx.series_days(series_id))
+        return sorted(await desk.tx.series.days(series_id))
 
 
 async def test_rolling_twice_the_same_day_creates_nothing_more(
@@ -60,9 +60,9 @@ async def test_the_database_refuses_an_occurrence_made_twice(
 ) -> None:
     series_id = await _book_weekly(bot, clock)
     async with open_desk(bot.db, clock) as desk:
-        first = (await desk.tx.requests_of_series(series_id))[0]
+        first = (await desk.tx.series.occurrences(series_id))[0]
         with pytest.raises(SeriesDayTaken):
-            await desk.tx.add_request(
+            await desk.tx.requests.add(
                 member_id="alice",
                 service_id="childcare",
                 start=first.start,
@@ -79,7 +79,7 @@ async def test_the_database_refuses_an_occurrence_made_twice(
 
 async def test_a_series_for_four_weeks_stops_after_four(bot: Carebot, clock: VirtualClock) -> None:
     async with open_desk(bot.db, clock) as desk:
-        alice, paul = await desk.tx.person("alice"), await desk.tx.person("paul")
+        alice, paul = await desk.tx.roster.person("alice"), await desk.tx.roster.person("paul")
         assert isinstance(alice, Member) and isinstance(paul, Provider)
         first = weekly.first_day(desk, 1, 18 * 60)
         made = await weekly.book(
@@ -88,7 +88,7 @@ async def test_a_series_for_four_weeks_stops_after_four(bot: Carebot, clock: Vir
     assert len(made) == 4
     clock.set(paris("2027-02-01 00:00"))
     async with open_desk(bot.db, clock) as desk:
-        await desk.tx.set_series_status(made[0].series_id or 0, "active")
+        await desk.tx.series.set_status(made[0].series_id or 0, "active")
         assert await weekly.roll(desk, desk.now) == 0
-        series = await desk.tx.series(made[0].series_id or 0)
+        series = await desk.tx.series.get(made[0].series_id or 0)
     assert series is not None and series.status == "ended"
