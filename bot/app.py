@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,16 +19,32 @@ from bot.services.desk import AgencyCache, Desk, open_desk
 from bot.services.hiatus import ensure_sweep
 from bot.services.ports import Clock, OutboxMessage, RosterChanges
 from bot.services.timers import fire
-from storage.db import Database
+from storage.engines import AnyDatabase, open_database
+from storage.postgres import drop_schema, fresh_schema, is_url
 
 log = logging.getLogger(__name__)
 TIMER_BATCH = 50
 
 
+async def scratch_database(folder: Path, server: str | None = None) -> str:
+    """Where a throwaway run keeps its data: a file in `folder`, or a new schema on the
+    PostgreSQL server `server` (or $CAREBOT_REPLAY_DATABASE when it is a postgresql:// URL)."""
+    server = server or os.environ.get("CAREBOT_REPLAY_DATABASE")
+    if server and is_url(server):
+        return await fresh_schema(server)
+    return str(folder / "replay.db")
+
+
+async def drop_scratch(location: str) -> None:
+    """Remove what scratch_database made on a server (a file goes with its folder)."""
+    if is_url(location):
+        await drop_schema(location)
+
+
 class Carebot:
     """The bot without its network transports: inbound in, outbox rows out, timers fired."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: AnyDatabase, clock: Clock) -> None:
         self.db = db
         self.clock = clock
         # Called after each handled message, so the live scheduler can re-aim at new timers.
@@ -44,9 +61,10 @@ class Carebot:
         wait_busy_ms: int = 10_000,
         full_while: str | None = None,
     ) -> Carebot:
-        """Open (and migrate) the database at `path`; writes wait `wait_busy_ms` on a lock
-        (`full_while`: see Database.open, tests only)."""
-        db = await Database.open(path, wait_busy_ms=wait_busy_ms, full_while=full_while)
+        """Open (and migrate) the database at `path`, a SQLite file or a postgresql:// URL;
+        on SQLite writes wait `wait_busy_ms` on a lock (`full_while`: see Database.open,
+        tests only)."""
+        db = await open_database(path, wait_busy_ms=wait_busy_ms, full_while=full_while)
         return cls(db, clock)
 
     async def close(self) -> None:

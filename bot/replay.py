@@ -20,7 +20,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.agency_file import AgencyFileError, load_agency_file
-from bot.app import Carebot, apology
+from bot.app import Carebot, apology, drop_scratch, scratch_database
 from bot.clock import VirtualClock
 from bot.domain.agency import AgencyFile, Person, Provider
 from bot.domain.availability import covers
@@ -75,6 +75,8 @@ class Run:
     step: list[OutboxMessage] = field(default_factory=list)
     step_line: int = 0
     tmp: tempfile.TemporaryDirectory[str] | None = None
+    # The run's database: a file in tmp, or a schema on $CAREBOT_REPLAY_DATABASE's server.
+    location: str = ""
     strict: bool = False
     # Ids of the current step's messages that some `~` expectation matched (for @strict).
     matched: set[int] = field(default_factory=set)
@@ -127,6 +129,8 @@ async def run_file(path: Path, out: TextIO, verbose: bool = False) -> int:
         logging.getLogger().removeHandler(run.errors)
         if run.bot is not None:
             await run.bot.close()
+        if run.location:
+            await drop_scratch(run.location)
         if run.tmp is not None:
             run.tmp.cleanup()
 
@@ -174,7 +178,8 @@ async def _directive(run: Run, line: str, number: int) -> None:
             raise Malformed("@now may appear once")
         run.clock = VirtualClock(_parse_moment(arg, run.tz))
         run.tmp = tempfile.TemporaryDirectory(prefix="carebot-replay-")
-        run.bot = await Carebot.open(Path(run.tmp.name) / "replay.db", run.clock)
+        run.location = await scratch_database(Path(run.tmp.name))
+        run.bot = await Carebot.open(run.location, run.clock)
         await run.bot.import_agency(run.agency)
         return
     bot, clock, _, tz = _ready(run)
@@ -187,8 +192,8 @@ async def _directive(run: Run, line: str, number: int) -> None:
             raise Malformed("@restart takes no argument")
         _close_step(run)
         await bot.close()
-        assert run.tmp is not None
-        run.bot = await Carebot.open(Path(run.tmp.name) / "replay.db", clock)
+        assert run.location
+        run.bot = await Carebot.open(run.location, clock)
         run.step = []
         return
     if word == "@advance":

@@ -20,12 +20,12 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 
 import aiosqlite
 
 from storage.repos import Tx, Writes
+from storage.versions import NewerDatabase, migrations
 
 log = logging.getLogger(__name__)
 # How long the loop may block on a lock held by another process before waiting in a thread.
@@ -41,17 +41,7 @@ FAILING_FOR = 10.0  # seconds
 
 def _migrations() -> list[tuple[int, str]]:
     """Numbered SQL files shipped in storage/migrations, in order."""
-    folder = resources.files("storage") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
-    numbers = [number for number, _ in found]
-    if len(set(numbers)) != len(numbers):
-        # Two branches that each added "the next" migration: one would never run on a
-        # database that already has the other's number.
-        raise RuntimeError(f"two migrations share a number: {sorted(numbers)}")
-    return sorted(found)
+    return migrations("sqlite")
 
 
 class Database:
@@ -117,7 +107,10 @@ class Database:
         async with self._conn.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
         current = int(row[0]) if row else 0
-        for number, sql in _migrations():
+        known = _migrations()
+        if known and current > known[-1][0]:
+            raise NewerDatabase(self.path, current, known[-1][0])
+        for number, sql in known:
             if number <= current:
                 continue
             log.info("applying migration %s", number)
