@@ -222,3 +222,10 @@ async def test_import_and_export_through_the_command_line(postgres: str, tmp_pat
     )  # fmt: skip
     assert export.returncode == 0, export.stderr
     assert "opening" in out.read_text(encoding="utf-8")  # the file's opening balances
+
+
+def test_the_demo_never_empties_a_server_database() -> None:
+    done = _cli("demo", "--db", "postgresql://postgres@127.0.0.1:5432/test")
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1
+    assert "--keep" in done.stderr
