@@ -1,12 +1,11 @@
 """The PostgreSQL database (asyncpg): a pool, a connection per unit of work, migrations.
 
-The repositories are written once, in SQLite's dialect with `?` placeholders; this module runs
-them on PostgreSQL. Each statement is translated once and cached (placeholders to `$n`, the
-few SQLite-only forms to their PostgreSQL equivalents, `RETURNING id` where the repositories
-read the new row's id), and timestamptz travels as the same sortable UTC text the SQLite
-codec uses (a text codec on the connection), so the repositories see one kind of value on
-both engines. Errors come back as the sqlite3 classes the repositories and handlers already
-handle (a double booking, a unique key, a lost connection), raised from asyncpg's.
+The repositories (storage/repos/) write portable SQL with `?` placeholders through the
+Executor of storage/repos/sql.py; PgExecutor runs it on one pooled connection: placeholders
+become `$n` once per statement (cached), `insert` appends `RETURNING id`, days go in as ISO
+text (as on SQLite) and times as aware datetimes truncated to the second (SQLite stores whole
+seconds), and a constraint violation comes back as Conflict, in a savepoint, so the unit of
+work goes on after it as it does on SQLite.
 
 Why asyncpg: bench/NOTES.md ("The PostgreSQL driver") measured it against psycopg 3 on
 carebot's own unit of work: 1,234 vs 898 units/s with eight connections.
@@ -22,13 +21,14 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 import asyncpg
 
-from storage.codec import ts
-from storage.repos import Tx, Writes
+from storage.repos.sql import Conflict, Dialect, Row
+from storage.repos.timers import Writes
+from storage.repos.unit import UnitOfWork
 from storage.versions import NewerDatabase, migrations
 
 log = logging.getLogger(__name__)
@@ -39,23 +39,6 @@ POOL_SIZE = 10
 # BEGIN IMMEDIATE does: the repositories' read-then-write steps (MAX()+1 numbers, claims) rely
 # on it. One transaction-scoped advisory lock; the multi-worker claims relax it.
 WRITER_LOCK = 0x6361_7265  # "care"
-# Tables whose rows get an identity id the repositories read back after an INSERT.
-_IDENTITY = frozenset(
-    {
-        "requests",
-        "offers",
-        "escalations",
-        "ledger",
-        "timers",
-        "outbox",
-        "change_requests",
-        "series",
-    }
-)
-# The key an `INSERT OR REPLACE` replaces on (the only tables the repositories use it on).
-_REPLACE_KEY = {"telegram_messages": "outbox_id", "health_probe": "id"}
-_INSERT_INTO = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+(\w+)\s*\(([^)]*)\)", re.I)
-_JULIAN_SPAN = re.compile(r"\(julianday\((\w+)\)\s*-\s*julianday\((\w+)\)\)\s*\*\s*1440")
 # Writes that may break a constraint the repositories catch and go on from (a double booking,
 # a telegram id taken): they run in a savepoint, because a failed statement aborts a whole
 # PostgreSQL transaction where SQLite only undoes the statement.
@@ -86,87 +69,39 @@ def _placeholders(sql: str) -> str:
 class Statement:
     """One repository statement as PostgreSQL runs it."""
 
-    __slots__ = ("returns_id", "savepoint", "sql")
+    __slots__ = ("savepoint", "sql")
 
-    def __init__(self, sql: str) -> None:
+    def __init__(self, sql: str, *, returning_id: bool = False) -> None:
         text = sql.strip()
-        self.returns_id = False
-        insert = _INSERT_INTO.match(text)
-        upper = text.upper()
-        if upper.startswith("INSERT OR IGNORE"):
-            text = re.sub(r"(?i)INSERT\s+OR\s+IGNORE", "INSERT", text, count=1)
-            text += " ON CONFLICT DO NOTHING"
-        elif upper.startswith("INSERT OR REPLACE") and insert:
-            table, columns = insert.group(1), [c.strip() for c in insert.group(2).split(",")]
-            key = _REPLACE_KEY[table]
-            sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
-            text = re.sub(r"(?i)INSERT\s+OR\s+REPLACE", "INSERT", text, count=1)
-            text += f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
-        if insert and insert.group(1) in _IDENTITY and "RETURNING" not in upper:
+        if returning_id and "RETURNING" not in text.upper():
             text += " RETURNING id"
-            self.returns_id = True
-        text = _JULIAN_SPAN.sub(r"EXTRACT(EPOCH FROM (\1 - \2)) / 60", text)
-        # SQLite's expired lease is ''; a timestamptz cannot be empty.
-        text = text.replace("lease_until = ''", "lease_until = '-infinity'")
-        # A bare `? IS NULL` gives PostgreSQL no type to infer (the repositories pass text).
-        text = re.sub(r"\?\s+IS\s+NULL", "?::text IS NULL", text)
         self.savepoint = bool(_MAY_CONFLICT.match(text))
         self.sql = _placeholders(text)
 
 
-_statements: dict[str, Statement] = {}
+_statements: dict[tuple[str, bool], Statement] = {}
 
 
-def translate(sql: str) -> Statement:
+def translate(sql: str, *, returning_id: bool = False) -> Statement:
     """The PostgreSQL form of a repository statement (translated once per process)."""
-    found = _statements.get(sql)
+    key = (sql, returning_id)
+    found = _statements.get(key)
     if found is None:
-        found = _statements[sql] = Statement(sql)
+        found = _statements[key] = Statement(sql, returning_id=returning_id)
     return found
 
 
-def _encode_ts(value: object) -> str:
-    """A repository's time (sortable UTC text, or a datetime) as timestamptz input text."""
-    if isinstance(value, datetime):
-        return ts(value) + "+00"
-    if value == "":
-        return "-infinity"
-    return f"{value}+00"
-
-
-def _decode_ts(text: str) -> str:
-    """timestamptz output (the session is in UTC) as the SQLite codec's sortable text."""
-    if text == "-infinity":
-        return ""
-    return text[:-3] if text.endswith("+00") else text
-
-
-async def _init(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec(
-        "timestamptz", encoder=_encode_ts, decoder=_decode_ts, schema="pg_catalog", format="text"
-    )
-
-
-def _coerced(args: Sequence[Any], types: Sequence[Any]) -> list[Any]:
-    """Arguments as the prepared statement's parameter types want them (asyncpg is strict:
-    SQLite takes '1200' for an integer column, asyncpg does not)."""
+def _encode(args: Sequence[Any]) -> list[Any]:
+    """Python values as the PostgreSQL columns take them: days as ISO text (both engines
+    store days as text), times to the whole second (as SQLite stores them)."""
     out = list(args)
-    for i, (value, kind) in enumerate(zip(out, types, strict=False)):
-        name = getattr(kind, "name", "")
-        if isinstance(value, str | bool) and name in ("int2", "int4", "int8"):
-            out[i] = int(value)
-        elif isinstance(value, int) and not isinstance(value, bool) and name == "text":
-            out[i] = str(value)
+    for i, value in enumerate(out):
+        kind = type(value)
+        if kind is datetime:
+            out[i] = value.replace(microsecond=0)
+        elif kind is date:
+            out[i] = value.isoformat()
     return out
-
-
-def _as_sqlite_error(exc: BaseException) -> sqlite3.Error:
-    """asyncpg's error as the sqlite3 class the repositories and handlers already handle."""
-    if isinstance(exc, asyncpg.ExclusionViolationError):
-        return sqlite3.IntegrityError(f"double booking ({exc})")
-    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
-        return sqlite3.IntegrityError(str(exc))
-    return sqlite3.OperationalError(str(exc) or type(exc).__name__)
 
 
 class Unreachable(sqlite3.OperationalError):
@@ -176,66 +111,75 @@ class Unreachable(sqlite3.OperationalError):
 _TRANSIENT = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
 
 
-class PgTx(Tx):
-    """The repositories of one unit of work, on one pooled connection."""
+def _operational(exc: BaseException) -> sqlite3.OperationalError:
+    """A lost connection or a server error as the class the handlers treat as transient
+    (they retry, /healthz reports it) on both engines."""
+    return sqlite3.OperationalError(str(exc) or type(exc).__name__)
 
-    def __init__(self, conn: asyncpg.Connection, writes: Writes) -> None:
-        super().__init__(cast(Any, None), cast(Any, None), writes)
+
+class PgExecutor:
+    """The Executor (storage/repos/sql.py) over one connection, inside one transaction."""
+
+    dialect: Dialect = "postgresql"
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
         self._pg = conn
 
     async def _call(self, method: str, stmt: Statement, args: Sequence[Any]) -> Any:
         fn = getattr(self._pg, method)
+        values = _encode(args)
         try:
+            if not stmt.savepoint:
+                return await fn(stmt.sql, *values)
+            await self._pg.execute("SAVEPOINT carebot_statement")
             try:
-                return await self._guarded(fn, stmt, args)
-            except asyncpg.DataError:
-                # A value of another Python type than the column's (found before sending).
-                prepared = await self._pg.prepare(stmt.sql)
-                fixed = _coerced(args, prepared.get_parameters())
-                return await self._guarded(fn, stmt, fixed)
-        except (asyncpg.IntegrityConstraintViolationError, *_TRANSIENT) as exc:
-            raise _as_sqlite_error(exc) from exc
+                result = await fn(stmt.sql, *values)
+            except BaseException:
+                await self._pg.execute("ROLLBACK TO SAVEPOINT carebot_statement")
+                raise
+            await self._pg.execute("RELEASE SAVEPOINT carebot_statement")
+            return result
+        except asyncpg.ExclusionViolationError as exc:
+            raise Conflict(f"double booking ({exc})") from exc
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise Conflict(str(exc)) from exc
+        except _TRANSIENT as exc:
+            raise _operational(exc) from exc
 
-    async def _guarded(self, fn: Any, stmt: Statement, args: Sequence[Any]) -> Any:
-        """Run a statement; one that may break a constraint inside a savepoint, so that the
-        unit of work goes on after it fails, as it does on SQLite."""
-        if not stmt.savepoint:
-            return await fn(stmt.sql, *args)
-        await self._pg.execute("SAVEPOINT carebot_statement")
-        try:
-            result = await fn(stmt.sql, *args)
-        except BaseException:
-            await self._pg.execute("ROLLBACK TO SAVEPOINT carebot_statement")
-            raise
-        await self._pg.execute("RELEASE SAVEPOINT carebot_statement")
-        return result
+    async def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        """The first row of a query, or None."""
+        return cast(Row | None, await self._call("fetchrow", translate(sql), args))
 
-    async def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
-        return await self._call("fetchrow", translate(sql), args)
+    async def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        """Every row of a query."""
+        return cast(list[Row], await self._call("fetch", translate(sql), args))
 
-    async def _all(self, sql: str, args: Sequence[Any] = ()) -> Any:
-        return await self._call("fetch", translate(sql), args)
+    async def heavy(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        """A long read: asyncpg never blocks the loop, so the same as all()."""
+        return await self.all(sql, args)
 
-    async def _heavy(self, sql: str, args: Sequence[Any] = ()) -> Any:
-        return await self._call("fetch", translate(sql), args)
-
-    async def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        batch = list(rows)
-        if batch:
-            stmt = translate(sql)
-            try:
-                await self._pg.executemany(stmt.sql, batch)
-            except (asyncpg.IntegrityConstraintViolationError, *_TRANSIENT) as exc:
-                raise _as_sqlite_error(exc) from exc
-
-    async def _run(self, sql: str, args: Sequence[Any] = ()) -> tuple[int, int]:
-        stmt = translate(sql)
-        if stmt.returns_id:
-            row = await self._call("fetchrow", stmt, args)
-            return (0, 0) if row is None else (1, int(row["id"]))
-        status: str = await self._call("execute", stmt, args)
+    async def run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """Execute a write; how many rows it changed."""
+        status: str = await self._call("execute", translate(sql), args)
         count = status.rsplit(" ", 1)[-1]
-        return (int(count) if count.isdigit() else 0), 0
+        return int(count) if count.isdigit() else 0
+
+    async def insert(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """Execute an INSERT; the new row's id (RETURNING id)."""
+        row = await self._call("fetchrow", translate(sql, returning_id=True), args)
+        return 0 if row is None else int(row["id"])
+
+    async def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """One statement over many rows."""
+        batch = [_encode(r) for r in rows]
+        if not batch:
+            return
+        try:
+            await self._pg.executemany(translate(sql).sql, batch)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise Conflict(str(exc)) from exc
+        except _TRANSIENT as exc:
+            raise _operational(exc) from exc
 
 
 class PgDatabase:
@@ -259,7 +203,6 @@ class PgDatabase:
                 url,
                 min_size=1,
                 max_size=POOL_SIZE,
-                init=_init,
                 server_settings={"timezone": "UTC"},
             )
         except (*_TRANSIENT, asyncpg.PostgresError) as exc:
@@ -295,24 +238,24 @@ class PgDatabase:
                     await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", number)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
         """A unit of work on one connection: commit on success, roll back on any error."""
         async with self._lock:
             try:
                 conn = await self._pool.acquire()
             except (*_TRANSIENT, asyncpg.PostgresError) as exc:
-                error = _as_sqlite_error(exc)
+                error = _operational(exc)
                 self._wrote(error)
                 raise error from exc
             try:
                 try:
                     await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})")
                 except (*_TRANSIENT, asyncpg.PostgresError) as exc:
-                    error = _as_sqlite_error(exc)
+                    error = _operational(exc)
                     self._wrote(error)
                     raise error from exc
                 try:
-                    yield PgTx(conn, self._writes)
+                    yield UnitOfWork(PgExecutor(conn), self._writes)
                     await conn.execute("COMMIT")
                 except BaseException as exc:
                     if not conn.is_closed() and conn.is_in_transaction():
@@ -321,7 +264,7 @@ class PgDatabase:
                         except (*_TRANSIENT, asyncpg.PostgresError):
                             conn.terminate()
                     if isinstance(exc, (*_TRANSIENT, asyncpg.PostgresError)):
-                        error = _as_sqlite_error(exc)
+                        error = _operational(exc)
                         self._wrote(error)
                         raise error from exc
                     if isinstance(exc, sqlite3.OperationalError):
@@ -332,13 +275,13 @@ class PgDatabase:
                 await self._pool.release(conn)
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[Tx]:
+    async def read(self) -> AsyncIterator[UnitOfWork]:
         """Reads only, outside any writer's lock (health checks, timer look-ups)."""
         try:
             async with self._pool.acquire() as conn:
-                yield PgTx(conn, self._writes)
+                yield UnitOfWork(PgExecutor(conn), self._writes)
         except (*_TRANSIENT, asyncpg.PostgresError) as exc:
-            raise _as_sqlite_error(exc) from exc
+            raise _operational(exc) from exc
 
     def _wrote(self, error: sqlite3.Error | None) -> None:
         if error is None:
@@ -355,7 +298,7 @@ class PgDatabase:
             return None
         try:
             async with self.transaction() as tx:
-                await tx.touch_health(at)
+                await tx.health.touch(at)
         except sqlite3.Error as exc:
             return str(exc)
         return None

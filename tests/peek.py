@@ -10,11 +10,22 @@ from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from storage.postgres import _init as pg_codecs
 from storage.postgres import fresh_schema, is_url, translate
 from tests.conftest import TEST_DATABASE
 
 T = TypeVar("T")
+
+
+async def pg_codecs(conn: Any) -> None:
+    """timestamptz as the same sortable UTC text the SQLite file holds, so that a test reads
+    one kind of value on both engines."""
+
+    def decode(text: str) -> str:
+        return text[:-3] if text.endswith("+00") else text
+
+    await conn.set_type_codec(
+        "timestamptz", encoder=str, decoder=decode, schema="pg_catalog", format="text"
+    )
 
 
 def in_thread(work: Awaitable[T]) -> T:

@@ -32,22 +32,13 @@ def test_placeholders_become_numbered_outside_literals() -> None:
     assert stmt.sql == "SELECT * FROM t WHERE a = $1 AND b = '?' AND c IN ($2, $3)"
 
 
-def test_sqlite_only_forms_are_translated() -> None:
-    ignore = translate("INSERT OR IGNORE INTO credit_weeks (member_id, week) VALUES (?, ?)")
-    assert ignore.sql == (
-        "INSERT INTO credit_weeks (member_id, week) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-    )
-    replace = translate("INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)")
-    assert replace.sql.endswith("ON CONFLICT (id) DO UPDATE SET at = excluded.at")
-    added = translate("INSERT INTO offers (request_id) VALUES (?)")
-    assert added.returns_id and added.sql.endswith("RETURNING id")
-    assert not translate("INSERT INTO credit_weeks (member_id) VALUES (?)").returns_id
-    span = translate("SELECT SUM((julianday(end_at) - julianday(start_at)) * 1440) FROM r")
-    assert "EXTRACT(EPOCH FROM (end_at - start_at)) / 60" in span.sql
-    assert translate("UPDATE x SET a = 1 WHERE (? IS NULL OR o = ?)").sql.endswith(
-        "($1::text IS NULL OR o = $2)"
-    )
+def test_inserts_return_their_id_and_guarded_writes_use_a_savepoint() -> None:
+    added = translate("INSERT INTO offers (request_id) VALUES (?)", returning_id=True)
+    assert added.sql == "INSERT INTO offers (request_id) VALUES ($1) RETURNING id"
+    assert not translate("INSERT INTO offers (request_id) VALUES (?)").sql.endswith("id")
     assert translate("INSERT INTO requests (id) VALUES (?)").savepoint
+    assert translate("UPDATE people SET phone = ? WHERE id = ?").savepoint
+    assert not translate("UPDATE outbox SET state = ? WHERE id = ?").savepoint
 
 
 def test_both_engines_have_the_same_migration_numbers() -> None:
@@ -158,7 +149,7 @@ async def test_a_double_booking_on_postgres_is_the_same_no_longer_free_outcome(
         async def book(b: Carebot, member: str, start: str) -> str:
             try:
                 async with b.db.transaction() as tx:
-                    await tx.add_request(
+                    await tx.requests.add(
                         member_id=member,
                         service_id="childcare",
                         start=paris(start),
@@ -174,16 +165,17 @@ async def test_a_double_booking_on_postgres_is_the_same_no_longer_free_outcome(
             return "booked"
 
         outcomes = await asyncio.gather(
+            # Every pair of these two-hour windows overlaps (all hold 11:30-12:00).
             book(bot, "alice", "2026-11-25 10:00"),
-            book(other, "bob", "2026-11-25 11:00"),
-            book(bot, "chloe", "2026-11-25 11:30"),
-            book(other, "david", "2026-11-25 09:00"),
+            book(other, "bob", "2026-11-25 10:30"),
+            book(bot, "chloe", "2026-11-25 11:00"),
+            book(other, "david", "2026-11-25 11:30"),
         )
         assert sorted(outcomes) == ["booked", "refused", "refused", "refused"]
         # The unit of work that met the constraint went on and committed its other writes.
         async with bot.db.transaction() as tx:
-            await tx.set_language("alice", "en")
-            assert (await tx.person("alice")).language == "en"
+            await tx.roster.set_language("alice", "en")
+            assert (await tx.roster.person("alice")).language == "en"
     finally:
         await other.close()
         await bot.close()
