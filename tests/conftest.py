@@ -52,6 +52,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop the schemas made for `carebot run` processes under test (tests/peek.py)."""
+    from tests import peek
+
+    for url in peek.LEFT:
+        peek.in_thread(drop_schema(url))
+
+
 _reachable: dict[str, str | None] = {}
 
 

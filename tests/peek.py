@@ -14,6 +14,8 @@ from storage.postgres import fresh_schema, is_url, translate
 from tests.conftest import TEST_DATABASE
 
 T = TypeVar("T")
+# Schemas made for processes under test, dropped when the session ends (tests/conftest.py).
+LEFT: list[str] = []
 
 
 async def pg_codecs(conn: Any) -> None:
@@ -45,7 +47,9 @@ def scratch(folder: Path) -> Path | str:
     """A new database for a process under test: a file in `folder`, or a schema of its own
     on CAREBOT_TEST_DATABASE's server."""
     if TEST_DATABASE:
-        return in_thread(fresh_schema(TEST_DATABASE))
+        url = in_thread(fresh_schema(TEST_DATABASE))
+        LEFT.append(url)
+        return url
     return folder / "carebot.db"
 
 
