@@ -20,7 +20,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.agency_file import AgencyFileError, load_agency_file
-from bot.app import Carebot, apology, drop_scratch, scratch_database
+from bot.app import Carebot, Opener, apology
 from bot.clock import VirtualClock
 from bot.domain.agency import AgencyFile, Person, Provider
 from bot.domain.availability import covers
@@ -68,6 +68,7 @@ class Run:
     path: Path
     out: TextIO
     verbose: bool
+    open_bot: Opener
     bot: Carebot | None = None
     clock: VirtualClock | None = None
     agency: AgencyFile | None = None
@@ -75,8 +76,6 @@ class Run:
     step: list[OutboxMessage] = field(default_factory=list)
     step_line: int = 0
     tmp: tempfile.TemporaryDirectory[str] | None = None
-    # The run's database: a file in tmp, or a schema on $CAREBOT_REPLAY_DATABASE's server.
-    location: str = ""
     strict: bool = False
     # Ids of the current step's messages that some `~` expectation matched (for @strict).
     matched: set[int] = field(default_factory=set)
@@ -98,9 +97,11 @@ def _parse_moment(text: str, tz: ZoneInfo) -> datetime:
         raise Malformed(f"bad time {text.strip()!r} (want YYYY-MM-DD HH:MM)") from exc
 
 
-async def run_file(path: Path, out: TextIO, verbose: bool = False) -> int:
-    """Replay one transcript; 0 = every expectation held, 1 = one failed, 2 = malformed."""
-    run = Run(path, out, verbose)
+async def run_file(path: Path, out: TextIO, verbose: bool = False, *, open_bot: Opener) -> int:
+    """Replay one transcript; 0 = every expectation held, 1 = one failed, 2 = malformed.
+
+    `open_bot` (bot.root.open_carebot) opens the fresh database each transcript gets."""
+    run = Run(path, out, verbose, open_bot)
     number = 0
     logging.getLogger().addHandler(run.errors)
     try:
@@ -129,8 +130,6 @@ async def run_file(path: Path, out: TextIO, verbose: bool = False) -> int:
         logging.getLogger().removeHandler(run.errors)
         if run.bot is not None:
             await run.bot.close()
-        if run.location:
-            await drop_scratch(run.location)
         if run.tmp is not None:
             run.tmp.cleanup()
 
@@ -178,8 +177,7 @@ async def _directive(run: Run, line: str, number: int) -> None:
             raise Malformed("@now may appear once")
         run.clock = VirtualClock(_parse_moment(arg, run.tz))
         run.tmp = tempfile.TemporaryDirectory(prefix="carebot-replay-")
-        run.location = await scratch_database(Path(run.tmp.name))
-        run.bot = await Carebot.open(run.location, run.clock)
+        run.bot = await run.open_bot(Path(run.tmp.name) / "replay.db", run.clock)
         await run.bot.import_agency(run.agency)
         return
     bot, clock, _, tz = _ready(run)
@@ -192,8 +190,8 @@ async def _directive(run: Run, line: str, number: int) -> None:
             raise Malformed("@restart takes no argument")
         _close_step(run)
         await bot.close()
-        assert run.location
-        run.bot = await Carebot.open(run.location, clock)
+        assert run.tmp is not None
+        run.bot = await run.open_bot(Path(run.tmp.name) / "replay.db", clock)
         run.step = []
         return
     if word == "@advance":
@@ -475,12 +473,14 @@ def _compare(what: str, subject: str, wanted: object, actual: object) -> None:
         raise Failed(f"{what} {subject}: expected {wanted}, actual {actual}")
 
 
-async def run_files(paths: list[Path], verbose: bool = False, out: TextIO = sys.stdout) -> int:
+async def run_files(
+    paths: list[Path], verbose: bool = False, out: TextIO = sys.stdout, *, open_bot: Opener
+) -> int:
     """Replay several transcripts, each on a fresh database; prints 'N passed, M failed'."""
     passed = failed = 0
     worst = 0
     for path in paths:
-        code = await run_file(path, out, verbose)
+        code = await run_file(path, out, verbose, open_bot=open_bot)
         if code == 0:
             passed += 1
         else:

@@ -14,6 +14,7 @@ import pytest
 from bot.agency_file import load_agency_file
 from bot.app import Carebot
 from bot.clock import VirtualClock
+from bot.root import open_carebot
 from storage.postgres import drop_schema, fresh_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +113,7 @@ def clock() -> VirtualClock:
 @pytest.fixture
 async def bot(database: str, clock: VirtualClock) -> AsyncIterator[Carebot]:
     """A Carebot on a fresh database (see `database`) with the test agency imported."""
-    carebot = await Carebot.open(database, clock)
+    carebot = await open_carebot(database, clock)
     await carebot.import_agency(load_agency_file(AGENCY))
     yield carebot
     await carebot.close()

@@ -20,6 +20,7 @@ from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.domain.booking import Status
 from bot.domain.errors import DoubleBooking
+from bot.root import open_carebot
 from storage.db import Database
 from storage.engines import open_database
 from storage.postgres import PgDatabase, translate
@@ -96,7 +97,7 @@ async def test_the_exclusion_constraint_refuses_overlaps_between_concurrent_tran
     postgres: str,
 ) -> None:
     """Two connections, no lock of ours, READ COMMITTED: the second overlap cannot commit."""
-    bot = await Carebot.open(postgres, VirtualClock(paris("2026-11-23 10:00")))
+    bot = await open_carebot(postgres, VirtualClock(paris("2026-11-23 10:00")))
     from bot.agency_file import load_agency_file
 
     await bot.import_agency(load_agency_file(AGENCY))
@@ -139,7 +140,7 @@ async def test_a_double_booking_on_postgres_is_the_same_no_longer_free_outcome(
     postgres: str,
 ) -> None:
     clock = VirtualClock(paris("2026-11-23 10:00"))
-    bot = await Carebot.open(postgres, clock)
+    bot = await open_carebot(postgres, clock)
     other = Carebot(await open_database(postgres), clock)
     try:
         from bot.agency_file import load_agency_file

@@ -1,18 +1,22 @@
-"""The composition root: one Carebot wires storage, clock, flows and timers together."""
+"""The application core: messages in, outbox rows out, timers fired; the database stays private.
+
+See bot/app/__init__.py for the whole intent API."""
 
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from bot.app.backend import Backend
+from bot.app.office import OfficeIntents
+from bot.app.outbox import OutboxIntents
 from bot.domain.agency import AgencyFile, Person
 from bot.domain.errors import NotFound
-from bot.flows.router import Inbound, decode, encode, handle
+from bot.flows.router import Inbound, Press, Text, decode, encode, handle
 from bot.i18n import for_channel, normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
 from bot.services.console_links import ConsoleLinks
@@ -20,32 +24,16 @@ from bot.services.desk import AgencyCache, Desk, open_desk
 from bot.services.hiatus import ensure_sweep
 from bot.services.ports import Clock, OutboxMessage, RosterChanges
 from bot.services.timers import fire
-from storage.engines import AnyDatabase, open_database
-from storage.postgres import drop_schema, fresh_schema, is_url
 
 log = logging.getLogger(__name__)
 TIMER_BATCH = 50
 
 
-async def scratch_database(folder: Path, server: str | None = None) -> str:
-    """Where a throwaway run keeps its data: a file in `folder`, or a new schema on the
-    PostgreSQL server `server` (or $CAREBOT_REPLAY_DATABASE when it is a postgresql:// URL)."""
-    server = server or os.environ.get("CAREBOT_REPLAY_DATABASE")
-    if server and is_url(server):
-        return await fresh_schema(server)
-    return str(folder / "replay.db")
-
-
-async def drop_scratch(location: str) -> None:
-    """Remove what scratch_database made on a server (a file goes with its folder)."""
-    if is_url(location):
-        await drop_schema(location)
-
-
-class Carebot:
+class Carebot(OfficeIntents, OutboxIntents):
     """The bot without its network transports: inbound in, outbox rows out, timers fired."""
 
-    def __init__(self, db: AnyDatabase, clock: Clock) -> None:
+    def __init__(self, db: Backend, clock: Clock) -> None:
+        # Private to the application: adapters call intent methods (tests may look inside).
         self.db = db
         self.clock = clock
         # Called after each handled message, so the live scheduler can re-aim at new timers.
@@ -54,21 +42,6 @@ class Carebot:
         self.agency_cache = AgencyCache()
         # Set by `carebot run` when the web console is configured: "/console" sends a link.
         self.console_links: ConsoleLinks | None = None
-
-    @classmethod
-    async def open(
-        cls,
-        path: str | Path,
-        clock: Clock,
-        *,
-        wait_busy_ms: int = 10_000,
-        full_while: str | None = None,
-    ) -> Carebot:
-        """Open (and migrate) the database at `path`, a SQLite file or a postgresql:// URL;
-        on SQLite writes wait `wait_busy_ms` on a lock (`full_while`: see Database.open,
-        tests only)."""
-        db = await open_database(path, wait_busy_ms=wait_busy_ms, full_while=full_while)
-        return cls(db, clock)
 
     async def close(self) -> None:
         """Close the database."""
@@ -191,6 +164,20 @@ class Carebot:
         channel, address = _address(person)
         await self.receive(channel, address, inbound, delivery_id)
 
+    async def say(self, person_id: str, text: str) -> None:
+        """A roster person types `text` (as if on their own channel)."""
+        await self.receive_from(person_id, Text(text))
+
+    async def press(self, person_id: str, packed: str) -> None:
+        """A roster person picks an option (a packed action), as a button or its number does."""
+        await self.receive_from(person_id, Press(packed))
+
+    async def health(self) -> tuple[str | None, int, datetime | None]:
+        """Why writes fail now (None when they work), pending timers, the earliest due."""
+        failing = await self.db.write_failure(self.clock.now())
+        pending, first = await self.timer_stats()
+        return failing, pending, first
+
     async def _stranger(self, desk: Desk, channel: str, address: str) -> None:
         """Someone not on the roster: one polite answer, not a conversation."""
         if not await desk.tx.once.first("stranger", f"{channel}:{address}", desk.now):
@@ -296,6 +283,11 @@ class Carebot:
         """A roster person by id."""
         async with self.db.transaction() as tx:
             return await tx.roster.person(person_id)
+
+
+# How an adapter that makes its own databases (the replay runner, the demo) gets a Carebot
+# from the composition root: a database path and a clock in, an open Carebot out.
+Opener = Callable[[Path, Clock], Awaitable["Carebot"]]
 
 
 def apology(lang: str) -> str:
