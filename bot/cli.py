@@ -84,7 +84,10 @@ def _version() -> str:
 
 def _parser() -> argparse.ArgumentParser:
     env_db = os.environ.get("CAREBOT_DATABASE", DEFAULT_DB)
-    db_help = f"the SQLite file (default: $CAREBOT_DATABASE or {DEFAULT_DB}; now {env_db})"
+    db_help = (
+        "a SQLite file or a postgresql://user@host:port/dbname URL "
+        f"(default: $CAREBOT_DATABASE or {DEFAULT_DB}; now {env_db})"
+    )
     parser = _Parser(prog="carebot", description=__doc__)
     parser.add_argument("--version", action="version", version=f"carebot {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -189,11 +192,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--from {args.start} is after --to {args.end}")
     level = logging.INFO if args.command == "run" else logging.WARNING
     from bot.logs import configure
+    from storage.postgres import Unreachable
+    from storage.versions import NewerDatabase
 
     configure(level, os.environ.get("CAREBOT_LOG_FILE") if args.command == "run" else None)
     try:
         return _dispatch(args)
     except Refused as exc:
+        print(f"carebot {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except (NewerDatabase, Unreachable) as exc:
         print(f"carebot {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -208,6 +216,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "backup":
         from storage.backup import backup
 
+        if _is_url(args.db):
+            raise Refused(
+                "carebot backup copies a SQLite file; for PostgreSQL use the server's own "
+                "tools: pg_dump --format=custom --file DEST DBNAME (restore with pg_restore)"
+            )
         _existing(args.db)
         try:
             pages = backup(args.db, args.dest)
@@ -224,11 +237,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "console-link":
         return asyncio.run(_console_link(args.staff_id, args.db))
     if args.command == "replay":
-        from bot.replay import run_files
+        from bot.root import replay_files
 
-        return asyncio.run(run_files(args.files, args.verbose))
+        return asyncio.run(replay_files(args.files, args.verbose))
     if args.command == "demo":
-        from bot.handlers.demo import run_demo
+        from bot.root import run_demo
 
         try:
             return asyncio.run(run_demo(args.db, args.agency, args.now, keep=args.keep))
@@ -244,16 +257,21 @@ def _dispatch(args: argparse.Namespace) -> int:
     return _parse_sms(args)
 
 
+def _is_url(db: str) -> bool:
+    return db.startswith(("postgresql://", "postgres://"))
+
+
 def _existing(db: str) -> None:
-    """Refuse to work on a database that is not there (opening would create an empty one)."""
-    if not Path(db).is_file():
+    """Refuse to work on a database that is not there (opening would create an empty one);
+    a PostgreSQL URL is checked when it is opened."""
+    if not _is_url(db) and not Path(db).is_file():
         raise Refused(f"no database at {db} (carebot import creates it; or give --db)")
 
 
 def _run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from bot.handlers.live import run_live
+    from bot.root import run_live
     from bot.settings import Settings, describe
 
     try:
@@ -269,10 +287,10 @@ async def _console_link(staff_id: str, db: str) -> int:
     """Print a sign-in link for a staff member (settings as `carebot run` reads them)."""
     from pydantic import ValidationError
 
-    from bot.app import Carebot
     from bot.clock import SystemClock
     from bot.domain.agency import Staff
     from bot.domain.errors import NotFound
+    from bot.root import open_carebot
     from bot.settings import ConfigError, Settings, describe
 
     try:
@@ -284,7 +302,7 @@ async def _console_link(staff_id: str, db: str) -> int:
     if links is None:
         raise Refused("the console is off: set CAREBOT_CONSOLE_SECRET (and CAREBOT_CONSOLE_URL)")
     _existing(db)
-    bot = await Carebot.open(db, SystemClock())
+    bot = await open_carebot(db, SystemClock())
     try:
         person = await bot.person(staff_id)
     except NotFound:
@@ -309,15 +327,15 @@ def _run_fast(main: Coroutine[Any, Any, int]) -> int:
 
 async def _import(path: Path, db: str, force: bool, reset_schedules: bool = False) -> int:
     from bot.agency_file import AgencyFileError, load_agency_file
-    from bot.app import Carebot
     from bot.clock import SystemClock
     from bot.domain.errors import RosterConflict, RosterInUse
+    from bot.root import open_carebot
 
     try:
         data = load_agency_file(path)
     except AgencyFileError as exc:
         raise Refused(str(exc)) from None
-    bot = await Carebot.open(db, SystemClock())
+    bot = await open_carebot(db, SystemClock())
     try:
         changes = await bot.import_agency(data, force=force, reset_schedules=reset_schedules)
     except RosterInUse as exc:
@@ -347,7 +365,7 @@ async def _import(path: Path, db: str, force: bool, reset_schedules: bool = Fals
 
 def _export(args: argparse.Namespace) -> int:
     from bot.domain.errors import NotFound
-    from bot.handlers.export import export_ledger
+    from bot.root import export_ledger
 
     _existing(args.db)
     buffer = io.StringIO()

@@ -10,10 +10,11 @@ from bot.i18n import tr
 from bot.nlu.hours import parse_hours
 from bot.nlu.replies import parse_reply
 from bot.services import hours
+from bot.services.actions import Verb
 from bot.services.booking import describe
 from bot.services.desk import Desk
 
-FLOW = "av"
+FLOW = Verb.HOURS
 
 
 def _examples(lang: str) -> str:
@@ -47,7 +48,7 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
         return True
     schedule = hours.changed(provider, change, now.date())
     if schedule is None:
-        await desk.send(provider, tr(lang, "That day is not one of your days off."))
+        await desk.tell(provider, "That day is not one of your days off.")
         return True
     today = now.date()
     if schedule == (current[0], frozenset(d for d in current[1] if d >= today)):
@@ -103,7 +104,7 @@ async def on_press(desk: Desk, provider: Provider, tok: str, args: tuple[str, ..
     await leave(desk, provider)
     lang = desk.lang(provider)
     if args[0] != "ok":
-        await desk.send(provider, tr(lang, "All right, nothing was changed."))
+        await desk.tell(provider, "All right, nothing was changed.")
         return
     schedule: hours.Schedule = (
         tuple(AvailabilityWindow(*w) for w in state["windows"]),

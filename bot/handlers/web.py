@@ -27,8 +27,7 @@ def build_app(
 
     async def healthz(_: Request) -> JSONResponse:
         try:
-            failing = await bot.db.write_failure(bot.clock.now())
-            pending, first = await bot.timer_stats()
+            failing, pending, first = await bot.health()
         except Exception as exc:  # the point of a health check is to say so, not to crash
             return JSONResponse({"database": f"error: {exc}"}, status_code=503)
         if failing is not None:

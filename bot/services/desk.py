@@ -8,14 +8,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.agency import Agency, Person, Service, Staff
-from bot.i18n import for_channel, normalize_language, tr, typeset
+from bot.i18n import for_channel, normalize_language, typeset
 from bot.services.console_links import ConsoleLinks
+from bot.services.notices import Label, Notice, render
+from bot.services.notices import Option as Option
 from bot.services.ports import Clock, Store, UnitOfWork
 
-Option = tuple[str, str]  # (label, packed action)
 # Builds one staff notification for a language and a staff member: text, or text and options.
 Compose = Callable[[str, Staff], str | tuple[str, Sequence[Option]]]
 
@@ -28,6 +30,9 @@ class Desk:
     now: datetime
     agency: Agency
     services: dict[str, Service]
+    # Each person's conversation as read once in this unit of work (flows ask several times
+    # per message); bot.flows.conversation keeps it in step with what it writes.
+    conversations: dict[str, tuple[str, dict[str, Any]] | None] = field(default_factory=dict)
     # Sign-in links to the web console; None when the console is not configured.
     console: ConsoleLinks | None = None
 
@@ -69,9 +74,31 @@ class Desk:
             options=options,
         )
 
+    async def tell(
+        self,
+        person: Person,
+        message: str,
+        options: Sequence[tuple[Label, str]] = (),
+        /,
+        **data: object,
+    ) -> None:
+        """Tell a person a catalogue message, written for them (see notices.render)."""
+        await self.notify(person, Notice(message, data, options))
+
+    async def notify(self, person: Person, notice: Notice, broadcast: str | None = None) -> None:
+        """Send a notice to a person in their language and channel wording."""
+        text, options = render(self.lang(person), notice)
+        await self.send(person, text, options, broadcast=broadcast)
+
+    async def notify_staff(self, notice: Notice) -> None:
+        """One notice to every staff member, each in their language (one broadcast)."""
+        key = uuid.uuid4().hex[:16]
+        for member in await self.staff():
+            await self.notify(member, notice, broadcast=key)
+
     async def stale(self, person: Person) -> None:
         """Answer a press on an option that no longer applies (changes nothing else)."""
-        await self.send(person, tr(self.lang(person), "This choice is no longer available."))
+        await self.tell(person, "This choice is no longer available.")
 
     async def staff(self) -> list[Staff]:
         """Every staff member."""
@@ -119,4 +146,4 @@ async def open_desk(
                 cache.services = {s.id: s for s in await tx.roster.services()}
                 cache.version = version
             agency, services = cache.agency, cache.services
-        yield Desk(tx, clock.now(), agency, services, console)
+        yield Desk(tx, clock.now(), agency, services, console=console)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -25,13 +24,14 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-from bot.app import Carebot
 from bot.clock import SystemClock
 from bot.domain.agency import Member, Provider
 from bot.domain.booking import Status
 from bot.handlers.sms import new_message_sid
+from bot.root import open_carebot
 from bot.services.booking import send_request
 from bot.services.desk import open_desk
+from tests import peek
 from tests.conftest import AGENCY, ROOT
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeMessage, FakeTwilio
 from tests.live import free_port, wait_healthy
@@ -93,8 +93,7 @@ class LiveBot:
 
     def rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
         """Read the bot's database (WAL: never blocks the bot)."""
-        with sqlite3.connect(self.db) as conn:
-            return list(conn.execute(sql, args).fetchall())
+        return [tuple(r.values()) for r in peek.rows(self.db, sql, args)]
 
     def inbound_count(self) -> int:
         """How many inbound SMS were recorded."""
@@ -133,7 +132,7 @@ def fake() -> Iterator[FakeTwilio]:
 def live(fake: FakeTwilio, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBot]:
     """`carebot import` the test agency, then `carebot run` with the SMS channel on."""
     folder = tmp_path_factory.mktemp("sms")
-    db, log = folder / "carebot.db", folder / "carebot-run.log"
+    db, log = peek.scratch(folder), folder / "carebot-run.log"
     subprocess.run(
         [sys.executable, "-m", "bot", "import", str(AGENCY), "--db", str(db)],
         cwd=ROOT,
@@ -214,7 +213,7 @@ def test_a_booking_made_entirely_by_sms(live: LiveBot, fake: FakeTwilio) -> None
 
 async def _appointment_under_way(db: Path) -> int:
     """David's confirmed childcare with Paul, starting in 10 minutes: check-in is open."""
-    bot = await Carebot.open(db, SystemClock())
+    bot = await open_carebot(db, SystemClock())
     try:
         now = datetime.now(UTC)
         async with bot.db.transaction() as tx:
@@ -447,7 +446,7 @@ def test_status_callbacks_late_and_out_of_order(live: LiveBot, fake: FakeTwilio)
 
 async def _request_to_marie(db: Path) -> int:
     """Fanny's cleaning request put to Marie (by the bot's own services, in its database)."""
-    bot = await Carebot.open(db, SystemClock())
+    bot = await open_carebot(db, SystemClock())
     try:
         async with open_desk(bot.db, bot.clock) as desk:
             member, provider = (
