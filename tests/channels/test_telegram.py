@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from tests import peek
 from tests.conftest import AGENCY, PARIS, ROOT
 from tests.fakes.telegram_api import FAKE_TOKEN, FakeTelegram, SentMessage
 from tests.live import free_port, wait_healthy
@@ -57,8 +57,7 @@ class Live:
 
     def rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
         """Read the bot's database (WAL: safe while it runs)."""
-        with sqlite3.connect(self.db) as conn:
-            return list(conn.execute(sql, args))
+        return [tuple(r.values()) for r in peek.rows(self.db, sql, args)]
 
 
 @pytest.fixture(scope="module", params=["polling", "webhook"])
@@ -68,7 +67,7 @@ def live(
     """A `carebot run` in one mode, connected to a fresh fake Telegram."""
     mode = str(request.param)
     home = tmp_path_factory.mktemp(mode)
-    db, log = home / "carebot.db", home / "carebot.log"
+    db, log = peek.scratch(home), home / "carebot.log"
     subprocess.run(
         [sys.executable, "-m", "bot", "import", str(AGENCY), "--db", str(db)],
         cwd=ROOT,
@@ -206,7 +205,7 @@ def test_booking_with_buttons(live: Live) -> None:
     fake.wait_message(ALICE, "Léa Moreau a confirmé", after=before)
     assert _request_of(live, "alice") == ("confirmed", "lea")
     assert len(fake.messages_to(ALICE)) == before + 1
-    assert len(live.rows("SELECT 1 FROM inbound WHERE channel = 'telegram-once'")) >= 3
+    assert len(live.rows("SELECT 1 FROM once_keys WHERE scope = 'telegram-once'")) >= 3
 
 
 def test_staff_escalation_handled_from_the_group(live: Live) -> None:
@@ -341,6 +340,7 @@ def test_the_webhook_refuses_a_forged_secret(live: Live) -> None:
     assert _post_webhook(live, {header: SECRET + "x"}, forged) == 403
     assert _post_webhook(live, {}, forged) == 403
     assert live.rows("SELECT 1 FROM inbound WHERE external_id = ?", str(forged)) == []
+    assert live.rows("SELECT 1 FROM once_keys WHERE key = ?", str(forged)) == []
     before = len(live.fake.messages_to(ALICE))
     assert _post_webhook(live, {header: SECRET}, forged + 1) == 200
     live.fake.wait_message(ALICE, "Reste à payer", after=before)
