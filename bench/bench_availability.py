@@ -43,7 +43,7 @@ async def change_own_hours(bot: Carebot, count: int, rng: random.Random) -> floa
     """`count` providers change their own hours through the chat's parser and use case."""
     started = time.perf_counter()
     async with open_desk(bot.db, bot.clock) as desk:
-        providers = [p for p in await desk.tx.people("provider") if isinstance(p, Provider)]
+        providers = [p for p in await desk.tx.roster.people("provider") if isinstance(p, Provider)]
         now = desk.local(desk.now).replace(tzinfo=None)
         for provider in providers[:count]:
             lang, text = rng.choice(CHANGES)

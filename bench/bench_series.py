@@ -44,7 +44,7 @@ async def main(count: int, providers: int, days: int) -> list[tuple[str, str]]:
             async with open_desk(bot.db, clock) as desk:
                 for i, (provider, window) in enumerate(pairs[:count]):
                     start = window.start + 60 * rng.randint(0, 2)
-                    await desk.tx.add_series(
+                    await desk.tx.series.add(
                         Series(
                             id=0,
                             member_id=f"m{i}",

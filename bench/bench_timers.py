@@ -56,7 +56,7 @@ async def build(db: Path, appointments: int, past: int, conversations: int) -> l
             days = rng.randint(3, 59) if ahead else -rng.randint(1, 90)
             start = now + timedelta(days=days, hours=rng.randint(0, 10))
             try:
-                request = await tx.add_request(
+                request = await tx.requests.add(
                     member_id=f"m{rng.randrange(12000)}",
                     service_id=provider.services[0],
                     start=start,
@@ -73,7 +73,7 @@ async def build(db: Path, appointments: int, past: int, conversations: int) -> l
                 ids.append(request.id)
             else:
                 done += 1
-        await tx.add_timers(
+        await tx.timers.add_many(
             [
                 (kind, (now + timedelta(days=2, minutes=i % 5000)), rid, None)
                 for i, rid in enumerate(ids)
@@ -81,7 +81,7 @@ async def build(db: Path, appointments: int, past: int, conversations: int) -> l
             ]
         )
         for i in range(conversations):
-            await tx.save_conversation(f"m{i}", "bk", {"step": "window", "tok": 1}, now)
+            await tx.conversations.save(f"m{i}", "bk", {"step": "window", "tok": 1}, now)
     await bot.close()
     return ids
 
@@ -91,7 +91,7 @@ async def add_burst(db: Path, ids: list[int], burst: int, lead: float, spread: f
     bot = await Carebot.open(db, SystemClock())
     start = datetime.now(UTC) + timedelta(seconds=lead)
     async with bot.db.transaction() as tx:
-        await tx.add_timers(
+        await tx.timers.add_many(
             [
                 (CHECKIN, start + timedelta(seconds=spread * i / burst), rid, None)
                 for i, rid in enumerate(ids[:burst])

@@ -82,7 +82,7 @@ async def build(
             provider = rng.choice(data.providers)
             start = START + timedelta(days=rng.randint(0, 59), hours=rng.randint(0, 10))
             try:
-                await tx.add_request(
+                await tx.requests.add(
                     member_id=f"m{rng.randrange(members)}",
                     service_id=provider.services[0],
                     start=start,

@@ -57,7 +57,7 @@ class Carebot:
         """Whether an agency file was imported into this database."""
         try:
             async with self.db.transaction() as tx:
-                await tx.agency()
+                await tx.roster.agency()
         except NotFound:
             return False
         return True
@@ -67,7 +67,7 @@ class Carebot:
     ) -> RosterChanges:
         """Write an agency file into the database (idempotent) and say what changed."""
         async with self.db.transaction() as tx:
-            changes = await tx.import_agency(
+            changes = await tx.imports.load(
                 data, self.clock.now(), force=force, reset_schedules=reset_schedules
             )
         async with open_desk(self.db, self.clock, self.agency_cache) as desk:
@@ -92,10 +92,10 @@ class Carebot:
         """
         async with self.db.transaction() as tx:
             now = self.clock.now()
-            if once is not None and not await tx.first_delivery(f"{channel}-once", once, now):
+            if once is not None and not await tx.once.first(f"{channel}-once", once, now):
                 log.info("delivery %s on %s refused: %s already used", delivery_id, channel, once)
                 return False
-            fresh = await tx.accept_inbound(channel, delivery_id, address, encode(inbound), now)
+            fresh = await tx.inbox.accept(channel, delivery_id, address, encode(inbound), now)
         if not fresh:
             log.info("duplicate delivery %s on %s ignored", delivery_id, channel)
         return fresh
@@ -111,7 +111,7 @@ class Carebot:
         async with self.db.transaction() as tx:
             now = self.clock.now()
             fresh = [
-                await tx.accept_inbound(channel, delivery_id, address, encode(inbound), now)
+                await tx.inbox.accept(channel, delivery_id, address, encode(inbound), now)
                 for address, inbound, delivery_id in deliveries
             ]
         for (_, _, delivery_id), new in zip(deliveries, fresh, strict=True):
@@ -122,7 +122,7 @@ class Carebot:
     async def process_pending(self, limit: int = 100) -> int:
         """Process accepted deliveries in arrival order (after a crash too); returns how many."""
         async with self.db.transaction() as tx:
-            pending = await tx.unprocessed_inbound(limit)
+            pending = await tx.inbox.unprocessed(limit)
         for channel, delivery_id, address, payload in pending:
             await self._process(channel, delivery_id, address, decode(payload))
         return len(pending)
@@ -141,9 +141,9 @@ class Carebot:
         """Handle one accepted delivery; its processed mark commits with its effects."""
         try:
             async with open_desk(self.db, self.clock, self.agency_cache) as desk:
-                if not await desk.tx.mark_processed(channel, delivery_id, desk.now):
+                if not await desk.tx.inbox.mark_processed(channel, delivery_id, desk.now):
                     return
-                person = await desk.tx.person_by_address(channel, address)
+                person = await desk.tx.roster.by_address(channel, address)
                 if person is None:
                     await self._stranger(desk, channel, address)
                 else:
@@ -154,7 +154,7 @@ class Carebot:
             # crashes the bot must not crash it forever), and apologise, in new transactions.
             log.exception("handling a message on %s failed", channel)
             async with self.db.transaction() as tx:
-                await tx.mark_processed(channel, delivery_id, self.clock.now())
+                await tx.inbox.mark_processed(channel, delivery_id, self.clock.now())
             await self._apologise(channel, address)
         for hook in self.after_commit:
             await hook()
@@ -164,13 +164,13 @@ class Carebot:
     ) -> None:
         """Handle a message from a roster person on their own channel (replay, console)."""
         async with self.db.transaction() as tx:
-            person = await tx.person(person_id)
+            person = await tx.roster.person(person_id)
         channel, address = _address(person)
         await self.receive(channel, address, inbound, delivery_id)
 
     async def _stranger(self, desk: Desk, channel: str, address: str) -> None:
         """Someone not on the roster: one polite answer, not a conversation."""
-        if not await desk.tx.first_delivery("stranger", f"{channel}:{address}", desk.now):
+        if not await desk.tx.once.first("stranger", f"{channel}:{address}", desk.now):
             return
         lang = for_channel(normalize_language(None, desk.agency.language), channel)
         text = tr(
@@ -179,14 +179,14 @@ class Carebot:
             "agency to be added.",
             agency=desk.agency.name,
         )
-        await desk.tx.enqueue(
+        await desk.tx.outbox.enqueue(
             at=desk.now, person_id=None, channel=channel, address=address, text=text
         )
 
     async def _apologise(self, channel: str, address: str) -> None:
         try:
             async with open_desk(self.db, self.clock, self.agency_cache) as desk:
-                person = await desk.tx.person_by_address(channel, address)
+                person = await desk.tx.roster.by_address(channel, address)
                 if person is not None:
                     await desk.send(person, apology(desk.lang(person)))
         except Exception:
@@ -224,7 +224,7 @@ class Carebot:
     async def _fire_batch(self, until: datetime, size: int, move_clock: bool) -> tuple[int, bool]:
         """Fire up to `size` due timers in one unit of work; (fired, whether any were due)."""
         async with open_desk(self.db, self.clock, self.agency_cache) as desk:
-            timers = await desk.tx.due_timers(until, size)
+            timers = await desk.tx.timers.due(until, size)
             fired = 0
             for timer in timers:
                 set_clock = getattr(self.clock, "set", None)
@@ -241,13 +241,13 @@ class Carebot:
         """Claim the next due timer without its effect, after its effect failed alone."""
         log.exception("a timer's effect failed on its own; dropping that timer")
         async with self.db.transaction() as tx:
-            for timer in await tx.due_timers(until, 1):
-                await tx.claim_timer(timer.id, self.clock.now())
+            for timer in await tx.timers.due(until, 1):
+                await tx.timers.claim(timer.id, self.clock.now())
 
     async def timer_stats(self) -> tuple[int, datetime | None]:
         """Pending timers and the earliest due time."""
         async with self.db.read() as tx:
-            return await tx.timer_stats()
+            return await tx.timers.stats()
 
     @property
     def timer_writes(self) -> int:
@@ -257,22 +257,22 @@ class Carebot:
     async def next_due(self) -> datetime | None:
         """When the earliest pending timer falls due."""
         async with self.db.read() as tx:
-            return await tx.next_due()
+            return await tx.timers.next_due()
 
     async def outbox_after(self, after_id: int) -> list[OutboxMessage]:
         """Messages queued after an id (what a step sent)."""
         async with self.db.transaction() as tx:
-            return await tx.outbox_after(after_id)
+            return await tx.outbox.after(after_id)
 
     async def last_outbox_id(self) -> int:
         """The newest outbox id."""
         async with self.db.transaction() as tx:
-            return await tx.last_outbox_id()
+            return await tx.outbox.last_id()
 
     async def person(self, person_id: str) -> Person:
         """A roster person by id."""
         async with self.db.transaction() as tx:
-            return await tx.person(person_id)
+            return await tx.roster.person(person_id)
 
 
 def apology(lang: str) -> str:

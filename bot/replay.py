@@ -29,7 +29,7 @@ from bot.domain.durations import parse_duration
 from bot.flows.router import Press, Text
 from bot.i18n import LANGUAGES
 from bot.services.billing import member_account
-from bot.services.ports import OutboxMessage, Tx
+from bot.services.ports import OutboxMessage, UnitOfWork
 
 _TRAILING_COMMENT = re.compile(r"(\s{2,}|\t)#.*$")
 _SAY = re.compile(r"^([A-Za-z0-9_-]+):\s?(.*)$")
@@ -381,7 +381,7 @@ async def _check(run: Run, line: str) -> None:
         if what == "escalations":
             if subject != "open":
                 raise Malformed(f"bad check {line!r} (want: ? escalations open N)")
-            _compare(what, subject, _int(expected), len(await tx.open_escalations()))
+            _compare(what, subject, _int(expected), len(await tx.escalations.open()))
             return
         if what == "owed":
             owed = (await member_account(tx, _person(agency, subject).id)).owed
@@ -392,11 +392,11 @@ async def _check(run: Run, line: str) -> None:
             return
         if what == "requests":
             member = _person(agency, subject)
-            made = await tx.requests_of_member(member.id, list(Status))
+            made = await tx.requests.of_member(member.id, list(Status))
             _compare(what, subject, _int(expected), len(made))
             return
         if what in ("balance", "credits"):
-            balance, credits = await tx.balance(_person(agency, subject).id)
+            balance, credits = await tx.ledger.balance(_person(agency, subject).id)
             actual: object = balance if what == "balance" else credits
             wanted: object = _money(expected) if what == "balance" else _int(expected)
             _compare(what, subject, wanted, actual)
@@ -405,12 +405,12 @@ async def _check(run: Run, line: str) -> None:
         if ref is None:
             raise Malformed(f"bad reference {subject!r} (want NAME#K)")
         member = _person(agency, ref.group(1))
-        request = await tx.request_by_seq(member.id, int(ref.group(2)))
-        changes = await tx.changes_of(request.id) if request is not None else []
+        request = await tx.requests.by_seq(member.id, int(ref.group(2)))
+        changes = await tx.changes.of_request(request.id) if request is not None else []
         ahead = (
             [
                 r
-                for r in await tx.requests_of_series(request.series_id)
+                for r in await tx.series.occurrences(request.series_id)
                 if r.start > clock.now() and r.status is not Status.CANCELLED
             ]
             if request is not None and request.series_id is not None
@@ -439,7 +439,7 @@ _AVAILABLE = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2})-(\d{2}:\d{2}) (yes|
 
 
 async def _available(
-    tx: Tx, agency: AgencyFile, tz: ZoneInfo, provider_id: str, expected: str
+    tx: UnitOfWork, agency: AgencyFile, tz: ZoneInfo, provider_id: str, expected: str
 ) -> tuple[bool, bool]:
     """`? available PROVIDER DAY HH:MM-HH:MM yes|no`: weekly hours, days off, what they hold."""
     match = _AVAILABLE.match(expected)
@@ -450,11 +450,11 @@ async def _available(
     end = _parse_moment(f"{day} {last}", tz)
     if end <= start:
         end += timedelta(days=1)
-    provider = await tx.person(_person(agency, provider_id).id)
+    provider = await tx.roster.person(_person(agency, provider_id).id)
     if not isinstance(provider, Provider):
         raise Malformed(f"{provider_id} is not a provider")
     free = covers(provider.availability, provider.unavailable, start, end) and (
-        provider.id not in await tx.busy_providers(start.astimezone(UTC), end.astimezone(UTC))
+        provider.id not in await tx.availability.busy(start.astimezone(UTC), end.astimezone(UTC))
     )
     return answer == "yes", free
 

@@ -1,9 +1,9 @@
-"""Conversions between domain values and SQLite columns."""
+"""Conversions between domain values and stored columns (SQLite text or PostgreSQL types)."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,9 +16,22 @@ def ts(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat(" ")
 
 
-def from_ts(text: str) -> datetime:
-    """Sortable UTC text back to an aware datetime."""
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+def from_ts(value: str | datetime) -> datetime:
+    """A stored timestamp back to an aware UTC datetime: SQLite's sortable UTC text, or the
+    datetime a PostgreSQL driver returns."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def maybe_ts(value: str | datetime | None) -> datetime | None:
+    """from_ts, passing None through (a moment not recorded yet)."""
+    return None if value is None else from_ts(value)
+
+
+def from_day(value: str | date) -> date:
+    """A stored day: ISO text (SQLite) or a date (PostgreSQL)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _seconds(delta: timedelta) -> int:

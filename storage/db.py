@@ -6,7 +6,7 @@ millisecond or more under load), and a unit of work is 10-20 statements: with on
 the units of work queued behind one another and capped the bot at ~250 messages/s (see
 bench/RESULTS.md). What may wait long goes through aiosqlite's thread instead, so the loop
 never stalls: BEGIN IMMEDIATE when another process holds the write lock, the heavy reads
-(Tx marks them), migrations, and WAL checkpoints, which a second connection runs in the
+(repositories mark them), migrations, and WAL checkpoints, which a second connection runs in the
 background rather than letting a commit fsync on the loop.
 """
 
@@ -25,7 +25,9 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.repos import Tx, Writes
+from storage.repos.timers import Writes
+from storage.repos.unit import UnitOfWork
+from storage.sqlite import SqliteExecutor
 
 log = logging.getLogger(__name__)
 # How long the loop may block on a lock held by another process before waiting in a thread.
@@ -82,6 +84,7 @@ class Database:
         self._writes = Writes()
         self._checkpoint: asyncio.Task[None] | None = None
         self._checkpointer: aiosqlite.Connection | None = None
+        self._executor = SqliteExecutor(conn, raw)
 
     @classmethod
     async def open(
@@ -146,7 +149,7 @@ class Database:
             await self._conn.execute(f"PRAGMA busy_timeout={INLINE_BUSY_MS:d}")
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def transaction(self) -> AsyncIterator[UnitOfWork]:
         """A unit of work: BEGIN IMMEDIATE, commit on success, roll back on any error."""
         async with self._lock:
             try:
@@ -155,7 +158,7 @@ class Database:
                 self._wrote(exc)
                 raise
             try:
-                yield Tx(self._conn, self._raw, self._writes)
+                yield UnitOfWork(self._executor, self._writes)
                 if self._full_while is not None and _exists(self._full_while):
                     raise sqlite3.OperationalError("database or disk is full")
                 self._raw.execute("COMMIT")
@@ -187,16 +190,16 @@ class Database:
             return None
         try:
             async with self.transaction() as tx:
-                await tx.touch_health(at)
+                await tx.health.touch(at)
         except sqlite3.Error as exc:
             return str(exc)
         return None
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[Tx]:
+    async def read(self) -> AsyncIterator[UnitOfWork]:
         """Reads only, without taking SQLite's write lock (health checks, timer look-ups)."""
         async with self._lock:
-            yield Tx(self._conn, self._raw, self._writes)
+            yield UnitOfWork(self._executor, self._writes)
 
     @property
     def timer_writes(self) -> int:

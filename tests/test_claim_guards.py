@@ -41,7 +41,7 @@ async def test_a_stale_timer_list_fires_each_timer_once(
     monday = paris("2026-11-30 00:00")
     async with first.db.read() as tx:
         # The daily round of check-ins (§10) is due before Monday too; it is not the subject.
-        stale = [t for t in await tx.due_timers(monday, 10) if t.kind == "weekly_credits"]
+        stale = [t for t in await tx.timers.due(monday, 10) if t.kind == "weekly_credits"]
     assert [t.kind for t in stale] == ["weekly_credits"]
 
     assert await second.fire_due_timers(monday) >= 1
@@ -51,7 +51,7 @@ async def test_a_stale_timer_list_fires_each_timer_once(
     assert fired == [False]
     # The credits timer re-arms itself when it fires: once, not twice.
     async with first.db.read() as tx:
-        again = list(await tx.due_timers(paris("2026-12-31 00:00"), 50))
+        again = list(await tx.timers.due(paris("2026-12-31 00:00"), 50))
     assert [t.kind for t in again].count("weekly_credits") == 1
 
 
@@ -63,9 +63,9 @@ async def test_a_delivery_read_by_two_workers_is_handled_once(
     assert bob.phone is not None
     assert await first.accept("sms", bob.phone, Text("aide"), "SM0001")
     async with first.db.read() as tx:
-        seen_by_first = await tx.unprocessed_inbound(10)
+        seen_by_first = await tx.inbox.unprocessed(10)
     async with second.db.read() as tx:
-        seen_by_second = await tx.unprocessed_inbound(10)
+        seen_by_second = await tx.inbox.unprocessed(10)
     assert len(seen_by_first) == len(seen_by_second) == 1
 
     # Both workers believe the message is theirs to handle; only one claim may win.

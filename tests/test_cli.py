@@ -286,7 +286,7 @@ async def test_import_refuses_to_drop_someone_with_an_open_request_unless_forced
     for message in ("childcare on Tuesday 24 November 9am to 11am", "1", "1"):
         await bot.receive_from("bob", Text(message))
     async with bot.db.transaction() as tx:
-        request = await tx.request_by_seq("bob", 1)
+        request = await tx.requests.by_seq("bob", 1)
     assert request is not None and request.provider_id == "marie"
     db = str(bot.db.path)  # the bot stays open, as a running `carebot run` would
     path = tmp_path / "no-marie.toml"
@@ -299,16 +299,16 @@ async def test_import_refuses_to_drop_someone_with_an_open_request_unless_forced
     assert "marie (1 open)" in err and "--force" in err
     assert out == ""
     async with bot.db.transaction() as tx:
-        assert "marie" in [p.id for p in await tx.people("provider")]
+        assert "marie" in [p.id for p in await tx.roster.people("provider")]
 
     proc = python_m_bot("import", path, "--db", db, "--force")
     out, err = await asyncio.to_thread(proc.communicate)
     assert proc.returncode == 0, err
     assert "removed: marie" in out.splitlines()
     async with bot.db.transaction() as tx:
-        assert "marie" not in [p.id for p in await tx.people("provider")]
+        assert "marie" not in [p.id for p in await tx.roster.people("provider")]
         # Her history stays readable: the request still names her.
-        kept = await tx.request_by_seq("bob", 1)
+        kept = await tx.requests.by_seq("bob", 1)
         assert kept is not None and kept.provider_id == "marie"
 
 

@@ -37,7 +37,7 @@ async def test_a_lock_held_elsewhere_is_waited_for_without_stalling_the_loop(
     started = time.monotonic()
     try:
         async with db.transaction() as tx:
-            assert await tx.last_outbox_id() == 0
+            assert await tx.outbox.last_id() == 0
         waited = time.monotonic() - started
         # The transaction began only once the other writer let go, and meanwhile the loop kept
         # turning (a blocked loop would not have ticked, nor run release_later at all).
@@ -55,10 +55,10 @@ async def test_an_error_rolls_the_whole_unit_back(tmp_path: Path) -> None:
     try:
         with pytest.raises(RuntimeError):
             async with db.transaction() as tx:
-                await tx.first_delivery("test", "key-1", _now())
+                await tx.once.first("test", "key-1", _now())
                 raise RuntimeError("a flow failed half way")
         async with db.transaction() as tx:
-            assert await tx.first_delivery("test", "key-1", _now())  # not kept by the failure
+            assert await tx.once.first("test", "key-1", _now())  # not kept by the failure
     finally:
         await db.close()
 
@@ -73,7 +73,7 @@ async def test_the_wal_is_checkpointed_in_the_background_not_by_commits(
     try:
         for i in range(400):  # beyond the 1,000 WAL pages of SQLite's own autocheckpoint
             async with db.transaction() as tx:
-                await tx.first_delivery("test", f"key-{i}", _now())
+                await tx.once.first("test", f"key-{i}", _now())
         # What the main file holds without the WAL: only checkpoints copy rows there.
         copied = _rows_in_main_file(path)
         for _ in range(50 if copied_at_least else 0):  # the last checkpoint may be under way

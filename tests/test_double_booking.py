@@ -36,7 +36,7 @@ async def _requests_held_by_marie(bot: Carebot) -> list[str]:
     found = []
     async with bot.db.transaction() as tx:
         for member in MEMBERS:
-            for request in await tx.requests_of_member(member, list(Status)):
+            for request in await tx.requests.of_member(member, list(Status)):
                 if request.provider_id == "marie":
                     found.append(member)
     return found
@@ -69,7 +69,7 @@ async def test_simultaneous_confirms_on_two_connections_book_once(
 
 async def test_the_database_itself_refuses_an_overlap(bot: Carebot) -> None:
     async with bot.db.transaction() as tx:
-        first = await tx.add_request(
+        first = await tx.requests.add(
             member_id="alice",
             service_id="childcare",
             start=paris("2026-11-25 10:00"),
@@ -82,7 +82,7 @@ async def test_the_database_itself_refuses_an_overlap(bot: Carebot) -> None:
         )
     with pytest.raises(DoubleBooking):
         async with bot.db.transaction() as tx:
-            await tx.add_request(
+            await tx.requests.add(
                 member_id="bob",
                 service_id="childcare",
                 start=paris("2026-11-25 11:59"),
@@ -95,7 +95,7 @@ async def test_the_database_itself_refuses_an_overlap(bot: Carebot) -> None:
             )
     # Back to back is fine: 12:00 to 13:00 touches but does not overlap.
     async with bot.db.transaction() as tx:
-        await tx.add_request(
+        await tx.requests.add(
             member_id="bob",
             service_id="childcare",
             start=paris("2026-11-25 12:00"),

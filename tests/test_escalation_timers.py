@@ -29,7 +29,7 @@ async def _escalated(db: Path, clock: VirtualClock) -> int:
         await bot.receive("sms", BOB, Text("massage on Sunday 10am to 11am"))
         await bot.receive("sms", BOB, Text("1"))  # "Leave it to the team"
         async with bot.db.transaction() as tx:
-            request = await tx.request_by_seq("bob", 1)
+            request = await tx.requests.by_seq("bob", 1)
         assert request is not None and request.status is Status.ESCALATED
         return request.id
     finally:
@@ -54,7 +54,7 @@ async def test_a_bot_down_through_the_start_closes_the_request_once_when_back(
         # Before the timers have run, it is already no longer listed as upcoming.
         await bot.receive("sms", BOB, Text("my bookings"))
         async with bot.db.transaction() as tx:
-            answer = await tx.last_message_to("bob")
+            answer = await tx.outbox.last_to("bob")
         assert answer is not None and answer.text == "You have no upcoming booking."
     finally:
         await bot.close()
@@ -89,7 +89,7 @@ async def test_the_timers_of_an_escalation_staff_resolved_do_nothing(tmp_path: P
         # ... and should one still fire (a race, an older database), it changes nothing.
         async with bot.db.transaction() as tx:
             for kind in ESCALATION_TIMERS:
-                await tx.add_timer(kind, clock.now(), request_id, 1)
+                await tx.timers.add(kind, clock.now(), request_id, 1)
         sent = await bot.last_outbox_id()
         assert await bot.fire_due_timers(clock.now()) == 2
         assert await bot.outbox_after(sent) == []

@@ -166,7 +166,7 @@ async def _step(bot: Carebot, clock: VirtualClock, op: tuple[object, ...]) -> No
 
 async def _latest(bot: Carebot, member: str) -> Request | None:
     async with bot.db.transaction() as tx:
-        requests = await tx.requests_of_member(member, list(Status))
+        requests = await tx.requests.of_member(member, list(Status))
     return max(requests, key=lambda r: r.id) if requests else None
 
 

@@ -77,7 +77,7 @@ async def test_record_payment_refuses_and_changes_nothing(
         await bot.receive_from("bob", Text(message))
     assert await _owed(bot, "bob") == Decimal("15.00")
     async with open_desk(bot.db, clock) as desk:
-        bob = await desk.tx.person("bob")
+        bob = await desk.tx.roster.person("bob")
         assert isinstance(bob, Member)
         for who, amount, reason in (
             ("alice", Decimal("5"), "not_staff"),  # a member is not staff
@@ -87,12 +87,14 @@ async def test_record_payment_refuses_and_changes_nothing(
             ("karim", Decimal("15.01"), "more_than_owed"),
         ):
             with pytest.raises(PaymentRefused) as refused:
-                await record_payment(desk, await desk.tx.person(who), bob, amount)
+                await record_payment(desk, await desk.tx.roster.person(who), bob, amount)
             assert (refused.value.reason, refused.value.owed) == (reason, Decimal("15.00"))
-        after = await record_payment(desk, await desk.tx.person("karim"), bob, Decimal("15"))
+        after = await record_payment(
+            desk, await desk.tx.roster.person("karim"), bob, Decimal("15")
+        )
         assert after.owed == 0
         with pytest.raises(PaymentRefused) as refused:
-            await record_payment(desk, await desk.tx.person("karim"), bob, Decimal("1"))
+            await record_payment(desk, await desk.tx.roster.person("karim"), bob, Decimal("1"))
         assert refused.value.reason == "nothing_owed"
     assert await _owed(bot, "bob") == 0
     sent = await bot.outbox_after(0)

@@ -33,7 +33,7 @@ async def _appointment_with_timer(db: Path, due_in: float, *, fresh: bool = True
         now = datetime.now(UTC)
         due = now + timedelta(seconds=due_in)
         async with bot.db.transaction() as tx:
-            request = await tx.add_request(
+            request = await tx.requests.add(
                 member_id="bob",
                 service_id="childcare",
                 start=due + timedelta(minutes=30),
@@ -44,7 +44,7 @@ async def _appointment_with_timer(db: Path, due_in: float, *, fresh: bool = True
                 fee=Decimal("15.00"),
                 at=now,
             )
-            await tx.add_timer(CHECKIN, due, request.id)
+            await tx.timers.add(CHECKIN, due, request.id)
         return request.id
     finally:
         await bot.close()

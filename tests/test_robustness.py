@@ -79,7 +79,7 @@ def option(message: OutboxMessage, label_part: str) -> str:
 
 async def requests(bot: Carebot, member: str) -> list[tuple[Status, str | None]]:
     async with bot.db.transaction() as tx:
-        return [(r.status, r.provider_id) for r in await tx.requests_of_member(member, Status)]
+        return [(r.status, r.provider_id) for r in await tx.requests.of_member(member, Status)]
 
 
 async def to_summary(bot: Carebot, member: str = "alice", text: str = BOOK_FR) -> OutboxMessage:
@@ -184,7 +184,7 @@ async def test_odd_messages_get_an_answer(bot: Carebot, who: str) -> None:
             assert to(await step(bot, who, text), who), name
     # And the roster is still there.
     async with bot.db.transaction() as tx:
-        assert len(await tx.people("member")) >= 4
+        assert len(await tx.roster.people("member")) >= 4
 
 
 async def test_a_long_message_is_still_understood(bot: Carebot) -> None:
@@ -247,8 +247,8 @@ async def test_confirm_after_menu_is_no_longer_available(bot: Carebot) -> None:
     assert only_reply(sent, "alice").text in texts(STALE[0])
     assert await requests(bot, "alice") == []
     async with bot.db.transaction() as tx:
-        assert await tx.balance("alice") == (Decimal("0.00"), 0)  # no fee charged
-        assert await tx.open_offers("marie") == []
+        assert await tx.ledger.balance("alice") == (Decimal("0.00"), 0)  # no fee charged
+        assert await tx.offers.open_for("marie") == []
     # The give-up of the old summary is stale too, and the menu still works.
     sent = await step(bot, "alice", Press(option(summary, tr("fr", "Give up"))))
     assert only_reply(sent, "alice").text in texts(STALE[0])
@@ -311,7 +311,7 @@ async def test_a_provider_cannot_answer_another_providers_offer(bot: Carebot) ->
             assert only_reply(sent, who).text in texts(STALE[0])
     assert await requests(bot, "chloe") == [(Status.PENDING, "marie")]
     async with bot.db.transaction() as tx:
-        assert [o.provider_id for o in await tx.open_offers("marie")] == ["marie"]
+        assert [o.provider_id for o in await tx.offers.open_for("marie")] == ["marie"]
     # Marie's own answer still counts.
     await step(bot, "marie", Press(yes))
     assert await requests(bot, "chloe") == [(Status.CONFIRMED, "marie")]
@@ -354,8 +354,8 @@ async def test_staff_actions_are_refused_to_members_and_providers(bot: Carebot) 
             assert only_reply(sent, who).text in texts(NOT_STAFF), (who, inbound)
     assert await requests(bot, "chloe") == [(Status.ESCALATED, None)]
     async with bot.db.transaction() as tx:
-        assert [e.id for e in await tx.open_escalations()] == [int(escalation_id)]
-        assert await tx.open_offers("paul") == []
+        assert [e.id for e in await tx.escalations.open()] == [int(escalation_id)]
+        assert await tx.offers.open_for("paul") == []
     # Staff themselves still can.
     sent = await step(bot, "karim", Press(f"eo:{escalation_id}:paul"))
     assert to(sent, "paul")

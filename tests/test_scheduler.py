@@ -36,7 +36,7 @@ async def test_a_timer_added_by_a_unit_of_work_is_aimed_at_after_its_commit(
         first_pending, _ = await live_bot.timer_stats()
         due = datetime.now(UTC) + timedelta(seconds=0.3)
         async with live_bot.db.transaction() as tx:
-            await tx.add_timer("test-nothing", due)
+            await tx.timers.add("test-nothing", due)
         await waker.rearm()  # what the after-commit hook does
         job = waker.scheduler.get_job(WAKE_JOB)
         assert job is not None and job.next_run_time <= due + timedelta(seconds=1)

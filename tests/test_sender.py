@@ -33,7 +33,7 @@ class SlowFor:
 async def _queue(bot: Carebot, messages: list[tuple[str, str]]) -> None:
     async with bot.db.transaction() as tx:
         for address, text in messages:
-            await tx.enqueue(
+            await tx.outbox.enqueue(
                 at=bot.clock.now(), person_id=None, channel="sms", address=address, text=text
             )
 
@@ -142,21 +142,21 @@ async def test_a_live_lease_is_never_taken_and_an_expired_one_comes_back_unsure(
     now = clock.now()
     lease = timedelta(seconds=60)
     async with bot.db.transaction() as tx:
-        held = await tx.claim_outbox("sms", now, 10, owner="elsewhere:1:aa", until=now + lease)
+        held = await tx.outbox.claim("sms", now, 10, owner="elsewhere:1:aa", until=now + lease)
         assert [m.text for m in held] == ["a", "b"]
         assert all(m.unsure_since is None for m in held)
         # Another worker, while the leases run: nothing.
-        assert await tx.claim_outbox("sms", now, 10, owner="here:2:bb", until=now + lease) == []
+        assert await tx.outbox.claim("sms", now, 10, owner="here:2:bb", until=now + lease) == []
     later = now + lease + timedelta(seconds=1)  # the first worker died on another host
     async with bot.db.transaction() as tx:
-        back = await tx.claim_outbox("sms", later, 10, owner="here:2:bb", until=later + lease)
+        back = await tx.outbox.claim("sms", later, 10, owner="here:2:bb", until=later + lease)
         assert [m.text for m in back] == ["a", "b"]
         # Its attempt may have gone out: the new holder must ask before sending.
         assert all(m.unsure_since == now.replace(microsecond=0) for m in back)
         assert all(m.attempts == 2 for m in back)
         # The dead worker's late settle changes nothing: the row is not its any more.
-        await tx.mark_retry(back[0].id, later, "late", owner="elsewhere:1:aa")
-        assert await tx.claim_outbox("sms", later, 10, owner="x:3:cc", until=later + lease) == []
+        await tx.outbox.mark_retry(back[0].id, later, "late", owner="elsewhere:1:aa")
+        assert await tx.outbox.claim("sms", later, 10, owner="x:3:cc", until=later + lease) == []
 
 
 class Lists:
@@ -183,11 +183,13 @@ async def test_an_unsure_row_is_looked_up_and_sent_only_when_it_is_not_there(
     now = clock.now()
     await _queue(bot, [("+33600000500", "old")])
     async with bot.db.transaction() as tx:
-        [old] = await tx.claim_outbox("sms", now, 10, owner="elsewhere:1:aa", until=now)
-        await tx.mark_sent(old.id, "SM-known", now)  # another row's SID: never taken for these
+        [old] = await tx.outbox.claim("sms", now, 10, owner="elsewhere:1:aa", until=now)
+        await tx.outbox.mark_sent(
+            old.id, "SM-known", now
+        )  # another row's SID: never taken for these
     await _queue(bot, [("+33600000501", "went out"), ("+33600000502", "never left")])
     async with bot.db.transaction() as tx:  # a worker claims both, then dies
-        assert len(await tx.claim_outbox("sms", now, 10, owner="elsewhere:1:aa", until=now)) == 2
+        assert len(await tx.outbox.claim("sms", now, 10, owner="elsewhere:1:aa", until=now)) == 2
     transport = Lists()
     sender = Sender(bot, transport)
     clock.advance(timedelta(seconds=1))

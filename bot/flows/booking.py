@@ -23,7 +23,7 @@ from bot.services.booking import (
     spans_text,
 )
 from bot.services.desk import Desk, Option
-from bot.services.ports import Tx
+from bot.services.ports import UnitOfWork
 
 FLOW = "bk"
 BIO_SHORT = 48
@@ -301,8 +301,8 @@ def _short_profile(provider: Provider, lang: str, known: bool) -> str:
     return " · ".join(parts)
 
 
-async def _candidates(tx: Tx, state: State) -> list[Provider]:
-    people = [await tx.person(pid) for pid in state.get("cands", [])]
+async def _candidates(tx: UnitOfWork, state: State) -> list[Provider]:
+    people = [await tx.roster.person(pid) for pid in state.get("cands", [])]
     return [p for p in people if isinstance(p, Provider)]
 
 
@@ -339,7 +339,7 @@ async def _summary(desk: Desk, member: Member, state: State, provider_id: str) -
     if provider_id not in state.get("cands", []):
         await desk.stale(member)
         return
-    provider = await desk.tx.person(provider_id)
+    provider = await desk.tx.roster.person(provider_id)
     start, end = _window(state)
     lang = desk.lang(member)
     service = desk.services[state["service"]]
@@ -384,7 +384,7 @@ async def _finish(desk: Desk, member: Member, state: State, *, send: bool) -> No
         await leave(desk, member)
         await desk.send(member, tr(lang, "All right, nothing was booked."))
         return
-    provider = await desk.tx.person(state["provider"])
+    provider = await desk.tx.roster.person(state["provider"])
     start, end = _window(state)
     problem = check_window(start, end, desk.now, desk.agency.policy)
     if problem is not None:  # the member took long enough for the notice to run out

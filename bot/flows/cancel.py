@@ -24,13 +24,13 @@ async def upcoming(
     desk: Desk, member: Member, statuses: tuple[Status, ...] = UPCOMING
 ) -> list[Request]:
     """A member's bookings that have not started yet, soonest first."""
-    return [r for r in await desk.tx.requests_of_member(member.id, statuses) if r.start > desk.now]
+    return [r for r in await desk.tx.requests.of_member(member.id, statuses) if r.start > desk.now]
 
 
 async def label(desk: Desk, request: Request, lang: str) -> str:
     """'mardi 24 novembre à 14:00 - Marie Dupont' (day, time and provider's name)."""
     who = (
-        (await desk.tx.person(request.provider_id)).name
+        (await desk.tx.roster.person(request.provider_id)).name
         if request.provider_id
         else tr(lang, "provider to be found")
     )
@@ -55,7 +55,7 @@ async def begin(desk: Desk, member: Member) -> None:
         )
     # A weekly series can be ended in one go: all its upcoming sessions (§8.5).
     for series_id in dict.fromkeys(r.series_id for r in bookings if r.series_id is not None):
-        series = await desk.tx.series(series_id)
+        series = await desk.tx.series.get(series_id)
         if series is not None:
             what = weekly.describe_series(desk, series, desk.services[series.service_id], lang)
             options.append(
@@ -111,12 +111,12 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
     elif args[0] == "sr" and len(args) > 1 and args[1].isdigit():
         await _from_on(desk, member, state, int(args[1]), None)
     elif args[0] == "fut" and state.get("chosen"):
-        first = await desk.tx.request(int(state["chosen"][0]))
+        first = await desk.tx.requests.get(int(state["chosen"][0]))
         if first.series_id is not None:
             await _from_on(desk, member, state, first.series_id, first)
     elif args[0] == "ok" and state.get("step") == "confirm":
         await leave(desk, member)
-        requests = [await desk.tx.request(i) for i in state["chosen"]]
+        requests = [await desk.tx.requests.get(i) for i in state["chosen"]]
         await cancellations.cancel(
             desk,
             member,
@@ -124,7 +124,7 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
             reason=state.get("reason"),
         )
         for series_id in state.get("end_series", []):
-            series = await desk.tx.series(int(series_id))
+            series = await desk.tx.series.get(int(series_id))
             if series is not None and series.member_id == member.id:
                 await weekly.end_series(desk, series.id)
     else:
@@ -137,7 +137,7 @@ async def _from_on(
     """'This and all future ones': the series' upcoming sessions from one on, and its end."""
     chosen = [
         r.id
-        for r in await desk.tx.requests_of_series(series_id)
+        for r in await desk.tx.series.occurrences(series_id)
         if r.id in state["cands"] and (first is None or r.start >= first.start)
     ]
     state["end_series"] = [series_id]
@@ -152,7 +152,7 @@ async def _summary(desk: Desk, member: Member, state: State, chosen: list[int]) 
     state = await save(desk, member, FLOW, state)
     lines = [tr(lang, "Cancel:")]
     for request_id in chosen:
-        request = await desk.tx.request(request_id)
+        request = await desk.tx.requests.get(request_id)
         lines.append(
             f"• {describe(desk, request, lang)}: {cancellations.quote(desk, request, lang)}"
         )
@@ -165,7 +165,7 @@ async def _summary(desk: Desk, member: Member, state: State, chosen: list[int]) 
         (tr(lang, "Keep my booking"), step_action(FLOW, state, "x")),
     ]
     if len(chosen) == 1 and not state.get("end_series"):
-        single = await desk.tx.request(chosen[0])
+        single = await desk.tx.requests.get(chosen[0])
         if single.series_id is not None:
             options.insert(
                 1, (tr(lang, "This one and all later ones"), step_action(FLOW, state, "fut"))
@@ -178,11 +178,11 @@ async def ask_waiver(desk: Desk, member: Member, request_id: str | None) -> None
     lang = desk.lang(member)
     cancelled = [
         r
-        for r in await desk.tx.requests_of_member(member.id, [Status.CANCELLED])
+        for r in await desk.tx.requests.of_member(member.id, [Status.CANCELLED])
         if request_id is None or str(r.id) == request_id
     ]
     # The latest late cancellation, or one whose waiver was already asked (and maybe granted).
-    candidates = [(r, await desk.tx.escalations_of(r.id)) for r in cancelled]
+    candidates = [(r, await desk.tx.escalations.of_request(r.id)) for r in cancelled]
     eligible = [
         (r, e) for r, e in candidates if r.payout > 0 or any(x.reason == "waiver" for x in e)
     ]
@@ -205,6 +205,6 @@ async def on_waiver_text(desk: Desk, member: Member, text: str) -> bool:
     if state is None:
         return False
     await leave(desk, member)
-    request = await desk.tx.request(int(state["request"]))
+    request = await desk.tx.requests.get(int(state["request"]))
     await request_waiver(desk, member, request, text.strip())
     return True

@@ -79,7 +79,7 @@ async def _ask_value(desk: Desk, member: Member, state: State, kind: str) -> Non
     elif kind == "notes":
         await desk.send(member, tr(lang, "Write your notes for the provider in one message."))
     else:
-        request = await desk.tx.request(int(state["request"]))
+        request = await desk.tx.requests.get(int(state["request"]))
         options: list[Option] = [
             (s.label(lang), step_action(FLOW, state, "s", s.id))
             for s in desk.services.values()
@@ -107,7 +107,7 @@ async def on_text(desk: Desk, member: Member, text: str) -> bool:
             return True
         state["service"] = service
     else:
-        request = await desk.tx.request(int(state["request"]))
+        request = await desk.tx.requests.get(int(state["request"]))
         window = _parse(desk, text, lang, desk.local(request.start).date().isoformat())
         problem = (
             check_window(window[0], window[1], desk.now, desk.agency.policy) if window else None
@@ -142,7 +142,7 @@ def _parse(desk: Desk, text: str, lang: str, day: str) -> tuple[datetime, dateti
 
 async def _summary(desk: Desk, member: Member, state: State) -> None:
     lang = desk.lang(member)
-    request = await desk.tx.request(int(state["request"]))
+    request = await desk.tx.requests.get(int(state["request"]))
     kind = state["kind"]
     price = request.price
     if kind == "time":
@@ -178,7 +178,7 @@ async def _summary(desk: Desk, member: Member, state: State) -> None:
 
 async def _send(desk: Desk, member: Member, state: State) -> None:
     await leave(desk, member)
-    request = await desk.tx.request(int(state["request"]))
+    request = await desk.tx.requests.get(int(state["request"]))
     if request.member_id != member.id or request.status is not Status.CONFIRMED:
         await desk.send(member, tr(desk.lang(member), "This booking can no longer be changed."))
         return

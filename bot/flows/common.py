@@ -90,8 +90,8 @@ async def set_language(desk: Desk, person: Person, lang: str) -> Person:
     if lang not in LANGUAGES:
         await ask_language(desk, person)
         return person
-    await desk.tx.set_language(person.id, lang)
-    person = await desk.tx.person(person.id)
+    await desk.tx.roster.set_language(person.id, lang)
+    person = await desk.tx.roster.person(person.id)
     await desk.send(person, tr(desk.lang(person), "I will speak English with you from now on."))
     return person
 
@@ -106,7 +106,7 @@ async def list_bookings(desk: Desk, person: Person) -> None:
     # upcoming either. An appointment stays listed while it is under way.
     upcoming = [
         r
-        for r in await desk.tx.requests_of_member(person.id, OPEN)
+        for r in await desk.tx.requests.of_member(person.id, OPEN)
         if r.end > desk.now
         and (r.start > desk.now or r.status in (Status.CONFIRMED, Status.IN_PROGRESS))
     ]
@@ -130,10 +130,10 @@ async def list_bookings(desk: Desk, person: Person) -> None:
             continue
         who = ""
         if request.provider_id:
-            who = " - " + (await desk.tx.person(request.provider_id)).name
+            who = " - " + (await desk.tx.roster.person(request.provider_id)).name
         status = tr(lang, STATUS_LABELS.get(request.status.value, request.status.value))
         lines.append(f"• {describe(desk, request, lang)}{who} ({status})")
-        for change in await desk.tx.changes_of(request.id):
+        for change in await desk.tx.changes.of_request(request.id):
             if change.status == "pending":
                 lines.append(
                     "  "
@@ -149,12 +149,12 @@ async def list_bookings(desk: Desk, person: Person) -> None:
 async def _series_line(desk: Desk, requests: list[Request], lang: str) -> str:
     """'• Childcare, every Tuesday 18:00-20:00 - Léa Moreau: 9 sessions, next ... (confirmed)'."""
     first = requests[0]
-    series = await desk.tx.series(first.series_id or 0)
+    series = await desk.tx.series.get(first.series_id or 0)
     assert series is not None
     what = weekly.describe_series(desk, series, desk.services[series.service_id], lang)
     who = ""
     if first.provider_id:
-        who = " - " + (await desk.tx.person(first.provider_id)).name
+        who = " - " + (await desk.tx.roster.person(first.provider_id)).name
     status = tr(lang, STATUS_LABELS.get(first.status.value, first.status.value))
     return "• " + tr(
         lang,
@@ -203,7 +203,7 @@ async def show_balance(desk: Desk, person: Person) -> None:
     ]
     if person.subscription or account.credits:
         lines.append(tr(lang, "Session credits: {credits}.", credits=account.credits))
-    history = await desk.tx.history(person.id, STATEMENT_LINES.get(person.channel, 2))
+    history = await desk.tx.ledger.history(person.id, STATEMENT_LINES.get(person.channel, 2))
     if history:
         lines.append(tr(lang, "Latest movements:"))
     lines += [_statement_line(desk, line, lang) for line in history]

@@ -14,7 +14,7 @@ State = dict[str, Any]
 
 async def load(desk: Desk, person: Person, flow: str) -> State | None:
     """The person's state in `flow`, or None when they are elsewhere."""
-    found = await desk.tx.conversation(person.id)
+    found = await desk.tx.conversations.get(person.id)
     if found is None or found[0] != flow:
         return None
     return found[1]
@@ -26,14 +26,14 @@ async def save(desk: Desk, person: Person, flow: str, state: State) -> State:
     A new flow does not start again at 1 (old buttons stay in the chat, and would match):
     tokens start above every message id so far, so no earlier step ever had them.
     """
-    state["tok"] = max(int(state.get("tok", 0)), await desk.tx.last_outbox_id()) + 1
-    await desk.tx.save_conversation(person.id, flow, state, desk.now)
+    state["tok"] = max(int(state.get("tok", 0)), await desk.tx.outbox.last_id()) + 1
+    await desk.tx.conversations.save(person.id, flow, state, desk.now)
     return state
 
 
 async def leave(desk: Desk, person: Person) -> None:
     """End whatever flow the person is in."""
-    await desk.tx.end_conversation(person.id)
+    await desk.tx.conversations.end(person.id)
 
 
 def step_action(flow: str, state: State, *args: object) -> str:

@@ -33,7 +33,7 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
     if change is None:
         return False
     # "pas dispo" answering a request waiting for them is a decline, not a day off.
-    if parse_reply(text, lang).intent in ("confirm", "decline") and await desk.tx.open_offers(
+    if parse_reply(text, lang).intent in ("confirm", "decline") and await desk.tx.offers.open_for(
         provider.id
     ):
         return False
@@ -82,7 +82,7 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
         )
     ]
     for request in broken:
-        member = await desk.tx.person(request.member_id)
+        member = await desk.tx.roster.person(request.member_id)
         lines.append(f"• {describe(desk, request, lang)} - {member.name}")
     await desk.send(
         provider,
@@ -110,7 +110,7 @@ async def on_press(desk: Desk, provider: Provider, tok: str, args: tuple[str, ..
         frozenset(date.fromisoformat(d) for d in state["off"]),
     )
     # Read again: what is at stake may have changed since the question.
-    provider_now = await desk.tx.person(provider.id)
+    provider_now = await desk.tx.roster.person(provider.id)
     assert isinstance(provider_now, Provider)
     await hours.apply(desk, provider_now, schedule)
     await desk.send(

@@ -22,8 +22,8 @@ async def on_sms(desk: Desk, person: Person, text: str) -> bool:
     # YES opts back in only when no request is waiting for this person's answer.
     if (
         normalize(text) in YES
-        and await desk.tx.is_opted_out(person.id)
-        and not await desk.tx.open_offers(person.id)
+        and await desk.tx.roster.is_opted_out(person.id)
+        and not await desk.tx.offers.open_for(person.id)
     ):
         await opt_in(desk, person)
         return True

@@ -45,7 +45,7 @@ async def find_member(desk: Desk, who: str) -> list[Member]:
     """Members a staff member means by an id, a full name, one of its words, or a phone."""
     wanted = fold(who)
     digits = re.sub(r"\D", "", who)
-    members = [m for m in await desk.tx.people("member") if isinstance(m, Member)]
+    members = [m for m in await desk.tx.roster.people("member") if isinstance(m, Member)]
     by_id_or_name = [m for m in members if wanted in (fold(m.id), fold(m.name))]
     by_phone = [m for m in members if len(digits) >= 6 and (m.phone or "").endswith(digits[-9:])]
     by_word = [m for m in members if wanted in fold(m.name).split()]

@@ -46,7 +46,7 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
 
 
 async def _answer(desk: Desk, provider: Provider, accept: bool) -> None:
-    offers = await desk.tx.open_offers(provider.id)
+    offers = await desk.tx.offers.open_for(provider.id)
     lang = desk.lang(provider)
     if not offers:
         await desk.send(provider, tr(lang, "No request is waiting for your answer."))
@@ -56,7 +56,7 @@ async def _answer(desk: Desk, provider: Provider, accept: bool) -> None:
         verb = "y" if accept else "n"
         options: list[Option] = []
         for offer in offers:
-            request = await desk.tx.request(offer.request_id)
+            request = await desk.tx.requests.get(offer.request_id)
             options.append((describe(desk, request, lang), action("oa", offer.id, verb)))
         await desk.send(
             provider, tr(lang, "Several requests are waiting. Which one do you mean?"), options
@@ -65,7 +65,7 @@ async def _answer(desk: Desk, provider: Provider, accept: bool) -> None:
 
 async def on_answer(desk: Desk, provider: Provider, offer_id: str, verb: str) -> None:
     """A tapped Yes/No on a request (or its number on SMS)."""
-    offer = await desk.tx.offer(int(offer_id)) if offer_id.isdigit() else None
+    offer = await desk.tx.offers.get(int(offer_id)) if offer_id.isdigit() else None
     if offer is None or offer.provider_id != provider.id or verb not in ("y", "n"):
         await desk.stale(provider)
         return
@@ -84,7 +84,7 @@ def _value(reply: Reply) -> str:
 async def _report(desk: Desk, provider: Provider, reply: Reply) -> None:
     """Find the appointment a report is about, or ask which one."""
     lang = desk.lang(provider)
-    held = await desk.tx.requests_of_provider(provider.id, dayof.UNDER_WAY)
+    held = await desk.tx.requests.of_provider(provider.id, dayof.UNDER_WAY)
     if reply.intent == "done":
         plausible = [r for r in held if r.start <= desk.now]
     else:
@@ -132,7 +132,7 @@ async def _own(desk: Desk, provider: Provider, request_id: str) -> Request | Non
     if not request_id.isdigit():
         return None
     try:
-        request = await desk.tx.request(int(request_id))
+        request = await desk.tx.requests.get(int(request_id))
     except LookupError:
         return None
     return request if request.provider_id == provider.id else None
@@ -149,7 +149,7 @@ async def apply(desk: Desk, provider: Provider, request: Request, intent: str, v
     elif intent == "absent":
         await dayof.absent(desk, provider, request)
     elif intent == "client_cancel":
-        member = await desk.tx.person(request.member_id)
+        member = await desk.tx.roster.person(request.member_id)
         assert isinstance(member, Member)
         await cancellations.cancel(desk, member, [request], reported_by=provider)
     elif intent == "provider_cancel":

@@ -81,7 +81,7 @@ async def handle(desk: Desk, person: Person, inbound: Inbound) -> None:
         return
     if await _command(desk, person, text) or await payment.on_payment(desk, person, text):
         return
-    last = await desk.tx.last_message_to(person.id)
+    last = await desk.tx.outbox.last_to(person.id)
     if (
         last is not None
         and last.options
@@ -122,7 +122,7 @@ async def _answers_one_of_several(
         return False
     if parse_reply(text, desk.lang(person)).intent not in ("confirm", "decline"):
         return False
-    return len(await desk.tx.open_offers(person.id)) > 1
+    return len(await desk.tx.offers.open_for(person.id)) > 1
 
 
 async def _command(desk: Desk, person: Person, text: str) -> bool:

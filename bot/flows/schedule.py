@@ -21,7 +21,7 @@ HELD = (Status.CONFIRMED, Status.IN_PROGRESS)
 async def list_appointments(desk: Desk, provider: Provider) -> None:
     """/today, 'mes rendez-vous': upcoming appointments, each with a 'move' option."""
     lang = desk.lang(provider)
-    held = [r for r in await desk.tx.requests_of_provider(provider.id, HELD) if r.end > desk.now]
+    held = [r for r in await desk.tx.requests.of_provider(provider.id, HELD) if r.end > desk.now]
     if not held:
         await desk.send(provider, tr(lang, "You have no upcoming session."))
         return
@@ -29,7 +29,7 @@ async def list_appointments(desk: Desk, provider: Provider) -> None:
     lines = [tr(lang, "Your upcoming sessions:")]
     options: list[Option] = []
     for request in held:
-        member = await desk.tx.person(request.member_id)
+        member = await desk.tx.roster.person(request.member_id)
         lines.append(f"• {describe(desk, request, lang)} - {member.name}")
         if request.status is Status.CONFIRMED:
             options.append(
@@ -72,7 +72,7 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
     if state is None or state.get("step") != "when":
         return False
     lang = desk.lang(provider)
-    request = await desk.tx.request(int(state["request"]))
+    request = await desk.tx.requests.get(int(state["request"]))
     now = desk.local(desk.now).replace(tzinfo=None)
     start = None
     for attempt in (text, f"{desk.local(request.start).date().isoformat()} {text}"):
@@ -91,7 +91,7 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
         return True
     state.update(step="confirm", start=start.isoformat())
     state = await save(desk, provider, FLOW, state)
-    member = await desk.tx.person(request.member_id)
+    member = await desk.tx.roster.person(request.member_id)
     await desk.send(
         provider,
         tr(
@@ -110,7 +110,7 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
 
 
 async def _move(desk: Desk, provider: Provider, state: dict[str, object]) -> None:
-    request = await desk.tx.request(int(str(state["request"])))
+    request = await desk.tx.requests.get(int(str(state["request"])))
     if request.provider_id != provider.id:
         await desk.send(provider, tr(desk.lang(provider), "This session can no longer be moved."))
         return
@@ -126,12 +126,12 @@ async def earnings(desk: Desk, provider: Provider) -> None:
     next_month = (this_month + timedelta(days=32)).replace(day=1)
     lines = [tr(lang, "What you are owed:")]
     for start, end in ((last_month, this_month), (this_month, next_month)):
-        rows = await desk.tx.payouts(provider.id, start, end)
+        rows = await desk.tx.ledger.payouts(provider.id, start, end)
         total = sum((amount for _, amount, _ in rows), Decimal("0.00"))
         lines.append(f"{fmt_month(start, lang)}: {money(desk, total, lang)}")
         for request_id, amount, _ in rows:
             if request_id is not None:
-                request = await desk.tx.request(request_id)
+                request = await desk.tx.requests.get(request_id)
                 lines.append(
                     f"  • {fmt_day(desk.local(request.start), lang)} "
                     f"{fmt_time(desk.local(request.start), lang)}: "

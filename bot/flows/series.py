@@ -165,7 +165,7 @@ async def _summary(desk: Desk, member: Member, state: State) -> None:
     lang = desk.lang(member)
     draft = _draft(desk, member, state)
     service = desk.services[draft.service_id]
-    provider = await desk.tx.person(str(state["provider"]))
+    provider = await desk.tx.roster.person(str(state["provider"]))
     windows = _windows(desk, draft)
     first_start, first_end = windows[0][1]
     price = session_price(service.hourly_rate, first_start, first_end)
@@ -215,7 +215,7 @@ async def _book(desk: Desk, member: Member, state: State) -> None:
     lang = desk.lang(member)
     draft = _draft(desk, member, state)
     service = desk.services[draft.service_id]
-    provider = await desk.tx.person(str(state["provider"]))
+    provider = await desk.tx.roster.person(str(state["provider"]))
     assert isinstance(provider, Provider)
     made = await weekly.book(
         desk,

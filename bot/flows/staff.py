@@ -48,14 +48,14 @@ async def list_pending(desk: Desk, person: Person) -> None:
     if await refuse_unless_staff(desk, person):
         return
     lang = desk.lang(person)
-    open_ones = await desk.tx.open_escalations()
+    open_ones = await desk.tx.escalations.open()
     if not open_ones:
         await desk.send(person, tr(lang, "No escalation is waiting."))
         return
     lines = [tr(lang, "Escalations waiting:")]
     for escalation in open_ones:
-        request = await desk.tx.request(escalation.request_id)
-        member = await desk.tx.person(request.member_id)
+        request = await desk.tx.requests.get(escalation.request_id)
+        member = await desk.tx.roster.person(request.member_id)
         lines.append(f"#{escalation.id} {member.name}: {describe(desk, request, lang)}")
     await desk.send(person, "\n".join(lines))
 
@@ -65,14 +65,16 @@ async def list_unresolved(desk: Desk, person: Person) -> None:
     if await refuse_unless_staff(desk, person):
         return
     lang = desk.lang(person)
-    late = await desk.tx.unsettled_before(desk.now, OPEN)
+    late = await desk.tx.requests.unsettled_before(desk.now, OPEN)
     if not late:
         await desk.send(person, tr(lang, "Every past appointment is settled."))
         return
     lines = [tr(lang, "Past appointments not settled yet:")]
     for request in late:
-        member = await desk.tx.person(request.member_id)
-        who = (await desk.tx.person(request.provider_id)).name if request.provider_id else "-"
+        member = await desk.tx.roster.person(request.member_id)
+        who = (
+            (await desk.tx.roster.person(request.provider_id)).name if request.provider_id else "-"
+        )
         status = tr(lang, STAFF_STATUS.get(request.status.value, OPEN_STATUS))
         lines.append(f"• {member.name} / {who}: {describe(desk, request, lang)} ({status})")
     await desk.send(person, "\n".join(lines))

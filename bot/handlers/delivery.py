@@ -160,8 +160,8 @@ class Sender:
         """End the leases of workers of this host that died (SIGKILL, OOM, power cut)."""
         channel = self.transport.channel
         async with self.bot.db.transaction() as tx:
-            gone = [o for o in await tx.lease_owners(channel) if owner_gone(o)]
-            released = await tx.release_leases(channel, gone)
+            gone = [o for o in await tx.outbox.lease_owners(channel) if owner_gone(o)]
+            released = await tx.outbox.release_leases(channel, gone)
         if released:
             log.warning(
                 "%s: %s messages were in flight in a process that died; checking them again",
@@ -179,7 +179,7 @@ class Sender:
                     await task
         try:
             async with self.bot.db.transaction() as tx:
-                await tx.release_leases(self.transport.channel, [self.owner])
+                await tx.outbox.release_leases(self.transport.channel, [self.owner])
         except Exception:  # they expire anyway
             log.warning("%s: could not release leases at stop", self.transport.channel)
 
@@ -210,7 +210,7 @@ class Sender:
             return
         try:
             async with self.bot.db.transaction() as tx:
-                await tx.renew_leases(self.owner, self.bot.clock.now() + self.lease)
+                await tx.outbox.renew_leases(self.owner, self.bot.clock.now() + self.lease)
             self._renewed = time.monotonic()
             await self._release_gone()
         except Exception as exc:  # tried again at the next turn of the loop
@@ -220,7 +220,7 @@ class Sender:
         """Claim up to `limit` due messages and start sending them; returns how many."""
         now = self.bot.clock.now()
         async with self.bot.db.transaction() as tx:
-            batch = await tx.claim_outbox(
+            batch = await tx.outbox.claim(
                 self.transport.channel, now, limit, owner=self.owner, until=now + self.lease
             )
         for message in batch:
@@ -276,7 +276,7 @@ class Sender:
             log.warning("%s: could not check message %s: %s", channel, message.id, exc)
             return Delivery("retry", error=f"reconciling: {exc}"[:300], unknown=True)
         async with self.bot.db.read() as tx:
-            known = await tx.known_external_ids(channel, found)
+            known = await tx.outbox.known_external_ids(channel, found)
         fresh = [external_id for external_id in found if external_id not in known]
         if fresh:
             log.warning("%s: message %s had gone out as %s", channel, message.id, fresh[0])
@@ -309,12 +309,12 @@ class Sender:
         owner = self.owner
         async with self.bot.db.transaction() as tx:
             if result.outcome == "sent":
-                await tx.mark_sent(message.id, result.external_id, now)
+                await tx.outbox.mark_sent(message.id, result.external_id, now)
             elif result.outcome == "retry" and (limited or message.attempts < self.max_attempts):
                 # A rate limit (429 with a delay) is the service pacing us, not a failure: it
                 # neither uses up the attempts nor lengthens the backoff of later failures.
                 delay = result.retry_after or min(MAX_BACKOFF, 2.0**message.attempts)
-                await tx.mark_retry(
+                await tx.outbox.mark_retry(
                     message.id,
                     now + timedelta(seconds=delay),
                     result.error,
@@ -330,11 +330,11 @@ class Sender:
                     result.error,
                 )
             elif result.outcome in ("dropped", "opted_out"):
-                await tx.mark_failed(
+                await tx.outbox.mark_failed(
                     message.id, result.error or result.outcome, dropped=True, owner=owner
                 )
             else:
-                await tx.mark_failed(message.id, result.error or "gave up", owner=owner)
+                await tx.outbox.mark_failed(message.id, result.error or "gave up", owner=owner)
                 gave_up = result.outcome == "retry"
                 log.warning(
                     "%s: message %s failed%s: %s",

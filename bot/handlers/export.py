@@ -45,12 +45,12 @@ async def export_ledger(db_path: str, start_day: date, end_day: date, out: TextI
     bot = await Carebot.open(db_path, SystemClock())
     try:
         async with bot.db.transaction() as tx:
-            agency = await tx.agency()
+            agency = await tx.roster.agency()
             tz = ZoneInfo(agency.timezone)
             start = datetime.combine(start_day, time(0), tzinfo=tz)
             end = datetime.combine(end_day + timedelta(days=1), time(0), tzinfo=tz)
-            rows = await tx.ledger_between(start, end)
-            before = await tx.ledger_between(datetime(1970, 1, 1, tzinfo=UTC), start)
+            rows = await tx.ledger.between(start, end)
+            before = await tx.ledger.between(datetime(1970, 1, 1, tzinfo=UTC), start)
     finally:
         await bot.close()
     writer = csv.writer(out)
@@ -64,7 +64,7 @@ async def export_ledger(db_path: str, start_day: date, end_day: date, out: TextI
 def _ledger_line(row: dict[str, Any]) -> LedgerLine:
     return LedgerLine(
         row["id"],
-        datetime.strptime(row["created_at"], "%Y-%m-%d %H:%M:%S"),
+        row["created_at"],
         row["kind"],
         row["request_id"],
         from_minor(row["amount_minor"]),

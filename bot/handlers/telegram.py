@@ -82,7 +82,7 @@ from bot.services.linking import (
     link_contact,
     telegram_language,
 )
-from bot.services.ports import OutboxMessage, Tx
+from bot.services.ports import OutboxMessage, UnitOfWork
 from bot.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -224,16 +224,16 @@ def judge_press(
     return Verdict(None, label)
 
 
-async def group_row(tx: Tx, key: str) -> int | None:
+async def group_row(tx: UnitOfWork, key: str) -> int | None:
     """The one row of a staff broadcast that the staff group receives: the first whose staff
     member speaks the agency's language, else the first (deterministic: every row's send
     reaches the same answer without talking to the others)."""
-    rows = [r for r in await tx.broadcast_rows(key) if r.channel == "telegram"]
-    agency = await tx.agency()
+    rows = [r for r in await tx.outbox.broadcast_rows(key) if r.channel == "telegram"]
+    agency = await tx.roster.agency()
     for row in rows:
         if row.person_id is None:
             continue
-        person = await tx.person(row.person_id)
+        person = await tx.roster.person(row.person_id)
         if normalize_language(person.language, agency.language) == agency.language:
             return row.id
     return rows[0].id if rows else None
@@ -322,7 +322,7 @@ class TelegramTransport:
         if is_inline(message.options):
             try:
                 async with self.bot.db.transaction() as tx:
-                    await tx.record_telegram_message(message.id, chat_id, sent.message_id)
+                    await tx.outbox.record_telegram_message(message.id, chat_id, sent.message_id)
             except Exception:  # the message is out; its buttons will answer "no longer valid"
                 log.exception("could not record telegram message for outbox %s", message.id)
         return Delivery("sent", external_id=f"{chat_id}:{sent.message_id}")
@@ -459,8 +459,8 @@ class TelegramChannel:
                     partial(self.api.set_my_commands, staff, scope=group, language_code=code),
                 )
         async with bot.db.transaction() as tx:
-            agency = await tx.agency()
-            people = [*await tx.people("provider"), *await tx.people("staff")]
+            agency = await tx.roster.agency()
+            people = [*await tx.roster.people("provider"), *await tx.roster.people("staff")]
         for person in people:
             await self._commands_for(person, agency.language)
 
@@ -552,7 +552,7 @@ class TelegramChannel:
         bot, inbound = self._require_bot(), self._require_inbound()
         address = str(user.id)
         async with bot.db.transaction() as tx:
-            person = await tx.person_by_address("telegram", address)
+            person = await tx.roster.by_address("telegram", address)
             if person is not None:
                 await adopt_language(tx, person, user.language_code)
         if person is None:
@@ -571,7 +571,7 @@ class TelegramChannel:
             return
         bot, inbound = self._require_bot(), self._require_inbound()
         async with bot.db.transaction() as tx:
-            person = await tx.person_by_address("telegram", str(user.id))
+            person = await tx.roster.by_address("telegram", str(user.id))
         if isinstance(person, Staff) and await bot.accept(
             "telegram", str(user.id), Text(text), str(update_id)
         ):
@@ -581,7 +581,7 @@ class TelegramChannel:
         """Someone we do not know: ask for their phone number (the update is recorded once)."""
         bot = self._require_bot()
         async with open_desk(bot.db, bot.clock) as desk:
-            if await desk.tx.first_delivery("telegram", str(update_id), desk.now):
+            if await desk.tx.once.first("telegram", str(update_id), desk.now):
                 await greet_stranger(desk, user.id, user.language_code)
         self.wake()
 
@@ -591,7 +591,7 @@ class TelegramChannel:
         bot = self._require_bot()
         contact = message.contact
         async with open_desk(bot.db, bot.clock) as desk:
-            if not await desk.tx.first_delivery("telegram", str(update_id), desk.now):
+            if not await desk.tx.once.first("telegram", str(update_id), desk.now):
                 return
             person = await link_contact(
                 desk,
@@ -619,14 +619,14 @@ class TelegramChannel:
         chat_id, message_id = message.chat.id, message.message_id
         in_group = chat_id == self.config.staff_chat_id
         async with bot.db.transaction() as tx:
-            agency = await tx.agency()
-            person = await tx.person_by_address("telegram", str(user.id))
-            row = await tx.telegram_message(chat_id, message_id)
+            agency = await tx.roster.agency()
+            person = await tx.roster.by_address("telegram", str(user.id))
+            row = await tx.outbox.by_telegram_message(chat_id, message_id)
         if row is None and self._transport is not None:
             # Pressed the instant it arrived: its record may be a few milliseconds behind.
             await self._transport.settle(chat_id)
             async with bot.db.transaction() as tx:
-                row = await tx.telegram_message(chat_id, message_id)
+                row = await tx.outbox.by_telegram_message(chat_id, message_id)
         if person is not None:
             lang = normalize_language(person.language, agency.language)
         else:

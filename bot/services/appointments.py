@@ -29,7 +29,7 @@ async def schedule(desk: Desk, request: Request) -> None:
     (§2.1); the arrival prompt, the start, the declaration reminder and expiry always come.
     """
     # Confirmed: whatever staff were to be reminded of or the bot was to close is moot.
-    await desk.tx.cancel_timers(request.id, APPOINTMENT_TIMERS + ESCALATION_TIMERS)
+    await desk.tx.timers.cancel(request.id, APPOINTMENT_TIMERS + ESCALATION_TIMERS)
     policy = desk.agency.policy
     timers: list[tuple[str, datetime, int | None, int | None]] = []
     for kind, befores in (
@@ -46,9 +46,9 @@ async def schedule(desk: Desk, request: Request) -> None:
         (DECLARE, max(request.end, desk.now), request.id, None),
         (EXPIRE, request.end + policy.declare_within, request.id, None),
     ]
-    await desk.tx.add_timers(timers)
+    await desk.tx.timers.add_many(timers)
 
 
 async def drop(desk: Desk, request: Request) -> None:
     """Cancel every pending timer of an appointment (or a request) that is over or gone."""
-    await desk.tx.cancel_timers(request.id, APPOINTMENT_TIMERS + ESCALATION_TIMERS)
+    await desk.tx.timers.cancel(request.id, APPOINTMENT_TIMERS + ESCALATION_TIMERS)

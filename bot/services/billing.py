@@ -15,7 +15,7 @@ from bot.services import appointments, hiatus
 from bot.services.actions import action
 from bot.services.booking import claim, describe, escalation_of_kind, money, tell_other_staff
 from bot.services.desk import Desk, Option
-from bot.services.ports import Tx
+from bot.services.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 WEEKLY_CREDITS = "weekly_credits"
@@ -29,13 +29,13 @@ async def settle(
     The provider is owed `amount` either way (the full rate, or the no-show fee).
     """
     charge = Decimal(0) if request.paid_by_credit else amount
-    request = await desk.tx.update_request(
+    request = await desk.tx.requests.update(
         request.id, desk.now, status=status, charge=charge, payout=amount
     )
     await appointments.drop(desk, request)
     if amount <= 0:
         return request
-    await desk.tx.add_ledger(
+    await desk.tx.ledger.add(
         at=desk.now,
         kind=kind,
         amount=charge,
@@ -43,7 +43,7 @@ async def settle(
         request_id=request.id,
         credits_delta=-1 if request.paid_by_credit else 0,
     )
-    await desk.tx.add_ledger(
+    await desk.tx.ledger.add(
         at=desk.now,
         kind="payout",
         amount=amount,
@@ -53,9 +53,9 @@ async def settle(
     return request
 
 
-async def member_account(tx: Tx, member_id: str) -> Account:
+async def member_account(tx: UnitOfWork, member_id: str) -> Account:
     """A member's credit, session credits and what they still owe, from their whole ledger."""
-    return account(await tx.member_ledger(member_id))
+    return account(await tx.ledger.of_member(member_id))
 
 
 def signed_money(desk: Desk, amount: Decimal, lang: str) -> str:
@@ -96,7 +96,7 @@ async def record_payment(desk: Desk, staff: Person, member: Member, amount: Deci
         raise PaymentRefused("nothing_owed", before.owed)
     if amount > before.owed:
         raise PaymentRefused("more_than_owed", before.owed)
-    await desk.tx.add_ledger(at=desk.now, kind="payment", amount=amount, member_id=member.id)
+    await desk.tx.ledger.add(at=desk.now, kind="payment", amount=amount, member_id=member.id)
     # No column records who yet (it needs a migration): the log keeps it meanwhile.
     log.info("payment of %s for %s recorded by %s", amount, member.id, staff.id)
     after = await member_account(desk.tx, member.id)
@@ -132,8 +132,8 @@ def next_monday(desk: Desk, after: datetime) -> datetime:
 
 async def ensure_weekly_credits(desk: Desk) -> None:
     """Arm the weekly credits timer once per database (import and start call this)."""
-    if not await desk.tx.has_pending_timer(WEEKLY_CREDITS):
-        await desk.tx.add_timer(WEEKLY_CREDITS, next_monday(desk, desk.now))
+    if not await desk.tx.timers.has_pending(WEEKLY_CREDITS):
+        await desk.tx.timers.add(WEEKLY_CREDITS, next_monday(desk, desk.now))
 
 
 async def add_weekly_credits(desk: Desk, due_at: datetime) -> None:
@@ -141,10 +141,10 @@ async def add_weekly_credits(desk: Desk, due_at: datetime) -> None:
     year, week, _ = desk.local(due_at).isocalendar()
     label = f"{year}-W{week:02d}"
     credited = False
-    for member in await desk.tx.members_with_subscription():
+    for member in await desk.tx.roster.subscribers():
         assert member.subscription is not None
-        if await desk.tx.claim_credit_week(member.id, label):
-            await desk.tx.add_ledger(
+        if await desk.tx.ledger.claim_credit_week(member.id, label):
+            await desk.tx.ledger.add(
                 at=desk.now,
                 kind="weekly_credits",
                 amount=Decimal(0),
@@ -154,7 +154,7 @@ async def add_weekly_credits(desk: Desk, due_at: datetime) -> None:
             credited = True
     if credited:
         await hiatus.arm_credit_notice(desk, due_at)  # non-urgent: not before 09:00 (§10.2)
-    await desk.tx.add_timer(WEEKLY_CREDITS, next_monday(desk, due_at))
+    await desk.tx.timers.add(WEEKLY_CREDITS, next_monday(desk, due_at))
 
 
 # --- emergency waivers ------------------------------------------------------------------------
@@ -168,7 +168,7 @@ def waiver_option(request_id: int, lang: str) -> tuple[str, str]:
 async def request_waiver(desk: Desk, member: Member, request: Request, reason: str) -> None:
     """A member asks staff to waive a late-cancellation charge, with a reason."""
     lang = desk.lang(member)
-    escalation = await desk.tx.add_escalation(request.id, "waiver", reason[:500], desk.now)
+    escalation = await desk.tx.escalations.add(request.id, "waiver", reason[:500], desk.now)
 
     def compose(slang: str, _: Person) -> tuple[str, list[Option]]:
         text = tr(
@@ -201,8 +201,8 @@ async def decide_waiver(desk: Desk, staff: Person, escalation_id: int, approve: 
     escalation = await claim(desk, staff, escalation_id, "approved" if approve else "denied")
     if escalation is None:
         return
-    request = await desk.tx.request(escalation.request_id)
-    member = await desk.tx.person(request.member_id)
+    request = await desk.tx.requests.get(escalation.request_id)
+    member = await desk.tx.roster.person(request.member_id)
     lang = desk.lang(member)
     if not approve:
         await tell_other_staff(desk, staff, escalation_id, N_("denied the waiver."))
@@ -217,7 +217,7 @@ async def decide_waiver(desk: Desk, staff: Person, escalation_id: int, approve: 
         return
     refund = request.charge
     # The refund first cancels what is still owed; only what was already paid becomes credit.
-    await desk.tx.add_ledger(
+    await desk.tx.ledger.add(
         at=desk.now,
         kind="waiver",
         amount=refund,
@@ -227,14 +227,14 @@ async def decide_waiver(desk: Desk, staff: Person, escalation_id: int, approve: 
         credits_delta=1 if request.paid_by_credit else 0,
     )
     if request.payout > 0:
-        await desk.tx.add_ledger(
+        await desk.tx.ledger.add(
             at=desk.now,
             kind="payout_waived",
             amount=-request.payout,
             provider_id=request.provider_id,
             request_id=request.id,
         )
-    await desk.tx.update_request(request.id, desk.now, charge=Decimal(0), payout=Decimal(0))
+    await desk.tx.requests.update(request.id, desk.now, charge=Decimal(0), payout=Decimal(0))
     await tell_other_staff(desk, staff, escalation_id, N_("approved the waiver."))
     restored = (
         tr(lang, "your session credit is restored")
@@ -251,7 +251,7 @@ async def decide_waiver(desk: Desk, staff: Person, escalation_id: int, approve: 
         ),
     )
     if request.provider_id:
-        provider = await desk.tx.person(request.provider_id)
+        provider = await desk.tx.roster.person(request.provider_id)
         plang = desk.lang(provider)
         await desk.send(
             provider,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from bot.domain.agency import Member, Person, Provider, Service
@@ -29,8 +29,8 @@ SHOWN = 8  # providers offered at once: a list, not a directory
 PARTLY_SHOWN = 3
 
 
-def _same_day(desk: Desk, start: datetime, end: datetime) -> tuple[int, str, int, int] | None:
-    """(weekday, ISO day, first minute, last minute) of a window inside one local day."""
+def _same_day(desk: Desk, start: datetime, end: datetime) -> tuple[int, date, int, int] | None:
+    """(weekday, day, first minute, last minute) of a window inside one local day."""
     local_start, local_end = desk.local(start), desk.local(end)
     midnight_after = local_start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(
         days=1
@@ -40,7 +40,7 @@ def _same_day(desk: Desk, start: datetime, end: datetime) -> tuple[int, str, int
     last = 24 * 60 if local_end == midnight_after else local_end.hour * 60 + local_end.minute
     return (
         local_start.weekday(),
-        local_start.date().isoformat(),
+        local_start.date(),
         local_start.hour * 60 + local_start.minute,
         last,
     )
@@ -62,20 +62,20 @@ async def available_providers(
     """
     span = _same_day(desk, start, end)
     if span is None:
-        busy = await desk.tx.busy_providers(start, end)
+        busy = await desk.tx.availability.busy(start, end)
         keys = [
             (p.id, p.rating)
-            for p in await desk.tx.providers_offering(service_id)
+            for p in await desk.tx.roster.providers_offering(service_id)
             if p.id not in busy
             and covers(p.availability, p.unavailable, desk.local(start), desk.local(end))
         ]
     else:
         weekday, day, first, last = span
-        keys = await desk.tx.free_provider_keys(service_id, weekday, first, last, day, start, end)
+        keys = await desk.tx.availability.free(service_id, weekday, first, last, day, start, end)
     keys = [(pid, rating) for pid, rating in keys if pid not in exclude]
     if not keys:
         return []
-    known = await desk.tx.providers_had_before(member_id)
+    known = await desk.tx.availability.had_before(member_id)
     local_start = desk.local(start)
     monday = (local_start - timedelta(days=local_start.weekday())).replace(
         hour=0, minute=0, second=0, microsecond=0
@@ -89,11 +89,11 @@ async def available_providers(
     keys.sort(key=group)
     cutoff = group(keys[min(limit, len(keys)) - 1])
     contenders = [k for k in keys if group(k) <= cutoff]
-    booked = await desk.tx.minutes_booked(
+    booked = await desk.tx.availability.minutes_booked(
         monday, monday + timedelta(days=7), [pid for pid, _ in contenders]
     )
     best = sorted(contenders, key=lambda k: (*group(k), booked.get(k[0], 0), k[0]))[:limit]
-    providers = await desk.tx.providers_by_ids([pid for pid, _ in best])
+    providers = await desk.tx.roster.providers([pid for pid, _ in best])
     return rank(Candidate(p, p.id in known, booked.get(p.id, 0)) for p in providers)
 
 
@@ -110,10 +110,10 @@ async def partly_available(
     if span is None:
         return []  # near misses across midnight are not worth the noise
     weekday, day, first, last = span
-    ids = await desk.tx.partly_free_provider_ids(
+    ids = await desk.tx.availability.partly_free(
         service_id, weekday, first, last, day, start, end, limit + len(exclude)
     )
-    providers = await desk.tx.providers_by_ids([i for i in ids if i not in exclude][:limit])
+    providers = await desk.tx.roster.providers([i for i in ids if i not in exclude][:limit])
     local_start, local_end = desk.local(start), desk.local(end)
     return [
         (p, free_spans(p.availability, p.unavailable, local_start, local_end)) for p in providers
@@ -141,17 +141,17 @@ async def credit_available(desk: Desk, member: Member, service_id: str) -> bool:
     sub = member.subscription
     if sub is None or sub.service != service_id:
         return False
-    _, credits = await desk.tx.balance(member.id)
-    return credits - await desk.tx.open_credit_requests(member.id) >= 1
+    _, credits = await desk.tx.ledger.balance(member.id)
+    return credits - await desk.tx.requests.open_on_credit(member.id) >= 1
 
 
 async def charge_fee(desk: Desk, member: Member, request: Request) -> None:
     """Charge the scheduling fee, paid first from the member's balance (credited-back fees)."""
     if request.fee <= 0:
         return
-    balance, _ = await desk.tx.balance(member.id)
+    balance, _ = await desk.tx.ledger.balance(member.id)
     from_balance = min(max(balance, Decimal(0)), request.fee)
-    await desk.tx.add_ledger(
+    await desk.tx.ledger.add(
         at=desk.now,
         kind="scheduling_fee",
         amount=request.fee,
@@ -173,7 +173,7 @@ async def create_request(
     # A subscription session is paid with a credit and carries no scheduling fee (§5).
     by_credit = await credit_available(desk, member, service.id)
     fee = Decimal(0) if by_credit else desk.agency.policy.fee_for_notice(start - desk.now)
-    request = await desk.tx.add_request(
+    request = await desk.tx.requests.add(
         member_id=member.id,
         service_id=service.id,
         start=start,
@@ -192,9 +192,9 @@ async def create_request(
 async def ask_provider(desk: Desk, request: Request, provider: Provider) -> Offer:
     """Put a request to a provider with Yes/No options and an answer deadline timer."""
     deadline = answer_deadline(desk.now, request.start, desk.agency.policy, desk.tz)
-    offer = await desk.tx.add_offer(request.id, provider.id, desk.now, deadline)
-    await desk.tx.add_timer(ANSWER_DEADLINE, deadline, request.id, offer.id)
-    member = await desk.tx.person(request.member_id)
+    offer = await desk.tx.offers.add(request.id, provider.id, desk.now, deadline)
+    await desk.tx.timers.add(ANSWER_DEADLINE, deadline, request.id, offer.id)
+    member = await desk.tx.roster.person(request.member_id)
     lang = desk.lang(provider)
     text = tr(
         lang,
@@ -261,17 +261,17 @@ async def leave_to_staff(
 
 async def answer_offer(desk: Desk, provider: Provider, offer: Offer, accept: bool) -> None:
     """A provider confirms or declines a request put to them."""
-    if not await desk.tx.answer_offer(offer.id, "confirm" if accept else "decline", desk.now):
+    if not await desk.tx.offers.answer(offer.id, "confirm" if accept else "decline", desk.now):
         await desk.send(
             provider, tr(desk.lang(provider), "You have already answered this request.")
         )
         return
-    await desk.tx.cancel_timers(offer.request_id, [ANSWER_DEADLINE])
-    request = await desk.tx.request(offer.request_id)
-    member = await desk.tx.person(request.member_id)
+    await desk.tx.timers.cancel(offer.request_id, [ANSWER_DEADLINE])
+    request = await desk.tx.requests.get(offer.request_id)
+    member = await desk.tx.roster.person(request.member_id)
     plang, mlang = desk.lang(provider), desk.lang(member)
     if accept:
-        request = await desk.tx.update_request(request.id, desk.now, status=Status.CONFIRMED)
+        request = await desk.tx.requests.update(request.id, desk.now, status=Status.CONFIRMED)
         await appointments.schedule(desk, request)
         weekly = request.series_id is not None
         if request.series_id is not None:
@@ -307,26 +307,26 @@ async def answer_offer(desk: Desk, provider: Provider, offer: Offer, accept: boo
 
 async def _confirm_rest_of_series(desk: Desk, series_id: int, provider_id: str) -> None:
     """One answer for the whole series (§8.2): every occurrence waiting for it is confirmed."""
-    for other in await desk.tx.requests_of_series(series_id):
+    for other in await desk.tx.series.occurrences(series_id):
         if other.status is Status.PENDING and other.provider_id == provider_id:
-            other = await desk.tx.update_request(other.id, desk.now, status=Status.CONFIRMED)
+            other = await desk.tx.requests.update(other.id, desk.now, status=Status.CONFIRMED)
             await appointments.schedule(desk, other)
-    await desk.tx.set_series_status(series_id, "active")
+    await desk.tx.series.set_status(series_id, "active")
 
 
 async def _rest_of_series_to_staff(
     desk: Desk, series_id: int, provider: Provider, reason: str, asked: int
 ) -> None:
     """The provider said no to a series: each occurrence waiting for them goes to staff."""
-    await desk.tx.set_series_provider(series_id, None)
-    await desk.tx.set_series_status(series_id, "active")
-    for other in await desk.tx.requests_of_series(series_id):
+    await desk.tx.series.set_provider(series_id, None)
+    await desk.tx.series.set_status(series_id, "active")
+    for other in await desk.tx.series.occurrences(series_id):
         if (
             other.id != asked
             and other.status is Status.PENDING
             and other.provider_id == provider.id
         ):
-            other = await desk.tx.update_request(
+            other = await desk.tx.requests.update(
                 other.id, desk.now, status=Status.ESCALATED, provider_id=None
             )
             await escalate(desk, other, reason, provider.id)
@@ -338,10 +338,10 @@ async def provider_unavailable(
     """A provider declined or let the deadline pass: the member is reassured, staff take over."""
     if request.series_id is not None and request.status is Status.PENDING:
         await _rest_of_series_to_staff(desk, request.series_id, provider, reason, request.id)
-    request = await desk.tx.update_request(
+    request = await desk.tx.requests.update(
         request.id, desk.now, status=Status.ESCALATED, provider_id=None
     )
-    member = await desk.tx.person(request.member_id)
+    member = await desk.tx.roster.person(request.member_id)
     lang = desk.lang(member)
     await desk.send(
         member,
@@ -371,9 +371,9 @@ REASONS = {
 
 async def escalate(desk: Desk, request: Request, reason: str, about: str | None) -> Escalation:
     """Give staff a request with the ranked providers still free and 'close as unfilled'."""
-    escalation = await desk.tx.add_escalation(request.id, reason, about, desk.now)
-    about_name = (await desk.tx.person(about)).name if about else ""
-    member = await desk.tx.person(request.member_id)
+    escalation = await desk.tx.escalations.add(request.id, reason, about, desk.now)
+    about_name = (await desk.tx.roster.person(about)).name if about else ""
+    member = await desk.tx.roster.person(request.member_id)
 
     def head(lang: str) -> str:
         return tr(
@@ -393,7 +393,7 @@ async def escalate(desk: Desk, request: Request, reason: str, about: str | None)
     remind_at = request.start - desk.agency.policy.escalation_reminder
     if remind_at > desk.now:
         timers.append((ESCALATION_REMINDER, remind_at, request.id, escalation.id))
-    await desk.tx.add_timers(timers)
+    await desk.tx.timers.add_many(timers)
     return escalation
 
 
@@ -401,7 +401,7 @@ async def _with_actions(
     desk: Desk, escalation: Escalation, request: Request, head: Callable[[str], str]
 ) -> Compose:
     """A staff notice about an escalation: its head, the providers still free, the actions."""
-    asked = await desk.tx.providers_asked(request.id)
+    asked = await desk.tx.offers.providers_asked(request.id)
     candidates = await available_providers(
         desk, request.member_id, request.service_id, request.start, request.end, frozenset(asked)
     )
@@ -443,7 +443,7 @@ async def _with_actions(
 
 async def remind_staff(desk: Desk, escalation: Escalation, request: Request) -> None:
     """An escalation still open near the start: staff get it again, with its actions."""
-    member = await desk.tx.person(request.member_id)
+    member = await desk.tx.roster.person(request.member_id)
 
     def head(lang: str) -> str:
         return tr(
@@ -463,7 +463,7 @@ async def escalation_of_kind(
     desk: Desk, staff: Person, escalation_id: int, *reasons: str
 ) -> Escalation | None:
     """An escalation if it is of a kind an action expects (a waiver, a change), else None."""
-    found = await desk.tx.escalation(escalation_id)
+    found = await desk.tx.escalations.get(escalation_id)
     if found is None or found.reason not in reasons:
         await desk.stale(staff)
         return None
@@ -472,12 +472,12 @@ async def escalation_of_kind(
 
 async def claim(desk: Desk, staff: Person, escalation_id: int, outcome: str) -> Escalation | None:
     """Take an escalation for one staff member; others are told, a second press changes nothing."""
-    escalation = await desk.tx.escalation(escalation_id)
+    escalation = await desk.tx.escalations.get(escalation_id)
     lang = desk.lang(staff)
     if escalation is None:
         await desk.send(staff, tr(lang, "This escalation no longer exists."))
         return None
-    if not await desk.tx.claim_escalation(escalation_id, staff.id, outcome, desk.now):
+    if not await desk.tx.escalations.claim(escalation_id, staff.id, outcome, desk.now):
         if escalation.handled_by is None:
             await desk.send(
                 staff,
@@ -488,7 +488,7 @@ async def claim(desk: Desk, staff: Person, escalation_id: int, outcome: str) -> 
                 ),
             )
             return None
-        handler = await desk.tx.person(escalation.handled_by)
+        handler = await desk.tx.roster.person(escalation.handled_by)
         await desk.send(
             staff,
             tr(
@@ -522,19 +522,19 @@ async def tell_other_staff(
 
 async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id: str) -> None:
     """Staff put an escalated request to another provider, who answers in turn."""
-    escalation = await desk.tx.escalation(escalation_id)
+    escalation = await desk.tx.escalations.get(escalation_id)
     try:
-        provider = await desk.tx.person(provider_id)
+        provider = await desk.tx.roster.person(provider_id)
     except NotFound:
         provider = None
     if escalation is None or not isinstance(provider, Provider):
         await desk.stale(staff)
         return
-    request = await desk.tx.request(escalation.request_id)
+    request = await desk.tx.requests.get(escalation.request_id)
     # Staff may offer anyone who offers the service and holds nothing at that time, even
     # outside their weekly hours (staff know when someone can stretch).
     offerable = request.service_id in provider.services and provider.id not in (
-        await desk.tx.busy_providers(request.start, request.end)
+        await desk.tx.availability.busy(request.start, request.end)
     )
     taken = request.status is not Status.ESCALATED or not offerable
     # Once someone handled it, `claim` below says who; before that, say why nothing happened.
@@ -550,7 +550,7 @@ async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id
         return
     if await claim(desk, staff, escalation_id, f"offered:{provider.id}") is None:
         return
-    request = await desk.tx.update_request(
+    request = await desk.tx.requests.update(
         request.id, desk.now, status=Status.PENDING, provider_id=provider.id
     )
     await ask_provider(desk, request, provider)
@@ -561,7 +561,7 @@ async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id
         N_("offered the request to {provider}."),
         provider=provider.name,
     )
-    member = await desk.tx.person(request.member_id)
+    member = await desk.tx.roster.person(request.member_id)
     lang = desk.lang(member)
     await desk.send(
         member,
@@ -578,9 +578,9 @@ async def staff_close_unfilled(desk: Desk, staff: Person, escalation_id: int) ->
     """Staff found nobody: the request is unfilled and the fee goes back to the balance."""
     if await claim(desk, staff, escalation_id, "unfilled") is None:
         return
-    escalation = await desk.tx.escalation(escalation_id)
+    escalation = await desk.tx.escalations.get(escalation_id)
     assert escalation is not None
-    request = await desk.tx.request(escalation.request_id)
+    request = await desk.tx.requests.get(escalation.request_id)
     if request.status is not Status.ESCALATED:
         return
     await tell_other_staff(desk, staff, escalation_id, N_("closed the request as unfilled."))
@@ -589,11 +589,11 @@ async def staff_close_unfilled(desk: Desk, staff: Person, escalation_id: int) ->
 
 async def _unfilled(desk: Desk, request: Request) -> None:
     """Close a request nobody took: the fee goes back to the balance, the member is told."""
-    request = await desk.tx.update_request(
+    request = await desk.tx.requests.update(
         request.id, desk.now, status=Status.UNFILLED, provider_id=None
     )
     await appointments.drop(desk, request)
-    member = await desk.tx.person(request.member_id)
+    member = await desk.tx.roster.person(request.member_id)
     lang = desk.lang(member)
     if request.fee <= 0:
         await desk.send(
@@ -605,7 +605,7 @@ async def _unfilled(desk: Desk, request: Request) -> None:
             ),
         )
         return
-    await desk.tx.add_ledger(
+    await desk.tx.ledger.add(
         at=desk.now,
         kind="fee_credit",
         amount=request.fee,
@@ -629,17 +629,17 @@ async def unfilled_at_start(desk: Desk, request: Request) -> None:
     """The start has come and nobody confirmed (§1.10): the bot closes the request itself."""
     if request.status is Status.PENDING and request.provider_id:
         # A provider asked late has not answered: the question is withdrawn.
-        await desk.tx.cancel_timers(request.id, [ANSWER_DEADLINE])
-        for offer in await desk.tx.open_offers(request.provider_id):
+        await desk.tx.timers.cancel(request.id, [ANSWER_DEADLINE])
+        for offer in await desk.tx.offers.open_for(request.provider_id):
             if offer.request_id == request.id:
-                await desk.tx.answer_offer(offer.id, "timeout", desk.now)
-        await _withdrawn(desk, request, await desk.tx.person(request.provider_id), desk.now)
+                await desk.tx.offers.answer(offer.id, "timeout", desk.now)
+        await _withdrawn(desk, request, await desk.tx.roster.person(request.provider_id), desk.now)
     closed = [
         e.id
-        for e in await desk.tx.escalations_of(request.id)
-        if await desk.tx.close_escalation(e.id, "unfilled", desk.now)
+        for e in await desk.tx.escalations.of_request(request.id)
+        if await desk.tx.escalations.close(e.id, "unfilled", desk.now)
     ]
-    member = await desk.tx.person(request.member_id)
+    member = await desk.tx.roster.person(request.member_id)
 
     def compose(lang: str, _: Person) -> str:
         what = describe(desk, request, lang)
@@ -666,13 +666,13 @@ async def unfilled_at_start(desk: Desk, request: Request) -> None:
 
 async def deadline_passed(desk: Desk, offer_id: int) -> None:
     """The provider did not answer in time: withdraw the request and escalate it."""
-    offer = await desk.tx.offer(offer_id)
-    if offer is None or not await desk.tx.answer_offer(offer_id, "timeout", desk.now):
+    offer = await desk.tx.offers.get(offer_id)
+    if offer is None or not await desk.tx.offers.answer(offer_id, "timeout", desk.now):
         return
-    request = await desk.tx.request(offer.request_id)
+    request = await desk.tx.requests.get(offer.request_id)
     if request.status is not Status.PENDING or request.provider_id != offer.provider_id:
         return
-    provider = await desk.tx.person(offer.provider_id)
+    provider = await desk.tx.roster.person(offer.provider_id)
     assert isinstance(provider, Provider)
     await _withdrawn(desk, request, provider, offer.deadline)
     await provider_unavailable(desk, request, provider, "no_answer")

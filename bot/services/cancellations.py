@@ -49,7 +49,7 @@ async def cancel(
             continue
         if reported_by is not None:
             # The member did not say it themselves: they may contest it for a while (§2.4).
-            await desk.tx.mark_request(request.id, desk.now, "client_cancel_at", desk.now)
+            await desk.tx.requests.mark(request.id, desk.now, "client_cancel_at", desk.now)
         request = await _cancel_one(desk, request, reported_by, reason)
         cost = (
             charge_text(desk, request, request.payout, lang)
@@ -81,24 +81,24 @@ async def _cancel_one(
     desk: Desk, request: Request, reported_by: Person | None, reason: str | None
 ) -> Request:
     if reason:
-        request = await desk.tx.set_request_details(request.id, desk.now, cancel_reason=reason)
-    provider = await desk.tx.person(request.provider_id) if request.provider_id else None
+        request = await desk.tx.requests.set_details(request.id, desk.now, cancel_reason=reason)
+    provider = await desk.tx.roster.person(request.provider_id) if request.provider_id else None
     if request.status is Status.PENDING:
         # Not yet an appointment: the question to the provider is withdrawn, nothing is owed.
-        for offer in await desk.tx.open_offers(request.provider_id or ""):
+        for offer in await desk.tx.offers.open_for(request.provider_id or ""):
             if offer.request_id == request.id:
-                await desk.tx.answer_offer(offer.id, "withdrawn", desk.now)
-        await desk.tx.cancel_timers(request.id, [ANSWER_DEADLINE])
+                await desk.tx.offers.answer(offer.id, "withdrawn", desk.now)
+        await desk.tx.timers.cancel(request.id, [ANSWER_DEADLINE])
     if request.status is Status.ESCALATED:
-        for escalation in await desk.tx.open_escalations():
+        for escalation in await desk.tx.escalations.open():
             if escalation.request_id == request.id:
-                await desk.tx.claim_escalation(
+                await desk.tx.escalations.claim(
                     escalation.id, request.member_id, "cancelled", desk.now
                 )
     if is_late(desk, request):
         request = await settle(desk, request, Status.CANCELLED, "late_cancel", request.price)
     else:
-        request = await desk.tx.update_request(
+        request = await desk.tx.requests.update(
             request.id, desk.now, status=Status.CANCELLED, charge=Decimal(0), payout=Decimal(0)
         )
         await appointments.drop(desk, request)
@@ -131,7 +131,7 @@ async def _cancel_one(
         )
     elif provider is not None:
         await desk.send(provider, tr(desk.lang(provider), "Noted, the session is cancelled."))
-    member = await desk.tx.person(request.member_id)
+    member = await desk.tx.roster.person(request.member_id)
 
     def compose(slang: str, _: Person) -> str:
         amount = (

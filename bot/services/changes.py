@@ -73,7 +73,7 @@ async def provider_problem(
     desk: Desk, request: Request, start: datetime, end: datetime, service: str
 ) -> str | None:
     """Why the provider could not take the changed request (a NOT_FREE key); None if they can."""
-    provider = await desk.tx.person(request.provider_id) if request.provider_id else None
+    provider = await desk.tx.roster.person(request.provider_id) if request.provider_id else None
     if not isinstance(provider, Provider):
         return None
     if service not in provider.services:
@@ -83,7 +83,7 @@ async def provider_problem(
         return "day_off"
     if not covers(provider.availability, (), desk.local(start), desk.local(end)):
         return "hours"
-    for other in await desk.tx.requests_of_provider(provider.id, HOLDING):
+    for other in await desk.tx.requests.of_provider(provider.id, HOLDING):
         if other.id != request.id and other.start < end and start < other.end:
             return "appointment"
     return None
@@ -99,7 +99,7 @@ async def review_lines(desk: Desk, request: Request, change: ChangeRequest, lang
         )
     ]
     if request.provider_id and change.kind in ("time", "service"):
-        provider = await desk.tx.person(request.provider_id)
+        provider = await desk.tx.roster.person(request.provider_id)
         problem = await provider_problem(desk, request, start, end, service)
         if problem is None:
             lines.append(tr(lang, "{provider} is free at the new time.", provider=provider.name))
@@ -127,14 +127,14 @@ async def submit(
     notes: str | None = None,
 ) -> ChangeRequest:
     """Record a change; applied at once with policy 'auto', else pending staff review."""
-    change = await desk.tx.add_change(
+    change = await desk.tx.changes.add(
         request.id, kind, desk.now, new_start=start, new_end=end, new_service=service, notes=notes
     )
     if desk.agency.policy.change_requests == "auto":
-        await desk.tx.decide_change(change.id, "approved", desk.now)
+        await desk.tx.changes.decide(change.id, "approved", desk.now)
         await apply(desk, change)
         return change
-    escalation = await desk.tx.add_escalation(
+    escalation = await desk.tx.escalations.add(
         request.id, "change_review", str(change.id), desk.now
     )
 
@@ -158,7 +158,7 @@ async def submit(
 
     await desk.tell_staff(compose)
     if request.provider_id:
-        provider = await desk.tx.person(request.provider_id)
+        provider = await desk.tx.roster.person(request.provider_id)
         plang = desk.lang(provider)
         await desk.send(
             provider,
@@ -189,8 +189,8 @@ async def decide(desk: Desk, staff: Person, escalation_id: int, approve: bool) -
     escalation = await claim(desk, staff, escalation_id, "approved" if approve else "denied")
     if escalation is None or not (escalation.about or "").isdigit():
         return
-    change = await desk.tx.change(int(escalation.about or "0"))
-    if change is None or not await desk.tx.decide_change(
+    change = await desk.tx.changes.get(int(escalation.about or "0"))
+    if change is None or not await desk.tx.changes.decide(
         change.id, "approved" if approve else "denied", desk.now
     ):
         return
@@ -203,8 +203,8 @@ async def decide(desk: Desk, staff: Person, escalation_id: int, approve: bool) -
     if approve:
         await apply(desk, change)
         return
-    request = await desk.tx.request(change.request_id)
-    member = await desk.tx.person(request.member_id)
+    request = await desk.tx.requests.get(change.request_id)
+    member = await desk.tx.roster.person(request.member_id)
     lang = desk.lang(member)
     await desk.send(
         member,
@@ -220,17 +220,17 @@ async def decide(desk: Desk, staff: Person, escalation_id: int, approve: bool) -
 
 async def apply(desk: Desk, change: ChangeRequest) -> None:
     """Carry out an approved change; a provider who cannot follow it makes it an escalation."""
-    request = before = await desk.tx.request(change.request_id)
+    request = before = await desk.tx.requests.get(change.request_id)
     if request.status not in (Status.CONFIRMED, Status.PENDING, Status.ESCALATED):
         return
-    provider = await desk.tx.person(request.provider_id) if request.provider_id else None
-    member = await desk.tx.person(request.member_id)
+    provider = await desk.tx.roster.person(request.provider_id) if request.provider_id else None
+    member = await desk.tx.roster.person(request.member_id)
     if change.kind == "notes":
-        request = await desk.tx.set_request_details(request.id, desk.now, notes=change.notes)
+        request = await desk.tx.requests.set_details(request.id, desk.now, notes=change.notes)
     elif change.kind == "service" and change.new_service:
         service = desk.services[change.new_service]
         price = session_price(service.hourly_rate, request.start, request.end)
-        request = await desk.tx.set_request_details(
+        request = await desk.tx.requests.set_details(
             request.id, desk.now, service_id=service.id, price=price
         )
         if isinstance(provider, Provider) and service.id not in provider.services:
@@ -268,20 +268,20 @@ async def move(
     """
     price = new_price(desk, request, start=start, end=end)
     if price != request.price:
-        request = await desk.tx.set_request_details(request.id, desk.now, price=price)
+        request = await desk.tx.requests.set_details(request.id, desk.now, price=price)
     fits = isinstance(provider, Provider) and covers(
         provider.availability, provider.unavailable, desk.local(start), desk.local(end)
     )
     try:
         if not fits:
             raise DoubleBooking(request.provider_id or "")
-        request = await desk.tx.move_request(request.id, start, end, desk.now)
+        request = await desk.tx.requests.move(request.id, start, end, desk.now)
     except DoubleBooking:
         # The new time stands; the provider does not follow it, so staff find someone.
-        await desk.tx.update_request(
+        await desk.tx.requests.update(
             request.id, desk.now, provider_id=None, status=Status.ESCALATED
         )
-        request = await desk.tx.move_request(request.id, start, end, desk.now)
+        request = await desk.tx.requests.move(request.id, start, end, desk.now)
         if isinstance(provider, Provider):
             await _release(desk, request, provider)
         return None
@@ -292,7 +292,7 @@ async def move(
 
 async def _release(desk: Desk, request: Request, provider: Provider) -> None:
     """The provider cannot do the changed booking: they are freed and staff take over."""
-    request = await desk.tx.update_request(
+    request = await desk.tx.requests.update(
         request.id, desk.now, provider_id=None, status=Status.ESCALATED
     )
     await appointments.drop(desk, request)
@@ -306,7 +306,7 @@ async def _release(desk: Desk, request: Request, provider: Provider) -> None:
             what=describe(desk, request, plang),
         ),
     )
-    member = await desk.tx.person(request.member_id)
+    member = await desk.tx.roster.person(request.member_id)
     lang = desk.lang(member)
     await desk.send(
         member,

@@ -27,8 +27,8 @@ REMINDER_USEFUL_FOR = timedelta(hours=1)
 
 
 async def _people(desk: Desk, request: Request) -> tuple[Member, Provider]:
-    member = await desk.tx.person(request.member_id)
-    provider = await desk.tx.person(request.provider_id or "")
+    member = await desk.tx.roster.person(request.member_id)
+    provider = await desk.tx.roster.person(request.provider_id or "")
     assert isinstance(member, Member) and isinstance(provider, Provider)
     return member, provider
 
@@ -48,7 +48,7 @@ async def on_timer(desk: Desk, timer: Timer) -> None:
     """Run the effect of an appointment timer; each re-checks the state, so twice is harmless."""
     if timer.request_id is None:
         return
-    request = await desk.tx.request(timer.request_id)
+    request = await desk.tx.requests.get(timer.request_id)
     if request.status not in UNDER_WAY or request.provider_id is None:
         return  # cancelled, escalated, settled: nothing left to do
     kind = timer.kind
@@ -132,7 +132,7 @@ async def share_phones(desk: Desk, request: Request, begun: bool = True) -> None
     """
     if request.phones_at is not None:
         return
-    await desk.tx.mark_request(request.id, desk.now, "phones_at", desk.now)
+    await desk.tx.requests.mark(request.id, desk.now, "phones_at", desk.now)
     member, provider = await _people(desk, request)
     for me, other in ((member, provider), (provider, member)):
         lang = desk.lang(me)
@@ -184,12 +184,12 @@ async def _declare_reminder(desk: Desk, request: Request) -> None:
     )
     following = desk.now + appointments.DECLARE_EVERY
     if following < request.end + desk.agency.policy.declare_within:
-        await desk.tx.add_timer(appointments.DECLARE, following, request.id)
+        await desk.tx.timers.add(appointments.DECLARE, following, request.id)
 
 
 async def _expire(desk: Desk, request: Request) -> None:
     """No declaration in time: billing is cancelled and staff are told (§2.5)."""
-    request = await desk.tx.update_request(
+    request = await desk.tx.requests.update(
         request.id, desk.now, status=Status.EXPIRED, charge=Decimal(0), payout=Decimal(0)
     )
     await appointments.drop(desk, request)
@@ -226,9 +226,9 @@ async def arrived(desk: Desk, provider: Provider, request: Request) -> None:
     if request.status is Status.IN_PROGRESS:
         await desk.send(provider, tr(lang, "Your arrival is already noted."))
         return
-    await desk.tx.mark_request(request.id, desk.now, "arrived_at", desk.now)
-    await desk.tx.cancel_timers(request.id, [appointments.NOSHOW])
-    request = await desk.tx.update_request(request.id, desk.now, status=Status.IN_PROGRESS)
+    await desk.tx.requests.mark(request.id, desk.now, "arrived_at", desk.now)
+    await desk.tx.timers.cancel(request.id, [appointments.NOSHOW])
+    request = await desk.tx.requests.update(request.id, desk.now, status=Status.IN_PROGRESS)
     member, _ = await _people(desk, request)
     await desk.send(
         provider,
@@ -252,7 +252,7 @@ async def late(desk: Desk, provider: Provider, request: Request, minutes: int | 
     base = max(request.start, desk.now)
     arrival = desk.local(base + timedelta(minutes=minutes))
     # Remembered: the session begins (numbers shared) with the arrival, and is billed from it.
-    await desk.tx.mark_request(request.id, desk.now, "expected_at", arrival)
+    await desk.tx.requests.mark(request.id, desk.now, "expected_at", arrival)
     member, _ = await _people(desk, request)
     mlang = desk.lang(member)
     text = tr(
@@ -297,7 +297,7 @@ async def modified(
     start = local.replace(hour=hour, minute=minute).astimezone(request.start.tzinfo)
     end = start + request.duration
     try:
-        request = await desk.tx.move_request(request.id, start, end, desk.now)
+        request = await desk.tx.requests.move(request.id, start, end, desk.now)
     except DoubleBooking:
         await desk.send(
             provider,
@@ -305,8 +305,8 @@ async def modified(
         )
         return
     # The start and end moved by agreement: any lateness is absorbed, the whole session counts.
-    await desk.tx.mark_request(request.id, desk.now, "expected_at", None)
-    request = await desk.tx.request(request.id)
+    await desk.tx.requests.mark(request.id, desk.now, "expected_at", None)
+    request = await desk.tx.requests.get(request.id)
     await appointments.schedule(desk, request)
     member, _ = await _people(desk, request)
     mlang = desk.lang(member)
@@ -346,7 +346,7 @@ async def reschedule(
     why = _not_free(desk, provider, start, end, lang)
     if why is None:
         try:
-            moved = await desk.tx.move_request(request.id, start, end, desk.now)
+            moved = await desk.tx.requests.move(request.id, start, end, desk.now)
         except DoubleBooking:
             why = tr(
                 lang, "That time collides with another of your sessions; nothing was changed."
@@ -356,7 +356,7 @@ async def reschedule(
         return None
     # The old day's incidents do not carry over to the new one.
     for mark in ("absent_at", "phones_at"):
-        await desk.tx.mark_request(moved.id, desk.now, mark, None)
+        await desk.tx.requests.mark(moved.id, desk.now, mark, None)
     await appointments.schedule(desk, moved)
     member, _ = await _people(desk, moved)
     mlang = desk.lang(member)
@@ -407,8 +407,8 @@ async def absent(desk: Desk, provider: Provider, request: Request) -> None:
     policy = desk.agency.policy
     deadline = request.start + policy.noshow_wait
     if request.absent_at is None:
-        await desk.tx.mark_request(request.id, desk.now, "absent_at", desk.now)
-        await desk.tx.add_timer(appointments.NOSHOW, max(deadline, desk.now), request.id)
+        await desk.tx.requests.mark(request.id, desk.now, "absent_at", desk.now)
+        await desk.tx.timers.add(appointments.NOSHOW, max(deadline, desk.now), request.id)
     member, _ = await _people(desk, request)
     mlang = desk.lang(member)
     fee = noshow_fee(request.price, policy.noshow_fee_cap)
@@ -535,12 +535,12 @@ async def ask_provider_cancel(desk: Desk, provider: Provider, request: Request) 
 
 async def provider_cancels(desk: Desk, provider: Provider, request: Request) -> None:
     """The provider cancels: the member is warned, staff look for a replacement (§1.6-1.7)."""
-    await desk.tx.record_provider_cancel(request.id, provider.id, desk.now)
+    await desk.tx.offers.record_cancel(request.id, provider.id, desk.now)
     await appointments.drop(desk, request)
-    request = await desk.tx.update_request(
+    request = await desk.tx.requests.update(
         request.id, desk.now, status=Status.ESCALATED, provider_id=None
     )
-    member = await desk.tx.person(request.member_id)
+    member = await desk.tx.roster.person(request.member_id)
     mlang = desk.lang(member)
     await desk.send(
         member,
@@ -564,7 +564,7 @@ async def forward_during_wait(desk: Desk, member: Member, text: str) -> bool:
     """While a provider waits for an absent member, what the member writes goes to them."""
     waiting = [
         r
-        for r in await desk.tx.requests_of_member(member.id, [Status.CONFIRMED])
+        for r in await desk.tx.requests.of_member(member.id, [Status.CONFIRMED])
         if r.absent_at is not None and r.arrived_at is None
     ]
     if not waiting:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.agency import Agency, Person, Service, Staff
 from bot.i18n import for_channel, normalize_language, tr, typeset
-from bot.services.ports import Clock, Store, Tx
+from bot.services.ports import Clock, Store, UnitOfWork
 
 Option = tuple[str, str]  # (label, packed action)
 # Builds one staff notification for a language and a staff member: text, or text and options.
@@ -23,7 +23,7 @@ Compose = Callable[[str, Staff], str | tuple[str, Sequence[Option]]]
 class Desk:
     """What every use case and flow needs inside one transaction."""
 
-    tx: Tx
+    tx: UnitOfWork
     now: datetime
     agency: Agency
     services: dict[str, Service]
@@ -56,7 +56,7 @@ class Desk:
         lang = self.lang(person)
         text = typeset(lang, text)
         options = [(typeset(lang, label), action) for label, action in options]
-        await self.tx.enqueue(
+        await self.tx.outbox.enqueue(
             broadcast=broadcast,
             at=self.now,
             person_id=person.id,
@@ -72,7 +72,7 @@ class Desk:
 
     async def staff(self) -> list[Staff]:
         """Every staff member."""
-        return [p for p in await self.tx.people("staff") if isinstance(p, Staff)]
+        return [p for p in await self.tx.roster.people("staff") if isinstance(p, Staff)]
 
     async def tell_staff(self, compose: Compose) -> None:
         """One notification to every staff member, each in their language.
@@ -102,12 +102,15 @@ async def open_desk(
     """Begin a unit of work and load what every step needs (from the cache while current)."""
     async with store.transaction() as tx:
         if cache is None:
-            agency, services = await tx.agency(), {s.id: s for s in await tx.services()}
+            agency, services = (
+                await tx.roster.agency(),
+                {s.id: s for s in await tx.roster.services()},
+            )
         else:
-            version = await tx.agency_version()
+            version = await tx.roster.agency_version()
             if version != cache.version or cache.agency is None:
-                cache.agency = await tx.agency()
-                cache.services = {s.id: s for s in await tx.services()}
+                cache.agency = await tx.roster.agency()
+                cache.services = {s.id: s for s in await tx.roster.services()}
                 cache.version = version
             agency, services = cache.agency, cache.services
         yield Desk(tx, clock.now(), agency, services)

@@ -34,7 +34,7 @@ async def contest(desk: Desk, member: Member, request_id: int | None, reason: st
     lang = desk.lang(member)
     reported = [
         r
-        for r in await desk.tx.requests_of_member(member.id, [Status.CANCELLED])
+        for r in await desk.tx.requests.of_member(member.id, [Status.CANCELLED])
         if r.client_cancel_at is not None and request_id in (None, r.id)
     ]
     if not reported:
@@ -43,7 +43,7 @@ async def contest(desk: Desk, member: Member, request_id: int | None, reason: st
     request = max(reported, key=lambda r: r.client_cancel_at or desk.now)
     assert request.client_cancel_at is not None
     until = request.client_cancel_at + desk.agency.policy.contest_within
-    if any(e.reason == DISPUTE for e in await desk.tx.escalations_of(request.id)):
+    if any(e.reason == DISPUTE for e in await desk.tx.escalations.of_request(request.id)):
         await desk.send(
             member, tr(lang, "You have already contested it: the agency is looking into it.")
         )
@@ -59,8 +59,8 @@ async def contest(desk: Desk, member: Member, request_id: int | None, reason: st
             ),
         )
         return
-    escalation = await desk.tx.add_escalation(request.id, DISPUTE, reason[:500] or None, desk.now)
-    provider = await desk.tx.person(request.provider_id) if request.provider_id else None
+    escalation = await desk.tx.escalations.add(request.id, DISPUTE, reason[:500] or None, desk.now)
+    provider = await desk.tx.roster.person(request.provider_id) if request.provider_id else None
 
     def compose(slang: str, _: Person) -> tuple[str, list[Option]]:
         text = tr(

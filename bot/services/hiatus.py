@@ -26,9 +26,9 @@ def allowed_from(desk: Desk, moment: datetime) -> datetime:
 
 async def ensure_sweep(desk: Desk) -> None:
     """Arm the daily check-in sweep once per database (import calls this)."""
-    if not await desk.tx.has_pending_timer(HIATUS_SWEEP):
+    if not await desk.tx.timers.has_pending(HIATUS_SWEEP):
         quiet = desk.agency.policy.quiet_hours
-        await desk.tx.add_timer(HIATUS_SWEEP, next_morning(desk.local(desk.now), quiet))
+        await desk.tx.timers.add(HIATUS_SWEEP, next_morning(desk.local(desk.now), quiet))
 
 
 async def sweep(desk: Desk, due_at: datetime) -> None:
@@ -36,23 +36,23 @@ async def sweep(desk: Desk, due_at: datetime) -> None:
     quiet = desk.agency.policy.quiet_hours
     if is_quiet(desk.local(desk.now), quiet):
         # Woken late (the bot was down): wait for the next allowed moment rather than nudge now.
-        await desk.tx.add_timer(HIATUS_SWEEP, next_allowed(desk.local(desk.now), quiet))
+        await desk.tx.timers.add(HIATUS_SWEEP, next_allowed(desk.local(desk.now), quiet))
         return
     policy = desk.agency.policy
-    for regular in await desk.tx.regulars(desk.now, desk.now - policy.regular_within):
+    for regular in await desk.tx.breaks.regulars(desk.now, desk.now - policy.regular_within):
         await _consider(desk, regular)
-    await desk.tx.add_timer(HIATUS_SWEEP, next_morning(desk.local(max(due_at, desk.now)), quiet))
+    await desk.tx.timers.add(HIATUS_SWEEP, next_morning(desk.local(max(due_at, desk.now)), quiet))
 
 
 async def _consider(desk: Desk, regular: Regular) -> None:
     member = regular.member
     if regular.watched_since is None:
-        await desk.tx.watch_break(member.id, regular.last_session_end or desk.now)
+        await desk.tx.breaks.watch(member.id, regular.last_session_end or desk.now)
     # The break starts at the last session; without one, when the bot began to watch.
     start = regular.last_session_end or regular.watched_since or desk.now
     if regular.booked or desk.now - start < desk.agency.policy.hiatus_after:
         return
-    if regular.nudged_for == start or not await desk.tx.mark_nudged(member.id, start):
+    if regular.nudged_for == start or not await desk.tx.breaks.mark_nudged(member.id, start):
         return  # one check-in per break: the next break starts after the next session
     await _check_in(desk, member)
     if regular.last_provider_id is not None:
@@ -67,7 +67,7 @@ def _example_service(desk: Desk, member: Member, lang: str) -> str:
 
 async def _check_in(desk: Desk, member: Member) -> None:
     lang = desk.lang(member)
-    _, credits = await desk.tx.balance(member.id)
+    _, credits = await desk.tx.ledger.balance(member.id)
     lines = [tr(lang, "Hello {name}, it has been a while! We hope all is well.", name=member.name)]
     if credits > 0:
         lines.append(
@@ -89,7 +89,7 @@ async def _check_in(desk: Desk, member: Member) -> None:
 
 
 async def _tell_provider(desk: Desk, regular: Regular, start: datetime) -> None:
-    provider = await desk.tx.person(str(regular.last_provider_id))
+    provider = await desk.tx.roster.person(str(regular.last_provider_id))
     lang = desk.lang(provider)
     weeks = max(1, desk.agency.policy.hiatus_after.days // 7)
     await desk.send(
@@ -109,16 +109,16 @@ async def _tell_provider(desk: Desk, regular: Regular, start: datetime) -> None:
 
 async def arm_credit_notice(desk: Desk, credited_at: datetime) -> None:
     """The weekly credit notice goes at the first allowed moment after the credits (§10.2)."""
-    await desk.tx.add_timer(CREDIT_NOTICE, allowed_from(desk, credited_at))
+    await desk.tx.timers.add(CREDIT_NOTICE, allowed_from(desk, credited_at))
 
 
 async def credit_notice(desk: Desk) -> None:
     """Tell each subscriber the week's credits are there, and how many they have."""
-    for member in await desk.tx.members_with_subscription():
-        if await desk.tx.is_opted_out(member.id):
+    for member in await desk.tx.roster.subscribers():
+        if await desk.tx.roster.is_opted_out(member.id):
             continue
         lang = desk.lang(member)
-        _, credits = await desk.tx.balance(member.id)
+        _, credits = await desk.tx.ledger.balance(member.id)
         await desk.send(
             member,
             ntr(

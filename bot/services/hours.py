@@ -72,7 +72,7 @@ async def at_risk(desk: Desk, provider: Provider, schedule: Schedule) -> list[Re
     """Upcoming requests the provider holds or was asked about that the new schedule breaks."""
     windows, off = schedule
     broken = []
-    for request in await desk.tx.requests_of_provider(provider.id, AT_STAKE):
+    for request in await desk.tx.requests.of_provider(provider.id, AT_STAKE):
         if request.start <= desk.now:
             continue
         start, end = desk.local(request.start), desk.local(request.end)
@@ -85,13 +85,13 @@ async def at_risk(desk: Desk, provider: Provider, schedule: Schedule) -> list[Re
 async def apply(desk: Desk, provider: Provider, schedule: Schedule) -> None:
     """Store the new schedule; what it breaks is handled as the provider cancelling (§9.2)."""
     broken = await at_risk(desk, provider, schedule)
-    await desk.tx.set_schedule(provider.id, *schedule)
-    offers = {o.request_id: o for o in await desk.tx.open_offers(provider.id)}
+    await desk.tx.roster.set_schedule(provider.id, *schedule)
+    offers = {o.request_id: o for o in await desk.tx.offers.open_for(provider.id)}
     for request in broken:
         offer = offers.get(request.id)
         if request.status is Status.PENDING and offer is not None:
-            await desk.tx.answer_offer(offer.id, "decline", desk.now)
-            await desk.tx.cancel_timers(request.id, [ANSWER_DEADLINE])
+            await desk.tx.offers.answer(offer.id, "decline", desk.now)
+            await desk.tx.timers.cancel(request.id, [ANSWER_DEADLINE])
             await provider_unavailable(desk, request, provider, "provider_cancelled")
         elif request.status is Status.CONFIRMED:
             await dayof.provider_cancels(desk, provider, request)

@@ -19,7 +19,7 @@ from bot.domain.agency import Person
 from bot.i18n import LANGUAGES, normalize_language, tr
 from bot.services.actions import action
 from bot.services.desk import Desk, Option
-from bot.services.ports import Tx
+from bot.services.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def contact_option(lang: str) -> Option:
 async def greet_stranger(desk: Desk, telegram_id: int, language_code: str | None) -> bool:
     """Ask an unknown Telegram user to share their phone number; False when asked just now."""
     bucket = int(desk.now.timestamp() // GREET_EVERY.total_seconds())
-    if not await desk.tx.first_delivery("telegram-greet", f"{telegram_id}:{bucket}", desk.now):
+    if not await desk.tx.once.first("telegram-greet", f"{telegram_id}:{bucket}", desk.now):
         return False
     lang = language_for_stranger(desk, language_code)
     text = tr(
@@ -99,7 +99,7 @@ async def link_contact(
         await _tell_stranger(desk, telegram_id, text, [contact_option(lang)])
         return None
     number = e164(phone)
-    person = await desk.tx.person_by_address("sms", number) if number else None
+    person = await desk.tx.roster.by_address("sms", number) if number else None
     if person is None:
         text = tr(
             lang,
@@ -110,11 +110,11 @@ async def link_contact(
         )
         await _tell_stranger(desk, telegram_id, text, [("-", CLOSE_KEYBOARD)])
         return None
-    await desk.tx.set_telegram_id(person.id, telegram_id)
+    await desk.tx.roster.set_telegram_id(person.id, telegram_id)
     if person.channel != "telegram":
-        await desk.tx.set_channel(person.id, "telegram")
+        await desk.tx.roster.set_channel(person.id, "telegram")
     await adopt_language(desk.tx, person, language_code)
-    person = await desk.tx.person(person.id)
+    person = await desk.tx.roster.person(person.id)
     log.info("telegram account linked to %s", person.id)
     lang = desk.lang(person)
     text = tr(
@@ -128,17 +128,17 @@ async def link_contact(
     return person
 
 
-async def adopt_language(tx: Tx, person: Person, language_code: str | None) -> Person:
+async def adopt_language(tx: UnitOfWork, person: Person, language_code: str | None) -> Person:
     """Without a stored preference, take Telegram's interface language as the person's."""
     lang = telegram_language(language_code)
     if person.language is not None or lang is None:
         return person
-    await tx.set_language(person.id, lang)
+    await tx.roster.set_language(person.id, lang)
     return replace(person, language=lang)
 
 
 async def _tell_stranger(desk: Desk, telegram_id: int, text: str, options: list[Option]) -> None:
-    await desk.tx.enqueue(
+    await desk.tx.outbox.enqueue(
         at=desk.now,
         person_id=None,
         channel="telegram",

@@ -11,9 +11,9 @@ ROLES = {Member: N_("member"), Provider: N_("provider")}
 
 async def opt_out(desk: Desk, person: Person) -> None:
     """Stop every SMS to this person and tell staff (the carrier confirms to the person)."""
-    if await desk.tx.is_opted_out(person.id):
+    if await desk.tx.roster.is_opted_out(person.id):
         return
-    await desk.tx.set_opted_out(person.id, True)
+    await desk.tx.roster.set_opted_out(person.id, True)
     role = next(
         (label for kind, label in ROLES.items() if isinstance(person, kind)), N_("staff member")
     )
@@ -30,7 +30,7 @@ async def opt_out(desk: Desk, person: Person) -> None:
 
 async def opt_in(desk: Desk, person: Person) -> None:
     """Resume SMS to this person, and say so."""
-    await desk.tx.set_opted_out(person.id, False)
+    await desk.tx.roster.set_opted_out(person.id, False)
     await desk.send(
         person,
         tr(desk.lang(person), "You will receive our messages again. Reply HELP for the commands."),

@@ -90,10 +90,10 @@ async def choices(
     desk: Desk, member: Member, service_id: str, windows: list[tuple[datetime, datetime]]
 ) -> list[Choice]:
     """Providers of the service, those free for the most occurrences first (§8.1)."""
-    busy = [await desk.tx.busy_providers(start, end) for start, end in windows]
-    known = await desk.tx.providers_had_before(member.id)
+    busy = [await desk.tx.availability.busy(start, end) for start, end in windows]
+    known = await desk.tx.availability.had_before(member.id)
     found = []
-    for provider in await desk.tx.providers_offering(service_id):
+    for provider in await desk.tx.roster.providers_offering(service_id):
         free = sum(
             1
             for (start, end), taken in zip(windows, busy, strict=True)
@@ -123,13 +123,13 @@ async def _occurrence(
     sub = member.subscription
     by_credit = sub is not None and sub.service == service.id  # weekly subscriptions (§8.4)
     fee = Decimal(0) if by_credit else desk.agency.policy.fee_for_notice(start - desk.now)
-    provider = await desk.tx.person(series.provider_id) if series.provider_id else None
+    provider = await desk.tx.roster.person(series.provider_id) if series.provider_id else None
     free = isinstance(provider, Provider) and covers(
         provider.availability, provider.unavailable, desk.local(start), desk.local(end)
     )
 
     async def add(status: Status, provider_id: str | None) -> Request:
-        return await desk.tx.add_request(
+        return await desk.tx.requests.add(
             member_id=member.id,
             service_id=service.id,
             start=start,
@@ -176,7 +176,7 @@ async def book(
     weeks: int | None,
 ) -> list[Request]:
     """Record a series, create its occurrences up to the horizon and ask the provider once."""
-    series = await desk.tx.add_series(
+    series = await desk.tx.series.add(
         Series(
             id=0,
             member_id=member.id,
@@ -201,7 +201,7 @@ async def book(
     if asked:
         await _ask(desk, series, member, service, provider, asked)
     else:
-        await desk.tx.set_series_status(series.id, "active")
+        await desk.tx.series.set_status(series.id, "active")
     await ensure_roll(desk)
     return made
 
@@ -235,8 +235,8 @@ async def _ask(
     """One question for the whole series, on its first occurrence waiting for the provider."""
     first = asked[0]
     deadline = answer_deadline(desk.now, first.start, desk.agency.policy, desk.tz)
-    offer = await desk.tx.add_offer(first.id, provider.id, desk.now, deadline)
-    await desk.tx.add_timer(ANSWER_DEADLINE, deadline, first.id, offer.id)
+    offer = await desk.tx.offers.add(first.id, provider.id, desk.now, deadline)
+    await desk.tx.timers.add(ANSWER_DEADLINE, deadline, first.id, offer.id)
     lang = desk.lang(provider)
     await desk.send(
         provider,
@@ -257,8 +257,8 @@ async def _ask(
 
 async def ensure_roll(desk: Desk) -> None:
     """Arm the daily roll of the horizon once per database."""
-    if not await desk.tx.has_pending_timer(SERIES_ROLL):
-        await desk.tx.add_timer(SERIES_ROLL, _next_midnight(desk, desk.now))
+    if not await desk.tx.timers.has_pending(SERIES_ROLL):
+        await desk.tx.timers.add(SERIES_ROLL, _next_midnight(desk, desk.now))
 
 
 def _next_midnight(desk: Desk, after: datetime) -> datetime:
@@ -271,20 +271,20 @@ async def roll(desk: Desk, due_at: datetime) -> int:
     how many were created (each occurrence exists once, whatever the restarts)."""
     created = 0
     through = horizon(desk)
-    for series in await desk.tx.live_series():
+    for series in await desk.tx.series.live():
         if series.status != "active":
             continue  # still waiting for the provider's answer
         created += await extend(desk, series, through)
-    await desk.tx.add_timer(SERIES_ROLL, _next_midnight(desk, max(due_at, desk.now)))
+    await desk.tx.timers.add(SERIES_ROLL, _next_midnight(desk, max(due_at, desk.now)))
     return created
 
 
 async def extend(desk: Desk, series: Series, through: date) -> int:
     """Create a series' missing occurrences up to `through`; end it once all exist."""
-    member = await desk.tx.person(series.member_id)
+    member = await desk.tx.roster.person(series.member_id)
     service = desk.services[series.service_id]
     assert isinstance(member, Member)
-    have = await desk.tx.series_days(series.id)
+    have = await desk.tx.series.days(series.id)
     created = 0
     for day in days_of(series, through):
         if day in have or at(desk, day, series.start_min) <= desk.now:
@@ -292,10 +292,10 @@ async def extend(desk: Desk, series: Series, through: date) -> int:
         if await _occurrence(desk, series, member, service, day, Status.CONFIRMED):
             created += 1
     if is_over(series, through):
-        await desk.tx.set_series_status(series.id, "ended")
+        await desk.tx.series.set_status(series.id, "ended")
     return created
 
 
 async def end_series(desk: Desk, series_id: int) -> None:
     """No more occurrences will be created for this series."""
-    await desk.tx.set_series_status(series_id, "ended")
+    await desk.tx.series.set_status(series_id, "ended")

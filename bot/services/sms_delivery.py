@@ -55,7 +55,7 @@ async def record_status(desk: Desk, external_id: str, status: str) -> StatusUpda
     """Record a status callback in order; a failure about a pending request escalates it."""
     rank = PROGRESS[status]
     earlier = [name for name, other in PROGRESS.items() if other < rank]
-    found = await desk.tx.advance_delivery(external_id, status, earlier)
+    found = await desk.tx.outbox.advance_delivery(external_id, status, earlier)
     if found is None:
         return StatusUpdate(known=False, recorded=False)
     message, recorded = found
@@ -73,16 +73,16 @@ async def unreachable(desk: Desk, message: OutboxMessage) -> int:
     """
     if message.person_id is None:
         return 0
-    provider = await desk.tx.person(message.person_id)
+    provider = await desk.tx.roster.person(message.person_id)
     if not isinstance(provider, Provider):
         return 0
     escalated = 0
     for offer in await _offers_about(desk, message, provider):
         # The same claim as the answer deadline's: whichever comes first acts, once.
-        if not await desk.tx.answer_offer(offer.id, "timeout", desk.now):
+        if not await desk.tx.offers.answer(offer.id, "timeout", desk.now):
             continue
-        await desk.tx.cancel_timers(offer.request_id, [ANSWER_DEADLINE])
-        request = await desk.tx.request(offer.request_id)
+        await desk.tx.timers.cancel(offer.request_id, [ANSWER_DEADLINE])
+        request = await desk.tx.requests.get(offer.request_id)
         if request.status is not Status.PENDING or request.provider_id != provider.id:
             continue
         log.warning("request %s escalated: SMS %s to its provider failed", request.id, message.id)
@@ -93,7 +93,7 @@ async def unreachable(desk: Desk, message: OutboxMessage) -> int:
 
 async def _offers_about(desk: Desk, message: OutboxMessage, provider: Provider) -> list[Offer]:
     """Open offers a message was about: named by its options, else all older ones."""
-    waiting = await desk.tx.open_offers(provider.id)
+    waiting = await desk.tx.offers.open_for(provider.id)
     named = set()
     for _, packed in message.options:
         act = unpack(packed)
@@ -109,9 +109,9 @@ async def number_opted_out(desk: Desk, message: OutboxMessage) -> Person | None:
 
     The person is marked opted out (staff are told), and what waited for them goes to staff.
     """
-    person = await desk.tx.person_by_address("sms", message.address)
+    person = await desk.tx.roster.by_address("sms", message.address)
     if person is None and message.person_id is not None:
-        person = await desk.tx.person(message.person_id)
+        person = await desk.tx.roster.person(message.person_id)
     if person is None:
         return None
     await opt_out(desk, person)

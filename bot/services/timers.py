@@ -21,15 +21,15 @@ async def _answer_deadline(desk: Desk, timer: Timer) -> None:
 
 
 async def _escalation_reminder(desk: Desk, timer: Timer) -> None:
-    escalation = await desk.tx.escalation(timer.ref_id) if timer.ref_id is not None else None
+    escalation = await desk.tx.escalations.get(timer.ref_id) if timer.ref_id is not None else None
     if escalation is None or not escalation.is_open:
         return  # handled meanwhile: nothing to remind
-    request = await desk.tx.request(escalation.request_id)
+    request = await desk.tx.requests.get(escalation.request_id)
     if request.status is not Status.ESCALATED or request.start <= desk.now:
         return
     due = request.start - desk.agency.policy.escalation_reminder
     if due > max(desk.now, timer.due_at):  # the request was moved later: remind then
-        await desk.tx.add_timer(timer.kind, due, request.id, escalation.id)
+        await desk.tx.timers.add(timer.kind, due, request.id, escalation.id)
         return
     await booking.remind_staff(desk, escalation, request)
 
@@ -37,11 +37,11 @@ async def _escalation_reminder(desk: Desk, timer: Timer) -> None:
 async def _unfilled_at_start(desk: Desk, timer: Timer) -> None:
     if timer.request_id is None:
         return
-    request = await desk.tx.request(timer.request_id)
+    request = await desk.tx.requests.get(timer.request_id)
     if request.status not in (Status.ESCALATED, Status.PENDING):
         return  # confirmed, cancelled or closed meanwhile
     if request.start > max(desk.now, timer.due_at):  # moved later since: wait for the new start
-        await desk.tx.add_timer(timer.kind, request.start, request.id, timer.ref_id)
+        await desk.tx.timers.add(timer.kind, request.start, request.id, timer.ref_id)
         return
     await booking.unfilled_at_start(desk, request)
 
@@ -76,7 +76,7 @@ EFFECTS: dict[str, Effect] = {
 
 async def fire(desk: Desk, timer: Timer) -> bool:
     """Claim a due timer and run its effect in this transaction; False if already claimed."""
-    if not await desk.tx.claim_timer(timer.id, desk.now):
+    if not await desk.tx.timers.claim(timer.id, desk.now):
         return False
     effect = EFFECTS.get(timer.kind)
     if effect is None:

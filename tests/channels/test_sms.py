@@ -218,7 +218,7 @@ async def _appointment_under_way(db: Path) -> int:
     try:
         now = datetime.now(UTC)
         async with bot.db.transaction() as tx:
-            request = await tx.add_request(
+            request = await tx.requests.add(
                 member_id="david",
                 service_id="childcare",
                 start=now + timedelta(minutes=10),
@@ -450,7 +450,10 @@ async def _request_to_marie(db: Path) -> int:
     bot = await Carebot.open(db, SystemClock())
     try:
         async with open_desk(bot.db, bot.clock) as desk:
-            member, provider = await desk.tx.person("fanny"), await desk.tx.person("marie")
+            member, provider = (
+                await desk.tx.roster.person("fanny"),
+                await desk.tx.roster.person("marie"),
+            )
             assert isinstance(member, Member) and isinstance(provider, Provider)
             start = (desk.now + timedelta(days=3)).replace(hour=9, minute=0, second=0)
             request = await send_request(

@@ -18,7 +18,7 @@ async def test_webhooks_arriving_together_are_stored_once_each(bot: Carebot) -> 
     )
     assert results == [True] * 20 + [False]
     async with bot.db.transaction() as tx:
-        pending = await tx.unprocessed_inbound(100)
+        pending = await tx.inbox.unprocessed(100)
     assert [delivery_id for _, delivery_id, _, _ in pending] == sids  # in arrival order
     assert await intake.accept("+447700900123", Text("again"), sids[0]) is False
 

@@ -20,8 +20,8 @@ from tests.conftest import paris
 async def _request_to_marie(bot: Carebot) -> tuple[Request, OutboxMessage]:
     """Fanny asks Marie for a cleaning; returns the request and the SMS put to Marie."""
     async with open_desk(bot.db, bot.clock) as desk:
-        member = await desk.tx.person("fanny")
-        provider = await desk.tx.person("marie")
+        member = await desk.tx.roster.person("fanny")
+        provider = await desk.tx.roster.person("marie")
         assert isinstance(member, Member) and isinstance(provider, Provider)
         start = paris("2026-11-25 10:00")
         request = await send_request(
@@ -33,7 +33,7 @@ async def _request_to_marie(bot: Carebot) -> tuple[Request, OutboxMessage]:
 
 async def _sent_as(bot: Carebot, message: OutboxMessage, sid: str) -> None:
     async with bot.db.transaction() as tx:
-        await tx.mark_sent(message.id, sid, bot.clock.now())
+        await tx.outbox.mark_sent(message.id, sid, bot.clock.now())
 
 
 async def _status(bot: Carebot, sid: str, status: str) -> StatusUpdate:
@@ -81,9 +81,9 @@ async def test_a_failed_request_sms_sends_the_request_to_staff_once(bot: Carebot
     assert update == StatusUpdate(known=True, recorded=True, escalated=1)
     assert again == StatusUpdate(known=True, recorded=False, escalated=0)
     async with bot.db.transaction() as tx:
-        assert (await tx.request(request.id)).status is Status.ESCALATED
-        [escalation] = await tx.escalations_of(request.id)
-        assert await tx.open_offers("marie") == []
+        assert (await tx.requests.get(request.id)).status is Status.ESCALATED
+        [escalation] = await tx.escalations.of_request(request.id)
+        assert await tx.offers.open_for("marie") == []
     assert (escalation.reason, escalation.about) == ("sms_failed", "marie")
     told = await bot.outbox_after(before)
     assert any(m.person_id == "fanny" and "Marie Dupont" in m.text for m in told)
@@ -99,17 +99,17 @@ async def test_a_failed_sms_to_a_member_escalates_nothing(bot: Carebot) -> None:
     await _sent_as(bot, to_fanny, "SM" + "d" * 32)
     assert (await _status(bot, "SM" + "d" * 32, "failed")).escalated == 0
     async with bot.db.transaction() as tx:
-        assert (await tx.request(request.id)).status is Status.PENDING
+        assert (await tx.requests.get(request.id)).status is Status.PENDING
 
 
 async def test_another_failed_sms_to_the_provider_escalates_what_waited(bot: Carebot) -> None:
     """Any later SMS to Marie that fails means she cannot be reached about the request."""
     request, _ = await _request_to_marie(bot)
     async with open_desk(bot.db, bot.clock) as desk:
-        marie = await desk.tx.person("marie")
+        marie = await desk.tx.roster.person("marie")
         await desk.send(marie, "Reminder: your session tomorrow.")
     reminder = (await bot.outbox_after(0))[-1]
     await _sent_as(bot, reminder, "SM" + "e" * 32)
     assert (await _status(bot, "SM" + "e" * 32, "undelivered")).escalated == 1
     async with bot.db.transaction() as tx:
-        assert (await tx.request(request.id)).status is Status.ESCALATED
+        assert (await tx.requests.get(request.id)).status is Status.ESCALATED

@@ -257,14 +257,14 @@ async def test_the_transport_sends_to_the_group_once_and_turns_429_into_a_retry(
     transport = TelegramTransport(api, bot, GROUP)
     async with open_desk(bot.db, bot.clock) as desk:
         await desk.tell_staff(lambda lang, _: (f"escalation in {lang}", [("Go", "eu:1")]))
-        await desk.send(await desk.tx.person("alice"), "a <b> & c", [("Help", "mn:help")])
+        await desk.send(await desk.tx.roster.person("alice"), "a <b> & c", [("Help", "mn:help")])
     staff_rows = [m for m in await bot.outbox_after(0) if m.broadcast]
     results = [await transport.send(m, "k") for m in staff_rows]
     assert [r.outcome for r in results] == ["sent", "dropped"]  # Sophie's (French) row
     (in_group,) = fake.messages_to(GROUP)
     assert in_group.text == "escalation in fr" and in_group.buttons() == [("Go", "eu:1")]
     async with bot.db.transaction() as tx:
-        recorded = await tx.telegram_message(GROUP, in_group.message_id)
+        recorded = await tx.outbox.by_telegram_message(GROUP, in_group.message_id)
     assert recorded is not None and recorded.id == staff_rows[0].id
     (to_alice,) = [m for m in await bot.outbox_after(0) if m.person_id == "alice"]
     fake.fail_next_sends(1, retry_after=7)
@@ -315,7 +315,9 @@ async def _menus_of_everyone(bot: Carebot) -> set[tuple[str, str]]:
 async def bot_people(bot: Carebot) -> list[str]:
     """Every roster id."""
     async with bot.db.transaction() as tx:
-        return [p.id for role in ("member", "provider", "staff") for p in await tx.people(role)]
+        return [
+            p.id for role in ("member", "provider", "staff") for p in await tx.roster.people(role)
+        ]
 
 
 async def test_every_option_any_flow_emits_round_trips_through_telegram(

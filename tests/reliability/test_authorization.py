@@ -80,7 +80,7 @@ async def _starting_at(db: Path, member: Who, provider: Who, start: datetime) ->
     bot = await Carebot.open(db, SystemClock())
     try:
         async with open_desk(bot.db, bot.clock) as desk:
-            request = await desk.tx.add_request(
+            request = await desk.tx.requests.add(
                 member_id=member.id,
                 service_id="childcare",
                 start=start,

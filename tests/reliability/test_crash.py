@@ -78,7 +78,7 @@ async def _prompts_due_soon(db: Path, roster: Roster, count: int, within: float)
                 provider = roster.providers[n % len(roster.providers)]
                 member = roster.members[n % len(roster.members)]
                 start = first_start + timedelta(hours=3 * (n // len(roster.providers)))
-                request = await tx.add_request(
+                request = await tx.requests.add(
                     member_id=member.id,
                     service_id="childcare",
                     start=start,
@@ -90,7 +90,7 @@ async def _prompts_due_soon(db: Path, roster: Roster, count: int, within: float)
                     at=now,
                 )
                 due = now + timedelta(seconds=1 + within * n / count)
-                await tx.add_timer(CHECKIN, due, request.id)
+                await tx.timers.add(CHECKIN, due, request.id)
                 ids.append(request.id)
         return ids
     finally:

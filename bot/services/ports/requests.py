@@ -1,0 +1,95 @@
+"""What services ask of storage about requests (storage/repos implements it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from types import EllipsisType
+from typing import Protocol
+
+from bot.domain.booking import Request, Status
+
+
+class Requests(Protocol):
+    """Members' requests for care, numbered per member."""
+
+    async def add(
+        self,
+        *,
+        member_id: str,
+        service_id: str,
+        start: datetime,
+        end: datetime,
+        status: Status,
+        provider_id: str | None,
+        price: Decimal,
+        fee: Decimal,
+        at: datetime,
+        paid_by_credit: bool = False,
+        series_id: int | None = None,
+        series_day: date | None = None,
+    ) -> Request:
+        """Insert a request; raises DoubleBooking when the provider's window is taken (and
+        SeriesDayTaken when that occurrence of the series exists already)."""
+        ...
+
+    async def get(self, request_id: int) -> Request:
+        """A request by id."""
+        ...
+
+    async def by_seq(self, member_id: str, seq: int) -> Request | None:
+        """A member's K-th request."""
+        ...
+
+    async def of_member(self, member_id: str, statuses: Iterable[Status]) -> list[Request]:
+        """A member's requests in these statuses, soonest first."""
+        ...
+
+    async def of_provider(self, provider_id: str, statuses: Iterable[Status]) -> list[Request]:
+        """A provider's requests in these statuses, soonest first."""
+        ...
+
+    async def update(
+        self,
+        request_id: int,
+        at: datetime,
+        *,
+        status: Status | None = None,
+        provider_id: str | EllipsisType | None = ...,
+        charge: Decimal | None = None,
+        payout: Decimal | None = None,
+    ) -> Request:
+        """Change a request's status, provider or billing; raises DoubleBooking on overlap."""
+        ...
+
+    async def mark(self, request_id: int, at: datetime, mark: str, value: datetime | None) -> None:
+        """Set or clear one day-of-care mark (see MARKS)."""
+        ...
+
+    async def move(self, request_id: int, start: datetime, end: datetime, at: datetime) -> Request:
+        """Move a request to a new window; raises DoubleBooking when it collides."""
+        ...
+
+    async def unsettled_before(
+        self, moment: datetime, statuses: Iterable[Status]
+    ) -> list[Request]:
+        """Requests in these statuses whose end is before `moment`, oldest first."""
+        ...
+
+    async def open_on_credit(self, member_id: str) -> int:
+        """How many of a member's open requests will use a session credit."""
+        ...
+
+    async def set_details(
+        self,
+        request_id: int,
+        at: datetime,
+        *,
+        service_id: str | None = None,
+        price: Decimal | None = None,
+        notes: str | None = None,
+        cancel_reason: str | None = None,
+    ) -> Request:
+        """Change a request's service and price, notes, or cancellation reason."""
+        ...

@@ -1,0 +1,111 @@
+"""Who is free when: the searches behind offering a request to providers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from bot.domain.booking import HOLDING
+from storage.repos.sql import Executor, marks
+
+_HOLDING_SQL = "(" + ", ".join(f"'{s.value}'" for s in sorted(HOLDING)) + ")"
+# Provider p is not off on day ? and holds nothing overlapping [?, ?) (end first, then start).
+_NOT_OFF_NOR_BUSY = (
+    "AND NOT EXISTS (SELECT 1 FROM days_off d WHERE d.provider_id = p.id AND d.day = ?) "
+    f"AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.provider_id = p.id AND r.status "
+    f"IN {_HOLDING_SQL} AND r.start_at < ? AND ? < r.end_at)"
+)
+
+
+class Availability:
+    """Reads across hours, days off and booked requests (several may take milliseconds)."""
+
+    def __init__(self, sql: Executor) -> None:
+        self.sql = sql
+
+    async def free(
+        self,
+        service_id: str,
+        weekday: int,
+        first: int,
+        last: int,
+        day: date,
+        start: datetime,
+        end: datetime,
+    ) -> list[tuple[str, float | None]]:
+        """(id, rating) of providers of a service whose one weekly window covers a same-day
+        span, not off that day and holding nothing that overlaps [start, end)."""
+        # Driven by the weekday index: only providers working then are looked at. Windows are
+        # merged at import, so at most one window of a day can cover a span (no duplicates).
+        found = await self.sql.heavy(
+            "SELECT p.id, p.rating FROM availability a "
+            "JOIN provider_services s ON s.provider_id = a.provider_id AND s.service_id = ? "
+            "JOIN people p ON p.id = a.provider_id "
+            "WHERE a.weekday = ? AND a.start_min <= ? AND a.end_min >= ? " + _NOT_OFF_NOR_BUSY,
+            (service_id, weekday, first, last, day, end, start),
+        )
+        return [(r["id"], r["rating"]) for r in found]
+
+    async def partly_free(
+        self,
+        service_id: str,
+        weekday: int,
+        first: int,
+        last: int,
+        day: date,
+        start: datetime,
+        end: datetime,
+        limit: int,
+    ) -> list[str]:
+        """Providers of a service with a window that overlaps but does not cover a same-day
+        span, best rated first (the near misses worth showing)."""
+        found = await self.sql.heavy(
+            "SELECT p.id FROM people p JOIN provider_services s ON s.provider_id = p.id "
+            "WHERE s.service_id = ? AND EXISTS (SELECT 1 FROM availability a WHERE "
+            "a.provider_id = p.id AND a.weekday = ? AND a.start_min < ? AND a.end_min > ?) "
+            "AND NOT EXISTS (SELECT 1 FROM availability a WHERE a.provider_id = p.id AND "
+            "a.weekday = ? AND a.start_min <= ? AND a.end_min >= ?) " + _NOT_OFF_NOR_BUSY + " "
+            "ORDER BY p.rating IS NULL, p.rating DESC, p.id LIMIT ?",
+            (service_id, weekday, last, first, weekday, first, last, day, end, start, limit),
+        )
+        return [r["id"] for r in found]
+
+    async def busy(self, start: datetime, end: datetime) -> set[str]:
+        """Providers holding a window that overlaps [start, end)."""
+        found = await self.sql.heavy(
+            f"SELECT DISTINCT provider_id FROM requests WHERE status IN {_HOLDING_SQL} "
+            "AND provider_id IS NOT NULL AND start_at < ? AND ? < end_at",
+            (end, start),
+        )
+        return {r["provider_id"] for r in found}
+
+    async def had_before(self, member_id: str) -> set[str]:
+        """Providers who took care of this member before without cancelling on them."""
+        found = await self.sql.all(
+            "SELECT DISTINCT provider_id FROM requests WHERE member_id = ? "
+            "AND provider_id IS NOT NULL "
+            "AND status IN ('confirmed', 'in_progress', 'completed', 'no_show') "
+            "AND provider_id NOT IN (SELECT o.provider_id FROM offers o JOIN requests q "
+            "ON q.id = o.request_id WHERE q.member_id = ? AND o.cancelled_at IS NOT NULL)",
+            (member_id, member_id),
+        )
+        return {r["provider_id"] for r in found}
+
+    async def minutes_booked(
+        self, start: datetime, end: datetime, provider_ids: Sequence[str]
+    ) -> dict[str, int]:
+        """Minutes each of these providers holds or worked between start and end."""
+        if not provider_ids:
+            return {}
+        if self.sql.dialect == "sqlite":
+            minutes = "(julianday(end_at) - julianday(start_at)) * 1440"
+        else:
+            minutes = "EXTRACT(EPOCH FROM (end_at - start_at)) / 60"
+        found = await self.sql.all(
+            f"SELECT provider_id, SUM({minutes}) AS m "
+            f"FROM requests WHERE provider_id IN ({marks(len(provider_ids))}) "
+            "AND status IN ('pending', 'confirmed', 'in_progress', 'completed') "
+            "AND start_at >= ? AND start_at < ? GROUP BY provider_id",
+            (*provider_ids, start, end),
+        )
+        return {r["provider_id"]: round(r["m"]) for r in found}

@@ -1,0 +1,58 @@
+"""Members' requests to change a booked appointment, and staff's decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.booking import ChangeRequest
+from storage.repos import rows
+from storage.repos.sql import Executor
+
+
+class Changes:
+    """Change requests; each is decided once."""
+
+    def __init__(self, sql: Executor) -> None:
+        self.sql = sql
+
+    async def add(
+        self,
+        request_id: int,
+        kind: str,
+        at: datetime,
+        *,
+        new_start: datetime | None = None,
+        new_end: datetime | None = None,
+        new_service: str | None = None,
+        notes: str | None = None,
+    ) -> ChangeRequest:
+        """Record a member's change request (pending)."""
+        cid = await self.sql.insert(
+            "INSERT INTO change_requests (request_id, kind, new_start, new_end, new_service, "
+            "notes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (request_id, kind, new_start, new_end, new_service, notes, at),
+        )
+        change = await self.get(cid)
+        assert change is not None
+        return change
+
+    async def get(self, change_id: int) -> ChangeRequest | None:
+        """A change request by id."""
+        row = await self.sql.one("SELECT * FROM change_requests WHERE id = ?", (change_id,))
+        return None if row is None else rows.change(row)
+
+    async def of_request(self, request_id: int) -> list[ChangeRequest]:
+        """A request's change requests, oldest first."""
+        found = await self.sql.all(
+            "SELECT * FROM change_requests WHERE request_id = ? ORDER BY id", (request_id,)
+        )
+        return [rows.change(r) for r in found]
+
+    async def decide(self, change_id: int, status: str, at: datetime) -> bool:
+        """Approve or deny a pending change once; False when it was already decided."""
+        count = await self.sql.run(
+            "UPDATE change_requests SET status = ?, decided_at = ? "
+            "WHERE id = ? AND status = 'pending'",
+            (status, at, change_id),
+        )
+        return count == 1

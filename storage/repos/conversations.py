@@ -1,0 +1,36 @@
+"""Where each person is in a chat flow."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from storage.repos.sql import Executor
+
+
+class Conversations:
+    """One flow and its state per person, at most."""
+
+    def __init__(self, sql: Executor) -> None:
+        self.sql = sql
+
+    async def get(self, person_id: str) -> tuple[str, dict[str, Any]] | None:
+        """The flow a person is in and its state."""
+        row = await self.sql.one(
+            "SELECT flow, state_json FROM conversations WHERE person_id = ?", (person_id,)
+        )
+        return None if row is None else (row["flow"], json.loads(row["state_json"]))
+
+    async def save(self, person_id: str, flow: str, state: dict[str, Any], at: datetime) -> None:
+        """Store where a person is in a flow."""
+        await self.sql.run(
+            "INSERT INTO conversations (person_id, flow, state_json, updated_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT(person_id) DO UPDATE SET flow = excluded.flow, "
+            "state_json = excluded.state_json, updated_at = excluded.updated_at",
+            (person_id, flow, json.dumps(state, ensure_ascii=False), at),
+        )
+
+    async def end(self, person_id: str) -> None:
+        """Leave whatever flow a person is in."""
+        await self.sql.run("DELETE FROM conversations WHERE person_id = ?", (person_id,))

@@ -1,0 +1,219 @@
+"""Care requests: booked, moved, marked on the day, settled."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from types import EllipsisType
+from typing import Any
+
+from bot.domain.booking import Request, Status
+from bot.domain.errors import DoubleBooking, NotFound, SeriesDayTaken
+from bot.domain.money import to_minor
+from storage.repos import rows
+from storage.repos.sql import Conflict, Executor, is_double_booking, marks
+
+# The day-of-care moments a request records (migrations 002 and 009).
+MARKS = frozenset({"arrived_at", "absent_at", "phones_at", "expected_at", "client_cancel_at"})
+
+
+class Requests:
+    """Members' requests for care, numbered per member."""
+
+    def __init__(self, sql: Executor) -> None:
+        self.sql = sql
+
+    async def add(
+        self,
+        *,
+        member_id: str,
+        service_id: str,
+        start: datetime,
+        end: datetime,
+        status: Status,
+        provider_id: str | None,
+        price: Decimal,
+        fee: Decimal,
+        at: datetime,
+        paid_by_credit: bool = False,
+        series_id: int | None = None,
+        series_day: date | None = None,
+    ) -> Request:
+        """Insert a request; raises DoubleBooking when the provider's window is taken (and
+        SeriesDayTaken when that occurrence of the series exists already)."""
+        row = await self.sql.one(
+            "SELECT COALESCE(MAX(member_seq), 0) + 1 AS n FROM requests WHERE member_id = ?",
+            (member_id,),
+        )
+        seq = int(row["n"]) if row else 1
+        try:
+            rid = await self.sql.insert(
+                "INSERT INTO requests (member_id, member_seq, service_id, start_at, end_at, "
+                "status, provider_id, price_minor, fee_minor, created_at, updated_at, "
+                "paid_by_credit, series_id, series_day) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    member_id,
+                    seq,
+                    service_id,
+                    start,
+                    end,
+                    status.value,
+                    provider_id,
+                    to_minor(price),
+                    to_minor(fee),
+                    at,
+                    at,
+                    int(paid_by_credit),
+                    series_id,
+                    series_day,
+                ),
+            )
+        except Conflict as exc:
+            # SQLite names the columns of the unique index, PostgreSQL the index.
+            if "requests.series_id" in str(exc) or "requests_series_day" in str(exc):
+                raise SeriesDayTaken(series_id or 0) from exc
+            if is_double_booking(exc):
+                raise DoubleBooking(provider_id) from exc
+            raise
+        return await self.get(rid)
+
+    async def get(self, request_id: int) -> Request:
+        """A request by id."""
+        row = await self.sql.one("SELECT * FROM requests WHERE id = ?", (request_id,))
+        if row is None:
+            raise NotFound(f"request {request_id}")
+        return rows.request(row)
+
+    async def by_seq(self, member_id: str, seq: int) -> Request | None:
+        """A member's K-th request."""
+        row = await self.sql.one(
+            "SELECT * FROM requests WHERE member_id = ? AND member_seq = ?", (member_id, seq)
+        )
+        return None if row is None else rows.request(row)
+
+    async def of_member(self, member_id: str, statuses: Iterable[Status]) -> list[Request]:
+        """A member's requests in these statuses, soonest first."""
+        return await self._of("member_id", member_id, statuses)
+
+    async def of_provider(self, provider_id: str, statuses: Iterable[Status]) -> list[Request]:
+        """A provider's requests in these statuses, soonest first."""
+        return await self._of("provider_id", provider_id, statuses)
+
+    async def _of(self, column: str, person_id: str, statuses: Iterable[Status]) -> list[Request]:
+        wanted = [s.value for s in statuses]
+        found = await self.sql.all(
+            f"SELECT * FROM requests WHERE {column} = ? AND status IN "
+            f"({marks(len(wanted))}) ORDER BY start_at, id",
+            (person_id, *wanted),
+        )
+        return [rows.request(r) for r in found]
+
+    async def update(
+        self,
+        request_id: int,
+        at: datetime,
+        *,
+        status: Status | None = None,
+        provider_id: str | EllipsisType | None = ...,
+        charge: Decimal | None = None,
+        payout: Decimal | None = None,
+    ) -> Request:
+        """Change a request's status, provider or billing; raises DoubleBooking on overlap."""
+        sets: list[str] = ["updated_at = ?"]
+        args: list[Any] = [at]
+        if status is not None:
+            sets.append("status = ?")
+            args.append(status.value)
+        if provider_id is not ...:
+            sets.append("provider_id = ?")
+            args.append(provider_id)
+        if charge is not None:
+            sets.append("charge_minor = ?")
+            args.append(to_minor(charge))
+        if payout is not None:
+            sets.append("payout_minor = ?")
+            args.append(to_minor(payout))
+        try:
+            await self.sql.run(
+                f"UPDATE requests SET {', '.join(sets)} WHERE id = ?", (*args, request_id)
+            )
+        except Conflict as exc:
+            if is_double_booking(exc):
+                raise DoubleBooking(str(provider_id)) from exc
+            raise
+        return await self.get(request_id)
+
+    async def mark(self, request_id: int, at: datetime, mark: str, value: datetime | None) -> None:
+        """Set or clear one day-of-care mark (see MARKS)."""
+        if mark not in MARKS:
+            raise ValueError(mark)
+        await self.sql.run(
+            f"UPDATE requests SET {mark} = ?, updated_at = ? WHERE id = ?",
+            (value, at, request_id),
+        )
+
+    async def move(self, request_id: int, start: datetime, end: datetime, at: datetime) -> Request:
+        """Move a request to a new window; raises DoubleBooking when it collides."""
+        try:
+            await self.sql.run(
+                "UPDATE requests SET start_at = ?, end_at = ?, updated_at = ? WHERE id = ?",
+                (start, end, at, request_id),
+            )
+        except Conflict as exc:
+            if is_double_booking(exc):
+                raise DoubleBooking(str(request_id)) from exc
+            raise
+        return await self.get(request_id)
+
+    async def unsettled_before(
+        self, moment: datetime, statuses: Iterable[Status]
+    ) -> list[Request]:
+        """Requests in these statuses whose end is before `moment`, oldest first."""
+        wanted = [s.value for s in statuses]
+        found = await self.sql.all(
+            f"SELECT * FROM requests WHERE end_at < ? AND status IN "
+            f"({marks(len(wanted))}) ORDER BY end_at, id",
+            (moment, *wanted),
+        )
+        return [rows.request(r) for r in found]
+
+    async def open_on_credit(self, member_id: str) -> int:
+        """How many of a member's open requests will use a session credit."""
+        row = await self.sql.one(
+            "SELECT COUNT(*) AS n FROM requests WHERE member_id = ? AND "
+            "paid_by_credit = 1 AND status IN ('pending', 'escalated', "
+            "'confirmed', 'in_progress')",
+            (member_id,),
+        )
+        return int(row["n"]) if row else 0
+
+    async def set_details(
+        self,
+        request_id: int,
+        at: datetime,
+        *,
+        service_id: str | None = None,
+        price: Decimal | None = None,
+        notes: str | None = None,
+        cancel_reason: str | None = None,
+    ) -> Request:
+        """Change a request's service and price, notes, or cancellation reason."""
+        sets: list[str] = ["updated_at = ?"]
+        args: list[Any] = [at]
+        for column, value in (
+            ("service_id", service_id),
+            ("notes", notes),
+            ("cancel_reason", cancel_reason),
+        ):
+            if value is not None:
+                sets.append(f"{column} = ?")
+                args.append(value)
+        if price is not None:
+            sets.append("price_minor = ?")
+            args.append(to_minor(price))
+        await self.sql.run(
+            f"UPDATE requests SET {', '.join(sets)} WHERE id = ?", (*args, request_id)
+        )
+        return await self.get(request_id)
