@@ -238,9 +238,15 @@ async def test_a_worker_killed_mid_load_loses_nothing_and_repeats_nothing(
             return int(victim.value("SELECT COUNT(*) FROM inbound")) >= len(everything) // 3
 
         await asyncio.to_thread(wait_until, midway, 30, victim.backlog)
-        created = len(fake.messages())
-        fake.delay_next(6, 3.0)  # sends in flight at the kill: created, answer not yet back
-        await asyncio.to_thread(wait_until, lambda: len(fake.messages()) >= created + 6, 10)
+        # Sends in flight at the kill (created, answer not yet back), some of them the
+        # victim's: its /healthz says how many it holds.
+        fake.delay_next(20, 3.0)
+
+        def victim_holds() -> bool:
+            health = httpx.get(victim.url + "/healthz", timeout=5).json()
+            return int(health["worker"]["leases"].get("sms", 0)) > 0
+
+        await asyncio.to_thread(wait_until, victim_holds, 15, victim.backlog)
         await asyncio.to_thread(victim.kill)
 
     killer = asyncio.create_task(kill_midway())
