@@ -14,6 +14,7 @@ from bot.domain.errors import NotFound
 from bot.flows.router import Inbound, decode, encode, handle
 from bot.i18n import for_channel, normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
+from bot.services.console_links import ConsoleLinks
 from bot.services.desk import AgencyCache, Desk, open_desk
 from bot.services.hiatus import ensure_sweep
 from bot.services.ports import Clock, OutboxMessage, RosterChanges
@@ -34,6 +35,8 @@ class Carebot:
         self.after_commit: list[Callable[[], Awaitable[None]]] = []
         self.timer_lateness: deque[float] = deque(maxlen=20_000)
         self.agency_cache = AgencyCache()
+        # Set by `carebot run` when the web console is configured: "/console" sends a link.
+        self.console_links: ConsoleLinks | None = None
 
     @classmethod
     async def open(
@@ -140,7 +143,9 @@ class Carebot:
     ) -> None:
         """Handle one accepted delivery; its processed mark commits with its effects."""
         try:
-            async with open_desk(self.db, self.clock, self.agency_cache) as desk:
+            async with open_desk(
+                self.db, self.clock, self.agency_cache, self.console_links
+            ) as desk:
                 if not await desk.tx.inbox.mark_processed(channel, delivery_id, desk.now):
                     return
                 person = await desk.tx.roster.by_address(channel, address)

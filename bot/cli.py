@@ -146,6 +146,10 @@ def _parser() -> argparse.ArgumentParser:
         "-o", "--output", type=Path, help="write the CSV to this file (default: standard output)"
     )
 
+    p = command("console-link", "print a one-time sign-in link to the web console for staff")
+    p.add_argument("staff_id", metavar="STAFF_ID", help="the staff member's id (agency file)")
+    p.add_argument("--db", default=env_db, help=db_help)
+
     p = command("replay", "run conversation transcripts on a virtual clock")
     p.add_argument("files", nargs="+", type=Path, help="transcripts (see docs/transcripts.md)")
     p.add_argument("-v", "--verbose", action="store_true", help="print each conversation")
@@ -217,6 +221,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _sms_send(args)
     if args.command == "export":
         return _export(args)
+    if args.command == "console-link":
+        return asyncio.run(_console_link(args.staff_id, args.db))
     if args.command == "replay":
         from bot.replay import run_files
 
@@ -257,6 +263,38 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     _existing(settings.database)
     return _run_fast(run_live(settings, args.host, args.port))
+
+
+async def _console_link(staff_id: str, db: str) -> int:
+    """Print a sign-in link for a staff member (settings as `carebot run` reads them)."""
+    from pydantic import ValidationError
+
+    from bot.app import Carebot
+    from bot.clock import SystemClock
+    from bot.domain.agency import Staff
+    from bot.domain.errors import NotFound
+    from bot.settings import ConfigError, Settings, describe
+
+    try:
+        links = Settings().console_links()
+    except ValidationError as exc:
+        raise Refused(f"configuration: {describe(exc)}") from None
+    except ConfigError as exc:
+        raise Refused(f"configuration: {exc}") from None
+    if links is None:
+        raise Refused("the console is off: set CAREBOT_CONSOLE_SECRET (and CAREBOT_CONSOLE_URL)")
+    _existing(db)
+    bot = await Carebot.open(db, SystemClock())
+    try:
+        person = await bot.person(staff_id)
+    except NotFound:
+        person = None
+    finally:
+        await bot.close()
+    if not isinstance(person, Staff):
+        raise Refused(f"{staff_id!r} is not a staff member of this agency")
+    print(links.link(person.id, bot.clock.now()))
+    return 0
 
 
 def _run_fast(main: Coroutine[Any, Any, int]) -> int:

@@ -7,6 +7,8 @@ import re
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.services.console_links import ConsoleLinks
+
 # Twilio sends from a number in E.164 form, or through a messaging service whose SID is
 # "MG" and 32 hex digits (https://www.twilio.com/docs/messaging/api/message-resource).
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
@@ -50,6 +52,33 @@ class Settings(BaseSettings):
     # with paid broadcasts may go faster. 0 per chat lifts that limit.
     telegram_per_second: float = 30.0
     telegram_per_chat: float = 1.0
+
+    # The staff console (§11): on when the secret is set. Links start with console_url
+    # (default: public_url); the secret signs links and sessions (at least 32 characters).
+    console_secret: str | None = None
+    console_url: str | None = None
+
+    @field_validator("console_secret")
+    @classmethod
+    def _long_secret(cls, value: str | None) -> str | None:
+        """A secret too short to resist guessing is refused."""
+        if value is None or not value.strip():
+            return None
+        if len(value.strip()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return value.strip()
+
+    def console_links(self) -> ConsoleLinks | None:
+        """How sign-in links are made, or None when the console is off."""
+        if self.console_secret is None:
+            return None
+        base = self.console_url or self.public_url
+        if not base:
+            raise ConfigError(
+                "CAREBOT_CONSOLE_URL (or CAREBOT_PUBLIC_URL) is needed with "
+                "CAREBOT_CONSOLE_SECRET: the sign-in links start with it"
+            )
+        return ConsoleLinks(self.console_secret, base)
 
     @field_validator("twilio_from")
     @classmethod

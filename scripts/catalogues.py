@@ -37,6 +37,8 @@ def extract() -> None:
         "extract",
         "--no-default-keywords",
         *keywords,
+        "-F",
+        str(ROOT / "scripts" / "babel.cfg"),
         "--no-location",
         "--sort-output",
         "--project=carebot",

@@ -88,7 +88,7 @@ def test_provider_help_lists_every_provider_command(lang: str) -> None:
 def test_staff_help_lists_every_staff_command(lang: str) -> None:
     text = _help("staff", lang)
     assert {match_command(q) for q in _quoted(text)} - {None} == STAFF, text
-    for command in ("/pending", "/unresolved"):
+    for command in ("/pending", "/unresolved", "/console"):
         assert command in text and match_command(command) is not None
     example = next(q for q in _quoted(text) if q.startswith("/pa"))
     _, who, amount = example.split()

@@ -39,7 +39,8 @@ def help_text(desk: Desk, person: Person) -> str:
             lang,
             "Escalations arrive here with their actions. Commands: /pending (escalations "
             "waiting), /unresolved (past appointments not settled), /paid NAME AMOUNT "
-            '(record a payment, e.g. "/paid alice 82.00"), "language", "menu".',
+            '(record a payment, e.g. "/paid alice 82.00"), /console (web console), "language", '
+            '"menu".',
         )
     return tr(
         lang,

@@ -158,6 +158,9 @@ async def _run_command(desk: Desk, person: Person, command: str) -> None:
     if command == "unresolved":
         await staff.list_unresolved(desk, person)
         return
+    if command == "console":
+        await staff.send_console_link(desk, person)
+        return
     await leave(desk, person)
     if command == "book" and isinstance(person, Member):
         await booking.begin(desk, person)

@@ -78,3 +78,21 @@ async def list_unresolved(desk: Desk, person: Person) -> None:
         status = tr(lang, STAFF_STATUS.get(request.status.value, OPEN_STATUS))
         lines.append(f"• {member.name} / {who}: {describe(desk, request, lang)} ({status})")
     await desk.send(person, "\n".join(lines))
+
+
+async def send_console_link(desk: Desk, person: Person) -> None:
+    """/console: a one-time sign-in link to the web console (§11.1), to staff only."""
+    if await refuse_unless_staff(desk, person):
+        return
+    lang = desk.lang(person)
+    if desk.console is None:
+        await desk.send(person, tr(lang, "The web console is not set up for this agency."))
+        return
+    await desk.send(
+        person,
+        tr(
+            lang,
+            "Your sign-in link to the console (it works once, within 15 minutes): {link}",
+            link=desk.console.link(person.id, desk.now),
+        ),
+    )

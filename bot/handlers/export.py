@@ -20,7 +20,7 @@ from bot.app import Carebot
 from bot.clock import SystemClock
 from bot.domain.ledger import Account, account, signed
 from bot.domain.money import from_minor
-from bot.services.ports import LedgerLine
+from bot.services.ports import LedgerLine, UnitOfWork
 
 COLUMNS = (
     "id",
@@ -45,14 +45,19 @@ async def export_ledger(db_path: str, start_day: date, end_day: date, out: TextI
     bot = await Carebot.open(db_path, SystemClock())
     try:
         async with bot.db.transaction() as tx:
-            agency = await tx.roster.agency()
-            tz = ZoneInfo(agency.timezone)
-            start = datetime.combine(start_day, time(0), tzinfo=tz)
-            end = datetime.combine(end_day + timedelta(days=1), time(0), tzinfo=tz)
-            rows = await tx.ledger.between(start, end)
-            before = await tx.ledger.between(datetime(1970, 1, 1, tzinfo=UTC), start)
+            return await write_ledger(tx, start_day, end_day, out)
     finally:
         await bot.close()
+
+
+async def write_ledger(tx: UnitOfWork, start_day: date, end_day: date, out: TextIO) -> int:
+    """Write the ledger CSV from an open unit of work (the CLI and the web console)."""
+    agency = await tx.roster.agency()
+    tz = ZoneInfo(agency.timezone)
+    start = datetime.combine(start_day, time(0), tzinfo=tz)
+    end = datetime.combine(end_day + timedelta(days=1), time(0), tzinfo=tz)
+    rows = await tx.ledger.between(start, end)
+    before = await tx.ledger.between(datetime(1970, 1, 1, tzinfo=UTC), start)
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     for row in rows:

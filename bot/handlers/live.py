@@ -14,6 +14,7 @@ from bot.handlers.channels import Channel, build_channels
 from bot.handlers.inbound import InboundWorker
 from bot.handlers.scheduler import TimerWaker
 from bot.handlers.web import build_app
+from bot.handlers.webconsole.routes import Console
 from bot.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
     """Serve until stopped; pending timers and queued messages survive any stop."""
     try:
         channels, states = build_channels(settings)
+        links = settings.console_links()
     except ConfigError as exc:
         log.error("configuration: %s", exc)
         return 2
@@ -50,7 +52,15 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
             "NO CHANNEL CONFIGURED: nobody can write to this bot and it sends nothing. "
             "Set CAREBOT_TELEGRAM_TOKEN and/or the CAREBOT_TWILIO_* settings (see README)."
         )
-    app = build_app(bot, waker, states, [r for c in channels for r in c.routes()])
+    routes = [r for c in channels for r in c.routes()]
+    bot.console_links = links
+    if links is None:
+        states["console"] = "off (set CAREBOT_CONSOLE_SECRET)"
+    else:
+        routes += Console(bot, links).routes()
+        states["console"] = f"on at {links.base_url.rstrip('/')}/console"
+        log.info("console: %s", states["console"])
+    app = build_app(bot, waker, states, routes)
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
     )

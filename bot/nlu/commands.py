@@ -127,6 +127,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "releve",
     ),
     "pending": ("/pending", "pending", "escalations", "en attente"),
+    "console": ("/console", "console", "web console", "console web"),
     "unresolved": ("/unresolved", "unresolved", "non resolus", "a regler", "/nonresolus"),
 }
 _BY_TEXT = {phrase: name for name, phrases in COMMANDS.items() for phrase in phrases}

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.agency import Agency, Person, Service, Staff
 from bot.i18n import for_channel, normalize_language, tr, typeset
+from bot.services.console_links import ConsoleLinks
 from bot.services.ports import Clock, Store, UnitOfWork
 
 Option = tuple[str, str]  # (label, packed action)
@@ -27,6 +28,8 @@ class Desk:
     now: datetime
     agency: Agency
     services: dict[str, Service]
+    # Sign-in links to the web console; None when the console is not configured.
+    console: ConsoleLinks | None = None
 
     @cached_property
     def tz(self) -> ZoneInfo:
@@ -97,7 +100,10 @@ class AgencyCache:
 
 @asynccontextmanager
 async def open_desk(
-    store: Store, clock: Clock, cache: AgencyCache | None = None
+    store: Store,
+    clock: Clock,
+    cache: AgencyCache | None = None,
+    console: ConsoleLinks | None = None,
 ) -> AsyncIterator[Desk]:
     """Begin a unit of work and load what every step needs (from the cache while current)."""
     async with store.transaction() as tx:
@@ -113,4 +119,4 @@ async def open_desk(
                 cache.services = {s.id: s for s in await tx.roster.services()}
                 cache.version = version
             agency, services = cache.agency, cache.services
-        yield Desk(tx, clock.now(), agency, services)
+        yield Desk(tx, clock.now(), agency, services, console)

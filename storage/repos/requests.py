@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from types import EllipsisType
@@ -176,6 +176,22 @@ class Requests:
             f"SELECT * FROM requests WHERE end_at < ? AND status IN "
             f"({marks(len(wanted))}) ORDER BY end_at, id",
             (moment, *wanted),
+        )
+        return [rows.request(r) for r in found]
+
+    async def between(
+        self, start: datetime, end: datetime, provider_ids: Sequence[str] | None = None
+    ) -> list[Request]:
+        """Requests overlapping [start, end) (of these providers only, when given), by start."""
+        where = "start_at < ? AND end_at > ?"
+        params: list[object] = [end, start]
+        if provider_ids is not None:
+            if not provider_ids:
+                return []
+            where += f" AND provider_id IN ({marks(len(provider_ids))})"
+            params += list(provider_ids)
+        found = await self.sql.all(
+            f"SELECT * FROM requests WHERE {where} ORDER BY start_at, id", tuple(params)
         )
         return [rows.request(r) for r in found]
 

@@ -212,6 +212,13 @@ def _values(lang: str, name: str = LONG_NAME) -> dict[str, object]:
         "why": tr(lang, "{provider} did not answer in time.", provider=name),
         "done": tr(lang, "offered the request to {provider}.", provider=name),
         "choice": tr(lang, "Offer to {provider}", provider=name),
+        # The web console's own lines (never sent by SMS, but in the same catalogue).
+        "outcome": tr(lang, "offered the request to {provider}.", provider=name),
+        "link": "https://agence-les-petits-soins.example.fr/console/signin?t=" + "x" * 86,
+        "list": "Garde d'enfants, mardi 24 novembre, 09:00-11:00",
+        "page": 100,
+        "pages": 100,
+        "total": 5000,
         # Weekly series (§8).
         "first": fmt_day(START, lang),
         "weekday": "mercredi" if lang.startswith("fr") else "Wednesday",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from types import EllipsisType
@@ -75,6 +75,12 @@ class Requests(Protocol):
         self, moment: datetime, statuses: Iterable[Status]
     ) -> list[Request]:
         """Requests in these statuses whose end is before `moment`, oldest first."""
+        ...
+
+    async def between(
+        self, start: datetime, end: datetime, provider_ids: Sequence[str] | None = None
+    ) -> list[Request]:
+        """Requests overlapping [start, end) (of these providers only, when given), by start."""
         ...
 
     async def open_on_credit(self, member_id: str) -> int:
