@@ -35,6 +35,9 @@ from babel.numbers import format_currency
 
 LANGUAGES = ("fr", "en")
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+# The language of the person a message is being written for: the renderer (Desk.tell) sets
+# it per recipient, aiogram-style, so that _() and lazy values read it instead of a `lang`
+# passed by hand.
 _current: ContextVar[str] = ContextVar("carebot_language", default="en")
 
 
@@ -175,12 +178,22 @@ def _filled(lang: str, template: str, params: dict[str, object]) -> str:
 
 @contextmanager
 def use_language(lang: str) -> Iterator[None]:
-    """Handle one inbound message in its sender's language."""
+    """Write for one person: _() and current_language() answer in `lang` inside."""
     token = _current.set(lang)
     try:
         yield
     finally:
         _current.reset(token)
+
+
+def current_language() -> str:
+    """The language of the person being written for (see use_language)."""
+    return _current.get()
+
+
+def _(message: str, **params: object) -> str:
+    """tr() in the current recipient's language (set by the renderer)."""
+    return tr(_current.get(), message, **params)
 
 
 def fmt_day(moment: datetime, lang: str) -> str:

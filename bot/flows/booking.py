@@ -86,11 +86,10 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
     state = await pressed(desk, member, FLOW, tok, args)
     if state is None:
         return
-    lang = desk.lang(member)
     choice, rest = args[0], args[1:]
     if choice == "x":
         await leave(desk, member)
-        await desk.send(member, tr(lang, "All right, nothing was booked."))
+        await desk.tell(member, "All right, nothing was booked.")
     elif choice == "s" and rest and rest[0] in desk.services:
         state["service"] = rest[0]
         if "start" in state:
@@ -379,10 +378,9 @@ async def _summary(desk: Desk, member: Member, state: State, provider_id: str) -
 
 
 async def _finish(desk: Desk, member: Member, state: State, *, send: bool) -> None:
-    lang = desk.lang(member)
     if not send or state.get("step") != "confirm":
         await leave(desk, member)
-        await desk.send(member, tr(lang, "All right, nothing was booked."))
+        await desk.tell(member, "All right, nothing was booked.")
         return
     provider = await desk.tx.roster.person(state["provider"])
     start, end = _window(state)
@@ -394,13 +392,10 @@ async def _finish(desk: Desk, member: Member, state: State, *, send: bool) -> No
     try:
         await send_request(desk, member, desk.services[state["service"]], start, end, provider)
     except DoubleBooking:
-        await desk.send(
+        await desk.tell(
             member,
-            tr(
-                lang,
-                "Sorry, {provider} was just booked by someone else for this time.",
-                provider=provider.name,
-            ),
+            "Sorry, {provider} was just booked by someone else for this time.",
+            provider=provider.name,
         )
         await _offer_providers(desk, member, state)
         return
@@ -418,12 +413,11 @@ async def _leave_to_staff(desk: Desk, member: Member, state: State) -> None:
 
 async def _repeat(desk: Desk, member: Member, state: State) -> None:
     """Say the current step again when the answer did not fit it."""
-    lang = desk.lang(member)
     step = state.get("step")
     if step == "service":
         await _ask_service(desk, member, state)
     elif step in ("provider", "nobody"):
-        await desk.send(member, tr(lang, "Please choose one of the options."))
+        await desk.tell(member, "Please choose one of the options.")
         await _offer_providers(desk, member, state)
     elif step == "confirm":
         await _summary(desk, member, state, state["provider"])

@@ -43,7 +43,7 @@ async def begin(desk: Desk, member: Member) -> None:
     bookings = await upcoming(desk, member)
     if not bookings:
         await leave(desk, member)
-        await desk.send(member, tr(lang, "You have no upcoming booking to cancel."))
+        await desk.tell(member, "You have no upcoming booking to cancel.")
         return
     state = await save(desk, member, FLOW, {"step": "pick", "cands": [r.id for r in bookings]})
     options: list[Option] = [
@@ -100,10 +100,9 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
     state = await pressed(desk, member, FLOW, tok, args)
     if state is None:
         return
-    lang = desk.lang(member)
     if args[0] == "x":
         await leave(desk, member)
-        await desk.send(member, tr(lang, "All right, your bookings are unchanged."))
+        await desk.tell(member, "All right, your bookings are unchanged.")
     elif args[0] == "all":
         await _summary(desk, member, state, state["cands"])
     elif args[0] == "r" and len(args) > 1 and args[1].isdigit():
@@ -175,7 +174,6 @@ async def _summary(desk: Desk, member: Member, state: State, chosen: list[int]) 
 
 async def ask_waiver(desk: Desk, member: Member, request_id: str | None) -> None:
     """'Ask for an emergency waiver' (option or typed): the reason is asked next."""
-    lang = desk.lang(member)
     cancelled = [
         r
         for r in await desk.tx.requests.of_member(member.id, [Status.CANCELLED])
@@ -187,15 +185,15 @@ async def ask_waiver(desk: Desk, member: Member, request_id: str | None) -> None
         (r, e) for r, e in candidates if r.payout > 0 or any(x.reason == "waiver" for x in e)
     ]
     if not eligible:
-        await desk.send(member, tr(lang, "There is no late cancellation to waive."))
+        await desk.tell(member, "There is no late cancellation to waive.")
         return
     request, escalations = eligible[-1]
     if any(e.reason == "waiver" for e in escalations):
-        await desk.send(member, tr(lang, "A waiver was already asked for this cancellation."))
+        await desk.tell(member, "A waiver was already asked for this cancellation.")
         return
     await save(desk, member, WAIVER_FLOW, {"request": request.id})
-    await desk.send(
-        member, tr(lang, "Tell me in one message what happened: the agency will read your reason.")
+    await desk.tell(
+        member, "Tell me in one message what happened: the agency will read your reason."
     )
 
 

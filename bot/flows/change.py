@@ -24,7 +24,7 @@ async def begin(desk: Desk, member: Member) -> None:
     bookings = await upcoming(desk, member, (Status.CONFIRMED,))
     if not bookings:
         await leave(desk, member)
-        await desk.send(member, tr(lang, "You have no confirmed upcoming booking to change."))
+        await desk.tell(member, "You have no confirmed upcoming booking to change.")
         return
     state = await save(desk, member, FLOW, {"step": "pick", "cands": [r.id for r in bookings]})
     options: list[Option] = [
@@ -43,7 +43,7 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
     choice, rest = args[0], args[1:]
     if choice == "x":
         await leave(desk, member)
-        await desk.send(member, tr(lang, "All right, nothing was changed."))
+        await desk.tell(member, "All right, nothing was changed.")
     elif choice == "r" and rest and rest[0].isdigit() and int(rest[0]) in state["cands"]:
         state.update(step="what", request=int(rest[0]))
         state = await save(desk, member, FLOW, state)
@@ -73,11 +73,11 @@ async def _ask_value(desk: Desk, member: Member, state: State, kind: str) -> Non
     state.update(step="value", kind=kind)
     state = await save(desk, member, FLOW, state)
     if kind == "time":
-        await desk.send(
-            member, tr(lang, 'What is the new day and time? For example: "thursday 2pm to 6pm".')
+        await desk.tell(
+            member, 'What is the new day and time? For example: "thursday 2pm to 6pm".'
         )
     elif kind == "notes":
-        await desk.send(member, tr(lang, "Write your notes for the provider in one message."))
+        await desk.tell(member, "Write your notes for the provider in one message.")
     else:
         request = await desk.tx.requests.get(int(state["request"]))
         options: list[Option] = [
@@ -113,14 +113,10 @@ async def on_text(desk: Desk, member: Member, text: str) -> bool:
             check_window(window[0], window[1], desk.now, desk.agency.policy) if window else None
         )
         if window is None or problem is not None:
-            await desk.send(
+            await desk.tell(
                 member,
-                tr(
-                    lang,
-                    "Sorry, I cannot use that time. Give a day and "
-                    "hours at least {hours} h from now.",
-                    hours=int(desk.agency.policy.min_notice.total_seconds() // 3600),
-                ),
+                "Sorry, I cannot use that time. Give a day and hours at least {hours} h from now.",
+                hours=int(desk.agency.policy.min_notice.total_seconds() // 3600),
             )
             return True
         state["start"], state["end"] = window[0].isoformat(), window[1].isoformat()
@@ -180,7 +176,7 @@ async def _send(desk: Desk, member: Member, state: State) -> None:
     await leave(desk, member)
     request = await desk.tx.requests.get(int(state["request"]))
     if request.member_id != member.id or request.status is not Status.CONFIRMED:
-        await desk.send(member, tr(desk.lang(member), "This booking can no longer be changed."))
+        await desk.tell(member, "This booking can no longer be changed.")
         return
     kind = state["kind"]
     if kind == "time":

@@ -13,14 +13,8 @@ from bot.services.billing import member_account, signed_money
 from bot.services.booking import describe, money
 from bot.services.changes import change_text
 from bot.services.desk import Desk, Option
+from bot.services.notices import status_words
 from bot.services.ports import LedgerLine
-
-STATUS_LABELS = {
-    "pending": N_("waiting for the provider's answer"),
-    "escalated": N_("with our team"),
-    "confirmed": N_("confirmed"),
-    "in_progress": N_("under way"),
-}
 
 
 def help_text(desk: Desk, person: Person) -> str:
@@ -93,7 +87,7 @@ async def set_language(desk: Desk, person: Person, lang: str) -> Person:
         return person
     await desk.tx.roster.set_language(person.id, lang)
     person = await desk.tx.roster.person(person.id)
-    await desk.send(person, tr(desk.lang(person), "I will speak English with you from now on."))
+    await desk.tell(person, "I will speak English with you from now on.")
     return person
 
 
@@ -112,7 +106,7 @@ async def list_bookings(desk: Desk, person: Person) -> None:
         and (r.start > desk.now or r.status in (Status.CONFIRMED, Status.IN_PROGRESS))
     ]
     if not upcoming:
-        await desk.send(person, tr(lang, "You have no upcoming booking."))
+        await desk.tell(person, "You have no upcoming booking.")
         return
     lines = [tr(lang, "Your upcoming bookings:")]
     # A weekly series reads as one line per provider and status, not one per week (§8).
@@ -132,7 +126,7 @@ async def list_bookings(desk: Desk, person: Person) -> None:
         who = ""
         if request.provider_id:
             who = " - " + (await desk.tx.roster.person(request.provider_id)).name
-        status = tr(lang, STATUS_LABELS.get(request.status.value, request.status.value))
+        status = status_words(lang, request.status)
         lines.append(f"• {describe(desk, request, lang)}{who} ({status})")
         for change in await desk.tx.changes.of_request(request.id):
             if change.status == "pending":
@@ -156,7 +150,7 @@ async def _series_line(desk: Desk, requests: list[Request], lang: str) -> str:
     who = ""
     if first.provider_id:
         who = " - " + (await desk.tx.roster.person(first.provider_id)).name
-    status = tr(lang, STATUS_LABELS.get(first.status.value, first.status.value))
+    status = status_words(lang, first.status)
     return "• " + tr(
         lang,
         "{what}{who}: {n} sessions, the next on {day} ({status})",

@@ -47,7 +47,7 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
         return True
     schedule = hours.changed(provider, change, now.date())
     if schedule is None:
-        await desk.send(provider, tr(lang, "That day is not one of your days off."))
+        await desk.tell(provider, "That day is not one of your days off.")
         return True
     today = now.date()
     if schedule == (current[0], frozenset(d for d in current[1] if d >= today)):
@@ -103,7 +103,7 @@ async def on_press(desk: Desk, provider: Provider, tok: str, args: tuple[str, ..
     await leave(desk, provider)
     lang = desk.lang(provider)
     if args[0] != "ok":
-        await desk.send(provider, tr(lang, "All right, nothing was changed."))
+        await desk.tell(provider, "All right, nothing was changed.")
         return
     schedule: hours.Schedule = (
         tuple(AvailabilityWindow(*w) for w in state["windows"]),

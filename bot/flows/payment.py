@@ -10,7 +10,7 @@ from bot.flows.staff import refuse_unless_staff
 from bot.i18n import tr
 from bot.nlu.commands import fold
 from bot.services.billing import PaymentRefused, record_payment
-from bot.services.booking import money
+from bot.services.booking import money, priced
 from bot.services.desk import Desk
 
 PAYMENT_WORDS = frozenset({"/paid", "/paye", "/payment", "/paiement", "paid", "paye", "paiement"})
@@ -93,15 +93,12 @@ async def on_payment(desk: Desk, person: Person, text: str) -> bool:
     except PaymentRefused as refused:
         await desk.send(person, _refusal(desk, refused, member, amount, lang))
         return True
-    await desk.send(
+    await desk.tell(
         person,
-        tr(
-            lang,
-            "Payment of {amount} recorded for {member}. Still to pay: {owed}.",
-            amount=money(desk, amount, lang),
-            member=member.name,
-            owed=money(desk, account.owed, lang),
-        ),
+        "Payment of {amount} recorded for {member}. Still to pay: {owed}.",
+        amount=priced(desk, amount),
+        member=member.name,
+        owed=priced(desk, account.owed),
     )
     return True
 

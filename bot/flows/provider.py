@@ -49,7 +49,7 @@ async def _answer(desk: Desk, provider: Provider, accept: bool) -> None:
     offers = await desk.tx.offers.open_for(provider.id)
     lang = desk.lang(provider)
     if not offers:
-        await desk.send(provider, tr(lang, "No request is waiting for your answer."))
+        await desk.tell(provider, "No request is waiting for your answer.")
     elif len(offers) == 1:
         await answer_offer(desk, provider, offers[0], accept)
     else:
@@ -107,7 +107,7 @@ async def _report(desk: Desk, provider: Provider, reply: Reply) -> None:
                 ),
             )
         else:
-            await desk.send(provider, tr(lang, "You have no session under way to report on."))
+            await desk.tell(provider, "You have no session under way to report on.")
         return
     code, value = CODES[reply.intent], _value(reply)
     options = [
@@ -173,10 +173,9 @@ def _unpack_move(value: str) -> tuple[str | None, str | None]:
 async def on_cancel_confirmation(desk: Desk, provider: Provider, args: tuple[str, ...]) -> None:
     """'pc:<request>:y|n' - the provider confirms or withdraws their cancellation."""
     request = await _own(desk, provider, args[0] if args else "")
-    lang = desk.lang(provider)
     if request is None or request.status not in dayof.UNDER_WAY or len(args) < 2:
         await desk.stale(provider)
     elif args[1] == "y":
         await dayof.provider_cancels(desk, provider, request)
     else:
-        await desk.send(provider, tr(lang, "All right, the session is kept."))
+        await desk.tell(provider, "All right, the session is kept.")

@@ -23,7 +23,7 @@ async def list_appointments(desk: Desk, provider: Provider) -> None:
     lang = desk.lang(provider)
     held = [r for r in await desk.tx.requests.of_provider(provider.id, HELD) if r.end > desk.now]
     if not held:
-        await desk.send(provider, tr(lang, "You have no upcoming session."))
+        await desk.tell(provider, "You have no upcoming session.")
         return
     state = await save(desk, provider, FLOW, {"step": "pick", "cands": [r.id for r in held]})
     lines = [tr(lang, "Your upcoming sessions:")]
@@ -46,24 +46,20 @@ async def on_press(desk: Desk, provider: Provider, tok: str, args: tuple[str, ..
     state = await pressed(desk, provider, FLOW, tok, args)
     if state is None:
         return
-    lang = desk.lang(provider)
     if args[0] == "r" and len(args) > 1 and args[1].isdigit() and int(args[1]) in state["cands"]:
         state.update(step="when", request=int(args[1]))
         await save(desk, provider, FLOW, state)
-        await desk.send(
+        await desk.tell(
             provider,
-            tr(
-                lang,
-                "What is the new day and start time, agreed with the "
-                'client? For example: "thursday 16:30".',
-            ),
+            "What is the new day and start time, agreed with the "
+            'client? For example: "thursday 16:30".',
         )
     elif args[0] == "ok" and state.get("step") == "confirm":
         await leave(desk, provider)
         await _move(desk, provider, state)
     else:
         await leave(desk, provider)
-        await desk.send(provider, tr(lang, "All right, nothing was changed."))
+        await desk.tell(provider, "All right, nothing was changed.")
 
 
 async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
@@ -84,9 +80,8 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
             start = when.start.replace(tzinfo=desk.tz)
             break
     if start is None or start <= desk.now:
-        await desk.send(
-            provider,
-            tr(lang, 'Sorry, I did not understand that time. For example: "thursday 16:30".'),
+        await desk.tell(
+            provider, 'Sorry, I did not understand that time. For example: "thursday 16:30".'
         )
         return True
     state.update(step="confirm", start=start.isoformat())
@@ -112,7 +107,7 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
 async def _move(desk: Desk, provider: Provider, state: dict[str, object]) -> None:
     request = await desk.tx.requests.get(int(str(state["request"])))
     if request.provider_id != provider.id:
-        await desk.send(provider, tr(desk.lang(provider), "This session can no longer be moved."))
+        await desk.tell(provider, "This session can no longer be moved.")
         return
     # Refused with the reason when the provider is not free then; nothing changes (§4.5).
     await dayof.reschedule(desk, provider, request, datetime.fromisoformat(str(state["start"])))

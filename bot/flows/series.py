@@ -45,13 +45,10 @@ async def start(desk: Desk, member: Member, text: str) -> bool:
     lang = desk.lang(member)
     spec = parse_series(text, desk.local(desk.now).replace(tzinfo=None), lang)
     if spec is None or spec.start is None or spec.end is None:
-        await desk.send(
+        await desk.tell(
             member,
-            tr(
-                lang,
-                'For care every week, give one day and the hours, for example "childcare '
-                'every Tuesday 6pm to 8pm", optionally "until 30 June" or "for 8 weeks".',
-            ),
+            'For care every week, give one day and the hours, for example "childcare '
+            'every Tuesday 6pm to 8pm", optionally "until 30 June" or "for 8 weeks".',
         )
         return True
     end = spec.end if spec.end > spec.start else spec.end + 24 * 60
@@ -92,15 +89,12 @@ async def _providers(desk: Desk, member: Member, state: State) -> None:
     what = weekly.describe_series(desk, draft, service, lang)
     if not windows:
         await leave(desk, member)
-        await desk.send(member, tr(lang, "That series has no session left to book."))
+        await desk.tell(member, "That series has no session left to book.")
         return
     found = await weekly.choices(desk, member, service.id, windows)
     if not found:
         await leave(desk, member)
-        await desk.send(
-            member,
-            tr(lang, "Sorry, no provider is free for {what}.", what=what),
-        )
+        await desk.tell(member, "Sorry, no provider is free for {what}.", what=what)
         return
     state["step"] = "provider"
     state = await save(desk, member, FLOW, state)
@@ -137,7 +131,6 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
     state = await pressed(desk, member, FLOW, tok, args)
     if state is None:
         return
-    lang = desk.lang(member)
     verb = args[0]
     if verb == "s" and len(args) > 1 and args[1] in desk.services:
         state["service"] = args[1]
@@ -150,7 +143,7 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
         await _book(desk, member, state)
     else:
         await leave(desk, member)
-        await desk.send(member, tr(lang, "All right, nothing was booked."))
+        await desk.tell(member, "All right, nothing was booked.")
 
 
 async def on_text(desk: Desk, member: Member, text: str) -> bool:

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from bot.domain.agency import Person, Staff
 from bot.domain.booking import OPEN
-from bot.flows.common import STATUS_LABELS
-from bot.i18n import N_, tr
+from bot.i18n import tr
 from bot.services.booking import describe, staff_close_unfilled, staff_offer
 from bot.services.desk import Desk
-
-STAFF_STATUS = {**STATUS_LABELS, "escalated": N_("waiting for staff")}
-OPEN_STATUS = N_("open")  # any other status still open: words, never the code
+from bot.services.notices import status_words
 
 
 async def refuse_unless_staff(desk: Desk, person: Person) -> bool:
     """True (after telling them) when a non-staff person tries a staff action."""
     if isinstance(person, Staff):
         return False
-    await desk.send(person, tr(desk.lang(person), "This action is reserved for agency staff."))
+    await desk.tell(person, "This action is reserved for agency staff.")
     return True
 
 
@@ -50,7 +47,7 @@ async def list_pending(desk: Desk, person: Person) -> None:
     lang = desk.lang(person)
     open_ones = await desk.tx.escalations.open()
     if not open_ones:
-        await desk.send(person, tr(lang, "No escalation is waiting."))
+        await desk.tell(person, "No escalation is waiting.")
         return
     lines = [tr(lang, "Escalations waiting:")]
     for escalation in open_ones:
@@ -67,7 +64,7 @@ async def list_unresolved(desk: Desk, person: Person) -> None:
     lang = desk.lang(person)
     late = await desk.tx.requests.unsettled_before(desk.now, OPEN)
     if not late:
-        await desk.send(person, tr(lang, "Every past appointment is settled."))
+        await desk.tell(person, "Every past appointment is settled.")
         return
     lines = [tr(lang, "Past appointments not settled yet:")]
     for request in late:
@@ -75,7 +72,7 @@ async def list_unresolved(desk: Desk, person: Person) -> None:
         who = (
             (await desk.tx.roster.person(request.provider_id)).name if request.provider_id else "-"
         )
-        status = tr(lang, STAFF_STATUS.get(request.status.value, OPEN_STATUS))
+        status = status_words(lang, request.status, staff=True)
         lines.append(f"• {member.name} / {who}: {describe(desk, request, lang)} ({status})")
     await desk.send(person, "\n".join(lines))
 

@@ -13,7 +13,15 @@ from bot.domain.money import ZERO
 from bot.i18n import N_, tr
 from bot.services import appointments, hiatus
 from bot.services.actions import action
-from bot.services.booking import claim, describe, escalation_of_kind, money, tell_other_staff
+from bot.services.booking import (
+    claim,
+    describe,
+    described,
+    escalation_of_kind,
+    money,
+    priced,
+    tell_other_staff,
+)
 from bot.services.desk import Desk, Option
 from bot.services.ports import UnitOfWork
 
@@ -100,15 +108,11 @@ async def record_payment(desk: Desk, staff: Person, member: Member, amount: Deci
     # No column records who yet (it needs a migration): the log keeps it meanwhile.
     log.info("payment of %s for %s recorded by %s", amount, member.id, staff.id)
     after = await member_account(desk.tx, member.id)
-    lang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "The agency recorded your payment of {amount}. Still to pay: {owed}.",
-            amount=money(desk, amount, lang),
-            owed=money(desk, after.owed, lang),
-        ),
+        "The agency recorded your payment of {amount}. Still to pay: {owed}.",
+        amount=priced(desk, amount),
+        owed=priced(desk, after.owed),
     )
     return after
 
@@ -167,7 +171,6 @@ def waiver_option(request_id: int, lang: str) -> tuple[str, str]:
 
 async def request_waiver(desk: Desk, member: Member, request: Request, reason: str) -> None:
     """A member asks staff to waive a late-cancellation charge, with a reason."""
-    lang = desk.lang(member)
     escalation = await desk.tx.escalations.add(request.id, "waiver", reason[:500], desk.now)
 
     def compose(slang: str, _: Person) -> tuple[str, list[Option]]:
@@ -187,9 +190,8 @@ async def request_waiver(desk: Desk, member: Member, request: Request, reason: s
         ]
 
     await desk.tell_staff(compose)
-    await desk.send(
-        member,
-        tr(lang, "Your waiver request was sent to the agency; I will tell you their answer."),
+    await desk.tell(
+        member, "Your waiver request was sent to the agency; I will tell you their answer."
     )
 
 
@@ -206,13 +208,10 @@ async def decide_waiver(desk: Desk, staff: Person, escalation_id: int, approve: 
     lang = desk.lang(member)
     if not approve:
         await tell_other_staff(desk, staff, escalation_id, N_("denied the waiver."))
-        await desk.send(
+        await desk.tell(
             member,
-            tr(
-                lang,
-                "The agency could not waive the charge for {what}.",
-                what=describe(desk, request, lang),
-            ),
+            "The agency could not waive the charge for {what}.",
+            what=described(desk, request),
         )
         return
     refund = request.charge
@@ -241,24 +240,17 @@ async def decide_waiver(desk: Desk, staff: Person, escalation_id: int, approve: 
         if request.paid_by_credit
         else tr(lang, "{amount} is refunded to your account", amount=money(desk, refund, lang))
     )
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "The agency waived the charge for {what}: {restored}.",
-            what=describe(desk, request, lang),
-            restored=restored,
-        ),
+        "The agency waived the charge for {what}: {restored}.",
+        what=described(desk, request),
+        restored=restored,
     )
     if request.provider_id:
         provider = await desk.tx.roster.person(request.provider_id)
-        plang = desk.lang(provider)
-        await desk.send(
+        await desk.tell(
             provider,
-            tr(
-                plang,
-                "The agency waived the late-cancellation charge for "
-                "{what}; this session will not be paid.",
-                what=describe(desk, request, plang),
-            ),
+            "The agency waived the late-cancellation charge for "
+            "{what}; this session will not be paid.",
+            what=described(desk, request),
         )

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from bot.domain.agency import Member, Person, Provider, Service
 from bot.domain.availability import covers, free_spans
@@ -16,6 +17,7 @@ from bot.i18n import N_, fmt_day_time, fmt_money, fmt_time, fmt_window, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.desk import Compose, Desk, Option
+from bot.services.notices import Localized, clock
 from bot.services.ports import Escalation, Offer
 
 log = logging.getLogger(__name__)
@@ -131,9 +133,19 @@ def describe(desk: Desk, request: Request, lang: str) -> str:
     return f"{service}, {fmt_window(desk.local(request.start), desk.local(request.end), lang)}"
 
 
+def described(desk: Desk, request: Request) -> Localized:
+    """describe(), written in the language of whoever reads it (for a notice's data)."""
+    return partial(describe, desk, request)
+
+
 def money(desk: Desk, amount: Decimal, lang: str) -> str:
     """An amount in the agency currency, formatted for `lang`."""
     return fmt_money(amount, desk.agency.currency, lang)
+
+
+def priced(desk: Desk, amount: Decimal) -> Localized:
+    """money(), written in the language of whoever reads it (for a notice's data)."""
+    return partial(money, desk, amount)
 
 
 async def credit_available(desk: Desk, member: Member, service_id: str) -> bool:
@@ -226,16 +238,12 @@ async def send_request(
     """Send a member's request to their first choice (raises DoubleBooking if just taken)."""
     request = await create_request(desk, member, service, start, end, provider.id)
     await ask_provider(desk, request, provider)
-    lang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "Request sent to {provider}: {what}. It is not guaranteed until {provider} "
-            "confirms; I will tell you as soon as they answer.",
-            provider=provider.name,
-            what=describe(desk, request, lang),
-        ),
+        "Request sent to {provider}: {what}. It is not guaranteed until {provider} "
+        "confirms; I will tell you as soon as they answer.",
+        provider=provider.name,
+        what=described(desk, request),
     )
     return request
 
@@ -246,15 +254,10 @@ async def leave_to_staff(
     """No provider is free: the request goes to staff, who look for someone."""
     request = await create_request(desk, member, service, start, end, None)
     await escalate(desk, request, "no_provider", None)
-    lang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "Your request ({what}) is with our team: they will look "
-            "for someone and get back to you.",
-            what=describe(desk, request, lang),
-        ),
+        "Your request ({what}) is with our team: they will look for someone and get back to you.",
+        what=described(desk, request),
     )
     return request
 
@@ -301,7 +304,7 @@ async def answer_offer(desk: Desk, provider: Provider, offer: Offer, accept: boo
             ),
         )
         return
-    await desk.send(provider, tr(plang, "Noted, thank you. The request is withdrawn."))
+    await desk.tell(provider, "Noted, thank you. The request is withdrawn.")
     await provider_unavailable(desk, request, provider, "declined")
 
 
@@ -342,16 +345,12 @@ async def provider_unavailable(
         request.id, desk.now, status=Status.ESCALATED, provider_id=None
     )
     member = await desk.tx.roster.person(request.member_id)
-    lang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "{provider} is not available for {what}. Our team is finding the next best "
-            "option for you: no need to book again.",
-            provider=provider.name,
-            what=describe(desk, request, lang),
-        ),
+        "{provider} is not available for {what}. Our team is finding the next best "
+        "option for you: no need to book again.",
+        provider=provider.name,
+        what=described(desk, request),
     )
     await escalate(desk, request, reason, provider.id)
 
@@ -473,30 +472,23 @@ async def escalation_of_kind(
 async def claim(desk: Desk, staff: Person, escalation_id: int, outcome: str) -> Escalation | None:
     """Take an escalation for one staff member; others are told, a second press changes nothing."""
     escalation = await desk.tx.escalations.get(escalation_id)
-    lang = desk.lang(staff)
     if escalation is None:
-        await desk.send(staff, tr(lang, "This escalation no longer exists."))
+        await desk.tell(staff, "This escalation no longer exists.")
         return None
     if not await desk.tx.escalations.claim(escalation_id, staff.id, outcome, desk.now):
         if escalation.handled_by is None:
-            await desk.send(
+            await desk.tell(
                 staff,
-                tr(
-                    lang,
-                    "Escalation #{id} is already closed: nobody had confirmed by the start.",
-                    id=escalation_id,
-                ),
+                "Escalation #{id} is already closed: nobody had confirmed by the start.",
+                id=escalation_id,
             )
             return None
         handler = await desk.tx.roster.person(escalation.handled_by)
-        await desk.send(
+        await desk.tell(
             staff,
-            tr(
-                lang,
-                "Escalation #{id} was already handled by {staff}.",
-                id=escalation_id,
-                staff=handler.name,
-            ),
+            "Escalation #{id} was already handled by {staff}.",
+            id=escalation_id,
+            staff=handler.name,
         )
         return None
     return escalation
@@ -539,13 +531,10 @@ async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id
     taken = request.status is not Status.ESCALATED or not offerable
     # Once someone handled it, `claim` below says who; before that, say why nothing happened.
     if taken and escalation.is_open:
-        await desk.send(
+        await desk.tell(
             staff,
-            tr(
-                desk.lang(staff),
-                "{provider} is no longer available for this request.",
-                provider=provider.name,
-            ),
+            "{provider} is no longer available for this request.",
+            provider=provider.name,
         )
         return
     if await claim(desk, staff, escalation_id, f"offered:{provider.id}") is None:
@@ -562,15 +551,11 @@ async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id
         provider=provider.name,
     )
     member = await desk.tx.roster.person(request.member_id)
-    lang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "We have asked {provider} for {what}. I will tell you as soon as they answer.",
-            provider=provider.name,
-            what=describe(desk, request, lang),
-        ),
+        "We have asked {provider} for {what}. I will tell you as soon as they answer.",
+        provider=provider.name,
+        what=described(desk, request),
     )
 
 
@@ -594,15 +579,11 @@ async def _unfilled(desk: Desk, request: Request) -> None:
     )
     await appointments.drop(desk, request)
     member = await desk.tx.roster.person(request.member_id)
-    lang = desk.lang(member)
     if request.fee <= 0:
-        await desk.send(
+        await desk.tell(
             member,
-            tr(
-                lang,
-                "We are sorry: we could not find anyone for {what}. Nothing is charged.",
-                what=describe(desk, request, lang),
-            ),
+            "We are sorry: we could not find anyone for {what}. Nothing is charged.",
+            what=described(desk, request),
         )
         return
     await desk.tx.ledger.add(
@@ -613,15 +594,12 @@ async def _unfilled(desk: Desk, request: Request) -> None:
         request_id=request.id,
         balance_delta=request.fee,
     )
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "We are sorry: we could not find anyone for {what}. The booking fee of {fee} "
-            "has been credited to your account balance.",
-            what=describe(desk, request, lang),
-            fee=money(desk, request.fee, lang),
-        ),
+        "We are sorry: we could not find anyone for {what}. The booking fee of {fee} "
+        "has been credited to your account balance.",
+        what=described(desk, request),
+        fee=priced(desk, request.fee),
     )
 
 
@@ -680,13 +658,9 @@ async def deadline_passed(desk: Desk, offer_id: int) -> None:
 
 async def _withdrawn(desk: Desk, request: Request, provider: Person, deadline: datetime) -> None:
     """Tell a provider that a request they did not answer in time is no longer theirs."""
-    lang = desk.lang(provider)
-    await desk.send(
+    await desk.tell(
         provider,
-        tr(
-            lang,
-            "The request for {what} has been withdrawn: no answer by {time}.",
-            what=describe(desk, request, lang),
-            time=fmt_time(desk.local(deadline), lang),
-        ),
+        "The request for {what} has been withdrawn: no answer by {time}.",
+        what=described(desk, request),
+        time=clock(desk.local(deadline)),
     )

@@ -9,7 +9,7 @@ from bot.domain.booking import Request, Status, late_cancellation
 from bot.i18n import tr
 from bot.services import appointments, disputes
 from bot.services.billing import charge_text, settle, waiver_option
-from bot.services.booking import ANSWER_DEADLINE, describe, money
+from bot.services.booking import ANSWER_DEADLINE, describe, money, priced
 from bot.services.desk import Desk, Option
 
 CANCELLABLE = (Status.PENDING, Status.ESCALATED, Status.CONFIRMED, Status.IN_PROGRESS)
@@ -64,7 +64,7 @@ async def cancel(
             options.append(waiver_option(request.id, lang))
             hint = tr(lang, "In an emergency you can ask the agency to waive the charge.")
     if not lines:
-        await desk.send(member, tr(lang, "There was nothing left to cancel."))
+        await desk.tell(member, "There was nothing left to cancel.")
         return
     head = (
         tr(lang, "Cancelled:")
@@ -120,17 +120,13 @@ async def _cancel_one(
             + paid,
         )
     elif provider is not None and request.payout:
-        plang = desk.lang(provider)
-        await desk.send(
+        await desk.tell(
             provider,
-            tr(
-                plang,
-                "Noted, the session is cancelled. You will be paid {amount}.",
-                amount=money(desk, request.payout, plang),
-            ),
+            "Noted, the session is cancelled. You will be paid {amount}.",
+            amount=priced(desk, request.payout),
         )
     elif provider is not None:
-        await desk.send(provider, tr(desk.lang(provider), "Noted, the session is cancelled."))
+        await desk.tell(provider, "Noted, the session is cancelled.")
     member = await desk.tx.roster.person(request.member_id)
 
     def compose(slang: str, _: Person) -> str:

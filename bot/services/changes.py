@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from bot.domain.agency import Member, Person, Provider
 from bot.domain.availability import covers
@@ -15,6 +16,7 @@ from bot.services.actions import action
 from bot.services.booking import (
     claim,
     describe,
+    described,
     escalate,
     escalation_of_kind,
     money,
@@ -159,25 +161,17 @@ async def submit(
     await desk.tell_staff(compose)
     if request.provider_id:
         provider = await desk.tx.roster.person(request.provider_id)
-        plang = desk.lang(provider)
-        await desk.send(
+        await desk.tell(
             provider,
-            tr(
-                plang,
-                "{member} asked to change {what} ({change}); the agency is reviewing it.",
-                member=member.name,
-                what=describe(desk, request, plang),
-                change=change_text(desk, change, plang),
-            ),
+            "{member} asked to change {what} ({change}); the agency is reviewing it.",
+            member=member.name,
+            what=described(desk, request),
+            change=partial(change_text, desk, change),
         )
-    lang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "Your change request ({change}) is pending: the agency will review it.",
-            change=change_text(desk, change, lang),
-        ),
+        "Your change request ({change}) is pending: the agency will review it.",
+        change=partial(change_text, desk, change),
     )
     return change
 
@@ -205,16 +199,12 @@ async def decide(desk: Desk, staff: Person, escalation_id: int, approve: bool) -
         return
     request = await desk.tx.requests.get(change.request_id)
     member = await desk.tx.roster.person(request.member_id)
-    lang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "The agency could not accept your change ({change}); "
-            "your booking stays as it was: {what}.",
-            change=change_text(desk, change, lang),
-            what=describe(desk, request, lang),
-        ),
+        "The agency could not accept your change ({change}); "
+        "your booking stays as it was: {what}.",
+        change=partial(change_text, desk, change),
+        what=described(desk, request),
     )
 
 
@@ -296,26 +286,18 @@ async def _release(desk: Desk, request: Request, provider: Provider) -> None:
         request.id, desk.now, provider_id=None, status=Status.ESCALATED
     )
     await appointments.drop(desk, request)
-    plang = desk.lang(provider)
-    await desk.send(
+    await desk.tell(
         provider,
-        tr(
-            plang,
-            "The booking for {what} has changed and no longer fits "
-            "your availability: you are released from it.",
-            what=describe(desk, request, plang),
-        ),
+        "The booking for {what} has changed and no longer fits "
+        "your availability: you are released from it.",
+        what=described(desk, request),
     )
     member = await desk.tx.roster.person(request.member_id)
-    lang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "{provider} cannot take the changed booking ({what}). Our "
-            "team is finding someone else: no need to book again.",
-            provider=provider.name,
-            what=describe(desk, request, lang),
-        ),
+        "{provider} cannot take the changed booking ({what}). Our "
+        "team is finding someone else: no need to book again.",
+        provider=provider.name,
+        what=described(desk, request),
     )
     await escalate(desk, request, "change_unavailable", provider.id)

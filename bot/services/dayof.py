@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 
 import phonenumbers
 
@@ -12,18 +13,32 @@ from bot.domain.agency import Member, Person, Provider
 from bot.domain.availability import covers
 from bot.domain.booking import Request, Status, billed_price, noshow_fee
 from bot.domain.errors import DoubleBooking
-from bot.i18n import fmt_day, fmt_day_time, fmt_time, fmt_window, tr
+from bot.i18n import N_, fmt_day, fmt_day_time, fmt_time, fmt_window, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.billing import charge_text, settle
-from bot.services.booking import describe, escalate, money
-from bot.services.desk import Desk, Option
+from bot.services.booking import described, escalate, priced
+from bot.services.desk import Desk
+from bot.services.notices import Label, Notice, clock
 from bot.services.ports import Timer
 
 log = logging.getLogger(__name__)
 UNDER_WAY = (Status.CONFIRMED, Status.IN_PROGRESS)
 # A reminder that comes this late is worse than none (a restart after a long outage).
 REMINDER_USEFUL_FOR = timedelta(hours=1)
+# What each side is told at the start: (has a number, session begun) -> message.
+PHONES = {
+    (True, True): N_("Your session has begun. {name}'s phone number: {phone}."),
+    (True, False): N_("To reach each other: {name}'s phone number: {phone}."),
+    (False, True): N_(
+        "Your session has begun. {name} has no phone number on file: "
+        "contact the agency if you need to reach them."
+    ),
+    (False, False): N_(
+        "{name} has no phone number on file: contact the agency if you need to reach them."
+    ),
+}
+COLLIDES = N_("That time collides with another of your sessions; nothing was changed.")
 
 
 async def _people(desk: Desk, request: Request) -> tuple[Member, Provider]:
@@ -78,51 +93,40 @@ async def on_timer(desk: Desk, timer: Timer) -> None:
 
 async def _remind(desk: Desk, request: Request, to_member: bool) -> None:
     member, provider = await _people(desk, request)
+    what = described(desk, request)
     if to_member:
-        lang = desk.lang(member)
-        await desk.send(
+        await desk.tell(
             member,
-            tr(
-                lang,
-                "Reminder: your session with {provider}, {what}.",
-                provider=provider.name,
-                what=describe(desk, request, lang),
-            ),
+            "Reminder: your session with {provider}, {what}.",
+            provider=provider.name,
+            what=what,
         )
         return
-    lang = desk.lang(provider)
-    await desk.send(
-        provider,
-        tr(
-            lang,
-            "Reminder: your session with {member}, {what}.",
-            member=member.name,
-            what=describe(desk, request, lang),
-        ),
+    await desk.tell(
+        provider, "Reminder: your session with {member}, {what}.", member=member.name, what=what
     )
 
 
-def checkin_options(request_id: int, lang: str) -> list[Option]:
+def checkin_options(request_id: int) -> list[tuple[Label, str]]:
     """The arrival prompt's options: arrived, 15 minutes late, client absent."""
     return [
-        (tr(lang, "I have arrived"), action("in", request_id, "arr")),
-        (tr(lang, "Late 15 min"), action("in", request_id, "late", 15)),
-        (tr(lang, "Client absent"), action("in", request_id, "abs")),
+        (N_("I have arrived"), action("in", request_id, "arr")),
+        (N_("Late 15 min"), action("in", request_id, "late", 15)),
+        (N_("Client absent"), action("in", request_id, "abs")),
     ]
 
 
 async def _checkin_prompt(desk: Desk, request: Request) -> None:
     member, provider = await _people(desk, request)
-    lang = desk.lang(provider)
-    text = tr(
-        lang,
+    await desk.tell(
+        provider,
         "Your session with {member} starts at {time} ({what}). Tell me when you "
         'arrive ("arrived"), or report "late 15", "absent".',
+        checkin_options(request.id),
         member=member.name,
-        time=fmt_time(desk.local(request.start), lang),
-        what=describe(desk, request, lang),
+        time=clock(desk.local(request.start)),
+        what=described(desk, request),
     )
-    await desk.send(provider, text, checkin_options(request.id, lang))
 
 
 async def share_phones(desk: Desk, request: Request, begun: bool = True) -> None:
@@ -135,52 +139,20 @@ async def share_phones(desk: Desk, request: Request, begun: bool = True) -> None
     await desk.tx.requests.mark(request.id, desk.now, "phones_at", desk.now)
     member, provider = await _people(desk, request)
     for me, other in ((member, provider), (provider, member)):
-        lang = desk.lang(me)
         number = _phone(other)
-        if number and begun:
-            text = tr(
-                lang,
-                "Your session has begun. {name}'s phone number: {phone}.",
-                name=other.name,
-                phone=number,
-            )
-        elif number:
-            text = tr(
-                lang,
-                "To reach each other: {name}'s phone number: {phone}.",
-                name=other.name,
-                phone=number,
-            )
-        elif begun:
-            text = tr(
-                lang,
-                "Your session has begun. {name} has no phone number on file: "
-                "contact the agency if you need to reach them.",
-                name=other.name,
-            )
-        else:
-            text = tr(
-                lang,
-                "{name} has no phone number on file: contact the agency if you need to reach "
-                "them.",
-                name=other.name,
-            )
-        await desk.send(me, text)
+        await desk.tell(me, PHONES[bool(number), begun], name=other.name, phone=number)
 
 
 async def _declare_reminder(desk: Desk, request: Request) -> None:
     """After the end, and every day until declared: ask the provider to declare the session."""
     member, provider = await _people(desk, request)
-    lang = desk.lang(provider)
-    await desk.send(
+    declared: list[tuple[Label, str]] = [(N_("Session done"), action("in", request.id, "done"))]
+    await desk.tell(
         provider,
-        tr(
-            lang,
-            'Please declare your session with {member} ({what}): reply "done" once it is over.',
-            member=member.name,
-            what=describe(desk, request, lang),
-        ),
-        [(tr(lang, "Session done"), action("in", request.id, "done"))],
+        'Please declare your session with {member} ({what}): reply "done" once it is over.',
+        declared,
+        member=member.name,
+        what=described(desk, request),
     )
     following = desk.now + appointments.DECLARE_EVERY
     if following < request.end + desk.agency.policy.declare_within:
@@ -194,25 +166,19 @@ async def _expire(desk: Desk, request: Request) -> None:
     )
     await appointments.drop(desk, request)
     member, provider = await _people(desk, request)
-    lang = desk.lang(provider)
-    await desk.send(
+    what = described(desk, request)
+    await desk.tell(
         provider,
-        tr(
-            lang,
-            "Your session with {member} ({what}) was never declared: "
-            "it has expired and will not be billed.",
-            member=member.name,
-            what=describe(desk, request, lang),
-        ),
+        "Your session with {member} ({what}) was never declared: "
+        "it has expired and will not be billed.",
+        member=member.name,
+        what=what,
     )
-    await desk.tell_staff(
-        lambda slang, _: tr(
-            slang,
+    await desk.notify_staff(
+        Notice(
             "Expired: {provider} never declared the session with {member} ({what}); it is "
             "not billed.",
-            provider=provider.name,
-            member=member.name,
-            what=describe(desk, request, slang),
+            {"provider": provider.name, "member": member.name, "what": what},
         )
     )
 
@@ -222,32 +188,24 @@ async def _expire(desk: Desk, request: Request) -> None:
 
 async def arrived(desk: Desk, provider: Provider, request: Request) -> None:
     """Arrival declared: under way, the no-show wait (if any) is over, numbers are shared."""
-    lang = desk.lang(provider)
     if request.status is Status.IN_PROGRESS:
-        await desk.send(provider, tr(lang, "Your arrival is already noted."))
+        await desk.tell(provider, "Your arrival is already noted.")
         return
     await desk.tx.requests.mark(request.id, desk.now, "arrived_at", desk.now)
     await desk.tx.timers.cancel(request.id, [appointments.NOSHOW])
     request = await desk.tx.requests.update(request.id, desk.now, status=Status.IN_PROGRESS)
     member, _ = await _people(desk, request)
-    await desk.send(
-        provider,
-        tr(
-            lang,
-            "Arrival noted at {time}. Have a good session!",
-            time=fmt_time(desk.local(desk.now), lang),
-        ),
+    await desk.tell(
+        provider, "Arrival noted at {time}. Have a good session!", time=clock(desk.local(desk.now))
     )
-    mlang = desk.lang(member)
-    await desk.send(member, tr(mlang, "{provider} has arrived.", provider=provider.name))
+    await desk.tell(member, "{provider} has arrived.", provider=provider.name)
     await share_phones(desk, request)
 
 
 async def late(desk: Desk, provider: Provider, request: Request, minutes: int | None) -> None:
     """Running late: the member is told the new arrival time."""
-    lang = desk.lang(provider)
     if not minutes:
-        await desk.send(provider, tr(lang, 'How late will you be? For example: "late 15".'))
+        await desk.tell(provider, 'How late will you be? For example: "late 15".')
         return
     base = max(request.start, desk.now)
     arrival = desk.local(base + timedelta(minutes=minutes))
@@ -264,14 +222,11 @@ async def late(desk: Desk, provider: Provider, request: Request, minutes: int | 
     if not request.paid_by_credit:
         text += " " + tr(mlang, "You only pay from their arrival.")
     await desk.send(member, text)
-    await desk.send(
+    await desk.tell(
         provider,
-        tr(
-            lang,
-            "Noted: {member} knows you will arrive at about {time}.",
-            member=member.name,
-            time=fmt_time(arrival, lang),
-        ),
+        "Noted: {member} knows you will arrive at about {time}.",
+        member=member.name,
+        time=clock(arrival),
     )
 
 
@@ -282,11 +237,8 @@ async def modified(
 
     A report naming another day ("déplacé jeudi 10 décembre 9h") is a reschedule (§4.5).
     """
-    lang = desk.lang(provider)
     if not hhmm:
-        await desk.send(
-            provider, tr(lang, 'What is the new start time? For example: "moved 16:30".')
-        )
+        await desk.tell(provider, 'What is the new start time? For example: "moved 16:30".')
         return
     hour, minute = (int(part) for part in hhmm.split(":"))
     local = desk.local(request.start)
@@ -299,34 +251,22 @@ async def modified(
     try:
         request = await desk.tx.requests.move(request.id, start, end, desk.now)
     except DoubleBooking:
-        await desk.send(
-            provider,
-            tr(lang, "That time collides with another of your sessions; nothing was changed."),
-        )
+        await desk.tell(provider, COLLIDES)
         return
     # The start and end moved by agreement: any lateness is absorbed, the whole session counts.
     await desk.tx.requests.mark(request.id, desk.now, "expected_at", None)
     request = await desk.tx.requests.get(request.id)
     await appointments.schedule(desk, request)
     member, _ = await _people(desk, request)
-    mlang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            mlang,
-            "{provider} has moved your session: it now starts at {time} ({what}).",
-            provider=provider.name,
-            time=fmt_time(desk.local(start), mlang),
-            what=describe(desk, request, mlang),
-        ),
+        "{provider} has moved your session: it now starts at {time} ({what}).",
+        provider=provider.name,
+        time=clock(desk.local(start)),
+        what=described(desk, request),
     )
-    await desk.send(
-        provider,
-        tr(
-            lang,
-            "Noted: the session now starts at {time}.",
-            time=fmt_time(desk.local(start), lang),
-        ),
+    await desk.tell(
+        provider, "Noted: the session now starts at {time}.", time=clock(desk.local(start))
     )
 
 
@@ -338,102 +278,80 @@ async def reschedule(
     Only if the provider is free then (weekly hours, days off, other appointments): otherwise
     they are told why and nothing changes. The old time is freed, the timers move.
     """
-    lang = desk.lang(provider)
     end = start + request.duration
     if request.status is not Status.CONFIRMED or request.arrived_at is not None:
-        await desk.send(provider, tr(lang, "This session can no longer be moved."))
+        await desk.tell(provider, "This session can no longer be moved.")
         return None
-    why = _not_free(desk, provider, start, end, lang)
+    why = _not_free(desk, provider, start, end)
     if why is None:
         try:
             moved = await desk.tx.requests.move(request.id, start, end, desk.now)
         except DoubleBooking:
-            why = tr(
-                lang, "That time collides with another of your sessions; nothing was changed."
-            )
+            why = Notice(COLLIDES)
     if why is not None:
-        await desk.send(provider, why)
+        await desk.notify(provider, why)
         return None
     # The old day's incidents do not carry over to the new one.
     for mark in ("absent_at", "phones_at"):
         await desk.tx.requests.mark(moved.id, desk.now, mark, None)
     await appointments.schedule(desk, moved)
     member, _ = await _people(desk, moved)
-    mlang = desk.lang(member)
-    await desk.send(
+    what = described(desk, moved)
+    await desk.tell(
         member,
-        tr(
-            mlang,
-            "{provider} has moved your session, as agreed with you: {what}.",
-            provider=provider.name,
-            what=describe(desk, moved, mlang),
-        ),
+        "{provider} has moved your session, as agreed with you: {what}.",
+        provider=provider.name,
+        what=what,
     )
-    await desk.send(
-        provider, tr(lang, "Done: {what}. The client is told.", what=describe(desk, moved, lang))
-    )
+    await desk.tell(provider, "Done: {what}. The client is told.", what=what)
     return moved
 
 
-def _not_free(
-    desk: Desk, provider: Provider, start: datetime, end: datetime, lang: str
-) -> str | None:
+def _not_free(desk: Desk, provider: Provider, start: datetime, end: datetime) -> Notice | None:
     """Why a provider cannot take a new window by their own calendar, or None when they can."""
     local_start, local_end = desk.local(start), desk.local(end)
     if start <= desk.now:
-        return tr(
-            lang,
+        return Notice(
             "That moment ({when}) is already past; nothing was changed.",
-            when=fmt_day_time(local_start, lang),
+            {"when": partial(fmt_day_time, local_start)},
         )
     if local_start.date() in provider.unavailable or local_end.date() in provider.unavailable:
-        return tr(
-            lang,
-            "You are off on {day}; nothing was changed.",
-            day=fmt_day(local_start, lang),
+        return Notice(
+            "You are off on {day}; nothing was changed.", {"day": partial(fmt_day, local_start)}
         )
     if not covers(provider.availability, provider.unavailable, local_start, local_end):
-        return tr(
-            lang,
+        return Notice(
             "That window ({window}) is outside your weekly hours; nothing was changed.",
-            window=fmt_window(local_start, local_end, lang),
+            {"window": partial(fmt_window, local_start, local_end)},
         )
     return None
 
 
 async def absent(desk: Desk, provider: Provider, request: Request) -> None:
     """Client absent: the member is reminded at once; the no-show comes after the wait."""
-    lang = desk.lang(provider)
     policy = desk.agency.policy
     deadline = request.start + policy.noshow_wait
     if request.absent_at is None:
         await desk.tx.requests.mark(request.id, desk.now, "absent_at", desk.now)
         await desk.tx.timers.add(appointments.NOSHOW, max(deadline, desk.now), request.id)
     member, _ = await _people(desk, request)
-    mlang = desk.lang(member)
     fee = noshow_fee(request.price, policy.noshow_fee_cap)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            mlang,
-            "{provider} is at your door for your {time} session and cannot find you. Please "
-            "reply or come to the door: if you are still absent at {deadline}, the session "
-            "will be billed as a no-show ({fee}).",
-            provider=provider.name,
-            time=fmt_time(desk.local(request.start), mlang),
-            deadline=fmt_time(desk.local(deadline), mlang),
-            fee=charge_text(desk, request, fee, mlang),
-        ),
+        "{provider} is at your door for your {time} session and cannot find you. Please "
+        "reply or come to the door: if you are still absent at {deadline}, the session "
+        "will be billed as a no-show ({fee}).",
+        provider=provider.name,
+        time=clock(desk.local(request.start)),
+        deadline=clock(desk.local(deadline)),
+        fee=partial(charge_text, desk, request, fee),
     )
-    await desk.send(
+    await desk.tell(
         provider,
-        tr(
-            lang,
-            "Noted. I have reminded {member}. If they are still "
-            "absent at {deadline}, you may leave: I will tell you.",
-            member=member.name,
-            deadline=fmt_time(desk.local(deadline), lang),
-        ),
+        "Noted. I have reminded {member}. If they are still "
+        "absent at {deadline}, you may leave: I will tell you.",
+        member=member.name,
+        deadline=clock(desk.local(deadline)),
     )
     # Before the start, too: they can call each other at once (§2.3).
     await share_phones(desk, request, begun=False)
@@ -445,91 +363,68 @@ async def _noshow(desk: Desk, request: Request) -> None:
     fee = noshow_fee(request.price, desk.agency.policy.noshow_fee_cap)
     request = await settle(desk, request, Status.NO_SHOW, "noshow_fee", fee)
     member, provider = await _people(desk, request)
-    lang = desk.lang(provider)
-    await desk.send(
+    await desk.tell(
         provider,
-        tr(
-            lang,
-            "{member} did not show up: you may leave. You will be paid {fee} for this session.",
-            member=member.name,
-            fee=money(desk, fee, lang),
-        ),
+        "{member} did not show up: you may leave. You will be paid {fee} for this session.",
+        member=member.name,
+        fee=priced(desk, fee),
     )
-    mlang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            mlang,
-            "{provider} waited until {time} and has left. The session "
-            "is billed as a no-show: {fee}.",
-            provider=provider.name,
-            time=fmt_time(desk.local(desk.now), mlang),
-            fee=charge_text(desk, request, fee, mlang),
-        ),
+        "{provider} waited until {time} and has left. The session is billed as a no-show: {fee}.",
+        provider=provider.name,
+        time=clock(desk.local(desk.now)),
+        fee=partial(charge_text, desk, request, fee),
     )
 
 
 async def done(desk: Desk, provider: Provider, request: Request) -> None:
     """Declared done after the end: completed and billable (charge = payout = price)."""
-    lang = desk.lang(provider)
     if desk.now < request.end:
-        await desk.send(
+        await desk.tell(
             provider,
-            tr(
-                lang,
-                "The session ends at {time}: declare it done after that.",
-                time=fmt_time(desk.local(request.end), lang),
-            ),
+            "The session ends at {time}: declare it done after that.",
+            time=clock(desk.local(request.end)),
         )
         return
     amount = billed_price(request)
     request = await settle(desk, request, Status.COMPLETED, "session", amount)
     member, _ = await _people(desk, request)
-    await desk.send(
+    what = described(desk, request)
+    await desk.tell(
         provider,
-        tr(
-            lang,
-            "Thank you, session declared: {what}. You will be paid {amount}.",
-            what=describe(desk, request, lang),
-            amount=money(desk, amount, lang),
-        ),
+        "Thank you, session declared: {what}. You will be paid {amount}.",
+        what=what,
+        amount=priced(desk, amount),
     )
-    mlang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            mlang,
-            "Your session with {provider} is complete ({what}): {amount}. Thank you!",
-            provider=provider.name,
-            what=describe(desk, request, mlang),
-            amount=charge_text(desk, request, amount, mlang),
-        ),
+        "Your session with {provider} is complete ({what}): {amount}. Thank you!",
+        provider=provider.name,
+        what=what,
+        amount=partial(charge_text, desk, request, amount),
     )
 
 
-def provider_cancel_options(request_id: int, lang: str) -> list[Option]:
+def provider_cancel_options(request_id: int) -> list[tuple[Label, str]]:
     """Confirm or keep, before a provider's cancellation takes effect."""
     return [
-        (tr(lang, "Yes, cancel the session"), action("pc", request_id, "y")),
-        (tr(lang, "No, keep it"), action("pc", request_id, "n")),
+        (N_("Yes, cancel the session"), action("pc", request_id, "y")),
+        (N_("No, keep it"), action("pc", request_id, "n")),
     ]
 
 
 async def ask_provider_cancel(desk: Desk, provider: Provider, request: Request) -> None:
     """A provider's cancellation needs a confirmation (never a bare carrier keyword)."""
     member, _ = await _people(desk, request)
-    lang = desk.lang(provider)
-    await desk.send(
+    await desk.tell(
         provider,
-        tr(
-            lang,
-            "Cancel your session with {member} ({what})? The client "
-            "will be told at once and the agency will look for a "
-            "replacement.",
-            member=member.name,
-            what=describe(desk, request, lang),
-        ),
-        provider_cancel_options(request.id, lang),
+        "Cancel your session with {member} ({what})? The client "
+        "will be told at once and the agency will look for a "
+        "replacement.",
+        provider_cancel_options(request.id),
+        member=member.name,
+        what=described(desk, request),
     )
 
 
@@ -541,21 +436,16 @@ async def provider_cancels(desk: Desk, provider: Provider, request: Request) -> 
         request.id, desk.now, status=Status.ESCALATED, provider_id=None
     )
     member = await desk.tx.roster.person(request.member_id)
-    mlang = desk.lang(member)
-    await desk.send(
+    await desk.tell(
         member,
-        tr(
-            mlang,
-            "{provider} has had to cancel your session ({what}). "
-            "Our team is looking for a replacement: no need to book "
-            "again.",
-            provider=provider.name,
-            what=describe(desk, request, mlang),
-        ),
+        "{provider} has had to cancel your session ({what}). "
+        "Our team is looking for a replacement: no need to book "
+        "again.",
+        provider=provider.name,
+        what=described(desk, request),
     )
-    lang = desk.lang(provider)
-    await desk.send(
-        provider, tr(lang, "Your session is cancelled; the agency is looking for a replacement.")
+    await desk.tell(
+        provider, "Your session is cancelled; the agency is looking for a replacement."
     )
     await escalate(desk, request, "provider_cancelled", provider.id)
 
@@ -571,13 +461,8 @@ async def forward_during_wait(desk: Desk, member: Member, text: str) -> bool:
         return False
     request = waiting[0]
     _, provider = await _people(desk, request)
-    plang = desk.lang(provider)
-    await desk.send(
-        provider, tr(plang, "Message from {member}: {text}", member=member.name, text=text)
-    )
-    await desk.send(
-        member, tr(desk.lang(member), "Passed on to {provider}.", provider=provider.name)
-    )
+    await desk.tell(provider, "Message from {member}: {text}", member=member.name, text=text)
+    await desk.tell(member, "Passed on to {provider}.", provider=provider.name)
     return True
 
 

@@ -11,11 +11,12 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from bot.domain.agency import Agency, Person, Service, Staff
-from bot.i18n import for_channel, normalize_language, tr, typeset
+from bot.i18n import for_channel, normalize_language, typeset
 from bot.services.console_links import ConsoleLinks
+from bot.services.notices import Label, Notice, render
+from bot.services.notices import Option as Option
 from bot.services.ports import Clock, Store, UnitOfWork
 
-Option = tuple[str, str]  # (label, packed action)
 # Builds one staff notification for a language and a staff member: text, or text and options.
 Compose = Callable[[str, Staff], str | tuple[str, Sequence[Option]]]
 
@@ -69,9 +70,31 @@ class Desk:
             options=options,
         )
 
+    async def tell(
+        self,
+        person: Person,
+        message: str,
+        options: Sequence[tuple[Label, str]] = (),
+        /,
+        **data: object,
+    ) -> None:
+        """Tell a person a catalogue message, written for them (see notices.render)."""
+        await self.notify(person, Notice(message, data, options))
+
+    async def notify(self, person: Person, notice: Notice, broadcast: str | None = None) -> None:
+        """Send a notice to a person in their language and channel wording."""
+        text, options = render(self.lang(person), notice)
+        await self.send(person, text, options, broadcast=broadcast)
+
+    async def notify_staff(self, notice: Notice) -> None:
+        """One notice to every staff member, each in their language (one broadcast)."""
+        key = uuid.uuid4().hex[:16]
+        for member in await self.staff():
+            await self.notify(member, notice, broadcast=key)
+
     async def stale(self, person: Person) -> None:
         """Answer a press on an option that no longer applies (changes nothing else)."""
-        await self.send(person, tr(self.lang(person), "This choice is no longer available."))
+        await self.tell(person, "This choice is no longer available.")
 
     async def staff(self) -> list[Staff]:
         """Every staff member."""

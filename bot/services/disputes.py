@@ -9,6 +9,7 @@ from bot.services.actions import action
 from bot.services.billing import charge_text
 from bot.services.booking import describe
 from bot.services.desk import Desk, Option
+from bot.services.notices import clock
 
 DISPUTE = "dispute"  # the escalation reason; staff waive or keep the charge as for a waiver
 
@@ -31,32 +32,26 @@ def contest_hint(desk: Desk, request: Request, lang: str) -> str:
 
 async def contest(desk: Desk, member: Member, request_id: int | None, reason: str = "") -> None:
     """Send a reported cancellation to staff as a dispute, if still in time and not yet sent."""
-    lang = desk.lang(member)
     reported = [
         r
         for r in await desk.tx.requests.of_member(member.id, [Status.CANCELLED])
         if r.client_cancel_at is not None and request_id in (None, r.id)
     ]
     if not reported:
-        await desk.send(member, tr(lang, "There is no reported cancellation to contest."))
+        await desk.tell(member, "There is no reported cancellation to contest.")
         return
     request = max(reported, key=lambda r: r.client_cancel_at or desk.now)
     assert request.client_cancel_at is not None
     until = request.client_cancel_at + desk.agency.policy.contest_within
     if any(e.reason == DISPUTE for e in await desk.tx.escalations.of_request(request.id)):
-        await desk.send(
-            member, tr(lang, "You have already contested it: the agency is looking into it.")
-        )
+        await desk.tell(member, "You have already contested it: the agency is looking into it.")
         return
     if desk.now > until:
-        await desk.send(
+        await desk.tell(
             member,
-            tr(
-                lang,
-                "It is too late to contest this cancellation (it was possible until {time}). "
-                "Please contact the agency.",
-                time=fmt_time(desk.local(until), lang),
-            ),
+            "It is too late to contest this cancellation (it was possible until {time}). "
+            "Please contact the agency.",
+            time=clock(desk.local(until)),
         )
         return
     escalation = await desk.tx.escalations.add(request.id, DISPUTE, reason[:500] or None, desk.now)
@@ -81,6 +76,4 @@ async def contest(desk: Desk, member: Member, request_id: int | None, reason: st
         ]
 
     await desk.tell_staff(compose)
-    await desk.send(
-        member, tr(lang, "Your dispute was sent to the agency; I will tell you their answer.")
-    )
+    await desk.tell(member, "Your dispute was sent to the agency; I will tell you their answer.")

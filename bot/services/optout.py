@@ -31,7 +31,4 @@ async def opt_out(desk: Desk, person: Person) -> None:
 async def opt_in(desk: Desk, person: Person) -> None:
     """Resume SMS to this person, and say so."""
     await desk.tx.roster.set_opted_out(person.id, False)
-    await desk.send(
-        person,
-        tr(desk.lang(person), "You will receive our messages again. Reply HELP for the commands."),
-    )
+    await desk.tell(person, "You will receive our messages again. Reply HELP for the commands.")

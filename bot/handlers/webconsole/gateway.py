@@ -21,7 +21,6 @@ from bot.domain.booking import OPEN, Request
 from bot.domain.errors import NotFound
 from bot.flows.payment import parse_amount
 from bot.flows.router import Press, handle
-from bot.flows.staff import OPEN_STATUS, STAFF_STATUS
 from bot.i18n import N_, fmt_day, fmt_day_time, fmt_month, fmt_time, normalize_language, tr
 from bot.nlu.hours import HoursChange
 from bot.services import booking as booking_service
@@ -30,6 +29,7 @@ from bot.services.billing import PaymentRefused, member_account, record_payment,
 from bot.services.changes import review_lines
 from bot.services.console_links import SEEN_ONCE, LinkClaim
 from bot.services.desk import Desk, Option, open_desk
+from bot.services.notices import status_words
 from bot.services.ports import Escalation
 
 log = logging.getLogger(__name__)
@@ -387,7 +387,7 @@ def _weekday(weekday: int, lang: str) -> str:
 
 
 def _status(request: Request, lang: str) -> str:
-    return tr(lang, STAFF_STATUS.get(request.status.value, OPEN_STATUS))
+    return status_words(lang, request.status, staff=True)
 
 
 def _blocks(desk: Desk, request: Request, start: datetime, member: str, lang: str) -> list[Block]:
