@@ -35,9 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.app import Carebot  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.domain.agency import Agency, AgencyFile, Member, Service, Staff  # noqa: E402
+from bot.root import open_carebot  # noqa: E402
 from tests.fakes.telegram_api import FAKE_TOKEN, FakeTelegram  # noqa: E402
 
 FIRST_USER = 100_000
@@ -141,7 +141,7 @@ def _polling_again(fake: FakeTelegram, before: int) -> Callable[[], bool]:
 
 
 async def _prepare(db: Path, users: int) -> None:
-    bot = await Carebot.open(db, SystemClock())
+    bot = await open_carebot(db, SystemClock())
     try:
         await bot.import_agency(agency(users))
     finally:

@@ -32,10 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.large_agency import agency_file  # noqa: E402
-from bot.app import Carebot  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.domain.booking import Status  # noqa: E402
 from bot.domain.errors import DoubleBooking  # noqa: E402
+from bot.root import open_carebot  # noqa: E402
 from bot.services.appointments import CHECKIN, REMIND_MEMBER, REMIND_PROVIDER  # noqa: E402
 
 
@@ -43,7 +43,7 @@ async def build(db: Path, appointments: int, past: int, conversations: int) -> l
     """The large agency (5,000 providers): `past` completed visits, and `appointments` ahead
     with three reminders pending each; returns the ids of those ahead."""
     rng = random.Random(5)
-    bot = await Carebot.open(db, SystemClock())
+    bot = await open_carebot(db, SystemClock())
     data = agency_file(providers=5000, members=12000)
     await bot.import_agency(data)
     now = datetime.now(UTC).replace(microsecond=0)
@@ -88,7 +88,7 @@ async def build(db: Path, appointments: int, past: int, conversations: int) -> l
 
 async def add_burst(db: Path, ids: list[int], burst: int, lead: float, spread: float) -> None:
     """`burst` arrival prompts falling due within `spread` seconds, `lead` seconds from now."""
-    bot = await Carebot.open(db, SystemClock())
+    bot = await open_carebot(db, SystemClock())
     start = datetime.now(UTC) + timedelta(seconds=lead)
     async with bot.db.transaction() as tx:
         await tx.timers.add_many(

@@ -20,6 +20,7 @@ from bot.domain.agency import (
 )
 from bot.domain.booking import Status
 from bot.domain.errors import DoubleBooking
+from bot.root import open_carebot
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SERVICES = ("childcare", "cleaning", "massage", "pets")
@@ -73,7 +74,7 @@ async def build(
     """A database at `path` holding the large agency and `appointments` confirmed visits."""
     rng = random.Random(seed)
     clock = VirtualClock(START)
-    bot = await Carebot.open(path, clock)
+    bot = await open_carebot(path, clock)
     data = agency_file(providers, members, seed)
     await bot.import_agency(data)
     made = 0

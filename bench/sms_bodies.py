@@ -21,6 +21,7 @@ from pathlib import Path
 from bot import replay
 from bot.handlers.sms_text import ELLIPSIS, compose, encoding, normalise, render_sms, segments
 from bot.i18n import normalize_language
+from bot.root import replay_file
 
 TRANSCRIPTS = Path(__file__).resolve().parent.parent / "tests" / "transcripts"
 
@@ -66,7 +67,7 @@ async def collect(paths: Sequence[Path] | None = None) -> list[Sent]:
     try:
         for path in paths or sorted(TRANSCRIPTS.rglob("*.chat")):
             out = io.StringIO()
-            if await replay.run_file(path, out) != 0:
+            if await replay_file(path, out) != 0:
                 raise AssertionError(out.getvalue())
     finally:
         replay._record = record

@@ -224,11 +224,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "console-link":
         return asyncio.run(_console_link(args.staff_id, args.db))
     if args.command == "replay":
-        from bot.replay import run_files
+        from bot.root import replay_files
 
-        return asyncio.run(run_files(args.files, args.verbose))
+        return asyncio.run(replay_files(args.files, args.verbose))
     if args.command == "demo":
-        from bot.handlers.demo import run_demo
+        from bot.root import run_demo
 
         try:
             return asyncio.run(run_demo(args.db, args.agency, args.now, keep=args.keep))
@@ -253,7 +253,7 @@ def _existing(db: str) -> None:
 def _run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from bot.handlers.live import run_live
+    from bot.root import run_live
     from bot.settings import Settings, describe
 
     try:
@@ -269,10 +269,10 @@ async def _console_link(staff_id: str, db: str) -> int:
     """Print a sign-in link for a staff member (settings as `carebot run` reads them)."""
     from pydantic import ValidationError
 
-    from bot.app import Carebot
     from bot.clock import SystemClock
     from bot.domain.agency import Staff
     from bot.domain.errors import NotFound
+    from bot.root import open_carebot
     from bot.settings import ConfigError, Settings, describe
 
     try:
@@ -284,7 +284,7 @@ async def _console_link(staff_id: str, db: str) -> int:
     if links is None:
         raise Refused("the console is off: set CAREBOT_CONSOLE_SECRET (and CAREBOT_CONSOLE_URL)")
     _existing(db)
-    bot = await Carebot.open(db, SystemClock())
+    bot = await open_carebot(db, SystemClock())
     try:
         person = await bot.person(staff_id)
     except NotFound:
@@ -309,15 +309,15 @@ def _run_fast(main: Coroutine[Any, Any, int]) -> int:
 
 async def _import(path: Path, db: str, force: bool, reset_schedules: bool = False) -> int:
     from bot.agency_file import AgencyFileError, load_agency_file
-    from bot.app import Carebot
     from bot.clock import SystemClock
     from bot.domain.errors import RosterConflict, RosterInUse
+    from bot.root import open_carebot
 
     try:
         data = load_agency_file(path)
     except AgencyFileError as exc:
         raise Refused(str(exc)) from None
-    bot = await Carebot.open(db, SystemClock())
+    bot = await open_carebot(db, SystemClock())
     try:
         changes = await bot.import_agency(data, force=force, reset_schedules=reset_schedules)
     except RosterInUse as exc:
@@ -347,7 +347,7 @@ async def _import(path: Path, db: str, force: bool, reset_schedules: bool = Fals
 
 def _export(args: argparse.Namespace) -> int:
     from bot.domain.errors import NotFound
-    from bot.handlers.export import export_ledger
+    from bot.root import export_ledger
 
     _existing(args.db)
     buffer = io.StringIO()

@@ -20,7 +20,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.agency_file import AgencyFileError, load_agency_file
-from bot.app import Carebot, apology
+from bot.app import Carebot, Opener, apology
 from bot.clock import VirtualClock
 from bot.domain.agency import AgencyFile, Person, Provider
 from bot.domain.availability import covers
@@ -68,6 +68,7 @@ class Run:
     path: Path
     out: TextIO
     verbose: bool
+    open_bot: Opener
     bot: Carebot | None = None
     clock: VirtualClock | None = None
     agency: AgencyFile | None = None
@@ -96,9 +97,11 @@ def _parse_moment(text: str, tz: ZoneInfo) -> datetime:
         raise Malformed(f"bad time {text.strip()!r} (want YYYY-MM-DD HH:MM)") from exc
 
 
-async def run_file(path: Path, out: TextIO, verbose: bool = False) -> int:
-    """Replay one transcript; 0 = every expectation held, 1 = one failed, 2 = malformed."""
-    run = Run(path, out, verbose)
+async def run_file(path: Path, out: TextIO, verbose: bool = False, *, open_bot: Opener) -> int:
+    """Replay one transcript; 0 = every expectation held, 1 = one failed, 2 = malformed.
+
+    `open_bot` (bot.root.open_carebot) opens the fresh database each transcript gets."""
+    run = Run(path, out, verbose, open_bot)
     number = 0
     logging.getLogger().addHandler(run.errors)
     try:
@@ -174,7 +177,7 @@ async def _directive(run: Run, line: str, number: int) -> None:
             raise Malformed("@now may appear once")
         run.clock = VirtualClock(_parse_moment(arg, run.tz))
         run.tmp = tempfile.TemporaryDirectory(prefix="carebot-replay-")
-        run.bot = await Carebot.open(Path(run.tmp.name) / "replay.db", run.clock)
+        run.bot = await run.open_bot(Path(run.tmp.name) / "replay.db", run.clock)
         await run.bot.import_agency(run.agency)
         return
     bot, clock, _, tz = _ready(run)
@@ -188,7 +191,7 @@ async def _directive(run: Run, line: str, number: int) -> None:
         _close_step(run)
         await bot.close()
         assert run.tmp is not None
-        run.bot = await Carebot.open(Path(run.tmp.name) / "replay.db", clock)
+        run.bot = await run.open_bot(Path(run.tmp.name) / "replay.db", clock)
         run.step = []
         return
     if word == "@advance":
@@ -470,12 +473,14 @@ def _compare(what: str, subject: str, wanted: object, actual: object) -> None:
         raise Failed(f"{what} {subject}: expected {wanted}, actual {actual}")
 
 
-async def run_files(paths: list[Path], verbose: bool = False, out: TextIO = sys.stdout) -> int:
+async def run_files(
+    paths: list[Path], verbose: bool = False, out: TextIO = sys.stdout, *, open_bot: Opener
+) -> int:
     """Replay several transcripts, each on a fresh database; prints 'N passed, M failed'."""
     passed = failed = 0
     worst = 0
     for path in paths:
-        code = await run_file(path, out, verbose)
+        code = await run_file(path, out, verbose, open_bot=open_bot)
         if code == 0:
             passed += 1
         else:

@@ -12,6 +12,7 @@ import pytest
 from bot.agency_file import load_agency_file
 from bot.app import Carebot
 from bot.clock import VirtualClock
+from bot.root import open_carebot
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSCRIPTS = ROOT / "tests" / "transcripts"
@@ -33,7 +34,7 @@ def clock() -> VirtualClock:
 @pytest.fixture
 async def bot(tmp_path: Path, clock: VirtualClock) -> AsyncIterator[Carebot]:
     """A Carebot on a fresh SQLite file with the test agency imported."""
-    carebot = await Carebot.open(tmp_path / "carebot.db", clock)
+    carebot = await open_carebot(tmp_path / "carebot.db", clock)
     await carebot.import_agency(load_agency_file(AGENCY))
     yield carebot
     await carebot.close()

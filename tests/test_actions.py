@@ -21,7 +21,8 @@ from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.flows.router import Inbound, Press, Text
 from bot.i18n import tr
-from bot.services.actions import MAX_BYTES, unpack
+from bot.root import open_carebot
+from bot.services.actions import MAX_BYTES, Action, unpack
 from bot.services.ports import OutboxMessage
 from tests.conftest import AGENCY, paris
 
@@ -63,7 +64,7 @@ def refusals() -> set[str]:
 
 def kind(packed: str) -> str:
     act = unpack(packed)
-    assert act is not None
+    assert isinstance(act, Action), act
     if act.verb in ("mn", "lg"):
         return f"{act.verb}:{act.args[0]}"
     if act.verb == "bk":
@@ -142,7 +143,7 @@ class Driver:
         finally:
             source.close()
             target.close()
-        other = await Carebot.open(copy, VirtualClock(self.clock.now()))
+        other = await open_carebot(copy, VirtualClock(self.clock.now()))
         try:
             before = await other.last_outbox_id()
             await other.receive_from(who, Press(packed))
@@ -243,7 +244,7 @@ async def test_ids_the_agency_file_accepts_fit_in_every_action(
     except AgencyFileError as exc:  # refusing it, located, is fine too
         assert (exc.table, exc.key) == ("provider", "id")
         return
-    bot = await Carebot.open(tmp_path / "long.db", clock)
+    bot = await open_carebot(tmp_path / "long.db", clock)
     try:
         await bot.import_agency(data)
         d = Driver(bot, clock, tmp_path)

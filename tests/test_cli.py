@@ -18,6 +18,7 @@ from bot.app import Carebot
 from bot.cli import _parser, main
 from bot.clock import VirtualClock
 from bot.flows.router import Text
+from bot.root import open_carebot
 from bot.settings import Settings
 from tests.conftest import AGENCY, ROOT, paris
 from tests.live import free_port
@@ -84,7 +85,7 @@ def empty_db(tmp_path: Path) -> Path:
     path = tmp_path / "empty.db"
 
     async def create() -> None:
-        bot = await Carebot.open(path, VirtualClock(paris("2026-11-23 10:00")))
+        bot = await open_carebot(path, VirtualClock(paris("2026-11-23 10:00")))
         await bot.close()
 
     asyncio.run(create())

@@ -14,7 +14,7 @@ from bot.agency_file import load_agency_file
 from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.handlers.console import Console
-from bot.handlers.demo import run_demo
+from bot.root import run_demo
 from tests.conftest import AGENCY, ROOT, paris
 
 

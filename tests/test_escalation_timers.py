@@ -9,10 +9,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.agency_file import load_agency_file
-from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.domain.booking import Status
 from bot.flows.router import Press, Text
+from bot.root import open_carebot
 from bot.services.appointments import ESCALATION_TIMERS
 from tests.conftest import AGENCY
 
@@ -23,7 +23,7 @@ KARIM = "9002"  # a staff member on Telegram
 
 async def _escalated(db: Path, clock: VirtualClock) -> int:
     """Bob leaves a Sunday 10:00 massage to the team (nobody offers it then): escalation #1."""
-    bot = await Carebot.open(db, clock)
+    bot = await open_carebot(db, clock)
     try:
         await bot.import_agency(load_agency_file(AGENCY))
         await bot.receive("sms", BOB, Text("massage on Sunday 10am to 11am"))
@@ -49,7 +49,7 @@ async def test_a_bot_down_through_the_start_closes_the_request_once_when_back(
     request_id = await _escalated(db, clock)
     # Down from Monday to Sunday 10:05: the reminder and the start both passed meanwhile.
     clock.set(datetime(2026, 11, 29, 10, 5, tzinfo=PARIS))
-    bot = await Carebot.open(db, clock)
+    bot = await open_carebot(db, clock)
     try:
         # Before the timers have run, it is already no longer listed as upcoming.
         await bot.receive("sms", BOB, Text("my bookings"))
@@ -59,7 +59,7 @@ async def test_a_bot_down_through_the_start_closes_the_request_once_when_back(
     finally:
         await bot.close()
     for _ in range(2):  # started twice: the second start finds nothing left to do
-        bot = await Carebot.open(db, clock)
+        bot = await open_carebot(db, clock)
         try:
             await bot.fire_due_timers(clock.now())
         finally:
@@ -81,7 +81,7 @@ async def test_the_timers_of_an_escalation_staff_resolved_do_nothing(tmp_path: P
     db = tmp_path / "carebot.db"
     clock = VirtualClock(datetime(2026, 11, 23, 10, 0, tzinfo=PARIS))
     request_id = await _escalated(db, clock)
-    bot = await Carebot.open(db, clock)
+    bot = await open_carebot(db, clock)
     try:
         await bot.receive("telegram", KARIM, Press("eu:1"))  # Close as unfilled
         pending = "SELECT kind FROM timers WHERE state = 'pending' AND request_id IS NOT NULL"

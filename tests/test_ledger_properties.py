@@ -24,6 +24,7 @@ from bot.domain.booking import Request, Status
 from bot.domain.ledger import account
 from bot.domain.money import from_minor
 from bot.flows.router import Text
+from bot.root import open_carebot
 from bot.services.ports import LedgerLine
 from tests.conftest import AGENCY, paris
 
@@ -106,7 +107,7 @@ OUTCOMES: dict[str, list[tuple[str, str, int]]] = {
 
 async def _run(ops: list[tuple[object, ...]], db: Path) -> None:
     clock = VirtualClock(paris("2026-11-23 10:00"))
-    bot = await Carebot.open(db, clock)
+    bot = await open_carebot(db, clock)
     try:
         await bot.import_agency(load_agency_file(AGENCY))
         for op in ops:

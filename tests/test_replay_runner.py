@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.replay import run_file, run_files
+from bot.root import replay_file as run_file
+from bot.root import replay_files as run_files
 from tests.conftest import AGENCY, ROOT
 
 
@@ -98,7 +99,7 @@ async def test_an_exception_while_handling_fails_the_transcript(
     async def broken(*_: object) -> None:
         raise RuntimeError("boom in a flow")
 
-    monkeypatch.setattr("bot.app.handle", broken)
+    monkeypatch.setattr("bot.app.carebot.handle", broken)
     out = io.StringIO()
     assert await run_file(_transcript(tmp_path, "bob: hello\n=> bob ~ .\n"), out) == 1
     assert "logged an error" in out.getvalue()
@@ -111,8 +112,8 @@ async def test_an_apology_fails_the_transcript_even_unlogged(
     async def broken(*_: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("bot.app.handle", broken)
-    monkeypatch.setattr("bot.app.log", logging.getLogger("silenced"))
+    monkeypatch.setattr("bot.app.carebot.handle", broken)
+    monkeypatch.setattr("bot.app.carebot.log", logging.getLogger("silenced"))
     logging.getLogger("silenced").disabled = True
     try:
         out = io.StringIO()
@@ -145,7 +146,7 @@ async def test_a_timer_that_raises_fails_the_transcript(
     async def broken(*_: object) -> bool:
         raise RuntimeError("boom in a timer")
 
-    monkeypatch.setattr("bot.app.fire", broken)
+    monkeypatch.setattr("bot.app.carebot.fire", broken)
     out = io.StringIO()
     # The weekly credits timer falls due on Monday 30 November.
     assert await run_file(_transcript(tmp_path, "@advance 8d\n"), out) == 1

@@ -16,9 +16,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from bot.agency_file import load_agency_file
-from bot.app import Carebot
 from bot.clock import SystemClock
 from bot.domain.booking import Status
+from bot.root import open_carebot
 from bot.services.appointments import CHECKIN
 from tests.conftest import AGENCY, ROOT
 from tests.live import free_port, wait_healthy
@@ -26,7 +26,7 @@ from tests.live import free_port, wait_healthy
 
 async def _appointment_with_timer(db: Path, due_in: float, *, fresh: bool = True) -> int:
     """A confirmed appointment of Paul's whose arrival prompt falls due in `due_in` seconds."""
-    bot = await Carebot.open(db, SystemClock())
+    bot = await open_carebot(db, SystemClock())
     try:
         if fresh:
             await bot.import_agency(load_agency_file(AGENCY))

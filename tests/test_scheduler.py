@@ -14,6 +14,7 @@ from bot.agency_file import load_agency_file
 from bot.app import Carebot
 from bot.clock import SystemClock
 from bot.handlers.scheduler import WAKE_JOB, TimerWaker
+from bot.root import open_carebot
 from storage.codec import ts
 from tests.conftest import AGENCY
 
@@ -21,7 +22,7 @@ from tests.conftest import AGENCY
 @pytest.fixture
 async def live_bot(tmp_path: Path) -> AsyncIterator[Carebot]:
     """A Carebot on the system clock, its agency imported."""
-    carebot = await Carebot.open(tmp_path / "carebot.db", SystemClock())
+    carebot = await open_carebot(tmp_path / "carebot.db", SystemClock())
     await carebot.import_agency(load_agency_file(AGENCY))
     yield carebot
     await carebot.close()

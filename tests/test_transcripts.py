@@ -9,20 +9,36 @@ from pathlib import Path
 
 import pytest
 
-from bot.replay import run_file
+from bot.flows.router import ROUTES
+from bot.replay import run_files
+from bot.root import replay_file as run_file
+from bot.services.actions import Verb
+from tests.action_options import OptionsSeen, check_round_trip
 from tests.conftest import TRANSCRIPTS
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 CHATS = sorted(TRANSCRIPTS.rglob("*.chat"))
 EXAMPLE_CHATS = sorted(EXAMPLES.glob("*.chat"))
+VERBS_SHOWN: set[Verb] = set()
 
 
 @pytest.mark.parametrize("path", CHATS, ids=[p.name for p in CHATS])
 async def test_transcript(path: Path) -> None:
     out = io.StringIO()
-    code = await run_file(path, out)
+    seen = OptionsSeen()
+    code = await run_files([path], out=out, open_bot=seen)
     assert code == 0, out.getvalue()
+    # Every option any flow showed on the way is a typed action within the 64-byte budget.
+    for label, packed in seen.options():
+        VERBS_SHOWN.add(check_round_trip(label, packed).verb)
+
+
+def test_every_pressable_verb_is_shown_by_some_transcript() -> None:
+    """Runs after the transcripts (file order): together they show every routed verb."""
+    if len(VERBS_SHOWN) == 0:
+        pytest.skip("the transcripts did not run in this session")
+    assert set(ROUTES) - VERBS_SHOWN == set()
 
 
 @pytest.mark.parametrize("path", EXAMPLE_CHATS, ids=[p.name for p in EXAMPLE_CHATS])

@@ -13,6 +13,7 @@ from bot.i18n import fmt_day, fmt_day_time, fmt_hours, fmt_window, tr
 from bot.nlu.commands import find_service, parse_info, wants_booking
 from bot.nlu.replies import parse_reply
 from bot.nlu.when import When, WhenError, parse_when
+from bot.services.actions import Verb
 from bot.services.booking import (
     available_providers,
     credit_available,
@@ -25,7 +26,7 @@ from bot.services.booking import (
 from bot.services.desk import Desk, Option
 from bot.services.ports import UnitOfWork
 
-FLOW = "bk"
+FLOW = Verb.BOOK
 BIO_SHORT = 48
 
 

@@ -10,11 +10,12 @@ from bot.flows.conversation import State, give_up_option, leave, load, pressed, 
 from bot.i18n import fmt_day_time, tr
 from bot.services import cancellations
 from bot.services import series as weekly
+from bot.services.actions import Verb
 from bot.services.billing import request_waiver
 from bot.services.booking import describe
 from bot.services.desk import Desk, Option
 
-FLOW = "cx"
+FLOW = Verb.CANCEL
 WAIVER_FLOW = "wv"
 UPCOMING = (Status.PENDING, Status.ESCALATED, Status.CONFIRMED)
 _NUMBERS = re.compile(r"\d+")

@@ -12,10 +12,11 @@ from bot.i18n import fmt_window, tr
 from bot.nlu.commands import find_service
 from bot.nlu.when import WhenError, parse_when
 from bot.services import changes
+from bot.services.actions import Verb
 from bot.services.booking import describe
 from bot.services.desk import Desk, Option
 
-FLOW = "ch"
+FLOW = Verb.CHANGE
 
 
 async def begin(desk: Desk, member: Member) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from bot.domain.agency import Person
@@ -14,10 +15,12 @@ State = dict[str, Any]
 
 async def load(desk: Desk, person: Person, flow: str) -> State | None:
     """The person's state in `flow`, or None when they are elsewhere."""
-    found = await desk.tx.conversations.get(person.id)
+    if person.id not in desk.conversations:  # one read per message, however many flows ask
+        desk.conversations[person.id] = await desk.tx.conversations.get(person.id)
+    found = desk.conversations[person.id]
     if found is None or found[0] != flow:
         return None
-    return found[1]
+    return copy.deepcopy(found[1])  # a flow may change its copy without saving it
 
 
 async def save(desk: Desk, person: Person, flow: str, state: State) -> State:
@@ -28,12 +31,14 @@ async def save(desk: Desk, person: Person, flow: str, state: State) -> State:
     """
     state["tok"] = max(int(state.get("tok", 0)), await desk.tx.outbox.last_id()) + 1
     await desk.tx.conversations.save(person.id, flow, state, desk.now)
+    desk.conversations[person.id] = (flow, copy.deepcopy(state))
     return state
 
 
 async def leave(desk: Desk, person: Person) -> None:
     """End whatever flow the person is in."""
     await desk.tx.conversations.end(person.id)
+    desk.conversations[person.id] = None
 
 
 def step_action(flow: str, state: State, *args: object) -> str:

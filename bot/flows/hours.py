@@ -10,10 +10,11 @@ from bot.i18n import tr
 from bot.nlu.hours import parse_hours
 from bot.nlu.replies import parse_reply
 from bot.services import hours
+from bot.services.actions import Verb
 from bot.services.booking import describe
 from bot.services.desk import Desk
 
-FLOW = "av"
+FLOW = Verb.HOURS
 
 
 def _examples(lang: str) -> str:

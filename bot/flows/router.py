@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.domain.agency import Member, Person, Provider
 from bot.flows import (
@@ -31,7 +33,7 @@ from bot.i18n import tr
 from bot.nlu.commands import fold, match_command
 from bot.nlu.replies import parse_reply
 from bot.services import billing, changes, dayof
-from bot.services.actions import unpack
+from bot.services.actions import Action, Refused, Verb, unpack
 from bot.services.desk import Desk, Option
 
 log = logging.getLogger(__name__)
@@ -118,7 +120,7 @@ async def _answers_one_of_several(
     """A provider typing yes/no (not a number) while several requests await their answer."""
     if not isinstance(person, Provider) or text.strip().isdecimal():
         return False
-    if not all(act.startswith("oa:") for _, act in options):
+    if not all(act.startswith(f"{Verb.ANSWER_OFFER}:") for _, act in options):
         return False
     if parse_reply(text, desk.lang(person)).intent not in ("confirm", "decline"):
         return False
@@ -227,56 +229,82 @@ async def _free_text(desk: Desk, person: Person, text: str) -> None:
     await common.send_help(desk, person, misunderstood=True)
 
 
-async def _staff_decision(desk: Desk, person: Person, verb: str, escalation_id: str) -> None:
-    """Approve or deny a waiver ('wa'/'wd') or a change request ('ca'/'cd')."""
+async def _staff_decision(desk: Desk, person: Person, verb: Verb, escalation_id: str) -> None:
+    """Approve or deny a waiver or a dispute (wa/wd) or a change request (ca/cd)."""
     number = await staff.escalation_number(desk, person, escalation_id)
     if number is None:
         return
-    if verb in ("wa", "wd"):
-        await billing.decide_waiver(desk, person, number, verb == "wa")
+    if verb in (Verb.APPROVE_WAIVER, Verb.DENY_WAIVER):
+        await billing.decide_waiver(desk, person, number, verb is Verb.APPROVE_WAIVER)
     else:
-        await changes.decide(desk, person, number, verb == "ca")
+        await changes.decide(desk, person, number, verb is Verb.APPROVE_CHANGE)
+
+
+Args = tuple[str, ...]
+# A verb's handler gets the person (of the route's role) and the unpacked arguments.
+Run = Callable[[Desk, Any, Args], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """Who may press a verb, and what it runs; anyone else is told the choice is stale."""
+
+    role: type[Person]
+    run: Run
+
+
+def _step(on_press: Callable[[Desk, Any, str, Args], Awaitable[None]]) -> Run:
+    """A flow step's verb: the step token first, then what was picked."""
+    return lambda desk, person, args: on_press(desk, person, args[0], args[1:])
+
+
+def _decision(verb: Verb) -> Run:
+    return lambda desk, person, args: _staff_decision(desk, person, verb, args[0])
+
+
+# The handler table: one entry per verb that a person may press (Verb.LINK is Telegram's own
+# contact keyboard, answered by the Telegram adapter, so it has none).
+ROUTES: dict[Verb, Route] = {
+    Verb.MENU: Route(Person, lambda desk, person, args: _run_command(desk, person, args[0])),
+    Verb.LANGUAGE: Route(
+        Person, lambda desk, person, args: common.set_language(desk, person, args[0])
+    ),
+    Verb.BOOK: Route(Member, _step(booking.on_press)),
+    Verb.SERIES: Route(Member, _step(series.on_press)),
+    Verb.CANCEL: Route(Member, _step(cancel.on_press)),
+    Verb.CHANGE: Route(Member, _step(change.on_press)),
+    Verb.CONTEST: Route(Member, dispute.on_press),
+    Verb.WAIVER: Route(
+        Member, lambda desk, person, args: cancel.ask_waiver(desk, person, next(iter(args), None))
+    ),
+    Verb.ANSWER_OFFER: Route(
+        Provider, lambda desk, person, args: provider.on_answer(desk, person, args[0], args[1])
+    ),
+    Verb.REPORT: Route(Provider, provider.on_report),
+    Verb.PROVIDER_CANCEL: Route(Provider, provider.on_cancel_confirmation),
+    Verb.HOURS: Route(Provider, _step(hours.on_press)),
+    Verb.MOVE: Route(Provider, _step(schedule.on_press)),
+    # Staff verbs are routed for anyone: a non-staff press is told the action is staff-only.
+    Verb.APPROVE_WAIVER: Route(Person, _decision(Verb.APPROVE_WAIVER)),
+    Verb.DENY_WAIVER: Route(Person, _decision(Verb.DENY_WAIVER)),
+    Verb.APPROVE_CHANGE: Route(Person, _decision(Verb.APPROVE_CHANGE)),
+    Verb.DENY_CHANGE: Route(Person, _decision(Verb.DENY_CHANGE)),
+    Verb.STAFF_OFFER: Route(
+        Person, lambda desk, person, args: staff.on_offer(desk, person, args[0], args[1])
+    ),
+    Verb.STAFF_UNFILLED: Route(
+        Person, lambda desk, person, args: staff.on_unfilled(desk, person, args[0])
+    ),
+}
 
 
 async def _press(desk: Desk, person: Person, data: str) -> None:
-    """Dispatch a packed action to the flow that owns its verb."""
+    """Dispatch a packed action to the flow that owns its verb, through the table."""
     act = unpack(data)
-    if act is None:
+    route = ROUTES.get(act.verb) if isinstance(act, Action) else None
+    if not isinstance(act, Action) or route is None or not isinstance(person, route.role):
+        why = act.reason if isinstance(act, Refused) else "not theirs"
+        log.info("stale or foreign action %r from %s (%s)", data, person.id, why)
         await desk.stale(person)
         return
-    verb, args = act.verb, act.args
-    if verb == "mn" and args:
-        await _run_command(desk, person, args[0])
-    elif verb == "lg" and args:
-        await common.set_language(desk, person, args[0])
-    elif verb == series.FLOW and isinstance(person, Member) and args:
-        await series.on_press(desk, person, args[0], args[1:])
-    elif verb == booking.FLOW and isinstance(person, Member) and args:
-        await booking.on_press(desk, person, args[0], args[1:])
-    elif verb == "oa" and isinstance(person, Provider) and len(args) == 2:
-        await provider.on_answer(desk, person, args[0], args[1])
-    elif verb == "in" and isinstance(person, Provider):
-        await provider.on_report(desk, person, args)
-    elif verb == "pc" and isinstance(person, Provider):
-        await provider.on_cancel_confirmation(desk, person, args)
-    elif verb == cancel.FLOW and isinstance(person, Member) and args:
-        await cancel.on_press(desk, person, args[0], args[1:])
-    elif verb == change.FLOW and isinstance(person, Member) and args:
-        await change.on_press(desk, person, args[0], args[1:])
-    elif verb == "ct" and isinstance(person, Member):
-        await dispute.on_press(desk, person, args)
-    elif verb == "wv" and isinstance(person, Member):
-        await cancel.ask_waiver(desk, person, args[0] if args else None)
-    elif verb == hours.FLOW and isinstance(person, Provider) and args:
-        await hours.on_press(desk, person, args[0], args[1:])
-    elif verb == schedule.FLOW and isinstance(person, Provider) and args:
-        await schedule.on_press(desk, person, args[0], args[1:])
-    elif verb in ("wa", "wd", "ca", "cd") and len(args) == 1:
-        await _staff_decision(desk, person, verb, args[0])
-    elif verb == "eo" and len(args) == 2:
-        await staff.on_offer(desk, person, args[0], args[1])
-    elif verb == "eu" and len(args) == 1:
-        await staff.on_unfilled(desk, person, args[0])
-    else:
-        log.info("stale or foreign action %r from %s", data, person.id)
-        await desk.stale(person)
+    await route.run(desk, person, act.args)

@@ -13,10 +13,11 @@ from bot.i18n import fmt_day, ntr, tr
 from bot.nlu.commands import find_service
 from bot.nlu.series import is_series, parse_series
 from bot.services import series as weekly
+from bot.services.actions import Verb
 from bot.services.booking import money
 from bot.services.desk import Desk, Option
 
-FLOW = "sr"
+FLOW = Verb.SERIES
 
 
 def _draft(desk: Desk, member: Member, state: State) -> Series:

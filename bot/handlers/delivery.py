@@ -164,9 +164,7 @@ class Sender:
     async def _release_gone(self) -> None:
         """End the leases of workers of this host that died (SIGKILL, OOM, power cut)."""
         channel = self.transport.channel
-        async with self.bot.db.transaction() as tx:
-            gone = [o for o in await tx.outbox.lease_owners(channel) if owner_gone(o)]
-            released = await tx.outbox.release_leases(channel, gone)
+        released = await self.bot.release_gone_leases(channel, owner_gone)
         if released:
             log.warning(
                 "%s: %s messages were in flight in a process that died; checking them again",
@@ -183,8 +181,7 @@ class Sender:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         try:
-            async with self.bot.db.transaction() as tx:
-                await tx.outbox.release_leases(self.transport.channel, [self.owner])
+            await self.bot.release_leases(self.transport.channel, [self.owner])
         except Exception:  # they expire anyway
             log.warning("%s: could not release leases at stop", self.transport.channel)
 
@@ -214,8 +211,7 @@ class Sender:
         if time.monotonic() - self._renewed < self.lease.total_seconds() / 3:
             return
         try:
-            async with self.bot.db.transaction() as tx:
-                await tx.outbox.renew_leases(self.owner, self.bot.clock.now() + self.lease)
+            await self.bot.renew_leases(self.owner, self.bot.clock.now() + self.lease)
             self._renewed = time.monotonic()
             await self._release_gone()
         except Exception as exc:  # tried again at the next turn of the loop
@@ -224,10 +220,9 @@ class Sender:
     async def _claim(self, limit: int) -> int:
         """Claim up to `limit` due messages and start sending them; returns how many."""
         now = self.bot.clock.now()
-        async with self.bot.db.transaction() as tx:
-            batch = await tx.outbox.claim(
-                self.transport.channel, now, limit, owner=self.owner, until=now + self.lease
-            )
+        batch = await self.bot.claim_outbox(
+            self.transport.channel, limit, owner=self.owner, until=now + self.lease
+        )
         for message in batch:
             task = asyncio.create_task(self._deliver(message))
             self._flying.add(task)
@@ -280,8 +275,7 @@ class Sender:
         except Exception as exc:
             log.warning("%s: could not check message %s: %s", channel, message.id, exc)
             return Delivery("retry", error=f"reconciling: {exc}"[:300], unknown=True)
-        async with self.bot.db.read() as tx:
-            known = await tx.outbox.known_external_ids(channel, found)
+        known = await self.bot.known_external_ids(channel, found)
         fresh = [external_id for external_id in found if external_id not in known]
         if fresh:
             log.warning("%s: message %s had gone out as %s", channel, message.id, fresh[0])
@@ -312,42 +306,41 @@ class Sender:
         limited = result.retry_after is not None
         gave_up = False
         owner = self.owner
-        async with self.bot.db.transaction() as tx:
-            if result.outcome == "sent":
-                await tx.outbox.mark_sent(message.id, result.external_id, now)
-            elif result.outcome == "retry" and (limited or message.attempts < self.max_attempts):
-                # A rate limit (429 with a delay) is the service pacing us, not a failure: it
-                # neither uses up the attempts nor lengthens the backoff of later failures.
-                delay = result.retry_after or min(MAX_BACKOFF, 2.0**message.attempts)
-                await tx.outbox.mark_retry(
-                    message.id,
-                    now + timedelta(seconds=delay),
-                    result.error,
-                    counted=not limited,
-                    unknown=result.unknown,
-                    owner=owner,
-                )
-                log.info(
-                    "%s: message %s retried in %.0fs (%s)",
-                    self.transport.channel,
-                    message.id,
-                    delay,
-                    result.error,
-                )
-            elif result.outcome in ("dropped", "opted_out"):
-                await tx.outbox.mark_failed(
-                    message.id, result.error or result.outcome, dropped=True, owner=owner
-                )
-            else:
-                await tx.outbox.mark_failed(message.id, result.error or "gave up", owner=owner)
-                gave_up = result.outcome == "retry"
-                log.warning(
-                    "%s: message %s failed%s: %s",
-                    self.transport.channel,
-                    message.id,
-                    f" after {message.attempts} attempts" if gave_up else "",
-                    result.error,
-                )
+        if result.outcome == "sent":
+            await self.bot.mark_sent(message.id, result.external_id)
+        elif result.outcome == "retry" and (limited or message.attempts < self.max_attempts):
+            # A rate limit (429 with a delay) is the service pacing us, not a failure: it
+            # neither uses up the attempts nor lengthens the backoff of later failures.
+            delay = result.retry_after or min(MAX_BACKOFF, 2.0**message.attempts)
+            await self.bot.mark_retry(
+                message.id,
+                now + timedelta(seconds=delay),
+                result.error,
+                counted=not limited,
+                unknown=result.unknown,
+                owner=owner,
+            )
+            log.info(
+                "%s: message %s retried in %.0fs (%s)",
+                self.transport.channel,
+                message.id,
+                delay,
+                result.error,
+            )
+        elif result.outcome in ("dropped", "opted_out"):
+            await self.bot.mark_failed(
+                message.id, result.error or result.outcome, dropped=True, owner=owner
+            )
+        else:
+            await self.bot.mark_failed(message.id, result.error or "gave up", owner=owner)
+            gave_up = result.outcome == "retry"
+            log.warning(
+                "%s: message %s failed%s: %s",
+                self.transport.channel,
+                message.id,
+                f" after {message.attempts} attempts" if gave_up else "",
+                result.error,
+            )
         if result.outcome == "sent":
             self.sent += 1
         return gave_up

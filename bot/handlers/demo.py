@@ -12,7 +12,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.agency_file import AgencyFileError, load_agency_file
-from bot.app import Carebot
+from bot.app import Opener
 from bot.clock import VirtualClock
 from bot.handlers.console import Console
 
@@ -36,8 +36,10 @@ async def run_demo(
     keep: bool = False,
     read: Callable[[str], str | None] | None = None,
     out: TextIO = sys.stdout,
+    open_bot: Opener,
 ) -> int:
-    """Run the interactive demo until /quit or end of input (`read` stands for input())."""
+    """Run the interactive demo until /quit or end of input (`read` stands for input());
+    `open_bot` (bot.root.open_carebot) opens the demo's database."""
     try:
         agency = load_agency_file(agency_path)
     except AgencyFileError as exc:
@@ -47,7 +49,7 @@ async def run_demo(
     if not keep:
         _remove_database(db_path)
     clock = VirtualClock(_start_time(tz, now))
-    bot = await Carebot.open(db_path, clock)
+    bot = await open_bot(Path(db_path), clock)
     try:
         await bot.import_agency(agency)
         console = Console(bot, clock, agency, out)

@@ -11,16 +11,14 @@ plus the member's lines gives closing, and closing is what their statement says.
 from __future__ import annotations
 
 import csv
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo
 
 from bot.app import Carebot
-from bot.clock import SystemClock
 from bot.domain.ledger import Account, account, signed
 from bot.domain.money import from_minor
-from bot.services.ports import LedgerLine, UnitOfWork
+from bot.services.ports import LedgerLine
 
 COLUMNS = (
     "id",
@@ -37,27 +35,13 @@ COLUMNS = (
 )
 
 
-async def export_ledger(db_path: str, start_day: date, end_day: date, out: TextIO) -> int:
+async def write_ledger(bot: Carebot, start_day: date, end_day: date, out: TextIO) -> int:
     """Write the ledger lines of the agency-time days [start_day, end_day] as CSV.
 
     Raises NotFound when the database holds no agency (nothing is written then).
     """
-    bot = await Carebot.open(db_path, SystemClock())
-    try:
-        async with bot.db.transaction() as tx:
-            return await write_ledger(tx, start_day, end_day, out)
-    finally:
-        await bot.close()
-
-
-async def write_ledger(tx: UnitOfWork, start_day: date, end_day: date, out: TextIO) -> int:
-    """Write the ledger CSV from an open unit of work (the CLI and the web console)."""
-    agency = await tx.roster.agency()
-    tz = ZoneInfo(agency.timezone)
-    start = datetime.combine(start_day, time(0), tzinfo=tz)
-    end = datetime.combine(end_day + timedelta(days=1), time(0), tzinfo=tz)
-    rows = await tx.ledger.between(start, end)
-    before = await tx.ledger.between(datetime(1970, 1, 1, tzinfo=UTC), start)
+    export = await bot.ledger_export(start_day, end_day)
+    agency, rows, before = export.agency, export.rows, export.before
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     for row in rows:

@@ -49,9 +49,8 @@ from bot.handlers.channels import Channel
 from bot.handlers.delivery import LEASE_SECONDS, Delivery, Sender
 from bot.handlers.inbound import InboundWorker
 from bot.handlers.sms_text import render_sms
-from bot.services.desk import open_desk
 from bot.services.ports import OutboxMessage
-from bot.services.sms_delivery import is_status, number_opted_out, record_status, unreachable
+from bot.services.sms_delivery import is_status
 from bot.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -504,8 +503,7 @@ class SmsChannel:
         loop = asyncio.get_running_loop()
         give_up = loop.time() + UNKNOWN_SID_GRACE
         while True:
-            async with open_desk(self.bot.db, self.bot.clock) as desk:
-                update = await record_status(desk, sid, status)
+            update = await self.bot.sms_status(sid, status)
             if update.known or loop.time() >= give_up:
                 break
             await asyncio.sleep(0.1)
@@ -564,16 +562,14 @@ class SmsChannel:
         """Twilio refused a message for good, or kept failing until the sender gave up: what
         it asked a provider goes to staff."""
         assert self.bot is not None
-        async with open_desk(self.bot.db, self.bot.clock) as desk:
-            escalated = await unreachable(desk, message)
+        escalated = await self.bot.sms_unreachable(message)
         if escalated:
             await self._committed()
 
     async def _opted_out(self, message: OutboxMessage) -> None:
         """Twilio says the number opted out (21610): record it, tell staff."""
         assert self.bot is not None
-        async with open_desk(self.bot.db, self.bot.clock) as desk:
-            person = await number_opted_out(desk, message)
+        person = await self.bot.sms_opted_out(message)
         log.warning(
             "sms to %s refused: the number opted out (%s)",
             mask(message.address),

@@ -57,7 +57,6 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.app import Carebot
 from bot.domain.agency import Person, Provider, Staff
-from bot.flows import common
 from bot.flows.router import Press, Text
 from bot.handlers.channels import Channel
 from bot.handlers.delivery import Delivery, Pace, Sender
@@ -74,15 +73,11 @@ from bot.handlers.telegram_render import (
     markup,
     option_label,
 )
-from bot.i18n import N_, normalize_language, tr, use_language
-from bot.services.desk import open_desk
+from bot.i18n import N_, normalize_language, tr
 from bot.services.linking import (
-    adopt_language,
-    greet_stranger,
-    link_contact,
     telegram_language,
 )
-from bot.services.ports import OutboxMessage, UnitOfWork
+from bot.services.ports import OutboxMessage
 from bot.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -224,21 +219,6 @@ def judge_press(
     return Verdict(None, label)
 
 
-async def group_row(tx: UnitOfWork, key: str) -> int | None:
-    """The one row of a staff broadcast that the staff group receives: the first whose staff
-    member speaks the agency's language, else the first (deterministic: every row's send
-    reaches the same answer without talking to the others)."""
-    rows = [r for r in await tx.outbox.broadcast_rows(key) if r.channel == "telegram"]
-    agency = await tx.roster.agency()
-    for row in rows:
-        if row.person_id is None:
-            continue
-        person = await tx.roster.person(row.person_id)
-        if normalize_language(person.language, agency.language) == agency.language:
-            return row.id
-    return rows[0].id if rows else None
-
-
 class TelegramTransport:
     """Sends outbox rows with the Bot API; a 429 becomes a retry at the time Telegram asks."""
 
@@ -265,8 +245,7 @@ class TelegramTransport:
         """Send one row: to its chat, or once to the staff group for a staff broadcast."""
         del idempotency_key  # the Bot API has none: a re-send after a crash may repeat
         if message.broadcast is not None and self.staff_chat_id is not None:
-            async with self.bot.db.transaction() as tx:
-                chosen = await group_row(tx, message.broadcast)
+            chosen = await self.bot.staff_group_row(message.broadcast)
             if chosen != message.id:
                 return Delivery("dropped", error="sent once to the staff group")
             chat_id = self.staff_chat_id
@@ -321,8 +300,7 @@ class TelegramTransport:
             return Delivery("retry", error=f"{type(exc).__name__}: {exc}")
         if is_inline(message.options):
             try:
-                async with self.bot.db.transaction() as tx:
-                    await tx.outbox.record_telegram_message(message.id, chat_id, sent.message_id)
+                await self.bot.record_telegram_message(message.id, chat_id, sent.message_id)
             except Exception:  # the message is out; its buttons will answer "no longer valid"
                 log.exception("could not record telegram message for outbox %s", message.id)
         return Delivery("sent", external_id=f"{chat_id}:{sent.message_id}")
@@ -458,9 +436,7 @@ class TelegramChannel:
                     "setMyCommands",
                     partial(self.api.set_my_commands, staff, scope=group, language_code=code),
                 )
-        async with bot.db.transaction() as tx:
-            agency = await tx.roster.agency()
-            people = [*await tx.roster.people("provider"), *await tx.roster.people("staff")]
+        agency, people = await bot.commands_audience()
         for person in people:
             await self._commands_for(person, agency.language)
 
@@ -551,10 +527,7 @@ class TelegramChannel:
             return
         bot, inbound = self._require_bot(), self._require_inbound()
         address = str(user.id)
-        async with bot.db.transaction() as tx:
-            person = await tx.roster.by_address("telegram", address)
-            if person is not None:
-                await adopt_language(tx, person, user.language_code)
+        person = await bot.known_sender(user.id, user.language_code)
         if person is None:
             await self._greet(update_id, user)
             return
@@ -570,8 +543,7 @@ class TelegramChannel:
         if not text.startswith("/"):
             return
         bot, inbound = self._require_bot(), self._require_inbound()
-        async with bot.db.transaction() as tx:
-            person = await tx.roster.by_address("telegram", str(user.id))
+        _, person = await bot.agency_and_person("telegram", str(user.id))
         if isinstance(person, Staff) and await bot.accept(
             "telegram", str(user.id), Text(text), str(update_id)
         ):
@@ -580,9 +552,7 @@ class TelegramChannel:
     async def _greet(self, update_id: int, user: User) -> None:
         """Someone we do not know: ask for their phone number (the update is recorded once)."""
         bot = self._require_bot()
-        async with open_desk(bot.db, bot.clock) as desk:
-            if await desk.tx.once.first("telegram", str(update_id), desk.now):
-                await greet_stranger(desk, user.id, user.language_code)
+        await bot.greet(update_id, user.id, user.language_code)
         self.wake()
 
     async def _on_contact(self, update_id: int, message: Message, user: User) -> None:
@@ -590,20 +560,13 @@ class TelegramChannel:
         assert message.contact is not None
         bot = self._require_bot()
         contact = message.contact
-        async with open_desk(bot.db, bot.clock) as desk:
-            if not await desk.tx.once.first("telegram", str(update_id), desk.now):
-                return
-            person = await link_contact(
-                desk,
-                telegram_id=user.id,
-                contact_user_id=contact.user_id,
-                phone=contact.phone_number,
-                language_code=user.language_code,
-            )
-            if person is not None:
-                with use_language(desk.lang(person)):
-                    await common.send_menu(desk, person)
-            agency_language = desk.agency.language
+        person, agency_language = await bot.link_contact(
+            update_id,
+            telegram_id=user.id,
+            contact_user_id=contact.user_id,
+            phone=contact.phone_number,
+            language_code=user.language_code,
+        )
         self.wake()
         if person is not None:
             self._spawn(self._commands_for(person, agency_language))
@@ -618,15 +581,12 @@ class TelegramChannel:
             return
         chat_id, message_id = message.chat.id, message.message_id
         in_group = chat_id == self.config.staff_chat_id
-        async with bot.db.transaction() as tx:
-            agency = await tx.roster.agency()
-            person = await tx.roster.by_address("telegram", str(user.id))
-            row = await tx.outbox.by_telegram_message(chat_id, message_id)
+        agency, person = await bot.agency_and_person("telegram", str(user.id))
+        row = await bot.telegram_message(chat_id, message_id)
         if row is None and self._transport is not None:
             # Pressed the instant it arrived: its record may be a few milliseconds behind.
             await self._transport.settle(chat_id)
-            async with bot.db.transaction() as tx:
-                row = await tx.outbox.by_telegram_message(chat_id, message_id)
+            row = await bot.telegram_message(chat_id, message_id)
         if person is not None:
             lang = normalize_language(person.language, agency.language)
         else:

@@ -30,8 +30,7 @@ def build_app(
 
     async def healthz(_: Request) -> JSONResponse:
         try:
-            failing = await bot.db.write_failure(bot.clock.now())
-            pending, first = await bot.timer_stats()
+            failing, pending, first = await bot.health()
             lag, leases = await bot.lag_and_leases(worker_prefix())
         except Exception as exc:  # the point of a health check is to say so, not to crash
             return JSONResponse({"database": f"error: {exc}"}, status_code=503)

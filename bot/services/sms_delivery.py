@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.domain.agency import Person, Provider
 from bot.domain.booking import Status
-from bot.services.actions import unpack
+from bot.services.actions import Action, Verb, unpack
 from bot.services.booking import ANSWER_DEADLINE, provider_unavailable
 from bot.services.desk import Desk
 from bot.services.optout import opt_out
@@ -97,8 +97,8 @@ async def _offers_about(desk: Desk, message: OutboxMessage, provider: Provider) 
     named = set()
     for _, packed in message.options:
         act = unpack(packed)
-        if act is not None and act.verb == "oa" and act.args and act.args[0].isdigit():
-            named.add(int(act.args[0]))
+        if isinstance(act, Action) and act.verb is Verb.ANSWER_OFFER:
+            named.add(act.number(0))
     if named:
         return [offer for offer in waiting if offer.id in named]
     return [offer for offer in waiting if offer.sent_at <= message.created_at]

@@ -25,11 +25,11 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-from bot.app import Carebot
 from bot.clock import SystemClock
 from bot.domain.agency import Member, Provider
 from bot.domain.booking import Status
 from bot.handlers.sms import new_message_sid
+from bot.root import open_carebot
 from bot.services.booking import send_request
 from bot.services.desk import open_desk
 from tests.conftest import AGENCY, ROOT
@@ -214,7 +214,7 @@ def test_a_booking_made_entirely_by_sms(live: LiveBot, fake: FakeTwilio) -> None
 
 async def _appointment_under_way(db: Path) -> int:
     """David's confirmed childcare with Paul, starting in 10 minutes: check-in is open."""
-    bot = await Carebot.open(db, SystemClock())
+    bot = await open_carebot(db, SystemClock())
     try:
         now = datetime.now(UTC)
         async with bot.db.transaction() as tx:
@@ -447,7 +447,7 @@ def test_status_callbacks_late_and_out_of_order(live: LiveBot, fake: FakeTwilio)
 
 async def _request_to_marie(db: Path) -> int:
     """Fanny's cleaning request put to Marie (by the bot's own services, in its database)."""
-    bot = await Carebot.open(db, SystemClock())
+    bot = await open_carebot(db, SystemClock())
     try:
         async with open_desk(bot.db, bot.clock) as desk:
             member, provider = (

@@ -7,6 +7,7 @@ import asyncio
 from bot.app import Carebot
 from bot.flows.router import Text
 from bot.handlers.sms import Intake
+from bot.root import open_carebot
 
 
 async def test_webhooks_arriving_together_are_stored_once_each(bot: Carebot) -> None:
@@ -31,4 +32,4 @@ async def test_a_failed_commit_fails_every_webhook_waiting_on_it(bot: Carebot) -
         return_exceptions=True,
     )
     assert all(isinstance(outcome, Exception) for outcome in outcomes)
-    bot.db = (await Carebot.open(bot.db.path, bot.clock)).db  # let the fixture close it
+    bot.db = (await open_carebot(bot.db.path, bot.clock)).db  # let the fixture close it

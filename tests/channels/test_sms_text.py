@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.agency_file import load_agency_file
-from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.flows.router import Text
 from bot.handlers.sms_text import (
@@ -36,6 +35,7 @@ from bot.i18n import (
     ntr,
     tr,
 )
+from bot.root import open_carebot
 from tests.conftest import AGENCY, ROOT, paris
 
 LONG_NAME = "Marie-Christine Dupont-Lefebvre"
@@ -282,7 +282,7 @@ def _long_names_agency(tmp_path: Path) -> Path:
 
 
 async def test_every_message_of_real_conversations_fits_with_numbers(tmp_path: Path) -> None:
-    bot = await Carebot.open(tmp_path / "carebot.db", VirtualClock(paris("2026-11-23 10:00")))
+    bot = await open_carebot(tmp_path / "carebot.db", VirtualClock(paris("2026-11-23 10:00")))
     try:
         await bot.import_agency(load_agency_file(_long_names_agency(tmp_path)))
         for person, text in [

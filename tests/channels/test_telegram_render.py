@@ -28,7 +28,8 @@ from bot.handlers.telegram import (
 )
 from bot.handlers.telegram_render import html_text, is_inline, markup
 from bot.replay import Run, _step, _strip
-from bot.services.actions import unpack
+from bot.root import open_carebot
+from bot.services.actions import Action, unpack
 from bot.services.desk import open_desk
 from bot.services.linking import ASK_CONTACT, CLOSE_KEYBOARD, e164, link_contact
 from bot.services.ports import OutboxMessage
@@ -288,7 +289,7 @@ ROUTER_VERBS |= {"wa", "wd", "ca", "cd", "eo", "eu"}
 async def _options_of(path: Path) -> set[tuple[str, str]]:
     """Replay a transcript and read every option of every message it queued."""
     # The replay runner's own steps, so that the database can be read before it is removed.
-    run = Run(path, io.StringIO(), False)
+    run = Run(path, io.StringIO(), False, open_carebot)
     try:
         text = await asyncio.to_thread(path.read_text, "utf-8")
         for number, raw in enumerate(text.splitlines(), start=1):
@@ -346,7 +347,7 @@ async def test_every_option_any_flow_emits_round_trips_through_telegram(
         pressed += [u.callback_query.data for u in updates if u.callback_query]
         offset = updates[-1].update_id + 1
     assert pressed == [act for _, act in inline]
-    assert all(unpack(data) is not None for data in pressed)
+    assert all(isinstance(unpack(data), Action) for data in pressed)
 
 
 async def test_the_fake_reads_json_and_form_bodies(fake: FakeTelegram) -> None:

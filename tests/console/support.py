@@ -24,6 +24,7 @@ from bot.agency_file import load_agency_file
 from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.handlers.webconsole.routes import Console
+from bot.root import open_carebot
 from bot.services.console_links import ConsoleLinks
 from tests.conftest import AGENCY, paris
 
@@ -71,7 +72,7 @@ def live_console(tmp_path: Path, now: str = "2026-11-23 10:00") -> Iterator[Live
     ready: Future[tuple[Carebot, uvicorn.Server]] = Future()
 
     async def main() -> None:
-        bot = await Carebot.open(tmp_path / "carebot.db", clock)
+        bot = await open_carebot(tmp_path / "carebot.db", clock)
         await bot.import_agency(load_agency_file(AGENCY))
         bot.console_links = links
         app = Starlette(routes=Console(bot, links).routes())

@@ -26,10 +26,10 @@ from pathlib import Path
 import phonenumbers
 import pytest
 
-from bot.app import Carebot
 from bot.clock import SystemClock
 from bot.domain.booking import Status
 from bot.i18n import tr
+from bot.root import open_carebot
 from bot.services import appointments
 from bot.services.desk import open_desk
 from tests.channels.test_sms import option
@@ -77,7 +77,7 @@ class Live:
 
 async def _starting_at(db: Path, member: Who, provider: Who, start: datetime) -> None:
     """A confirmed appointment at `start`, with every timer the bot sets for one."""
-    bot = await Carebot.open(db, SystemClock())
+    bot = await open_carebot(db, SystemClock())
     try:
         async with open_desk(bot.db, bot.clock) as desk:
             request = await desk.tx.requests.add(

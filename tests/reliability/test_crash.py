@@ -26,9 +26,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.app import Carebot
 from bot.clock import SystemClock
 from bot.domain.booking import Status
+from bot.root import open_carebot
 from bot.services.appointments import CHECKIN
 from tests.fakes.twilio import FakeTwilio
 from tests.reliability.support import FULL, LiveRun, Roster, bounded, sms_form, wait_until
@@ -68,7 +68,7 @@ def crashed(tmp_path: Path) -> Iterator[tuple[LiveRun, FakeTwilio, Roster]]:
 async def _prompts_due_soon(db: Path, roster: Roster, count: int, within: float) -> list[int]:
     """`count` confirmed appointments (none overlapping for a provider) whose arrival prompts
     fall due over the next `within` seconds; their request ids."""
-    bot = await Carebot.open(db, SystemClock())
+    bot = await open_carebot(db, SystemClock())
     try:
         now = datetime.now(UTC)
         first_start = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=1)

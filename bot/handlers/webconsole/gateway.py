@@ -373,8 +373,7 @@ class Gateway:
         from bot.handlers.export import write_ledger  # the CLI's export, shared
 
         out = io.StringIO()
-        async with self.bot.db.read() as tx:
-            await write_ledger(tx, first, last, out)
+        await write_ledger(self.bot, first, last, out)
         return out.getvalue()
 
 

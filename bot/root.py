@@ -1,23 +1,84 @@
-"""`carebot run`: one process with the web app, the timers and the channels' senders."""
+"""The composition root: the one place that opens storage and wires the application.
+
+`carebot run` (the web app, the timers, the channels' senders), the demo, the replay runner,
+imports and the ledger export all get their Carebot here; the adapters only see bot.app.
+"""
 
 from __future__ import annotations
 
 import gc
 import logging
+import sys
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import TextIO
 
 import uvicorn
 
 from bot.app import Carebot
 from bot.clock import SystemClock
+from bot.handlers import demo, export
 from bot.handlers.channels import Channel, build_channels
 from bot.handlers.inbound import InboundWorker
 from bot.handlers.scheduler import TimerWaker
 from bot.handlers.web import build_app
 from bot.handlers.webconsole.routes import Console
+from bot.replay import run_file, run_files
+from bot.services.ports import Clock
 from bot.settings import ConfigError, Settings
+from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+
+async def open_carebot(
+    path: str | Path,
+    clock: Clock,
+    *,
+    wait_busy_ms: int = 10_000,
+    full_while: str | None = None,
+) -> Carebot:
+    """Open (and migrate) the database at `path` and wrap it in a Carebot; writes wait
+    `wait_busy_ms` on a lock (`full_while`: see Database.open, tests only)."""
+    db = await Database.open(path, wait_busy_ms=wait_busy_ms, full_while=full_while)
+    return Carebot(db, clock)
+
+
+async def replay_file(path: Path, out: TextIO, verbose: bool = False) -> int:
+    """Replay one transcript on a fresh database (see bot.replay.run_file)."""
+    return await run_file(path, out, verbose, open_bot=open_carebot)
+
+
+async def replay_files(paths: list[Path], verbose: bool = False, out: TextIO = sys.stdout) -> int:
+    """Replay several transcripts (see bot.replay.run_files)."""
+    return await run_files(paths, verbose, out, open_bot=open_carebot)
+
+
+async def run_demo(
+    db_path: str,
+    agency_path: Path,
+    now: datetime | None,
+    *,
+    keep: bool = False,
+    read: Callable[[str], str | None] | None = None,
+    out: TextIO = sys.stdout,
+) -> int:
+    """The terminal demo (see bot.handlers.demo.run_demo)."""
+    return await demo.run_demo(
+        db_path, agency_path, now, keep=keep, read=read, out=out, open_bot=open_carebot
+    )
+
+
+async def export_ledger(db_path: str, start_day: date, end_day: date, out: TextIO) -> int:
+    """`carebot export ledger`: the CSV of agency-time days [start_day, end_day].
+
+    Raises NotFound when the database holds no agency (nothing is written then)."""
+    bot = await open_carebot(db_path, SystemClock())
+    try:
+        return await export.write_ledger(bot, start_day, end_day, out)
+    finally:
+        await bot.close()
 
 
 async def run_live(settings: Settings, host: str, port: int) -> int:
@@ -28,7 +89,7 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
     except ConfigError as exc:
         log.error("configuration: %s", exc)
         return 2
-    bot = await Carebot.open(
+    bot = await open_carebot(
         settings.database,
         SystemClock(),
         wait_busy_ms=settings.db_busy_ms,

@@ -1,4 +1,6 @@
-"""The composition root: one Carebot wires storage, clock, flows and timers together."""
+"""The application core: messages in, outbox rows out, timers fired; the database stays private.
+
+See bot/app/__init__.py for the whole intent API."""
 
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from bot.app.backend import Backend
+from bot.app.office import OfficeIntents
+from bot.app.outbox import OutboxIntents
 from bot.domain.agency import AgencyFile, Person
 from bot.domain.errors import NotFound
-from bot.flows.router import Inbound, decode, encode, handle
+from bot.flows.router import Inbound, Press, Text, decode, encode, handle
 from bot.i18n import for_channel, normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
 from bot.services.console_links import ConsoleLinks
@@ -19,16 +24,16 @@ from bot.services.desk import AgencyCache, Desk, open_desk
 from bot.services.hiatus import ensure_sweep
 from bot.services.ports import Clock, OutboxMessage, RosterChanges
 from bot.services.timers import fire
-from storage.db import Database
 
 log = logging.getLogger(__name__)
 TIMER_BATCH = 50
 
 
-class Carebot:
+class Carebot(OfficeIntents, OutboxIntents):
     """The bot without its network transports: inbound in, outbox rows out, timers fired."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Backend, clock: Clock) -> None:
+        # Private to the application: adapters call intent methods (tests may look inside).
         self.db = db
         self.clock = clock
         # Called after each handled message, so the live scheduler can re-aim at new timers.
@@ -37,20 +42,6 @@ class Carebot:
         self.agency_cache = AgencyCache()
         # Set by `carebot run` when the web console is configured: "/console" sends a link.
         self.console_links: ConsoleLinks | None = None
-
-    @classmethod
-    async def open(
-        cls,
-        path: str | Path,
-        clock: Clock,
-        *,
-        wait_busy_ms: int = 10_000,
-        full_while: str | None = None,
-    ) -> Carebot:
-        """Open (and migrate) the database at `path`; writes wait `wait_busy_ms` on a lock
-        (`full_while`: see Database.open, tests only)."""
-        db = await Database.open(path, wait_busy_ms=wait_busy_ms, full_while=full_while)
-        return cls(db, clock)
 
     async def close(self) -> None:
         """Close the database."""
@@ -173,6 +164,20 @@ class Carebot:
         channel, address = _address(person)
         await self.receive(channel, address, inbound, delivery_id)
 
+    async def say(self, person_id: str, text: str) -> None:
+        """A roster person types `text` (as if on their own channel)."""
+        await self.receive_from(person_id, Text(text))
+
+    async def press(self, person_id: str, packed: str) -> None:
+        """A roster person picks an option (a packed action), as a button or its number does."""
+        await self.receive_from(person_id, Press(packed))
+
+    async def health(self) -> tuple[str | None, int, datetime | None]:
+        """Why writes fail now (None when they work), pending timers, the earliest due."""
+        failing = await self.db.write_failure(self.clock.now())
+        pending, first = await self.timer_stats()
+        return failing, pending, first
+
     async def _stranger(self, desk: Desk, channel: str, address: str) -> None:
         """Someone not on the roster: one polite answer, not a conversation."""
         if not await desk.tx.once.first("stranger", f"{channel}:{address}", desk.now):
@@ -284,6 +289,11 @@ class Carebot:
         """A roster person by id."""
         async with self.db.transaction() as tx:
             return await tx.roster.person(person_id)
+
+
+# How an adapter that makes its own databases (the replay runner, the demo) gets a Carebot
+# from the composition root: a database path and a clock in, an open Carebot out.
+Opener = Callable[[Path, Clock], Awaitable["Carebot"]]
 
 
 def apology(lang: str) -> str:
