@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.agency_file import load_agency_file
-from bot.app import Carebot
 from bot.clock import SystemClock
 from bot.flows.router import Text
+from bot.root import open_carebot
 from storage import db as db_module
 from storage.sqlite import SqliteExecutor
 
@@ -57,7 +57,7 @@ def instrument() -> None:
 async def main(messages: int) -> None:
     """Process `messages` help requests and print the counts per message."""
     with tempfile.TemporaryDirectory() as folder:
-        bot = await Carebot.open(Path(folder) / "carebot.db", SystemClock())
+        bot = await open_carebot(Path(folder) / "carebot.db", SystemClock())
         await bot.import_agency(load_agency_file(AGENCY))
         instrument()
         phases: dict[str, Counter[str]] = {}

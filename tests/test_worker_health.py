@@ -18,6 +18,7 @@ from bot.agency_file import load_agency_file
 from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.flows.router import Text
+from bot.root import open_carebot
 from tests.conftest import AGENCY, paris
 
 START = paris("2026-11-23 10:00")
@@ -27,7 +28,7 @@ START = paris("2026-11-23 10:00")
 async def bot(tmp_path: Path) -> AsyncIterator[tuple[Carebot, VirtualClock]]:
     """A Carebot on a SQLite file, its clock stopped at START."""
     clock = VirtualClock(START)
-    carebot = await Carebot.open(tmp_path / "carebot.db", clock)
+    carebot = await open_carebot(tmp_path / "carebot.db", clock)
     await carebot.import_agency(load_agency_file(AGENCY))
     yield carebot, clock
     await carebot.close()
