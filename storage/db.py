@@ -20,7 +20,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 
 import aiosqlite
@@ -28,6 +27,7 @@ import aiosqlite
 from storage.repos.timers import Writes
 from storage.repos.unit import UnitOfWork
 from storage.sqlite import SqliteExecutor
+from storage.versions import NewerDatabase, migrations
 
 log = logging.getLogger(__name__)
 # How long the loop may block on a lock held by another process before waiting in a thread.
@@ -43,17 +43,7 @@ FAILING_FOR = 10.0  # seconds
 
 def _migrations() -> list[tuple[int, str]]:
     """Numbered SQL files shipped in storage/migrations, in order."""
-    folder = resources.files("storage") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
-    numbers = [number for number, _ in found]
-    if len(set(numbers)) != len(numbers):
-        # Two branches that each added "the next" migration: one would never run on a
-        # database that already has the other's number.
-        raise RuntimeError(f"two migrations share a number: {sorted(numbers)}")
-    return sorted(found)
+    return migrations("sqlite")
 
 
 class Database:
@@ -120,7 +110,10 @@ class Database:
         async with self._conn.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
         current = int(row[0]) if row else 0
-        for number, sql in _migrations():
+        known = _migrations()
+        if known and current > known[-1][0]:
+            raise NewerDatabase(self.path, current, known[-1][0])
+        for number, sql in known:
             if number <= current:
                 continue
             log.info("applying migration %s", number)

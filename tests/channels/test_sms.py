@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from bot.handlers.sms import new_message_sid
 from bot.root import open_carebot
 from bot.services.booking import send_request
 from bot.services.desk import open_desk
+from tests import peek
 from tests.conftest import AGENCY, ROOT
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeMessage, FakeTwilio
 from tests.live import free_port, wait_healthy
@@ -93,8 +93,7 @@ class LiveBot:
 
     def rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
         """Read the bot's database (WAL: never blocks the bot)."""
-        with sqlite3.connect(self.db) as conn:
-            return list(conn.execute(sql, args).fetchall())
+        return [tuple(r.values()) for r in peek.rows(self.db, sql, args)]
 
     def inbound_count(self) -> int:
         """How many inbound SMS were recorded."""
@@ -133,7 +132,7 @@ def fake() -> Iterator[FakeTwilio]:
 def live(fake: FakeTwilio, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBot]:
     """`carebot import` the test agency, then `carebot run` with the SMS channel on."""
     folder = tmp_path_factory.mktemp("sms")
-    db, log = folder / "carebot.db", folder / "carebot-run.log"
+    db, log = peek.scratch(folder), folder / "carebot-run.log"
     subprocess.run(
         [sys.executable, "-m", "bot", "import", str(AGENCY), "--db", str(db)],
         cwd=ROOT,

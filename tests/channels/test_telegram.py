@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from tests import peek
 from tests.conftest import AGENCY, PARIS, ROOT
 from tests.fakes.telegram_api import FAKE_TOKEN, FakeTelegram, SentMessage
 from tests.live import free_port, wait_healthy
@@ -57,8 +57,7 @@ class Live:
 
     def rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
         """Read the bot's database (WAL: safe while it runs)."""
-        with sqlite3.connect(self.db) as conn:
-            return list(conn.execute(sql, args))
+        return [tuple(r.values()) for r in peek.rows(self.db, sql, args)]
 
 
 @pytest.fixture(scope="module", params=["polling", "webhook"])
@@ -68,7 +67,7 @@ def live(
     """A `carebot run` in one mode, connected to a fresh fake Telegram."""
     mode = str(request.param)
     home = tmp_path_factory.mktemp(mode)
-    db, log = home / "carebot.db", home / "carebot.log"
+    db, log = peek.scratch(home), home / "carebot.log"
     subprocess.run(
         [sys.executable, "-m", "bot", "import", str(AGENCY), "--db", str(db)],
         cwd=ROOT,

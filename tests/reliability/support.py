@@ -28,6 +28,8 @@ from twilio.request_validator import RequestValidator
 
 from bot.handlers.sms import new_message_sid
 from bot.i18n import tr
+from storage.postgres import is_url
+from tests import peek
 from tests.channels.test_sms import BOT_NUMBER, eventually
 from tests.conftest import ROOT
 from tests.fakes.telegram_api import FAKE_TOKEN, FakeTelegram
@@ -247,7 +249,7 @@ def sign(url: str, form: dict[str, str], token: str = AUTH_TOKEN) -> str:
     return str(RequestValidator(token).compute_signature(url, form))
 
 
-def import_agency(agency: Path, db: Path) -> None:
+def import_agency(agency: Path, db: Path | str) -> None:
     """`carebot import` an agency file into a database (created if need be)."""
     imported = subprocess.run(
         [sys.executable, "-m", "bot", "import", str(agency), "--db", str(db)],
@@ -281,7 +283,8 @@ class LiveRun:
         """`database`: run on this (already imported) file, as a second worker would; `env`:
         more CAREBOT_* settings (shorter timeouts for the tests)."""
         self.home = home
-        self.db = database or home / "carebot.db"
+        # On the PostgreSQL pass (CAREBOT_TEST_DATABASE), a schema of its own on the server.
+        self.db: Path | str = database or peek.scratch(home)
         self.log = home / "carebot-run.log"
         self.extra_env = env or {}
         self.port = free_port()
@@ -378,6 +381,8 @@ class LiveRun:
 
     def rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
         """Rows of a query on the bot's database."""
+        if is_url(self.db):
+            return [tuple(r.values()) for r in peek.rows(self.db, sql, args)]
         with sqlite3.connect(self.db, timeout=10) as conn:
             return list(conn.execute(sql, args).fetchall())
 
@@ -388,10 +393,12 @@ class LiveRun:
 
     def outbox(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Every outbox row (of one channel), oldest first, as dicts."""
+        sql = "SELECT * FROM outbox" + (" WHERE channel = ?" if channel else "") + " ORDER BY id"
+        if is_url(self.db):
+            return peek.rows(self.db, sql, (channel,) if channel else ())
         with sqlite3.connect(self.db, timeout=10) as conn:
             conn.row_factory = sqlite3.Row
-            sql = "SELECT * FROM outbox" + (" WHERE channel = ?" if channel else "")
-            rows = conn.execute(sql + " ORDER BY id", (channel,) if channel else ()).fetchall()
+            rows = conn.execute(sql, (channel,) if channel else ()).fetchall()
         return [dict(r) for r in rows]
 
     def last_outbox_id(self) -> int:
