@@ -74,7 +74,7 @@ class Database:
         self._writes = Writes()
         self._checkpoint: asyncio.Task[None] | None = None
         self._checkpointer: aiosqlite.Connection | None = None
-        self._executor = SqliteExecutor(conn, raw)
+        self._unit = UnitOfWork(SqliteExecutor(conn, raw), self._writes)
 
     @classmethod
     async def open(
@@ -151,7 +151,7 @@ class Database:
                 self._wrote(exc)
                 raise
             try:
-                yield UnitOfWork(self._executor, self._writes)
+                yield self._unit
                 if self._full_while is not None and _exists(self._full_while):
                     raise sqlite3.OperationalError("database or disk is full")
                 self._raw.execute("COMMIT")
@@ -192,7 +192,7 @@ class Database:
     async def read(self) -> AsyncIterator[UnitOfWork]:
         """Reads only, without taking SQLite's write lock (health checks, timer look-ups)."""
         async with self._lock:
-            yield UnitOfWork(self._executor, self._writes)
+            yield self._unit
 
     @property
     def timer_writes(self) -> int:

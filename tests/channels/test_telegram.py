@@ -205,7 +205,7 @@ def test_booking_with_buttons(live: Live) -> None:
     fake.wait_message(ALICE, "Léa Moreau a confirmé", after=before)
     assert _request_of(live, "alice") == ("confirmed", "lea")
     assert len(fake.messages_to(ALICE)) == before + 1
-    assert len(live.rows("SELECT 1 FROM inbound WHERE channel = 'telegram-once'")) >= 3
+    assert len(live.rows("SELECT 1 FROM once_keys WHERE scope = 'telegram-once'")) >= 3
 
 
 def test_staff_escalation_handled_from_the_group(live: Live) -> None:
@@ -340,6 +340,7 @@ def test_the_webhook_refuses_a_forged_secret(live: Live) -> None:
     assert _post_webhook(live, {header: SECRET + "x"}, forged) == 403
     assert _post_webhook(live, {}, forged) == 403
     assert live.rows("SELECT 1 FROM inbound WHERE external_id = ?", str(forged)) == []
+    assert live.rows("SELECT 1 FROM once_keys WHERE key = ?", str(forged)) == []
     before = len(live.fake.messages_to(ALICE))
     assert _post_webhook(live, {header: SECRET}, forged + 1) == 200
     live.fake.wait_message(ALICE, "Reste à payer", after=before)
