@@ -59,9 +59,11 @@ def main() -> None:
         started = time.perf_counter()
         bot = await build(path, args.providers, args.members, args.appointments)
         print(f"built in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        console = Console(bot, links)
+        await console.gateway.warm()  # as `carebot run` does at start
         server = uvicorn.Server(
             uvicorn.Config(
-                Starlette(routes=Console(bot, links).routes()),
+                Starlette(routes=console.routes()),
                 host="127.0.0.1",
                 port=port,
                 log_level="warning",

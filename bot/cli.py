@@ -84,7 +84,10 @@ def _version() -> str:
 
 def _parser() -> argparse.ArgumentParser:
     env_db = os.environ.get("CAREBOT_DATABASE", DEFAULT_DB)
-    db_help = f"the SQLite file (default: $CAREBOT_DATABASE or {DEFAULT_DB}; now {env_db})"
+    db_help = (
+        "a SQLite file or a postgresql://user@host:port/dbname URL "
+        f"(default: $CAREBOT_DATABASE or {DEFAULT_DB}; now {env_db})"
+    )
     parser = _Parser(prog="carebot", description=__doc__)
     parser.add_argument("--version", action="version", version=f"carebot {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -189,11 +192,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--from {args.start} is after --to {args.end}")
     level = logging.INFO if args.command == "run" else logging.WARNING
     from bot.logs import configure
+    from storage.postgres import Unreachable
+    from storage.versions import NewerDatabase
 
     configure(level, os.environ.get("CAREBOT_LOG_FILE") if args.command == "run" else None)
     try:
         return _dispatch(args)
     except Refused as exc:
+        print(f"carebot {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except (NewerDatabase, Unreachable) as exc:
         print(f"carebot {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -208,6 +216,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "backup":
         from storage.backup import backup
 
+        if _is_url(args.db):
+            raise Refused(
+                "carebot backup copies a SQLite file; for PostgreSQL use the server's own "
+                "tools: pg_dump --format=custom --file DEST DBNAME (restore with pg_restore)"
+            )
         _existing(args.db)
         try:
             pages = backup(args.db, args.dest)
@@ -244,9 +257,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     return _parse_sms(args)
 
 
+def _is_url(db: str) -> bool:
+    return db.startswith(("postgresql://", "postgres://"))
+
+
 def _existing(db: str) -> None:
-    """Refuse to work on a database that is not there (opening would create an empty one)."""
-    if not Path(db).is_file():
+    """Refuse to work on a database that is not there (opening would create an empty one);
+    a PostgreSQL URL is checked when it is opened."""
+    if not _is_url(db) and not Path(db).is_file():
         raise Refused(f"no database at {db} (carebot import creates it; or give --db)")
 
 

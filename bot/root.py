@@ -27,7 +27,7 @@ from bot.handlers.webconsole.routes import Console
 from bot.replay import run_file, run_files
 from bot.services.ports import Clock
 from bot.settings import ConfigError, Settings
-from storage.db import Database
+from storage.engines import open_database
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ async def open_carebot(
 ) -> Carebot:
     """Open (and migrate) the database at `path` and wrap it in a Carebot; writes wait
     `wait_busy_ms` on a lock (`full_while`: see Database.open, tests only)."""
-    db = await Database.open(path, wait_busy_ms=wait_busy_ms, full_while=full_while)
+    db = await open_database(path, wait_busy_ms=wait_busy_ms, full_while=full_while)
     return Carebot(db, clock)
 
 
@@ -118,7 +118,9 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
     if links is None:
         states["console"] = "off (set CAREBOT_CONSOLE_SECRET)"
     else:
-        routes += Console(bot, links).routes()
+        console = Console(bot, links)
+        await console.gateway.warm()
+        routes += console.routes()
         states["console"] = f"on at {links.base_url.rstrip('/')}/console"
         log.info("console: %s", states["console"])
     app = build_app(bot, waker, states, routes)

@@ -20,7 +20,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 
 import aiosqlite
@@ -28,6 +27,7 @@ import aiosqlite
 from storage.repos.timers import Writes
 from storage.repos.unit import UnitOfWork
 from storage.sqlite import SqliteExecutor
+from storage.versions import NewerDatabase, migrations
 
 log = logging.getLogger(__name__)
 # How long the loop may block on a lock held by another process before waiting in a thread.
@@ -43,17 +43,7 @@ FAILING_FOR = 10.0  # seconds
 
 def _migrations() -> list[tuple[int, str]]:
     """Numbered SQL files shipped in storage/migrations, in order."""
-    folder = resources.files("storage") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
-    numbers = [number for number, _ in found]
-    if len(set(numbers)) != len(numbers):
-        # Two branches that each added "the next" migration: one would never run on a
-        # database that already has the other's number.
-        raise RuntimeError(f"two migrations share a number: {sorted(numbers)}")
-    return sorted(found)
+    return migrations("sqlite")
 
 
 class Database:
@@ -84,7 +74,7 @@ class Database:
         self._writes = Writes()
         self._checkpoint: asyncio.Task[None] | None = None
         self._checkpointer: aiosqlite.Connection | None = None
-        self._executor = SqliteExecutor(conn, raw)
+        self._unit = UnitOfWork(SqliteExecutor(conn, raw), self._writes)
 
     @classmethod
     async def open(
@@ -120,7 +110,10 @@ class Database:
         async with self._conn.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
         current = int(row[0]) if row else 0
-        for number, sql in _migrations():
+        known = _migrations()
+        if known and current > known[-1][0]:
+            raise NewerDatabase(self.path, current, known[-1][0])
+        for number, sql in known:
             if number <= current:
                 continue
             log.info("applying migration %s", number)
@@ -158,7 +151,7 @@ class Database:
                 self._wrote(exc)
                 raise
             try:
-                yield UnitOfWork(self._executor, self._writes)
+                yield self._unit
                 if self._full_while is not None and _exists(self._full_while):
                     raise sqlite3.OperationalError("database or disk is full")
                 self._raw.execute("COMMIT")
@@ -199,7 +192,7 @@ class Database:
     async def read(self) -> AsyncIterator[UnitOfWork]:
         """Reads only, without taking SQLite's write lock (health checks, timer look-ups)."""
         async with self._lock:
-            yield UnitOfWork(self._executor, self._writes)
+            yield self._unit
 
     @property
     def timer_writes(self) -> int:

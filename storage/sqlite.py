@@ -19,17 +19,17 @@ from storage.repos.sql import Conflict, Dialect, Row
 
 
 def _encode(args: Sequence[Any]) -> Sequence[Any]:
-    """Python values as SQLite stores them (datetimes and days as text)."""
-    if not args:
-        return args
-    out = list(args)
-    for i, value in enumerate(out):
+    """Python values as SQLite stores them (datetimes and days as text); most statements
+    carry none, and go through untouched."""
+    for value in args:
         kind = type(value)
-        if kind is datetime:
-            out[i] = ts(value)
-        elif kind is date:
-            out[i] = value.isoformat()
-    return out
+        if kind is datetime or kind is date:
+            break
+    else:
+        return args
+    return [
+        ts(v) if type(v) is datetime else v.isoformat() if type(v) is date else v for v in args
+    ]
 
 
 class SqliteExecutor:
@@ -44,20 +44,20 @@ class SqliteExecutor:
     async def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         """The first row of a query, or None."""
         try:
-            return cast(Row | None, self._raw.execute(sql, _encode(args)).fetchone())
+            return cast("Row | None", self._raw.execute(sql, _encode(args)).fetchone())
         except sqlite3.IntegrityError as exc:
             raise Conflict(str(exc)) from exc
 
     async def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         """Every row of a query."""
         try:
-            return cast(list[Row], self._raw.execute(sql, _encode(args)).fetchall())
+            return cast("list[Row]", self._raw.execute(sql, _encode(args)).fetchall())
         except sqlite3.IntegrityError as exc:
             raise Conflict(str(exc)) from exc
 
     async def heavy(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         """A read that may take milliseconds on a large agency: in aiosqlite's thread."""
-        return cast(list[Row], list(await self._conn.execute_fetchall(sql, _encode(args))))
+        return cast("list[Row]", list(await self._conn.execute_fetchall(sql, _encode(args))))
 
     async def run(self, sql: str, args: Sequence[Any] = ()) -> int:
         """Execute a write; how many rows it changed."""

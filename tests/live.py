@@ -24,7 +24,7 @@ def clean_env(**settings: str) -> dict[str, str]:
     return env | settings
 
 
-def import_agency(agency: Path, db: Path) -> None:
+def import_agency(agency: Path, db: Path | str) -> None:
     """`carebot import` an agency file into a database (created if need be)."""
     imported = subprocess.run(
         [sys.executable, "-m", "bot", "import", str(agency), "--db", str(db)],

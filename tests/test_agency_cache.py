@@ -8,7 +8,7 @@ from bot.agency_file import parse_agency_toml
 from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.flows.router import Text
-from storage.db import Database
+from storage.engines import open_database
 from tests.conftest import AGENCY, sqlite_file
 
 
@@ -22,7 +22,7 @@ async def test_a_reimport_from_another_connection_reaches_the_running_bot(
     renamed = AGENCY.read_text(encoding="utf-8").replace(
         'en = "Childcare"', 'en = "Nanny service"'
     )
-    other = Carebot(await Database.open(sqlite_file(bot.db)), clock)
+    other = Carebot(await open_database(sqlite_file(bot.db)), clock)
     try:
         await other.import_agency(parse_agency_toml(renamed, "agency.toml"))
     finally:

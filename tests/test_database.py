@@ -92,7 +92,7 @@ async def test_the_wal_is_checkpointed_in_the_background_not_by_commits(
 def _rows_in_main_file(path: Path) -> int:
     check = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
     try:
-        return int(check.execute("SELECT count(*) FROM inbound").fetchone()[0])
+        return int(check.execute("SELECT count(*) FROM once_keys").fetchone()[0])
     except sqlite3.OperationalError:  # not even the schema has been copied yet
         return 0
     finally:
@@ -108,3 +108,32 @@ def test_every_migration_has_its_own_number() -> None:
 
     numbers = [number for number, _ in _migrations()]
     assert numbers == list(range(1, len(numbers) + 1))
+
+
+async def test_once_only_keys_move_out_of_the_inbound_queue(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    await (await Database.open(path)).close()
+    # A database as migration 014 left it: once-only keys were payload-less inbound rows.
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.executescript(
+        "DROP TABLE once_keys;"
+        "INSERT INTO inbound (channel, external_id, received_at) "
+        "VALUES ('telegram', '42', '2026-11-23 09:00:00');"
+        "INSERT INTO inbound (channel, external_id, received_at, address, payload, seq) "
+        "VALUES ('sms', 'SM1', '2026-11-23 09:01:00', '+33600000000', '{}', 1);"
+        "PRAGMA user_version = 14;"
+    )
+    raw.close()
+    db = await Database.open(path)
+    try:
+        async with db.transaction() as tx:
+            assert not await tx.once.first("telegram", "42", _now())  # seen before the move
+            assert await tx.once.first("telegram", "43", _now())
+            assert await tx.inbox.unprocessed(10) == [("sms", "SM1", "+33600000000", "{}")]
+        check = sqlite3.connect(path)
+        assert check.execute("SELECT channel, external_id FROM inbound").fetchall() == [
+            ("sms", "SM1")
+        ]
+        check.close()
+    finally:
+        await db.close()

@@ -254,6 +254,12 @@ class Carebot(OfficeIntents, OutboxIntents):
             for timer in await tx.timers.due(until, 1):
                 await tx.timers.claim(timer.id, self.clock.now())
 
+    async def lag_and_leases(self, owner_prefix: str) -> tuple[dict[str, float], dict[str, int]]:
+        """Seconds the oldest waiting work has waited, and the outbox leases per channel held
+        by owners named `owner_prefix` (this worker), for /healthz."""
+        async with self.db.read() as tx:
+            return await tx.health.lag_and_leases(self.clock.now(), owner_prefix)
+
     async def timer_stats(self) -> tuple[int, datetime | None]:
         """Pending timers and the earliest due time."""
         async with self.db.read() as tx:

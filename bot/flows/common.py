@@ -89,14 +89,19 @@ async def list_bookings(desk: Desk, person: Person) -> None:
     lines = [tr(lang, "Your upcoming bookings:")]
     # A weekly series reads as one line per provider and status, not one per week (§8).
     groups: dict[tuple[int, str | None, Status], list[Request]] = {}
+    changing = {
+        r.id
+        for r in upcoming
+        if any(c.status == "pending" for c in await desk.tx.changes.of_request(r.id))
+    }
     for request in upcoming:
-        if request.series_id is not None:
+        if request.series_id is not None and request.id not in changing:
             key = (request.series_id, request.provider_id, request.status)
             groups.setdefault(key, []).append(request)
     shown: set[tuple[int, str | None, Status]] = set()
     for request in upcoming:
         key = (request.series_id or 0, request.provider_id, request.status)
-        if request.series_id is not None and len(groups[key]) > 1:
+        if request.id not in changing and request.series_id is not None and len(groups[key]) > 1:
             if key not in shown:
                 shown.add(key)
                 lines.append(await _series_line(desk, groups[key], lang))

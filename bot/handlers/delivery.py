@@ -41,7 +41,12 @@ HOST = socket.gethostname()
 
 def worker_id() -> str:
     """This process's name on the leases it takes: host, pid and a nonce."""
-    return f"{HOST}:{os.getpid()}:{secrets.token_hex(4)}"
+    return f"{worker_prefix()}{secrets.token_hex(4)}"
+
+
+def worker_prefix() -> str:
+    """What every lease of this process starts with ('host:pid:'), for /healthz."""
+    return f"{HOST}:{os.getpid()}:"
 
 
 def owner_gone(owner: str) -> bool:

@@ -46,6 +46,14 @@ async def run_demo(
         print(f"carebot demo: {exc}", file=sys.stderr)
         return 1
     tz = ZoneInfo(agency.agency.timezone)
+    if not keep and db_path.startswith(("postgresql://", "postgres://")):
+        # The demo starts by deleting yesterday's file; it never empties a server's database.
+        print(
+            "carebot demo: a demo starts from a fresh file; on PostgreSQL give --keep to play "
+            "on what that database holds",
+            file=sys.stderr,
+        )
+        return 1
     if not keep:
         _remove_database(db_path)
     clock = VirtualClock(_start_time(tz, now))

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from bot.app import Carebot
+from bot.handlers.delivery import worker_prefix
 from bot.handlers.scheduler import TimerWaker
 
 
@@ -19,7 +20,9 @@ def build_app(
     channels: dict[str, str],
     routes: list[BaseRoute] | None = None,
 ) -> Starlette:
-    """The ASGI app: GET /healthz reports the database, the timers and each channel.
+    """The ASGI app: GET /healthz reports the database, the timers, each channel, and this
+    worker's leases and the bot's lag (seconds the oldest inbound message, due outbox row and
+    overdue timer have waited).
 
     It answers 503 when the database does not take writes (disk full, a lock held past the
     busy timeout): a worker that can read but not write loses every message it is given, so
@@ -28,6 +31,7 @@ def build_app(
     async def healthz(_: Request) -> JSONResponse:
         try:
             failing, pending, first = await bot.health()
+            lag, leases = await bot.lag_and_leases(worker_prefix())
         except Exception as exc:  # the point of a health check is to say so, not to crash
             return JSONResponse({"database": f"error: {exc}"}, status_code=503)
         if failing is not None:
@@ -43,6 +47,9 @@ def build_app(
                     "scheduler": "running" if waker.scheduler.running else "stopped",
                 },
                 "channels": channels,
+                # Several workers share one database: what this one holds, and how far
+                # behind the whole bot is (the oldest waiting work, whichever worker takes it).
+                "worker": {"id": worker_prefix().rstrip(":"), "leases": leases, "lag_s": lag},
             }
         )
 

@@ -271,10 +271,23 @@ async def roll(desk: Desk, due_at: datetime) -> int:
     how many were created (each occurrence exists once, whatever the restarts)."""
     created = 0
     through = horizon(desk)
+    # Only the days that entered the horizon since the roll before this one (due a day
+    # earlier; a late wake-up after downtime covers every day it missed) can need a new
+    # occurrence: the series on other weekdays are left alone.
+    since = desk.local(due_at - timedelta(days=1) + desk.agency.policy.booking_horizon).date()
+    span = (through - since).days
+    weekdays = (
+        set(range(7))
+        if span >= 7
+        else {(since + timedelta(days=i + 1)).weekday() for i in range(max(span, 0))}
+    )
     for series in await desk.tx.series.live():
         if series.status != "active":
             continue  # still waiting for the provider's answer
-        created += await extend(desk, series, through)
+        if series.weekday in weekdays:
+            created += await extend(desk, series, through)
+        elif is_over(series, through):
+            await desk.tx.series.set_status(series.id, "ended")
     await desk.tx.timers.add(SERIES_ROLL, _next_midnight(desk, max(due_at, desk.now)))
     return created
 

@@ -8,7 +8,7 @@ from storage.repos.sql import Executor
 
 
 class Once:
-    """Keys seen once per channel (or scope); a second sighting is refused."""
+    """Keys seen once per scope (migration 015); a second sighting is refused."""
 
     def __init__(self, sql: Executor) -> None:
         self.sql = sql
@@ -16,8 +16,7 @@ class Once:
     async def first(self, scope: str, key: str, at: datetime) -> bool:
         """Record a key; False when it was seen before."""
         count = await self.sql.run(
-            "INSERT INTO inbound (channel, external_id, received_at) VALUES (?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
+            "INSERT INTO once_keys (scope, key, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (scope, key, at),
         )
         return count == 1

@@ -9,7 +9,6 @@ another whatever the order.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from bot.handlers.sms import new_message_sid
 from bot.root import open_carebot
 from bot.services.booking import send_request
 from bot.services.desk import open_desk
+from tests import peek
 from tests.appointments import add_confirmed
 from tests.conftest import AGENCY, ROOT
 from tests.fakes.twilio import (
@@ -53,7 +53,7 @@ class LiveBot:
     """A running `carebot run` and the way to talk to it as Twilio."""
 
     url: str
-    db: Path
+    db: Path | str
     process: subprocess.Popen[bytes]
     http: httpx.Client
 
@@ -86,8 +86,7 @@ class LiveBot:
 
     def rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
         """Read the bot's database (WAL: never blocks the bot)."""
-        with sqlite3.connect(self.db) as conn:
-            return list(conn.execute(sql, args).fetchall())
+        return [tuple(r.values()) for r in peek.rows(self.db, sql, args)]
 
     def inbound_count(self) -> int:
         """How many inbound SMS were recorded."""
@@ -126,7 +125,7 @@ def fake() -> Iterator[FakeTwilio]:
 def live(fake: FakeTwilio, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBot]:
     """`carebot import` the test agency, then `carebot run` with the SMS channel on."""
     folder = tmp_path_factory.mktemp("sms")
-    db, log = folder / "carebot.db", folder / "carebot-run.log"
+    db, log = peek.scratch(folder), folder / "carebot-run.log"
     import_agency(AGENCY, db)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -183,7 +182,7 @@ def test_a_booking_made_entirely_by_sms(live: LiveBot, fake: FakeTwilio) -> None
     assert len(tokens) == len(set(tokens)) == len(fake.messages())
 
 
-async def _appointment_under_way(db: Path) -> int:
+async def _appointment_under_way(db: Path | str) -> int:
     """David's confirmed childcare with Paul, starting in 10 minutes: check-in is open."""
     bot = await open_carebot(db, SystemClock())
     try:
@@ -409,7 +408,7 @@ def test_status_callbacks_late_and_out_of_order(live: LiveBot, fake: FakeTwilio)
     assert live.post("/sms/status", unknown).status_code == 204
 
 
-async def _request_to_marie(db: Path) -> int:
+async def _request_to_marie(db: Path | str) -> int:
     """Fanny's cleaning request put to Marie (by the bot's own services, in its database)."""
     bot = await open_carebot(db, SystemClock())
     try:

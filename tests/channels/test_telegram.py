@@ -9,7 +9,6 @@ to check what the conversation did. Tests use different people so that they do n
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests import peek
 from tests.conftest import AGENCY, PARIS
 from tests.fakes.telegram_api import FAKE_TOKEN, FakeTelegram, SentMessage
 from tests.live import carebot_run, clean_env, free_port, import_agency
@@ -38,7 +38,7 @@ class Live:
     mode: str
     fake: FakeTelegram
     port: int
-    db: Path
+    db: Path | str
     log: Path
 
     def say(self, user: int, text: str, pattern: str = "", **kw: Any) -> SentMessage:
@@ -54,8 +54,7 @@ class Live:
 
     def rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
         """Read the bot's database (WAL: safe while it runs)."""
-        with sqlite3.connect(self.db) as conn:
-            return list(conn.execute(sql, args))
+        return [tuple(r.values()) for r in peek.rows(self.db, sql, args)]
 
 
 @pytest.fixture(scope="module", params=["polling", "webhook"])
@@ -65,7 +64,7 @@ def live(
     """A `carebot run` in one mode, connected to a fresh fake Telegram."""
     mode = str(request.param)
     home = tmp_path_factory.mktemp(mode)
-    db, log = home / "carebot.db", home / "carebot.log"
+    db, log = peek.scratch(home), home / "carebot.log"
     import_agency(AGENCY, db)
     port = free_port()
     with FakeTelegram() as fake:
@@ -181,7 +180,7 @@ def test_booking_with_buttons(live: Live) -> None:
     fake.wait_message(ALICE, "Léa Moreau a confirmé", after=before)
     assert _request_of(live, "alice") == ("confirmed", "lea")
     assert len(fake.messages_to(ALICE)) == before + 1
-    assert len(live.rows("SELECT 1 FROM inbound WHERE channel = 'telegram-once'")) >= 3
+    assert len(live.rows("SELECT 1 FROM once_keys WHERE scope = 'telegram-once'")) >= 3
 
 
 def test_staff_escalation_handled_from_the_group(live: Live) -> None:
@@ -316,6 +315,7 @@ def test_the_webhook_refuses_a_forged_secret(live: Live) -> None:
     assert _post_webhook(live, {header: SECRET + "x"}, forged) == 403
     assert _post_webhook(live, {}, forged) == 403
     assert live.rows("SELECT 1 FROM inbound WHERE external_id = ?", str(forged)) == []
+    assert live.rows("SELECT 1 FROM once_keys WHERE key = ?", str(forged)) == []
     before = len(live.fake.messages_to(ALICE))
     assert _post_webhook(live, {header: SECRET}, forged + 1) == 200
     live.fake.wait_message(ALICE, "Reste à payer", after=before)

@@ -27,6 +27,8 @@ from twilio.request_validator import RequestValidator
 
 from bot.handlers.sms import new_message_sid
 from bot.i18n import tr
+from storage.postgres import is_url
+from tests import peek
 from tests.agencies import agency_head
 from tests.channels.test_sms import eventually
 from tests.fakes.telegram_api import FAKE_TOKEN, FakeTelegram
@@ -232,13 +234,14 @@ class LiveRun:
         twilio: FakeTwilio | None = None,
         telegram: FakeTelegram | None = None,
         webhook: bool = False,
-        database: Path | None = None,
+        database: Path | str | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
         """`database`: run on this (already imported) file, as a second worker would; `env`:
         more CAREBOT_* settings (shorter timeouts for the tests)."""
         self.home = home
-        self.db = database or home / "carebot.db"
+        # On the PostgreSQL pass (CAREBOT_TEST_DATABASE), a schema of its own on the server.
+        self.db: Path | str = database or peek.scratch(home)
         self.log = home / "carebot-run.log"
         self.extra_env = env or {}
         self.port = free_port()
@@ -322,6 +325,8 @@ class LiveRun:
 
     def rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
         """Rows of a query on the bot's database."""
+        if is_url(self.db):
+            return [tuple(r.values()) for r in peek.rows(self.db, sql, args)]
         with sqlite3.connect(self.db, timeout=10) as conn:
             return list(conn.execute(sql, args).fetchall())
 
@@ -332,10 +337,12 @@ class LiveRun:
 
     def outbox(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Every outbox row (of one channel), oldest first, as dicts."""
+        sql = "SELECT * FROM outbox" + (" WHERE channel = ?" if channel else "") + " ORDER BY id"
+        if is_url(self.db):
+            return peek.rows(self.db, sql, (channel,) if channel else ())
         with sqlite3.connect(self.db, timeout=10) as conn:
             conn.row_factory = sqlite3.Row
-            sql = "SELECT * FROM outbox" + (" WHERE channel = ?" if channel else "")
-            rows = conn.execute(sql + " ORDER BY id", (channel,) if channel else ()).fetchall()
+            rows = conn.execute(sql, (channel,) if channel else ()).fetchall()
         return [dict(r) for r in rows]
 
     def last_outbox_id(self) -> int:

@@ -74,7 +74,7 @@ class Live:
     start: float  # epoch seconds
 
 
-async def _starting_at(db: Path, member: Who, provider: Who, start: datetime) -> None:
+async def _starting_at(db: Path | str, member: Who, provider: Who, start: datetime) -> None:
     """A confirmed appointment at `start`, with every timer the bot sets for one."""
     bot = await open_carebot(db, SystemClock())
     try:

@@ -65,7 +65,9 @@ def crashed(tmp_path: Path) -> Iterator[tuple[LiveRun, FakeTwilio, Roster]]:
             run.stop()
 
 
-async def _prompts_due_soon(db: Path, roster: Roster, count: int, within: float) -> list[int]:
+async def _prompts_due_soon(
+    db: Path | str, roster: Roster, count: int, within: float
+) -> list[int]:
     """`count` confirmed appointments (none overlapping for a provider) whose arrival prompts
     fall due over the next `within` seconds; their request ids."""
     bot = await open_carebot(db, SystemClock())

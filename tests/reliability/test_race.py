@@ -102,9 +102,11 @@ def test_fifty_simultaneous_confirms_book_the_provider_once(
 def _check_one_winner(run: LiveRun, fake: FakeTwilio, seen: dict[str, int], day: date) -> None:
     """One request holds Zoé on `day`; every other rival was told why, in their language."""
     held = run.rows(
-        "SELECT member_id, status FROM requests WHERE provider_id = ? AND start_at LIKE ?",
+        "SELECT member_id, status FROM requests WHERE provider_id = ? AND start_at >= ? "
+        "AND start_at < ?",  # a range, not LIKE: a timestamptz on PostgreSQL
         ZOE.id,
-        f"{day.isoformat()}%",
+        f"{day.isoformat()} 00:00:00",
+        f"{day + timedelta(days=1)} 00:00:00",
     )
     assert len(held) == 1, held
     [(winner, status)] = held

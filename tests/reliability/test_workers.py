@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.fakes.twilio import FakeTwilio
@@ -74,6 +75,12 @@ def test_a_second_worker_never_takes_what_the_first_is_sending(
     second.start()  # while A's 30 sends wait for Twilio's answers
     time.sleep(1.5)  # B claims at start and every second
     assert len(fake.messages()) == len(ROSTER.members), "B sent A's messages again"
+    # Each worker's /healthz says what it holds: A what is still in flight, B nothing.
+    held_a = httpx.get(first.url + "/healthz", timeout=5).json()["worker"]
+    held_b = httpx.get(second.url + "/healthz", timeout=5).json()["worker"]
+    assert 0 < held_a["leases"]["sms"] <= len(ROSTER.members), held_a
+    assert held_b["leases"] == {}, held_b
+    assert held_a["id"] != held_b["id"]
     wait_until(first.settled, SLOW + 15, first.backlog)
     # B works too: what arrives through it goes out, once.
     for who in ROSTER.members[:5]:

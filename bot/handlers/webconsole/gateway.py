@@ -120,11 +120,43 @@ def language(person: Person, agency_language: str) -> str:
     return normalize_language(person.language, agency_language)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """Who someone is in the directory: enough to list, sort and find them."""
+
+    id: str
+    name: str
+    phone: str
+    role: str  # "member" | "provider"
+    folded: str  # the name, case-folded, for sorting and filtering
+
+
 class Gateway:
     """The console's way into the bot: one unit of work per call."""
 
     def __init__(self, bot: Carebot) -> None:
         self.bot = bot
+        # Names and phones of everyone, as of an agency file version: only an import changes
+        # them, and reading 5,000 providers' whole rows took most of a week view's time.
+        self._directory: tuple[str, list[Entry]] = ("", [])
+
+    async def warm(self) -> None:
+        """Read the directory now (at start), so that the first page served is not the slow one."""
+        async with open_desk(self.bot.db, self.bot.clock, self.bot.agency_cache) as desk:
+            await self._people(desk)
+
+    async def _people(self, desk: Desk) -> list[Entry]:
+        """Members and providers by name (from the cache while the agency file is the same)."""
+        version = await desk.tx.roster.agency_version()
+        if version != self._directory[0] or not version:
+            entries = [
+                Entry(p.id, p.name, p.phone or "", role, p.name.casefold())
+                for role in ("member", "provider")
+                for p in await desk.tx.roster.people(role)
+            ]
+            entries.sort(key=lambda e: (e.folded, e.id))
+            self._directory = (version, entries)
+        return self._directory[1]
 
     def now(self) -> datetime:
         """The bot's clock."""
@@ -164,18 +196,22 @@ class Gateway:
             start = datetime.combine(first, time(0), tzinfo=desk.tz)
             end = start + timedelta(days=WEEK_DAYS)
             wanted = query.strip().casefold()
-            providers = sorted(
-                (
-                    p
-                    for p in await desk.tx.roster.people("provider")
-                    if isinstance(p, Provider)
-                    and (not wanted or wanted in p.name.casefold() or wanted in (p.phone or ""))
-                ),
-                key=lambda p: (p.name.casefold(), p.id),
-            )
+            digits = "".join(c for c in wanted if c.isdigit())
+            providers = [
+                e
+                for e in await self._people(desk)
+                if e.role == "provider"
+                and (
+                    not wanted
+                    or wanted in e.folded
+                    or (len(digits) >= 3 and digits in "".join(filter(str.isdigit, e.phone)))
+                )
+            ]
             pages = max(1, -(-len(providers) // PAGE_SIZE))
             page = min(max(page, 1), pages)
-            shown = providers[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+            ids = [e.id for e in providers[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
+            found = {p.id: p for p in await desk.tx.roster.providers(ids)}
+            shown = [found[i] for i in ids if i in found]
             rows = {p.id: WeekRow(p) for p in shown}
             members: dict[str, str] = {}
             for request in await desk.tx.requests.between(start, end, list(rows)):
@@ -353,20 +389,19 @@ class Gateway:
 
     # --- search and export --------------------------------------------------------------
 
-    async def search(self, query: str) -> list[Person]:
+    async def search(self, query: str) -> list[Entry]:
         """Members and providers whose name or phone holds the query (at most 50)."""
         wanted = query.strip().casefold()
         digits = "".join(c for c in wanted if c.isdigit())
         if not wanted:
             return []
-        found: list[Person] = []
         async with open_desk(self.bot.db, self.bot.clock, self.bot.agency_cache) as desk:
-            for role in ("member", "provider"):
-                for person in await desk.tx.roster.people(role):
-                    phone = "".join(c for c in (person.phone or "") if c.isdigit())
-                    if wanted in person.name.casefold() or (len(digits) >= 3 and digits in phone):
-                        found.append(person)
-        return sorted(found, key=lambda p: p.name.casefold())[:50]
+            return [
+                e
+                for e in await self._people(desk)
+                if wanted in e.folded
+                or (len(digits) >= 3 and digits in "".join(filter(str.isdigit, e.phone)))
+            ][:50]
 
     async def ledger_csv(self, first: date, last: date) -> str:
         """The ledger export of `carebot export ledger`, for the days [first, last]."""

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.app import Carebot
-from bot.domain.agency import Member, Staff
+from bot.domain.agency import Staff
 from bot.domain.errors import NotFound
 from bot.handlers.webconsole import sessions
 from bot.handlers.webconsole.gateway import Gateway
@@ -346,7 +346,7 @@ class Console:
             visit,
             "search.html",
             query=query,
-            found=[(p, isinstance(p, Member)) for p in found],
+            found=[(p, p.role == "member") for p in found],
         )
 
     async def export(self, visit: Visit) -> Response:

@@ -1,0 +1,284 @@
+"""Several `carebot run` workers on one database behave as one bot (issue 12, point 5).
+
+Two and three workers share one database behind a round-robin client, as behind a load
+balancer: a person's messages land on any worker, and some are delivered to two workers at
+once (Twilio retrying while the first delivery is still being answered). Each message must be
+answered exactly once and, per person, in the order it was accepted, whichever worker took
+it. A thousand arrival prompts (ten thousand with RELIABILITY_FULL=1) fall due within seconds
+on three workers' clocks: each fires once. One of three workers is SIGKILLed in the middle of
+a load with sends in flight: nothing is lost, nothing sent twice, its leases are taken over.
+(A worker started while another has sends in flight is `test_workers.py`.)
+
+These run on SQLite files today, which `BEGIN IMMEDIATE` serialises; they are written against
+the database only through `LiveRun`, so that a PostgreSQL engine runs the same tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.services.appointments import CHECKIN
+from tests.fakes.twilio import FakeTwilio
+from tests.reliability.support import FULL, LiveRun, Roster, bounded, sms_form, wait_until
+from tests.reliability.test_crash import _check_timers, _prompts_due_soon
+
+pytestmark = pytest.mark.reliability
+
+ROSTER = Roster.make(30)
+WORDS = {"fr": ("aide", "solde"), "en": ("help", "balance")}
+BURST = 8 if FULL else 5  # messages per person after the first, posted back to back
+TIMERS = 10_000 if FULL else 1_000
+TIMER_SECONDS = 60.0 if FULL else 8.0
+# A short outbox lease, so that a dead worker's rows come back within seconds (default 60 s).
+ENV = {"CAREBOT_OUTBOX_LEASE_SECONDS": "3"}
+
+
+@dataclass
+class Message:
+    """One inbound SMS of the load: who, which word (0: help, 1: balance), its form."""
+
+    sender: str
+    kind: int
+    form: dict[str, str]
+    status: int = 0
+
+
+class RoundRobin:
+    """A load balancer in front of the workers: each post to the next live worker; a worker
+    whose connection fails is skipped and the post goes to the next one."""
+
+    def __init__(self, workers: list[LiveRun]) -> None:
+        self.workers = workers
+        self.turn = 0
+
+    async def post(self, client: httpx.AsyncClient, form: dict[str, str]) -> int:
+        """Post to the next worker; on a refused connection, to the one after (at most all)."""
+        status = 0
+        for _ in range(len(self.workers)):
+            worker = self.workers[self.turn % len(self.workers)]
+            self.turn += 1
+            status = await worker.post_sms(client, form)
+            if status != 0:
+                return status
+        return status
+
+    async def post_twice(self, client: httpx.AsyncClient, form: dict[str, str]) -> int:
+        """The same delivery to two workers at once (as a retry while the first is answered)."""
+        first, second = (
+            self.workers[self.turn % len(self.workers)],
+            self.workers[(self.turn + 1) % len(self.workers)],
+        )
+        self.turn += 1
+        statuses = await asyncio.gather(
+            first.post_sms(client, form), second.post_sms(client, form)
+        )
+        return max(statuses)
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[tuple[list[LiveRun], FakeTwilio]]:
+    """Three workers on one database (not started) and the fake Twilio."""
+    agency = ROSTER.write(tmp_path)
+    with FakeTwilio() as fake:
+        runs: list[LiveRun] = []
+        for name in "abc":
+            (tmp_path / name).mkdir()
+            database = runs[0].db if runs else None
+            runs.append(LiveRun(tmp_path / name, agency, twilio=fake, database=database, env=ENV))
+        try:
+            yield runs, fake
+        finally:
+            for run in runs:
+                run.stop()
+
+
+def _messages(rng: random.Random) -> tuple[list[Message], list[list[Message]]]:
+    """Each member's first message (help, to learn what its answer looks like), then a burst
+    of help and balance in a random order."""
+    first, bursts = [], []
+    for who in ROSTER.members:
+        assert who.phone is not None
+        words = WORDS[who.lang]
+        first.append(Message(who.phone, 0, sms_form(who.phone, words[0])))
+        kinds = [rng.randrange(2) for _ in range(BURST)]
+        bursts.append([Message(who.phone, k, sms_form(who.phone, words[k])) for k in kinds])
+    return first, bursts
+
+
+async def _post_bursts(
+    balancer: RoundRobin, bursts: list[list[Message]], rng: random.Random
+) -> None:
+    """Every person's burst at once, their messages 5 ms apart without waiting for answers
+    (Twilio posts each message as it comes, so a person's webhooks overlap); a fifth of them
+    delivered to two workers at once. Their order is the order they were accepted in."""
+
+    async def one(message: Message, delay: float, client: httpx.AsyncClient) -> None:
+        await asyncio.sleep(delay)
+        if rng.random() < 0.2:
+            message.status = await balancer.post_twice(client, message.form)
+        else:
+            message.status = await balancer.post(client, message.form)
+
+    async def person(messages: list[Message], client: httpx.AsyncClient) -> None:
+        await asyncio.gather(*(one(m, 0.005 * i, client) for i, m in enumerate(messages)))
+
+    async with httpx.AsyncClient(timeout=15) as client:
+        await asyncio.gather(*(person(m, client) for m in bursts))
+
+
+def _check_answered_once_in_order(run: LiveRun, messages: list[Message]) -> None:
+    """Each message processed once and answered by one SMS; per person, the answers come in
+    the order the messages were accepted (a help answer where a help was asked)."""
+    stored = dict(run.rows("SELECT external_id, processed_at FROM inbound WHERE channel = 'sms'"))
+    assert {m.form["MessageSid"] for m in messages} == set(stored)
+    assert all(stored.values())
+    accepted: dict[str, list[int]] = defaultdict(list)
+    kind_of = {m.form["MessageSid"]: m.kind for m in messages}
+    for sid, address in run.rows(
+        "SELECT external_id, address FROM inbound WHERE channel = 'sms' ORDER BY seq"
+    ):
+        accepted[address].append(kind_of[sid])
+    answers: dict[str, list[str]] = defaultdict(list)
+    for address, body in run.rows("SELECT address, text FROM outbox ORDER BY id"):
+        answers[address].append(body)
+    assert Counter({a: len(b) for a, b in answers.items()}) == Counter(
+        m.sender for m in messages
+    ), "not one answer per message"
+    disordered = []
+    for address, kinds in accepted.items():
+        help_body = answers[address][0]  # the first message, alone, was a help
+        got = [0 if body == help_body else 1 for body in answers[address]]
+        if got != kinds:
+            disordered.append((address, kinds, got))
+    assert not disordered, f"answers out of order for {len(disordered)}: {disordered[:3]}"
+
+
+def _check_sent_once(run: LiveRun, fake: FakeTwilio) -> None:
+    """Every outbox row `sent`, and created at the fake Twilio exactly once."""
+    rows = run.outbox("sms")
+    assert {r["state"] for r in rows} == {"sent"}, run.backlog()
+    per_row = Counter(m.idempotency_token for m in fake.messages())
+    assert per_row == Counter(f"carebot-outbox-{r['id']}" for r in rows), [
+        t for t, n in per_row.items() if n > 1
+    ]
+
+
+@pytest.mark.parametrize("count", [2, 3])
+async def test_messages_split_over_workers_are_answered_once_and_in_order(
+    workers: tuple[list[LiveRun], FakeTwilio], count: int
+) -> None:
+    runs, fake = workers
+    runs = runs[:count]
+    for run in runs:
+        await asyncio.to_thread(run.start)
+    balancer = RoundRobin(runs)
+    rng = random.Random(count)
+    first, bursts = _messages(rng)
+    async with httpx.AsyncClient(timeout=15) as client:
+        for message in first:
+            message.status = await balancer.post(client, message.form)
+    await asyncio.to_thread(wait_until, runs[0].settled, 30, runs[0].backlog)
+    await _post_bursts(balancer, bursts, rng)
+    everything = first + [m for burst in bursts for m in burst]
+    assert all(m.status == 200 for m in everything), Counter(m.status for m in everything)
+    await asyncio.to_thread(wait_until, runs[0].settled, 60, runs[0].backlog)
+    await asyncio.sleep(1.5)  # a duplicate answer would have time to appear
+    _check_answered_once_in_order(runs[0], everything)
+    _check_sent_once(runs[0], fake)
+    for run in runs:
+        assert run.alive(), run.log_tail()
+
+
+async def test_every_timer_fires_once_across_three_workers(
+    workers: tuple[list[LiveRun], FakeTwilio],
+) -> None:
+    runs, _ = workers
+    for run in runs:
+        await asyncio.to_thread(run.start)
+    requests = await _prompts_due_soon(runs[0].db, ROSTER, TIMERS, TIMER_SECONDS)
+    pending = f"SELECT COUNT(*) FROM timers WHERE kind = '{CHECKIN}' AND state = 'pending'"
+
+    def done() -> bool:
+        return runs[0].value(pending) == 0 and runs[0].settled()
+
+    await asyncio.to_thread(wait_until, done, TIMER_SECONDS + 120, runs[0].backlog)
+    _check_timers(runs[0], requests)
+    fired = []
+    async with httpx.AsyncClient(timeout=10) as client:
+        for run in runs:
+            health = (await client.get(run.url + "/healthz")).json()
+            fired.append(health["timers"]["fired_since_start"])
+    print(f"\n{TIMERS} timers, fired per worker: {fired}")
+    assert sum(fired) >= TIMERS  # (the daily rounds may add a few)
+    assert sum(1 for n in fired if n > 0) >= 2, fired  # the workers shared the work
+
+
+async def test_a_worker_killed_mid_load_loses_nothing_and_repeats_nothing(
+    workers: tuple[list[LiveRun], FakeTwilio],
+) -> None:
+    runs, fake = workers
+    for run in runs:
+        await asyncio.to_thread(run.start)
+    balancer = RoundRobin(runs)
+    rng = random.Random(5)
+    first, bursts = _messages(rng)
+    everything = first + [m for burst in bursts for m in burst]
+    victim = runs[1]
+
+    async def kill_midway() -> None:
+        def midway() -> bool:
+            return int(victim.value("SELECT COUNT(*) FROM inbound")) >= len(everything) // 3
+
+        await asyncio.to_thread(wait_until, midway, 30, victim.backlog)
+        # Sends in flight at the kill (created, answer not yet back), some of them the
+        # victim's: its /healthz says how many it holds.
+        fake.delay_next(20, 3.0)
+
+        def victim_holds() -> bool:
+            health = httpx.get(victim.url + "/healthz", timeout=5).json()
+            return int(health["worker"]["leases"].get("sms", 0)) > 0
+
+        def wait_for_victim() -> bool:
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                if victim_holds():
+                    return True
+                time.sleep(0.05)
+            return False
+
+        held.append(await asyncio.to_thread(wait_for_victim))
+        await asyncio.to_thread(victim.kill)
+
+    held: list[bool] = []  # whether the victim held sends when it was killed
+    killer = asyncio.create_task(kill_midway())
+    async with httpx.AsyncClient(timeout=15) as client:
+        statuses = await bounded(balancer.post(client, m.form) for m in first)
+    for message, status in zip(first, statuses, strict=True):
+        message.status = status
+    await _post_bursts(balancer, bursts, rng)
+    await killer
+    assert not victim.alive()
+    # What the killed worker was answering when it died got no 200: the balancer's retry.
+    async with httpx.AsyncClient(timeout=15) as client:
+        for message in everything:
+            if message.status != 200:
+                message.status = await balancer.post(client, message.form)
+    assert all(m.status == 200 for m in everything)
+    await asyncio.to_thread(wait_until, runs[0].settled, 60, runs[0].backlog)
+    await asyncio.sleep(1.5)
+    counts = Counter(m.sender for m in everything)
+    answers = Counter(a for (a,) in runs[0].rows("SELECT address FROM outbox"))
+    assert answers == counts
+    _check_sent_once(runs[0], fake)
+    survivors = "".join(r.log.read_text(errors="replace") for r in (runs[0], runs[2]))
+    if held[0]:  # its leases were taken over by the survivors
+        assert "in flight in a process that died" in survivors
