@@ -65,7 +65,8 @@ def update() -> None:
             lang,
             "-D",
             str(cfg["domain"]),
-            *(["--no-fuzzy-matching"] if verb == "update" else []),
+            # Obsolete entries are never read, and one left untranslated looks like a gap.
+            *(["--no-fuzzy-matching", "--ignore-obsolete"] if verb == "update" else []),
         )
 
 
