@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bot.clock import SystemClock  # noqa: E402
 from bot.domain.agency import Agency, AgencyFile, Member, Service, Staff  # noqa: E402
 from bot.root import open_carebot  # noqa: E402
-from tests.fakes.telegram_api import FAKE_TOKEN, FakeTelegram  # noqa: E402
+from tests.fakes.telegram_api import FAKE_TOKEN, NO_LIMITS, FakeTelegram  # noqa: E402
 
 FIRST_USER = 100_000
 
@@ -178,7 +178,11 @@ def main() -> int:
         return 0
     total = args.users + args.one_at_a_time
     results: list[Figures] = []
-    with tempfile.TemporaryDirectory(prefix="bench-telegram-") as tmp, FakeTelegram() as fake:
+    # No limits in the fake: the bare echo bot has no pace; carebot's own pace is measured.
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-telegram-") as tmp,
+        FakeTelegram(limits=NO_LIMITS) as fake,
+    ):
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
         # The echo bot, on users nobody else uses.
         echo_users = range(FIRST_USER + 10 * total, FIRST_USER + 11 * total)

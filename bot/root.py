@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
@@ -166,7 +167,7 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
         routes += console.routes()
         states["console"] = f"on at {links.base_url.rstrip('/')}/console"
         log.info("console: %s", states["console"])
-    app = build_app(bot, waker, states, routes)
+    app = build_app(bot, waker, states, routes, live=channels)
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
     )
@@ -179,6 +180,11 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
     # of stalled webhooks (bench/RESULTS.md, sms-inbound tail latency).
     gc.freeze()
     log.info("carebot running on http://%s:%s (database %s)", host, port, settings.database)
+    # uvicorn stops serving on SIGTERM, then raises the signal again for the handler that was
+    # there before it: the default one would end the process before the `finally` below, and
+    # a stopping worker would keep its outbox leases and its Telegram poller lease until they
+    # expire. A graceful stop ends here instead, after handing them back.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     try:
         await server.serve()
     finally:

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # How long a worker's claim on an outbox message lasts unless renewed (a crashed worker's
     # messages come back after it; on the same host, as soon as its pid is gone).
     outbox_lease_seconds: float = 60.0
+    # How often a worker's senders look at the outbox when nothing woke them (another worker
+    # or process committed the messages): a safety net, short in tests.
+    outbox_poll_seconds: float = 1.0
     # Tests only, where no small disk can be mounted: while this file exists, every database
     # commit fails as on a full disk (SQLITE_FULL).
     test_disk_full_while: str | None = None
@@ -48,10 +51,16 @@ class Settings(BaseSettings):
     telegram_api_url: str | None = None
     telegram_webhook_secret: str | None = None
     staff_chat_id: int | None = None
-    # Telegram's limits as of 2026 (about 30 messages a second, one a second per chat); a bot
-    # with paid broadcasts may go faster. 0 per chat lifts that limit.
-    telegram_per_second: float = 30.0
+    # Telegram's limits as of 2026 (about 30 messages a second, one a second per chat, 20 a
+    # minute to one group), shared by all the workers of a bot; a bot with paid broadcasts may
+    # go faster. A little under the limits: a send that reaches Telegram a few milliseconds
+    # late must not make the next ones look like 31 in a second. 0 per chat lifts that limit.
+    telegram_per_second: float = 28.0
     telegram_per_chat: float = 1.0
+    telegram_group_per_minute: float = 19.0
+    # Polling: one worker polls getUpdates for all (a second poller gets 409 Conflict); it holds
+    # a lease it renews every third of this, and another takes over once it has expired.
+    telegram_poller_lease_seconds: float = 30.0
 
     # The staff console (§11): on when the secret is set. Links start with console_url
     # (default: public_url); the secret signs links and sessions (at least 32 characters).
@@ -94,7 +103,13 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("sweep_seconds", "telegram_per_second")
+    @field_validator(
+        "sweep_seconds",
+        "outbox_poll_seconds",
+        "telegram_per_second",
+        "telegram_group_per_minute",
+        "telegram_poller_lease_seconds",
+    )
     @classmethod
     def _positive(cls, value: float) -> float:
         """A rate or a period must be more than 0."""

@@ -6,7 +6,7 @@ The Telegram and SMS adapters call these instead of opening units of work themse
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.app.backend import Backend
 from bot.domain.agency import Agency, Person
@@ -14,7 +14,7 @@ from bot.flows import common
 from bot.i18n import normalize_language, use_language
 from bot.services.desk import AgencyCache, open_desk
 from bot.services.linking import adopt_language, greet_stranger, link_contact
-from bot.services.ports import Clock, OutboxMessage
+from bot.services.ports import Clock, Leader, OutboxMessage
 from bot.services.sms_delivery import StatusUpdate, number_opted_out, record_status, unreachable
 
 
@@ -52,6 +52,30 @@ class OutboxIntents:
         async with self.db.transaction() as tx:
             dead = [o for o in await tx.outbox.lease_owners(channel) if gone(o)]
             return await tx.outbox.release_leases(channel, dead)
+
+    # --- what the workers share: one leader for a task, one budget for a rate ---------------
+
+    async def lead(self, name: str, owner: str, seconds: float) -> Leader:
+        """Take or renew the leader lease `name` for `owner` (free, expired or already ours);
+        who holds it now."""
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            return await tx.coordination.lead(name, owner, now, now + timedelta(seconds=seconds))
+
+    async def leader(self, name: str) -> Leader | None:
+        """Who holds the leader lease `name` (possibly expired), or None."""
+        async with self.db.read() as tx:
+            return await tx.coordination.holder(name)
+
+    async def resign(self, name: str, owner: str) -> None:
+        """Give up `owner`'s lease now (a stopping worker), so another takes over at once."""
+        async with self.db.transaction() as tx:
+            await tx.coordination.resign(name, owner, self.clock.now())
+
+    async def reserve_send(self, key: str, now_ms: int, gap_ms: int) -> int:
+        """A slot (Unix ms) in the send budget `key` that every worker shares."""
+        async with self.db.transaction() as tx:
+            return await tx.coordination.reserve(key, now_ms, gap_ms)
 
     async def known_external_ids(self, channel: str, external_ids: Sequence[str]) -> set[str]:
         """Which of these provider ids are already recorded against a message."""

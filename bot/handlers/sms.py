@@ -95,6 +95,7 @@ class SmsConfig:
     timeout: float = TWILIO_TIMEOUT
     store_seconds: float = STORE_SECONDS
     lease_seconds: float = LEASE_SECONDS
+    poll_seconds: float = 1.0  # the sender's look at the outbox when nothing woke it
 
 
 def build(settings: Settings) -> Channel | None:
@@ -123,6 +124,7 @@ def build(settings: Settings) -> Channel | None:
             timeout=settings.twilio_timeout,
             store_seconds=settings.sms_store_seconds,
             lease_seconds=settings.outbox_lease_seconds,
+            poll_seconds=settings.outbox_poll_seconds,
         )
     )
 
@@ -446,6 +448,7 @@ class SmsChannel:
             bot,
             self.transport,
             lease_seconds=self.config.lease_seconds,
+            poll_seconds=self.config.poll_seconds,
             on_opted_out=self._opted_out,
             on_gave_up=self._failed,
         )

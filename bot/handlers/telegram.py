@@ -23,10 +23,8 @@ import hmac
 import json
 import logging
 import re
-import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -53,14 +51,15 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.request import HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.app import Carebot
 from bot.domain.agency import Person, Provider, Staff
 from bot.flows.router import Press, Text
+from bot.handlers.budget import SharedBudget
 from bot.handlers.channels import Channel
-from bot.handlers.delivery import Delivery, Pace, Sender
+from bot.handlers.delivery import LEASE_SECONDS, Delivery, Sender
 from bot.handlers.inbound import InboundWorker
+from bot.handlers.telegram_poll import ALLOWED_UPDATES, POLL_TIMEOUT, Poller, retry_seconds
 from bot.handlers.telegram_render import (
     MEMBER_COMMANDS,
     PROVIDER_COMMANDS,
@@ -89,12 +88,11 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # far above any real one and bounds what a webhook reads into memory.
 MAX_UPDATE_BYTES = 1024 * 1024
 DEFAULT_API_URL = "https://api.telegram.org"
-ALLOWED_UPDATES = ["message", "callback_query"]
-PER_SECOND = 30.0  # Telegram: about 30 messages a second overall
+PER_SECOND = 28.0  # Telegram: about 30 messages a second overall (bot.settings: a margin)
 POOL = 64  # connections to the Bot API for sending
 PER_CHAT = 1.0  # and one a second in one chat; a burst is paced, not dropped
-GROUP_GAP = 3.0  # and 20 a minute in one group
-POLL_TIMEOUT = 25  # seconds one getUpdates call waits for news
+GROUP_PER_MINUTE = 19.0  # and 20 a minute in one group
+POLLER_LEASE = 30.0  # seconds (bot.handlers.telegram_poll)
 SETTLE_SECONDS = 5.0  # how long a press waits for the record of the message it was made on
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts as secret_token
 
@@ -167,16 +165,14 @@ def build(settings: Settings) -> Channel | None:
     if config is None:
         return None
     return TelegramChannel(
-        config, per_second=settings.telegram_per_second, per_chat=settings.telegram_per_chat
+        config,
+        per_second=settings.telegram_per_second,
+        per_chat=settings.telegram_per_chat,
+        group_per_minute=settings.telegram_group_per_minute,
+        poller_lease=settings.telegram_poller_lease_seconds,
+        outbox_lease=settings.outbox_lease_seconds,
+        outbox_poll=settings.outbox_poll_seconds,
     )
-
-
-def retry_seconds(exc: RetryAfter) -> float:
-    """A 429's retry_after in seconds (an int or a timedelta, by PTB's migration setting)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def command_text(text: str) -> str:
@@ -220,15 +216,27 @@ def judge_press(
 
 
 class TelegramTransport:
-    """Sends outbox rows with the Bot API; a 429 becomes a retry at the time Telegram asks."""
+    """Sends outbox rows with the Bot API; a 429 becomes a retry at the time Telegram asks.
+
+    The bot's overall rate and the staff group's are budgets every worker shares
+    (bot.handlers.budget): Telegram counts per bot, not per process."""
 
     channel = "telegram"
 
-    def __init__(self, api: Bot, bot: Carebot, staff_chat_id: int | None) -> None:
+    def __init__(
+        self,
+        api: Bot,
+        bot: Carebot,
+        staff_chat_id: int | None,
+        *,
+        per_second: float | None = PER_SECOND,
+        group_per_minute: float = GROUP_PER_MINUTE,
+    ) -> None:
         self.api = api
         self.bot = bot
         self.staff_chat_id = staff_chat_id
-        self._group_pace = Pace(None, GROUP_GAP)
+        self._overall = SharedBudget(bot, "telegram", per_second)
+        self._group = SharedBudget(bot, f"telegram:{staff_chat_id}", group_per_minute / 60)
         # Sends under way per chat: a press on a message that was just sent must wait until
         # the message is recorded, or it would look stale.
         self._sending: dict[int, int] = {}
@@ -249,7 +257,6 @@ class TelegramTransport:
             if chosen != message.id:
                 return Delivery("dropped", error="sent once to the staff group")
             chat_id = self.staff_chat_id
-            await self._group_pace.wait(str(chat_id))
         elif message.address.lstrip("-").isdigit():
             chat_id = int(message.address)
         else:
@@ -258,6 +265,12 @@ class TelegramTransport:
             reply_markup = markup(message.options)
         except ValueError as exc:  # an option that Telegram would refuse: never send half
             return Delivery("failed", error=str(exc))
+        try:
+            if chat_id == self.staff_chat_id:
+                await self._group.wait()
+            await self._overall.wait()
+        except Exception as exc:  # the database: nothing was sent, try again later
+            return Delivery("retry", error=f"send budget: {exc}")
         self._sending[chat_id] = self._sending.get(chat_id, 0) + 1
         try:
             return await self._send(message, chat_id, reply_markup)
@@ -317,13 +330,21 @@ class TelegramChannel:
         *,
         per_second: float = PER_SECOND,
         per_chat: float = PER_CHAT,
+        group_per_minute: float = GROUP_PER_MINUTE,
+        poller_lease: float = POLLER_LEASE,
         poll_timeout: int = POLL_TIMEOUT,
+        outbox_lease: float = LEASE_SECONDS,
+        outbox_poll: float = 1.0,
     ) -> None:
         self.config = config
         # httpx logs every request at INFO, and a Bot API URL carries the bot's token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         self.per_second = per_second
         self.per_chat = per_chat
+        self.group_per_minute = group_per_minute
+        self.poller_lease = poller_lease
+        self.outbox_lease = outbox_lease
+        self.outbox_poll = outbox_poll
         self.poll_timeout = poll_timeout
         self.api = Bot(
             config.token,
@@ -336,16 +357,20 @@ class TelegramChannel:
         self._inbound: InboundWorker | None = None
         self._transport: TelegramTransport | None = None
         self._sender: Sender | None = None
+        self._poller: Poller | None = None
         self._main: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- the Channel protocol ----------------------------------------------------------
 
     def state(self) -> str:
-        """One line for /healthz: the mode and the staff group."""
-        how = (
-            "polling" if self.config.webhook_url is None else f"webhook {self.config.webhook_url}"
-        )
+        """One line for /healthz: the mode (polling: which worker polls) and the staff group."""
+        if self.config.webhook_url is not None:
+            how = f"webhook {self.config.webhook_url}"
+        elif self._poller is not None:
+            how = self._poller.state()
+        else:
+            how = "polling"
         group = self.config.staff_chat_id
         return f"on ({how}, staff group {group})" if group is not None else f"on ({how})"
 
@@ -359,14 +384,22 @@ class TelegramChannel:
         """Connect in the background (Telegram may be unreachable for a while), then poll."""
         self._bot = bot
         self._inbound = inbound
-        transport = TelegramTransport(self.api, bot, self.config.staff_chat_id)
+        transport = TelegramTransport(
+            self.api,
+            bot,
+            self.config.staff_chat_id,
+            per_second=self.per_second,
+            group_per_minute=self.group_per_minute,
+        )
         self._transport = transport
         self._sender = Sender(
             bot,
             transport,
-            per_second=self.per_second,
+            per_second=None,  # the transport's budget, shared with the other workers
             per_recipient=self.per_chat,
             window=POOL,  # as many sends in flight as the HTTP pool has connections
+            lease_seconds=self.outbox_lease,
+            poll_seconds=self.outbox_poll,
         )
         self._main = asyncio.create_task(self._run(), name="telegram")
 
@@ -377,6 +410,8 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         """Stop polling and sending; what is queued stays queued, unanswered updates too."""
+        if self._poller is not None:
+            await self._poller.resign()
         tasks = [t for t in (self._main, *self._tasks) if t is not None]
         for task in tasks:
             task.cancel()
@@ -396,7 +431,14 @@ class TelegramChannel:
         await self._sender.start()
         self._spawn(self._register_commands())
         if self.config.webhook_url is None:
-            await self._poll()
+            self._poller = Poller(
+                self.api,
+                self._require_bot(),
+                self.handle_update,
+                lease_seconds=self.poller_lease,
+                poll_timeout=self.poll_timeout,
+            )
+            await self._poller.run()
 
     async def _connect(self) -> None:
         """getMe, then set or delete the webhook; retried until Telegram answers."""
@@ -451,39 +493,6 @@ class TelegramChannel:
         await self._call("setMyCommands", partial(self.api.set_my_commands, commands, scope=scope))
 
     # --- receiving -----------------------------------------------------------------------
-
-    async def _poll(self) -> None:
-        """getUpdates in a loop; the offset moves past an update once it is stored."""
-        offset: int | None = None
-        failures = 0
-        while True:
-            try:
-                updates = await self.api.get_updates(
-                    offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
-                )
-                failures = 0
-            except RetryAfter as exc:
-                await asyncio.sleep(retry_seconds(exc))
-                continue
-            except TelegramError as exc:
-                failures += 1
-                delay = min(30.0, 2.0**failures)
-                log.warning("telegram: getUpdates failed (%s); again in %.0fs", exc, delay)
-                await asyncio.sleep(delay)
-                continue
-            for update in updates:
-                await self._handle_with_retries(update)
-                offset = update.update_id + 1
-
-    async def _handle_with_retries(self, update: Update) -> None:
-        """A failing update (the database busy) is tried again; a poison one is skipped."""
-        for attempt in range(3):
-            try:
-                await self.handle_update(update)
-                return
-            except Exception:
-                log.exception("telegram: update %s failed (attempt %s)", update.update_id, attempt)
-                await asyncio.sleep(2.0**attempt)
 
     async def _webhook(self, request: Request) -> Response:
         """POST /telegram/webhook: 403 without the secret; 200 once the update is stored."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from bot.app import Carebot
+from bot.handlers.channels import Channel
 from bot.handlers.delivery import worker_prefix
 from bot.handlers.scheduler import TimerWaker
 
@@ -19,6 +20,7 @@ def build_app(
     waker: TimerWaker,
     channels: dict[str, str],
     routes: list[BaseRoute] | None = None,
+    live: Sequence[Channel] = (),
 ) -> Starlette:
     """The ASGI app: GET /healthz reports the database, the timers, each channel, and this
     worker's leases and the bot's lag (seconds the oldest inbound message, due outbox row and
@@ -46,7 +48,8 @@ def build_app(
                     "lateness_ms": _percentiles(bot.timer_lateness),
                     "scheduler": "running" if waker.scheduler.running else "stopped",
                 },
-                "channels": channels,
+                # The live channels' lines as of now (which worker polls Telegram changes).
+                "channels": channels | {channel.name: channel.state() for channel in live},
                 # Several workers share one database: what this one holds, and how far
                 # behind the whole bot is (the oldest waiting work, whichever worker takes it).
                 "worker": {"id": worker_prefix().rstrip(":"), "leases": leases, "lag_s": lag},

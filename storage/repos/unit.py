@@ -6,6 +6,7 @@ from storage.repos.availability import Availability
 from storage.repos.breaks import Breaks
 from storage.repos.changes import Changes
 from storage.repos.conversations import Conversations
+from storage.repos.coordination import Coordination
 from storage.repos.escalations import Escalations
 from storage.repos.health import Health
 from storage.repos.imports import Imports
@@ -43,6 +44,7 @@ class UnitOfWork:
         self.outbox = Outbox(sql)
         self.inbox = Inbox(sql)
         self.once = Once(sql)
+        self.coordination = Coordination(sql)
         self.conversations = Conversations(sql)
         self.imports = Imports(sql)
         self.health = Health(sql)

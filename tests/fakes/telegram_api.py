@@ -12,6 +12,11 @@ an edit that changes nothing.
 Updates are injected (`send_text`, `send_contact`, `press`, `push`, `redeliver`); getUpdates
 hands them out, or, once setWebhook was called, a thread POSTs them in order to the
 registered URL with the X-Telegram-Bot-Api-Secret-Token header (retrying until a 2xx).
+It enforces Telegram's per-bot limits as Telegram does (`Limits`: about 30 messages a second
+overall and 20 a minute to one group, by default): a sendMessage over them answers 429 with
+parameters.retry_after and sends nothing, however many processes the bot runs. A second
+getUpdates while one is open ends the first with 409 Conflict ("terminated by other getUpdates
+request"), as when two instances of a bot poll.
 Every call is recorded; `fail_next_sends(n, retry_after)` makes the next n sendMessage calls
 answer 429 with parameters.retry_after, and `fail_sends_for(seconds, status)` makes every
 sendMessage of a period answer 500 or 429, or (`hold`) time out, sending nothing.
@@ -28,6 +33,7 @@ import contextlib
 import html
 import itertools
 import json
+import math
 import re
 import shlex
 import sys
@@ -93,6 +99,24 @@ _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 _PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)$")
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Telegram's limits per bot (https://core.telegram.org/bots/faq, "My bot is hitting
+    limits"): (messages, seconds) in any sliding window, overall and to one group; None lifts
+    one. Tests that want them fast scale both numbers down."""
+
+    overall: tuple[int, float] | None = (30, 1.0)
+    group: tuple[int, float] | None = (20, 60.0)
+
+
+TELEGRAM_LIMITS = Limits()
+NO_LIMITS = Limits(None, None)  # the bench, to measure what the process itself can do
+CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
+    "is running"
+)
 
 
 class ApiError(Exception):
@@ -261,9 +285,19 @@ class _Pending:
 class FakeTelegram:
     """The fake Bot API server and the test's handle on it."""
 
-    def __init__(self, token: str = FAKE_TOKEN, port: int = 0, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        token: str = FAKE_TOKEN,
+        port: int = 0,
+        *,
+        echo: bool = False,
+        limits: Limits = TELEGRAM_LIMITS,
+    ) -> None:
         self.token = token
         self.echo = echo  # print what the bot does (the command line)
+        self.limits = limits
+        self._sent_at: list[tuple[float, int]] = []  # (time.monotonic(), chat id) of sends
+        self._poll_turn = 0  # bumped by each getUpdates: an older one still open ends in 409
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         self._server.fake = self  # type: ignore[attr-defined]
@@ -532,7 +566,12 @@ class FakeTelegram:
                     "Conflict: can't use getUpdates method while webhook is active; use "
                     "deleteWebhook to delete the webhook first",
                 )
+            self._poll_turn += 1
+            turn = self._poll_turn
+            self._cond.notify_all()
             while True:
+                if self._poll_turn != turn:
+                    raise ApiError(409, CONFLICT)
                 if offset:
                     self._pending = [
                         p
@@ -630,6 +669,7 @@ class FakeTelegram:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         source, text = self._text(params)
         markup = _check_markup(params.get("reply_markup"))
+        self._within_limits(chat_id)
         message = SentMessage(
             chat_id=chat_id,
             message_id=self._next_message_id(chat_id),
@@ -648,6 +688,30 @@ class FakeTelegram:
             for number, (label, data) in enumerate(message.buttons(), start=1):
                 print(f"    [{number}] {label}   ({data})")
         return message.as_api()
+
+    def _within_limits(self, chat_id: int) -> None:
+        """Count one send against the limits, or refuse it with 429 and retry_after."""
+        now = time.monotonic()
+        windows = [limit[1] for limit in (self.limits.overall, self.limits.group) if limit]
+        if not windows:
+            return
+        with self._cond:
+            longest = max(windows)
+            self._sent_at = [(at, chat) for at, chat in self._sent_at if at > now - longest]
+            checks = [(self.limits.overall, self._sent_at)]
+            if chat_id < 0:
+                checks.append((self.limits.group, [s for s in self._sent_at if s[1] == chat_id]))
+            for limit, sends in checks:
+                if limit is None:
+                    continue
+                count, window = limit
+                recent = [at for at, _ in sends if at > now - window]
+                if len(recent) >= count:
+                    retry = max(1, math.ceil(recent[0] + window - now))
+                    raise ApiError(
+                        429, f"Too Many Requests: retry after {retry}", {"retry_after": retry}
+                    )
+            self._sent_at.append((now, chat_id))
 
     def _text(self, params: dict[str, Any]) -> tuple[str, str]:
         source = str(params.get("text") or "")

@@ -10,6 +10,7 @@ from bot.services.ports.availability import Availability
 from bot.services.ports.breaks import Breaks
 from bot.services.ports.changes import Changes
 from bot.services.ports.conversations import Conversations
+from bot.services.ports.coordination import Coordination, Leader
 from bot.services.ports.escalations import Escalations
 from bot.services.ports.health import Health
 from bot.services.ports.imports import Imports
@@ -36,6 +37,7 @@ from bot.services.ports.timers import Timers
 __all__ = [
     "Clock",
     "Escalation",
+    "Leader",
     "LedgerLine",
     "Offer",
     "OutboxMessage",
@@ -114,6 +116,11 @@ class UnitOfWork(Protocol):
     @property
     def once(self) -> Once:
         """Once-only keys."""
+        ...
+
+    @property
+    def coordination(self) -> Coordination:
+        """Leader leases and send budgets shared by the workers."""
         ...
 
     @property

@@ -1,0 +1,217 @@
+"""Telegram with several workers on one database (issue 12): they behave as one bot.
+
+Exactly one worker polls getUpdates, the holder of the poller lease (a second poller would get
+Telegram's 409 Conflict); when it dies, another takes over once the lease has expired, and
+/healthz of each says who polls. The staff group's pace is one budget for all the workers:
+Telegram counts 20 messages a minute per group per bot, and the fake answers 429 past it as
+Telegram does, so two workers each pacing themselves would be refused. The daily rounds run
+once a day whatever the number of workers, even when two rows of one round were armed.
+
+The limits and the lease are scaled down so that the tests take seconds (see ENV).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.clock import SystemClock
+from bot.domain.agency import Staff
+from bot.root import open_carebot
+from bot.services.desk import open_desk
+from storage.postgres import is_url
+from tests.fakes.telegram_api import FakeTelegram, Limits
+from tests.reliability.support import GROUP, LiveRun, Roster, wait_until
+
+pytestmark = pytest.mark.reliability
+
+ROSTER = Roster.make(4)
+LEASE = 1.5  # seconds: the poller lease, renewed every 0.5 s
+ENV = {"CAREBOT_TELEGRAM_POLLER_LEASE_SECONDS": str(LEASE)}
+# Telegram's group limit, sped up: one message in any 1.2 s (20 a minute in life). The
+# workers pace the group at 40 a minute (one every 1.5 s), under it, as they pace 19 a minute
+# under 20. One a second per chat would pace the group's rows too (they are addressed to a
+# staff member): lifted, so that only the group's budget paces them. The workers look at the
+# outbox every 50 ms, so that one takes over the other's rows at once.
+LIMITS = Limits(overall=(30, 1.0), group=(1, 1.2))
+PACED = {
+    "CAREBOT_TELEGRAM_GROUP_PER_MINUTE": "40",
+    "CAREBOT_TELEGRAM_PER_CHAT": "0",
+    "CAREBOT_OUTBOX_POLL_SECONDS": "0.05",
+}
+TESS = ROSTER.telegram_members[0]
+SOPHIE = ROSTER.staff[0]  # the staff group receives the rows addressed to her
+ROUNDS = ("hiatus_sweep", "weekly_credits", "series_roll")
+
+
+@contextmanager
+def two_workers(
+    tmp_path: Path,
+    fake: FakeTelegram | None,
+    *,
+    webhook: bool = False,
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[LiveRun, LiveRun]]:
+    """Two `carebot run` on one database (started), with the fake Telegram when given."""
+    agency = ROSTER.write(tmp_path)
+    runs: list[LiveRun] = []
+    for name in "ab":
+        (tmp_path / name).mkdir()
+        database = runs[0].db if runs else None
+        runs.append(
+            LiveRun(
+                tmp_path / name,
+                agency,
+                telegram=fake,
+                webhook=webhook,
+                database=database,
+                env=ENV | (env or {}),
+            )
+        )
+    try:
+        for run in runs:
+            run.start()
+        yield runs[0], runs[1]
+    finally:
+        for run in runs:
+            run.stop()
+
+
+def _telegram_state(run: LiveRun) -> str:
+    """The telegram line of a worker's /healthz."""
+    return str(httpx.get(run.url + "/healthz", timeout=5).json()["channels"]["telegram"])
+
+
+def _conflicts(fake: FakeTelegram) -> int:
+    """getUpdates answered 409: two pollers at once."""
+    return sum(1 for call in fake.calls_of("getUpdates") if call.status == 409)
+
+
+def _answered(fake: FakeTelegram, count: int) -> None:
+    """Wait until Tess has `count` answers (and not more)."""
+    assert TESS.telegram_id is not None
+    wait_until(lambda: len(fake.messages_to(TESS.telegram_id or 0)) >= count, 20)
+
+
+def test_one_worker_polls_and_another_takes_over_once_its_lease_expired(tmp_path: Path) -> None:
+    assert TESS.telegram_id is not None
+    with FakeTelegram() as fake, two_workers(tmp_path, fake) as (a, b):
+        wait_until(
+            lambda: (
+                sorted("this worker polls" in _telegram_state(r) for r in (a, b)) == [False, True]
+            ),
+            10,
+            lambda: [_telegram_state(r) for r in (a, b)],
+        )
+        leader, other = (a, b) if "this worker polls" in _telegram_state(a) else (b, a)
+        assert "standing by" in _telegram_state(other), _telegram_state(other)
+        for _ in range(4):
+            fake.send_text(TESS.telegram_id, "solde")
+        _answered(fake, 4)
+        assert _conflicts(fake) == 0, "two workers polled getUpdates at once"
+
+        leader.kill()
+        fake.send_text(TESS.telegram_id, "solde")
+        _answered(fake, 5)  # by the other worker, once the lease expired
+        assert "this worker polls" in _telegram_state(other), _telegram_state(other)
+        # At most the dead worker's abandoned long poll, ended by the new poller's.
+        assert _conflicts(fake) <= 1
+        assert len(fake.messages_to(TESS.telegram_id)) == 5  # each answered once
+
+
+def test_a_poller_that_stops_hands_over_at_once(tmp_path: Path) -> None:
+    """A rolling restart: the stopping poller resigns its lease; the next polls at once, not
+    after the lease (20 s here)."""
+    assert TESS.telegram_id is not None
+    env = {"CAREBOT_TELEGRAM_POLLER_LEASE_SECONDS": "20"}
+    with FakeTelegram() as fake, two_workers(tmp_path, fake, env=env) as (a, b):
+        wait_until(lambda: "this worker polls" in _telegram_state(a), 10)
+        a.stop()
+        wait_until(
+            lambda: "this worker polls" in _telegram_state(b), 8, lambda: _telegram_state(b)
+        )
+        fake.send_text(TESS.telegram_id, "solde")
+        _answered(fake, 1)
+
+
+async def _tell_staff(db: Path | str, count: int, every: float) -> None:
+    """`count` staff notifications, one every `every` seconds, from outside the workers."""
+    bot = await open_carebot(db, SystemClock())
+    try:
+        for i in range(count):
+            async with open_desk(bot.db, bot.clock, bot.agency_cache) as desk:
+
+                def note(_lang: str, _who: Staff, i: int = i) -> str:
+                    return f"Note {i}"
+
+                await desk.tell_staff(note)
+            await asyncio.sleep(every)
+    finally:
+        await bot.close()
+
+
+def test_the_staff_group_is_paced_for_all_workers_together(tmp_path: Path) -> None:
+    """A staff member's messages leave in order, so one worker at a time sends the group's
+    notes; when it stops (a rolling restart), the other takes over at once and must not send
+    the next note sooner than the pace allows: the pace is one budget, not one per worker."""
+    notes = 5
+    with (
+        FakeTelegram(limits=LIMITS) as fake,
+        two_workers(tmp_path, fake, webhook=True, env=PACED) as (a, b),
+    ):
+        asyncio.run(_tell_staff(a.db, notes, 0))
+        fake.wait_for(lambda: fake.messages_to(GROUP), 20)
+        # The worker that sent the first note holds the second, waiting for its slot: it stops
+        # (and hands its rows back).
+        [owner] = {
+            str(row["lease_owner"])
+            for row in a.outbox("telegram")
+            if row["in_flight"] and row["address"] == str(SOPHIE.telegram_id)
+        }
+        sender = next(r for r in (a, b) if r.process and f":{r.process.pid}:" in owner)
+        sender.stop()
+        wait_until(lambda: len(fake.messages_to(GROUP)) >= notes, 30, a.backlog)
+        refused = [
+            call
+            for call in fake.calls_of("sendMessage")
+            if int(call.params["chat_id"]) == GROUP and call.status == 429
+        ]
+        assert refused == [], f"{len(refused)} staff group sends over Telegram's limit"
+        assert sorted(m.text for m in fake.messages_to(GROUP)) == [
+            f"Note {i}" for i in range(notes)
+        ]
+
+
+def test_each_daily_round_runs_once_across_workers(tmp_path: Path) -> None:
+    """Both workers see the rounds due at once, each armed twice (as two workers arming one at
+    the same moment would leave them): each round runs once and is armed again once."""
+    with two_workers(tmp_path, None) as (a, _):
+        now = "now()" if is_url(a.db) else "datetime('now')"
+        kinds = ", ".join(f"'{k}'" for k in ROUNDS)
+        # The import armed the sweep and the credits; the first series arms the roll.
+        a.rows(f"INSERT INTO timers (kind, due_at) VALUES ('series_roll', {now}) RETURNING id")
+        a.rows(
+            f"INSERT INTO timers (kind, due_at) SELECT kind, due_at FROM timers "
+            f"WHERE kind IN ({kinds}) AND state = 'pending' RETURNING id"
+        )
+        a.rows(
+            f"UPDATE timers SET due_at = {now} WHERE kind IN ({kinds}) AND state = 'pending' "
+            "RETURNING id"
+        )
+
+        def counts() -> dict[tuple[str, str], int]:
+            found = a.rows(
+                f"SELECT kind, state, COUNT(*) FROM timers WHERE kind IN ({kinds}) "
+                "GROUP BY kind, state"
+            )
+            return {(kind, state): int(n) for kind, state, n in found}
+
+        wait_until(lambda: all(counts().get((k, "fired"), 0) == 2 for k in ROUNDS), 20, counts)
+        found = counts()
+        for kind in ROUNDS:
+            assert found.get((kind, "pending")) == 1, (kind, found)
