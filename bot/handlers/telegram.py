@@ -43,35 +43,28 @@ from telegram import (
 from telegram.constants import ChatType, ParseMode
 from telegram.error import (
     BadRequest,
-    ChatMigrated,
-    Forbidden,
-    InvalidToken,
     RetryAfter,
     TelegramError,
-    TimedOut,
 )
 from telegram.request import HTTPXRequest
 
 from bot.app import Carebot
 from bot.domain.agency import Person, Provider, Staff
 from bot.flows.router import Press, Text
-from bot.handlers.budget import SharedBudget
 from bot.handlers.channels import Channel
-from bot.handlers.delivery import LEASE_SECONDS, Delivery, Sender
+from bot.handlers.delivery import LEASE_SECONDS, Sender
 from bot.handlers.inbound import InboundWorker
 from bot.handlers.telegram_poll import ALLOWED_UPDATES, POLL_TIMEOUT, Poller, retry_seconds
 from bot.handlers.telegram_render import (
     MEMBER_COMMANDS,
     PROVIDER_COMMANDS,
     STAFF_COMMANDS,
-    Markup,
     bot_commands,
     chosen_line,
     html_text,
-    is_inline,
-    markup,
     option_label,
 )
+from bot.handlers.telegram_send import GROUP_PER_MINUTE, PER_SECOND, TelegramTransport
 from bot.i18n import N_, normalize_language, tr
 from bot.services.linking import (
     telegram_language,
@@ -88,12 +81,9 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # far above any real one and bounds what a webhook reads into memory.
 MAX_UPDATE_BYTES = 1024 * 1024
 DEFAULT_API_URL = "https://api.telegram.org"
-PER_SECOND = 28.0  # Telegram: about 30 messages a second overall (bot.settings: a margin)
 POOL = 64  # connections to the Bot API for sending
 PER_CHAT = 1.0  # and one a second in one chat; a burst is paced, not dropped
-GROUP_PER_MINUTE = 19.0  # and 20 a minute in one group
 POLLER_LEASE = 30.0  # seconds (bot.handlers.telegram_poll)
-SETTLE_SECONDS = 5.0  # how long a press waits for the record of the message it was made on
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts as secret_token
 
 # What a refused press is told (answerCallbackQuery), and whether as an alert box.
@@ -213,110 +203,6 @@ def judge_press(
     if row.person_id != person.id:
         return Verdict(FOREIGN)
     return Verdict(None, label)
-
-
-class TelegramTransport:
-    """Sends outbox rows with the Bot API; a 429 becomes a retry at the time Telegram asks.
-
-    The bot's overall rate and the staff group's are budgets every worker shares
-    (bot.handlers.budget): Telegram counts per bot, not per process."""
-
-    channel = "telegram"
-
-    def __init__(
-        self,
-        api: Bot,
-        bot: Carebot,
-        staff_chat_id: int | None,
-        *,
-        per_second: float | None = PER_SECOND,
-        group_per_minute: float = GROUP_PER_MINUTE,
-    ) -> None:
-        self.api = api
-        self.bot = bot
-        self.staff_chat_id = staff_chat_id
-        self._overall = SharedBudget(bot, "telegram", per_second)
-        self._group = SharedBudget(bot, f"telegram:{staff_chat_id}", group_per_minute / 60)
-        # Sends under way per chat: a press on a message that was just sent must wait until
-        # the message is recorded, or it would look stale.
-        self._sending: dict[int, int] = {}
-        self._settled = asyncio.Condition()
-
-    async def settle(self, chat_id: int) -> None:
-        """Wait (a few seconds at most) until no message to this chat is between sendMessage
-        and its record."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(SETTLE_SECONDS), self._settled:
-                await self._settled.wait_for(lambda: not self._sending.get(chat_id))
-
-    async def send(self, message: OutboxMessage, idempotency_key: str) -> Delivery:
-        """Send one row: to its chat, or once to the staff group for a staff broadcast."""
-        del idempotency_key  # the Bot API has none: a re-send after a crash may repeat
-        if message.broadcast is not None and self.staff_chat_id is not None:
-            chosen = await self.bot.staff_group_row(message.broadcast)
-            if chosen != message.id:
-                return Delivery("dropped", error="sent once to the staff group")
-            chat_id = self.staff_chat_id
-        elif message.address.lstrip("-").isdigit():
-            chat_id = int(message.address)
-        else:
-            return Delivery("failed", error=f"not a Telegram chat id: {message.address!r}")
-        try:
-            reply_markup = markup(message.options)
-        except ValueError as exc:  # an option that Telegram would refuse: never send half
-            return Delivery("failed", error=str(exc))
-        try:
-            if chat_id == self.staff_chat_id:
-                await self._group.wait()
-            await self._overall.wait()
-        except Exception as exc:  # the database: nothing was sent, try again later
-            return Delivery("retry", error=f"send budget: {exc}")
-        self._sending[chat_id] = self._sending.get(chat_id, 0) + 1
-        try:
-            return await self._send(message, chat_id, reply_markup)
-        finally:
-            self._sending[chat_id] -= 1
-            if not self._sending[chat_id]:
-                del self._sending[chat_id]
-            async with self._settled:
-                self._settled.notify_all()
-
-    async def _send(
-        self, message: OutboxMessage, chat_id: int, reply_markup: Markup | None
-    ) -> Delivery:
-        try:
-            sent = await self.api.send_message(
-                chat_id,
-                html_text(message.text),
-                parse_mode=ParseMode.HTML,
-                reply_markup=reply_markup,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-        except RetryAfter as exc:
-            return Delivery("retry", retry_after=retry_seconds(exc), error=str(exc))
-        except ChatMigrated as exc:
-            log.error(
-                "chat %s became %s: set CAREBOT_STAFF_CHAT_ID=%s if it is the staff group",
-                chat_id,
-                exc.new_chat_id,
-                exc.new_chat_id,
-            )
-            return Delivery("failed", error=str(exc))
-        except (BadRequest, Forbidden, InvalidToken) as exc:
-            # Permanent: a user who blocked the bot or never started it, a bad chat id.
-            return Delivery("failed", error=f"{type(exc).__name__}: {exc}")
-        except TimedOut as exc:
-            # The request may have reached Telegram, which keeps no list to ask: the retry
-            # may show the message twice (the sender logs it as such).
-            return Delivery("retry", error=f"{type(exc).__name__}: {exc}", unknown=True)
-        except TelegramError as exc:  # network, Telegram's 5xx: try again later
-            return Delivery("retry", error=f"{type(exc).__name__}: {exc}")
-        if is_inline(message.options):
-            try:
-                await self.bot.record_telegram_message(message.id, chat_id, sent.message_id)
-            except Exception:  # the message is out; its buttons will answer "no longer valid"
-                log.exception("could not record telegram message for outbox %s", message.id)
-        return Delivery("sent", external_id=f"{chat_id}:{sent.message_id}")
 
 
 class TelegramChannel:

@@ -21,12 +21,12 @@ from bot.handlers.telegram import (
     NOT_LINKED,
     STAFF_ONLY,
     STALE,
-    TelegramTransport,
     command_text,
     configure,
     judge_press,
 )
 from bot.handlers.telegram_render import html_text, is_inline, markup
+from bot.handlers.telegram_send import TelegramTransport
 from bot.replay import Run, _step, _strip
 from bot.root import open_carebot
 from bot.services.actions import Action, unpack
