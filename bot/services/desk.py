@@ -116,11 +116,13 @@ class Desk:
         text, options = render(self.lang(person), notice)
         await self.send(person, text, options, broadcast=broadcast)
 
-    async def notify_staff(self, notice: Notice) -> None:
-        """One notice to every staff member, each in their language (one broadcast)."""
+    async def notify_staff(self, notice: Notice, *, but: Person | None = None) -> None:
+        """One notice to every staff member, each in their language (one broadcast); `but`
+        (the staff member who acted, told otherwise) is left out."""
         key = uuid.uuid4().hex[:16]
         for member in await self.staff():
-            await self.notify(member, notice, broadcast=key)
+            if but is None or member.id != but.id:
+                await self.notify(member, notice, broadcast=key)
 
     async def stale(self, person: Person) -> None:
         """Answer a press on an option that no longer applies (changes nothing else), then

@@ -70,6 +70,16 @@ def status_words(lang: str, status: Status, *, staff: bool = False) -> str:
     return tr(lang, (STAFF_STATUS_WORDS if staff else STATUS_WORDS)[Status(status)])
 
 
+def phrase(message: str, **data: object) -> Localized:
+    """A catalogue message (marked with N_) written in the reader's language, for a notice's
+    data: a part of a sentence that is itself translated."""
+
+    def write(lang: str) -> str:
+        return tr(lang, message, **{key: written(lang, value) for key, value in data.items()})
+
+    return write
+
+
 def clock(moment: datetime) -> Localized:
     """A moment's time of day ('14:00'), for a notice's data."""
     return partial(fmt_time, moment)
