@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.app.backend import Backend
-from bot.app.office import OfficeIntents
+from bot.app.console import ConsoleIntents
 from bot.app.outbox import OutboxIntents
 from bot.domain.agency import AgencyFile, Person
 from bot.domain.errors import NotFound
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 TIMER_BATCH = 50
 
 
-class Carebot(OfficeIntents, OutboxIntents):
+class Carebot(ConsoleIntents, OutboxIntents):
     """The bot without its network transports: inbound in, outbox rows out, timers fired."""
 
     def __init__(self, db: Backend, clock: Clock) -> None:
