@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot.domain.agency import Person, Staff
 from bot.domain.booking import OPEN
-from bot.flows.common import help_text
 from bot.i18n import tr
 from bot.services.booking import describe, staff_close_unfilled, staff_offer
 from bot.services.desk import Desk
@@ -16,7 +15,7 @@ async def refuse_unless_staff(desk: Desk, person: Person) -> bool:
     if isinstance(person, Staff):
         return False
     await desk.tell(person, "This action is reserved for agency staff.")
-    await desk.send(person, help_text(desk, person))  # what they can do instead
+    await desk.notify(person, desk.help_notice(person))  # what they can do instead
     return True
 
 
