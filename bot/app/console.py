@@ -36,15 +36,17 @@ from bot.app.office import OfficeIntents
 from bot.domain.agency import Member, Provider, Staff
 from bot.domain.booking import OPEN
 from bot.domain.errors import NotFound
+from bot.flows import payment
 from bot.flows.payment import parse_amount
 from bot.flows.router import Press, handle
-from bot.i18n import fmt_day, fmt_month, tr
+from bot.i18n import fmt_day, fmt_month
 from bot.nlu.hours import HoursChange
 from bot.services import booking as booking_service
 from bot.services import hours
 from bot.services.billing import PaymentRefused
 from bot.services.console_links import SEEN_ONCE, LinkClaim
 from bot.services.desk import Desk
+from bot.services.notices import render
 
 log = logging.getLogger(__name__)
 STAFF_VERBS = frozenset({"eo", "eu", "wa", "wd", "ca", "cd"})  # what a staff button may do
@@ -183,36 +185,19 @@ class ConsoleIntents(OfficeIntents):
         what to show)."""
         amount = parse_amount(typed)
         if amount is None:
-            return False, tr(lang, '"{text}" is not an amount.', text=typed[:30])
+            return False, render(lang, payment.not_an_amount(typed[:30]))[0]
         async with self._desk() as desk:
             member = await desk.tx.roster.person(member_id)
             if not isinstance(member, Member):
                 raise NotFound(member_id)
-            money = partial(_money, desk)
         try:
             after = await self.record_payment(staff.id, member.id, amount)
         except PaymentRefused as refused:
-            if refused.reason == "nothing_owed":
-                return False, tr(
-                    lang, "{member} owes nothing: no payment recorded.", member=member.name
-                )
             if refused.reason == "not_positive":
-                return False, tr(lang, '"{text}" is not an amount.', text=typed[:30])
-            return False, tr(
-                lang,
-                "{member} owes {owed}: a payment of {amount} is more than that. Nothing recorded.",
-                member=member.name,
-                owed=money(refused.owed, lang),
-                amount=money(amount, lang),
-            )
+                return False, render(lang, payment.not_an_amount(typed[:30]))[0]
+            return False, render(lang, payment.refusal(desk, refused, member, amount))[0]
         log.info("console: %s recorded a payment of %s for %s", staff.id, amount, member.id)
-        return True, tr(
-            lang,
-            "Payment of {amount} recorded for {member}. Still to pay: {owed}.",
-            amount=money(amount, lang),
-            member=member.name,
-            owed=money(after.owed, lang),
-        )
+        return True, render(lang, payment.recorded(desk, member, amount, after.owed))[0]
 
     async def console_provider(self, lang: str, provider_id: str) -> ProviderPage:
         """A provider's page; NotFound for anyone else."""
