@@ -113,6 +113,11 @@ def phrase(message: str, **data: object) -> Localized:
     return write
 
 
+def as_shown(text: str) -> Localized:
+    """A text already written for its reader (an option label as it was sent), kept as is."""
+    return lambda _: text
+
+
 def clock(moment: datetime) -> Localized:
     """A moment's time of day ('14:00'), for a notice's data."""
     return partial(fmt_time, moment)
