@@ -108,7 +108,7 @@ class OfficeIntents:
                     await booking.staff_close_unfilled(desk, staff, number)
                 else:
                     found = await desk.tx.escalations.get(number)
-                    if found is not None and found.reason == "change":
+                    if found is not None and found.reason == "change_review":
                         await changes.decide(desk, staff, number, decision == "approve")
                     else:
                         await billing.decide_waiver(desk, staff, number, decision == "approve")
