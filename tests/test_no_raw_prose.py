@@ -51,8 +51,6 @@ RAW_SENDS: Counter[str] = Counter(
         "bot/services/changes.py:apply": 2,
         "bot/services/changes.py:submit": 1,
         "bot/services/dayof.py:late": 1,
-        "bot/services/disputes.py:contest": 1,
-        "bot/services/optout.py:opt_out": 1,
     }
 )
 
