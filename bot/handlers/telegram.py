@@ -13,6 +13,10 @@ Three things happen here rather than in the flows, because they are Telegram's o
   answered, and the keyboard replaced by the choice;
 - the staff group (CAREBOT_STAFF_CHAT_ID): a staff notification goes there once, and only
   linked staff may press its buttons.
+
+Its settings are checked in telegram_config, presses judged in telegram_press, rows sent by
+telegram_transport (at a pace all the workers share), getUpdates polled by telegram_poll (by
+one worker for all); markup and commands are written by telegram_render.
 """
 
 from __future__ import annotations
@@ -22,9 +26,7 @@ import contextlib
 import hmac
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -54,7 +56,15 @@ from bot.flows.router import Press, Text
 from bot.handlers.channels import Channel
 from bot.handlers.delivery import LEASE_SECONDS, Sender
 from bot.handlers.inbound import InboundWorker
-from bot.handlers.telegram_poll import ALLOWED_UPDATES, POLL_TIMEOUT, Poller, retry_seconds
+from bot.handlers.telegram_config import WEBHOOK_PATH, TelegramConfig, configure
+from bot.handlers.telegram_poll import ALLOWED_UPDATES, POLL_TIMEOUT, Poller
+from bot.handlers.telegram_press import (
+    ALERTS,
+    STALE,
+    USED,
+    command_text,
+    judge_press,
+)
 from bot.handlers.telegram_render import (
     MEMBER_COMMANDS,
     PROVIDER_COMMANDS,
@@ -62,91 +72,29 @@ from bot.handlers.telegram_render import (
     bot_commands,
     chosen_line,
     html_text,
-    option_label,
 )
-from bot.handlers.telegram_send import GROUP_PER_MINUTE, PER_SECOND, TelegramTransport
-from bot.i18n import N_, normalize_language, tr
+from bot.handlers.telegram_transport import (
+    GROUP_PER_MINUTE,
+    PER_SECOND,
+    TelegramTransport,
+    retry_seconds,
+)
+from bot.i18n import normalize_language, tr
 from bot.services.linking import (
     telegram_language,
 )
-from bot.services.ports import OutboxMessage
-from bot.settings import ConfigError, Settings
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 OFF_REASON = "CAREBOT_TELEGRAM_TOKEN not set"
-WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # An update is a few kB (a message of at most 4,096 characters and its entities); 1 MiB is
 # far above any real one and bounds what a webhook reads into memory.
 MAX_UPDATE_BYTES = 1024 * 1024
-DEFAULT_API_URL = "https://api.telegram.org"
 POOL = 64  # connections to the Bot API for sending
 PER_CHAT = 1.0  # and one a second in one chat; a burst is paced, not dropped
 POLLER_LEASE = 30.0  # seconds (bot.handlers.telegram_poll)
-_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts as secret_token
-
-# What a refused press is told (answerCallbackQuery), and whether as an alert box.
-STALE = N_("This button is no longer valid.")
-STAFF_ONLY = N_("This action is reserved for agency staff.")
-FOREIGN = N_("This button is not for you.")
-USED = N_("This choice was already made.")
-NOT_LINKED = N_("Your Telegram account is not linked yet: send /start.")
-ALERTS = frozenset({STAFF_ONLY, FOREIGN})
-
-
-@dataclass(frozen=True)
-class TelegramConfig:
-    """The Telegram settings, checked."""
-
-    token: str
-    api_url: str
-    webhook_url: str | None
-    secret: str | None
-    staff_chat_id: int | None
-
-    @property
-    def mode(self) -> str:
-        """'webhook' or 'polling'."""
-        return "webhook" if self.webhook_url else "polling"
-
-
-def configure(settings: Settings) -> TelegramConfig | None:
-    """The channel's settings, or None when it is off; ConfigError when half configured."""
-    secret = settings.telegram_webhook_secret or None
-    if not settings.telegram_token:
-        stray = [
-            name
-            for name, value in (
-                ("CAREBOT_TELEGRAM_WEBHOOK_SECRET", secret),
-                ("CAREBOT_TELEGRAM_API_URL", settings.telegram_api_url),
-                ("CAREBOT_STAFF_CHAT_ID", settings.staff_chat_id),
-            )
-            if value is not None
-        ]
-        if stray:
-            raise ConfigError(f"{', '.join(stray)} set but CAREBOT_TELEGRAM_TOKEN is missing")
-        return None
-    webhook_url = None
-    if secret is not None:
-        if not settings.public_url:
-            raise ConfigError(
-                "CAREBOT_TELEGRAM_WEBHOOK_SECRET is set but CAREBOT_PUBLIC_URL is missing "
-                "(webhook mode needs both; without the secret the bot polls)"
-            )
-        if not _SECRET.match(secret):
-            raise ConfigError(
-                "CAREBOT_TELEGRAM_WEBHOOK_SECRET must be 1 to 256 characters among "
-                "A-Z, a-z, 0-9, _ and -"
-            )
-        webhook_url = settings.public_url.rstrip("/") + WEBHOOK_PATH
-    return TelegramConfig(
-        token=settings.telegram_token,
-        api_url=(settings.telegram_api_url or DEFAULT_API_URL).rstrip("/"),
-        webhook_url=webhook_url,
-        secret=secret,
-        staff_chat_id=settings.staff_chat_id,
-    )
 
 
 def build(settings: Settings) -> Channel | None:
@@ -163,46 +111,6 @@ def build(settings: Settings) -> Channel | None:
         outbox_lease=settings.outbox_lease_seconds,
         outbox_poll=settings.outbox_poll_seconds,
     )
-
-
-def command_text(text: str) -> str:
-    """'/book@carebot_bot' is '/book'; '/start <payload>' is '/start' (a deep link's payload
-    carries nothing we use)."""
-    stripped = text.strip()
-    if not stripped.startswith("/"):
-        return text
-    head, _, rest = stripped.partition(" ")
-    head = head.split("@", 1)[0]
-    if head.lower() == "/start":
-        return "/start"
-    return f"{head} {rest}".strip()
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What to do with a press: refuse it (with a message id) or accept it (with its label)."""
-
-    refusal: str | None
-    label: str = ""
-
-
-def judge_press(
-    row: OutboxMessage | None, person: Person | None, data: str, *, in_group: bool
-) -> Verdict:
-    """Whether a press may go to the flows: it must be one of the options of a message we
-    sent, to this person (or, in the staff group, pressed by linked staff)."""
-    label = option_label(row.options, data) if row is not None else None
-    if row is None or label is None:
-        return Verdict(STALE)
-    if in_group:
-        if row.broadcast is None:
-            return Verdict(STALE)
-        return Verdict(None if isinstance(person, Staff) else STAFF_ONLY, label)
-    if person is None:
-        return Verdict(NOT_LINKED)
-    if row.person_id != person.id:
-        return Verdict(FOREIGN)
-    return Verdict(None, label)
 
 
 class TelegramChannel:
@@ -229,9 +137,9 @@ class TelegramChannel:
         self.per_chat = per_chat
         self.group_per_minute = group_per_minute
         self.poller_lease = poller_lease
+        self.poll_timeout = poll_timeout
         self.outbox_lease = outbox_lease
         self.outbox_poll = outbox_poll
-        self.poll_timeout = poll_timeout
         self.api = Bot(
             config.token,
             base_url=f"{config.api_url}/bot",

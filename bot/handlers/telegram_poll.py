@@ -18,16 +18,14 @@ import asyncio
 import contextlib
 import logging
 import time
-import warnings
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
 from telegram import Bot, Update
 from telegram.error import RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.app import Carebot
 from bot.handlers.delivery import worker_id
+from bot.handlers.telegram_transport import retry_seconds
 from bot.services.ports import Leader
 
 log = logging.getLogger(__name__)
@@ -35,14 +33,6 @@ log = logging.getLogger(__name__)
 POLLER = "telegram-poller"  # the leader lease's name
 POLL_TIMEOUT = 25  # seconds one getUpdates call waits for news, at most
 ALLOWED_UPDATES = ["message", "callback_query"]
-
-
-def retry_seconds(exc: RetryAfter) -> float:
-    """A 429's retry_after in seconds (an int or a timedelta, by PTB's migration setting)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class Poller:

@@ -1,15 +1,16 @@
-"""Sending outbox rows with the Bot API: the staff group once per broadcast, Telegram's pace.
+"""Sending outbox rows with the Bot API: one chat each, or once to the staff group for a staff
+broadcast; a 429 becomes a retry at the time Telegram asks.
 
 The bot's overall rate and the staff group's are budgets every worker shares
-(bot.handlers.budget): Telegram counts per bot, not per process. A 429 becomes a retry at
-the moment Telegram asks.
-"""
+(bot.handlers.budget): Telegram counts per bot, not per process."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import warnings
+from datetime import timedelta
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -22,26 +23,30 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.app import Carebot
 from bot.handlers.budget import SharedBudget
 from bot.handlers.delivery import Delivery
-from bot.handlers.telegram_poll import retry_seconds
 from bot.handlers.telegram_render import Markup, html_text, is_inline, markup
 from bot.services.ports import OutboxMessage
 
 log = logging.getLogger(__name__)
-
 PER_SECOND = 28.0  # Telegram: about 30 messages a second overall (bot.settings: a margin)
 GROUP_PER_MINUTE = 19.0  # and 20 a minute in one group
 SETTLE_SECONDS = 5.0  # how long a press waits for the record of the message it was made on
 
 
-class TelegramTransport:
-    """Sends outbox rows with the Bot API; a 429 becomes a retry at the time Telegram asks.
+def retry_seconds(exc: RetryAfter) -> float:
+    """A 429's retry_after in seconds (an int or a timedelta, by PTB's migration setting)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
-    The bot's overall rate and the staff group's are budgets every worker shares
-    (bot.handlers.budget): Telegram counts per bot, not per process."""
+
+class TelegramTransport:
+    """Sends outbox rows with the Bot API; a 429 becomes a retry at the time Telegram asks."""
 
     channel = "telegram"
 
