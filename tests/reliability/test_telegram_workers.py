@@ -43,6 +43,8 @@ PACED = {
     "CAREBOT_TELEGRAM_GROUP_PER_MINUTE": "40",
     "CAREBOT_TELEGRAM_PER_CHAT": "0",
     "CAREBOT_OUTBOX_POLL_SECONDS": "0.05",
+    # Should a stopping worker fail to hand its rows back, they come back after 3 s, not 60.
+    "CAREBOT_OUTBOX_LEASE_SECONDS": "3",
 }
 TESS = ROSTER.telegram_members[0]
 SOPHIE = ROSTER.staff[0]  # the staff group receives the rows addressed to her
