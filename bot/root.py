@@ -179,12 +179,13 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
     # process: out of the collector's sight, a full collection takes ~1 ms instead of ~40 ms
     # of stalled webhooks (bench/RESULTS.md, sms-inbound tail latency).
     gc.freeze()
-    log.info("carebot running on http://%s:%s (database %s)", host, port, settings.database)
     # uvicorn stops serving on SIGTERM, then raises the signal again for the handler that was
     # there before it: the default one would end the process before the `finally` below, and
     # a stopping worker would keep its outbox leases and its Telegram poller lease until they
-    # expire. A graceful stop ends here instead, after handing them back.
-    signal.signal(signal.SIGTERM, lambda *_: None)
+    # expire. Ours asks the server to stop (a SIGTERM before uvicorn listens for it too), and
+    # the stop ends here, after handing them back.
+    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
+    log.info("carebot running on http://%s:%s (database %s)", host, port, settings.database)
     try:
         await server.serve()
     finally:
