@@ -70,3 +70,16 @@ def is_double_booking(exc: Conflict) -> bool:
     """Whether a refused write was the guard against a provider holding two windows."""
     text = str(exc)
     return "double booking" in text or "double_booking" in text
+
+
+class Repository:
+    """A repository over one unit of work's executor (the SQL side of a port).
+
+    Each repository subclasses its port (bot.services.ports) as well: the port states every
+    method's contract once, and the repository inherits it (mypy checks the signatures, help()
+    and inspect.getdoc show the port's docstrings); the repository's own docstrings and
+    comments say only how it keeps that contract.
+    """
+
+    def __init__(self, sql: Executor) -> None:
+        self.sql = sql
