@@ -34,19 +34,20 @@ class Changes(Repository, ports.Changes):
         return change
 
     async def get(self, change_id: int) -> ChangeRequest | None:
-        row = await self.sql.one("SELECT * FROM change_requests WHERE id = ?", (change_id,))
-        return None if row is None else rows.change(row)
+        return await self.one_as(
+            rows.change, "SELECT * FROM change_requests WHERE id = ?", (change_id,)
+        )
 
     async def of_request(self, request_id: int) -> list[ChangeRequest]:
-        found = await self.sql.all(
-            "SELECT * FROM change_requests WHERE request_id = ? ORDER BY id", (request_id,)
+        return await self.all_as(
+            rows.change,
+            "SELECT * FROM change_requests WHERE request_id = ? ORDER BY id",
+            (request_id,),
         )
-        return [rows.change(r) for r in found]
 
     async def decide(self, change_id: int, status: str, at: datetime) -> bool:
-        count = await self.sql.run(
+        return await self.changed_one(
             "UPDATE change_requests SET status = ?, decided_at = ? "
             "WHERE id = ? AND status = 'pending'",
             (status, at, change_id),
         )
-        return count == 1

@@ -23,33 +23,33 @@ class Escalations(Repository, ports.Escalations):
         return Escalation(eid, request_id, reason, about, None, None)
 
     async def get(self, escalation_id: int) -> Escalation | None:
-        row = await self.sql.one("SELECT * FROM escalations WHERE id = ?", (escalation_id,))
-        return None if row is None else rows.escalation(row)
+        return await self.one_as(
+            rows.escalation, "SELECT * FROM escalations WHERE id = ?", (escalation_id,)
+        )
 
     async def of_request(self, request_id: int) -> list[Escalation]:
-        found = await self.sql.all(
-            "SELECT * FROM escalations WHERE request_id = ? ORDER BY id", (request_id,)
+        return await self.all_as(
+            rows.escalation,
+            "SELECT * FROM escalations WHERE request_id = ? ORDER BY id",
+            (request_id,),
         )
-        return [rows.escalation(r) for r in found]
 
     async def claim(self, escalation_id: int, staff_id: str, outcome: str, at: datetime) -> bool:
-        count = await self.sql.run(
+        return await self.changed_one(
             "UPDATE escalations SET handled_by = ?, handled_at = ?, outcome = ? "
             "WHERE id = ? AND handled_by IS NULL AND outcome IS NULL",
             (staff_id, at, outcome, escalation_id),
         )
-        return count == 1
 
     async def close(self, escalation_id: int, outcome: str, at: datetime) -> bool:
-        count = await self.sql.run(
+        return await self.changed_one(
             "UPDATE escalations SET handled_at = ?, outcome = ? "
             "WHERE id = ? AND handled_by IS NULL AND outcome IS NULL",
             (at, outcome, escalation_id),
         )
-        return count == 1
 
     async def open(self) -> list[Escalation]:
-        found = await self.sql.all(
-            "SELECT * FROM escalations WHERE handled_by IS NULL AND outcome IS NULL ORDER BY id"
+        return await self.all_as(
+            rows.escalation,
+            "SELECT * FROM escalations WHERE handled_by IS NULL AND outcome IS NULL ORDER BY id",
         )
-        return [rows.escalation(r) for r in found]

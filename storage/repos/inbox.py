@@ -15,12 +15,11 @@ class Inbox(Repository, ports.Inbox):
         self, channel: str, external_id: str, address: str, payload: str, at: datetime
     ) -> bool:
         row = await self.sql.one("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM inbound")
-        count = await self.sql.run(
+        return await self.changed_one(
             "INSERT INTO inbound (channel, external_id, received_at, address, payload, seq) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (channel, external_id, at, address, payload, int(row["n"]) if row else 1),
         )
-        return count == 1
 
     async def unprocessed(self, limit: int) -> list[tuple[str, str, str, str]]:
         found = await self.sql.all(
@@ -32,9 +31,8 @@ class Inbox(Repository, ports.Inbox):
         return [(r["channel"], r["external_id"], r["address"], r["payload"]) for r in found]
 
     async def mark_processed(self, channel: str, external_id: str, at: datetime) -> bool:
-        count = await self.sql.run(
+        return await self.changed_one(
             "UPDATE inbound SET processed_at = ? WHERE channel = ? AND "
             "external_id = ? AND processed_at IS NULL",
             (at, channel, external_id),
         )
-        return count == 1

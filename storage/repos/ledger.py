@@ -54,16 +54,16 @@ class Ledger(Repository, ports.Ledger):
         return from_minor(int(row["b"])), int(row["c"])
 
     async def history(self, member_id: str, limit: int) -> list[LedgerLine]:
-        found = await self.sql.all(
-            "SELECT * FROM ledger WHERE member_id = ? ORDER BY id DESC LIMIT ?", (member_id, limit)
+        return await self.all_as(
+            rows.ledger_line,
+            "SELECT * FROM ledger WHERE member_id = ? ORDER BY id DESC LIMIT ?",
+            (member_id, limit),
         )
-        return [rows.ledger_line(r) for r in found]
 
     async def of_member(self, member_id: str) -> list[LedgerLine]:
-        found = await self.sql.all(
-            "SELECT * FROM ledger WHERE member_id = ? ORDER BY id", (member_id,)
+        return await self.all_as(
+            rows.ledger_line, "SELECT * FROM ledger WHERE member_id = ? ORDER BY id", (member_id,)
         )
-        return [rows.ledger_line(r) for r in found]
 
     async def between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         found = await self.sql.heavy(
@@ -84,8 +84,7 @@ class Ledger(Repository, ports.Ledger):
         return [(r["request_id"], from_minor(int(r["m"])), from_ts(r["t"])) for r in found]
 
     async def claim_credit_week(self, member_id: str, week: str) -> bool:
-        count = await self.sql.run(
+        return await self.changed_one(
             "INSERT INTO credit_weeks (member_id, week) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (member_id, week),
         )
-        return count == 1

@@ -23,22 +23,20 @@ class Offers(Repository, ports.Offers):
         return Offer(oid, request_id, provider_id, sent_at, deadline, None)
 
     async def get(self, offer_id: int) -> Offer | None:
-        row = await self.sql.one("SELECT * FROM offers WHERE id = ?", (offer_id,))
-        return None if row is None else rows.offer(row)
+        return await self.one_as(rows.offer, "SELECT * FROM offers WHERE id = ?", (offer_id,))
 
     async def open_for(self, provider_id: str) -> list[Offer]:
-        found = await self.sql.all(
+        return await self.all_as(
+            rows.offer,
             "SELECT * FROM offers WHERE provider_id = ? AND answer IS NULL ORDER BY id",
             (provider_id,),
         )
-        return [rows.offer(r) for r in found]
 
     async def answer(self, offer_id: int, answer: str, at: datetime) -> bool:
-        count = await self.sql.run(
+        return await self.changed_one(
             "UPDATE offers SET answer = ?, answered_at = ? WHERE id = ? AND answer IS NULL",
             (answer, at, offer_id),
         )
-        return count == 1
 
     async def providers_asked(self, request_id: int) -> set[str]:
         found = await self.sql.all(

@@ -14,8 +14,7 @@ class Once(Repository, ports.Once):
     """Keys seen once per scope (migration 015); a second sighting is refused."""
 
     async def first(self, scope: str, key: str, at: datetime) -> bool:
-        count = await self.sql.run(
+        return await self.changed_one(
             "INSERT INTO once_keys (scope, key, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (scope, key, at),
         )
-        return count == 1

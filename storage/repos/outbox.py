@@ -48,20 +48,22 @@ class Outbox(Repository, ports.Outbox):
         )
 
     async def after(self, after_id: int) -> list[OutboxMessage]:
-        found = await self.sql.all(
-            "SELECT * FROM outbox WHERE id > ? AND state != 'dropped' ORDER BY id", (after_id,)
+        return await self.all_as(
+            rows.outbox,
+            "SELECT * FROM outbox WHERE id > ? AND state != 'dropped' ORDER BY id",
+            (after_id,),
         )
-        return [rows.outbox(r) for r in found]
 
     async def last_id(self) -> int:
         row = await self.sql.one("SELECT COALESCE(MAX(id), 0) AS m FROM outbox")
         return int(row["m"]) if row else 0
 
     async def last_to(self, person_id: str) -> OutboxMessage | None:
-        row = await self.sql.one(
-            "SELECT * FROM outbox WHERE person_id = ? ORDER BY id DESC LIMIT 1", (person_id,)
+        return await self.one_as(
+            rows.outbox,
+            "SELECT * FROM outbox WHERE person_id = ? ORDER BY id DESC LIMIT 1",
+            (person_id,),
         )
-        return None if row is None else rows.outbox(row)
 
     async def claim(
         self, channel: str, now: datetime, limit: int, *, owner: str, until: datetime
@@ -159,8 +161,9 @@ class Outbox(Repository, ports.Outbox):
         )
 
     async def broadcast_rows(self, key: str) -> list[OutboxMessage]:
-        found = await self.sql.all("SELECT * FROM outbox WHERE broadcast = ? ORDER BY id", (key,))
-        return [rows.outbox(r) for r in found]
+        return await self.all_as(
+            rows.outbox, "SELECT * FROM outbox WHERE broadcast = ? ORDER BY id", (key,)
+        )
 
     async def advance_delivery(
         self, external_id: str, status: str, over: Sequence[str]
@@ -191,9 +194,9 @@ class Outbox(Repository, ports.Outbox):
         )
 
     async def by_telegram_message(self, chat_id: int, message_id: int) -> OutboxMessage | None:
-        row = await self.sql.one(
+        return await self.one_as(
+            rows.outbox,
             "SELECT o.* FROM outbox o JOIN telegram_messages t ON "
             "t.outbox_id = o.id WHERE t.chat_id = ? AND t.message_id = ?",
             (chat_id, message_id),
         )
-        return None if row is None else rows.outbox(row)

@@ -82,10 +82,11 @@ class Requests(Repository, ports.Requests):
         return rows.request(row)
 
     async def by_seq(self, member_id: str, seq: int) -> Request | None:
-        row = await self.sql.one(
-            "SELECT * FROM requests WHERE member_id = ? AND member_seq = ?", (member_id, seq)
+        return await self.one_as(
+            rows.request,
+            "SELECT * FROM requests WHERE member_id = ? AND member_seq = ?",
+            (member_id, seq),
         )
-        return None if row is None else rows.request(row)
 
     async def of_member(self, member_id: str, statuses: Iterable[Status]) -> list[Request]:
         return await self._of("member_id", member_id, statuses)
@@ -95,12 +96,12 @@ class Requests(Repository, ports.Requests):
 
     async def _of(self, column: str, person_id: str, statuses: Iterable[Status]) -> list[Request]:
         wanted = [s.value for s in statuses]
-        found = await self.sql.all(
+        return await self.all_as(
+            rows.request,
             f"SELECT * FROM requests WHERE {column} = ? AND status IN "
             f"({marks(len(wanted))}) ORDER BY start_at, id",
             (person_id, *wanted),
         )
-        return [rows.request(r) for r in found]
 
     async def update(
         self,
@@ -160,12 +161,12 @@ class Requests(Repository, ports.Requests):
         self, moment: datetime, statuses: Iterable[Status]
     ) -> list[Request]:
         wanted = [s.value for s in statuses]
-        found = await self.sql.all(
+        return await self.all_as(
+            rows.request,
             f"SELECT * FROM requests WHERE end_at < ? AND status IN "
             f"({marks(len(wanted))}) ORDER BY end_at, id",
             (moment, *wanted),
         )
-        return [rows.request(r) for r in found]
 
     async def between(
         self, start: datetime, end: datetime, provider_ids: Sequence[str] | None = None
@@ -177,10 +178,11 @@ class Requests(Repository, ports.Requests):
                 return []
             where += f" AND provider_id IN ({marks(len(provider_ids))})"
             params += list(provider_ids)
-        found = await self.sql.all(
-            f"SELECT * FROM requests WHERE {where} ORDER BY start_at, id", tuple(params)
+        return await self.all_as(
+            rows.request,
+            f"SELECT * FROM requests WHERE {where} ORDER BY start_at, id",
+            tuple(params),
         )
-        return [rows.request(r) for r in found]
 
     async def open_on_credit(self, member_id: str) -> int:
         row = await self.sql.one(

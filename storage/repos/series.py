@@ -78,7 +78,8 @@ class SeriesRepo(Repository, ports.SeriesRepo):
         return {from_day(r["series_day"]) for r in found}
 
     async def occurrences(self, series_id: int) -> list[Request]:
-        found = await self.sql.all(
-            "SELECT * FROM requests WHERE series_id = ? ORDER BY start_at", (series_id,)
+        return await self.all_as(
+            rows.request,
+            "SELECT * FROM requests WHERE series_id = ? ORDER BY start_at",
+            (series_id,),
         )
-        return [rows.request(r) for r in found]

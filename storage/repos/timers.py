@@ -67,11 +67,10 @@ class Timers(Repository, ports.Timers):
         return int(row["n"]), maybe_ts(row["first"])
 
     async def claim(self, timer_id: int, at: datetime) -> bool:
-        count = await self.sql.run(
+        return await self.changed_one(
             "UPDATE timers SET state = 'fired', fired_at = ? WHERE id = ? AND state = 'pending'",
             (at, timer_id),
         )
-        return count == 1
 
     async def cancel(self, request_id: int, kinds: Iterable[str] | None = None) -> None:
         if kinds is None:
