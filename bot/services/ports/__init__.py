@@ -35,16 +35,33 @@ from bot.services.ports.series import SeriesRepo
 from bot.services.ports.timers import Timers
 
 __all__ = [
+    "Availability",
+    "Breaks",
+    "Changes",
     "Clock",
+    "Conversations",
+    "Coordination",
     "Escalation",
+    "Escalations",
+    "Health",
+    "Imports",
+    "Inbox",
     "Leader",
+    "Ledger",
     "LedgerLine",
     "Offer",
+    "Offers",
+    "Once",
+    "Outbox",
     "OutboxMessage",
     "Regular",
+    "Requests",
+    "Roster",
     "RosterChanges",
+    "SeriesRepo",
     "Store",
     "Timer",
+    "Timers",
     "UnitOfWork",
 ]
 
