@@ -158,6 +158,14 @@ def _parser() -> argparse.ArgumentParser:
     p = command("replay", "run conversation transcripts on a virtual clock")
     p.add_argument("files", nargs="+", type=Path, help="transcripts (see docs/transcripts.md)")
     p.add_argument("-v", "--verbose", action="store_true", help="print each conversation")
+    p.add_argument(
+        "--db",
+        metavar="SERVER",
+        default=os.environ.get("CAREBOT_REPLAY_DATABASE"),
+        help="replay on this PostgreSQL server, postgresql://user@host:port/dbname: each "
+        "transcript in a schema of its own, dropped after it (default: "
+        "$CAREBOT_REPLAY_DATABASE, else a fresh SQLite file per transcript)",
+    )
 
     p = command("demo", "chat with a sample agency in the terminal")
     p.add_argument("--db", default="./carebot-demo.db", help="the demo's SQLite file")
@@ -241,7 +249,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "replay":
         from bot.root import replay_files
 
-        return asyncio.run(replay_files(args.files, args.verbose))
+        if args.db and not _is_url(args.db):
+            raise Refused(
+                f"--db {args.db}: replays start from empty databases; give a PostgreSQL "
+                "server's URL (postgresql://...), or nothing for SQLite files"
+            )
+        return asyncio.run(replay_files(args.files, args.verbose, server=args.db))
     if args.command == "demo":
         from bot.root import run_demo
 

@@ -1,7 +1,8 @@
 """`carebot replay`: run conversation transcripts on a virtual clock (format: docs/transcripts.md).
 
-Each transcript gets a fresh SQLite file and goes through the same flows, use cases, storage
-and timers as the live bot; only the network transport is left out.
+Each transcript gets a fresh database (a SQLite file, or a schema of its own on a PostgreSQL
+server: see Scratch) and goes through the same flows, use cases, storage and timers as the
+live bot; only the network transport is left out.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 from zoneinfo import ZoneInfo
 
 from bot.agency_file import AgencyFileError, load_agency_file
@@ -36,6 +37,29 @@ _SAY = re.compile(r"^([A-Za-z0-9_-]+):\s?(.*)$")
 _EXPECT = re.compile(r"^=>\s*(\S+)\s*(!~|~|-)\s*(.*)$")
 _CHECK = re.compile(r"^\?\s*(\w+)\s+(\S+)\s*(.*)$")
 _REF = re.compile(r"^([A-Za-z0-9_-]+)#(\d+)$")
+
+
+class Scratch(Protocol):
+    """Where each transcript keeps its data (bot.root makes it: a file, or a PostgreSQL schema)."""
+
+    async def make(self, folder: Path) -> str | Path:
+        """A new, empty database for one transcript (`folder` is its own temporary folder)."""
+        ...
+
+    async def drop(self, location: str | Path) -> None:
+        """Remove what make() made outside `folder` (a file goes with its folder)."""
+        ...
+
+
+class InFolder:
+    """The default Scratch: a SQLite file in the transcript's temporary folder."""
+
+    async def make(self, folder: Path) -> str | Path:
+        """replay.db in `folder`."""
+        return folder / "replay.db"
+
+    async def drop(self, location: str | Path) -> None:
+        """Nothing: the folder goes, and the file with it."""
 
 
 class Malformed(Exception):
@@ -69,6 +93,7 @@ class Run:
     out: TextIO
     verbose: bool
     open_bot: Opener
+    scratch: Scratch = field(default_factory=InFolder)
     bot: Carebot | None = None
     clock: VirtualClock | None = None
     agency: AgencyFile | None = None
@@ -76,6 +101,7 @@ class Run:
     step: list[OutboxMessage] = field(default_factory=list)
     step_line: int = 0
     tmp: tempfile.TemporaryDirectory[str] | None = None
+    location: str | Path = ""  # the run's database, once @now made it
     strict: bool = False
     # Ids of the current step's messages that some `~` expectation matched (for @strict).
     matched: set[int] = field(default_factory=set)
@@ -97,11 +123,19 @@ def _parse_moment(text: str, tz: ZoneInfo) -> datetime:
         raise Malformed(f"bad time {text.strip()!r} (want YYYY-MM-DD HH:MM)") from exc
 
 
-async def run_file(path: Path, out: TextIO, verbose: bool = False, *, open_bot: Opener) -> int:
+async def run_file(
+    path: Path,
+    out: TextIO,
+    verbose: bool = False,
+    *,
+    open_bot: Opener,
+    scratch: Scratch | None = None,
+) -> int:
     """Replay one transcript; 0 = every expectation held, 1 = one failed, 2 = malformed.
 
-    `open_bot` (bot.root.open_carebot) opens the fresh database each transcript gets."""
-    run = Run(path, out, verbose, open_bot)
+    `open_bot` (bot.root.open_carebot) opens the fresh database `scratch` makes for each
+    transcript (by default a SQLite file in a temporary folder)."""
+    run = Run(path, out, verbose, open_bot, scratch or InFolder())
     number = 0
     logging.getLogger().addHandler(run.errors)
     try:
@@ -130,6 +164,8 @@ async def run_file(path: Path, out: TextIO, verbose: bool = False, *, open_bot: 
         logging.getLogger().removeHandler(run.errors)
         if run.bot is not None:
             await run.bot.close()
+        if run.location:
+            await run.scratch.drop(run.location)
         if run.tmp is not None:
             run.tmp.cleanup()
 
@@ -177,7 +213,8 @@ async def _directive(run: Run, line: str, number: int) -> None:
             raise Malformed("@now may appear once")
         run.clock = VirtualClock(_parse_moment(arg, run.tz))
         run.tmp = tempfile.TemporaryDirectory(prefix="carebot-replay-")
-        run.bot = await run.open_bot(Path(run.tmp.name) / "replay.db", run.clock)
+        run.location = await run.scratch.make(Path(run.tmp.name))
+        run.bot = await run.open_bot(run.location, run.clock)
         await run.bot.import_agency(run.agency)
         return
     bot, clock, _, tz = _ready(run)
@@ -190,8 +227,8 @@ async def _directive(run: Run, line: str, number: int) -> None:
             raise Malformed("@restart takes no argument")
         _close_step(run)
         await bot.close()
-        assert run.tmp is not None
-        run.bot = await run.open_bot(Path(run.tmp.name) / "replay.db", clock)
+        assert run.location
+        run.bot = await run.open_bot(run.location, clock)
         run.step = []
         return
     if word == "@advance":
@@ -474,13 +511,18 @@ def _compare(what: str, subject: str, wanted: object, actual: object) -> None:
 
 
 async def run_files(
-    paths: list[Path], verbose: bool = False, out: TextIO = sys.stdout, *, open_bot: Opener
+    paths: list[Path],
+    verbose: bool = False,
+    out: TextIO = sys.stdout,
+    *,
+    open_bot: Opener,
+    scratch: Scratch | None = None,
 ) -> int:
     """Replay several transcripts, each on a fresh database; prints 'N passed, M failed'."""
     passed = failed = 0
     worst = 0
     for path in paths:
-        code = await run_file(path, out, verbose, open_bot=open_bot)
+        code = await run_file(path, out, verbose, open_bot=open_bot, scratch=scratch)
         if code == 0:
             passed += 1
         else:

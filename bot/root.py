@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
@@ -16,7 +17,7 @@ from typing import TextIO
 
 import uvicorn
 
-from bot.app import Carebot
+from bot.app import Carebot, Opener
 from bot.clock import SystemClock
 from bot.handlers import demo, export
 from bot.handlers.channels import Channel, build_channels
@@ -27,7 +28,8 @@ from bot.handlers.webconsole.routes import Console
 from bot.replay import run_file, run_files
 from bot.services.ports import Clock
 from bot.settings import ConfigError, Settings
-from storage.engines import open_database
+from storage.engines import is_url, open_database
+from storage.postgres import drop_schema, fresh_schema
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +47,55 @@ async def open_carebot(
     return Carebot(db, clock)
 
 
-async def replay_file(path: Path, out: TextIO, verbose: bool = False) -> int:
-    """Replay one transcript on a fresh database (see bot.replay.run_file)."""
-    return await run_file(path, out, verbose, open_bot=open_carebot)
+# Where `carebot replay` (and the test suite's PostgreSQL pass) replays when no --db is given:
+# a postgresql:// URL gives each transcript a schema of its own on that server.
+REPLAY_SERVER = "CAREBOT_REPLAY_DATABASE"
 
 
-async def replay_files(paths: list[Path], verbose: bool = False, out: TextIO = sys.stdout) -> int:
-    """Replay several transcripts (see bot.replay.run_files)."""
-    return await run_files(paths, verbose, out, open_bot=open_carebot)
+class ReplayDatabases:
+    """Each transcript's database: a SQLite file in its folder, or, given a PostgreSQL server
+    (`server`, else $CAREBOT_REPLAY_DATABASE when it is a postgresql:// URL), a fresh schema
+    there, dropped after the transcript."""
+
+    def __init__(self, server: str | None = None) -> None:
+        server = server or os.environ.get(REPLAY_SERVER) or None
+        self.server = server if server and is_url(server) else None
+
+    async def make(self, folder: Path) -> str | Path:
+        """A fresh schema on the server, or replay.db in `folder`."""
+        if self.server is None:
+            return folder / "replay.db"
+        return await fresh_schema(self.server)
+
+    async def drop(self, location: str | Path) -> None:
+        """Drop the transcript's schema (a file goes with its folder)."""
+        if is_url(location):
+            await drop_schema(str(location))
+
+
+async def replay_file(
+    path: Path,
+    out: TextIO,
+    verbose: bool = False,
+    *,
+    server: str | None = None,
+    open_bot: Opener = open_carebot,
+) -> int:
+    """Replay one transcript on a fresh database (see bot.replay.run_file and
+    ReplayDatabases for `server`)."""
+    return await run_file(path, out, verbose, open_bot=open_bot, scratch=ReplayDatabases(server))
+
+
+async def replay_files(
+    paths: list[Path],
+    verbose: bool = False,
+    out: TextIO = sys.stdout,
+    *,
+    server: str | None = None,
+    open_bot: Opener = open_carebot,
+) -> int:
+    """Replay several transcripts (see bot.replay.run_files and ReplayDatabases)."""
+    return await run_files(paths, verbose, out, open_bot=open_bot, scratch=ReplayDatabases(server))
 
 
 async def run_demo(

@@ -7,7 +7,7 @@ from pathlib import Path
 from bot.app import Carebot
 from bot.services.actions import MAX_BYTES, Action, unpack
 from bot.services.ports import Clock
-from storage.db import Database
+from storage.engines import AnyDatabase, open_database
 
 
 class RecordingCarebot(Carebot):
@@ -26,10 +26,14 @@ class OptionsSeen:
     def __init__(self) -> None:
         self.bots: list[RecordingCarebot] = []
 
-    async def __call__(self, path: Path, clock: Clock) -> Carebot:
-        bot = RecordingCarebot(await Database.open(path), clock)
+    async def __call__(self, location: str | Path, clock: Clock) -> Carebot:
+        bot = RecordingCarebot(await open_database(location), clock)
         self.bots.append(bot)
         return bot
+
+    def databases(self) -> list[AnyDatabase]:
+        """The databases of the Carebots opened so far."""
+        return [bot.db for bot in self.bots if isinstance(bot.db, AnyDatabase)]
 
     def options(self) -> list[tuple[str, str]]:
         return [o for bot in self.bots for o in getattr(bot, "options", [])]

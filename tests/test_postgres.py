@@ -382,3 +382,39 @@ def test_the_demo_never_empties_a_server_database() -> None:
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1
     assert "--keep" in done.stderr
+
+
+async def test_the_demo_plays_on_a_server_database_with_keep(
+    postgres: str, tmp_path: Path
+) -> None:
+    """`demo --db URL --keep` opens the server (not a file named after the URL) and imports
+    the sample agency there."""
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot", "demo", "--db", postgres, "--keep",
+         "--now", "2026-11-23 10:00"],
+        input="/quit\n", capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert not any(tmp_path.iterdir())  # noqa: ASYNC240 - no SQLite file named "postgresql:/..."
+    bot = await open_carebot(postgres, VirtualClock(paris("2026-11-23 10:00")))
+    try:
+        assert await bot.has_agency()
+    finally:
+        await bot.close()
+
+
+async def test_replay_on_a_server_through_the_command_line(postgres: str) -> None:
+    """`carebot replay --db URL` replays on that server (a schema per transcript, dropped
+    after it: tests/test_transcripts.py checks that part in process)."""
+    base = postgres.split("?")[0]
+    chat = str(AGENCY.parent / "answer-deadlines.chat")
+    done = await asyncio.to_thread(_cli, "replay", "--db", base, chat)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
+    nowhere = await asyncio.to_thread(
+        _cli, "replay", "--db", "postgresql://postgres@127.0.0.1:1/nothing", chat
+    )
+    assert nowhere.returncode == 2 and "Connect call failed" in nowhere.stdout, nowhere
+    refused = await asyncio.to_thread(_cli, "replay", "--db", "some.db", chat)
+    assert refused.returncode == 1 and "postgresql://" in refused.stderr

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from bot.flows.router import ROUTES
-from bot.replay import run_files
 from bot.root import replay_file as run_file
+from bot.root import replay_files as run_files
 from bot.services.actions import Verb
+from storage.postgres import PgDatabase, is_url
+from tests import peek
 from tests.action_options import OptionsSeen, check_round_trip
-from tests.conftest import TRANSCRIPTS
+from tests.conftest import TEST_DATABASE, TRANSCRIPTS, postgres_or_skip
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -29,9 +31,29 @@ async def test_transcript(path: Path) -> None:
     seen = OptionsSeen()
     code = await run_files([path], out=out, open_bot=seen)
     assert code == 0, out.getvalue()
+    # The PostgreSQL pass replays on PostgreSQL, not silently on SQLite files.
+    engines = {isinstance(db, PgDatabase) for db in seen.databases()}
+    assert engines == {TEST_DATABASE is not None}, (TEST_DATABASE, seen.databases())
     # Every option any flow showed on the way is a typed action within the 64-byte budget.
     for label, packed in seen.options():
         VERBS_SHOWN.add(check_round_trip(label, packed).verb)
+
+
+async def test_a_replay_on_a_server_gets_a_schema_of_its_own_and_drops_it(tmp_path: Path) -> None:
+    """`carebot replay --db URL` (and the PostgreSQL pass): each transcript in a fresh schema,
+    gone afterwards, whatever CAREBOT_REPLAY_DATABASE says."""
+    server = TEST_DATABASE or "postgresql://postgres@127.0.0.1:5432/test"
+    await postgres_or_skip(server)
+    seen = OptionsSeen()
+    out = io.StringIO()
+
+    assert await run_files(CHATS[:1], out=out, open_bot=seen, server=server) == 0, out.getvalue()
+
+    [db] = seen.databases()
+    assert isinstance(db, PgDatabase) and is_url(db.path), db
+    schema = db.path.split("search_path=")[1].split(",")[0]
+    left = peek.rows(server, "SELECT 1 FROM pg_namespace WHERE nspname = ?", (schema,))
+    assert left == [], f"{schema} was left behind"
 
 
 def test_every_pressable_verb_is_shown_by_some_transcript() -> None:

@@ -292,8 +292,9 @@ class Carebot(ConsoleIntents, OutboxIntents):
 
 
 # How an adapter that makes its own databases (the replay runner, the demo) gets a Carebot
-# from the composition root: a database path and a clock in, an open Carebot out.
-Opener = Callable[[Path, Clock], Awaitable["Carebot"]]
+# from the composition root: a database (a SQLite path or a postgresql:// URL) and a clock in,
+# an open Carebot out.
+Opener = Callable[[str | Path, Clock], Awaitable["Carebot"]]
 
 
 # What a person is told when handling their message failed on our side.

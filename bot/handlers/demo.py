@@ -57,7 +57,8 @@ async def run_demo(
     if not keep:
         _remove_database(db_path)
     clock = VirtualClock(_start_time(tz, now))
-    bot = await open_bot(Path(db_path), clock)
+    # The text as given: Path() would fold a URL's '//' into '/' and make it a file name.
+    bot = await open_bot(db_path, clock)
     try:
         await bot.import_agency(agency)
         console = Console(bot, clock, agency, out)
