@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
@@ -178,6 +179,12 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
     # process: out of the collector's sight, a full collection takes ~1 ms instead of ~40 ms
     # of stalled webhooks (bench/RESULTS.md, sms-inbound tail latency).
     gc.freeze()
+    # uvicorn stops serving on SIGTERM, then raises the signal again for the handler that was
+    # there before it: the default one would end the process before the `finally` below, and
+    # a stopping worker would keep its outbox leases until they expire. Ours asks the server
+    # to stop (a SIGTERM before uvicorn listens for it too), and the stop ends here, after
+    # handing them back.
+    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
     log.info("carebot running on http://%s:%s (database %s)", host, port, settings.database)
     try:
         await server.serve()

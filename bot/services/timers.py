@@ -74,10 +74,25 @@ EFFECTS: dict[str, Effect] = {
 }
 
 
+# The agency-wide rounds, each one pending timer that re-arms itself. A timer row fires once
+# (its claim), but two workers arming a round at the same moment (two imports, two first
+# series) can each add a row, and each row would then re-arm itself daily: a round per worker.
+# A once-only key per round and day makes any second row of a day a no-op that does not re-arm,
+# so the extra rows die out on their first day.
+ROUNDS = frozenset(
+    {series.SERIES_ROLL, hiatus.HIATUS_SWEEP, hiatus.CREDIT_NOTICE, billing.WEEKLY_CREDITS}
+)
+
+
 async def fire(desk: Desk, timer: Timer) -> bool:
     """Claim a due timer and run its effect in this transaction; False if already claimed."""
     if not await desk.tx.timers.claim(timer.id, desk.now):
         return False
+    if timer.kind in ROUNDS:
+        day = desk.local(timer.due_at).date().isoformat()
+        if not await desk.tx.once.first("round", f"{timer.kind}:{day}", desk.now):
+            log.info("timer %s: the %s of %s ran already; not again", timer.id, timer.kind, day)
+            return True
     effect = EFFECTS.get(timer.kind)
     if effect is None:
         log.warning("timer %s has unknown kind %r; dropped", timer.id, timer.kind)
