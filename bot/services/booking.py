@@ -274,7 +274,7 @@ async def answer_offer(desk: Desk, provider: Provider, offer: Offer, accept: boo
     member = await desk.tx.roster.person(request.member_id)
     plang, mlang = desk.lang(provider), desk.lang(member)
     if accept:
-        request = await desk.tx.requests.update(request.id, desk.now, status=Status.CONFIRMED)
+        request = await desk.tx.requests.save(request.confirm(desk.now))
         await appointments.schedule(desk, request)
         weekly = request.series_id is not None
         if request.series_id is not None:
@@ -312,7 +312,7 @@ async def _confirm_rest_of_series(desk: Desk, series_id: int, provider_id: str) 
     """One answer for the whole series (§8.2): every occurrence waiting for it is confirmed."""
     for other in await desk.tx.series.occurrences(series_id):
         if other.status is Status.PENDING and other.provider_id == provider_id:
-            other = await desk.tx.requests.update(other.id, desk.now, status=Status.CONFIRMED)
+            other = await desk.tx.requests.save(other.confirm(desk.now))
             await appointments.schedule(desk, other)
     await desk.tx.series.set_status(series_id, "active")
 
@@ -329,9 +329,7 @@ async def _rest_of_series_to_staff(
             and other.status is Status.PENDING
             and other.provider_id == provider.id
         ):
-            other = await desk.tx.requests.update(
-                other.id, desk.now, status=Status.ESCALATED, provider_id=None
-            )
+            other = await desk.tx.requests.save(other.escalate(desk.now))
             await escalate(desk, other, reason, provider.id)
 
 
@@ -341,9 +339,7 @@ async def provider_unavailable(
     """A provider declined or let the deadline pass: the member is reassured, staff take over."""
     if request.series_id is not None and request.status is Status.PENDING:
         await _rest_of_series_to_staff(desk, request.series_id, provider, reason, request.id)
-    request = await desk.tx.requests.update(
-        request.id, desk.now, status=Status.ESCALATED, provider_id=None
-    )
+    request = await desk.tx.requests.save(request.escalate(desk.now))
     member = await desk.tx.roster.person(request.member_id)
     await desk.tell(
         member,
@@ -539,9 +535,7 @@ async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id
         return
     if await claim(desk, staff, escalation_id, f"offered:{provider.id}") is None:
         return
-    request = await desk.tx.requests.update(
-        request.id, desk.now, status=Status.PENDING, provider_id=provider.id
-    )
+    request = await desk.tx.requests.save(request.offer(provider.id, desk.now))
     await ask_provider(desk, request, provider)
     await tell_other_staff(
         desk,
@@ -574,9 +568,7 @@ async def staff_close_unfilled(desk: Desk, staff: Person, escalation_id: int) ->
 
 async def _unfilled(desk: Desk, request: Request) -> None:
     """Close a request nobody took: the fee goes back to the balance, the member is told."""
-    request = await desk.tx.requests.update(
-        request.id, desk.now, status=Status.UNFILLED, provider_id=None
-    )
+    request = await desk.tx.requests.save(request.close_unfilled(desk.now))
     await appointments.drop(desk, request)
     member = await desk.tx.roster.person(request.member_id)
     if request.fee <= 0:
