@@ -23,17 +23,11 @@ from bot.nlu.commands import find_service, parse_info, wants_booking
 from bot.nlu.replies import parse_reply
 from bot.nlu.when import When, WhenError, parse_when
 from bot.services.actions import Verb
-from bot.services.booking import (
-    available_providers,
-    credit_available,
-    leave_to_staff,
-    money,
-    partly_available,
-    send_request,
-    spans_text,
-)
+from bot.services.booking import credit_available, leave_to_staff, send_request
 from bot.services.desk import Desk, Option
+from bot.services.matching import available_providers, partly_available
 from bot.services.ports import UnitOfWork
+from bot.services.wording import money, spans_text
 
 BIO_SHORT = 48
 Day = date  # the state's field `date` (its stored name) hides the type inside the class

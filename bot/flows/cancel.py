@@ -21,8 +21,8 @@ from bot.services import cancellations
 from bot.services import series as weekly
 from bot.services.actions import Verb
 from bot.services.billing import request_waiver
-from bot.services.booking import describe
 from bot.services.desk import Desk, Option
+from bot.services.wording import describe
 
 UPCOMING = (Status.PENDING, Status.ESCALATED, Status.CONFIRMED)
 _NUMBERS = re.compile(r"\d+")

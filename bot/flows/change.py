@@ -22,8 +22,8 @@ from bot.nlu.commands import find_service
 from bot.nlu.when import WhenError, parse_when
 from bot.services import changes
 from bot.services.actions import Verb
-from bot.services.booking import describe
 from bot.services.desk import Desk, Option
+from bot.services.wording import describe
 
 
 @dataclass

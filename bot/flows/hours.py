@@ -12,8 +12,8 @@ from bot.nlu.hours import parse_hours
 from bot.nlu.replies import parse_reply
 from bot.services import hours
 from bot.services.actions import Verb
-from bot.services.booking import describe
 from bot.services.desk import Desk
+from bot.services.wording import describe
 
 
 @dataclass

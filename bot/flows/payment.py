@@ -10,8 +10,8 @@ from bot.flows.staff import refuse_unless_staff
 from bot.i18n import tr
 from bot.nlu.commands import fold
 from bot.services.billing import PaymentRefused, record_payment
-from bot.services.booking import money, priced
 from bot.services.desk import Desk
+from bot.services.wording import money, priced
 
 PAYMENT_WORDS = frozenset({"/paid", "/paye", "/payment", "/paiement", "paid", "paye", "paiement"})
 # "82", "82.00", "82,5", with or without the euro sign; nothing signed, nothing in exponent form.

@@ -15,8 +15,9 @@ from bot.i18n import fmt_day_time, tr
 from bot.nlu.replies import Reply, parse_reply
 from bot.services import cancellations, dayof
 from bot.services.actions import action
-from bot.services.booking import answer_offer, describe
+from bot.services.booking import answer_offer
 from bot.services.desk import Desk, Option
+from bot.services.wording import describe
 
 # Intent name <-> short code in packed actions.
 CODES = {

@@ -13,8 +13,8 @@ from bot.i18n import fmt_day, fmt_day_time, fmt_month, fmt_time, tr
 from bot.nlu.when import WhenError, parse_when
 from bot.services import dayof
 from bot.services.actions import Verb
-from bot.services.booking import describe, money
 from bot.services.desk import Desk, Option
+from bot.services.wording import describe, money
 
 HELD = (Status.CONFIRMED, Status.IN_PROGRESS)
 

@@ -23,8 +23,8 @@ from bot.nlu.commands import find_service
 from bot.nlu.series import is_series, parse_series
 from bot.services import series as weekly
 from bot.services.actions import Verb
-from bot.services.booking import money
 from bot.services.desk import Desk, Option
+from bot.services.wording import money
 
 
 @dataclass

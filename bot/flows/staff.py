@@ -6,9 +6,10 @@ from bot.domain.agency import Person, Staff
 from bot.domain.booking import OPEN
 from bot.flows.common import help_text
 from bot.i18n import tr
-from bot.services.booking import describe, staff_close_unfilled, staff_offer
+from bot.services.booking import staff_close_unfilled, staff_offer
 from bot.services.desk import Desk
 from bot.services.notices import status_words
+from bot.services.wording import describe
 
 
 async def refuse_unless_staff(desk: Desk, person: Person) -> bool:

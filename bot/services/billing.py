@@ -13,17 +13,10 @@ from bot.domain.money import ZERO
 from bot.i18n import N_, tr
 from bot.services import appointments, hiatus
 from bot.services.actions import action
-from bot.services.booking import (
-    claim,
-    describe,
-    described,
-    escalation_of_kind,
-    money,
-    priced,
-    tell_other_staff,
-)
 from bot.services.desk import Desk, Option
+from bot.services.escalations import claim, escalation_of_kind, tell_other_staff
 from bot.services.ports import UnitOfWork
+from bot.services.wording import describe, described, money, priced
 
 log = logging.getLogger(__name__)
 WEEKLY_CREDITS = "weekly_credits"

@@ -9,8 +9,9 @@ from bot.domain.booking import Request, Status
 from bot.i18n import tr
 from bot.services import disputes
 from bot.services.billing import charge_text, settle, waiver_option
-from bot.services.booking import ANSWER_DEADLINE, describe, money, priced
+from bot.services.booking import ANSWER_DEADLINE
 from bot.services.desk import Desk, Option
+from bot.services.wording import describe, money, priced
 
 CANCELLABLE = (Status.PENDING, Status.ESCALATED, Status.CONFIRMED, Status.IN_PROGRESS)
 

@@ -13,16 +13,9 @@ from bot.domain.errors import DoubleBooking
 from bot.i18n import LANGUAGES, N_, fmt_window, tr
 from bot.services import appointments
 from bot.services.actions import action
-from bot.services.booking import (
-    claim,
-    describe,
-    described,
-    escalate,
-    escalation_of_kind,
-    money,
-    tell_other_staff,
-)
 from bot.services.desk import Desk, Option
+from bot.services.escalations import claim, escalate, escalation_of_kind, tell_other_staff
+from bot.services.wording import describe, described, money
 
 
 def change_text(desk: Desk, change: ChangeRequest, lang: str) -> str:

@@ -16,10 +16,11 @@ from bot.i18n import N_, fmt_day, fmt_day_time, fmt_time, fmt_window, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.billing import charge_text, settle
-from bot.services.booking import described, escalate, priced
 from bot.services.desk import Desk
+from bot.services.escalations import escalate
 from bot.services.notices import Label, Notice, clock
 from bot.services.ports import Timer
+from bot.services.wording import described, priced
 
 log = logging.getLogger(__name__)
 UNDER_WAY = (Status.CONFIRMED, Status.IN_PROGRESS)

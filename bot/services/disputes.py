@@ -7,9 +7,9 @@ from bot.domain.booking import Request, Status
 from bot.i18n import fmt_time, tr
 from bot.services.actions import action
 from bot.services.billing import charge_text
-from bot.services.booking import describe
 from bot.services.desk import Desk, Option
 from bot.services.notices import clock
+from bot.services.wording import describe
 
 DISPUTE = "dispute"  # the escalation reason; staff waive or keep the charge as for a waiver
 

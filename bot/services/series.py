@@ -20,14 +20,10 @@ from bot.domain.booking import Request, Series, Status, answer_deadline, session
 from bot.domain.errors import DoubleBooking, SeriesDayTaken
 from bot.i18n import fmt_day, fmt_day_time, tr
 from bot.services import appointments
-from bot.services.booking import (
-    ANSWER_DEADLINE,
-    SHOWN,
-    charge_fee,
-    escalate,
-    offer_options,
-)
+from bot.services.booking import ANSWER_DEADLINE, charge_fee, offer_options
 from bot.services.desk import Desk
+from bot.services.escalations import escalate
+from bot.services.matching import SHOWN
 
 SERIES_ROLL = "series_roll"
 MAX_WEEKS = 104  # a series without an end still has one: two years, then it is booked again

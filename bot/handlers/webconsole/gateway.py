@@ -23,8 +23,7 @@ from bot.flows.payment import parse_amount
 from bot.flows.router import Press, handle
 from bot.i18n import N_, fmt_day, fmt_day_time, fmt_month, fmt_time, normalize_language, tr
 from bot.nlu.hours import HoursChange
-from bot.services import booking as booking_service
-from bot.services import hours
+from bot.services import escalations, hours, wording
 from bot.services.billing import PaymentRefused, member_account, record_payment, signed_money
 from bot.services.changes import review_lines
 from bot.services.console_links import SEEN_ONCE, LinkClaim
@@ -297,16 +296,16 @@ class Gateway:
                     "{member} owes {owed}: a payment of {amount} is more than that. "
                     "Nothing recorded.",
                     member=member.name,
-                    owed=booking_service.money(desk, refused.owed, lang),
-                    amount=booking_service.money(desk, amount, lang),
+                    owed=wording.money(desk, refused.owed, lang),
+                    amount=wording.money(desk, amount, lang),
                 )
             log.info("console: %s recorded a payment of %s for %s", staff.id, amount, member.id)
             shown = tr(
                 lang,
                 "Payment of {amount} recorded for {member}. Still to pay: {owed}.",
-                amount=booking_service.money(desk, amount, lang),
+                amount=wording.money(desk, amount, lang),
                 member=member.name,
-                owed=booking_service.money(desk, after.owed, lang),
+                owed=wording.money(desk, after.owed, lang),
             )
         for hook in self.bot.after_commit:
             await hook()
@@ -326,7 +325,7 @@ class Gateway:
                     member = await desk.tx.roster.person(request.member_id)
                     appointments.append(
                         (
-                            booking_service.describe(desk, request, lang),
+                            wording.describe(desk, request, lang),
                             member.name,
                             _status(request, lang),
                         )
@@ -340,7 +339,7 @@ class Gateway:
             for start, end in ((last_month, this_month), (this_month, next_month)):
                 rows = await desk.tx.ledger.payouts(provider.id, start, end)
                 total = sum((amount for _, amount, _ in rows), Decimal("0.00"))
-                owed.append((fmt_month(start, lang), booking_service.money(desk, total, lang)))
+                owed.append((fmt_month(start, lang), wording.money(desk, total, lang)))
             today = desk.local(desk.now).date()
             hours = [
                 (w.weekday, _weekday(w.weekday, lang), _clock(w.start), _clock(w.end))
@@ -368,7 +367,7 @@ class Gateway:
                 return HoursEdit(False, provider.name, not_a_day_off=True)
             broken = await hours.at_risk(desk, provider, schedule)
             if broken:
-                listed = [booking_service.describe(desk, r, lang) for r in broken]
+                listed = [wording.describe(desk, r, lang) for r in broken]
                 return HoursEdit(False, provider.name, broken=listed)
             await hours.apply(desk, provider, schedule)
             plang = desk.lang(provider)
@@ -449,7 +448,7 @@ async def _appointment_line(desk: Desk, request: Request, lang: str) -> str:
     who = "-"
     if request.provider_id:
         who = (await desk.tx.roster.person(request.provider_id)).name
-    return f"{booking_service.describe(desk, request, lang)}, {who} ({_status(request, lang)})"
+    return f"{wording.describe(desk, request, lang)}, {who} ({_status(request, lang)})"
 
 
 async def _statement(desk: Desk, member: Member, lang: str) -> Statement:
@@ -469,8 +468,8 @@ async def _statement(desk: Desk, member: Member, lang: str) -> Statement:
             )
         )
     return Statement(
-        booking_service.money(desk, account.owed, lang),
-        booking_service.money(desk, account.credit, lang),
+        wording.money(desk, account.owed, lang),
+        wording.money(desk, account.credit, lang),
         account.credits,
         lines,
     )
@@ -483,7 +482,7 @@ async def _card(desk: Desk, escalation: Escalation, lang: str, staff: Staff) -> 
     """What an escalation says and the chat's buttons for it, in the staff member's language."""
     request = await desk.tx.requests.get(escalation.request_id)
     member = await desk.tx.roster.person(request.member_id)
-    what = booking_service.describe(desk, request, lang)
+    what = wording.describe(desk, request, lang)
     kind = WAIVER_KINDS.get(escalation.reason, "escalation")
     options: Sequence[Option] = []
     if escalation.reason in ("waiver", "dispute"):
@@ -518,12 +517,10 @@ async def _card(desk: Desk, escalation: Escalation, lang: str, staff: Staff) -> 
                 "Request from {member} ({what}). {why}",
                 member=member.name,
                 what=what,
-                why=tr(lang, booking_service.REASONS.get(escalation.reason, ""), provider=about),
+                why=tr(lang, escalations.REASONS.get(escalation.reason, ""), provider=about),
             )
 
-        composed = (await booking_service._with_actions(desk, escalation, request, head))(
-            lang, staff
-        )
+        composed = (await escalations._with_actions(desk, escalation, request, head))(lang, staff)
         text, options = composed if isinstance(composed, tuple) else (composed, [])
     handled = None
     if not escalation.is_open:
