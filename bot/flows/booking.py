@@ -9,15 +9,7 @@ from bot.domain.agency import Member, Provider
 from bot.domain.booking import NoticeProblem, check_window, session_price
 from bot.domain.errors import DoubleBooking
 from bot.domain.ranking import Candidate
-from bot.flows.conversation import (
-    FlowState,
-    give_up_option,
-    leave,
-    load,
-    pressed,
-    save,
-    step_action,
-)
+from bot.flows.conversation import FlowState, leave, load, pressed, save
 from bot.i18n import fmt_day, fmt_day_time, fmt_hours, fmt_window, tr
 from bot.nlu.commands import find_service, parse_info, wants_booking
 from bot.nlu.replies import parse_reply
@@ -155,10 +147,8 @@ async def _ask_service(desk: Desk, member: Member, state: Booking) -> None:
     state.step = "service"
     state = await save(desk, member, state)
     lang = desk.lang(member)
-    options: list[Option] = [
-        (s.label(lang), step_action(state, "s", s.id)) for s in desk.services.values()
-    ]
-    options.append(give_up_option(state, lang))
+    options: list[Option] = [(s.label(lang), state.act("s", s.id)) for s in desk.services.values()]
+    options.append(state.give_up(lang))
     await desk.send(member, tr(lang, "Which service do you need?"), options)
 
 
@@ -268,9 +258,9 @@ async def _offer_providers(desk: Desk, member: Member, state: Booking) -> None:
                 fee=money(desk, fee, lang),
             ),
             [
-                (tr(lang, "Leave it to the team"), step_action(state, "staff")),
-                (tr(lang, "Another time"), step_action(state, "w")),
-                give_up_option(state, lang),
+                (tr(lang, "Leave it to the team"), state.act("staff")),
+                (tr(lang, "Another time"), state.act("w")),
+                state.give_up(lang),
             ],
         )
         return
@@ -296,10 +286,10 @@ def _provider_options(
         options.append(
             (
                 _short_profile(c.provider, lang, c.had_before),
-                step_action(state, "p", c.provider.id),
+                state.act("p", c.provider.id),
             )
         )
-    options.append(give_up_option(state, lang))
+    options.append(state.give_up(lang))
     return options
 
 
@@ -388,8 +378,8 @@ async def _summary(desk: Desk, member: Member, state: Booking, provider_id: str)
         member,
         text,
         [
-            (tr(lang, "Confirm and send"), step_action(state, "ok")),
-            give_up_option(state, lang),
+            (tr(lang, "Confirm and send"), state.act("ok")),
+            state.give_up(lang),
         ],
     )
 

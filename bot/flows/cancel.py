@@ -7,15 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.domain.agency import Member
 from bot.domain.booking import Request, Status
-from bot.flows.conversation import (
-    FlowState,
-    give_up_option,
-    leave,
-    load,
-    pressed,
-    save,
-    step_action,
-)
+from bot.flows.conversation import FlowState, leave, load, pressed, save
 from bot.i18n import fmt_day_time, tr
 from bot.services import cancellations
 from bot.services import series as weekly
@@ -73,11 +65,9 @@ async def begin(desk: Desk, member: Member) -> None:
         await desk.tell(member, "You have no upcoming booking to cancel.")
         return
     state = await save(desk, member, Cancelling(step="pick", cands=[r.id for r in bookings]))
-    options: list[Option] = [
-        (await label(desk, r, lang), step_action(state, "r", r.id)) for r in bookings
-    ]
+    options: list[Option] = [(await label(desk, r, lang), state.act("r", r.id)) for r in bookings]
     if len(bookings) > 1:
-        options.append((tr(lang, "All of them ({n})", n=len(bookings)), step_action(state, "all")))
+        options.append((tr(lang, "All of them ({n})", n=len(bookings)), state.act("all")))
     # A weekly series can be ended in one go: all its upcoming sessions (§8.5).
     for series_id in dict.fromkeys(r.series_id for r in bookings if r.series_id is not None):
         series = await desk.tx.series.get(series_id)
@@ -86,10 +76,10 @@ async def begin(desk: Desk, member: Member) -> None:
             options.append(
                 (
                     tr(lang, "End the series: {what}", what=what),
-                    step_action(state, "sr", series_id),
+                    state.act("sr", series_id),
                 )
             )
-    options.append(give_up_option(state, lang))
+    options.append(state.give_up(lang))
     await desk.send(
         member,
         tr(
@@ -185,13 +175,13 @@ async def _summary(desk: Desk, member: Member, state: Cancelling, chosen: list[i
     else:
         lines.append(tr(lang, "You may add a reason in a reply."))
     options: list[Option] = [
-        (tr(lang, "Confirm the cancellation"), step_action(state, "ok")),
-        (tr(lang, "Keep my booking"), step_action(state, "x")),
+        (tr(lang, "Confirm the cancellation"), state.act("ok")),
+        (tr(lang, "Keep my booking"), state.act("x")),
     ]
     if len(chosen) == 1 and not state.end_series:
         single = await desk.tx.requests.get(chosen[0])
         if single.series_id is not None:
-            options.insert(1, (tr(lang, "This one and all later ones"), step_action(state, "fut")))
+            options.insert(1, (tr(lang, "This one and all later ones"), state.act("fut")))
     await desk.send(member, "\n".join(lines), options)
 
 

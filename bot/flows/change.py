@@ -8,15 +8,7 @@ from datetime import datetime
 from bot.domain.agency import Member
 from bot.domain.booking import Status, check_window
 from bot.flows.cancel import label, upcoming
-from bot.flows.conversation import (
-    FlowState,
-    give_up_option,
-    leave,
-    load,
-    pressed,
-    save,
-    step_action,
-)
+from bot.flows.conversation import FlowState, leave, load, pressed, save
 from bot.i18n import fmt_window, tr
 from bot.nlu.commands import find_service
 from bot.nlu.when import WhenError, parse_when
@@ -49,10 +41,8 @@ async def begin(desk: Desk, member: Member) -> None:
         await desk.tell(member, "You have no confirmed upcoming booking to change.")
         return
     state = await save(desk, member, Changing(step="pick", cands=[r.id for r in bookings]))
-    options: list[Option] = [
-        (await label(desk, r, lang), step_action(state, "r", r.id)) for r in bookings
-    ]
-    options.append(give_up_option(state, lang))
+    options: list[Option] = [(await label(desk, r, lang), state.act("r", r.id)) for r in bookings]
+    options.append(state.give_up(lang))
     await desk.send(member, tr(lang, "Which booking do you want to change?"), options)
 
 
@@ -73,10 +63,10 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
             member,
             tr(lang, "What do you want to change?"),
             [
-                (tr(lang, "Date and time"), step_action(state, "k", "time")),
-                (tr(lang, "Service"), step_action(state, "k", "service")),
-                (tr(lang, "Notes for the provider"), step_action(state, "k", "notes")),
-                give_up_option(state, lang),
+                (tr(lang, "Date and time"), state.act("k", "time")),
+                (tr(lang, "Service"), state.act("k", "service")),
+                (tr(lang, "Notes for the provider"), state.act("k", "notes")),
+                state.give_up(lang),
             ],
         )
     elif choice == "k" and rest and rest[0] in ("time", "service", "notes"):
@@ -103,11 +93,11 @@ async def _ask_value(desk: Desk, member: Member, state: Changing, kind: str) -> 
     else:
         request = await desk.tx.requests.get(state.request)
         options: list[Option] = [
-            (s.label(lang), step_action(state, "s", s.id))
+            (s.label(lang), state.act("s", s.id))
             for s in desk.services.values()
             if s.id != request.service_id
         ]
-        options.append(give_up_option(state, lang))
+        options.append(state.give_up(lang))
         await desk.send(member, tr(lang, "Which service instead?"), options)
 
 
@@ -185,8 +175,8 @@ async def _summary(desk: Desk, member: Member, state: Changing) -> None:
         member,
         text,
         [
-            (tr(lang, "Send the change"), step_action(state, "ok")),
-            give_up_option(state, lang),
+            (tr(lang, "Send the change"), state.act("ok")),
+            state.give_up(lang),
         ],
     )
 

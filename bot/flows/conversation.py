@@ -31,6 +31,14 @@ class FlowState:
     tok: int = 0
     step: str = ""
 
+    def act(self, *args: object) -> str:
+        """An option's action, bound to this step of this flow."""
+        return action(self.FLOW, self.tok, *args)
+
+    def give_up(self, lang: str) -> Option:
+        """The 'give up' option every step offers."""
+        return (tr(lang, "Give up"), self.act("x"))
+
 
 S = TypeVar("S", bound=FlowState)
 
@@ -89,16 +97,6 @@ async def leave(desk: Desk, person: Person) -> None:
     """End whatever flow the person is in."""
     await desk.tx.conversations.end(person.id)
     desk.conversations[person.id] = None
-
-
-def step_action(state: FlowState, *args: object) -> str:
-    """An option's action, bound to this step of this flow."""
-    return action(state.FLOW, state.tok, *args)
-
-
-def give_up_option(state: FlowState, lang: str) -> Option:
-    """The 'give up' option every step offers."""
-    return (tr(lang, "Give up"), step_action(state, "x"))
 
 
 async def pressed(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.domain.agency import AvailabilityWindow, Provider
-from bot.flows.conversation import FlowState, leave, pressed, save, step_action
+from bot.flows.conversation import FlowState, leave, pressed, save
 from bot.i18n import tr
 from bot.nlu.hours import parse_hours
 from bot.nlu.replies import parse_reply
@@ -96,8 +96,8 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
         provider,
         "\n".join(lines),
         [
-            (tr(lang, "Yes, change my hours and cancel these"), step_action(state, "ok")),
-            (tr(lang, "No, keep my hours"), step_action(state, "x")),
+            (tr(lang, "Yes, change my hours and cancel these"), state.act("ok")),
+            (tr(lang, "No, keep my hours"), state.act("x")),
         ],
     )
     return True

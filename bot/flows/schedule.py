@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from bot.domain.agency import Provider
 from bot.domain.booking import Status
-from bot.flows.conversation import FlowState, leave, load, pressed, save, step_action
+from bot.flows.conversation import FlowState, leave, load, pressed, save
 from bot.i18n import fmt_day, fmt_day_time, fmt_month, fmt_time, tr
 from bot.nlu.when import WhenError, parse_when
 from bot.services import dayof
@@ -46,7 +46,7 @@ async def list_appointments(desk: Desk, provider: Provider) -> None:
             options.append(
                 (
                     tr(lang, "Move {when}", when=fmt_day_time(desk.local(request.start), lang)),
-                    step_action(state, "r", request.id),
+                    state.act("r", request.id),
                 )
             )
     await desk.send(provider, "\n".join(lines), options)
@@ -108,8 +108,8 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
             member=member.name,
         ),
         [
-            (tr(lang, "Yes, agreed with the client"), step_action(state, "ok")),
-            (tr(lang, "Give up"), step_action(state, "x")),
+            (tr(lang, "Yes, agreed with the client"), state.act("ok")),
+            (tr(lang, "Give up"), state.act("x")),
         ],
     )
     return True

@@ -9,15 +9,7 @@ from datetime import date, timedelta
 
 from bot.domain.agency import Member, Provider
 from bot.domain.booking import Series, Status, session_price
-from bot.flows.conversation import (
-    FlowState,
-    give_up_option,
-    leave,
-    load,
-    pressed,
-    save,
-    step_action,
-)
+from bot.flows.conversation import FlowState, leave, load, pressed, save
 from bot.i18n import fmt_day, ntr, tr
 from bot.nlu.commands import find_service
 from bot.nlu.series import is_series, parse_series
@@ -88,9 +80,9 @@ async def start(desk: Desk, member: Member, text: str) -> bool:
         state.step = "service"
         state = await save(desk, member, state)
         options: list[Option] = [
-            (s.label(lang), step_action(state, "s", s.id)) for s in desk.services.values()
+            (s.label(lang), state.act("s", s.id)) for s in desk.services.values()
         ]
-        options.append(give_up_option(state, lang))
+        options.append(state.give_up(lang))
         await desk.send(member, tr(lang, "Which service?"), options)
         return True
     await _providers(desk, member, state)
@@ -130,11 +122,11 @@ async def _providers(desk: Desk, member: Member, state: Weekly) -> None:
                 free=c.free,
                 of=c.of,
             ),
-            step_action(state, "p", c.provider.id),
+            state.act("p", c.provider.id),
         )
         for c in found
     ]
-    options.append(give_up_option(state, lang))
+    options.append(state.give_up(lang))
     await desk.send(
         member,
         tr(
@@ -221,8 +213,8 @@ async def _summary(desk: Desk, member: Member, state: Weekly) -> None:
             until=end_text,
         ),
         [
-            (tr(lang, "Confirm and send"), step_action(state, "ok")),
-            give_up_option(state, lang),
+            (tr(lang, "Confirm and send"), state.act("ok")),
+            state.give_up(lang),
         ],
     )
 
