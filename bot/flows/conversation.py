@@ -70,11 +70,16 @@ def parse(cls: type[S], data: dict[str, Any]) -> S | None:
     return state
 
 
+async def _stored(desk: Desk, person: Person) -> tuple[str, dict[str, Any]] | None:
+    """The person's flow and its stored state (read once per message, however many ask)."""
+    if person.id not in desk.conversations:
+        desk.conversations[person.id] = await desk.tx.conversations.get(person.id)
+    return desk.conversations[person.id]
+
+
 async def load(desk: Desk, person: Person, cls: type[S]) -> S | None:
     """The person's state in the flow of `cls`, or None when they are elsewhere."""
-    if person.id not in desk.conversations:  # one read per message, however many flows ask
-        desk.conversations[person.id] = await desk.tx.conversations.get(person.id)
-    found = desk.conversations[person.id]
+    found = await _stored(desk, person)
     if found is None or found[0] != cls.FLOW:
         return None
     return parse(cls, found[1])  # a fresh object: a flow may change it without saving it
@@ -91,6 +96,12 @@ async def save(desk: Desk, person: Person, state: S) -> S:
     await desk.tx.conversations.save(person.id, state.FLOW, stored, desk.now)
     desk.conversations[person.id] = (state.FLOW, stored)
     return state
+
+
+async def on_step(desk: Desk, person: Person, flow: str, tok: str) -> bool:
+    """Whether the person is at this step of this flow (its options are live)."""
+    found = await _stored(desk, person)
+    return found is not None and found[0] == flow and str(found[1].get("tok")) == tok
 
 
 async def leave(desk: Desk, person: Person) -> None:
