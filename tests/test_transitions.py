@@ -198,3 +198,16 @@ async def test_a_message_that_meets_a_concurrent_change_is_redone_once_cleanly(
     assert len(calls) == 2
     # The first attempt's answer was rolled back with it: the person reads one answer.
     assert sent and len({m.text for m in sent}) == len(sent)
+
+
+async def test_an_illegal_move_reaching_the_app_is_a_clear_refusal_not_an_apology(
+    bot: Carebot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refused(desk: Desk, person: Person, inbound: Inbound) -> None:
+        await desk.tell(person, "Balance")  # written, then rolled back with the rest
+        raise IllegalTransition(1, S.COMPLETED, Move.CANCEL)
+
+    monkeypatch.setattr(carebot_module, "handle", refused)
+    sent = await step(bot, "bob", "cancel booking")
+    assert [m.text for m in sent][:1] == ["This choice is no longer available."]
+    assert "Balance" not in [m.text for m in sent]

@@ -15,7 +15,7 @@ from bot.app.backend import Backend
 from bot.app.office import OfficeIntents
 from bot.app.outbox import OutboxIntents
 from bot.domain.agency import AgencyFile, Person
-from bot.domain.errors import NotFound, RequestChanged
+from bot.domain.errors import IllegalTransition, NotFound, RequestChanged
 from bot.flows.router import Inbound, Press, Text, decode, encode, handle
 from bot.i18n import for_channel, normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
@@ -145,6 +145,11 @@ class Carebot(OfficeIntents, OutboxIntents):
                     if attempt == REDOS_ON_CHANGE:
                         raise
                     log.info("redoing a message on %s: %s", channel, exc)
+        except IllegalTransition as exc:
+            # A request is no longer where the message expected it (a check that missed a
+            # state): nothing was written; the person hears that their choice has gone.
+            log.warning("refused on %s: %s", channel, exc)
+            await self._refuse(channel, delivery_id, address)
         except Exception:
             # Rolled back: nothing half-done stays. Mark it processed anyway (a message that
             # crashes the bot must not crash it forever), and apologise, in new transactions.
@@ -206,6 +211,14 @@ class Carebot(OfficeIntents, OutboxIntents):
         await desk.tx.outbox.enqueue(
             at=desk.now, person_id=None, channel=channel, address=address, text=text
         )
+
+    async def _refuse(self, channel: str, delivery_id: str, address: str) -> None:
+        async with open_desk(self.db, self.clock, self.agency_cache) as desk:
+            await desk.tx.inbox.mark_processed(channel, delivery_id, desk.now)
+            person = await desk.tx.roster.by_address(channel, address)
+            if person is not None:
+                with use_language(desk.lang(person)):
+                    await desk.stale(person)
 
     async def _apologise(self, channel: str, address: str) -> None:
         try:
