@@ -29,12 +29,12 @@ from bot.flows import (
     staff,
 )
 from bot.flows.conversation import leave, on_step
-from bot.i18n import tr
 from bot.nlu.commands import fold, match_command
 from bot.nlu.replies import parse_reply
 from bot.services import billing, changes, dayof
 from bot.services.actions import SHAPES, STEP, Action, Refused, Verb, unpack
 from bot.services.desk import Desk, Option
+from bot.services.notices import Label, as_shown
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 2000  # longer messages are cut: nobody books care in a novel
@@ -90,14 +90,10 @@ async def handle(desk: Desk, person: Person, inbound: Inbound) -> None:
     if options:
         picked = _pick(text, options)
         if picked == "out_of_range":
-            await desk.send(
-                person,
-                tr(
-                    desk.lang(person),
-                    "Please answer with a number from 1 to {n}.",
-                    n=len(options),
-                ),
-                options,
+            # The same options again, as they were written for this person.
+            shown: list[tuple[Label, str]] = [(as_shown(label), act) for label, act in options]
+            await desk.tell(
+                person, "Please answer with a number from 1 to {n}.", shown, n=len(options)
             )
             return
         if picked is not None:

@@ -13,6 +13,7 @@ from bot.services import appointments
 from bot.services.actions import action
 from bot.services.desk import Compose, Desk, Option
 from bot.services.matching import available_providers, partly_available
+from bot.services.notices import Notice, phrase
 from bot.services.ports import Escalation
 from bot.services.wording import describe, spans_text
 
@@ -162,16 +163,15 @@ async def claim(desk: Desk, staff: Person, escalation_id: int, outcome: str) -> 
 async def tell_other_staff(
     desk: Desk, acting: Person, escalation_id: int, outcome_msg: str, **params: object
 ) -> None:
-    """Tell every staff member who acted on an escalation, and how."""
-
+    """Tell the staff member who acted on an escalation that it is done, and every other
+    staff member who acted, and how (the one who acts is not told of their own action)."""
+    done = phrase(outcome_msg, **params)
     # Always the name, never "you": one copy of this may be what a whole staff group reads.
-    def compose(lang: str, _: Person) -> str:
-        return tr(
-            lang,
+    await desk.notify_staff(
+        Notice(
             "Escalation #{id}: {staff} {done}",
-            id=escalation_id,
-            staff=acting.name,
-            done=tr(lang, outcome_msg, **params),
-        )
-
-    await desk.tell_staff(compose)
+            {"id": escalation_id, "staff": acting.name, "done": done},
+        ),
+        but=acting,
+    )
+    await desk.tell(acting, "Escalation #{id}: you {done}", id=escalation_id, done=done)
