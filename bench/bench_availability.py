@@ -121,6 +121,7 @@ if __name__ == "__main__":
     parser.add_argument("--own-hours", type=int, default=None)
     parser.add_argument("--db", action="append", help="'sqlite' or a postgresql:// URL")
     args = parser.parse_args()
+    engines.stop_cleanly()
     locations = args.db or [engines.SQLITE]
     columns = []
     for location in locations:

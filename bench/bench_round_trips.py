@@ -159,4 +159,5 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--db", action="append", help="'sqlite' or a postgresql:// URL")
     args = parser.parse_args()
+    engines.stop_cleanly()
     asyncio.run(main(args.db or [engines.SQLITE], args.messages))

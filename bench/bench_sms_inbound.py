@@ -236,13 +236,21 @@ def _sent(fake_url: str) -> dict[str, float]:
     return arrived
 
 
-def _wait_replies(fake_url: str, phase: Phase, timeout: float) -> dict[str, float]:
-    """When each posted number's reply reached the fake Twilio."""
+def _wait_replies(
+    fake_url: str, phase: Phase, idle: float = 20.0, limit: float = 900.0
+) -> dict[str, float]:
+    """When each posted number's reply reached the fake Twilio: waits for all of them while
+    replies keep coming (a slow configuration drains its backlog, which its replies/s shows),
+    and gives up after `idle` seconds without a new one."""
     wanted = {to for to, _, _, code in phase.posted if code == 200}
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit
+    seen, progress = -1, time.monotonic()
     while True:
         arrived = {to: at for to, at in _sent(fake_url).items() if to in wanted}
-        if len(arrived) == len(wanted) or time.monotonic() > deadline:
+        if len(arrived) != seen:
+            seen, progress = len(arrived), time.monotonic()
+        now = time.monotonic()
+        if len(arrived) == len(wanted) or now > deadline or now - progress > idle:
             return arrived
         time.sleep(0.2)
 
@@ -323,7 +331,7 @@ def _measure_bot(
                 asyncio.run(_run_phase(*load))
                 used += len(phase.posted)
                 server.phases.append(phase)
-                server.replies.append(_wait_replies(fake_url, phase, 90))
+                server.replies.append(_wait_replies(fake_url, phase))
                 print(f"{server.label} {phase.name}: done", file=sys.stderr)
                 if used >= len(numbers):
                     print("not enough members for the next phase: use --members", file=sys.stderr)
@@ -428,6 +436,7 @@ def main() -> int:
     parser.add_argument("--profile", help="run the (first) bot under cProfile, writing this file")
     parser.add_argument("--quick", action="store_true", help="2 s per phase (a smoke run)")
     args = parser.parse_args()
+    engines.stop_cleanly()
     if args.quick:
         args.seconds, args.members = 2.0, min(args.members, 6000)
     args.rates = [float(r) for r in args.rates.split(",") if r] + [None]

@@ -289,6 +289,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--db", action="append", help="'sqlite' or a postgresql:// URL")
     args = parser.parse_args()
+    engines.stop_cleanly()
     if args.burst + args.flood > args.appointments:
         parser.error("--burst + --flood must not exceed --appointments (one prompt each)")
     if args.conversations > args.members:

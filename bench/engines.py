@@ -14,7 +14,9 @@ asks for synchronous_commit itself.
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -23,6 +25,12 @@ from typing import Any
 from storage.postgres import drop_schema, fresh_schema, is_url, translate
 
 SQLITE = "sqlite"
+
+
+def stop_cleanly() -> None:
+    """Make SIGTERM (a timeout, someone stopping the run) raise SystemExit, so that the
+    benchmark's finally blocks stop the processes it started and drop its schema."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 def engine(location: str) -> str:
