@@ -43,14 +43,14 @@ RAW_SENDS: Counter[str] = Counter(
         "bot/services/billing.py:request_waiver": 1,
         "bot/services/booking.py:answer_offer": 3,
         "bot/services/booking.py:ask_provider": 1,
-        "bot/services/booking.py:escalate": 1,
-        "bot/services/booking.py:remind_staff": 1,
         "bot/services/booking.py:unfilled_at_start": 1,
         "bot/services/cancellations.py:_cancel_one": 1,
         "bot/services/cancellations.py:cancel": 1,
         "bot/services/changes.py:apply": 2,
         "bot/services/changes.py:submit": 1,
         "bot/services/dayof.py:late": 1,
+        "bot/services/escalations.py:escalate": 1,
+        "bot/services/escalations.py:remind_staff": 1,
     }
 )
 

@@ -72,6 +72,15 @@ class Outbox:
         )
         return None if row is None else rows.outbox(row)
 
+    async def last_with_options_to(self, person_id: str) -> OutboxMessage | None:
+        """The newest message queued for a person that had options."""
+        row = await self.sql.one(
+            "SELECT * FROM outbox WHERE person_id = ? AND options_json IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1",
+            (person_id,),
+        )
+        return None if row is None else rows.outbox(row)
+
     async def claim(
         self, channel: str, now: datetime, limit: int, *, owner: str, until: datetime
     ) -> list[OutboxMessage]:
