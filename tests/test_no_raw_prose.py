@@ -31,8 +31,6 @@ RAW_SENDS: Counter[str] = Counter(
         "bot/flows/change.py:_summary": 1,
         "bot/flows/change.py:begin": 1,
         "bot/flows/change.py:on_press": 1,
-        "bot/flows/hours.py:on_press": 1,
-        "bot/flows/hours.py:on_text": 5,
         "bot/flows/schedule.py:earnings": 1,
         "bot/flows/schedule.py:list_appointments": 1,
         "bot/flows/schedule.py:on_text": 1,
