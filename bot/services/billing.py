@@ -15,6 +15,7 @@ from bot.services import appointments, hiatus
 from bot.services.actions import action
 from bot.services.desk import Desk, Option
 from bot.services.escalations import claim, escalation_of_kind, tell_other_staff
+from bot.services.notices import Label
 from bot.services.ports import UnitOfWork
 from bot.services.wording import describe, described, money, priced
 
@@ -154,9 +155,9 @@ async def add_weekly_credits(desk: Desk, due_at: datetime) -> None:
 # --- emergency waivers ------------------------------------------------------------------------
 
 
-def waiver_option(request_id: int, lang: str) -> tuple[str, str]:
+def waiver_option(request_id: int) -> tuple[Label, str]:
     """The option offered after a late cancellation."""
-    return (tr(lang, "Ask for an emergency waiver"), action("wv", request_id))
+    return (N_("Ask for an emergency waiver"), action("wv", request_id))
 
 
 async def request_waiver(desk: Desk, member: Member, request: Request, reason: str) -> None:
