@@ -35,8 +35,6 @@ RAW_SENDS: Counter[str] = Counter(
         "bot/flows/series.py:_providers": 1,
         "bot/flows/series.py:_summary": 2,
         "bot/flows/series.py:start": 1,
-        "bot/services/billing.py:request_waiver": 1,
-        "bot/services/dayof.py:late": 1,
         "bot/services/escalations.py:escalate": 1,
         "bot/services/escalations.py:remind_staff": 1,
     }
