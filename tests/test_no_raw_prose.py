@@ -15,8 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = frozenset({"send", "tell_staff"})
-# Where Desk itself sends: the renderer's own low-level send (notify) and tell_staff.
-RENDERER = {"bot/services/desk.py:Desk.notify", "bot/services/desk.py:Desk.tell_staff"}
+# Where Desk itself sends: the renderer's own low-level send (notify).
+RENDERER = {"bot/services/desk.py:Desk.notify"}
 
 RAW_SENDS: Counter[str] = Counter(
     {
@@ -35,8 +35,6 @@ RAW_SENDS: Counter[str] = Counter(
         "bot/flows/series.py:_providers": 1,
         "bot/flows/series.py:_summary": 2,
         "bot/flows/series.py:start": 1,
-        "bot/services/escalations.py:escalate": 1,
-        "bot/services/escalations.py:remind_staff": 1,
     }
 )
 
