@@ -15,6 +15,7 @@ from bot.nlu.when import WhenError, parse_when
 from bot.services import changes
 from bot.services.actions import Verb
 from bot.services.desk import Desk, Option
+from bot.services.notices import Label
 from bot.services.wording import describe
 
 
@@ -34,16 +35,17 @@ class Changing(FlowState):
 
 async def begin(desk: Desk, member: Member) -> None:
     """'modifier', 'change booking', /change."""
-    lang = desk.lang(member)
     bookings = await upcoming(desk, member, (Status.CONFIRMED,))
     if not bookings:
         await leave(desk, member)
         await desk.tell(member, "You have no confirmed upcoming booking to change.")
         return
     state = await save(desk, member, Changing(step="pick", cands=[r.id for r in bookings]))
-    options: list[Option] = [(await label(desk, r, lang), state.act("r", r.id)) for r in bookings]
-    options.append(state.give_up(lang))
-    await desk.send(member, tr(lang, "Which booking do you want to change?"), options)
+    options: list[tuple[Label, str]] = [
+        (await label(desk, r), state.act("r", r.id)) for r in bookings
+    ]
+    options.append(state.give_up_option())
+    await desk.tell(member, "Which booking do you want to change?", options)
 
 
 async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:

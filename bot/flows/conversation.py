@@ -15,9 +15,10 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from bot.domain.agency import Person
-from bot.i18n import tr
+from bot.i18n import N_, tr
 from bot.services.actions import action
 from bot.services.desk import Desk, Option
+from bot.services.notices import Label
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,10 @@ class FlowState:
     def give_up(self, lang: str) -> Option:
         """The 'give up' option every step offers."""
         return (tr(lang, "Give up"), self.act("x"))
+
+    def give_up_option(self) -> tuple[Label, str]:
+        """The 'give up' option every step offers, as a notice's option."""
+        return (N_("Give up"), self.act("x"))
 
 
 S = TypeVar("S", bound=FlowState)
