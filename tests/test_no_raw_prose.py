@@ -25,10 +25,6 @@ RAW_SENDS: Counter[str] = Counter(
         "bot/flows/booking.py:_offer_providers": 2,
         "bot/flows/booking.py:_show_profile": 1,
         "bot/flows/booking.py:_summary": 1,
-        "bot/flows/series.py:_book": 1,
-        "bot/flows/series.py:_providers": 1,
-        "bot/flows/series.py:_summary": 2,
-        "bot/flows/series.py:start": 1,
     }
 )
 
