@@ -151,7 +151,7 @@ async def _ask_service(desk: Desk, member: Member, state: Booking) -> None:
     options: list[tuple[Label, str]] = [
         (s.label, state.act("s", s.id)) for s in desk.services.values()
     ]
-    options.append(state.give_up_option())
+    options.append(state.give_up())
     await desk.tell(member, "Which service do you need?", options)
 
 
@@ -257,7 +257,7 @@ async def _offer_providers(desk: Desk, member: Member, state: Booking) -> None:
         options: list[tuple[Label, str]] = [
             (N_("Leave it to the team"), state.act("staff")),
             (N_("Another time"), state.act("w")),
-            state.give_up_option(),
+            state.give_up(),
         ]
         await desk.notify(member, Lines([*reading, nobody], options))
         return
@@ -274,7 +274,7 @@ def _provider_options(state: Booking, candidates: list[Candidate]) -> list[tuple
         (partial(_short_profile, c.provider, c.had_before), state.act("p", c.provider.id))
         for c in candidates
     ]
-    options.append(state.give_up_option())
+    options.append(state.give_up())
     return options
 
 
@@ -362,7 +362,7 @@ async def _summary(desk: Desk, member: Member, state: Booking, provider_id: str)
         )
     options: list[tuple[Label, str]] = [
         (N_("Confirm and send"), state.act("ok")),
-        state.give_up_option(),
+        state.give_up(),
     ]
     await desk.notify(member, Lines([head, cost, Notice("Send the request?")], options))
 

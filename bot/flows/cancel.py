@@ -81,7 +81,7 @@ async def begin(desk: Desk, member: Member) -> None:
             options.append(
                 (phrase("End the series: {what}", what=what), state.act("sr", series_id))
             )
-    options.append(state.give_up_option())
+    options.append(state.give_up())
     await desk.tell(
         member,
         'Which booking do you want to cancel? (Several: reply with their numbers, e.g. "1 3".)',

@@ -45,7 +45,7 @@ async def begin(desk: Desk, member: Member) -> None:
     options: list[tuple[Label, str]] = [
         (await label(desk, r), state.act("r", r.id)) for r in bookings
     ]
-    options.append(state.give_up_option())
+    options.append(state.give_up())
     await desk.tell(member, "Which booking do you want to change?", options)
 
 
@@ -65,7 +65,7 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
             (N_("Date and time"), state.act("k", "time")),
             (N_("Service"), state.act("k", "service")),
             (N_("Notes for the provider"), state.act("k", "notes")),
-            state.give_up_option(),
+            state.give_up(),
         ]
         await desk.tell(member, "What do you want to change?", options)
     elif choice == "k" and rest and rest[0] in ("time", "service", "notes"):
@@ -95,7 +95,7 @@ async def _ask_value(desk: Desk, member: Member, state: Changing, kind: str) -> 
             for s in desk.services.values()
             if s.id != request.service_id
         ]
-        options.append(state.give_up_option())
+        options.append(state.give_up())
         await desk.tell(member, "Which service instead?", options)
 
 
@@ -171,7 +171,7 @@ async def _summary(desk: Desk, member: Member, state: Changing) -> None:
         lines.append(Notice("The agency reviews changes before they apply."))
     options: list[tuple[Label, str]] = [
         (N_("Send the change"), state.act("ok")),
-        state.give_up_option(),
+        state.give_up(),
     ]
     await desk.notify(member, Lines(lines, options))
 

@@ -15,9 +15,9 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from bot.domain.agency import Person
-from bot.i18n import N_, tr
+from bot.i18n import N_
 from bot.services.actions import action
-from bot.services.desk import Desk, Option
+from bot.services.desk import Desk
 from bot.services.notices import Label
 
 log = logging.getLogger(__name__)
@@ -36,12 +36,8 @@ class FlowState:
         """An option's action, bound to this step of this flow."""
         return action(self.FLOW, self.tok, *args)
 
-    def give_up(self, lang: str) -> Option:
+    def give_up(self) -> tuple[Label, str]:
         """The 'give up' option every step offers."""
-        return (tr(lang, "Give up"), self.act("x"))
-
-    def give_up_option(self) -> tuple[Label, str]:
-        """The 'give up' option every step offers, as a notice's option."""
         return (N_("Give up"), self.act("x"))
 
 

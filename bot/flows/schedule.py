@@ -101,7 +101,7 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
     member = await desk.tx.roster.person(request.member_id)
     options: list[tuple[Label, str]] = [
         (N_("Yes, agreed with the client"), state.act("ok")),
-        (N_("Give up"), state.act("x")),
+        state.give_up(),
     ]
     await desk.tell(
         provider,

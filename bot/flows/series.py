@@ -84,7 +84,7 @@ async def start(desk: Desk, member: Member, text: str) -> bool:
         options: list[tuple[Label, str]] = [
             (s.label, state.act("s", s.id)) for s in desk.services.values()
         ]
-        options.append(state.give_up_option())
+        options.append(state.give_up())
         await desk.tell(member, "Which service?", options)
         return True
     await _providers(desk, member, state)
@@ -121,7 +121,7 @@ async def _providers(desk: Desk, member: Member, state: Weekly) -> None:
         )
         for c in found
     ]
-    options.append(state.give_up_option())
+    options.append(state.give_up())
     await desk.tell(
         member,
         "{what}, from {first}: {n} sessions in the next {days} days. Who can take them:",
@@ -196,7 +196,7 @@ async def _summary(desk: Desk, member: Member, state: Weekly) -> None:
     await desk.notify(member, cost)
     options: list[tuple[Label, str]] = [
         (N_("Confirm and send"), state.act("ok")),
-        state.give_up_option(),
+        state.give_up(),
     ]
     await desk.tell(
         member,
