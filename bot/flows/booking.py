@@ -148,11 +148,9 @@ def _window(state: Booking) -> tuple[datetime, datetime]:
 async def _ask_service(desk: Desk, member: Member, state: Booking) -> None:
     state.step = "service"
     state = await save(desk, member, state)
-    options: list[tuple[Label, str]] = [
-        (s.label, state.act("s", s.id)) for s in desk.services.values()
-    ]
-    options.append(state.give_up())
-    await desk.tell(member, "Which service do you need?", options)
+    await desk.tell(
+        member, "Which service do you need?", state.service_options(desk.services.values())
+    )
 
 
 async def _ask_window(

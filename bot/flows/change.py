@@ -90,13 +90,8 @@ async def _ask_value(desk: Desk, member: Member, state: Changing, kind: str) -> 
         await desk.tell(member, "Write your notes for the provider in one message.")
     else:
         request = await desk.tx.requests.get(state.request)
-        options: list[tuple[Label, str]] = [
-            (s.label, state.act("s", s.id))
-            for s in desk.services.values()
-            if s.id != request.service_id
-        ]
-        options.append(state.give_up())
-        await desk.tell(member, "Which service instead?", options)
+        others = [s for s in desk.services.values() if s.id != request.service_id]
+        await desk.tell(member, "Which service instead?", state.service_options(others))
 
 
 async def on_text(desk: Desk, member: Member, text: str) -> bool:

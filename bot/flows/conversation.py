@@ -9,12 +9,13 @@ flows wrote by hand before, so a conversation stored by an older version still l
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from bot.domain.agency import Person
+from bot.domain.agency import Person, Service
 from bot.i18n import N_
 from bot.services.actions import action
 from bot.services.desk import Desk
@@ -39,6 +40,10 @@ class FlowState:
     def give_up(self) -> tuple[Label, str]:
         """The 'give up' option every step offers."""
         return (N_("Give up"), self.act("x"))
+
+    def service_options(self, services: Iterable[Service]) -> list[tuple[Label, str]]:
+        """Each service as an option (verb 's'), then 'give up'."""
+        return [*((s.label, self.act("s", s.id)) for s in services), self.give_up()]
 
 
 S = TypeVar("S", bound=FlowState)

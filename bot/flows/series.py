@@ -81,11 +81,7 @@ async def start(desk: Desk, member: Member, text: str) -> bool:
     if state.service is None:
         state.step = "service"
         state = await save(desk, member, state)
-        options: list[tuple[Label, str]] = [
-            (s.label, state.act("s", s.id)) for s in desk.services.values()
-        ]
-        options.append(state.give_up())
-        await desk.tell(member, "Which service?", options)
+        await desk.tell(member, "Which service?", state.service_options(desk.services.values()))
         return True
     await _providers(desk, member, state)
     return True
