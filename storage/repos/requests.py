@@ -10,18 +10,16 @@ from typing import Any
 from bot.domain.booking import Request, Status, Transition
 from bot.domain.errors import DoubleBooking, NotFound, RequestChanged, SeriesDayTaken
 from bot.domain.money import to_minor
+from bot.services import ports
 from storage.repos import rows
-from storage.repos.sql import Conflict, Executor, is_double_booking, marks
+from storage.repos.sql import Conflict, Repository, is_double_booking, marks
 
 # The day-of-care moments a request records (migrations 002 and 009).
 MARKS = frozenset({"arrived_at", "absent_at", "phones_at", "expected_at", "client_cancel_at"})
 
 
-class Requests:
-    """Members' requests for care, numbered per member."""
-
-    def __init__(self, sql: Executor) -> None:
-        self.sql = sql
+class Requests(Repository, ports.Requests):
+    """The requests table."""
 
     async def add(
         self,
@@ -39,8 +37,6 @@ class Requests:
         series_id: int | None = None,
         series_day: date | None = None,
     ) -> Request:
-        """Insert a request; raises DoubleBooking when the provider's window is taken (and
-        SeriesDayTaken when that occurrence of the series exists already)."""
         row = await self.sql.one(
             "SELECT COALESCE(MAX(member_seq), 0) + 1 AS n FROM requests WHERE member_id = ?",
             (member_id,),
@@ -79,40 +75,34 @@ class Requests:
         return await self.get(rid)
 
     async def get(self, request_id: int) -> Request:
-        """A request by id."""
         row = await self.sql.one("SELECT * FROM requests WHERE id = ?", (request_id,))
         if row is None:
             raise NotFound(f"request {request_id}")
         return rows.request(row)
 
     async def by_seq(self, member_id: str, seq: int) -> Request | None:
-        """A member's K-th request."""
-        row = await self.sql.one(
-            "SELECT * FROM requests WHERE member_id = ? AND member_seq = ?", (member_id, seq)
+        return await self.one_as(
+            rows.request,
+            "SELECT * FROM requests WHERE member_id = ? AND member_seq = ?",
+            (member_id, seq),
         )
-        return None if row is None else rows.request(row)
 
     async def of_member(self, member_id: str, statuses: Iterable[Status]) -> list[Request]:
-        """A member's requests in these statuses, soonest first."""
         return await self._of("member_id", member_id, statuses)
 
     async def of_provider(self, provider_id: str, statuses: Iterable[Status]) -> list[Request]:
-        """A provider's requests in these statuses, soonest first."""
         return await self._of("provider_id", provider_id, statuses)
 
     async def _of(self, column: str, person_id: str, statuses: Iterable[Status]) -> list[Request]:
         wanted = [s.value for s in statuses]
-        found = await self.sql.all(
+        return await self.all_as(
+            rows.request,
             f"SELECT * FROM requests WHERE {column} = ? AND status IN "
             f"({marks(len(wanted))}) ORDER BY start_at, id",
             (person_id, *wanted),
         )
-        return [rows.request(r) for r in found]
 
     async def save(self, transition: Transition) -> Request:
-        """Store a status change, only if the request still stands where it started (else
-        RequestChanged: another unit of work moved it first); raises DoubleBooking when a
-        provider it now holds is taken."""
         before, after = transition.before, transition.after
         try:
             changed = await self.sql.run(
@@ -137,7 +127,6 @@ class Requests:
         return await self.get(before.id)
 
     async def waive(self, request_id: int, at: datetime) -> Request:
-        """Cancel a settled request's charge and payout (an approved waiver)."""
         await self.sql.run(
             "UPDATE requests SET charge_minor = 0, payout_minor = 0, updated_at = ? WHERE id = ?",
             (at, request_id),
@@ -145,7 +134,6 @@ class Requests:
         return await self.get(request_id)
 
     async def mark(self, request_id: int, at: datetime, mark: str, value: datetime | None) -> None:
-        """Set or clear one day-of-care mark (see MARKS)."""
         if mark not in MARKS:
             raise ValueError(mark)
         await self.sql.run(
@@ -154,7 +142,6 @@ class Requests:
         )
 
     async def move(self, request_id: int, start: datetime, end: datetime, at: datetime) -> Request:
-        """Move a request to a new window; raises DoubleBooking when it collides."""
         try:
             await self.sql.run(
                 "UPDATE requests SET start_at = ?, end_at = ?, updated_at = ? WHERE id = ?",
@@ -169,19 +156,17 @@ class Requests:
     async def unsettled_before(
         self, moment: datetime, statuses: Iterable[Status]
     ) -> list[Request]:
-        """Requests in these statuses whose end is before `moment`, oldest first."""
         wanted = [s.value for s in statuses]
-        found = await self.sql.all(
+        return await self.all_as(
+            rows.request,
             f"SELECT * FROM requests WHERE end_at < ? AND status IN "
             f"({marks(len(wanted))}) ORDER BY end_at, id",
             (moment, *wanted),
         )
-        return [rows.request(r) for r in found]
 
     async def between(
         self, start: datetime, end: datetime, provider_ids: Sequence[str] | None = None
     ) -> list[Request]:
-        """Requests overlapping [start, end) (of these providers only, when given), by start."""
         where = "start_at < ? AND end_at > ?"
         params: list[object] = [end, start]
         if provider_ids is not None:
@@ -189,13 +174,13 @@ class Requests:
                 return []
             where += f" AND provider_id IN ({marks(len(provider_ids))})"
             params += list(provider_ids)
-        found = await self.sql.all(
-            f"SELECT * FROM requests WHERE {where} ORDER BY start_at, id", tuple(params)
+        return await self.all_as(
+            rows.request,
+            f"SELECT * FROM requests WHERE {where} ORDER BY start_at, id",
+            tuple(params),
         )
-        return [rows.request(r) for r in found]
 
     async def open_on_credit(self, member_id: str) -> int:
-        """How many of a member's open requests will use a session credit."""
         row = await self.sql.one(
             "SELECT COUNT(*) AS n FROM requests WHERE member_id = ? AND "
             "paid_by_credit = 1 AND status IN ('pending', 'escalated', "
@@ -214,7 +199,6 @@ class Requests:
         notes: str | None = None,
         cancel_reason: str | None = None,
     ) -> Request:
-        """Change a request's service and price, notes, or cancellation reason."""
         sets: list[str] = ["updated_at = ?"]
         args: list[Any] = [at]
         for column, value in (
