@@ -15,7 +15,7 @@ from bot.app.backend import Backend
 from bot.app.console import ConsoleIntents
 from bot.app.outbox import OutboxIntents
 from bot.domain.agency import AgencyFile, Person
-from bot.domain.errors import NotFound
+from bot.domain.errors import IllegalTransition, NotFound, RequestChanged
 from bot.flows.router import Inbound, Press, Text, decode, encode, handle
 from bot.i18n import N_, for_channel, normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
@@ -27,6 +27,7 @@ from bot.services.timers import fire
 
 log = logging.getLogger(__name__)
 TIMER_BATCH = 50
+REDOS_ON_CHANGE = 2  # a message redone after a concurrent status change, at most this often
 
 
 class Carebot(ConsoleIntents, OutboxIntents):
@@ -134,17 +135,21 @@ class Carebot(ConsoleIntents, OutboxIntents):
     ) -> None:
         """Handle one accepted delivery; its processed mark commits with its effects."""
         try:
-            async with open_desk(
-                self.db, self.clock, self.agency_cache, self.console_links
-            ) as desk:
-                if not await desk.tx.inbox.mark_processed(channel, delivery_id, desk.now):
-                    return
-                person = await desk.tx.roster.by_address(channel, address)
-                if person is None:
-                    await self._stranger(desk, channel, address)
-                else:
-                    with use_language(desk.lang(person)):
-                        await handle(desk, person, inbound)
+            for attempt in range(1 + REDOS_ON_CHANGE):
+                try:
+                    await self._handle(channel, delivery_id, address, inbound)
+                    break
+                except RequestChanged as exc:
+                    # Another worker moved a request this message acted on, and nothing of
+                    # ours was written: redo it against the request as it stands now.
+                    if attempt == REDOS_ON_CHANGE:
+                        raise
+                    log.info("redoing a message on %s: %s", channel, exc)
+        except IllegalTransition as exc:
+            # A request is no longer where the message expected it (a check that missed a
+            # state): nothing was written; the person hears that their choice has gone.
+            log.warning("refused on %s: %s", channel, exc)
+            await self._refuse(channel, delivery_id, address)
         except Exception:
             # Rolled back: nothing half-done stays. Mark it processed anyway (a message that
             # crashes the bot must not crash it forever), and apologise, in new transactions.
@@ -154,6 +159,20 @@ class Carebot(ConsoleIntents, OutboxIntents):
             await self._apologise(channel, address)
         for hook in self.after_commit:
             await hook()
+
+    async def _handle(
+        self, channel: str, delivery_id: str, address: str, inbound: Inbound
+    ) -> None:
+        """One attempt at a delivery, in one unit of work (nothing stays if it raises)."""
+        async with open_desk(self.db, self.clock, self.agency_cache, self.console_links) as desk:
+            if not await desk.tx.inbox.mark_processed(channel, delivery_id, desk.now):
+                return
+            person = await desk.tx.roster.by_address(channel, address)
+            if person is None:
+                await self._stranger(desk, channel, address)
+            else:
+                with use_language(desk.lang(person)):
+                    await handle(desk, person, inbound)
 
     async def receive_from(
         self, person_id: str, inbound: Inbound, delivery_id: str | None = None
@@ -192,6 +211,14 @@ class Carebot(ConsoleIntents, OutboxIntents):
         await desk.tx.outbox.enqueue(
             at=desk.now, person_id=None, channel=channel, address=address, text=text
         )
+
+    async def _refuse(self, channel: str, delivery_id: str, address: str) -> None:
+        async with open_desk(self.db, self.clock, self.agency_cache) as desk:
+            await desk.tx.inbox.mark_processed(channel, delivery_id, desk.now)
+            person = await desk.tx.roster.by_address(channel, address)
+            if person is not None:
+                with use_language(desk.lang(person)):
+                    await desk.stale(person)
 
     async def _apologise(self, channel: str, address: str) -> None:
         try:
