@@ -15,7 +15,7 @@ from bot.app.backend import Backend
 from bot.app.office import OfficeIntents
 from bot.app.outbox import OutboxIntents
 from bot.domain.agency import AgencyFile, Person
-from bot.domain.errors import NotFound
+from bot.domain.errors import Contention, NotFound
 from bot.flows.router import Inbound, Press, Text, decode, encode, handle
 from bot.i18n import for_channel, normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
@@ -42,6 +42,8 @@ class Carebot(OfficeIntents, OutboxIntents):
         self.agency_cache = AgencyCache()
         # Set by `carebot run` when the web console is configured: "/console" sends a link.
         self.console_links: ConsoleLinks | None = None
+        # The timers of the batch being fired (to drop the one whose effect keeps failing).
+        self._firing: list[int] = []
 
     async def close(self) -> None:
         """Close the database."""
@@ -114,12 +116,37 @@ class Carebot(OfficeIntents, OutboxIntents):
         return fresh
 
     async def process_pending(self, limit: int = 100) -> int:
-        """Process accepted deliveries in arrival order (after a crash too); returns how many."""
-        async with self.db.transaction() as tx:
-            pending = await tx.inbox.unprocessed(limit)
-        for channel, delivery_id, address, payload in pending:
-            await self._process(channel, delivery_id, address, decode(payload))
-        return len(pending)
+        """Process accepted deliveries (after a crash too), each person's in arrival order,
+        one unit of work each, up to `limit`; returns how many were taken. Several workers may
+        run this at once on one PostgreSQL database: each takes what no other is processing."""
+        done = 0
+        while done < limit and await self._process_next():
+            done += 1
+        return done
+
+    async def _process_next(self) -> bool:
+        """Take the next delivery and handle it; False when none waits."""
+        taken: tuple[str, str, str, str] | None = None
+        try:
+            async with open_desk(
+                self.db, self.clock, self.agency_cache, self.console_links
+            ) as desk:
+                taken = await desk.tx.inbox.take_next(desk.now)
+                if taken is None:
+                    return False
+                channel, _, address, payload = taken
+                await self._handle(desk, channel, address, decode(payload))
+        except Contention:
+            # Rolled back because another worker's unit of work crossed ours: taken again.
+            log.info("processing an inbound message met another worker's; again")
+            return True
+        except Exception:
+            if taken is None:
+                raise
+            await self._failed(taken[0], taken[1], taken[2])
+        for hook in self.after_commit:
+            await hook()
+        return True
 
     async def receive(
         self, channel: str, address: str, inbound: Inbound, delivery_id: str | None = None
@@ -133,27 +160,42 @@ class Carebot(OfficeIntents, OutboxIntents):
         self, channel: str, delivery_id: str, address: str, inbound: Inbound
     ) -> None:
         """Handle one accepted delivery; its processed mark commits with its effects."""
-        try:
-            async with open_desk(
-                self.db, self.clock, self.agency_cache, self.console_links
-            ) as desk:
-                if not await desk.tx.inbox.mark_processed(channel, delivery_id, desk.now):
-                    return
-                person = await desk.tx.roster.by_address(channel, address)
-                if person is None:
-                    await self._stranger(desk, channel, address)
-                else:
-                    with use_language(desk.lang(person)):
-                        await handle(desk, person, inbound)
-        except Exception:
-            # Rolled back: nothing half-done stays. Mark it processed anyway (a message that
-            # crashes the bot must not crash it forever), and apologise, in new transactions.
-            log.exception("handling a message on %s failed", channel)
-            async with self.db.transaction() as tx:
-                await tx.inbox.mark_processed(channel, delivery_id, self.clock.now())
-            await self._apologise(channel, address)
+        while True:
+            try:
+                async with open_desk(
+                    self.db, self.clock, self.agency_cache, self.console_links
+                ) as desk:
+                    if not await desk.tx.inbox.mark_processed(channel, delivery_id, desk.now):
+                        return
+                    await self._handle(desk, channel, address, inbound)
+            except Contention:
+                log.info("processing an inbound message met another worker's; again")
+                continue
+            except Exception:
+                await self._failed(channel, delivery_id, address)
+            break
         for hook in self.after_commit:
             await hook()
+
+    async def _handle(self, desk: Desk, channel: str, address: str, inbound: Inbound) -> None:
+        """What a delivery does, in the unit of work that marks it processed."""
+        person = await desk.tx.roster.by_address(channel, address)
+        if person is None:
+            await self._stranger(desk, channel, address)
+        else:
+            with use_language(desk.lang(person)):
+                await handle(desk, person, inbound)
+
+    async def _failed(self, channel: str, delivery_id: str, address: str) -> None:
+        """Handling a delivery failed and was rolled back: nothing half-done stays. Mark it
+        processed anyway (a message that crashes the bot must not crash it forever), and
+        apologise, in new transactions; only once, should another worker have taken the
+        delivery again meanwhile (its mark waits for ours)."""
+        log.exception("handling a message on %s failed", channel)
+        async with self.db.transaction() as tx:
+            marked = await tx.inbox.mark_processed(channel, delivery_id, self.clock.now())
+        if marked:
+            await self._apologise(channel, address)
 
     async def receive_from(
         self, person_id: str, inbound: Inbound, delivery_id: str | None = None
@@ -215,13 +257,18 @@ class Carebot(OfficeIntents, OutboxIntents):
         full = 1 if move_clock else TIMER_BATCH
         fired, batch = 0, full
         while True:
+            self._firing = []
             try:
                 done, more = await self._fire_batch(until, batch, move_clock)
+            except Contention:
+                # Another worker's unit of work crossed this batch: rolled back, fired again.
+                log.info("a batch of timers met another worker's unit of work; again")
+                continue
             except Exception:
                 if move_clock or batch == 1:
                     if move_clock:
                         raise
-                    await self._drop_failing_timer(until)
+                    await self._drop_failing_timer(self._firing)
                     continue
                 log.exception("a batch of timers failed; retrying them one by one")
                 batch = 1
@@ -235,6 +282,7 @@ class Carebot(OfficeIntents, OutboxIntents):
         """Fire up to `size` due timers in one unit of work; (fired, whether any were due)."""
         async with open_desk(self.db, self.clock, self.agency_cache) as desk:
             timers = await desk.tx.timers.due(until, size)
+            self._firing = [t.id for t in timers]
             fired = 0
             for timer in timers:
                 set_clock = getattr(self.clock, "set", None)
@@ -247,12 +295,18 @@ class Carebot(OfficeIntents, OutboxIntents):
                     fired += int(await fire(desk, timer))
         return fired, bool(timers)
 
-    async def _drop_failing_timer(self, until: datetime) -> None:
-        """Claim the next due timer without its effect, after its effect failed alone."""
+    async def _drop_failing_timer(self, failed: list[int]) -> None:
+        """Claim the timer whose effect failed alone, without its effect (by id: another
+        worker may be firing the next ones)."""
         log.exception("a timer's effect failed on its own; dropping that timer")
         async with self.db.transaction() as tx:
-            for timer in await tx.timers.due(until, 1):
-                await tx.timers.claim(timer.id, self.clock.now())
+            for timer_id in failed:
+                await tx.timers.claim(timer_id, self.clock.now())
+
+    async def listen_for_work(self, wake: Callable[[str], None]) -> None:
+        """Call `wake(kind)` ("timers", "outbox", "inbound") when another worker on this
+        database adds work (PostgreSQL's LISTEN/NOTIFY; SQLite: never, polling finds it)."""
+        await self.db.listen(wake)
 
     async def lag_and_leases(self, owner_prefix: str) -> tuple[dict[str, float], dict[str, int]]:
         """Seconds the oldest waiting work has waited, and the outbox leases per channel held
