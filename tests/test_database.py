@@ -117,6 +117,7 @@ async def test_once_only_keys_move_out_of_the_inbound_queue(tmp_path: Path) -> N
     raw = sqlite3.connect(path, isolation_level=None)
     raw.executescript(
         "DROP TABLE once_keys;"
+        "ALTER TABLE people DROP COLUMN request_seq;"  # (migration 016's)
         "INSERT INTO inbound (channel, external_id, received_at) "
         "VALUES ('telegram', '42', '2026-11-23 09:00:00');"
         "INSERT INTO inbound (channel, external_id, received_at, address, payload, seq) "

@@ -204,4 +204,3 @@ async def test_a_request_read_to_be_changed_waits_for_the_other_workers_change(
         assert not seen.done()
         await tx.requests.update(request.id, NOW, status=Status.CANCELLED)
     assert await seen is Status.CANCELLED
-

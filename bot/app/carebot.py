@@ -20,7 +20,7 @@ from bot.flows.router import Inbound, Press, Text, decode, encode, handle
 from bot.i18n import for_channel, normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
 from bot.services.console_links import ConsoleLinks
-from bot.services.desk import AgencyCache, Desk, open_desk
+from bot.services.desk import AgencyCache, Desk, desk_in, open_desk
 from bot.services.hiatus import ensure_sweep
 from bot.services.ports import Clock, OutboxMessage, RosterChanges
 from bot.services.timers import fire
@@ -128,12 +128,12 @@ class Carebot(OfficeIntents, OutboxIntents):
         """Take the next delivery and handle it; False when none waits."""
         taken: tuple[str, str, str, str] | None = None
         try:
-            async with open_desk(
-                self.db, self.clock, self.agency_cache, self.console_links
-            ) as desk:
-                taken = await desk.tx.inbox.take_next(desk.now)
+            async with self.db.transaction() as tx:
+                # Taken first: a look that finds nothing costs one statement.
+                taken = await tx.inbox.take_next(self.clock.now())
                 if taken is None:
                     return False
+                desk = await desk_in(tx, self.clock, self.agency_cache, self.console_links)
                 channel, _, address, payload = taken
                 await self._handle(desk, channel, address, decode(payload))
         except Contention:
