@@ -60,6 +60,11 @@ def is_url(location: str | object) -> bool:
     return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
 
 
+def application_name(pid: int | None = None) -> str:
+    """How a worker's connections are named on the server (pg_stat_activity)."""
+    return f"carebot-{os.getpid() if pid is None else pid}"
+
+
 def _placeholders(sql: str) -> str:
     """`?` to `$1, $2, ...` outside string literals."""
     out: list[str] = []
@@ -229,6 +234,8 @@ class PgDatabase:
                 max_size=POOL_SIZE,
                 server_settings={
                     "timezone": "UTC",
+                    # Which worker holds what, in pg_stat_activity and pg_locks.
+                    "application_name": application_name(),
                     "idle_in_transaction_session_timeout": str(int(idle_seconds * 1000)),
                 },
             )
@@ -293,11 +300,7 @@ class PgDatabase:
                 else:
                     await conn.execute("COMMIT")
             except BaseException as exc:
-                if not conn.is_closed() and conn.is_in_transaction():
-                    try:
-                        await conn.execute("ROLLBACK")
-                    except (*_TRANSIENT, asyncpg.PostgresError):
-                        conn.terminate()
+                await _roll_back(conn)
                 if isinstance(exc, (*_TRANSIENT, asyncpg.PostgresError)):
                     error = _operational(exc)
                     self._health.wrote(error)
@@ -308,7 +311,9 @@ class PgDatabase:
             self._writes.add(writes)
             self._health.wrote(None)
         finally:
-            await self._pool.release(conn)
+            # A connection the server ended (idle too long, restarted) is released already.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                await self._pool.release(conn)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
@@ -379,6 +384,16 @@ class PgDatabase:
         if self._listener is not None and not self._listener.is_closed():
             await self._listener.close()
         await self._pool.close()
+
+
+async def _roll_back(conn: asyncpg.Connection) -> None:
+    """Roll back what a failed unit of work left open; a connection in doubt is dropped."""
+    try:
+        if not conn.is_closed() and conn.is_in_transaction():
+            await conn.execute("ROLLBACK")
+    except (*_TRANSIENT, asyncpg.PostgresError):
+        with contextlib.suppress(asyncpg.InterfaceError):
+            conn.terminate()
 
 
 def _redacted(url: str) -> str:
