@@ -204,3 +204,34 @@ async def test_a_request_read_to_be_changed_waits_for_the_other_workers_change(
         assert not seen.done()
         await tx.requests.update(request.id, NOW, status=Status.CANCELLED)
     assert await seen is Status.CANCELLED
+
+
+async def test_a_commit_that_adds_work_wakes_the_other_workers_not_itself(
+    pair: tuple[PgDatabase, PgDatabase],
+) -> None:
+    one, two = pair
+    woken: dict[str, list[str]] = {"one": [], "two": []}
+    all_three = asyncio.Event()
+
+    def wake_two(kind: str) -> None:
+        woken["two"].append(kind)
+        if len(woken["two"]) >= 3:
+            all_three.set()
+
+    await one.listen(woken["one"].append)
+    await two.listen(wake_two)
+    async with one.transaction() as tx:
+        assert await tx.inbox.accept("sms", "A1", "+33600000001", "{}", NOW)
+        await tx.outbox.enqueue(
+            at=NOW, person_id=None, channel="sms", address="+33600000001", text="hello"
+        )
+        assert woken["two"] == []  # not before the commit
+    async with one.transaction() as tx:
+        await tx.timers.add("test_kind", NOW)
+    async with one.transaction() as tx:
+        await tx.roster.agency()  # adds nothing: tells nobody
+
+    await asyncio.wait_for(all_three.wait(), 5)
+    await asyncio.sleep(0.2)
+    assert sorted(woken["two"]) == ["inbound", "outbox", "timers"]
+    assert woken["one"] == []
