@@ -41,7 +41,8 @@ POOL_SIZE = 10
 # exclusion constraint, unique keys), row locks (FOR UPDATE where a service reads to write,
 # SKIP LOCKED claims) and per-person lane locks (storage/repos/inbox.py).
 MIGRATION_LOCK = 0x6361_7266
-# Every commit that added work tells the other workers on this channel (LISTEN/NOTIFY).
+# Every commit that added work tells the other workers (LISTEN/NOTIFY) on a channel named for
+# the schema: channels are database-wide, and two bots in two schemas must not wake each other.
 CHANNEL = "carebot_work"
 # A transaction left idle this long is ended by the server: the bound on how long a worker that
 # hangs (or whose machine vanished) holds its row locks, which are its leases on inbound rows
@@ -219,6 +220,7 @@ class PgDatabase:
         self._listener: asyncpg.Connection | None = None
         self._listening: asyncio.Task[None] | None = None
         self._wake: Callable[[str], None] | None = None
+        self._channel = CHANNEL  # named for the schema once migrated (see _migrate)
 
     @classmethod
     async def open(
@@ -258,6 +260,8 @@ class PgDatabase:
                 "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL, "
                 "applied_at timestamptz NOT NULL DEFAULT now())"
             )
+            schema = await conn.fetchval("SELECT current_schema()")
+            self._channel = f"{CHANNEL}_{schema}".replace('"', "")[:63]
             current = await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version")
             known = migrations("postgresql")
             newest = known[-1][0] if known else 0
@@ -296,7 +300,7 @@ class PgDatabase:
                 if kinds:
                     # Delivered at the commit, and only if it commits.
                     payload = f"{self._origin} {','.join(kinds)}"
-                    await conn.execute(f"NOTIFY {CHANNEL}, '{payload}'; COMMIT")
+                    await conn.execute(f"NOTIFY \"{self._channel}\", '{payload}'; COMMIT")
                 else:
                     await conn.execute("COMMIT")
             except BaseException as exc:
@@ -344,7 +348,7 @@ class PgDatabase:
     async def _connect_listener(self) -> bool:
         try:
             conn = await asyncpg.connect(self.path)
-            await conn.add_listener(CHANNEL, self._notified)
+            await conn.add_listener(self._channel, self._notified)
         except (*_TRANSIENT, asyncpg.PostgresError) as exc:
             log.warning("cannot LISTEN for other workers' work (polling meanwhile): %s", exc)
             return False

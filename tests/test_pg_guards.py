@@ -19,9 +19,10 @@ import pytest
 
 from bot.agency_file import load_agency_file
 from bot.clock import VirtualClock
-from bot.domain.booking import Status
+from bot.domain.booking import Request, Status
 from bot.root import open_carebot
 from storage.postgres import PgDatabase
+from storage.repos.unit import UnitOfWork
 from tests.conftest import AGENCY, paris
 
 NOW = paris("2026-11-23 10:00")
@@ -137,40 +138,34 @@ async def test_a_persons_messages_accepted_by_two_workers_commit_in_number_order
     assert found is not None and found[1] == "A1"
 
 
+async def _add_request(tx: UnitOfWork, hours: int = 0) -> Request:
+    """A pending cleaning for Bob, `hours` after Wednesday 10:00."""
+    start = paris("2026-11-25 10:00") + timedelta(hours=hours)
+    return await tx.requests.add(
+        member_id="bob",
+        service_id="cleaning",
+        start=start,
+        end=start + timedelta(hours=1),
+        status=Status.PENDING,
+        provider_id=None,
+        price=Decimal(20),
+        fee=Decimal(0),
+        at=NOW,
+    )
+
+
 async def test_two_workers_adding_a_request_for_one_member_get_two_numbers(
     pair: tuple[PgDatabase, PgDatabase],
 ) -> None:
     one, two = pair
-    start = paris("2026-11-25 10:00")
 
-    async def add(db: PgDatabase, hours: int) -> int:
-        async with db.transaction() as tx:
-            request = await tx.requests.add(
-                member_id="bob",
-                service_id="cleaning",
-                start=start + timedelta(hours=hours),
-                end=start + timedelta(hours=hours + 1),
-                status=Status.PENDING,
-                provider_id=None,
-                price=Decimal(20),
-                fee=Decimal(0),
-                at=NOW,
-            )
-            return request.member_seq
+    async def add_on_two() -> int:
+        async with two.transaction() as tx:
+            return (await _add_request(tx, 2)).member_seq
 
     async with one.transaction() as tx:
-        first = await tx.requests.add(
-            member_id="bob",
-            service_id="cleaning",
-            start=start,
-            end=start + timedelta(hours=1),
-            status=Status.PENDING,
-            provider_id=None,
-            price=Decimal(20),
-            fee=Decimal(0),
-            at=NOW,
-        )
-        second = asyncio.create_task(add(two, 2))
+        first = await _add_request(tx)
+        second = asyncio.create_task(add_on_two())
         await asyncio.sleep(HELD)
     assert await second == first.member_seq + 1
 
@@ -179,19 +174,8 @@ async def test_a_request_read_to_be_changed_waits_for_the_other_workers_change(
     pair: tuple[PgDatabase, PgDatabase],
 ) -> None:
     one, two = pair
-    start = paris("2026-11-25 10:00")
     async with one.transaction() as tx:
-        request = await tx.requests.add(
-            member_id="bob",
-            service_id="cleaning",
-            start=start,
-            end=start + timedelta(hours=1),
-            status=Status.PENDING,
-            provider_id=None,
-            price=Decimal(20),
-            fee=Decimal(0),
-            at=NOW,
-        )
+        request = await _add_request(tx)
 
     async def read_on_two() -> Status:
         async with two.transaction() as tx:
