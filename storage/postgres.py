@@ -272,7 +272,8 @@ class PgDatabase:
                     continue
                 log.info("applying migration %s", number)
                 async with conn.transaction():
-                    await conn.execute(sql)
+                    if sql:  # empty where only SQLite has something to do at this number
+                        await conn.execute(sql)
                     await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", number)
 
     @asynccontextmanager

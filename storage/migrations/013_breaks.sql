@@ -3,6 +3,6 @@
 -- one break gets one check-in whatever the restarts.
 CREATE TABLE breaks (
     member_id     TEXT PRIMARY KEY REFERENCES people(id),
-    watched_since TEXT NOT NULL,
-    nudged_for    TEXT
+    watched_since TIMESTAMPTZ NOT NULL,
+    nudged_for    TIMESTAMPTZ
 );

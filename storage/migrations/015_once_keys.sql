@@ -4,7 +4,7 @@
 CREATE TABLE once_keys (
     scope   TEXT NOT NULL,
     key     TEXT NOT NULL,
-    seen_at TEXT NOT NULL,
+    seen_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (scope, key)
 );
 INSERT INTO once_keys (scope, key, seen_at)
