@@ -112,7 +112,9 @@ def _sqlite_schema(path: Path) -> dict[str, object]:
         tables = [
             name
             for (name,) in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                # (sqlite_stat1: PRAGMA optimize's statistics, SQLite's own.)
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite%' ORDER BY name"
             )
         ]
         columns, keys, indexes = {}, set(), set()

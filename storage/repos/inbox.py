@@ -25,13 +25,13 @@ _ACCEPT = {
         "VALUES (?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM inbound)) "
         "ON CONFLICT DO NOTHING"
     ),
-    # The lane lock first, then the number (the column's default, from a sequence).
+    # The lane lock first, then the number (from a sequence, migration 016).
     "postgresql": (
         "WITH lane AS (SELECT pg_advisory_xact_lock(hashtextextended("
         "CAST(? AS text) || ' ' || CAST(? AS text), 0))) "
-        "INSERT INTO inbound (channel, external_id, received_at, address, payload) "
+        "INSERT INTO inbound (channel, external_id, received_at, address, payload, seq) "
         "SELECT CAST(? AS text), CAST(? AS text), CAST(? AS timestamptz), CAST(? AS text), "
-        "CAST(? AS text) FROM lane ON CONFLICT DO NOTHING"
+        "CAST(? AS text), nextval('inbound_arrivals') FROM lane ON CONFLICT DO NOTHING"
     ),
 }
 _TAKE = {
