@@ -107,7 +107,7 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
         await bot.close()
         return 1
     waker = TimerWaker(bot, settings.sweep_seconds)
-    inbound = InboundWorker(bot, settings.inbound_poll_seconds)
+    inbound = InboundWorker(bot, settings.inbound_poll_seconds, settings.inbound_processors)
     bot.after_commit.append(waker.rearm)
     for channel in channels:
         bot.after_commit.append(_waker_of(channel))

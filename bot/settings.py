@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # How often the inbound processor looks for work nobody woke it for (on PostgreSQL other
     # workers' deliveries wake it by NOTIFY; this is the fallback).
     inbound_poll_seconds: float = 1.0
+    # How many inbound processors a worker runs. On PostgreSQL several process different
+    # people's messages at once (each person's in order); on SQLite writers take turns anyway.
+    inbound_processors: int = 1
     # PostgreSQL: how long the server lets a worker's transaction sit idle before ending it.
     # Inbound messages and timers are leased by row locks held for one transaction: this bounds
     # how long a hung worker (or one whose machine vanished) keeps them.

@@ -42,8 +42,9 @@ WORDS = {"fr": ("aide", "solde"), "en": ("help", "balance")}
 BURST = 8 if FULL else 5  # messages per person after the first, posted back to back
 TIMERS = 10_000 if FULL else 1_000
 TIMER_SECONDS = 60.0 if FULL else 8.0
-# A short outbox lease, so that a dead worker's rows come back within seconds (default 60 s).
-ENV = {"CAREBOT_OUTBOX_LEASE_SECONDS": "3"}
+# A short outbox lease, so that a dead worker's rows come back within seconds (default 60 s);
+# two inbound processors per worker, so that each worker too takes several people at once.
+ENV = {"CAREBOT_OUTBOX_LEASE_SECONDS": "3", "CAREBOT_INBOUND_PROCESSORS": "2"}
 
 
 @dataclass
@@ -323,21 +324,26 @@ async def test_a_worker_frozen_mid_transaction_gives_back_what_it_held(
         assert victim.process is not None
         name = application_name(victim.process.pid)
 
-        def holding(relation: str) -> int:
-            """How many of the victim's transactions hold rows of `relation`."""
+        def holding(relation: str, state: str = "%") -> int:
+            """How many of the victim's sessions (in this state) hold rows of `relation`."""
             return int(
                 survivor.value(
                     "SELECT COUNT(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                    "WHERE a.application_name = ? AND l.relation = to_regclass(?)",
+                    "WHERE a.application_name = ? AND l.relation = to_regclass(?) "
+                    "AND a.state LIKE ?",
                     name,
                     relation,
+                    state,
                 )
             )
 
         def frozen_in_a_transaction() -> bool:
-            """Freeze the victim; keep it frozen only if it is processing a message."""
+            """Freeze the victim; keep it frozen only if it is processing a message, between
+            two statements. (Frozen between a statement's Parse and its Execute, which asyncpg
+            sends apart the first time a connection runs it, the server holds the session
+            active, waiting for the rest, and no idle bound applies: docs/storage.md.)"""
             victim.freeze()
-            if holding("inbound"):
+            if holding("inbound", "idle in transaction"):
                 return True
             victim.thaw()
             time.sleep(0.002)
