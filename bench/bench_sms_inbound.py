@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from bot.handlers.sms import new_message_sid  # noqa: E402
+from bot.handlers.sms_standin import new_message_sid  # noqa: E402
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN  # noqa: E402
 
 AGENCY = ROOT / "tests" / "transcripts" / "agency.toml"

@@ -385,7 +385,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _sms_send(args: argparse.Namespace) -> int:
-    from bot.handlers.sms import send_as_twilio
+    from bot.handlers.sms_standin import send_as_twilio
 
     if not args.token:
         print("carebot sms-send: give --token or set CAREBOT_TWILIO_AUTH_TOKEN", file=sys.stderr)

@@ -125,7 +125,7 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
         states["console"] = "off (set CAREBOT_CONSOLE_SECRET)"
     else:
         console = Console(bot, links)
-        await console.gateway.warm()
+        await bot.warm_console()
         routes += console.routes()
         states["console"] = f"on at {links.base_url.rstrip('/')}/console"
         log.info("console: %s", states["console"])

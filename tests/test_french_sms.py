@@ -123,7 +123,8 @@ def _demo_only() -> set[str]:
 def _web_only() -> set[str]:
     """The web console's page words (templates and routes): shown in a browser, never by SMS.
 
-    Its gateway is left in: what it sends to people (a provider told of new hours) is SMS.
+    The console's intents (bot/app/console*.py) are left in: what they send to people (a
+    provider told of new hours) is SMS.
     """
     web = ROOT / "bot" / "handlers" / "webconsole"
     files = [*(web / "templates").glob("*.html"), web / "routes.py"]

@@ -105,3 +105,24 @@ async def test_the_ledger_export_holds_the_period(bot: Carebot, clock: VirtualCl
     assert (
         await bot.ledger_export(today - timedelta(days=7), today - timedelta(days=1))
     ).rows == []
+
+
+async def test_staff_approve_a_change_request_through_the_intent(bot: Carebot) -> None:
+    for message in ("childcare on Wednesday 25 November 9am to 11am", "Marie", "1"):
+        await bot.say("bob", message)
+    await bot.say("marie", "oui")
+    # Change -> the booking -> Service -> Massage (Marie does not offer it): to staff.
+    for message in ("change booking", "1", "2", "Massage", "1"):
+        await bot.say("bob", message)
+    [waiting] = await bot.waiting_escalations()
+    assert waiting.escalation.reason == "change_review"
+    before = await bot.last_outbox_id()
+
+    await bot.resolve_escalation("karim", waiting.escalation.id, "approve")
+
+    # Decided (Marie does not offer massage: the request now waits for another provider).
+    assert waiting.escalation.id not in [w.escalation.id for w in await bot.waiting_escalations()]
+    sent = await bot.outbox_after(before)
+    assert any(m.person_id == "karim" and "you approved the change" in m.text for m in sent), [
+        m.text for m in sent
+    ]

@@ -52,3 +52,17 @@ def test_every_status_has_words_and_none_is_its_code_in_french() -> None:
     for status in Status:
         assert status_words("fr", status) != status.value
     assert status_words("fr", Status.ESCALATED, staff=True) == "en attente de l'agence"
+
+
+def test_french_status_words_agree_with_the_session_they_qualify() -> None:
+    # A status qualifies "la séance" / "la réservation": its participles are feminine, like
+    # "confirmée" (it read "annulé" among them; issue 11, 4c).
+    participles = {
+        Status.ESCALATED: "confiée",
+        Status.CONFIRMED: "confirmée",
+        Status.COMPLETED: "terminée",
+        Status.CANCELLED: "annulée",
+        Status.EXPIRED: "déclarée",
+    }
+    for status, feminine in participles.items():
+        assert feminine in status_words("fr", status).split(), status

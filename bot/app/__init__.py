@@ -23,6 +23,14 @@ Back office (bot.app.office.OfficeIntents; lookups are read-only and return doma
 - week_schedule(day) -> [Request] of that agency-time week; search_people(text, role=None).
 - ledger_export(start_day, end_day) -> LedgerExport (rows for the accountant's CSV).
 
+Web console (bot.app.console.ConsoleIntents, over the back office's; read models in the
+staff member's language from bot.app.console_views)
+- console_staff(id), use_console_link(claim), warm_console(); console_week(lang, first,
+  page, query), console_inbox / console_card, console_member, console_provider,
+  console_search(query).
+- staff_press(staff, packed): a staff button, as in chat; console_payment(lang, staff,
+  member_id, typed) through record_payment; change_hours(lang, staff, provider_id, change).
+
 Channel plumbing (bot.app.outbox.OutboxIntents): what the senders of the outbox need
 (claim, settle, leases), so that no adapter holds a unit of work itself.
 """

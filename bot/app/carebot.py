@@ -12,12 +12,12 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.app.backend import Backend
-from bot.app.office import OfficeIntents
+from bot.app.console import ConsoleIntents
 from bot.app.outbox import OutboxIntents
 from bot.domain.agency import AgencyFile, Person
 from bot.domain.errors import Contention, NotFound
 from bot.flows.router import Inbound, Press, Text, decode, encode, handle
-from bot.i18n import for_channel, normalize_language, tr, use_language
+from bot.i18n import N_, for_channel, normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
 from bot.services.console_links import ConsoleLinks
 from bot.services.desk import AgencyCache, Desk, desk_in, open_desk
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 TIMER_BATCH = 50
 
 
-class Carebot(OfficeIntents, OutboxIntents):
+class Carebot(ConsoleIntents, OutboxIntents):
     """The bot without its network transports: inbound in, outbox rows out, timers fired."""
 
     def __init__(self, db: Backend, clock: Clock) -> None:
@@ -240,7 +240,7 @@ class Carebot(OfficeIntents, OutboxIntents):
             async with open_desk(self.db, self.clock, self.agency_cache) as desk:
                 person = await desk.tx.roster.by_address(channel, address)
                 if person is not None:
-                    await desk.send(person, apology(desk.lang(person)))
+                    await desk.tell(person, APOLOGY)
         except Exception:
             log.exception("could not even apologise on %s", channel)
 
@@ -350,9 +350,13 @@ class Carebot(OfficeIntents, OutboxIntents):
 Opener = Callable[[Path, Clock], Awaitable["Carebot"]]
 
 
+# What a person is told when handling their message failed on our side.
+APOLOGY = N_('Sorry, something went wrong on our side. Please try again, or type "menu".')
+
+
 def apology(lang: str) -> str:
-    """What a person is told when handling their message failed on our side."""
-    return tr(lang, 'Sorry, something went wrong on our side. Please try again, or type "menu".')
+    """The apology in a language."""
+    return tr(lang, APOLOGY)
 
 
 def _address(person: Person) -> tuple[str, str]:

@@ -23,6 +23,7 @@ from bot.domain.ledger import Account
 from bot.i18n import use_language
 from bot.nlu.commands import fold
 from bot.services import billing, booking, changes
+from bot.services.console_links import ConsoleLinks
 from bot.services.desk import AgencyCache, Desk, open_desk
 from bot.services.hours import Schedule
 from bot.services.ports import Clock, Escalation, LedgerLine, UnitOfWork
@@ -77,10 +78,11 @@ class OfficeIntents:
     db: Backend
     clock: Clock
     agency_cache: AgencyCache
+    console_links: ConsoleLinks | None
 
     @asynccontextmanager
     async def _desk(self) -> AsyncIterator[Desk]:
-        async with open_desk(self.db, self.clock, self.agency_cache) as desk:
+        async with open_desk(self.db, self.clock, self.agency_cache, self.console_links) as desk:
             yield desk
 
     async def _staff(self, desk: Desk, staff_id: str) -> Staff:
@@ -106,7 +108,7 @@ class OfficeIntents:
                     await booking.staff_close_unfilled(desk, staff, number)
                 else:
                     found = await desk.tx.escalations.get(number)
-                    if found is not None and found.reason == "change":
+                    if found is not None and found.reason == "change_review":
                         await changes.decide(desk, staff, number, decision == "approve")
                     else:
                         await billing.decide_waiver(desk, staff, number, decision == "approve")

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from bot.domain.agency import Member, Person, Staff
-from bot.domain.booking import OPEN, Request, Status
+from bot.domain.booking import OPEN, ChangeRequest, Request, Status
 from bot.domain.ledger import signed
 from bot.flows.conversation import leave
 from bot.i18n import LANGUAGES, N_, fmt_day, fmt_day_time, ntr, tr
 from bot.services import series as weekly
 from bot.services.actions import action
 from bot.services.billing import member_account, signed_money
-from bot.services.booking import describe, money
+from bot.services.booking import describe, priced
 from bot.services.changes import change_text
-from bot.services.desk import Desk, Option
-from bot.services.notices import status_words
+from bot.services.desk import Desk
+from bot.services.notices import Label, Lines, Localized, Notice, status_words
 from bot.services.ports import LedgerLine
 
 
@@ -24,38 +26,40 @@ def help_text(desk: Desk, person: Person) -> str:
 
 async def send_help(desk: Desk, person: Person, *, misunderstood: bool = False) -> None:
     """Help, after 'I did not understand' when that is why."""
-    lang = desk.lang(person)
-    prefix = tr(lang, "Sorry, I did not understand.") + " " if misunderstood else ""
-    await desk.send(person, prefix + help_text(desk, person))
+    notice = desk.help_notice(person)
+    if misunderstood:
+        await desk.notify(person, Lines([Notice("Sorry, I did not understand."), notice], sep=" "))
+    else:
+        await desk.notify(person, notice)
 
 
 async def send_menu(desk: Desk, person: Person) -> None:
     """Leave any flow and show the main choices."""
     await leave(desk, person)
-    lang = desk.lang(person)
-    options: list[Option] = []
+    options: list[tuple[Label, str]] = []
     if isinstance(person, Member):
         options += [
-            (tr(lang, "Book care"), action("mn", "book")),
-            (tr(lang, "My bookings"), action("mn", "bookings")),
-            (tr(lang, "Balance"), action("mn", "balance")),
+            (N_("Book care"), action("mn", "book")),
+            (N_("My bookings"), action("mn", "bookings")),
+            (N_("Balance"), action("mn", "balance")),
         ]
     if isinstance(person, Staff):
-        options.append((tr(lang, "Pending escalations"), action("mn", "pending")))
+        options.append((N_("Pending escalations"), action("mn", "pending")))
     options += [
-        (tr(lang, "Language"), action("mn", "language")),
-        (tr(lang, "Help"), action("mn", "help")),
+        (N_("Language"), action("mn", "language")),
+        (N_("Help"), action("mn", "help")),
     ]
-    await desk.send(person, tr(lang, "What would you like to do?"), options)
+    await desk.tell(person, "What would you like to do?", options)
 
 
 async def ask_language(desk: Desk, person: Person) -> None:
     """/language: both languages as options."""
-    await desk.send(
-        person,
-        tr(desk.lang(person), "Choose your language:"),
-        [("Français", action("lg", "fr")), ("English", action("lg", "en"))],
-    )
+    # Each language's name in itself, whatever the reader's language.
+    options: list[tuple[Label, str]] = [
+        (lambda _: "Français", action("lg", "fr")),
+        (lambda _: "English", action("lg", "en")),
+    ]
+    await desk.tell(person, "Choose your language:", options)
 
 
 async def set_language(desk: Desk, person: Person, lang: str) -> Person:
@@ -71,7 +75,6 @@ async def set_language(desk: Desk, person: Person, lang: str) -> Person:
 
 async def list_bookings(desk: Desk, person: Person) -> None:
     """My bookings: upcoming appointments and requests with their status."""
-    lang = desk.lang(person)
     if not isinstance(person, Member):
         await send_help(desk, person)
         return
@@ -86,7 +89,7 @@ async def list_bookings(desk: Desk, person: Person) -> None:
     if not upcoming:
         await desk.tell(person, "You have no upcoming booking.")
         return
-    lines = [tr(lang, "Your upcoming bookings:")]
+    lines: list[Notice | Localized] = [Notice("Your upcoming bookings:")]
     # A weekly series reads as one line per provider and status, not one per week (§8).
     groups: dict[tuple[int, str | None, Status], list[Request]] = {}
     changing = {
@@ -104,45 +107,50 @@ async def list_bookings(desk: Desk, person: Person) -> None:
         if request.id not in changing and request.series_id is not None and len(groups[key]) > 1:
             if key not in shown:
                 shown.add(key)
-                lines.append(await _series_line(desk, groups[key], lang))
+                lines.append(await _series_line(desk, groups[key]))
             continue
         who = ""
         if request.provider_id:
             who = " - " + (await desk.tx.roster.person(request.provider_id)).name
-        status = status_words(lang, request.status)
-        lines.append(f"• {describe(desk, request, lang)}{who} ({status})")
+        lines.append(partial(_booking_line, desk, request, who))
         for change in await desk.tx.changes.of_request(request.id):
             if change.status == "pending":
-                lines.append(
-                    "  "
-                    + tr(
-                        lang,
-                        "change requested, pending: {change}",
-                        change=change_text(desk, change, lang),
-                    )
-                )
-    await desk.send(person, "\n".join(lines))
+                lines.append(partial(_pending_change_line, desk, change))
+    await desk.notify(person, Lines(lines))
 
 
-async def _series_line(desk: Desk, requests: list[Request], lang: str) -> str:
+def _booking_line(desk: Desk, request: Request, who: str, lang: str) -> str:
+    """'• Childcare, Tuesday 24 November, 14:00-18:00 - Léa Moreau (confirmed)'."""
+    return f"• {describe(desk, request, lang)}{who} ({status_words(lang, request.status)})"
+
+
+def _pending_change_line(desk: Desk, change: ChangeRequest, lang: str) -> str:
+    return "  " + tr(
+        lang, "change requested, pending: {change}", change=change_text(desk, change, lang)
+    )
+
+
+async def _series_line(desk: Desk, requests: list[Request]) -> Localized:
     """'• Childcare, every Tuesday 18:00-20:00 - Léa Moreau: 9 sessions, next ... (confirmed)'."""
     first = requests[0]
     series = await desk.tx.series.get(first.series_id or 0)
     assert series is not None
-    what = weekly.describe_series(desk, series, desk.services[series.service_id], lang)
     who = ""
     if first.provider_id:
         who = " - " + (await desk.tx.roster.person(first.provider_id)).name
-    status = status_words(lang, first.status)
-    return "• " + tr(
-        lang,
-        "{what}{who}: {n} sessions, the next on {day} ({status})",
-        what=what,
-        who=who,
-        n=len(requests),
-        day=fmt_day(desk.local(first.start), lang),
-        status=status,
-    )
+
+    def line(lang: str) -> str:
+        return "• " + tr(
+            lang,
+            "{what}{who}: {n} sessions, the next on {day} ({status})",
+            what=weekly.describe_series(desk, series, desk.services[series.service_id], lang),
+            who=who,
+            n=len(requests),
+            day=fmt_day(desk.local(first.start), lang),
+            status=status_words(lang, first.status),
+        )
+
+    return line
 
 
 LEDGER_LABELS = {
@@ -165,27 +173,24 @@ STATEMENT_LINES = {"sms": 2, "telegram": 10}
 
 async def show_balance(desk: Desk, person: Person) -> None:
     """The statement (§5): the latest lines signed, credit, session credits, what is owed."""
-    lang = desk.lang(person)
     if not isinstance(person, Member):
         await send_help(desk, person)
         return
     # Totals first and the newest lines next: an SMS cut to two segments keeps what matters.
     account = await member_account(desk.tx, person.id)
-    lines = [
-        tr(lang, "Still to pay: {amount}.", amount=money(desk, account.owed, lang)),
-        tr(
-            lang,
-            "Credit for future booking fees: {amount}.",
-            amount=money(desk, account.credit, lang),
+    lines: list[Notice | Localized] = [
+        Notice("Still to pay: {amount}.", {"amount": priced(desk, account.owed)}),
+        Notice(
+            "Credit for future booking fees: {amount}.", {"amount": priced(desk, account.credit)}
         ),
     ]
     if person.subscription or account.credits:
-        lines.append(tr(lang, "Session credits: {credits}.", credits=account.credits))
+        lines.append(Notice("Session credits: {credits}.", {"credits": account.credits}))
     history = await desk.tx.ledger.history(person.id, STATEMENT_LINES.get(person.channel, 2))
     if history:
-        lines.append(tr(lang, "Latest movements:"))
-    lines += [_statement_line(desk, line, lang) for line in history]
-    await desk.send(person, "\n".join(lines))
+        lines.append(Notice("Latest movements:"))
+    lines += [partial(_statement_line, desk, line) for line in history]
+    await desk.notify(person, Lines(lines))
 
 
 def _statement_line(desk: Desk, line: LedgerLine, lang: str) -> str:

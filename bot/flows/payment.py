@@ -7,11 +7,11 @@ from decimal import Decimal
 
 from bot.domain.agency import Member, Person, Staff
 from bot.flows.staff import refuse_unless_staff
-from bot.i18n import tr
 from bot.nlu.commands import fold
 from bot.services.billing import PaymentRefused, record_payment
-from bot.services.booking import money, priced
+from bot.services.booking import priced
 from bot.services.desk import Desk
+from bot.services.notices import Lines, Notice
 
 PAYMENT_WORDS = frozenset({"/paid", "/paye", "/payment", "/paiement", "paid", "paye", "paiement"})
 # "82", "82.00", "82,5", with or without the euro sign; nothing signed, nothing in exponent form.
@@ -62,56 +62,59 @@ async def on_payment(desk: Desk, person: Person, text: str) -> bool:
         return False
     if await refuse_unless_staff(desk, person):
         return True
-    lang = desk.lang(person)
     who, typed = words
     amount = parse_amount(typed)
     if not who or amount is None:
-        usage = tr(
-            lang, 'To record a payment write "/paid NAME AMOUNT", e.g. "/paid alice 82.00".'
-        )
+        usage = Notice('To record a payment write "/paid NAME AMOUNT", e.g. "/paid alice 82.00".')
         if who and typed:
-            usage = tr(lang, '"{text}" is not an amount.', text=typed) + " " + usage
-        await desk.send(person, usage)
+            await desk.notify(person, Lines([not_an_amount(typed), usage], sep=" "))
+        else:
+            await desk.notify(person, usage)
         return True
     found = await find_member(desk, who)
-    if len(found) != 1:
-        await desk.send(
+    if not found:
+        await desk.tell(person, 'No member matches "{name}".', name=who)
+        return True
+    if len(found) > 1:
+        await desk.tell(
             person,
-            tr(lang, 'No member matches "{name}".', name=who)
-            if not found
-            else tr(
-                lang,
-                'Several members match "{name}": {names}. Write their id.',
-                name=who,
-                names=", ".join(f"{m.name} ({m.id})" for m in found),
-            ),
+            'Several members match "{name}": {names}. Write their id.',
+            name=who,
+            names=", ".join(f"{m.name} ({m.id})" for m in found),
         )
         return True
     member = found[0]
     try:
         account = await record_payment(desk, person, member, amount)
     except PaymentRefused as refused:
-        await desk.send(person, _refusal(desk, refused, member, amount, lang))
+        await desk.notify(person, refusal(desk, refused, member, amount))
         return True
-    await desk.tell(
-        person,
-        "Payment of {amount} recorded for {member}. Still to pay: {owed}.",
-        amount=priced(desk, amount),
-        member=member.name,
-        owed=priced(desk, account.owed),
-    )
+    await desk.notify(person, recorded(desk, member, amount, account.owed))
     return True
 
 
-def _refusal(
-    desk: Desk, refused: PaymentRefused, member: Member, amount: Decimal, lang: str
-) -> str:
+def not_an_amount(typed: str) -> Notice:
+    """'"abc" is not an amount.'"""
+    return Notice('"{text}" is not an amount.', {"text": typed})
+
+
+def recorded(desk: Desk, member: Member, amount: Decimal, owed: Decimal) -> Notice:
+    """What staff read once a payment is recorded (chat and console alike)."""
+    return Notice(
+        "Payment of {amount} recorded for {member}. Still to pay: {owed}.",
+        {"amount": priced(desk, amount), "member": member.name, "owed": priced(desk, owed)},
+    )
+
+
+def refusal(desk: Desk, refused: PaymentRefused, member: Member, amount: Decimal) -> Notice:
+    """Why a payment was not recorded: nothing owed, or more than owed."""
     if refused.reason == "nothing_owed":
-        return tr(lang, "{member} owes nothing: no payment recorded.", member=member.name)
-    return tr(
-        lang,
+        return Notice("{member} owes nothing: no payment recorded.", {"member": member.name})
+    return Notice(
         "{member} owes {owed}: a payment of {amount} is more than that. Nothing recorded.",
-        member=member.name,
-        owed=money(desk, refused.owed, lang),
-        amount=money(desk, amount, lang),
+        {
+            "member": member.name,
+            "owed": priced(desk, refused.owed),
+            "amount": priced(desk, amount),
+        },
     )

@@ -8,15 +8,17 @@ the bot asks which with options rather than guess.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from bot.domain.agency import Member, Provider
 from bot.domain.booking import Request
-from bot.i18n import fmt_day_time, tr
+from bot.i18n import fmt_day_time
 from bot.nlu.replies import Reply, parse_reply
 from bot.services import cancellations, dayof
 from bot.services.actions import action
-from bot.services.booking import answer_offer, describe
-from bot.services.desk import Desk, Option
+from bot.services.booking import answer_offer, described
+from bot.services.desk import Desk
+from bot.services.notices import Label
 
 # Intent name <-> short code in packed actions.
 CODES = {
@@ -47,20 +49,17 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
 
 async def _answer(desk: Desk, provider: Provider, accept: bool) -> None:
     offers = await desk.tx.offers.open_for(provider.id)
-    lang = desk.lang(provider)
     if not offers:
         await desk.tell(provider, "No request is waiting for your answer.")
     elif len(offers) == 1:
         await answer_offer(desk, provider, offers[0], accept)
     else:
         verb = "y" if accept else "n"
-        options: list[Option] = []
+        options: list[tuple[Label, str]] = []
         for offer in offers:
             request = await desk.tx.requests.get(offer.request_id)
-            options.append((describe(desk, request, lang), action("oa", offer.id, verb)))
-        await desk.send(
-            provider, tr(lang, "Several requests are waiting. Which one do you mean?"), options
-        )
+            options.append((described(desk, request), action("oa", offer.id, verb)))
+        await desk.tell(provider, "Several requests are waiting. Which one do you mean?", options)
 
 
 async def on_answer(desk: Desk, provider: Provider, offer_id: str, verb: str) -> None:
@@ -83,7 +82,6 @@ def _value(reply: Reply) -> str:
 
 async def _report(desk: Desk, provider: Provider, reply: Reply) -> None:
     """Find the appointment a report is about, or ask which one."""
-    lang = desk.lang(provider)
     held = await desk.tx.requests.of_provider(provider.id, dayof.UNDER_WAY)
     if reply.intent == "done":
         plausible = [r for r in held if r.start <= desk.now]
@@ -97,24 +95,21 @@ async def _report(desk: Desk, provider: Provider, reply: Reply) -> None:
     if not plausible:
         upcoming = [r for r in held if r.start > desk.now]
         if upcoming:
-            await desk.send(
+            await desk.tell(
                 provider,
-                tr(
-                    lang,
-                    "Your next session starts {when}; you can report on it from {opens}.",
-                    when=fmt_day_time(desk.local(upcoming[0].start), lang),
-                    opens=fmt_day_time(desk.local(dayof.open_since(desk, upcoming[0])), lang),
-                ),
+                "Your next session starts {when}; you can report on it from {opens}.",
+                when=partial(fmt_day_time, desk.local(upcoming[0].start)),
+                opens=partial(fmt_day_time, desk.local(dayof.open_since(desk, upcoming[0]))),
             )
         else:
             await desk.tell(provider, "You have no session under way to report on.")
         return
     code, value = CODES[reply.intent], _value(reply)
-    options = [
-        (describe(desk, r, lang), action("in", r.id, code, *([value] if value else [])))
+    options: list[tuple[Label, str]] = [
+        (described(desk, r), action("in", r.id, code, *([value] if value else [])))
         for r in plausible
     ]
-    await desk.send(provider, tr(lang, "Which session is this about?"), options)
+    await desk.tell(provider, "Which session is this about?", options)
 
 
 async def on_report(desk: Desk, provider: Provider, args: tuple[str, ...]) -> None:

@@ -29,12 +29,12 @@ from bot.flows import (
     staff,
 )
 from bot.flows.conversation import leave
-from bot.i18n import tr
 from bot.nlu.commands import fold, match_command
 from bot.nlu.replies import parse_reply
 from bot.services import billing, changes, dayof
 from bot.services.actions import Action, Refused, Verb, unpack
 from bot.services.desk import Desk, Option
+from bot.services.notices import Label, as_shown
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 2000  # longer messages are cut: nobody books care in a novel
@@ -94,14 +94,12 @@ async def handle(desk: Desk, person: Person, inbound: Inbound) -> None:
     if last is not None and last.options:
         picked = _pick(text, last.options)
         if picked == "out_of_range":
-            await desk.send(
-                person,
-                tr(
-                    desk.lang(person),
-                    "Please answer with a number from 1 to {n}.",
-                    n=len(last.options),
-                ),
-                last.options,
+            # The same options again, as they were written for this person.
+            shown: list[tuple[Label, str]] = [
+                (as_shown(label), act) for label, act in last.options
+            ]
+            await desk.tell(
+                person, "Please answer with a number from 1 to {n}.", shown, n=len(last.options)
             )
             return
         if picked is not None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from bot.domain.agency import Person, Staff
-from bot.domain.booking import OPEN
-from bot.flows.common import help_text
-from bot.i18n import tr
+from bot.domain.booking import OPEN, Request
 from bot.services.booking import describe, staff_close_unfilled, staff_offer
 from bot.services.desk import Desk
-from bot.services.notices import status_words
+from bot.services.notices import Lines, Localized, Notice, status_words
 
 
 async def refuse_unless_staff(desk: Desk, person: Person) -> bool:
@@ -16,7 +16,7 @@ async def refuse_unless_staff(desk: Desk, person: Person) -> bool:
     if isinstance(person, Staff):
         return False
     await desk.tell(person, "This action is reserved for agency staff.")
-    await desk.send(person, help_text(desk, person))  # what they can do instead
+    await desk.notify(person, desk.help_notice(person))  # what they can do instead
     return True
 
 
@@ -46,52 +46,54 @@ async def list_pending(desk: Desk, person: Person) -> None:
     """/pending: the escalations nobody has handled yet."""
     if await refuse_unless_staff(desk, person):
         return
-    lang = desk.lang(person)
     open_ones = await desk.tx.escalations.open()
     if not open_ones:
         await desk.tell(person, "No escalation is waiting.")
         return
-    lines = [tr(lang, "Escalations waiting:")]
+    lines: list[Notice | Localized] = [Notice("Escalations waiting:")]
     for escalation in open_ones:
         request = await desk.tx.requests.get(escalation.request_id)
         member = await desk.tx.roster.person(request.member_id)
-        lines.append(f"#{escalation.id} {member.name}: {describe(desk, request, lang)}")
-    await desk.send(person, "\n".join(lines))
+        lines.append(partial(_pending_line, desk, escalation.id, member.name, request))
+    await desk.notify(person, Lines(lines))
+
+
+def _pending_line(desk: Desk, number: int, member: str, request: Request, lang: str) -> str:
+    return f"#{number} {member}: {describe(desk, request, lang)}"
 
 
 async def list_unresolved(desk: Desk, person: Person) -> None:
     """/unresolved: appointments past their end that are not yet settled (§2.5: 100 %)."""
     if await refuse_unless_staff(desk, person):
         return
-    lang = desk.lang(person)
     late = await desk.tx.requests.unsettled_before(desk.now, OPEN)
     if not late:
         await desk.tell(person, "Every past appointment is settled.")
         return
-    lines = [tr(lang, "Past appointments not settled yet:")]
+    lines: list[Notice | Localized] = [Notice("Past appointments not settled yet:")]
     for request in late:
         member = await desk.tx.roster.person(request.member_id)
         who = (
             (await desk.tx.roster.person(request.provider_id)).name if request.provider_id else "-"
         )
-        status = status_words(lang, request.status, staff=True)
-        lines.append(f"• {member.name} / {who}: {describe(desk, request, lang)} ({status})")
-    await desk.send(person, "\n".join(lines))
+        lines.append(partial(_unresolved_line, desk, member.name, who, request))
+    await desk.notify(person, Lines(lines))
+
+
+def _unresolved_line(desk: Desk, member: str, who: str, request: Request, lang: str) -> str:
+    status = status_words(lang, request.status, staff=True)
+    return f"• {member} / {who}: {describe(desk, request, lang)} ({status})"
 
 
 async def send_console_link(desk: Desk, person: Person) -> None:
     """/console: a one-time sign-in link to the web console (§11.1), to staff only."""
     if await refuse_unless_staff(desk, person):
         return
-    lang = desk.lang(person)
     if desk.console is None:
-        await desk.send(person, tr(lang, "The web console is not set up for this agency."))
+        await desk.tell(person, "The web console is not set up for this agency.")
         return
-    await desk.send(
+    await desk.tell(
         person,
-        tr(
-            lang,
-            "Your sign-in link to the console (it works once, within 15 minutes): {link}",
-            link=desk.console.link(person.id, desk.now),
-        ),
+        "Your sign-in link to the console (it works once, within 15 minutes): {link}",
+        link=desk.console.link(person.id, desk.now),
     )

@@ -13,6 +13,9 @@ Three things happen here rather than in the flows, because they are Telegram's o
   answered, and the keyboard replaced by the choice;
 - the staff group (CAREBOT_STAFF_CHAT_ID): a staff notification goes there once, and only
   linked staff may press its buttons.
+
+Its settings are checked in telegram_config, presses judged in telegram_press, rows sent by
+telegram_transport; markup and commands are written by telegram_render.
 """
 
 from __future__ import annotations
@@ -22,11 +25,7 @@ import contextlib
 import hmac
 import json
 import logging
-import re
-import warnings
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -45,120 +44,52 @@ from telegram import (
 from telegram.constants import ChatType, ParseMode
 from telegram.error import (
     BadRequest,
-    ChatMigrated,
-    Forbidden,
-    InvalidToken,
     RetryAfter,
     TelegramError,
-    TimedOut,
 )
 from telegram.request import HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.app import Carebot
 from bot.domain.agency import Person, Provider, Staff
 from bot.flows.router import Press, Text
 from bot.handlers.channels import Channel
-from bot.handlers.delivery import Delivery, Pace, Sender
+from bot.handlers.delivery import Sender
 from bot.handlers.inbound import InboundWorker
+from bot.handlers.telegram_config import WEBHOOK_PATH, TelegramConfig, configure
+from bot.handlers.telegram_press import (
+    ALERTS,
+    STALE,
+    USED,
+    command_text,
+    judge_press,
+)
 from bot.handlers.telegram_render import (
     MEMBER_COMMANDS,
     PROVIDER_COMMANDS,
     STAFF_COMMANDS,
-    Markup,
     bot_commands,
     chosen_line,
     html_text,
-    is_inline,
-    markup,
-    option_label,
 )
-from bot.i18n import N_, normalize_language, tr
+from bot.handlers.telegram_transport import TelegramTransport, retry_seconds
+from bot.i18n import normalize_language, tr
 from bot.services.linking import (
     telegram_language,
 )
-from bot.services.ports import OutboxMessage
-from bot.settings import ConfigError, Settings
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 OFF_REASON = "CAREBOT_TELEGRAM_TOKEN not set"
-WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # An update is a few kB (a message of at most 4,096 characters and its entities); 1 MiB is
 # far above any real one and bounds what a webhook reads into memory.
 MAX_UPDATE_BYTES = 1024 * 1024
-DEFAULT_API_URL = "https://api.telegram.org"
 ALLOWED_UPDATES = ["message", "callback_query"]
 PER_SECOND = 30.0  # Telegram: about 30 messages a second overall
 POOL = 64  # connections to the Bot API for sending
 PER_CHAT = 1.0  # and one a second in one chat; a burst is paced, not dropped
-GROUP_GAP = 3.0  # and 20 a minute in one group
 POLL_TIMEOUT = 25  # seconds one getUpdates call waits for news
-SETTLE_SECONDS = 5.0  # how long a press waits for the record of the message it was made on
-_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts as secret_token
-
-# What a refused press is told (answerCallbackQuery), and whether as an alert box.
-STALE = N_("This button is no longer valid.")
-STAFF_ONLY = N_("This action is reserved for agency staff.")
-FOREIGN = N_("This button is not for you.")
-USED = N_("This choice was already made.")
-NOT_LINKED = N_("Your Telegram account is not linked yet: send /start.")
-ALERTS = frozenset({STAFF_ONLY, FOREIGN})
-
-
-@dataclass(frozen=True)
-class TelegramConfig:
-    """The Telegram settings, checked."""
-
-    token: str
-    api_url: str
-    webhook_url: str | None
-    secret: str | None
-    staff_chat_id: int | None
-
-    @property
-    def mode(self) -> str:
-        """'webhook' or 'polling'."""
-        return "webhook" if self.webhook_url else "polling"
-
-
-def configure(settings: Settings) -> TelegramConfig | None:
-    """The channel's settings, or None when it is off; ConfigError when half configured."""
-    secret = settings.telegram_webhook_secret or None
-    if not settings.telegram_token:
-        stray = [
-            name
-            for name, value in (
-                ("CAREBOT_TELEGRAM_WEBHOOK_SECRET", secret),
-                ("CAREBOT_TELEGRAM_API_URL", settings.telegram_api_url),
-                ("CAREBOT_STAFF_CHAT_ID", settings.staff_chat_id),
-            )
-            if value is not None
-        ]
-        if stray:
-            raise ConfigError(f"{', '.join(stray)} set but CAREBOT_TELEGRAM_TOKEN is missing")
-        return None
-    webhook_url = None
-    if secret is not None:
-        if not settings.public_url:
-            raise ConfigError(
-                "CAREBOT_TELEGRAM_WEBHOOK_SECRET is set but CAREBOT_PUBLIC_URL is missing "
-                "(webhook mode needs both; without the secret the bot polls)"
-            )
-        if not _SECRET.match(secret):
-            raise ConfigError(
-                "CAREBOT_TELEGRAM_WEBHOOK_SECRET must be 1 to 256 characters among "
-                "A-Z, a-z, 0-9, _ and -"
-            )
-        webhook_url = settings.public_url.rstrip("/") + WEBHOOK_PATH
-    return TelegramConfig(
-        token=settings.telegram_token,
-        api_url=(settings.telegram_api_url or DEFAULT_API_URL).rstrip("/"),
-        webhook_url=webhook_url,
-        secret=secret,
-        staff_chat_id=settings.staff_chat_id,
-    )
 
 
 def build(settings: Settings) -> Channel | None:
@@ -169,141 +100,6 @@ def build(settings: Settings) -> Channel | None:
     return TelegramChannel(
         config, per_second=settings.telegram_per_second, per_chat=settings.telegram_per_chat
     )
-
-
-def retry_seconds(exc: RetryAfter) -> float:
-    """A 429's retry_after in seconds (an int or a timedelta, by PTB's migration setting)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def command_text(text: str) -> str:
-    """'/book@carebot_bot' is '/book'; '/start <payload>' is '/start' (a deep link's payload
-    carries nothing we use)."""
-    stripped = text.strip()
-    if not stripped.startswith("/"):
-        return text
-    head, _, rest = stripped.partition(" ")
-    head = head.split("@", 1)[0]
-    if head.lower() == "/start":
-        return "/start"
-    return f"{head} {rest}".strip()
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What to do with a press: refuse it (with a message id) or accept it (with its label)."""
-
-    refusal: str | None
-    label: str = ""
-
-
-def judge_press(
-    row: OutboxMessage | None, person: Person | None, data: str, *, in_group: bool
-) -> Verdict:
-    """Whether a press may go to the flows: it must be one of the options of a message we
-    sent, to this person (or, in the staff group, pressed by linked staff)."""
-    label = option_label(row.options, data) if row is not None else None
-    if row is None or label is None:
-        return Verdict(STALE)
-    if in_group:
-        if row.broadcast is None:
-            return Verdict(STALE)
-        return Verdict(None if isinstance(person, Staff) else STAFF_ONLY, label)
-    if person is None:
-        return Verdict(NOT_LINKED)
-    if row.person_id != person.id:
-        return Verdict(FOREIGN)
-    return Verdict(None, label)
-
-
-class TelegramTransport:
-    """Sends outbox rows with the Bot API; a 429 becomes a retry at the time Telegram asks."""
-
-    channel = "telegram"
-
-    def __init__(self, api: Bot, bot: Carebot, staff_chat_id: int | None) -> None:
-        self.api = api
-        self.bot = bot
-        self.staff_chat_id = staff_chat_id
-        self._group_pace = Pace(None, GROUP_GAP)
-        # Sends under way per chat: a press on a message that was just sent must wait until
-        # the message is recorded, or it would look stale.
-        self._sending: dict[int, int] = {}
-        self._settled = asyncio.Condition()
-
-    async def settle(self, chat_id: int) -> None:
-        """Wait (a few seconds at most) until no message to this chat is between sendMessage
-        and its record."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(SETTLE_SECONDS), self._settled:
-                await self._settled.wait_for(lambda: not self._sending.get(chat_id))
-
-    async def send(self, message: OutboxMessage, idempotency_key: str) -> Delivery:
-        """Send one row: to its chat, or once to the staff group for a staff broadcast."""
-        del idempotency_key  # the Bot API has none: a re-send after a crash may repeat
-        if message.broadcast is not None and self.staff_chat_id is not None:
-            chosen = await self.bot.staff_group_row(message.broadcast)
-            if chosen != message.id:
-                return Delivery("dropped", error="sent once to the staff group")
-            chat_id = self.staff_chat_id
-            await self._group_pace.wait(str(chat_id))
-        elif message.address.lstrip("-").isdigit():
-            chat_id = int(message.address)
-        else:
-            return Delivery("failed", error=f"not a Telegram chat id: {message.address!r}")
-        try:
-            reply_markup = markup(message.options)
-        except ValueError as exc:  # an option that Telegram would refuse: never send half
-            return Delivery("failed", error=str(exc))
-        self._sending[chat_id] = self._sending.get(chat_id, 0) + 1
-        try:
-            return await self._send(message, chat_id, reply_markup)
-        finally:
-            self._sending[chat_id] -= 1
-            if not self._sending[chat_id]:
-                del self._sending[chat_id]
-            async with self._settled:
-                self._settled.notify_all()
-
-    async def _send(
-        self, message: OutboxMessage, chat_id: int, reply_markup: Markup | None
-    ) -> Delivery:
-        try:
-            sent = await self.api.send_message(
-                chat_id,
-                html_text(message.text),
-                parse_mode=ParseMode.HTML,
-                reply_markup=reply_markup,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-        except RetryAfter as exc:
-            return Delivery("retry", retry_after=retry_seconds(exc), error=str(exc))
-        except ChatMigrated as exc:
-            log.error(
-                "chat %s became %s: set CAREBOT_STAFF_CHAT_ID=%s if it is the staff group",
-                chat_id,
-                exc.new_chat_id,
-                exc.new_chat_id,
-            )
-            return Delivery("failed", error=str(exc))
-        except (BadRequest, Forbidden, InvalidToken) as exc:
-            # Permanent: a user who blocked the bot or never started it, a bad chat id.
-            return Delivery("failed", error=f"{type(exc).__name__}: {exc}")
-        except TimedOut as exc:
-            # The request may have reached Telegram, which keeps no list to ask: the retry
-            # may show the message twice (the sender logs it as such).
-            return Delivery("retry", error=f"{type(exc).__name__}: {exc}", unknown=True)
-        except TelegramError as exc:  # network, Telegram's 5xx: try again later
-            return Delivery("retry", error=f"{type(exc).__name__}: {exc}")
-        if is_inline(message.options):
-            try:
-                await self.bot.record_telegram_message(message.id, chat_id, sent.message_id)
-            except Exception:  # the message is out; its buttons will answer "no longer valid"
-                log.exception("could not record telegram message for outbox %s", message.id)
-        return Delivery("sent", external_id=f"{chat_id}:{sent.message_id}")
 
 
 class TelegramChannel:

@@ -17,7 +17,7 @@ from bot.i18n import N_, fmt_day_time, fmt_money, fmt_time, fmt_window, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.desk import Compose, Desk, Option
-from bot.services.notices import Localized, clock
+from bot.services.notices import Localized, Notice, clock, phrase
 from bot.services.ports import Escalation, Offer
 
 log = logging.getLogger(__name__)
@@ -497,19 +497,18 @@ async def claim(desk: Desk, staff: Person, escalation_id: int, outcome: str) -> 
 async def tell_other_staff(
     desk: Desk, acting: Person, escalation_id: int, outcome_msg: str, **params: object
 ) -> None:
-    """Tell every staff member who acted on an escalation, and how."""
-
+    """Tell the staff member who acted on an escalation that it is done, and every other
+    staff member who acted, and how (the one who acts is not told of their own action)."""
+    done = phrase(outcome_msg, **params)
     # Always the name, never "you": one copy of this may be what a whole staff group reads.
-    def compose(lang: str, _: Person) -> str:
-        return tr(
-            lang,
+    await desk.notify_staff(
+        Notice(
             "Escalation #{id}: {staff} {done}",
-            id=escalation_id,
-            staff=acting.name,
-            done=tr(lang, outcome_msg, **params),
-        )
-
-    await desk.tell_staff(compose)
+            {"id": escalation_id, "staff": acting.name, "done": done},
+        ),
+        but=acting,
+    )
+    await desk.tell(acting, "Escalation #{id}: you {done}", id=escalation_id, done=done)
 
 
 async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id: str) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 
 from bot.domain.agency import Member, Person
 from bot.domain.booking import Request, Status, late_cancellation
 from bot.i18n import tr
 from bot.services import appointments, disputes
 from bot.services.billing import charge_text, settle, waiver_option
-from bot.services.booking import ANSWER_DEADLINE, describe, money, priced
+from bot.services.booking import ANSWER_DEADLINE, describe, described, money, priced
 from bot.services.desk import Desk, Option
+from bot.services.notices import Notice
 
 CANCELLABLE = (Status.PENDING, Status.ESCALATED, Status.CONFIRMED, Status.IN_PROGRESS)
 
@@ -128,20 +130,19 @@ async def _cancel_one(
     elif provider is not None:
         await desk.tell(provider, "Noted, the session is cancelled.")
     member = await desk.tx.roster.person(request.member_id)
-
-    def compose(slang: str, _: Person) -> str:
-        amount = (
-            charge_text(desk, request, request.payout, slang)
-            if request.payout
-            else money(desk, Decimal(0), slang)
-        )
-        return tr(
-            slang,
+    if request.payout:
+        notice = Notice(
             "Cancelled: {member}, {what}. Charge: {amount}.",
-            member=member.name,
-            what=describe(desk, request, slang),
-            amount=amount,
+            {
+                "member": member.name,
+                "what": described(desk, request),
+                "amount": partial(charge_text, desk, request, request.payout),
+            },
         )
-
-    await desk.tell_staff(compose)
+    else:  # nothing to bill: no "Charge: 0.00" (issue 11, 4b)
+        notice = Notice(
+            "Cancelled: {member}, {what}, no charge.",
+            {"member": member.name, "what": described(desk, request)},
+        )
+    await desk.notify_staff(notice)
     return request

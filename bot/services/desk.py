@@ -12,9 +12,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.agency import Agency, Person, Provider, Service, Staff
-from bot.i18n import for_channel, normalize_language, tr, typeset
+from bot.i18n import for_channel, normalize_language, typeset
 from bot.services.console_links import ConsoleLinks
-from bot.services.notices import Label, Notice, render
+from bot.services.notices import Label, Lines, Notice, render
 from bot.services.notices import Option as Option
 from bot.services.ports import Clock, Store, UnitOfWork
 
@@ -76,25 +76,25 @@ class Desk:
 
     def help(self, person: Person) -> str:
         """Every command of this person's role, in their language (§3); it fits two SMS."""
-        lang = self.lang(person)
+        return render(self.lang(person), self.help_notice(person))[0]
+
+    def help_notice(self, person: Person) -> Notice:
+        """Every command of this person's role (§3), as a notice."""
         if isinstance(person, Provider):
-            return tr(
-                lang,
+            return Notice(
                 'Answer a request with YES or NO. On the day: "arrived", "late 15", '
                 '"moved 14:30", "absent" (client not there), "client cancels", "I cancel", '
                 '"done". Also: "appointments" (your schedule), "my availability" (your hours), '
                 '"earnings", "language", "menu".',
             )
         if isinstance(person, Staff):
-            return tr(
-                lang,
+            return Notice(
                 "Escalations arrive here with their actions. Commands: /pending (escalations "
                 "waiting), /unresolved (past appointments not settled), /paid NAME AMOUNT "
                 '(record a payment, e.g. "/paid alice 82.00"), /console (web console), '
                 '"language", "menu".',
             )
-        return tr(
-            lang,
+        return Notice(
             'To book, say the service and when, e.g. "childcare tomorrow 2pm to 6pm". '
             'Commands: "my bookings", "cancel booking", "change booking", "waiver" (late '
             'cancellation charge), "balance" (your account), "language", "menu".',
@@ -111,22 +111,26 @@ class Desk:
         """Tell a person a catalogue message, written for them (see notices.render)."""
         await self.notify(person, Notice(message, data, options))
 
-    async def notify(self, person: Person, notice: Notice, broadcast: str | None = None) -> None:
+    async def notify(
+        self, person: Person, notice: Notice | Lines, broadcast: str | None = None
+    ) -> None:
         """Send a notice to a person in their language and channel wording."""
         text, options = render(self.lang(person), notice)
         await self.send(person, text, options, broadcast=broadcast)
 
-    async def notify_staff(self, notice: Notice) -> None:
-        """One notice to every staff member, each in their language (one broadcast)."""
+    async def notify_staff(self, notice: Notice | Lines, *, but: Person | None = None) -> None:
+        """One notice to every staff member, each in their language (one broadcast); `but`
+        (the staff member who acted, told otherwise) is left out."""
         key = uuid.uuid4().hex[:16]
         for member in await self.staff():
-            await self.notify(member, notice, broadcast=key)
+            if but is None or member.id != but.id:
+                await self.notify(member, notice, broadcast=key)
 
     async def stale(self, person: Person) -> None:
         """Answer a press on an option that no longer applies (changes nothing else), then
         say what the person can do instead: their role's help."""
         await self.tell(person, "This choice is no longer available.")
-        await self.send(person, self.help(person))
+        await self.notify(person, self.help_notice(person))
 
     async def staff(self) -> list[Staff]:
         """Every staff member."""

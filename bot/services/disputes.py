@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from bot.domain.agency import Member, Person
+from functools import partial
+
+from bot.domain.agency import Member
 from bot.domain.booking import Request, Status
-from bot.i18n import fmt_time, tr
+from bot.i18n import N_, fmt_time, tr
 from bot.services.actions import action
 from bot.services.billing import charge_text
-from bot.services.booking import describe
+from bot.services.booking import described
 from bot.services.desk import Desk, Option
-from bot.services.notices import clock
+from bot.services.notices import Label, Lines, Localized, Notice, clock
 
 DISPUTE = "dispute"  # the escalation reason; staff waive or keep the charge as for a waiver
 
@@ -57,23 +59,24 @@ async def contest(desk: Desk, member: Member, request_id: int | None, reason: st
     escalation = await desk.tx.escalations.add(request.id, DISPUTE, reason[:500] or None, desk.now)
     provider = await desk.tx.roster.person(request.provider_id) if request.provider_id else None
 
-    def compose(slang: str, _: Person) -> tuple[str, list[Option]]:
-        text = tr(
-            slang,
+    parts: list[Notice | Localized] = [
+        Notice(
             "Dispute #{id}: {member} contests the cancellation that {provider} reported "
             "({what}), charged {charge}.",
-            id=escalation.id,
-            member=member.name,
-            provider=provider.name if provider else "-",
-            what=describe(desk, request, slang),
-            charge=charge_text(desk, request, request.payout, slang),
+            {
+                "id": escalation.id,
+                "member": member.name,
+                "provider": provider.name if provider else "-",
+                "what": described(desk, request),
+                "charge": partial(charge_text, desk, request, request.payout),
+            },
         )
-        if reason:
-            text += " " + tr(slang, "Reason: {reason}", reason=reason[:300])
-        return text, [
-            (tr(slang, "Waive the charge"), action("wa", escalation.id)),
-            (tr(slang, "Keep the charge"), action("wd", escalation.id)),
-        ]
-
-    await desk.tell_staff(compose)
+    ]
+    if reason:
+        parts.append(Notice("Reason: {reason}", {"reason": reason[:300]}))
+    options: list[tuple[Label, str]] = [
+        (N_("Waive the charge"), action("wa", escalation.id)),
+        (N_("Keep the charge"), action("wd", escalation.id)),
+    ]
+    await desk.notify_staff(Lines(parts, options, sep=" "))
     await desk.tell(member, "Your dispute was sent to the agency; I will tell you their answer.")

@@ -8,11 +8,13 @@ credit notice waits for the same allowed moments.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from bot.domain.agency import Member
 from bot.domain.quiet import is_quiet, next_allowed, next_morning
-from bot.i18n import fmt_day, ntr, tr
+from bot.i18n import fmt_day
 from bot.services.desk import Desk
+from bot.services.notices import Lines, Localized, Notice, Plural
 from bot.services.ports import Regular
 
 HIATUS_SWEEP = "hiatus_sweep"
@@ -66,43 +68,43 @@ def _example_service(desk: Desk, member: Member, lang: str) -> str:
 
 
 async def _check_in(desk: Desk, member: Member) -> None:
-    lang = desk.lang(member)
     _, credits = await desk.tx.ledger.balance(member.id)
-    lines = [tr(lang, "Hello {name}, it has been a while! We hope all is well.", name=member.name)]
+    lines: list[Notice | Localized] = [
+        Notice("Hello {name}, it has been a while! We hope all is well.", {"name": member.name})
+    ]
     if credits > 0:
         lines.append(
-            ntr(
-                lang,
+            Plural(
                 "You still have {n} session credit to use.",
                 "You still have {n} session credits to use.",
                 credits,
             )
         )
     lines.append(
-        tr(
-            lang,
+        Notice(
             'To book, write the care and when, for example "{service} tomorrow 2pm to 4pm".',
-            service=_example_service(desk, member, lang),
+            {"service": partial(_example_service, desk, member)},
         )
     )
-    await desk.send(member, " ".join(lines))
+    await desk.notify(member, Lines(lines, sep=" "))
 
 
 async def _tell_provider(desk: Desk, regular: Regular, start: datetime) -> None:
     provider = await desk.tx.roster.person(str(regular.last_provider_id))
-    lang = desk.lang(provider)
     weeks = max(1, desk.agency.policy.hiatus_after.days // 7)
-    await desk.send(
+    await desk.notify(
         provider,
-        ntr(
-            lang,
-            "{member} has had no session for {n} week and has nothing booked (your last "
-            "session together: {day}). You may want to get in touch.",
-            "{member} has had no session for {n} weeks and has nothing booked (your last "
-            "session together: {day}). You may want to get in touch.",
-            weeks,
-            member=regular.member.name,
-            day=fmt_day(desk.local(start), lang),
+        Lines(
+            [
+                Plural(
+                    "{member} has had no session for {n} week and has nothing booked (your "
+                    "last session together: {day}). You may want to get in touch.",
+                    "{member} has had no session for {n} weeks and has nothing booked (your "
+                    "last session together: {day}). You may want to get in touch.",
+                    weeks,
+                    {"member": regular.member.name, "day": partial(fmt_day, desk.local(start))},
+                )
+            ]
         ),
     )
 
@@ -117,14 +119,16 @@ async def credit_notice(desk: Desk) -> None:
     for member in await desk.tx.roster.subscribers():
         if await desk.tx.roster.is_opted_out(member.id):
             continue
-        lang = desk.lang(member)
         _, credits = await desk.tx.ledger.balance(member.id)
-        await desk.send(
+        await desk.notify(
             member,
-            ntr(
-                lang,
-                "This week's session credits are in: you have {n} credit to use.",
-                "This week's session credits are in: you have {n} credits to use.",
-                credits,
+            Lines(
+                [
+                    Plural(
+                        "This week's session credits are in: you have {n} credit to use.",
+                        "This week's session credits are in: you have {n} credits to use.",
+                        credits,
+                    )
+                ]
             ),
         )

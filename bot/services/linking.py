@@ -19,6 +19,7 @@ from bot.domain.agency import Person
 from bot.i18n import LANGUAGES, normalize_language, tr
 from bot.services.actions import action
 from bot.services.desk import Desk, Option
+from bot.services.notices import Label, as_shown
 from bot.services.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -116,15 +117,16 @@ async def link_contact(
     await adopt_language(desk.tx, person, language_code)
     person = await desk.tx.roster.person(person.id)
     log.info("telegram account linked to %s", person.id)
-    lang = desk.lang(person)
-    text = tr(
-        lang,
+    # The option only closes Telegram's contact keyboard; its label is not read.
+    close: list[tuple[Label, str]] = [(as_shown("-"), CLOSE_KEYBOARD)]
+    await desk.tell(
+        person,
         "Thank you, {name}: your Telegram account is now linked to {agency}. I will write "
         "to you here from now on.",
+        close,
         name=person.name,
         agency=desk.agency.name,
     )
-    await desk.send(person, text, [("-", CLOSE_KEYBOARD)])
     return person
 
 

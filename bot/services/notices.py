@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import partial
 
 from bot.domain.booking import Status
-from bot.i18n import N_, fmt_time, tr, use_language
+from bot.i18n import N_, fmt_time, ntr, tr, use_language
 
 Localized = Callable[[str], str]  # a value written in the language it is given
 Label = str | Localized  # an option's label: a catalogue message, or written per language
@@ -30,13 +30,46 @@ class Notice:
     options: Sequence[tuple[Label, str]] = ()
 
 
-def render(lang: str, notice: Notice) -> tuple[str, list[Option]]:
+@dataclass(frozen=True)
+class Plural:
+    """A catalogue message with a plural form chosen by `n` (ntr); a lazy value, so a notice's
+    data or a part of Lines."""
+
+    singular: str
+    plural: str
+    n: int
+    data: Mapping[str, object] = field(default_factory=dict)
+
+    def __call__(self, lang: str) -> str:
+        """The message written in a language."""
+        data = {key: written(lang, value) for key, value in self.data.items()}
+        return ntr(lang, self.singular, self.plural, self.n, **data)
+
+
+@dataclass(frozen=True)
+class Lines:
+    """A message made of parts (notices, or lazy values such as a list's lines), each
+    written for the reader and joined by `sep`: a statement, a list with its heading."""
+
+    parts: Sequence[Notice | Localized]
+    options: Sequence[tuple[Label, str]] = ()
+    sep: str = "\n"
+
+
+def render(lang: str, notice: Notice | Lines) -> tuple[str, list[Option]]:
     """The notice written for a recipient whose language (channel-marked) is `lang`."""
     with use_language(lang):
-        data = {key: written(lang, value) for key, value in notice.data.items()}
-        text = tr(lang, notice.message, **data)
+        if isinstance(notice, Lines):
+            text = notice.sep.join(_part(lang, part) for part in notice.parts)
+        else:
+            data = {key: written(lang, value) for key, value in notice.data.items()}
+            text = tr(lang, notice.message, **data)
         options = [(label_text(lang, label), act) for label, act in notice.options]
     return text, options
+
+
+def _part(lang: str, part: Notice | Localized) -> str:
+    return render(lang, part)[0] if isinstance(part, Notice) else part(lang)
 
 
 def written(lang: str, value: object) -> object:
@@ -68,6 +101,21 @@ STAFF_STATUS_WORDS: dict[Status, str] = {**STATUS_WORDS, Status.ESCALATED: N_("w
 def status_words(lang: str, status: Status, *, staff: bool = False) -> str:
     """A request's status as its reader says it."""
     return tr(lang, (STAFF_STATUS_WORDS if staff else STATUS_WORDS)[Status(status)])
+
+
+def phrase(message: str, **data: object) -> Localized:
+    """A catalogue message (marked with N_) written in the reader's language, for a notice's
+    data: a part of a sentence that is itself translated."""
+
+    def write(lang: str) -> str:
+        return tr(lang, message, **{key: written(lang, value) for key, value in data.items()})
+
+    return write
+
+
+def as_shown(text: str) -> Localized:
+    """A text already written for its reader (an option label as it was sent), kept as is."""
+    return lambda _: text
 
 
 def clock(moment: datetime) -> Localized:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from bot.domain.agency import Member, Person, Provider
-from bot.i18n import N_, tr
+from bot.i18n import N_
 from bot.services.desk import Desk
+from bot.services.notices import Notice, phrase
 
 ROLES = {Member: N_("member"), Provider: N_("provider")}
 
@@ -17,13 +18,10 @@ async def opt_out(desk: Desk, person: Person) -> None:
     role = next(
         (label for kind, label in ROLES.items() if isinstance(person, kind)), N_("staff member")
     )
-    await desk.tell_staff(
-        lambda lang, _: tr(
-            lang,
+    await desk.notify_staff(
+        Notice(
             "{name} ({role}, {phone}) replied STOP: no SMS will reach them until they send START.",
-            name=person.name,
-            role=tr(lang, role),
-            phone=person.phone or "",
+            {"name": person.name, "role": phrase(role), "phone": person.phone or ""},
         )
     )
 

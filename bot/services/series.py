@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 
 from babel.dates import format_date
 
@@ -18,16 +19,17 @@ from bot.domain.agency import Member, Provider, Service
 from bot.domain.availability import covers
 from bot.domain.booking import Request, Series, Status, answer_deadline, session_price
 from bot.domain.errors import DoubleBooking, SeriesDayTaken
-from bot.i18n import fmt_day, fmt_day_time, tr
+from bot.i18n import N_, fmt_day, fmt_day_time, tr
 from bot.services import appointments
+from bot.services.actions import action
 from bot.services.booking import (
     ANSWER_DEADLINE,
     SHOWN,
     charge_fee,
     escalate,
-    offer_options,
 )
 from bot.services.desk import Desk
+from bot.services.notices import Label
 
 SERIES_ROLL = "series_roll"
 MAX_WEEKS = 104  # a series without an end still has one: two years, then it is booked again
@@ -237,21 +239,21 @@ async def _ask(
     deadline = answer_deadline(desk.now, first.start, desk.agency.policy, desk.tz)
     offer = await desk.tx.offers.add(first.id, provider.id, desk.now, deadline)
     await desk.tx.timers.add(ANSWER_DEADLINE, deadline, first.id, offer.id)
-    lang = desk.lang(provider)
-    await desk.send(
+    options: list[tuple[Label, str]] = [
+        (N_("Yes, I confirm"), action("oa", offer.id, "y")),
+        (N_("No, I decline"), action("oa", offer.id, "n")),
+    ]
+    await desk.tell(
         provider,
-        tr(
-            lang,
-            "New weekly request from {member}: {what}, from {first} ({n} sessions so far, "
-            "more as the weeks go by). Can you take them all? Please answer before "
-            "{deadline}.",
-            member=member.name,
-            what=describe_series(desk, series, service, lang),
-            first=fmt_day(desk.local(first.start), lang),
-            n=len(asked),
-            deadline=fmt_day_time(desk.local(deadline), lang),
-        ),
-        offer_options(offer.id, lang),
+        "New weekly request from {member}: {what}, from {first} ({n} sessions so far, "
+        "more as the weeks go by). Can you take them all? Please answer before "
+        "{deadline}.",
+        options,
+        member=member.name,
+        what=partial(describe_series, desk, series, service),
+        first=partial(fmt_day, desk.local(first.start)),
+        n=len(asked),
+        deadline=partial(fmt_day_time, desk.local(deadline)),
     )
 
 

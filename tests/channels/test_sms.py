@@ -25,7 +25,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.clock import SystemClock
 from bot.domain.agency import Member, Provider
-from bot.handlers.sms import new_message_sid
+from bot.handlers.sms_standin import new_message_sid
 from bot.root import open_carebot
 from bot.services.booking import send_request
 from bot.services.desk import open_desk

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.handlers.delivery import idempotency_key
-from bot.handlers.sms import SmsChannel, SmsConfig, TwilioTransport, build, e164
+from bot.handlers.sms import SmsChannel, SmsConfig, build, e164
+from bot.handlers.sms_transport import TwilioTransport
 from bot.services.ports import OutboxMessage
 from bot.settings import ConfigError, Settings
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio

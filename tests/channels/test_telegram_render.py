@@ -16,17 +16,17 @@ from telegram import Bot, InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboa
 from bot.app import Carebot
 from bot.domain.agency import Member, Staff
 from bot.flows.router import Text
-from bot.handlers.telegram import (
+from bot.handlers.telegram_config import configure
+from bot.handlers.telegram_press import (
     FOREIGN,
     NOT_LINKED,
     STAFF_ONLY,
     STALE,
-    TelegramTransport,
     command_text,
-    configure,
     judge_press,
 )
 from bot.handlers.telegram_render import html_text, is_inline, markup
+from bot.handlers.telegram_transport import TelegramTransport
 from bot.replay import Run, _step, _strip
 from bot.root import open_carebot
 from bot.services.actions import Action, unpack

@@ -117,10 +117,12 @@ def test_web_and_chat_race_for_one_escalation(browser: Any, live: LiveConsole) -
     winner = "Karim" if "Karim" in handled.inner_text() else "Sophie"
     assert handled.inner_text().startswith(f"Traitée par {winner}")
     sent = live.call(live.bot.outbox_after(0))
-    closed = [m for m in sent if "as unfilled." in m.text or "non pourvue." in m.text]
-    assert sorted(m.person_id or "" for m in closed) == ["karim", "sophie"]  # all told, once
-    assert all(winner in m.text for m in closed)
+    told = [m for m in sent if "as unfilled." in m.text or "non pourvue." in m.text]
+    assert sorted(m.person_id or "" for m in told) == ["karim", "sophie"]  # all told, once
+    closed = {m.person_id or "": m.text for m in told}
     loser = "sophie" if winner == "Karim" else "karim"
+    assert winner in closed[loser]  # told who acted
+    assert winner not in closed[winner.lower()]  # the one who acted: told it is done
     refusals = [
         m for m in sent if m.person_id == loser and ("already" in m.text or "déjà" in m.text)
     ]

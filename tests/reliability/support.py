@@ -25,7 +25,7 @@ import httpx
 import phonenumbers
 from twilio.request_validator import RequestValidator
 
-from bot.handlers.sms import new_message_sid
+from bot.handlers.sms_standin import new_message_sid
 from bot.i18n import tr
 from storage.postgres import is_url
 from tests import peek

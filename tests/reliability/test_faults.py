@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.handlers.sms import TWILIO_TIMEOUT
+from bot.handlers.sms_transport import TWILIO_TIMEOUT
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
 from tests.reliability.support import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import io
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,10 +19,11 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.app import Carebot
+from bot.app.console import weekdays
 from bot.domain.agency import Staff
 from bot.domain.errors import NotFound
+from bot.handlers.export import write_ledger
 from bot.handlers.webconsole import sessions
-from bot.handlers.webconsole.gateway import Gateway
 from bot.i18n import normalize_language, tr
 from bot.nlu.hours import HoursChange
 from bot.services.console_links import ConsoleLinks
@@ -62,7 +64,6 @@ class Console:
     def __init__(self, bot: Carebot, links: ConsoleLinks) -> None:
         self.bot = bot
         self.links = links
-        self.gateway = Gateway(bot)
         self.secure = links.base_url.startswith("https://")
         self.env = Environment(
             loader=FileSystemLoader(HERE / "templates"),
@@ -92,12 +93,12 @@ class Console:
     # --- sessions, CSRF, staff only --------------------------------------------------------
 
     async def _visit(self, request: Request) -> Visit:
-        now = self.gateway.now()
+        now = self.bot.clock.now()
         session = sessions.read(self.links.secret, request.cookies.get(sessions.COOKIE), now)
         session = (session or sessions.Session.anonymous(now)).touched(now)
         staff, lang = None, "en"
         if session.staff_id:
-            found = await self.gateway.staff(session.staff_id)
+            found = await self.bot.console_staff(session.staff_id)
             if found is None:  # removed from the roster since: signed out
                 session = sessions.Session.anonymous(now)
             else:
@@ -202,15 +203,15 @@ class Console:
     async def signin_page(self, visit: Visit) -> Response:
         """The page a link opens: a button, so that a chat app's preview does not use it up."""
         token = visit.request.query_params.get("t", "")
-        valid = self.links.read(token, self.gateway.now()) is not None
+        valid = self.links.read(token, self.bot.clock.now()) is not None
         return self.render(visit, "signin.html", token=token, valid=valid)
 
     async def signin(self, visit: Visit) -> Response:
         """Use the link up and open a session; a forged, old or used link is refused."""
         form = await form_of(visit.request)
         token = form.get("t")
-        claim = self.links.read(token if isinstance(token, str) else "", self.gateway.now())
-        staff = None if claim is None else await self.gateway.use_link(claim)
+        claim = self.links.read(token if isinstance(token, str) else "", self.bot.clock.now())
+        staff = None if claim is None else await self.bot.use_console_link(claim)
         if staff is None:
             return self.render(
                 visit,
@@ -222,7 +223,7 @@ class Console:
                     'altered). Write "/console" to the bot for a new one.',
                 ),
             )
-        now = self.gateway.now()
+        now = self.bot.clock.now()
         # A new form token with the new session: one learnt before sign-in is worth nothing.
         session = sessions.Session(staff.id, sessions.Session.anonymous(now).csrf, 0).touched(now)
         return self._keep(RedirectResponse("/console", status_code=303), session)
@@ -233,7 +234,7 @@ class Console:
             log.info("console: %s signed out", visit.staff.id)
         return self._keep(
             RedirectResponse("/console/signin", status_code=303),
-            sessions.Session.anonymous(self.gateway.now()),
+            sessions.Session.anonymous(self.bot.clock.now()),
         )
 
     # --- pages -----------------------------------------------------------------------------
@@ -247,7 +248,7 @@ class Console:
         except ValueError:
             first = None
         page = int(params["page"]) if params.get("page", "").isdigit() else 1
-        week = await self.gateway.week(visit.lang, first, page, params.get("q", "")[:80])
+        week = await self.bot.console_week(visit.lang, first, page, params.get("q", "")[:80])
         return self.render(
             visit,
             "week.html",
@@ -259,7 +260,7 @@ class Console:
     async def inbox(self, visit: Visit) -> Response:
         """Open escalations, change requests and waiver requests with their actions."""
         assert visit.staff is not None
-        cards = await self.gateway.inbox(visit.lang, visit.staff)
+        cards = await self.bot.console_inbox(visit.lang, visit.staff)
         return self.render(visit, "inbox.html", cards=cards)
 
     async def act(self, visit: Visit) -> Response:
@@ -267,10 +268,10 @@ class Console:
         assert visit.staff is not None
         form = await form_of(visit.request)
         packed, card_id = form.get("action"), form.get("card")
-        if not isinstance(packed, str) or not await self.gateway.act(visit.staff, packed):
+        if not isinstance(packed, str) or not await self.bot.staff_press(visit.staff, packed):
             return self._refused(visit, 400)
         number = int(card_id) if isinstance(card_id, str) and card_id.isdigit() else 0
-        card = await self.gateway.card(visit.lang, visit.staff, number)
+        card = await self.bot.console_card(visit.lang, visit.staff, number)
         if visit.request.headers.get("hx-request") != "true":
             return RedirectResponse("/console/inbox", status_code=303)
         if card is None:
@@ -280,7 +281,7 @@ class Console:
     async def member(self, visit: Visit, notice: str = "", ok: bool = True) -> Response:
         """A member: upcoming appointments, statement, and the payment form."""
         member_id = visit.request.path_params["member_id"]
-        member, upcoming, statement = await self.gateway.member(visit.lang, member_id)
+        member, upcoming, statement = await self.bot.console_member(visit.lang, member_id)
         return self.render(
             visit,
             "member.html",
@@ -296,7 +297,7 @@ class Console:
         assert visit.staff is not None
         form = await form_of(visit.request)
         amount = form.get("amount")
-        ok, notice = await self.gateway.record_payment(
+        ok, notice = await self.bot.console_payment(
             visit.lang,
             visit.staff,
             visit.request.path_params["member_id"],
@@ -306,11 +307,11 @@ class Console:
 
     async def provider(self, visit: Visit, notice: str = "", ok: bool = True) -> Response:
         """A provider: appointments, what they are owed, weekly hours and days off."""
-        page = await self.gateway.provider(visit.lang, visit.request.path_params["provider_id"])
-        weekdays = [(i, name) for i, name in enumerate(self.gateway.weekdays(visit.lang))]
-        return self.render(
-            visit, "provider.html", page=page, notice=notice, ok=ok, weekdays=weekdays
+        page = await self.bot.console_provider(
+            visit.lang, visit.request.path_params["provider_id"]
         )
+        days = list(enumerate(weekdays(visit.lang)))
+        return self.render(visit, "provider.html", page=page, notice=notice, ok=ok, weekdays=days)
 
     async def hours(self, visit: Visit) -> Response:
         """Add or remove a weekly window or a day off, with the chat's checks (§9)."""
@@ -320,7 +321,7 @@ class Console:
             return await self.provider(
                 visit, tr(visit.lang, "Give a day and hours like 09:00 and 18:00."), ok=False
             )
-        edit = await self.gateway.edit_hours(
+        edit = await self.bot.change_hours(
             visit.lang, visit.staff, visit.request.path_params["provider_id"], change
         )
         lang = visit.lang
@@ -341,7 +342,7 @@ class Console:
     async def search(self, visit: Visit) -> Response:
         """Members and providers by name or phone."""
         query = visit.request.query_params.get("q", "")[:80]
-        found = await self.gateway.search(query)
+        found = await self.bot.console_search(query)
         return self.render(
             visit,
             "search.html",
@@ -352,7 +353,7 @@ class Console:
     async def export(self, visit: Visit) -> Response:
         """The ledger export (`carebot export ledger`) as a CSV download."""
         params = visit.request.query_params
-        today = self.gateway.now().date()
+        today = self.bot.clock.now().date()
         try:
             first = date.fromisoformat(params.get("from") or today.replace(day=1).isoformat())
             last = date.fromisoformat(params.get("to") or today.isoformat())
@@ -365,7 +366,9 @@ class Console:
             )
         assert visit.staff is not None
         log.info("console: %s exported the ledger %s..%s", visit.staff.id, first, last)
-        body = await self.gateway.ledger_csv(first, last)
+        out = io.StringIO()
+        await write_ledger(self.bot, first, last, out)
+        body = out.getvalue()
         name = f"ledger-{first.isoformat()}-{last.isoformat()}.csv"
         return Response(
             body,

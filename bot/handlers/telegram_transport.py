@@ -1,0 +1,127 @@
+"""Sending outbox rows with the Bot API: one chat each, or once to the staff group for a staff
+broadcast; a 429 becomes a retry at the time Telegram asks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import warnings
+from datetime import timedelta
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.app import Carebot
+from bot.handlers.delivery import Delivery, Pace
+from bot.handlers.telegram_render import Markup, html_text, is_inline, markup
+from bot.services.ports import OutboxMessage
+
+log = logging.getLogger(__name__)
+GROUP_GAP = 3.0  # 20 messages a minute in one group
+SETTLE_SECONDS = 5.0  # how long a press waits for the record of the message it was made on
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """A 429's retry_after in seconds (an int or a timedelta, by PTB's migration setting)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramTransport:
+    """Sends outbox rows with the Bot API; a 429 becomes a retry at the time Telegram asks."""
+
+    channel = "telegram"
+
+    def __init__(self, api: Bot, bot: Carebot, staff_chat_id: int | None) -> None:
+        self.api = api
+        self.bot = bot
+        self.staff_chat_id = staff_chat_id
+        self._group_pace = Pace(None, GROUP_GAP)
+        # Sends under way per chat: a press on a message that was just sent must wait until
+        # the message is recorded, or it would look stale.
+        self._sending: dict[int, int] = {}
+        self._settled = asyncio.Condition()
+
+    async def settle(self, chat_id: int) -> None:
+        """Wait (a few seconds at most) until no message to this chat is between sendMessage
+        and its record."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SETTLE_SECONDS), self._settled:
+                await self._settled.wait_for(lambda: not self._sending.get(chat_id))
+
+    async def send(self, message: OutboxMessage, idempotency_key: str) -> Delivery:
+        """Send one row: to its chat, or once to the staff group for a staff broadcast."""
+        del idempotency_key  # the Bot API has none: a re-send after a crash may repeat
+        if message.broadcast is not None and self.staff_chat_id is not None:
+            chosen = await self.bot.staff_group_row(message.broadcast)
+            if chosen != message.id:
+                return Delivery("dropped", error="sent once to the staff group")
+            chat_id = self.staff_chat_id
+            await self._group_pace.wait(str(chat_id))
+        elif message.address.lstrip("-").isdigit():
+            chat_id = int(message.address)
+        else:
+            return Delivery("failed", error=f"not a Telegram chat id: {message.address!r}")
+        try:
+            reply_markup = markup(message.options)
+        except ValueError as exc:  # an option that Telegram would refuse: never send half
+            return Delivery("failed", error=str(exc))
+        self._sending[chat_id] = self._sending.get(chat_id, 0) + 1
+        try:
+            return await self._send(message, chat_id, reply_markup)
+        finally:
+            self._sending[chat_id] -= 1
+            if not self._sending[chat_id]:
+                del self._sending[chat_id]
+            async with self._settled:
+                self._settled.notify_all()
+
+    async def _send(
+        self, message: OutboxMessage, chat_id: int, reply_markup: Markup | None
+    ) -> Delivery:
+        try:
+            sent = await self.api.send_message(
+                chat_id,
+                html_text(message.text),
+                parse_mode=ParseMode.HTML,
+                reply_markup=reply_markup,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except RetryAfter as exc:
+            return Delivery("retry", retry_after=retry_seconds(exc), error=str(exc))
+        except ChatMigrated as exc:
+            log.error(
+                "chat %s became %s: set CAREBOT_STAFF_CHAT_ID=%s if it is the staff group",
+                chat_id,
+                exc.new_chat_id,
+                exc.new_chat_id,
+            )
+            return Delivery("failed", error=str(exc))
+        except (BadRequest, Forbidden, InvalidToken) as exc:
+            # Permanent: a user who blocked the bot or never started it, a bad chat id.
+            return Delivery("failed", error=f"{type(exc).__name__}: {exc}")
+        except TimedOut as exc:
+            # The request may have reached Telegram, which keeps no list to ask: the retry
+            # may show the message twice (the sender logs it as such).
+            return Delivery("retry", error=f"{type(exc).__name__}: {exc}", unknown=True)
+        except TelegramError as exc:  # network, Telegram's 5xx: try again later
+            return Delivery("retry", error=f"{type(exc).__name__}: {exc}")
+        if is_inline(message.options):
+            try:
+                await self.bot.record_telegram_message(message.id, chat_id, sent.message_id)
+            except Exception:  # the message is out; its buttons will answer "no longer valid"
+                log.exception("could not record telegram message for outbox %s", message.id)
+        return Delivery("sent", external_id=f"{chat_id}:{sent.message_id}")
