@@ -9,16 +9,17 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_DB = "./carebot.db"
 DEMO_AGENCY = Path(__file__).resolve().parent.parent / "agencies" / "demo.toml"
 MOMENT = "%Y-%m-%d %H:%M"
+T = TypeVar("T")
 
 
 class Refused(Exception):
@@ -36,24 +37,25 @@ class _Parser(argparse.ArgumentParser):
 # --- Argument types: each refuses a bad value with a message saying what is wanted --------
 
 
-def _moment(text: str) -> datetime:
-    """A local time "YYYY-MM-DD HH:MM"."""
-    try:
-        return datetime.strptime(text.strip(), MOMENT)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f'"{text}" is not a time like "2026-12-01 09:00" (YYYY-MM-DD HH:MM)'
-        ) from None
+def _parsed(parse: Callable[[str], T], wanted: str) -> Callable[[str], T]:
+    """An argument type: `parse` (which raises ValueError) of the trimmed text, or argparse's
+    error saying it is not `wanted`."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'"{text}" is not {wanted}') from None
+
+    return convert
 
 
-def _day(text: str) -> date:
-    """A day "YYYY-MM-DD"."""
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f'"{text}" is not a day YYYY-MM-DD, like "2026-12-01"'
-        ) from None
+# A local time "YYYY-MM-DD HH:MM"; a day "YYYY-MM-DD".
+_moment = _parsed(
+    lambda text: datetime.strptime(text, MOMENT),
+    'a time like "2026-12-01 09:00" (YYYY-MM-DD HH:MM)',
+)
+_day = _parsed(date.fromisoformat, 'a day YYYY-MM-DD, like "2026-12-01"')
 
 
 def _zone(text: str) -> str:

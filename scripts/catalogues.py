@@ -14,6 +14,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,8 +30,8 @@ def _pybabel(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT)
 
 
-def extract() -> None:
-    """Write the template from every tr()/ntr()/N_() call."""
+def extract(output: Path | None = None) -> None:
+    """Write the template from every tr()/ntr()/N_() call (to `output`, else the pot_file)."""
     cfg = _config()
     keywords = [arg for k in cfg["keywords"] for arg in ("-k", str(k))]  # type: ignore[attr-defined]
     _pybabel(
@@ -43,7 +44,7 @@ def extract() -> None:
         "--sort-output",
         "--project=carebot",
         "-o",
-        str(cfg["pot_file"]),
+        str(output or cfg["pot_file"]),
         *map(str, cfg["input_dirs"]),
     )  # type: ignore[call-overload]
 
@@ -86,6 +87,12 @@ def problems(lang: str = "fr") -> list[str]:
         template = read_po(handle)
     with po_path.open("rb") as handle:
         catalog = read_po(handle, locale=lang)
+    return gaps(template, catalog)
+
+
+def gaps(template: Catalog, catalog: Catalog) -> list[str]:
+    """The messages of `template` that `catalog` lacks, leaves untranslated or marks fuzzy (a
+    missing plural form counts as untranslated)."""
     found = []
     for message in template:
         if not message.id:

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.agency_file import _POLICY_KEYS, AgencyFileError, load_agency_file, parse_agency_toml
+from bot.agency_file import AgencyFileError, load_agency_file, parse_agency_toml
+from bot.agency_file.tables import _POLICY_KEYS
 from bot.domain.agency import AvailabilityWindow, FeeTier, Member, Policy, Provider, Service
 from bot.domain.durations import format_duration, format_hhmm, parse_duration, parse_hhmm
 from storage.codec import policy_from_json, policy_to_json

@@ -70,39 +70,20 @@ async def test_simultaneous_confirms_on_two_connections_book_once(
         await other.close()
 
 
+async def _hold(bot: Carebot, member: str, start: str, end: str, status: Status) -> None:
+    """Marie holds [start, end) for `member`, in a unit of work of its own."""
+    async with bot.db.transaction() as tx:
+        await add_confirmed(
+            tx.requests, member, "marie", paris(start), NOW, end=paris(end), status=status
+        )
+
+
 async def test_the_database_itself_refuses_an_overlap(bot: Carebot) -> None:
-    async with bot.db.transaction() as tx:
-        await add_confirmed(
-            tx.requests,
-            "alice",
-            "marie",
-            paris("2026-11-25 10:00"),
-            NOW,
-            end=paris("2026-11-25 12:00"),
-            status=Status.PENDING,
-        )
+    await _hold(bot, "alice", "2026-11-25 10:00", "2026-11-25 12:00", Status.PENDING)
     with pytest.raises(DoubleBooking):
-        async with bot.db.transaction() as tx:
-            await add_confirmed(
-                tx.requests,
-                "bob",
-                "marie",
-                paris("2026-11-25 11:59"),
-                NOW,
-                end=paris("2026-11-25 13:00"),
-                status=Status.CONFIRMED,
-            )
+        await _hold(bot, "bob", "2026-11-25 11:59", "2026-11-25 13:00", Status.CONFIRMED)
     # Back to back is fine: 12:00 to 13:00 touches but does not overlap.
-    async with bot.db.transaction() as tx:
-        await add_confirmed(
-            tx.requests,
-            "bob",
-            "marie",
-            paris("2026-11-25 12:00"),
-            NOW,
-            end=paris("2026-11-25 13:00"),
-            status=Status.PENDING,
-        )
+    await _hold(bot, "bob", "2026-11-25 12:00", "2026-11-25 13:00", Status.PENDING)
     # Even raw SQL, bypassing the repositories, cannot move a request onto another: on SQLite
     # a trigger refuses it, on PostgreSQL the exclusion constraint (tests/test_postgres.py).
     if is_url(sqlite_file(bot.db)):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import string
-import subprocess
-import sys
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -41,27 +39,8 @@ def _read(path: Path, lang: str | None = None) -> Catalog:
 @pytest.fixture(scope="module")
 def code_messages(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     """Every message in the code, extracted afresh (the checked-in .pot may be stale)."""
-    cfg = catalogues._config()
     pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
-    keywords = [arg for keyword in cfg["keywords"] for arg in ("-k", str(keyword))]
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "babel.messages.frontend",
-            "extract",
-            "--no-default-keywords",
-            *keywords,
-            "--no-location",
-            "--project=carebot",
-            "-o",
-            str(pot),
-            *map(str, cfg["input_dirs"]),
-        ],
-        check=True,
-        cwd=catalogues.ROOT,
-        capture_output=True,
-    )
+    catalogues.extract(pot)
     return _read(pot)
 
 
@@ -98,17 +77,7 @@ def test_code_has_messages(code_messages: Catalog) -> None:
 
 
 def test_no_untranslated_french_entry(code_messages: Catalog, french: Catalog) -> None:
-    problems = []
-    for message in code_messages:
-        if not message.id:
-            continue
-        entry = french.get(message.id)
-        if entry is None:
-            problems.append(f"missing: {message.id!r}")
-        elif entry.fuzzy:
-            problems.append(f"fuzzy: {message.id!r}")
-        elif not all(_strings(entry)):
-            problems.append(f"untranslated: {message.id!r}")
+    problems = catalogues.gaps(code_messages, french)
     assert not problems, (
         "French catalogue is incomplete; run `python scripts/catalogues.py update` and "
         "translate:\n" + "\n".join(problems)

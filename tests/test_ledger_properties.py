@@ -38,13 +38,14 @@ REPLIES = {
     "cancel": "client annule",
 }
 
-book = st.tuples(
-    st.just("book"),
+# A booking: (member, days ahead, start hour, hours).
+BOOKING = (
     st.sampled_from(sorted(MEMBERS)),
     st.integers(1, 9),
     st.integers(8, 15),
     st.integers(1, 3),
 )
+book = st.tuples(st.just("book"), *BOOKING)
 # Replies come from the provider of the member's latest request, and the clock jumps to that
 # request's start or end, so that most sequences settle something rather than wander.
 reply = st.tuples(
@@ -64,10 +65,7 @@ pay = st.tuples(st.just("pay"), st.sampled_from(sorted(MEMBERS)), st.integers(1,
 # A whole life of one request, with random branches, so that most examples settle money.
 life = st.tuples(
     st.just("life"),
-    st.sampled_from(sorted(MEMBERS)),
-    st.integers(1, 9),
-    st.integers(8, 15),
-    st.integers(1, 3),
+    *BOOKING,
     st.booleans(),
     st.sampled_from(
         [

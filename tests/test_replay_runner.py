@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -93,13 +94,19 @@ async def test_strict_twice_is_malformed(tmp_path: Path) -> None:
     assert await run_file(_transcript(tmp_path, "@strict\n@strict\n"), io.StringIO()) == 2
 
 
+def _break(monkeypatch: pytest.MonkeyPatch, name: str, message: str) -> None:
+    """Make bot.app.carebot's `name` (a step of handling a message or a timer) raise."""
+
+    async def broken(*_: object) -> NoReturn:
+        raise RuntimeError(message)
+
+    monkeypatch.setattr(f"bot.app.carebot.{name}", broken)
+
+
 async def test_an_exception_while_handling_fails_the_transcript(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(*_: object) -> None:
-        raise RuntimeError("boom in a flow")
-
-    monkeypatch.setattr("bot.app.carebot.handle", broken)
+    _break(monkeypatch, "handle", "boom in a flow")
     out = io.StringIO()
     assert await run_file(_transcript(tmp_path, "bob: hello\n=> bob ~ .\n"), out) == 1
     assert "logged an error" in out.getvalue()
@@ -109,10 +116,7 @@ async def test_an_exception_while_handling_fails_the_transcript(
 async def test_an_apology_fails_the_transcript_even_unlogged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(*_: object) -> None:
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr("bot.app.carebot.handle", broken)
+    _break(monkeypatch, "handle", "boom")
     monkeypatch.setattr("bot.app.carebot.log", logging.getLogger("silenced"))
     logging.getLogger("silenced").disabled = True
     try:
@@ -143,10 +147,7 @@ async def test_malformed_new_checks_exit_2(tmp_path: Path) -> None:
 async def test_a_timer_that_raises_fails_the_transcript(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(*_: object) -> bool:
-        raise RuntimeError("boom in a timer")
-
-    monkeypatch.setattr("bot.app.carebot.fire", broken)
+    _break(monkeypatch, "fire", "boom in a timer")
     out = io.StringIO()
     # The weekly credits timer falls due on Monday 30 November.
     assert await run_file(_transcript(tmp_path, "@advance 8d\n"), out) == 1

@@ -10,22 +10,27 @@ import pytest
 from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.domain.agency import Member, Provider
-from bot.domain.booking import Status
+from bot.domain.booking import Request, Status
 from bot.domain.errors import SeriesDayTaken
 from bot.services import series as weekly
-from bot.services.desk import open_desk
+from bot.services.desk import Desk, open_desk
 from tests.conftest import paris
 
 
+async def _tuesdays(desk: Desk, count: int | None) -> list[Request]:
+    """Book Alice's Tuesday 18:00-20:00 series with Paul, for `count` weeks or open-ended."""
+    alice, paul = await desk.tx.roster.person("alice"), await desk.tx.roster.person("paul")
+    assert isinstance(alice, Member) and isinstance(paul, Provider)
+    first = weekly.first_day(desk, 1, 18 * 60)
+    return await weekly.book(
+        desk, alice, desk.services["childcare"], paul, 1, (1080, 1200), first, None, count
+    )
+
+
 async def _book_weekly(bot: Carebot, clock: VirtualClock) -> int:
-    """Alice's Tuesday 18:00-20:00 series with Paul, confirmed; returns its id."""
+    """Alice's open-ended Tuesday series with Paul, confirmed; returns its id."""
     async with open_desk(bot.db, clock) as desk:
-        alice, paul = await desk.tx.roster.person("alice"), await desk.tx.roster.person("paul")
-        assert isinstance(alice, Member) and isinstance(paul, Provider)
-        first = weekly.first_day(desk, 1, 18 * 60)
-        made = await weekly.book(
-            desk, alice, desk.services["childcare"], paul, 1, (1080, 1200), first, None, None
-        )
+        made = await _tuesdays(desk, None)
         series_id = made[0].series_id
         assert series_id is not None
         for request in made:
@@ -79,12 +84,7 @@ async def test_the_database_refuses_an_occurrence_made_twice(
 
 async def test_a_series_for_four_weeks_stops_after_four(bot: Carebot, clock: VirtualClock) -> None:
     async with open_desk(bot.db, clock) as desk:
-        alice, paul = await desk.tx.roster.person("alice"), await desk.tx.roster.person("paul")
-        assert isinstance(alice, Member) and isinstance(paul, Provider)
-        first = weekly.first_day(desk, 1, 18 * 60)
-        made = await weekly.book(
-            desk, alice, desk.services["childcare"], paul, 1, (1080, 1200), first, None, 4
-        )
+        made = await _tuesdays(desk, 4)
     assert len(made) == 4
     clock.set(paris("2027-02-01 00:00"))
     async with open_desk(bot.db, clock) as desk:

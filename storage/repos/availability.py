@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from bot.domain.booking import HOLDING
-from storage.repos.sql import Executor, marks
+from bot.services import ports
+from storage.repos.sql import Repository, marks
 
 _HOLDING_SQL = "(" + ", ".join(f"'{s.value}'" for s in sorted(HOLDING)) + ")"
 # Provider p is not off on day ? and holds nothing overlapping [?, ?) (end first, then start).
@@ -17,11 +18,8 @@ _NOT_OFF_NOR_BUSY = (
 )
 
 
-class Availability:
-    """Reads across hours, days off and booked requests (several may take milliseconds)."""
-
-    def __init__(self, sql: Executor) -> None:
-        self.sql = sql
+class Availability(Repository, ports.Availability):
+    """Reads availability, days_off, provider_services, people and requests."""
 
     async def free(
         self,
@@ -33,8 +31,6 @@ class Availability:
         start: datetime,
         end: datetime,
     ) -> list[tuple[str, float | None]]:
-        """(id, rating) of providers of a service whose one weekly window covers a same-day
-        span, not off that day and holding nothing that overlaps [start, end)."""
         # Driven by the weekday index: only providers working then are looked at. Windows are
         # merged at import, so at most one window of a day can cover a span (no duplicates).
         found = await self.sql.heavy(
@@ -57,8 +53,6 @@ class Availability:
         end: datetime,
         limit: int,
     ) -> list[str]:
-        """Providers of a service with a window that overlaps but does not cover a same-day
-        span, best rated first (the near misses worth showing)."""
         found = await self.sql.heavy(
             "SELECT p.id FROM people p JOIN provider_services s ON s.provider_id = p.id "
             "WHERE s.service_id = ? AND EXISTS (SELECT 1 FROM availability a WHERE "
@@ -71,7 +65,6 @@ class Availability:
         return [r["id"] for r in found]
 
     async def busy(self, start: datetime, end: datetime) -> set[str]:
-        """Providers holding a window that overlaps [start, end)."""
         found = await self.sql.heavy(
             f"SELECT DISTINCT provider_id FROM requests WHERE status IN {_HOLDING_SQL} "
             "AND provider_id IS NOT NULL AND start_at < ? AND ? < end_at",
@@ -80,7 +73,6 @@ class Availability:
         return {r["provider_id"] for r in found}
 
     async def had_before(self, member_id: str) -> set[str]:
-        """Providers who took care of this member before without cancelling on them."""
         found = await self.sql.all(
             "SELECT DISTINCT provider_id FROM requests WHERE member_id = ? "
             "AND provider_id IS NOT NULL "
@@ -94,7 +86,6 @@ class Availability:
     async def minutes_booked(
         self, start: datetime, end: datetime, provider_ids: Sequence[str]
     ) -> dict[str, int]:
-        """Minutes each of these providers holds or worked between start and end."""
         if not provider_ids:
             return {}
         if self.sql.dialect == "sqlite":

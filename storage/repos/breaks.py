@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain.agency import Member
+from bot.services import ports
 from bot.services.ports import Regular
 from storage.codec import from_ts, maybe_ts
 from storage.repos import rows
-from storage.repos.sql import Executor
+from storage.repos.sql import Repository
 
 # A session the member had (§10): it took place, whether or not it was declared yet.
 _SESSION_SQL = "('confirmed', 'in_progress', 'completed', 'no_show')"
@@ -16,15 +17,10 @@ _SESSION_SQL = "('confirmed', 'in_progress', 'completed', 'no_show')"
 _BOOKED_SQL = "('pending', 'escalated', 'confirmed', 'in_progress')"
 
 
-class Breaks:
-    """Each regular member's current break, watched once and nudged once."""
-
-    def __init__(self, sql: Executor) -> None:
-        self.sql = sql
+class Breaks(Repository, ports.Breaks):
+    """The breaks table, read against people and their requests."""
 
     async def regulars(self, now: datetime, regular_since: datetime) -> list[Regular]:
-        """Members with a subscription or a session since `regular_since` (§10), reachable,
-        with their last session, its provider, whether anything is booked, and their break."""
         found_rows = await self.sql.heavy(
             "SELECT p.*, b.watched_since, b.nudged_for, "
             "(SELECT r.end_at FROM requests r WHERE r.member_id = p.id AND r.start_at <= ? "
@@ -59,7 +55,6 @@ class Breaks:
         return found
 
     async def watch(self, member_id: str, since: datetime) -> None:
-        """Start watching a member's break from this moment (kept if already watched)."""
         await self.sql.run(
             "INSERT INTO breaks (member_id, watched_since) VALUES (?, ?) "
             "ON CONFLICT(member_id) DO NOTHING",
@@ -67,7 +62,6 @@ class Breaks:
         )
 
     async def mark_nudged(self, member_id: str, break_start: datetime) -> bool:
-        """Record the check-in for the break that started then; False if it was already sent."""
         changed = await self.sql.run(
             "UPDATE breaks SET nudged_for = ? WHERE member_id = ? "
             "AND (nudged_for IS NULL OR nudged_for <> ?)",

@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain.booking import ChangeRequest
+from bot.services import ports
 from storage.repos import rows
-from storage.repos.sql import Executor
+from storage.repos.sql import Repository
 
 
-class Changes:
-    """Change requests; each is decided once."""
-
-    def __init__(self, sql: Executor) -> None:
-        self.sql = sql
+class Changes(Repository, ports.Changes):
+    """The change_requests table."""
 
     async def add(
         self,
@@ -26,7 +24,6 @@ class Changes:
         new_service: str | None = None,
         notes: str | None = None,
     ) -> ChangeRequest:
-        """Record a member's change request (pending)."""
         cid = await self.sql.insert(
             "INSERT INTO change_requests (request_id, kind, new_start, new_end, new_service, "
             "notes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -37,22 +34,20 @@ class Changes:
         return change
 
     async def get(self, change_id: int) -> ChangeRequest | None:
-        """A change request by id."""
-        row = await self.sql.one("SELECT * FROM change_requests WHERE id = ?", (change_id,))
-        return None if row is None else rows.change(row)
+        return await self.one_as(
+            rows.change, "SELECT * FROM change_requests WHERE id = ?", (change_id,)
+        )
 
     async def of_request(self, request_id: int) -> list[ChangeRequest]:
-        """A request's change requests, oldest first."""
-        found = await self.sql.all(
-            "SELECT * FROM change_requests WHERE request_id = ? ORDER BY id", (request_id,)
+        return await self.all_as(
+            rows.change,
+            "SELECT * FROM change_requests WHERE request_id = ? ORDER BY id",
+            (request_id,),
         )
-        return [rows.change(r) for r in found]
 
     async def decide(self, change_id: int, status: str, at: datetime) -> bool:
-        """Approve or deny a pending change once; False when it was already decided."""
-        count = await self.sql.run(
+        return await self.changed_one(
             "UPDATE change_requests SET status = ?, decided_at = ? "
             "WHERE id = ? AND status = 'pending'",
             (status, at, change_id),
         )
-        return count == 1

@@ -6,17 +6,14 @@ import json
 from datetime import datetime
 from typing import Any
 
-from storage.repos.sql import Executor
+from bot.services import ports
+from storage.repos.sql import Repository
 
 
-class Conversations:
-    """One flow and its state per person, at most."""
-
-    def __init__(self, sql: Executor) -> None:
-        self.sql = sql
+class Conversations(Repository, ports.Conversations):
+    """The conversations table (a flow's state as JSON)."""
 
     async def get(self, person_id: str) -> tuple[str, dict[str, Any]] | None:
-        """The flow a person is in and its state."""
         # Read to be written back: on PostgreSQL the row stays locked until the commit, so a
         # timer's step and a message's step for one person do not overwrite each other.
         lock = " FOR UPDATE" if self.sql.dialect == "postgresql" else ""
@@ -26,7 +23,6 @@ class Conversations:
         return None if row is None else (row["flow"], json.loads(row["state_json"]))
 
     async def save(self, person_id: str, flow: str, state: dict[str, Any], at: datetime) -> None:
-        """Store where a person is in a flow."""
         await self.sql.run(
             "INSERT INTO conversations (person_id, flow, state_json, updated_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT(person_id) DO UPDATE SET flow = excluded.flow, "
@@ -35,5 +31,4 @@ class Conversations:
         )
 
     async def end(self, person_id: str) -> None:
-        """Leave whatever flow a person is in."""
         await self.sql.run("DELETE FROM conversations WHERE person_id = ?", (person_id,))

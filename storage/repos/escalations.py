@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.services import ports
 from bot.services.ports import Escalation
 from storage.repos import rows
-from storage.repos.sql import Executor
+from storage.repos.sql import Repository
 
 
-class Escalations:
-    """Each escalation is handled once, by one staff member or by the bot."""
-
-    def __init__(self, sql: Executor) -> None:
-        self.sql = sql
+class Escalations(Repository, ports.Escalations):
+    """The escalations table."""
 
     async def add(
         self, request_id: int, reason: str, about: str | None, at: datetime
     ) -> Escalation:
-        """Hand a request to staff."""
         eid = await self.sql.insert(
             "INSERT INTO escalations (request_id, reason, about, created_at) VALUES (?, ?, ?, ?)",
             (request_id, reason, about, at),
@@ -26,38 +23,33 @@ class Escalations:
         return Escalation(eid, request_id, reason, about, None, None)
 
     async def get(self, escalation_id: int) -> Escalation | None:
-        """An escalation by id."""
-        row = await self.sql.one("SELECT * FROM escalations WHERE id = ?", (escalation_id,))
-        return None if row is None else rows.escalation(row)
+        return await self.one_as(
+            rows.escalation, "SELECT * FROM escalations WHERE id = ?", (escalation_id,)
+        )
 
     async def of_request(self, request_id: int) -> list[Escalation]:
-        """Every escalation a request has had, oldest first."""
-        found = await self.sql.all(
-            "SELECT * FROM escalations WHERE request_id = ? ORDER BY id", (request_id,)
+        return await self.all_as(
+            rows.escalation,
+            "SELECT * FROM escalations WHERE request_id = ? ORDER BY id",
+            (request_id,),
         )
-        return [rows.escalation(r) for r in found]
 
     async def claim(self, escalation_id: int, staff_id: str, outcome: str, at: datetime) -> bool:
-        """Mark an escalation handled by one staff member; False when someone already did."""
-        count = await self.sql.run(
+        return await self.changed_one(
             "UPDATE escalations SET handled_by = ?, handled_at = ?, outcome = ? "
             "WHERE id = ? AND handled_by IS NULL AND outcome IS NULL",
             (staff_id, at, outcome, escalation_id),
         )
-        return count == 1
 
     async def close(self, escalation_id: int, outcome: str, at: datetime) -> bool:
-        """Close an escalation by the bot itself (no staff member); False if already handled."""
-        count = await self.sql.run(
+        return await self.changed_one(
             "UPDATE escalations SET handled_at = ?, outcome = ? "
             "WHERE id = ? AND handled_by IS NULL AND outcome IS NULL",
             (at, outcome, escalation_id),
         )
-        return count == 1
 
     async def open(self) -> list[Escalation]:
-        """Escalations nobody has handled yet, oldest first."""
-        found = await self.sql.all(
-            "SELECT * FROM escalations WHERE handled_by IS NULL AND outcome IS NULL ORDER BY id"
+        return await self.all_as(
+            rows.escalation,
+            "SELECT * FROM escalations WHERE handled_by IS NULL AND outcome IS NULL ORDER BY id",
         )
-        return [rows.escalation(r) for r in found]

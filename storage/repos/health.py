@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.services import ports
 from storage.codec import maybe_ts
-from storage.repos.sql import Executor
+from storage.repos.sql import Repository
 
 
-class Health:
-    """Does the database take writes right now?"""
-
-    def __init__(self, sql: Executor) -> None:
-        self.sql = sql
+class Health(Repository, ports.Health):
+    """The health_probe table, and the oldest waiting rows of the queues."""
 
     async def touch(self, at: datetime) -> None:
-        """Rewrite the one probe row."""
         await self.sql.run(
             "INSERT INTO health_probe (id, at) VALUES (1, ?) "
             "ON CONFLICT (id) DO UPDATE SET at = excluded.at",

@@ -10,18 +10,16 @@ from bot.domain.agency import AgencyFile, Member, Person, Provider
 from bot.domain.booking import OPEN
 from bot.domain.errors import RosterConflict, RosterInUse
 from bot.domain.money import to_minor
+from bot.services import ports
 from bot.services.ports import RosterChanges
 from storage.codec import policy_to_json
 from storage.repos.ledger import Ledger
 from storage.repos.roster import write_schedule
-from storage.repos.sql import Conflict, Executor, marks
+from storage.repos.sql import Conflict, Repository, marks
 
 
-class Imports:
-    """Writes an agency file over the roster; re-importing the same file changes nothing."""
-
-    def __init__(self, sql: Executor) -> None:
-        self.sql = sql
+class Imports(Repository, ports.Imports):
+    """Writes an agency file into agency, services, people and their hours."""
 
     async def load(
         self,
@@ -31,12 +29,6 @@ class Imports:
         force: bool = False,
         reset_schedules: bool = False,
     ) -> RosterChanges:
-        """Write an agency file and say what changed; re-importing the same file changes nothing.
-
-        People left out are removed, but RosterInUse is raised instead when some still hold
-        open requests, unless `force`. Hours providers changed by chat are kept unless
-        `reset_schedules` (§9.3).
-        """
         a = data.agency
         listed = {p.id for p in data.people}
         rows = await self.sql.all(

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.repos.sql import Executor
+from bot.services import ports
+from storage.repos.sql import Executor, Repository
 from storage.repos.timers import Writes
 
 Delivery = tuple[str, str, str, str]  # channel, external id, address, payload
@@ -56,17 +57,16 @@ _TAKE = {
 }
 
 
-class Inbox:
-    """The inbound queue: accepted in order, claimed once for processing."""
+class Inbox(Repository, ports.Inbox):
+    """The inbound table; counts its accepted deliveries in `writes` (NOTIFY)."""
 
     def __init__(self, sql: Executor, writes: Writes) -> None:
-        self.sql = sql
+        super().__init__(sql)
         self._writes = writes
 
     async def accept(
         self, channel: str, external_id: str, address: str, payload: str, at: datetime
     ) -> bool:
-        """Store an inbound delivery for processing; False when it was seen before."""
         if self.sql.dialect == "postgresql":
             args: tuple[object, ...] = (
                 channel,
@@ -85,17 +85,13 @@ class Inbox:
         return count == 1
 
     async def take_next(self, at: datetime) -> Delivery | None:
-        """Mark the next delivery to process as processed at `at` and return it (channel, id,
-        address, payload): the oldest whose person has no older one waiting, and that no
-        other worker is processing; None when there is none. The mark commits with what the
-        processing did, or not at all."""
+        # The mark commits with what the processing did, or not at all.
         row = await self.sql.one(_TAKE[self.sql.dialect], (at,))
         if row is None:
             return None
         return (row["channel"], row["external_id"], row["address"], row["payload"])
 
     async def unprocessed(self, limit: int) -> list[Delivery]:
-        """Accepted deliveries not yet processed, oldest first: (channel, id, address, payload)."""
         found = await self.sql.all(
             "SELECT channel, external_id, address, payload FROM inbound "
             "WHERE processed_at IS NULL AND payload IS NOT NULL "
@@ -105,10 +101,8 @@ class Inbox:
         return [(r["channel"], r["external_id"], r["address"], r["payload"]) for r in found]
 
     async def mark_processed(self, channel: str, external_id: str, at: datetime) -> bool:
-        """Claim an accepted delivery for processing; False when it already was."""
-        count = await self.sql.run(
+        return await self.changed_one(
             "UPDATE inbound SET processed_at = ? WHERE channel = ? AND "
             "external_id = ? AND processed_at IS NULL",
             (at, channel, external_id),
         )
-        return count == 1

@@ -7,17 +7,15 @@ from decimal import Decimal
 from typing import Any
 
 from bot.domain.money import from_minor, to_minor
+from bot.services import ports
 from bot.services.ports import LedgerLine
 from storage.codec import from_ts
 from storage.repos import rows
-from storage.repos.sql import Executor
+from storage.repos.sql import Repository
 
 
-class Ledger:
-    """An append-only ledger (lines are never updated nor deleted)."""
-
-    def __init__(self, sql: Executor) -> None:
-        self.sql = sql
+class Ledger(Repository, ports.Ledger):
+    """The ledger and credit_weeks tables."""
 
     async def add(
         self,
@@ -31,7 +29,6 @@ class Ledger:
         balance_delta: Decimal = Decimal(0),
         credits_delta: int = 0,
     ) -> None:
-        """Append one movement of money or credits."""
         await self.sql.run(
             "INSERT INTO ledger (created_at, member_id, provider_id, request_id, kind, "
             "amount_minor, balance_minor, credits) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -48,10 +45,8 @@ class Ledger:
         )
 
     async def balance(self, member_id: str) -> tuple[Decimal, int]:
-        """A member's money balance and session credits: the sums of their history.
-
-        A balance is read to decide a charge: on PostgreSQL the member's row is locked first
-        (until the commit), so two workers never both spend the same credit."""
+        # A balance is read to decide a charge: on PostgreSQL the member's row is locked first
+        # (until the commit), so two workers never both spend the same credit.
         if self.sql.dialect == "postgresql":
             await self.sql.one("SELECT 1 AS one FROM people WHERE id = ? FOR UPDATE", (member_id,))
         row = await self.sql.one(
@@ -63,22 +58,18 @@ class Ledger:
         return from_minor(int(row["b"])), int(row["c"])
 
     async def history(self, member_id: str, limit: int) -> list[LedgerLine]:
-        """A member's latest ledger lines, newest first."""
-        found = await self.sql.all(
-            "SELECT * FROM ledger WHERE member_id = ? ORDER BY id DESC LIMIT ?", (member_id, limit)
+        return await self.all_as(
+            rows.ledger_line,
+            "SELECT * FROM ledger WHERE member_id = ? ORDER BY id DESC LIMIT ?",
+            (member_id, limit),
         )
-        return [rows.ledger_line(r) for r in found]
 
     async def of_member(self, member_id: str) -> list[LedgerLine]:
-        """Every ledger line of a member, oldest first (their whole account)."""
-        found = await self.sql.all(
-            "SELECT * FROM ledger WHERE member_id = ? ORDER BY id", (member_id,)
+        return await self.all_as(
+            rows.ledger_line, "SELECT * FROM ledger WHERE member_id = ? ORDER BY id", (member_id,)
         )
-        return [rows.ledger_line(r) for r in found]
 
     async def between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        """Every ledger line in [start, end) as its columns, `created_at` an aware datetime
-        (the accountant's export)."""
         found = await self.sql.heavy(
             "SELECT * FROM ledger WHERE created_at >= ? AND created_at < ? ORDER BY id",
             (start, end),
@@ -88,7 +79,6 @@ class Ledger:
     async def payouts(
         self, provider_id: str, start: datetime, end: datetime
     ) -> list[tuple[int | None, Decimal, datetime]]:
-        """What a provider is owed per appointment in [start, end): (request, amount, when)."""
         found = await self.sql.all(
             "SELECT request_id, SUM(amount_minor) AS m, MIN(created_at) AS t "
             "FROM ledger WHERE provider_id = ? AND created_at >= ? AND "
@@ -98,9 +88,7 @@ class Ledger:
         return [(r["request_id"], from_minor(int(r["m"])), from_ts(r["t"])) for r in found]
 
     async def claim_credit_week(self, member_id: str, week: str) -> bool:
-        """Mark a member's weekly credits as added for a week; False when they already were."""
-        count = await self.sql.run(
+        return await self.changed_one(
             "INSERT INTO credit_weeks (member_id, week) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (member_id, week),
         )
-        return count == 1

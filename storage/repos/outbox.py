@@ -6,9 +6,10 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from bot.services import ports
 from bot.services.ports import OutboxMessage
 from storage.repos import rows
-from storage.repos.sql import Executor, marks
+from storage.repos.sql import Executor, Repository, marks
 from storage.repos.timers import Writes
 
 # A lease that ended long ago: a released row is free to take at once.
@@ -46,11 +47,11 @@ _CLAIM = {
 }
 
 
-class Outbox:
-    """The outbox and what each transport recorded about its rows."""
+class Outbox(Repository, ports.Outbox):
+    """The outbox and telegram_messages tables; counts its queued rows in `writes` (NOTIFY)."""
 
     def __init__(self, sql: Executor, writes: Writes) -> None:
-        self.sql = sql
+        super().__init__(sql)
         self._writes = writes
 
     async def enqueue(
@@ -64,10 +65,6 @@ class Outbox:
         options: Sequence[tuple[str, str]] = (),
         broadcast: str | None = None,
     ) -> int:
-        """Queue a message to send; it leaves with this transaction's commit or not at all.
-
-        An SMS to an opted-out number is stored as dropped, never sent.
-        """
         self._writes.outbox += 1
         return await self.sql.insert(
             "INSERT INTO outbox (created_at, person_id, channel, address, text, options_json, "
@@ -88,29 +85,26 @@ class Outbox:
         )
 
     async def after(self, after_id: int) -> list[OutboxMessage]:
-        """Messages queued after a given id, in order."""
-        found = await self.sql.all(
-            "SELECT * FROM outbox WHERE id > ? AND state != 'dropped' ORDER BY id", (after_id,)
+        return await self.all_as(
+            rows.outbox,
+            "SELECT * FROM outbox WHERE id > ? AND state != 'dropped' ORDER BY id",
+            (after_id,),
         )
-        return [rows.outbox(r) for r in found]
 
     async def last_id(self) -> int:
-        """The id of the newest queued message (0 when none)."""
         row = await self.sql.one("SELECT COALESCE(MAX(id), 0) AS m FROM outbox")
         return int(row["m"]) if row else 0
 
     async def last_to(self, person_id: str) -> OutboxMessage | None:
-        """The newest message queued for a person."""
-        row = await self.sql.one(
-            "SELECT * FROM outbox WHERE person_id = ? ORDER BY id DESC LIMIT 1", (person_id,)
+        return await self.one_as(
+            rows.outbox,
+            "SELECT * FROM outbox WHERE person_id = ? ORDER BY id DESC LIMIT 1",
+            (person_id,),
         )
-        return None if row is None else rows.outbox(row)
 
     async def claim(
         self, channel: str, now: datetime, limit: int, *, owner: str, until: datetime
     ) -> list[OutboxMessage]:
-        """Lease queued messages that are due to `owner` until `until`, the oldest per recipient
-        only (order is kept); a row whose lease expired is taken back, its outcome unknown."""
         # An expired lease: its holder died (or lost the database) somewhere between claim and
         # settle, so whether that attempt went out is unknown.
         lease = (owner, until, now)
@@ -123,14 +117,12 @@ class Outbox:
         return sorted((rows.outbox(r) for r in taken), key=lambda m: m.id)
 
     async def renew_leases(self, owner: str, until: datetime) -> int:
-        """Extend the leases `owner` holds (it is alive and still sending them)."""
         return await self.sql.run(
             "UPDATE outbox SET lease_until = ? WHERE in_flight = 1 AND lease_owner = ?",
             (until, owner),
         )
 
     async def lease_owners(self, channel: str) -> list[str]:
-        """The workers holding leases on a channel's rows."""
         found = await self.sql.all(
             "SELECT DISTINCT lease_owner FROM outbox WHERE in_flight = 1 AND channel = ? "
             "AND lease_owner IS NOT NULL",
@@ -139,7 +131,6 @@ class Outbox:
         return [str(r["lease_owner"]) for r in found]
 
     async def release_leases(self, channel: str, owners: Sequence[str]) -> int:
-        """End the leases of workers known to be gone: their rows may be taken at once."""
         if not owners:
             return 0
         return await self.sql.run(
@@ -149,7 +140,6 @@ class Outbox:
         )
 
     async def known_external_ids(self, channel: str, external_ids: Sequence[str]) -> set[str]:
-        """Which of these provider ids are already recorded on a row of ours."""
         if not external_ids:
             return set()
         found = await self.sql.all(
@@ -160,7 +150,6 @@ class Outbox:
         return {str(r["external_id"]) for r in found}
 
     async def mark_sent(self, message_id: int, external_id: str | None, at: datetime) -> None:
-        """A transport accepted the message (whoever holds its lease now: it went out)."""
         await self.sql.run(
             "UPDATE outbox SET state = 'sent', in_flight = 0, sent_at = ?, external_id = ?, "
             "last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ?",
@@ -177,9 +166,6 @@ class Outbox:
         unknown: bool = False,
         owner: str | None = None,
     ) -> None:
-        """Try again later (5xx, timeout, 429); an uncounted try (a 429) is not an attempt; an
-        `unknown` outcome (the request may have gone out) is checked before the next send.
-        With an `owner`, only while it still holds the lease (else its new holder decides)."""
         unsure = "COALESCE(unsure_since, attempted_at)" if unknown else "unsure_since"
         held, args = ("", ()) if owner is None else (" AND lease_owner = ?", (owner,))
         await self.sql.run(
@@ -192,8 +178,6 @@ class Outbox:
     async def mark_failed(
         self, message_id: int, error: str, *, dropped: bool = False, owner: str | None = None
     ) -> None:
-        """Give up on a message (a permanent error), or drop it (opted out, merged); with an
-        `owner`, only while it still holds the lease."""
         held, args = ("", ()) if owner is None else (" AND lease_owner = ?", (owner,))
         await self.sql.run(
             "UPDATE outbox SET state = ?, in_flight = 0, last_error = ?, lease_owner = NULL, "
@@ -202,17 +186,13 @@ class Outbox:
         )
 
     async def broadcast_rows(self, key: str) -> list[OutboxMessage]:
-        """Every row of one staff notification."""
-        found = await self.sql.all("SELECT * FROM outbox WHERE broadcast = ? ORDER BY id", (key,))
-        return [rows.outbox(r) for r in found]
+        return await self.all_as(
+            rows.outbox, "SELECT * FROM outbox WHERE broadcast = ? ORDER BY id", (key,)
+        )
 
     async def advance_delivery(
         self, external_id: str, status: str, over: Sequence[str]
     ) -> tuple[OutboxMessage, bool] | None:
-        """Record a carrier's status only over none or one of `over` (earlier ones).
-
-        None when no message has this id; else the message and whether the status was recorded.
-        """
         earlier = f" OR delivery IN ({marks(len(over))})" if over else ""
         count = await self.sql.run(
             f"UPDATE outbox SET delivery = ? WHERE external_id = ? AND "
@@ -225,7 +205,6 @@ class Outbox:
         return None if row is None else (rows.outbox(row), count > 0)
 
     async def record_telegram_message(self, outbox_id: int, chat_id: int, message_id: int) -> None:
-        """Remember which Telegram message carries an outbox row's buttons."""
         # Either key may already be taken (a row re-sent, a message id reused): replace it.
         await self.sql.run(
             "DELETE FROM telegram_messages WHERE chat_id = ? AND message_id = ? "
@@ -240,10 +219,9 @@ class Outbox:
         )
 
     async def by_telegram_message(self, chat_id: int, message_id: int) -> OutboxMessage | None:
-        """The outbox row a Telegram message was sent for."""
-        row = await self.sql.one(
+        return await self.one_as(
+            rows.outbox,
             "SELECT o.* FROM outbox o JOIN telegram_messages t ON "
             "t.outbox_id = o.id WHERE t.chat_id = ? AND t.message_id = ?",
             (chat_id, message_id),
         )
-        return None if row is None else rows.outbox(row)

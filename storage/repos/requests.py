@@ -11,8 +11,9 @@ from typing import Any
 from bot.domain.booking import Request, Status
 from bot.domain.errors import DoubleBooking, NotFound, SeriesDayTaken
 from bot.domain.money import to_minor
+from bot.services import ports
 from storage.repos import rows
-from storage.repos.sql import Conflict, Executor, is_double_booking, marks
+from storage.repos.sql import Conflict, Repository, is_double_booking, marks
 
 # The day-of-care moments a request records (migrations 002 and 009).
 MARKS = frozenset({"arrived_at", "absent_at", "phones_at", "expected_at", "client_cancel_at"})
@@ -25,11 +26,8 @@ _GET = {
 }
 
 
-class Requests:
-    """Members' requests for care, numbered per member."""
-
-    def __init__(self, sql: Executor) -> None:
-        self.sql = sql
+class Requests(Repository, ports.Requests):
+    """The requests table."""
 
     async def add(
         self,
@@ -47,8 +45,6 @@ class Requests:
         series_id: int | None = None,
         series_day: date | None = None,
     ) -> Request:
-        """Insert a request; raises DoubleBooking when the provider's window is taken (and
-        SeriesDayTaken when that occurrence of the series exists already)."""
         # The member's counter, bumped under their row's lock: two workers adding requests for
         # one member at once get two numbers (MAX(member_seq) + 1 would give both the same).
         row = await self.sql.one(
@@ -89,35 +85,32 @@ class Requests:
         return await self.get(rid)
 
     async def get(self, request_id: int) -> Request:
-        """A request by id."""
         row = await self.sql.one(_GET[self.sql.dialect], (request_id,))
         if row is None:
             raise NotFound(f"request {request_id}")
         return rows.request(row)
 
     async def by_seq(self, member_id: str, seq: int) -> Request | None:
-        """A member's K-th request."""
-        row = await self.sql.one(
-            "SELECT * FROM requests WHERE member_id = ? AND member_seq = ?", (member_id, seq)
+        return await self.one_as(
+            rows.request,
+            "SELECT * FROM requests WHERE member_id = ? AND member_seq = ?",
+            (member_id, seq),
         )
-        return None if row is None else rows.request(row)
 
     async def of_member(self, member_id: str, statuses: Iterable[Status]) -> list[Request]:
-        """A member's requests in these statuses, soonest first."""
         return await self._of("member_id", member_id, statuses)
 
     async def of_provider(self, provider_id: str, statuses: Iterable[Status]) -> list[Request]:
-        """A provider's requests in these statuses, soonest first."""
         return await self._of("provider_id", provider_id, statuses)
 
     async def _of(self, column: str, person_id: str, statuses: Iterable[Status]) -> list[Request]:
         wanted = [s.value for s in statuses]
-        found = await self.sql.all(
+        return await self.all_as(
+            rows.request,
             f"SELECT * FROM requests WHERE {column} = ? AND status IN "
             f"({marks(len(wanted))}) ORDER BY start_at, id",
             (person_id, *wanted),
         )
-        return [rows.request(r) for r in found]
 
     async def update(
         self,
@@ -129,7 +122,6 @@ class Requests:
         charge: Decimal | None = None,
         payout: Decimal | None = None,
     ) -> Request:
-        """Change a request's status, provider or billing; raises DoubleBooking on overlap."""
         sets: list[str] = ["updated_at = ?"]
         args: list[Any] = [at]
         if status is not None:
@@ -155,7 +147,6 @@ class Requests:
         return await self.get(request_id)
 
     async def mark(self, request_id: int, at: datetime, mark: str, value: datetime | None) -> None:
-        """Set or clear one day-of-care mark (see MARKS)."""
         if mark not in MARKS:
             raise ValueError(mark)
         await self.sql.run(
@@ -164,7 +155,6 @@ class Requests:
         )
 
     async def move(self, request_id: int, start: datetime, end: datetime, at: datetime) -> Request:
-        """Move a request to a new window; raises DoubleBooking when it collides."""
         try:
             await self.sql.run(
                 "UPDATE requests SET start_at = ?, end_at = ?, updated_at = ? WHERE id = ?",
@@ -179,19 +169,17 @@ class Requests:
     async def unsettled_before(
         self, moment: datetime, statuses: Iterable[Status]
     ) -> list[Request]:
-        """Requests in these statuses whose end is before `moment`, oldest first."""
         wanted = [s.value for s in statuses]
-        found = await self.sql.all(
+        return await self.all_as(
+            rows.request,
             f"SELECT * FROM requests WHERE end_at < ? AND status IN "
             f"({marks(len(wanted))}) ORDER BY end_at, id",
             (moment, *wanted),
         )
-        return [rows.request(r) for r in found]
 
     async def between(
         self, start: datetime, end: datetime, provider_ids: Sequence[str] | None = None
     ) -> list[Request]:
-        """Requests overlapping [start, end) (of these providers only, when given), by start."""
         where = "start_at < ? AND end_at > ?"
         params: list[object] = [end, start]
         if provider_ids is not None:
@@ -199,13 +187,13 @@ class Requests:
                 return []
             where += f" AND provider_id IN ({marks(len(provider_ids))})"
             params += list(provider_ids)
-        found = await self.sql.all(
-            f"SELECT * FROM requests WHERE {where} ORDER BY start_at, id", tuple(params)
+        return await self.all_as(
+            rows.request,
+            f"SELECT * FROM requests WHERE {where} ORDER BY start_at, id",
+            tuple(params),
         )
-        return [rows.request(r) for r in found]
 
     async def open_on_credit(self, member_id: str) -> int:
-        """How many of a member's open requests will use a session credit."""
         row = await self.sql.one(
             "SELECT COUNT(*) AS n FROM requests WHERE member_id = ? AND "
             "paid_by_credit = 1 AND status IN ('pending', 'escalated', "
@@ -224,7 +212,6 @@ class Requests:
         notes: str | None = None,
         cancel_reason: str | None = None,
     ) -> Request:
-        """Change a request's service and price, notes, or cancellation reason."""
         sets: list[str] = ["updated_at = ?"]
         args: list[Any] = [at]
         for column, value in (

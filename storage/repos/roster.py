@@ -10,19 +10,16 @@ from typing import Any
 from bot.domain.agency import Agency, AvailabilityWindow, Member, Person, Provider, Service
 from bot.domain.errors import NotFound
 from bot.domain.money import from_minor
+from bot.services import ports
 from storage.codec import from_day, policy_from_json
 from storage.repos import rows
-from storage.repos.sql import Executor, Row, marks
+from storage.repos.sql import Executor, Repository, Row, marks
 
 
-class Roster:
-    """Who is on the agency's roster, as the last import (and chat) left it."""
-
-    def __init__(self, sql: Executor) -> None:
-        self.sql = sql
+class Roster(Repository, ports.Roster):
+    """The agency, services and people tables, with providers' hours and days off."""
 
     async def agency(self) -> Agency:
-        """The agency; raises NotFound before any import."""
         row = await self.sql.one("SELECT * FROM agency WHERE id = 1")
         if row is None:
             raise NotFound("no agency imported")
@@ -35,12 +32,10 @@ class Roster:
         )
 
     async def agency_version(self) -> str:
-        """A fingerprint of the imported agency file ('' before the first import)."""
         row = await self.sql.one("SELECT version FROM agency WHERE id = 1")
         return str(row["version"]) if row else ""
 
     async def services(self) -> list[Service]:
-        """All services, in the agency file's order."""
         found = await self.sql.all("SELECT * FROM services ORDER BY position")
         return [
             Service(
@@ -53,14 +48,12 @@ class Roster:
         ]
 
     async def person(self, person_id: str) -> Person:
-        """Anyone on the roster by id; providers come with services and availability."""
         row = await self.sql.one("SELECT * FROM people WHERE id = ?", (person_id,))
         if row is None:
             raise NotFound(person_id)
         return await self._complete(row)
 
     async def by_address(self, channel: str, address: str) -> Person | None:
-        """Who writes from this Telegram id or E.164 phone number."""
         column = "telegram_id" if channel == "telegram" else "phone"
         key: Any = (
             int(address) if channel == "telegram" and address.lstrip("-").isdigit() else address
@@ -103,7 +96,6 @@ class Roster:
         return result
 
     async def people(self, role: str) -> list[Person]:
-        """Everyone with this role, in the agency file's order."""
         found = await self.sql.all(
             "SELECT * FROM people WHERE role = ? AND removed_at IS NULL ORDER BY position", (role,)
         )
@@ -112,7 +104,6 @@ class Roster:
         return [rows.person(r) for r in found]
 
     async def providers_offering(self, service_id: str) -> list[Provider]:
-        """Providers who offer a service."""
         found = await self.sql.all(
             "SELECT p.* FROM people p JOIN provider_services s ON s.provider_id = p.id "
             "WHERE s.service_id = ? ORDER BY p.id",
@@ -121,7 +112,6 @@ class Roster:
         return await self._providers_from_rows(found)
 
     async def providers(self, ids: Sequence[str]) -> list[Provider]:
-        """Providers, complete, in the order of `ids`."""
         if not ids:
             return []
         found = await self.sql.all(
@@ -131,7 +121,6 @@ class Roster:
         return [by_id[i] for i in ids if i in by_id]
 
     async def subscribers(self) -> list[Member]:
-        """Members who have a weekly subscription."""
         found = await self.sql.all(
             "SELECT * FROM people WHERE role = 'member' AND "
             "subscription_service IS NOT NULL ORDER BY position"
@@ -139,22 +128,18 @@ class Roster:
         return [m for m in (rows.person(r) for r in found) if isinstance(m, Member)]
 
     async def set_language(self, person_id: str, language: str) -> None:
-        """Remember the language a person chose."""
         await self.sql.run("UPDATE people SET language = ? WHERE id = ?", (language, person_id))
 
     async def set_opted_out(self, person_id: str, opted_out: bool) -> None:
-        """Record an SMS opt-out or opt-in."""
         await self.sql.run(
             "UPDATE people SET opted_out = ? WHERE id = ?", (int(opted_out), person_id)
         )
 
     async def is_opted_out(self, person_id: str) -> bool:
-        """Whether a person opted out of SMS."""
         row = await self.sql.one("SELECT opted_out FROM people WHERE id = ?", (person_id,))
         return bool(row and row["opted_out"])
 
     async def set_telegram_id(self, person_id: str, telegram_id: int) -> None:
-        """Link a roster person to the Telegram account that shared their phone number."""
         await self.sql.run(
             "UPDATE people SET telegram_id = NULL WHERE telegram_id = ?", (telegram_id,)
         )
@@ -163,13 +148,11 @@ class Roster:
         )
 
     async def set_channel(self, person_id: str, channel: str) -> None:
-        """Move a person to another channel ("telegram" once they linked their account)."""
         await self.sql.run("UPDATE people SET channel = ? WHERE id = ?", (channel, person_id))
 
     async def set_schedule(
         self, provider_id: str, windows: Iterable[AvailabilityWindow], days_off: Iterable[date]
     ) -> None:
-        """Replace a provider's weekly windows and days off, as changed by the provider (§9)."""
         await write_schedule(self.sql, provider_id, windows, days_off)
         await self.sql.run("UPDATE people SET schedule_by_chat = 1 WHERE id = ?", (provider_id,))
 

@@ -6,9 +6,10 @@ from dataclasses import replace
 from datetime import date
 
 from bot.domain.booking import Request, Series
+from bot.services import ports
 from storage.codec import from_day, from_ts
 from storage.repos import rows
-from storage.repos.sql import Executor, Row
+from storage.repos.sql import Repository, Row
 
 
 def _series(row: Row) -> Series:
@@ -28,14 +29,10 @@ def _series(row: Row) -> Series:
     )
 
 
-class SeriesRepo:
-    """Series and their occurrences (requests pointing at them)."""
-
-    def __init__(self, sql: Executor) -> None:
-        self.sql = sql
+class SeriesRepo(Repository, ports.SeriesRepo):
+    """The series table and the requests of each occurrence."""
 
     async def add(self, series: Series) -> Series:
-        """Record a weekly series (its id is given here)."""
         sid = await self.sql.insert(
             "INSERT INTO series (member_id, service_id, provider_id, weekday, start_min, "
             "end_min, first_day, until_day, max_count, status, created_at) "
@@ -57,37 +54,32 @@ class SeriesRepo:
         return replace(series, id=sid)
 
     async def get(self, series_id: int) -> Series | None:
-        """One series by id."""
         row = await self.sql.one("SELECT * FROM series WHERE id = ?", (series_id,))
         return _series(row) if row else None
 
     async def live(self) -> list[Series]:
-        """Series still running (asked or confirmed), oldest first."""
         found = await self.sql.heavy(
             "SELECT * FROM series WHERE status IN ('pending', 'active') ORDER BY id"
         )
         return [_series(r) for r in found]
 
     async def set_status(self, series_id: int, status: str) -> None:
-        """Mark a series pending, active or ended."""
         await self.sql.run("UPDATE series SET status = ? WHERE id = ?", (status, series_id))
 
     async def set_provider(self, series_id: int, provider_id: str | None) -> None:
-        """The provider who holds a series (None while staff look for one)."""
         await self.sql.run(
             "UPDATE series SET provider_id = ? WHERE id = ?", (provider_id, series_id)
         )
 
     async def days(self, series_id: int) -> set[date]:
-        """The days on which a series has an occurrence already (whatever its status)."""
         found = await self.sql.all(
             "SELECT series_day FROM requests WHERE series_id = ?", (series_id,)
         )
         return {from_day(r["series_day"]) for r in found}
 
     async def occurrences(self, series_id: int) -> list[Request]:
-        """Every occurrence of a series, soonest first."""
-        found = await self.sql.all(
-            "SELECT * FROM requests WHERE series_id = ? ORDER BY start_at", (series_id,)
+        return await self.all_as(
+            rows.request,
+            "SELECT * FROM requests WHERE series_id = ? ORDER BY start_at",
+            (series_id,),
         )
-        return [rows.request(r) for r in found]

@@ -11,10 +11,11 @@ storage.codec's helpers, which accept both.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal, Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal, Protocol, TypeVar
 
 Row = Mapping[str, Any]
+T = TypeVar("T")
 Dialect = Literal["sqlite", "postgresql"]
 
 
@@ -70,3 +71,35 @@ def is_double_booking(exc: Conflict) -> bool:
     """Whether a refused write was the guard against a provider holding two windows."""
     text = str(exc)
     return "double booking" in text or "double_booking" in text
+
+
+class Repository:
+    """A repository over one unit of work's executor (the SQL side of a port).
+
+    Each repository subclasses its port (bot.services.ports) as well: the port states every
+    method's contract once, and the repository inherits it (mypy checks the signatures, help()
+    and inspect.getdoc show the port's docstrings); the repository's own docstrings and
+    comments say only how it keeps that contract.
+    """
+
+    def __init__(self, sql: Executor) -> None:
+        self.sql = sql
+
+    async def one_as(
+        self, read: Callable[[Row], T], sql: str, args: Sequence[Any] = ()
+    ) -> T | None:
+        """The first row of a query, read by `read` (a storage.repos.rows function), or None."""
+        row = await self.sql.one(sql, args)
+        return None if row is None else read(row)
+
+    async def all_as(
+        self, read: Callable[[Row], T], sql: str, args: Sequence[Any] = ()
+    ) -> list[T]:
+        """Every row of a query, each read by `read`."""
+        return [read(row) for row in await self.sql.all(sql, args)]
+
+    async def changed_one(self, sql: str, args: Sequence[Any] = ()) -> bool:
+        """Run a write that does its work once (`UPDATE ... WHERE id = ? AND <not done yet>`,
+        `INSERT ... ON CONFLICT DO NOTHING`): True when it changed the row, False when it found
+        the work done already (by another process, or before)."""
+        return await self.sql.run(sql, args) == 1

@@ -6,9 +6,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.services import ports
 from bot.services.ports import Timer
 from storage.codec import from_ts, maybe_ts
-from storage.repos.sql import Executor, marks
+from storage.repos.sql import Executor, Repository, marks
 
 
 @dataclass
@@ -37,17 +38,16 @@ _DUE_SQL = (
 _DUE = {"sqlite": _DUE_SQL, "postgresql": _DUE_SQL + " FOR UPDATE SKIP LOCKED"}
 
 
-class Timers:
-    """Pending, fired or cancelled timers."""
+class Timers(Repository, ports.Timers):
+    """The timers table; counts its writes in `writes` for the process's wake-ups."""
 
     def __init__(self, sql: Executor, writes: Writes) -> None:
-        self.sql = sql
+        super().__init__(sql)
         self._writes = writes
 
     async def add(
         self, kind: str, due_at: datetime, request_id: int | None = None, ref_id: int | None = None
     ) -> None:
-        """Schedule something to happen at `due_at`."""
         self._writes.timers += 1
         await self.sql.run(
             "INSERT INTO timers (kind, request_id, ref_id, due_at) VALUES (?, ?, ?, ?)",
@@ -57,7 +57,6 @@ class Timers:
     async def add_many(
         self, timers: Sequence[tuple[str, datetime, int | None, int | None]]
     ) -> None:
-        """Schedule many (kind, due_at, request_id, ref_id) at once."""
         self._writes.timers += 1
         await self.sql.many(
             "INSERT INTO timers (kind, request_id, ref_id, due_at) VALUES (?, ?, ?, ?)",
@@ -65,10 +64,9 @@ class Timers:
         )
 
     async def due(self, until: datetime, limit: int) -> list[Timer]:
-        """The earliest pending timers due at or before `until`, in due order, for this unit
-        of work to claim and fire. On PostgreSQL they are locked until its commit, and those
-        another worker is firing are skipped: that worker's lease is its row locks, dropped
-        with its connection if it dies (the timers come back, still pending)."""
+        # On PostgreSQL they are locked until this unit of work's commit, and those another
+        # worker is firing are skipped: that worker's lease is its row locks, dropped with its
+        # connection if it dies (the timers come back, still pending).
         found = await self.sql.all(_DUE[self.sql.dialect], (until, limit))
         return [
             Timer(r["id"], r["kind"], r["request_id"], r["ref_id"], from_ts(r["due_at"]))
@@ -76,12 +74,10 @@ class Timers:
         ]
 
     async def next_due(self) -> datetime | None:
-        """When the earliest pending timer falls due (an index lookup, cheap)."""
         row = await self.sql.one("SELECT MIN(due_at) AS first FROM timers WHERE state = 'pending'")
         return maybe_ts(row["first"]) if row else None
 
     async def stats(self) -> tuple[int, datetime | None]:
-        """How many timers are pending, and when the earliest falls due."""
         row = await self.sql.one(
             "SELECT COUNT(*) AS n, MIN(due_at) AS first FROM timers WHERE state = 'pending'"
         )
@@ -89,15 +85,12 @@ class Timers:
         return int(row["n"]), maybe_ts(row["first"])
 
     async def claim(self, timer_id: int, at: datetime) -> bool:
-        """Take a timer for firing; False when another process already did."""
-        count = await self.sql.run(
+        return await self.changed_one(
             "UPDATE timers SET state = 'fired', fired_at = ? WHERE id = ? AND state = 'pending'",
             (at, timer_id),
         )
-        return count == 1
 
     async def cancel(self, request_id: int, kinds: Iterable[str] | None = None) -> None:
-        """Drop a request's pending timers (all, or only these kinds)."""
         if kinds is None:
             await self.sql.run(
                 "UPDATE timers SET state = 'cancelled' WHERE request_id = ? AND state = 'pending'",
@@ -112,7 +105,6 @@ class Timers:
         )
 
     async def has_pending(self, kind: str) -> bool:
-        """Whether a timer of this kind is pending (agency-wide timers are set once)."""
         row = await self.sql.one(
             "SELECT 1 AS one FROM timers WHERE kind = ? AND state = 'pending' LIMIT 1", (kind,)
         )

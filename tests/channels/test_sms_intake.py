@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from sqlite3 import OperationalError
+
+import pytest
 
 from bot.app import Carebot
 from bot.flows.router import Text
 from bot.handlers.sms import Intake
-from bot.root import open_carebot
-from tests.conftest import sqlite_file
 
 
 async def test_webhooks_arriving_together_are_stored_once_each(bot: Carebot) -> None:
@@ -25,12 +26,21 @@ async def test_webhooks_arriving_together_are_stored_once_each(bot: Carebot) -> 
     assert await intake.accept("+447700900123", Text("again"), sids[0]) is False
 
 
-async def test_a_failed_commit_fails_every_webhook_waiting_on_it(bot: Carebot) -> None:
-    intake = Intake(bot)
-    await bot.close()  # the database is gone: each webhook must answer an error, not 200
+async def test_a_failed_commit_fails_every_webhook_waiting_on_it(
+    bot: Carebot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database refuses the batch past the budget: each webhook waiting on that commit gets
+    the database's error (the webhook turns it into a 503), never an answer that would lose
+    the message."""
+    refused = OperationalError("database is locked")
+
+    async def refuse(*_: object) -> list[bool]:
+        raise refused
+
+    monkeypatch.setattr(bot, "accept_many", refuse)
+    intake = Intake(bot, budget=0)  # no time for another try
     outcomes = await asyncio.gather(
         *(intake.accept("+447700900123", Text("hi"), f"SM{n:032x}") for n in range(3)),
         return_exceptions=True,
     )
-    assert all(isinstance(outcome, Exception) for outcome in outcomes)
-    bot.db = (await open_carebot(sqlite_file(bot.db), bot.clock)).db  # let the fixture close it
+    assert outcomes == [refused] * 3

@@ -34,15 +34,31 @@ from bot.services.ports.series import SeriesRepo
 from bot.services.ports.timers import Timers
 
 __all__ = [
+    "Availability",
+    "Breaks",
+    "Changes",
     "Clock",
+    "Conversations",
     "Escalation",
+    "Escalations",
+    "Health",
+    "Imports",
+    "Inbox",
+    "Ledger",
     "LedgerLine",
     "Offer",
+    "Offers",
+    "Once",
+    "Outbox",
     "OutboxMessage",
     "Regular",
+    "Requests",
+    "Roster",
     "RosterChanges",
+    "SeriesRepo",
     "Store",
     "Timer",
+    "Timers",
     "UnitOfWork",
 ]
 
