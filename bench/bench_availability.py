@@ -27,8 +27,8 @@ from bot.app import Carebot
 from bot.domain.agency import Provider
 from bot.nlu.hours import parse_hours
 from bot.services import hours
-from bot.services.booking import available_providers
 from bot.services.desk import open_desk
+from bot.services.matching import available_providers
 
 CHANGES = (
     ("en", "available Saturdays 9am-6pm"),

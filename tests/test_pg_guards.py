@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -177,17 +177,18 @@ async def test_a_request_read_to_be_changed_waits_for_the_other_workers_change(
     async with one.transaction() as tx:
         request = await _add_request(tx)
 
-    async def read_on_two() -> Status:
+    async def read_on_two() -> datetime:
         async with two.transaction() as tx:
-            return (await tx.requests.get(request.id)).status
+            return (await tx.requests.get(request.id)).start
 
+    later = request.start + timedelta(hours=3)
     async with one.transaction() as tx:
         await tx.requests.get(request.id)
         seen = asyncio.create_task(read_on_two())
         await asyncio.sleep(HELD)
         assert not seen.done()
-        await tx.requests.update(request.id, NOW, status=Status.CANCELLED)
-    assert await seen is Status.CANCELLED
+        await tx.requests.move(request.id, later, later + timedelta(hours=1), NOW)
+    assert await seen == later
 
 
 async def test_a_commit_that_adds_work_wakes_the_other_workers_not_itself(

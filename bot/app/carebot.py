@@ -15,7 +15,7 @@ from bot.app.backend import Backend
 from bot.app.console import ConsoleIntents
 from bot.app.outbox import OutboxIntents
 from bot.domain.agency import AgencyFile, Person
-from bot.domain.errors import Contention, NotFound
+from bot.domain.errors import Contention, IllegalTransition, NotFound, RequestChanged
 from bot.flows.router import Inbound, Press, Text, decode, encode, handle
 from bot.i18n import N_, for_channel, normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
@@ -27,6 +27,7 @@ from bot.services.timers import fire
 
 log = logging.getLogger(__name__)
 TIMER_BATCH = 50
+REDOS_ON_CHANGE = 2  # a message redone after a concurrent status change, at most this often
 
 
 class Carebot(ConsoleIntents, OutboxIntents):
@@ -126,27 +127,22 @@ class Carebot(ConsoleIntents, OutboxIntents):
 
     async def _process_next(self) -> bool:
         """Take the next delivery and handle it; False when none waits."""
-        taken: tuple[str, str, str, str] | None = None
-        try:
+        where: list[tuple[str, str, str]] = []
+
+        async def attempt() -> bool:
+            where.clear()
             async with self.db.transaction() as tx:
                 # Taken first: a look that finds nothing costs one statement.
                 taken = await tx.inbox.take_next(self.clock.now())
                 if taken is None:
                     return False
+                channel, delivery_id, address, payload = taken
+                where.append((channel, delivery_id, address))
                 desk = await desk_in(tx, self.clock, self.agency_cache, self.console_links)
-                channel, _, address, payload = taken
-                await self._handle(desk, channel, address, decode(payload))
-        except Contention:
-            # Rolled back because another worker's unit of work crossed ours: taken again.
-            log.info("processing an inbound message met another worker's; again")
+                await self._act(desk, channel, address, decode(payload))
             return True
-        except Exception:
-            if taken is None:
-                raise
-            await self._failed(taken[0], taken[1], taken[2])
-        for hook in self.after_commit:
-            await hook()
-        return True
+
+        return await self._deliver(attempt, where)
 
     async def receive(
         self, channel: str, address: str, inbound: Inbound, delivery_id: str | None = None
@@ -160,24 +156,62 @@ class Carebot(ConsoleIntents, OutboxIntents):
         self, channel: str, delivery_id: str, address: str, inbound: Inbound
     ) -> None:
         """Handle one accepted delivery; its processed mark commits with its effects."""
+        where = [(channel, delivery_id, address)]
+
+        async def attempt() -> bool:
+            async with open_desk(
+                self.db, self.clock, self.agency_cache, self.console_links
+            ) as desk:
+                if not await desk.tx.inbox.mark_processed(channel, delivery_id, desk.now):
+                    return False
+                await self._act(desk, channel, address, inbound)
+            return True
+
+        await self._deliver(attempt, where)
+
+    async def _deliver(
+        self, attempt: Callable[[], Awaitable[bool]], where: list[tuple[str, str, str]]
+    ) -> bool:
+        """Run a delivery's unit of work (`attempt`: False when there was none to handle;
+        `where`: the delivery it took, as channel, id, address). Again when another worker's
+        unit of work crossed it (Contention), or moved a request it acted on (RequestChanged,
+        at most REDOS_ON_CHANGE times); a refused transition is told to the person; any other
+        failure is marked processed and apologised for."""
+        redos = 0
         while True:
             try:
-                async with open_desk(
-                    self.db, self.clock, self.agency_cache, self.console_links
-                ) as desk:
-                    if not await desk.tx.inbox.mark_processed(channel, delivery_id, desk.now):
-                        return
-                    await self._handle(desk, channel, address, inbound)
+                if not await attempt():
+                    return False
             except Contention:
-                log.info("processing an inbound message met another worker's; again")
+                log.info("a message met another worker's unit of work; again")
                 continue
+            except RequestChanged as exc:
+                # Another worker moved a request this message acted on, and nothing of ours
+                # was written: redo it against the request as it stands now.
+                if redos < REDOS_ON_CHANGE and where:
+                    redos += 1
+                    log.info("redoing a message: %s", exc)
+                    continue
+                if not where:
+                    raise
+                await self._failed(*where[0])
+            except IllegalTransition as exc:
+                # A request is no longer where the message expected it (a check that missed
+                # a state): nothing was written; the person hears that their choice has gone.
+                if not where:
+                    raise
+                log.warning("refused on %s: %s", where[0][0], exc)
+                await self._refuse(*where[0])
             except Exception:
-                await self._failed(channel, delivery_id, address)
+                if not where:
+                    raise
+                await self._failed(*where[0])
             break
         for hook in self.after_commit:
             await hook()
+        return True
 
-    async def _handle(self, desk: Desk, channel: str, address: str, inbound: Inbound) -> None:
+    async def _act(self, desk: Desk, channel: str, address: str, inbound: Inbound) -> None:
         """What a delivery does, in the unit of work that marks it processed."""
         person = await desk.tx.roster.by_address(channel, address)
         if person is None:
@@ -234,6 +268,14 @@ class Carebot(ConsoleIntents, OutboxIntents):
         await desk.tx.outbox.enqueue(
             at=desk.now, person_id=None, channel=channel, address=address, text=text
         )
+
+    async def _refuse(self, channel: str, delivery_id: str, address: str) -> None:
+        async with open_desk(self.db, self.clock, self.agency_cache) as desk:
+            await desk.tx.inbox.mark_processed(channel, delivery_id, desk.now)
+            person = await desk.tx.roster.by_address(channel, address)
+            if person is not None:
+                with use_language(desk.lang(person)):
+                    await desk.stale(person)
 
     async def _apologise(self, channel: str, address: str) -> None:
         try:

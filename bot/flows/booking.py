@@ -2,32 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from bot.domain.agency import Member, Provider
 from bot.domain.booking import NoticeProblem, check_window, session_price
 from bot.domain.errors import DoubleBooking
 from bot.domain.ranking import Candidate
-from bot.flows.conversation import State, give_up_option, leave, load, pressed, save, step_action
+from bot.flows.conversation import FlowState, leave, load, pressed, save
 from bot.i18n import fmt_day, fmt_day_time, fmt_hours, fmt_window, tr
 from bot.nlu.commands import find_service, parse_info, wants_booking
 from bot.nlu.replies import parse_reply
 from bot.nlu.when import When, WhenError, parse_when
 from bot.services.actions import Verb
-from bot.services.booking import (
-    available_providers,
-    credit_available,
-    leave_to_staff,
-    money,
-    partly_available,
-    send_request,
-    spans_text,
-)
+from bot.services.booking import credit_available, leave_to_staff, send_request
 from bot.services.desk import Desk, Option
+from bot.services.matching import available_providers, partly_available
 from bot.services.ports import UnitOfWork
+from bot.services.wording import money, spans_text
 
-FLOW = Verb.BOOK
 BIO_SHORT = 48
+Day = date  # the state's field `date` (its stored name) hides the type inside the class
+
+
+@dataclass
+class Booking(FlowState):
+    """A booking under way: steps service, window, provider (or nobody), confirm."""
+
+    FLOW = Verb.BOOK
+    service: str | None = None
+    date: Day | None = None  # the day named, kept when only hours follow
+    start: datetime | None = None
+    end: datetime | None = None
+    cands: list[str] = field(default_factory=list)  # the providers offered, best first
+    provider: str | None = None  # the one chosen
 
 
 async def start(desk: Desk, member: Member, text: str) -> bool:
@@ -36,7 +44,7 @@ async def start(desk: Desk, member: Member, text: str) -> bool:
     when = _parse(desk, member, text, None)
     if service_id is None and when is None and not wants_booking(text):
         return False
-    state: State = {"service": service_id}
+    state = Booking(service=service_id)
     if service_id is None:
         if when is not None:
             _keep_window(desk, state, when)
@@ -51,17 +59,17 @@ async def start(desk: Desk, member: Member, text: str) -> bool:
 
 async def begin(desk: Desk, member: Member) -> None:
     """Begin a booking from the menu or /book."""
-    await _ask_service(desk, member, {"service": None})
+    await _ask_service(desk, member, Booking())
 
 
 async def on_text(desk: Desk, member: Member, text: str) -> bool:
     """Continue a booking with typed text; False when the member is not booking."""
-    state = await load(desk, member, FLOW)
+    state = await load(desk, member, Booking)
     if state is None:
         return False
-    step = state.get("step")
+    step = state.step
     if step == "window":
-        when = _parse(desk, member, text, state.get("date"))
+        when = _parse(desk, member, text, state.date)
         if when is None:
             await _ask_window(desk, member, state, misunderstood=True)
         else:
@@ -84,7 +92,7 @@ async def on_text(desk: Desk, member: Member, text: str) -> bool:
 
 async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:
     """A tapped option (or its number on SMS) of the booking flow."""
-    state = await pressed(desk, member, FLOW, tok, args)
+    state = await pressed(desk, member, Booking, tok, args)
     if state is None:
         return
     choice, rest = args[0], args[1:]
@@ -92,8 +100,8 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
         await leave(desk, member)
         await desk.tell(member, "All right, nothing was booked.")
     elif choice == "s" and rest and rest[0] in desk.services:
-        state["service"] = rest[0]
-        if "start" in state:
+        state.service = rest[0]
+        if state.start is not None:
             await _offer_providers(desk, member, state)
         else:
             await _ask_window(desk, member, state)
@@ -109,12 +117,12 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
         await desk.stale(member)
 
 
-def _parse(desk: Desk, member: Member, text: str, day: str | None) -> When | None:
+def _parse(desk: Desk, member: Member, text: str, day: date | None) -> When | None:
     """Read a window; a day already given earlier is used when the text names only hours."""
     now = desk.local(desk.now).replace(tzinfo=None)
     lang = desk.lang(member)
     # A newly named day wins; the day given earlier only fills in when the text has none.
-    attempts = [text, f"{day} {text}"] if day else [text]
+    attempts = [text, f"{day.isoformat()} {text}"] if day else [text]
     for attempt in attempts:
         try:
             return parse_when(attempt, now, lang)
@@ -123,48 +131,46 @@ def _parse(desk: Desk, member: Member, text: str, day: str | None) -> When | Non
     return None
 
 
-def _keep_window(desk: Desk, state: State, when: When) -> None:
-    state["date"] = when.date.isoformat()
+def _keep_window(desk: Desk, state: Booking, when: When) -> None:
+    state.date = when.date
     if when.start is not None and when.end is not None:
-        state["start"] = when.start.replace(tzinfo=desk.tz).isoformat()
-        state["end"] = when.end.replace(tzinfo=desk.tz).isoformat()
+        state.start = when.start.replace(tzinfo=desk.tz)
+        state.end = when.end.replace(tzinfo=desk.tz)
 
 
-def _window(state: State) -> tuple[datetime, datetime]:
-    return datetime.fromisoformat(state["start"]), datetime.fromisoformat(state["end"])
+def _window(state: Booking) -> tuple[datetime, datetime]:
+    assert state.start is not None and state.end is not None
+    return state.start, state.end
 
 
-async def _ask_service(desk: Desk, member: Member, state: State) -> None:
-    state["step"] = "service"
-    state = await save(desk, member, FLOW, state)
+async def _ask_service(desk: Desk, member: Member, state: Booking) -> None:
+    state.step = "service"
+    state = await save(desk, member, state)
     lang = desk.lang(member)
-    options: list[Option] = [
-        (s.label(lang), step_action(FLOW, state, "s", s.id)) for s in desk.services.values()
-    ]
-    options.append(give_up_option(FLOW, state, lang))
+    options: list[Option] = [(s.label(lang), state.act("s", s.id)) for s in desk.services.values()]
+    options.append(state.give_up(lang))
     await desk.send(member, tr(lang, "Which service do you need?"), options)
 
 
 async def _ask_window(
     desk: Desk,
     member: Member,
-    state: State,
+    state: Booking,
     *,
     misunderstood: bool = False,
     problem: str | None = None,
 ) -> None:
-    state["step"] = "window"
-    state.pop("start", None)
-    state.pop("end", None)
-    state = await save(desk, member, FLOW, state)
+    state.step = "window"
+    state.start = state.end = None
+    state = await save(desk, member, state)
     lang = desk.lang(member)
     lines = []
     if problem:
         lines.append(problem)
     elif misunderstood:
         lines.append(tr(lang, "Sorry, I did not understand that date."))
-    if state.get("date") and not problem:
-        day = datetime.fromisoformat(state["date"])
+    if state.date and not problem:
+        day = datetime.combine(state.date, datetime.min.time())
         lines.append(
             tr(
                 lang,
@@ -183,16 +189,16 @@ async def _ask_window(
     await desk.send(member, " ".join(lines))
 
 
-async def _take_window(desk: Desk, member: Member, state: State, when: When) -> None:
+async def _take_window(desk: Desk, member: Member, state: Booking, when: When) -> None:
     """Check a parsed window against the notice rules, then list the providers."""
     _keep_window(desk, state, when)
-    if "start" not in state:
+    if state.start is None:
         await _ask_window(desk, member, state)
         return
     start, end = _window(state)
     problem = check_window(start, end, desk.now, desk.agency.policy)
     if problem is not None:
-        state.pop("date", None)
+        state.date = None
         await _ask_window(desk, member, state, problem=_notice_text(desk, member, problem))
         return
     await _offer_providers(desk, member, state)
@@ -217,17 +223,17 @@ def _notice_text(desk: Desk, member: Member, problem: NoticeProblem) -> str:
     return tr(lang, "The end must come after the start.")
 
 
-async def _offer_providers(desk: Desk, member: Member, state: State) -> None:
+async def _offer_providers(desk: Desk, member: Member, state: Booking) -> None:
     """The reading of the window, then the ranked available providers as options."""
-    if state.get("service") is None:
+    if state.service is None:
         await _ask_service(desk, member, state)
         return
     start, end = _window(state)
     lang = desk.lang(member)
-    service = desk.services[state["service"]]
+    service = desk.services[state.service]
     reading = f"{service.label(lang)}: {fmt_window(desk.local(start), desk.local(end), lang)}"
     candidates = await available_providers(desk, member.id, service.id, start, end)
-    state["cands"] = [c.provider.id for c in candidates]
+    state.cands = [c.provider.id for c in candidates]
     partial = await partly_available(desk, service.id, start, end)
     if partial:
         # Near misses help the member pick another time; they are not bookable for this one.
@@ -237,8 +243,8 @@ async def _offer_providers(desk: Desk, member: Member, state: State) -> None:
             who=", ".join(f"{p.name} ({spans_text(spans, lang)})" for p, spans in partial),
         )
     if not candidates:
-        state["step"] = "nobody"
-        state = await save(desk, member, FLOW, state)
+        state.step = "nobody"
+        state = await save(desk, member, state)
         fee = desk.agency.policy.fee_for_notice(start - desk.now)
         await desk.send(
             member,
@@ -252,14 +258,14 @@ async def _offer_providers(desk: Desk, member: Member, state: State) -> None:
                 fee=money(desk, fee, lang),
             ),
             [
-                (tr(lang, "Leave it to the team"), step_action(FLOW, state, "staff")),
-                (tr(lang, "Another time"), step_action(FLOW, state, "w")),
-                give_up_option(FLOW, state, lang),
+                (tr(lang, "Leave it to the team"), state.act("staff")),
+                (tr(lang, "Another time"), state.act("w")),
+                state.give_up(lang),
             ],
         )
         return
-    state["step"] = "provider"
-    state = await save(desk, member, FLOW, state)
+    state.step = "provider"
+    state = await save(desk, member, state)
     text = (
         reading
         + "\n"
@@ -273,17 +279,17 @@ async def _offer_providers(desk: Desk, member: Member, state: State) -> None:
 
 
 def _provider_options(
-    desk: Desk, state: State, candidates: list[Candidate], lang: str
+    desk: Desk, state: Booking, candidates: list[Candidate], lang: str
 ) -> list[Option]:
     options: list[Option] = []
     for c in candidates:
         options.append(
             (
                 _short_profile(c.provider, lang, c.had_before),
-                step_action(FLOW, state, "p", c.provider.id),
+                state.act("p", c.provider.id),
             )
         )
-    options.append(give_up_option(FLOW, state, lang))
+    options.append(state.give_up(lang))
     return options
 
 
@@ -301,12 +307,12 @@ def _short_profile(provider: Provider, lang: str, known: bool) -> str:
     return " · ".join(parts)
 
 
-async def _candidates(tx: UnitOfWork, state: State) -> list[Provider]:
-    people = [await tx.roster.person(pid) for pid in state.get("cands", [])]
+async def _candidates(tx: UnitOfWork, state: Booking) -> list[Provider]:
+    people = [await tx.roster.person(pid) for pid in state.cands]
     return [p for p in people if isinstance(p, Provider)]
 
 
-async def _show_profile(desk: Desk, member: Member, state: State, wanted: str) -> None:
+async def _show_profile(desk: Desk, member: Member, state: Booking, wanted: str) -> None:
     """'info 2': the full profile, with the same options so the member can go on choosing."""
     lang = desk.lang(member)
     providers = await _candidates(desk.tx, state)
@@ -330,23 +336,23 @@ async def _show_profile(desk: Desk, member: Member, state: State, wanted: str) -
     if bio:
         lines.append(bio)
     start, end = _window(state)
-    candidates = await available_providers(desk, member.id, state["service"], start, end)
+    candidates = await available_providers(desk, member.id, state.service or "", start, end)
     await desk.send(member, "\n".join(lines), _provider_options(desk, state, candidates, lang))
 
 
-async def _summary(desk: Desk, member: Member, state: State, provider_id: str) -> None:
+async def _summary(desk: Desk, member: Member, state: Booking, provider_id: str) -> None:
     """Price and fee before anything is charged, with confirm / give up."""
-    if provider_id not in state.get("cands", []):
+    if provider_id not in state.cands or state.service is None:
         await desk.stale(member)
         return
     provider = await desk.tx.roster.person(provider_id)
     start, end = _window(state)
     lang = desk.lang(member)
-    service = desk.services[state["service"]]
+    service = desk.services[state.service]
     price = session_price(service.hourly_rate, start, end)
     fee = desk.agency.policy.fee_for_notice(start - desk.now)
-    state.update(step="confirm", provider=provider_id)
-    state = await save(desk, member, FLOW, state)
+    state.step, state.provider = "confirm", provider_id
+    state = await save(desk, member, state)
     head = tr(
         lang,
         "{service} with {provider}, {window} ({hours}).",
@@ -372,18 +378,18 @@ async def _summary(desk: Desk, member: Member, state: State, provider_id: str) -
         member,
         text,
         [
-            (tr(lang, "Confirm and send"), step_action(FLOW, state, "ok")),
-            give_up_option(FLOW, state, lang),
+            (tr(lang, "Confirm and send"), state.act("ok")),
+            state.give_up(lang),
         ],
     )
 
 
-async def _finish(desk: Desk, member: Member, state: State, *, send: bool) -> None:
-    if not send or state.get("step") != "confirm":
+async def _finish(desk: Desk, member: Member, state: Booking, *, send: bool) -> None:
+    if not send or state.step != "confirm" or state.provider is None or state.service is None:
         await leave(desk, member)
         await desk.tell(member, "All right, nothing was booked.")
         return
-    provider = await desk.tx.roster.person(state["provider"])
+    provider = await desk.tx.roster.person(state.provider)
     start, end = _window(state)
     problem = check_window(start, end, desk.now, desk.agency.policy)
     if problem is not None:  # the member took long enough for the notice to run out
@@ -391,7 +397,7 @@ async def _finish(desk: Desk, member: Member, state: State, *, send: bool) -> No
         return
     assert isinstance(provider, Provider)
     try:
-        await send_request(desk, member, desk.services[state["service"]], start, end, provider)
+        await send_request(desk, member, desk.services[state.service], start, end, provider)
     except DoubleBooking:
         await desk.tell(
             member,
@@ -403,24 +409,24 @@ async def _finish(desk: Desk, member: Member, state: State, *, send: bool) -> No
     await leave(desk, member)
 
 
-async def _leave_to_staff(desk: Desk, member: Member, state: State) -> None:
-    if state.get("step") != "nobody":
+async def _leave_to_staff(desk: Desk, member: Member, state: Booking) -> None:
+    if state.step != "nobody" or state.service is None:
         await desk.stale(member)
         return
     start, end = _window(state)
-    await leave_to_staff(desk, member, desk.services[state["service"]], start, end)
+    await leave_to_staff(desk, member, desk.services[state.service], start, end)
     await leave(desk, member)
 
 
-async def _repeat(desk: Desk, member: Member, state: State) -> None:
+async def _repeat(desk: Desk, member: Member, state: Booking) -> None:
     """Say the current step again when the answer did not fit it."""
-    step = state.get("step")
+    step = state.step
     if step == "service":
         await _ask_service(desk, member, state)
     elif step in ("provider", "nobody"):
         await desk.tell(member, "Please choose one of the options.")
         await _offer_providers(desk, member, state)
-    elif step == "confirm":
-        await _summary(desk, member, state, state["provider"])
+    elif step == "confirm" and state.provider is not None:
+        await _summary(desk, member, state, state.provider)
     else:
         await _ask_window(desk, member, state, misunderstood=True)

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 
 from bot.domain.agency import AvailabilityWindow, Provider
-from bot.flows.conversation import leave, pressed, save, step_action
+from bot.flows.conversation import FlowState, leave, pressed, save
 from bot.i18n import tr
 from bot.nlu.hours import parse_hours
 from bot.nlu.replies import parse_reply
 from bot.services import hours
 from bot.services.actions import Verb
-from bot.services.booking import describe
 from bot.services.desk import Desk
+from bot.services.wording import describe
 
-FLOW = Verb.HOURS
+
+@dataclass
+class NewHours(FlowState):
+    """New hours that would break bookings, waiting for the provider's yes (step confirm)."""
+
+    FLOW = Verb.HOURS
+    windows: list[tuple[int, int, int]] = field(default_factory=list)  # weekday, from, to
+    off: list[date] = field(default_factory=list)  # days off, sorted
 
 
 def _examples(lang: str) -> str:
@@ -68,12 +76,11 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
     state = await save(
         desk,
         provider,
-        FLOW,
-        {
-            "step": "confirm",
-            "windows": [[w.weekday, w.start, w.end] for w in schedule[0]],
-            "off": sorted(d.isoformat() for d in schedule[1]),
-        },
+        NewHours(
+            step="confirm",
+            windows=[(w.weekday, w.start, w.end) for w in schedule[0]],
+            off=sorted(schedule[1]),
+        ),
     )
     lines = [
         tr(
@@ -89,8 +96,8 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
         provider,
         "\n".join(lines),
         [
-            (tr(lang, "Yes, change my hours and cancel these"), step_action(FLOW, state, "ok")),
-            (tr(lang, "No, keep my hours"), step_action(FLOW, state, "x")),
+            (tr(lang, "Yes, change my hours and cancel these"), state.act("ok")),
+            (tr(lang, "No, keep my hours"), state.act("x")),
         ],
     )
     return True
@@ -98,7 +105,7 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
 
 async def on_press(desk: Desk, provider: Provider, tok: str, args: tuple[str, ...]) -> None:
     """'Yes, change my hours and cancel these' or 'No, keep my hours'."""
-    state = await pressed(desk, provider, FLOW, tok, args)
+    state = await pressed(desk, provider, NewHours, tok, args)
     if state is None:
         return
     await leave(desk, provider)
@@ -107,8 +114,8 @@ async def on_press(desk: Desk, provider: Provider, tok: str, args: tuple[str, ..
         await desk.tell(provider, "All right, nothing was changed.")
         return
     schedule: hours.Schedule = (
-        tuple(AvailabilityWindow(*w) for w in state["windows"]),
-        frozenset(date.fromisoformat(d) for d in state["off"]),
+        tuple(AvailabilityWindow(*w) for w in state.windows),
+        frozenset(state.off),
     )
     # Read again: what is at stake may have changed since the question.
     provider_now = await desk.tx.roster.person(provider.id)

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from bot.domain.agency import Provider
 from bot.domain.booking import Status
-from bot.flows.conversation import leave, load, pressed, save, step_action
+from bot.flows.conversation import FlowState, leave, load, pressed, save
 from bot.i18n import fmt_day, fmt_day_time, fmt_month, fmt_time, tr
 from bot.nlu.when import WhenError, parse_when
 from bot.services import dayof
 from bot.services.actions import Verb
-from bot.services.booking import describe, money
 from bot.services.desk import Desk, Option
+from bot.services.wording import describe, money
 
-FLOW = Verb.MOVE
 HELD = (Status.CONFIRMED, Status.IN_PROGRESS)
+
+
+@dataclass
+class Moving(FlowState):
+    """A provider moving an appointment: steps pick, when, confirm."""
+
+    FLOW = Verb.MOVE
+    cands: list[int] = field(default_factory=list)  # the appointments listed
+    request: int = 0  # the one being moved
+    start: datetime | None = None  # its new start
 
 
 async def list_appointments(desk: Desk, provider: Provider) -> None:
@@ -26,7 +36,7 @@ async def list_appointments(desk: Desk, provider: Provider) -> None:
     if not held:
         await desk.tell(provider, "You have no upcoming session.")
         return
-    state = await save(desk, provider, FLOW, {"step": "pick", "cands": [r.id for r in held]})
+    state = await save(desk, provider, Moving(step="pick", cands=[r.id for r in held]))
     lines = [tr(lang, "Your upcoming sessions:")]
     options: list[Option] = []
     for request in held:
@@ -36,7 +46,7 @@ async def list_appointments(desk: Desk, provider: Provider) -> None:
             options.append(
                 (
                     tr(lang, "Move {when}", when=fmt_day_time(desk.local(request.start), lang)),
-                    step_action(FLOW, state, "r", request.id),
+                    state.act("r", request.id),
                 )
             )
     await desk.send(provider, "\n".join(lines), options)
@@ -44,18 +54,18 @@ async def list_appointments(desk: Desk, provider: Provider) -> None:
 
 async def on_press(desk: Desk, provider: Provider, tok: str, args: tuple[str, ...]) -> None:
     """'Move ...' then 'yes, agreed with the client'."""
-    state = await pressed(desk, provider, FLOW, tok, args)
+    state = await pressed(desk, provider, Moving, tok, args)
     if state is None:
         return
-    if args[0] == "r" and len(args) > 1 and args[1].isdigit() and int(args[1]) in state["cands"]:
-        state.update(step="when", request=int(args[1]))
-        await save(desk, provider, FLOW, state)
+    if args[0] == "r" and len(args) > 1 and args[1].isdigit() and int(args[1]) in state.cands:
+        state.step, state.request = "when", int(args[1])
+        await save(desk, provider, state)
         await desk.tell(
             provider,
             "What is the new day and start time, agreed with the "
             'client? For example: "thursday 16:30".',
         )
-    elif args[0] == "ok" and state.get("step") == "confirm":
+    elif args[0] == "ok" and state.step == "confirm":
         await leave(desk, provider)
         await _move(desk, provider, state)
     else:
@@ -65,11 +75,11 @@ async def on_press(desk: Desk, provider: Provider, tok: str, args: tuple[str, ..
 
 async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
     """The new day and time of an appointment being moved."""
-    state = await load(desk, provider, FLOW)
-    if state is None or state.get("step") != "when":
+    state = await load(desk, provider, Moving)
+    if state is None or state.step != "when":
         return False
     lang = desk.lang(provider)
-    request = await desk.tx.requests.get(int(state["request"]))
+    request = await desk.tx.requests.get(state.request)
     now = desk.local(desk.now).replace(tzinfo=None)
     start = None
     for attempt in (text, f"{desk.local(request.start).date().isoformat()} {text}"):
@@ -85,8 +95,8 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
             provider, 'Sorry, I did not understand that time. For example: "thursday 16:30".'
         )
         return True
-    state.update(step="confirm", start=start.isoformat())
-    state = await save(desk, provider, FLOW, state)
+    state.step, state.start = "confirm", start
+    state = await save(desk, provider, state)
     member = await desk.tx.roster.person(request.member_id)
     await desk.send(
         provider,
@@ -98,20 +108,20 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
             member=member.name,
         ),
         [
-            (tr(lang, "Yes, agreed with the client"), step_action(FLOW, state, "ok")),
-            (tr(lang, "Give up"), step_action(FLOW, state, "x")),
+            (tr(lang, "Yes, agreed with the client"), state.act("ok")),
+            (tr(lang, "Give up"), state.act("x")),
         ],
     )
     return True
 
 
-async def _move(desk: Desk, provider: Provider, state: dict[str, object]) -> None:
-    request = await desk.tx.requests.get(int(str(state["request"])))
-    if request.provider_id != provider.id:
+async def _move(desk: Desk, provider: Provider, state: Moving) -> None:
+    request = await desk.tx.requests.get(state.request)
+    if request.provider_id != provider.id or state.start is None:
         await desk.tell(provider, "This session can no longer be moved.")
         return
     # Refused with the reason when the provider is not free then; nothing changes (§4.5).
-    await dayof.reschedule(desk, provider, request, datetime.fromisoformat(str(state["start"])))
+    await dayof.reschedule(desk, provider, request, state.start)
 
 
 async def earnings(desk: Desk, provider: Provider) -> None:

@@ -4,36 +4,50 @@ request sent, once, to the provider."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.domain.agency import Member, Provider
 from bot.domain.booking import Series, Status, session_price
-from bot.flows.conversation import State, give_up_option, leave, load, pressed, save, step_action
+from bot.flows.conversation import FlowState, leave, load, pressed, save
 from bot.i18n import fmt_day, ntr, tr
 from bot.nlu.commands import find_service
 from bot.nlu.series import is_series, parse_series
 from bot.services import series as weekly
 from bot.services.actions import Verb
-from bot.services.booking import money
 from bot.services.desk import Desk, Option
+from bot.services.wording import money
 
-FLOW = Verb.SERIES
+
+@dataclass
+class Weekly(FlowState):
+    """A weekly series being asked for: steps service, provider, confirm."""
+
+    FLOW = Verb.SERIES
+    service: str | None = None
+    weekday: int = 0  # 0 = Monday
+    start: int = 0  # minutes since midnight, agency time
+    end: int = 0  # may pass 1440 for a window across midnight
+    first: date | None = None
+    until: date | None = None
+    weeks: int | None = None
+    provider: str | None = None
 
 
-def _draft(desk: Desk, member: Member, state: State) -> Series:
+def _draft(desk: Desk, member: Member, state: Weekly) -> Series:
     """The series as asked so far (not stored)."""
-    first = date.fromisoformat(state["first"])
+    assert state.first is not None
     return Series(
         id=0,
         member_id=member.id,
-        service_id=state["service"] or "",
-        provider_id=state.get("provider"),
-        weekday=state["weekday"],
-        start_min=state["start"],
-        end_min=state["end"],
-        first_day=first,
-        until_day=date.fromisoformat(state["until"]) if state.get("until") else None,
-        max_count=state.get("weeks"),
+        service_id=state.service or "",
+        provider_id=state.provider,
+        weekday=state.weekday,
+        start_min=state.start,
+        end_min=state.end,
+        first_day=state.first,
+        until_day=state.until,
+        max_count=state.weeks,
         status="pending",
         created_at=desk.now,
     )
@@ -53,22 +67,22 @@ async def start(desk: Desk, member: Member, text: str) -> bool:
         )
         return True
     end = spec.end if spec.end > spec.start else spec.end + 24 * 60
-    state: State = {
-        "service": find_service(text, desk.services.values()),
-        "weekday": spec.weekday,
-        "start": spec.start,
-        "end": end,
-        "first": weekly.first_day(desk, spec.weekday, spec.start).isoformat(),
-        "until": spec.until.isoformat() if spec.until else None,
-        "weeks": spec.weeks,
-    }
-    if state["service"] is None:
-        state["step"] = "service"
-        state = await save(desk, member, FLOW, state)
+    state = Weekly(
+        service=find_service(text, desk.services.values()),
+        weekday=spec.weekday,
+        start=spec.start,
+        end=end,
+        first=weekly.first_day(desk, spec.weekday, spec.start),
+        until=spec.until,
+        weeks=spec.weeks,
+    )
+    if state.service is None:
+        state.step = "service"
+        state = await save(desk, member, state)
         options: list[Option] = [
-            (s.label(lang), step_action(FLOW, state, "s", s.id)) for s in desk.services.values()
+            (s.label(lang), state.act("s", s.id)) for s in desk.services.values()
         ]
-        options.append(give_up_option(FLOW, state, lang))
+        options.append(state.give_up(lang))
         await desk.send(member, tr(lang, "Which service?"), options)
         return True
     await _providers(desk, member, state)
@@ -82,7 +96,7 @@ def _windows(desk: Desk, draft: Series) -> list[tuple[date, tuple]]:  # type: ig
     ]
 
 
-async def _providers(desk: Desk, member: Member, state: State) -> None:
+async def _providers(desk: Desk, member: Member, state: Weekly) -> None:
     lang = desk.lang(member)
     draft = _draft(desk, member, state)
     service = desk.services[draft.service_id]
@@ -97,8 +111,8 @@ async def _providers(desk: Desk, member: Member, state: State) -> None:
         await leave(desk, member)
         await desk.tell(member, "Sorry, no provider is free for {what}.", what=what)
         return
-    state["step"] = "provider"
-    state = await save(desk, member, FLOW, state)
+    state.step = "provider"
+    state = await save(desk, member, state)
     options: list[Option] = [
         (
             tr(
@@ -108,11 +122,11 @@ async def _providers(desk: Desk, member: Member, state: State) -> None:
                 free=c.free,
                 of=c.of,
             ),
-            step_action(FLOW, state, "p", c.provider.id),
+            state.act("p", c.provider.id),
         )
         for c in found
     ]
-    options.append(give_up_option(FLOW, state, lang))
+    options.append(state.give_up(lang))
     await desk.send(
         member,
         tr(
@@ -129,17 +143,17 @@ async def _providers(desk: Desk, member: Member, state: State) -> None:
 
 async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:
     """A service, a provider, confirm or give up."""
-    state = await pressed(desk, member, FLOW, tok, args)
+    state = await pressed(desk, member, Weekly, tok, args)
     if state is None:
         return
     verb = args[0]
     if verb == "s" and len(args) > 1 and args[1] in desk.services:
-        state["service"] = args[1]
+        state.service = args[1]
         await _providers(desk, member, state)
-    elif verb == "p" and len(args) > 1 and state.get("step") == "provider":
-        state["provider"] = args[1]
+    elif verb == "p" and len(args) > 1 and state.step == "provider":
+        state.provider = args[1]
         await _summary(desk, member, state)
-    elif verb == "ok" and state.get("step") == "confirm":
+    elif verb == "ok" and state.step == "confirm":
         await leave(desk, member)
         await _book(desk, member, state)
     else:
@@ -149,17 +163,17 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
 
 async def on_text(desk: Desk, member: Member, text: str) -> bool:
     """A typed yes/no at the summary is left to the options; a new series starts over."""
-    state = await load(desk, member, FLOW)
+    state = await load(desk, member, Weekly)
     if state is None:
         return False
     return await start(desk, member, text)
 
 
-async def _summary(desk: Desk, member: Member, state: State) -> None:
+async def _summary(desk: Desk, member: Member, state: Weekly) -> None:
     lang = desk.lang(member)
     draft = _draft(desk, member, state)
     service = desk.services[draft.service_id]
-    provider = await desk.tx.roster.person(str(state["provider"]))
+    provider = await desk.tx.roster.person(str(state.provider))
     windows = _windows(desk, draft)
     first_start, first_end = windows[0][1]
     price = session_price(service.hourly_rate, first_start, first_end)
@@ -177,8 +191,8 @@ async def _summary(desk: Desk, member: Member, state: State) -> None:
             fee=money(desk, fee, lang),
             later=money(desk, later, lang),
         )
-    state["step"] = "confirm"
-    state = await save(desk, member, FLOW, state)
+    state.step = "confirm"
+    state = await save(desk, member, state)
     end_text = (
         tr(lang, "until {day}", day=fmt_day(weekly.at(desk, draft.until_day, 0), lang))
         if draft.until_day
@@ -199,17 +213,17 @@ async def _summary(desk: Desk, member: Member, state: State) -> None:
             until=end_text,
         ),
         [
-            (tr(lang, "Confirm and send"), step_action(FLOW, state, "ok")),
-            give_up_option(FLOW, state, lang),
+            (tr(lang, "Confirm and send"), state.act("ok")),
+            state.give_up(lang),
         ],
     )
 
 
-async def _book(desk: Desk, member: Member, state: State) -> None:
+async def _book(desk: Desk, member: Member, state: Weekly) -> None:
     lang = desk.lang(member)
     draft = _draft(desk, member, state)
     service = desk.services[draft.service_id]
-    provider = await desk.tx.roster.person(str(state["provider"]))
+    provider = await desk.tx.roster.person(str(state.provider))
     assert isinstance(provider, Provider)
     made = await weekly.book(
         desk,

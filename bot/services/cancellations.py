@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import partial
 
 from bot.domain.agency import Member, Person
-from bot.domain.booking import Request, Status, late_cancellation
+from bot.domain.booking import Request, Status
 from bot.i18n import tr
-from bot.services import appointments, disputes
+from bot.services import disputes
 from bot.services.billing import charge_text, settle, waiver_option
-from bot.services.booking import ANSWER_DEADLINE, describe, described, money, priced
+from bot.services.booking import ANSWER_DEADLINE
 from bot.services.desk import Desk, Option
 from bot.services.notices import Notice
+from bot.services.wording import describe, described, money, priced
 
 CANCELLABLE = (Status.PENDING, Status.ESCALATED, Status.CONFIRMED, Status.IN_PROGRESS)
 
 
 def is_late(desk: Desk, request: Request) -> bool:
     """A confirmed appointment cancelled with less notice than the policy asks costs money."""
-    return request.status in (Status.CONFIRMED, Status.IN_PROGRESS) and late_cancellation(
-        request.start, desk.now, desk.agency.policy
-    )
+    return request.is_late_to_cancel(desk.now, desk.agency.policy)
 
 
 def quote(desk: Desk, request: Request, lang: str) -> str:
@@ -97,13 +95,7 @@ async def _cancel_one(
                 await desk.tx.escalations.claim(
                     escalation.id, request.member_id, "cancelled", desk.now
                 )
-    if is_late(desk, request):
-        request = await settle(desk, request, Status.CANCELLED, "late_cancel", request.price)
-    else:
-        request = await desk.tx.requests.update(
-            request.id, desk.now, status=Status.CANCELLED, charge=Decimal(0), payout=Decimal(0)
-        )
-        await appointments.drop(desk, request)
+    request = await settle(desk, request.cancel(desk.now, desk.agency.policy))
     if provider is not None and provider.id != (reported_by.id if reported_by else None):
         plang = desk.lang(provider)
         paid = (

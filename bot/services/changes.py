@@ -8,21 +8,14 @@ from functools import partial
 
 from bot.domain.agency import Member, Person, Provider
 from bot.domain.availability import covers
-from bot.domain.booking import HOLDING, ChangeRequest, Request, Status, session_price
+from bot.domain.booking import HOLDING, ChangeRequest, Move, Request, Status, session_price
 from bot.domain.errors import DoubleBooking
 from bot.i18n import LANGUAGES, N_, fmt_window, tr
 from bot.services import appointments
 from bot.services.actions import action
-from bot.services.booking import (
-    claim,
-    describe,
-    described,
-    escalate,
-    escalation_of_kind,
-    money,
-    tell_other_staff,
-)
 from bot.services.desk import Desk, Option
+from bot.services.escalations import claim, escalate, escalation_of_kind, tell_other_staff
+from bot.services.wording import describe, described, money
 
 
 def change_text(desk: Desk, change: ChangeRequest, lang: str) -> str:
@@ -268,9 +261,7 @@ async def move(
         request = await desk.tx.requests.move(request.id, start, end, desk.now)
     except DoubleBooking:
         # The new time stands; the provider does not follow it, so staff find someone.
-        await desk.tx.requests.update(
-            request.id, desk.now, provider_id=None, status=Status.ESCALATED
-        )
+        request = await _let_go(desk, request)
         request = await desk.tx.requests.move(request.id, start, end, desk.now)
         if isinstance(provider, Provider):
             await _release(desk, request, provider)
@@ -282,9 +273,7 @@ async def move(
 
 async def _release(desk: Desk, request: Request, provider: Provider) -> None:
     """The provider cannot do the changed booking: they are freed and staff take over."""
-    request = await desk.tx.requests.update(
-        request.id, desk.now, provider_id=None, status=Status.ESCALATED
-    )
+    request = await _let_go(desk, request)
     await appointments.drop(desk, request)
     await desk.tell(
         provider,
@@ -301,3 +290,10 @@ async def _release(desk: Desk, request: Request, provider: Provider) -> None:
         what=described(desk, request),
     )
     await escalate(desk, request, "change_unavailable", provider.id)
+
+
+async def _let_go(desk: Desk, request: Request) -> Request:
+    """Free the request's provider, if it still has one: it goes to staff."""
+    if not request.can(Move.ESCALATE):
+        return request  # already with staff
+    return await desk.tx.requests.save(request.escalate(desk.now))

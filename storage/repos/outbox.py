@@ -102,6 +102,14 @@ class Outbox(Repository, ports.Outbox):
             (person_id,),
         )
 
+    async def last_with_options_to(self, person_id: str) -> OutboxMessage | None:
+        return await self.one_as(
+            rows.outbox,
+            "SELECT * FROM outbox WHERE person_id = ? AND options_json IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1",
+            (person_id,),
+        )
+
     async def claim(
         self, channel: str, now: datetime, limit: int, *, owner: str, until: datetime
     ) -> list[OutboxMessage]:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from types import EllipsisType
 from typing import Any
 
-from bot.domain.booking import Request, Status
-from bot.domain.errors import DoubleBooking, NotFound, SeriesDayTaken
+from bot.domain.booking import Request, Status, Transition
+from bot.domain.errors import DoubleBooking, NotFound, RequestChanged, SeriesDayTaken
 from bot.domain.money import to_minor
 from bot.services import ports
 from storage.repos import rows
@@ -112,38 +111,35 @@ class Requests(Repository, ports.Requests):
             (person_id, *wanted),
         )
 
-    async def update(
-        self,
-        request_id: int,
-        at: datetime,
-        *,
-        status: Status | None = None,
-        provider_id: str | EllipsisType | None = ...,
-        charge: Decimal | None = None,
-        payout: Decimal | None = None,
-    ) -> Request:
-        sets: list[str] = ["updated_at = ?"]
-        args: list[Any] = [at]
-        if status is not None:
-            sets.append("status = ?")
-            args.append(status.value)
-        if provider_id is not ...:
-            sets.append("provider_id = ?")
-            args.append(provider_id)
-        if charge is not None:
-            sets.append("charge_minor = ?")
-            args.append(to_minor(charge))
-        if payout is not None:
-            sets.append("payout_minor = ?")
-            args.append(to_minor(payout))
+    async def save(self, transition: Transition) -> Request:
+        before, after = transition.before, transition.after
         try:
-            await self.sql.run(
-                f"UPDATE requests SET {', '.join(sets)} WHERE id = ?", (*args, request_id)
+            changed = await self.sql.run(
+                "UPDATE requests SET status = ?, provider_id = ?, charge_minor = ?, "
+                "payout_minor = ?, updated_at = ? WHERE id = ? AND status = ?",
+                (
+                    after.status.value,
+                    after.provider_id,
+                    to_minor(after.charge),
+                    to_minor(after.payout),
+                    transition.at,
+                    before.id,
+                    before.status.value,
+                ),
             )
         except Conflict as exc:
             if is_double_booking(exc):
-                raise DoubleBooking(str(provider_id)) from exc
+                raise DoubleBooking(str(after.provider_id)) from exc
             raise
+        if not changed:
+            raise RequestChanged(before.id)
+        return await self.get(before.id)
+
+    async def waive(self, request_id: int, at: datetime) -> Request:
+        await self.sql.run(
+            "UPDATE requests SET charge_minor = 0, payout_minor = 0, updated_at = ? WHERE id = ?",
+            (at, request_id),
+        )
         return await self.get(request_id)
 
     async def mark(self, request_id: int, at: datetime, mark: str, value: datetime | None) -> None:
