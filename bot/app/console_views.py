@@ -16,7 +16,7 @@ from bot.services import escalations, wording
 from bot.services.billing import member_account, signed_money
 from bot.services.changes import review_lines
 from bot.services.desk import Desk, Option
-from bot.services.notices import status_words
+from bot.services.notices import Notice, phrase, render, status_words
 from bot.services.ports import Escalation
 
 WEEK_DAYS = 7
@@ -216,17 +216,17 @@ async def card(desk: Desk, escalation: Escalation, lang: str, staff: Staff) -> C
     else:
         about = (await desk.tx.roster.person(escalation.about)).name if escalation.about else ""
 
-        def head(lang: str) -> str:
-            return tr(
-                lang,
-                "Request from {member} ({what}). {why}",
-                member=member.name,
-                what=what,
-                why=tr(lang, escalations.REASONS.get(escalation.reason, ""), provider=about),
-            )
-
-        composed = (await escalations._with_actions(desk, escalation, request, head))(lang, staff)
-        text, options = composed if isinstance(composed, tuple) else (composed, [])
+        head = Notice(
+            "Request from {member} ({what}). {why}",
+            {
+                "member": member.name,
+                "what": what,
+                "why": phrase(escalations.REASONS.get(escalation.reason, ""), provider=about),
+            },
+        )
+        text, options = render(
+            lang, await escalations.with_actions(desk, escalation, request, head)
+        )
     handled = None
     if not escalation.is_open:
         if escalation.handled_by is None:

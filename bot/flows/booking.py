@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 
 from bot.domain.agency import Member, Provider
 from bot.domain.booking import NoticeProblem, check_window, session_price
 from bot.domain.errors import DoubleBooking
 from bot.domain.ranking import Candidate
 from bot.flows.conversation import FlowState, leave, load, pressed, save
-from bot.i18n import fmt_day, fmt_day_time, fmt_hours, fmt_window, tr
+from bot.i18n import N_, fmt_day, fmt_day_time, fmt_hours, fmt_window, tr
 from bot.nlu.commands import find_service, parse_info, wants_booking
 from bot.nlu.replies import parse_reply
 from bot.nlu.when import When, WhenError, parse_when
 from bot.services.actions import Verb
 from bot.services.booking import credit_available, leave_to_staff, send_request
-from bot.services.desk import Desk, Option
+from bot.services.desk import Desk
 from bot.services.matching import available_providers, partly_available
+from bot.services.notices import Label, Lines, Localized, Notice
 from bot.services.ports import UnitOfWork
-from bot.services.wording import money, spans_text
+from bot.services.wording import priced, spans_text
 
 BIO_SHORT = 48
 Day = date  # the state's field `date` (its stored name) hides the type inside the class
@@ -146,10 +148,9 @@ def _window(state: Booking) -> tuple[datetime, datetime]:
 async def _ask_service(desk: Desk, member: Member, state: Booking) -> None:
     state.step = "service"
     state = await save(desk, member, state)
-    lang = desk.lang(member)
-    options: list[Option] = [(s.label(lang), state.act("s", s.id)) for s in desk.services.values()]
-    options.append(state.give_up(lang))
-    await desk.send(member, tr(lang, "Which service do you need?"), options)
+    await desk.tell(
+        member, "Which service do you need?", state.service_options(desk.services.values())
+    )
 
 
 async def _ask_window(
@@ -158,35 +159,32 @@ async def _ask_window(
     state: Booking,
     *,
     misunderstood: bool = False,
-    problem: str | None = None,
+    problem: Notice | None = None,
 ) -> None:
     state.step = "window"
     state.start = state.end = None
     state = await save(desk, member, state)
-    lang = desk.lang(member)
-    lines = []
+    lines: list[Notice | Localized] = []
     if problem:
         lines.append(problem)
     elif misunderstood:
-        lines.append(tr(lang, "Sorry, I did not understand that date."))
+        lines.append(Notice("Sorry, I did not understand that date."))
     if state.date and not problem:
         day = datetime.combine(state.date, datetime.min.time())
         lines.append(
-            tr(
-                lang,
+            Notice(
                 'From what time to what time on {day}? For example: "2pm to 6pm".',
-                day=fmt_day(day, lang),
+                {"day": partial(fmt_day, day)},
             )
         )
     else:
         lines.append(
-            tr(
-                lang,
+            Notice(
                 "When do you need care? Give the day and the hours, for example: "
-                '"tomorrow 2pm to 6pm".',
+                '"tomorrow 2pm to 6pm".'
             )
         )
-    await desk.send(member, " ".join(lines))
+    await desk.notify(member, Lines(lines, sep=" "))
 
 
 async def _take_window(desk: Desk, member: Member, state: Booking, when: When) -> None:
@@ -199,28 +197,28 @@ async def _take_window(desk: Desk, member: Member, state: Booking, when: When) -
     problem = check_window(start, end, desk.now, desk.agency.policy)
     if problem is not None:
         state.date = None
-        await _ask_window(desk, member, state, problem=_notice_text(desk, member, problem))
+        await _ask_window(desk, member, state, problem=_notice_text(desk, problem))
         return
     await _offer_providers(desk, member, state)
 
 
-def _notice_text(desk: Desk, member: Member, problem: NoticeProblem) -> str:
-    lang = desk.lang(member)
+def _notice_text(desk: Desk, problem: NoticeProblem) -> Notice:
     policy = desk.agency.policy
     if problem is NoticeProblem.TOO_SOON:
         earliest = desk.local(desk.now + policy.min_notice)
-        return tr(
-            lang,
+        return Notice(
             "Care must be booked at least {hours} in advance, so it can start "
             "{earliest} at the earliest.",
-            hours=fmt_hours(int(policy.min_notice.total_seconds() // 60), lang),
-            earliest=fmt_day_time(earliest, lang),
+            {
+                "hours": partial(fmt_hours, int(policy.min_notice.total_seconds() // 60)),
+                "earliest": partial(fmt_day_time, earliest),
+            },
         )
     if problem is NoticeProblem.TOO_FAR:
-        return tr(
-            lang, "Care can be booked at most {days} days ahead.", days=policy.max_advance.days
+        return Notice(
+            "Care can be booked at most {days} days ahead.", {"days": policy.max_advance.days}
         )
-    return tr(lang, "The end must come after the start.")
+    return Notice("The end must come after the start.")
 
 
 async def _offer_providers(desk: Desk, member: Member, state: Booking) -> None:
@@ -229,71 +227,56 @@ async def _offer_providers(desk: Desk, member: Member, state: Booking) -> None:
         await _ask_service(desk, member, state)
         return
     start, end = _window(state)
-    lang = desk.lang(member)
     service = desk.services[state.service]
-    reading = f"{service.label(lang)}: {fmt_window(desk.local(start), desk.local(end), lang)}"
+
+    def reading_of(lang: str) -> str:
+        return f"{service.label(lang)}: {fmt_window(desk.local(start), desk.local(end), lang)}"
+
+    reading: list[Notice | Localized] = [reading_of]
     candidates = await available_providers(desk, member.id, service.id, start, end)
     state.cands = [c.provider.id for c in candidates]
-    partial = await partly_available(desk, service.id, start, end)
-    if partial:
+    partly = await partly_available(desk, service.id, start, end)
+    if partly:
         # Near misses help the member pick another time; they are not bookable for this one.
-        reading += "\n" + tr(
-            lang,
-            "Free for part of this window only: {who}.",
-            who=", ".join(f"{p.name} ({spans_text(spans, lang)})" for p, spans in partial),
-        )
+        def who(lang: str) -> str:
+            return ", ".join(f"{p.name} ({spans_text(spans, lang)})" for p, spans in partly)
+
+        reading.append(Notice("Free for part of this window only: {who}.", {"who": who}))
     if not candidates:
         state.step = "nobody"
         state = await save(desk, member, state)
         fee = desk.agency.policy.fee_for_notice(start - desk.now)
-        await desk.send(
-            member,
-            reading
-            + "\n"
-            + tr(
-                lang,
-                "Nobody is available for this window. Our team can look for someone for you "
-                "(booking fee {fee}, credited back if nobody is found), or you can choose "
-                "another time.",
-                fee=money(desk, fee, lang),
-            ),
-            [
-                (tr(lang, "Leave it to the team"), state.act("staff")),
-                (tr(lang, "Another time"), state.act("w")),
-                state.give_up(lang),
-            ],
+        nobody = Notice(
+            "Nobody is available for this window. Our team can look for someone for you "
+            "(booking fee {fee}, credited back if nobody is found), or you can choose "
+            "another time.",
+            {"fee": priced(desk, fee)},
         )
+        options: list[tuple[Label, str]] = [
+            (N_("Leave it to the team"), state.act("staff")),
+            (N_("Another time"), state.act("w")),
+            state.give_up(),
+        ]
+        await desk.notify(member, Lines([*reading, nobody], options))
         return
     state.step = "provider"
     state = await save(desk, member, state)
-    text = (
-        reading
-        + "\n"
-        + tr(
-            lang,
-            "Available, best match first. Choose your first choice "
-            '("info 1" shows a full profile):',
-        )
+    available = Notice(
+        'Available, best match first. Choose your first choice ("info 1" shows a full profile):'
     )
-    await desk.send(member, text, _provider_options(desk, state, candidates, lang))
+    await desk.notify(member, Lines([*reading, available], _provider_options(state, candidates)))
 
 
-def _provider_options(
-    desk: Desk, state: Booking, candidates: list[Candidate], lang: str
-) -> list[Option]:
-    options: list[Option] = []
-    for c in candidates:
-        options.append(
-            (
-                _short_profile(c.provider, lang, c.had_before),
-                state.act("p", c.provider.id),
-            )
-        )
-    options.append(state.give_up(lang))
+def _provider_options(state: Booking, candidates: list[Candidate]) -> list[tuple[Label, str]]:
+    options: list[tuple[Label, str]] = [
+        (partial(_short_profile, c.provider, c.had_before), state.act("p", c.provider.id))
+        for c in candidates
+    ]
+    options.append(state.give_up())
     return options
 
 
-def _short_profile(provider: Provider, lang: str, known: bool) -> str:
+def _short_profile(provider: Provider, known: bool, lang: str) -> str:
     parts = [provider.name]
     if provider.rating is not None:
         parts.append(f"★{provider.rating:.1f}")
@@ -314,7 +297,6 @@ async def _candidates(tx: UnitOfWork, state: Booking) -> list[Provider]:
 
 async def _show_profile(desk: Desk, member: Member, state: Booking, wanted: str) -> None:
     """'info 2': the full profile, with the same options so the member can go on choosing."""
-    lang = desk.lang(member)
     providers = await _candidates(desk.tx, state)
     chosen = None
     if wanted.isdigit() and 1 <= int(wanted) <= len(providers):
@@ -325,6 +307,14 @@ async def _show_profile(desk: Desk, member: Member, state: Booking, wanted: str)
     if chosen is None:
         await _repeat(desk, member, state)
         return
+    start, end = _window(state)
+    candidates = await available_providers(desk, member.id, state.service or "", start, end)
+    profile = partial(_profile, desk, chosen)
+    await desk.notify(member, Lines([profile], _provider_options(state, candidates)))
+
+
+def _profile(desk: Desk, chosen: Provider, lang: str) -> str:
+    """A provider's name, rating, services and bio, one per line."""
     services = ", ".join(
         desk.services[s].label(lang) for s in chosen.services if s in desk.services
     )
@@ -335,9 +325,7 @@ async def _show_profile(desk: Desk, member: Member, state: Booking, wanted: str)
     bio = chosen.bio.get(lang) or next(iter(chosen.bio.values()), "")
     if bio:
         lines.append(bio)
-    start, end = _window(state)
-    candidates = await available_providers(desk, member.id, state.service or "", start, end)
-    await desk.send(member, "\n".join(lines), _provider_options(desk, state, candidates, lang))
+    return "\n".join(lines)
 
 
 async def _summary(desk: Desk, member: Member, state: Booking, provider_id: str) -> None:
@@ -347,41 +335,34 @@ async def _summary(desk: Desk, member: Member, state: Booking, provider_id: str)
         return
     provider = await desk.tx.roster.person(provider_id)
     start, end = _window(state)
-    lang = desk.lang(member)
     service = desk.services[state.service]
     price = session_price(service.hourly_rate, start, end)
     fee = desk.agency.policy.fee_for_notice(start - desk.now)
     state.step, state.provider = "confirm", provider_id
     state = await save(desk, member, state)
-    head = tr(
-        lang,
+    head = Notice(
         "{service} with {provider}, {window} ({hours}).",
-        service=service.label(lang),
-        provider=provider.name,
-        window=fmt_window(desk.local(start), desk.local(end), lang),
-        hours=fmt_hours(int((end - start).total_seconds() // 60), lang),
+        {
+            "service": service.label,
+            "provider": provider.name,
+            "window": partial(fmt_window, desk.local(start), desk.local(end)),
+            "hours": partial(fmt_hours, int((end - start).total_seconds() // 60)),
+        },
     )
     assert isinstance(member, Member)
     if await credit_available(desk, member, service.id):
-        cost = tr(lang, "Paid with 1 session credit from your subscription: no booking fee.")
+        cost = Notice("Paid with 1 session credit from your subscription: no booking fee.")
     else:
-        cost = tr(
-            lang,
+        cost = Notice(
             "Session price: {price}.\nBooking fee: {fee}, charged when the request "
             "is sent; it is credited back to your balance if nobody can be found.",
-            price=money(desk, price, lang),
-            fee=money(desk, fee, lang),
+            {"price": priced(desk, price), "fee": priced(desk, fee)},
         )
-    question = tr(lang, "Send the request?")
-    text = f"{head}\n{cost}\n{question}"
-    await desk.send(
-        member,
-        text,
-        [
-            (tr(lang, "Confirm and send"), state.act("ok")),
-            state.give_up(lang),
-        ],
-    )
+    options: list[tuple[Label, str]] = [
+        (N_("Confirm and send"), state.act("ok")),
+        state.give_up(),
+    ]
+    await desk.notify(member, Lines([head, cost, Notice("Send the request?")], options))
 
 
 async def _finish(desk: Desk, member: Member, state: Booking, *, send: bool) -> None:
@@ -393,7 +374,7 @@ async def _finish(desk: Desk, member: Member, state: Booking, *, send: bool) -> 
     start, end = _window(state)
     problem = check_window(start, end, desk.now, desk.agency.policy)
     if problem is not None:  # the member took long enough for the notice to run out
-        await _ask_window(desk, member, state, problem=_notice_text(desk, member, problem))
+        await _ask_window(desk, member, state, problem=_notice_text(desk, problem))
         return
     assert isinstance(provider, Provider)
     try:

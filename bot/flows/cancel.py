@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import partial
 
 from bot.domain.agency import Member
 from bot.domain.booking import Request, Status
 from bot.flows.conversation import FlowState, leave, load, pressed, save
-from bot.i18n import fmt_day_time, tr
+from bot.i18n import N_, fmt_day_time, tr
 from bot.services import cancellations
 from bot.services import series as weekly
 from bot.services.actions import Verb
 from bot.services.billing import request_waiver
-from bot.services.desk import Desk, Option
+from bot.services.desk import Desk
+from bot.services.notices import Label, Lines, Localized, Notice, phrase
 from bot.services.wording import describe
 
 UPCOMING = (Status.PENDING, Status.ESCALATED, Status.CONFIRMED)
@@ -46,47 +48,43 @@ async def upcoming(
     return [r for r in await desk.tx.requests.of_member(member.id, statuses) if r.start > desk.now]
 
 
-async def label(desk: Desk, request: Request, lang: str) -> str:
+async def label(desk: Desk, request: Request) -> Localized:
     """'mardi 24 novembre à 14:00 - Marie Dupont' (day, time and provider's name)."""
-    who = (
-        (await desk.tx.roster.person(request.provider_id)).name
-        if request.provider_id
-        else tr(lang, "provider to be found")
-    )
-    return f"{fmt_day_time(desk.local(request.start), lang)} - {who}"
+    name = (await desk.tx.roster.person(request.provider_id)).name if request.provider_id else None
+
+    def written(lang: str) -> str:
+        who = name or tr(lang, "provider to be found")
+        return f"{fmt_day_time(desk.local(request.start), lang)} - {who}"
+
+    return written
 
 
 async def begin(desk: Desk, member: Member) -> None:
     """'annuler', 'cancel booking', /cancel."""
-    lang = desk.lang(member)
     bookings = await upcoming(desk, member)
     if not bookings:
         await leave(desk, member)
         await desk.tell(member, "You have no upcoming booking to cancel.")
         return
     state = await save(desk, member, Cancelling(step="pick", cands=[r.id for r in bookings]))
-    options: list[Option] = [(await label(desk, r, lang), state.act("r", r.id)) for r in bookings]
+    options: list[tuple[Label, str]] = [
+        (await label(desk, r), state.act("r", r.id)) for r in bookings
+    ]
     if len(bookings) > 1:
-        options.append((tr(lang, "All of them ({n})", n=len(bookings)), state.act("all")))
+        options.append((phrase("All of them ({n})", n=len(bookings)), state.act("all")))
     # A weekly series can be ended in one go: all its upcoming sessions (§8.5).
     for series_id in dict.fromkeys(r.series_id for r in bookings if r.series_id is not None):
         series = await desk.tx.series.get(series_id)
         if series is not None:
-            what = weekly.describe_series(desk, series, desk.services[series.service_id], lang)
+            service = desk.services[series.service_id]
+            what = partial(weekly.describe_series, desk, series, service)
             options.append(
-                (
-                    tr(lang, "End the series: {what}", what=what),
-                    state.act("sr", series_id),
-                )
+                (phrase("End the series: {what}", what=what), state.act("sr", series_id))
             )
-    options.append(state.give_up(lang))
-    await desk.send(
+    options.append(state.give_up())
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "Which booking do you want to cancel? (Several: reply with "
-            'their numbers, e.g. "1 3".)',
-        ),
+        'Which booking do you want to cancel? (Several: reply with their numbers, e.g. "1 3".)',
         options,
     )
 
@@ -160,29 +158,31 @@ async def _from_on(
 
 async def _summary(desk: Desk, member: Member, state: Cancelling, chosen: list[int]) -> None:
     """What cancelling costs, before anything happens."""
-    lang = desk.lang(member)
     chosen = [i for i in chosen if i in state.cands]
     state.step, state.chosen = "confirm", chosen
     state = await save(desk, member, state)
-    lines = [tr(lang, "Cancel:")]
+    lines: list[Notice | Localized] = [Notice("Cancel:")]
     for request_id in chosen:
         request = await desk.tx.requests.get(request_id)
-        lines.append(
-            f"• {describe(desk, request, lang)}: {cancellations.quote(desk, request, lang)}"
-        )
+        lines.append(partial(_quoted, desk, request))
     if state.reason:
-        lines.append(tr(lang, "Reason: {reason}", reason=state.reason))
+        lines.append(Notice("Reason: {reason}", {"reason": state.reason}))
     else:
-        lines.append(tr(lang, "You may add a reason in a reply."))
-    options: list[Option] = [
-        (tr(lang, "Confirm the cancellation"), state.act("ok")),
-        (tr(lang, "Keep my booking"), state.act("x")),
+        lines.append(Notice("You may add a reason in a reply."))
+    options: list[tuple[Label, str]] = [
+        (N_("Confirm the cancellation"), state.act("ok")),
+        (N_("Keep my booking"), state.act("x")),
     ]
     if len(chosen) == 1 and not state.end_series:
         single = await desk.tx.requests.get(chosen[0])
         if single.series_id is not None:
-            options.insert(1, (tr(lang, "This one and all later ones"), state.act("fut")))
-    await desk.send(member, "\n".join(lines), options)
+            options.insert(1, (N_("This one and all later ones"), state.act("fut")))
+    await desk.notify(member, Lines(lines, options))
+
+
+def _quoted(desk: Desk, request: Request, lang: str) -> str:
+    """'• Childcare, Tuesday ...: free' (what cancelling it now costs)."""
+    return f"• {describe(desk, request, lang)}: {cancellations.quote(desk, request, lang)}"
 
 
 async def ask_waiver(desk: Desk, member: Member, request_id: str | None) -> None:

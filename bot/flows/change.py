@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from bot.domain.agency import Member
 from bot.domain.booking import Status, check_window
 from bot.flows.cancel import label, upcoming
 from bot.flows.conversation import FlowState, leave, load, pressed, save
-from bot.i18n import fmt_window, tr
+from bot.i18n import N_, fmt_window
 from bot.nlu.commands import find_service
 from bot.nlu.when import WhenError, parse_when
 from bot.services import changes
 from bot.services.actions import Verb
-from bot.services.desk import Desk, Option
-from bot.services.wording import describe
+from bot.services.desk import Desk
+from bot.services.notices import Label, Lines, Localized, Notice, phrase
+from bot.services.wording import described
 
 
 @dataclass
@@ -34,16 +36,17 @@ class Changing(FlowState):
 
 async def begin(desk: Desk, member: Member) -> None:
     """'modifier', 'change booking', /change."""
-    lang = desk.lang(member)
     bookings = await upcoming(desk, member, (Status.CONFIRMED,))
     if not bookings:
         await leave(desk, member)
         await desk.tell(member, "You have no confirmed upcoming booking to change.")
         return
     state = await save(desk, member, Changing(step="pick", cands=[r.id for r in bookings]))
-    options: list[Option] = [(await label(desk, r, lang), state.act("r", r.id)) for r in bookings]
-    options.append(state.give_up(lang))
-    await desk.send(member, tr(lang, "Which booking do you want to change?"), options)
+    options: list[tuple[Label, str]] = [
+        (await label(desk, r), state.act("r", r.id)) for r in bookings
+    ]
+    options.append(state.give_up())
+    await desk.tell(member, "Which booking do you want to change?", options)
 
 
 async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:
@@ -51,7 +54,6 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
     state = await pressed(desk, member, Changing, tok, args)
     if state is None:
         return
-    lang = desk.lang(member)
     choice, rest = args[0], args[1:]
     if choice == "x":
         await leave(desk, member)
@@ -59,16 +61,13 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
     elif choice == "r" and rest and rest[0].isdigit() and int(rest[0]) in state.cands:
         state.step, state.request = "what", int(rest[0])
         state = await save(desk, member, state)
-        await desk.send(
-            member,
-            tr(lang, "What do you want to change?"),
-            [
-                (tr(lang, "Date and time"), state.act("k", "time")),
-                (tr(lang, "Service"), state.act("k", "service")),
-                (tr(lang, "Notes for the provider"), state.act("k", "notes")),
-                state.give_up(lang),
-            ],
-        )
+        options: list[tuple[Label, str]] = [
+            (N_("Date and time"), state.act("k", "time")),
+            (N_("Service"), state.act("k", "service")),
+            (N_("Notes for the provider"), state.act("k", "notes")),
+            state.give_up(),
+        ]
+        await desk.tell(member, "What do you want to change?", options)
     elif choice == "k" and rest and rest[0] in ("time", "service", "notes"):
         await _ask_value(desk, member, state, rest[0])
     elif choice == "s" and rest and rest[0] in desk.services and state.kind == "service":
@@ -81,7 +80,6 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
 
 
 async def _ask_value(desk: Desk, member: Member, state: Changing, kind: str) -> None:
-    lang = desk.lang(member)
     state.step, state.kind = "value", kind
     state = await save(desk, member, state)
     if kind == "time":
@@ -92,13 +90,8 @@ async def _ask_value(desk: Desk, member: Member, state: Changing, kind: str) -> 
         await desk.tell(member, "Write your notes for the provider in one message.")
     else:
         request = await desk.tx.requests.get(state.request)
-        options: list[Option] = [
-            (s.label(lang), state.act("s", s.id))
-            for s in desk.services.values()
-            if s.id != request.service_id
-        ]
-        options.append(state.give_up(lang))
-        await desk.send(member, tr(lang, "Which service instead?"), options)
+        others = [s for s in desk.services.values() if s.id != request.service_id]
+        await desk.tell(member, "Which service instead?", state.service_options(others))
 
 
 async def on_text(desk: Desk, member: Member, text: str) -> bool:
@@ -149,36 +142,33 @@ def _parse(desk: Desk, text: str, lang: str, day: str) -> tuple[datetime, dateti
 
 
 async def _summary(desk: Desk, member: Member, state: Changing) -> None:
-    lang = desk.lang(member)
     request = await desk.tx.requests.get(state.request)
     price = request.price
+    new: Localized
     if state.kind == "time" and state.start and state.end:
         start, end = state.start, state.end
-        new = tr(
-            lang, "new time: {window}", window=fmt_window(desk.local(start), desk.local(end), lang)
-        )
+        window = partial(fmt_window, desk.local(start), desk.local(end))
+        new = phrase("new time: {window}", window=window)
         price = changes.new_price(desk, request, start=start, end=end)
     elif state.kind == "service" and state.service:
-        new = tr(lang, "new service: {service}", service=desk.services[state.service].label(lang))
+        new = phrase("new service: {service}", service=desk.services[state.service].label)
         price = changes.new_price(desk, request, service=state.service)
     else:
-        new = tr(lang, "notes: {notes}", notes=state.notes or "")
+        new = phrase("notes: {notes}", notes=state.notes or "")
     state.step = "confirm"
     state = await save(desk, member, state)
-    review = desk.agency.policy.change_requests != "auto"
-    text = tr(lang, "Change {what}: {new}.", what=describe(desk, request, lang), new=new)
-    if priced := changes.price_line(desk, request, price, lang):
-        text += "\n" + priced
-    if review:
-        text += "\n" + tr(lang, "The agency reviews changes before they apply.")
-    await desk.send(
-        member,
-        text,
-        [
-            (tr(lang, "Send the change"), state.act("ok")),
-            state.give_up(lang),
-        ],
-    )
+    lines: list[Notice | Localized] = [
+        Notice("Change {what}: {new}.", {"what": described(desk, request), "new": new})
+    ]
+    if changes.price_line(desk, request, price, desk.lang(member)):
+        lines.append(partial(changes.price_line, desk, request, price))
+    if desk.agency.policy.change_requests != "auto":
+        lines.append(Notice("The agency reviews changes before they apply."))
+    options: list[tuple[Label, str]] = [
+        (N_("Send the change"), state.act("ok")),
+        state.give_up(),
+    ]
+    await desk.notify(member, Lines(lines, options))
 
 
 async def _send(desk: Desk, member: Member, state: Changing) -> None:

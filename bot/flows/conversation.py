@@ -9,15 +9,17 @@ flows wrote by hand before, so a conversation stored by an older version still l
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from bot.domain.agency import Person
-from bot.i18n import tr
+from bot.domain.agency import Person, Service
+from bot.i18n import N_
 from bot.services.actions import action
-from bot.services.desk import Desk, Option
+from bot.services.desk import Desk
+from bot.services.notices import Label
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +37,13 @@ class FlowState:
         """An option's action, bound to this step of this flow."""
         return action(self.FLOW, self.tok, *args)
 
-    def give_up(self, lang: str) -> Option:
+    def give_up(self) -> tuple[Label, str]:
         """The 'give up' option every step offers."""
-        return (tr(lang, "Give up"), self.act("x"))
+        return (N_("Give up"), self.act("x"))
+
+    def service_options(self, services: Iterable[Service]) -> list[tuple[Label, str]]:
+        """Each service as an option (verb 's'), then 'give up'."""
+        return [*((s.label, self.act("s", s.id)) for s in services), self.give_up()]
 
 
 S = TypeVar("S", bound=FlowState)

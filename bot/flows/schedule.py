@@ -5,16 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from bot.domain.agency import Provider
-from bot.domain.booking import Status
+from bot.domain.booking import Request, Status
 from bot.flows.conversation import FlowState, leave, load, pressed, save
-from bot.i18n import fmt_day, fmt_day_time, fmt_month, fmt_time, tr
+from bot.i18n import N_, fmt_day, fmt_day_time, fmt_month, fmt_time
 from bot.nlu.when import WhenError, parse_when
 from bot.services import dayof
 from bot.services.actions import Verb
-from bot.services.desk import Desk, Option
-from bot.services.wording import describe, money
+from bot.services.desk import Desk
+from bot.services.notices import Label, Lines, Localized, Notice, phrase
+from bot.services.wording import describe, described, money
 
 HELD = (Status.CONFIRMED, Status.IN_PROGRESS)
 
@@ -31,25 +33,24 @@ class Moving(FlowState):
 
 async def list_appointments(desk: Desk, provider: Provider) -> None:
     """/today, 'mes rendez-vous': upcoming appointments, each with a 'move' option."""
-    lang = desk.lang(provider)
     held = [r for r in await desk.tx.requests.of_provider(provider.id, HELD) if r.end > desk.now]
     if not held:
         await desk.tell(provider, "You have no upcoming session.")
         return
     state = await save(desk, provider, Moving(step="pick", cands=[r.id for r in held]))
-    lines = [tr(lang, "Your upcoming sessions:")]
-    options: list[Option] = []
+    lines: list[Notice | Localized] = [Notice("Your upcoming sessions:")]
+    options: list[tuple[Label, str]] = []
     for request in held:
         member = await desk.tx.roster.person(request.member_id)
-        lines.append(f"• {describe(desk, request, lang)} - {member.name}")
+        lines.append(partial(_session_line, desk, request, member.name))
         if request.status is Status.CONFIRMED:
-            options.append(
-                (
-                    tr(lang, "Move {when}", when=fmt_day_time(desk.local(request.start), lang)),
-                    state.act("r", request.id),
-                )
-            )
-    await desk.send(provider, "\n".join(lines), options)
+            when = partial(fmt_day_time, desk.local(request.start))
+            options.append((phrase("Move {when}", when=when), state.act("r", request.id)))
+    await desk.notify(provider, Lines(lines, options))
+
+
+def _session_line(desk: Desk, request: Request, member: str, lang: str) -> str:
+    return f"• {describe(desk, request, lang)} - {member}"
 
 
 async def on_press(desk: Desk, provider: Provider, tok: str, args: tuple[str, ...]) -> None:
@@ -98,19 +99,17 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
     state.step, state.start = "confirm", start
     state = await save(desk, provider, state)
     member = await desk.tx.roster.person(request.member_id)
-    await desk.send(
+    options: list[tuple[Label, str]] = [
+        (N_("Yes, agreed with the client"), state.act("ok")),
+        state.give_up(),
+    ]
+    await desk.tell(
         provider,
-        tr(
-            lang,
-            "Move {what} to {when}? Only with {member}'s agreement.",
-            what=describe(desk, request, lang),
-            when=fmt_day_time(desk.local(start), lang),
-            member=member.name,
-        ),
-        [
-            (tr(lang, "Yes, agreed with the client"), state.act("ok")),
-            (tr(lang, "Give up"), state.act("x")),
-        ],
+        "Move {what} to {when}? Only with {member}'s agreement.",
+        options,
+        what=described(desk, request),
+        when=partial(fmt_day_time, desk.local(start)),
+        member=member.name,
     )
     return True
 
@@ -126,21 +125,24 @@ async def _move(desk: Desk, provider: Provider, state: Moving) -> None:
 
 async def earnings(desk: Desk, provider: Provider) -> None:
     """What a provider is owed, per appointment and in total, last month and this month."""
-    lang = desk.lang(provider)
     this_month = desk.local(desk.now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     last_month = (this_month - timedelta(days=1)).replace(day=1)
     next_month = (this_month + timedelta(days=32)).replace(day=1)
-    lines = [tr(lang, "What you are owed:")]
+    lines: list[Notice | Localized] = [Notice("What you are owed:")]
     for start, end in ((last_month, this_month), (this_month, next_month)):
         rows = await desk.tx.ledger.payouts(provider.id, start, end)
         total = sum((amount for _, amount, _ in rows), Decimal("0.00"))
-        lines.append(f"{fmt_month(start, lang)}: {money(desk, total, lang)}")
+        lines.append(partial(_month_line, desk, start, total))
         for request_id, amount, _ in rows:
             if request_id is not None:
                 request = await desk.tx.requests.get(request_id)
-                lines.append(
-                    f"  • {fmt_day(desk.local(request.start), lang)} "
-                    f"{fmt_time(desk.local(request.start), lang)}: "
-                    f"{money(desk, amount, lang)}"
-                )
-    await desk.send(provider, "\n".join(lines))
+                lines.append(partial(_payout_line, desk, desk.local(request.start), amount))
+    await desk.notify(provider, Lines(lines))
+
+
+def _month_line(desk: Desk, month: datetime, total: Decimal, lang: str) -> str:
+    return f"{fmt_month(month, lang)}: {money(desk, total, lang)}"
+
+
+def _payout_line(desk: Desk, start: datetime, amount: Decimal, lang: str) -> str:
+    return f"  • {fmt_day(start, lang)} {fmt_time(start, lang)}: {money(desk, amount, lang)}"

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 
 from bot.domain.agency import Member, Provider
 from bot.domain.booking import Series, Status, session_price
 from bot.flows.conversation import FlowState, leave, load, pressed, save
-from bot.i18n import fmt_day, ntr, tr
+from bot.i18n import N_, fmt_day
 from bot.nlu.commands import find_service
 from bot.nlu.series import is_series, parse_series
 from bot.services import series as weekly
 from bot.services.actions import Verb
-from bot.services.desk import Desk, Option
-from bot.services.wording import money
+from bot.services.desk import Desk
+from bot.services.notices import Label, Lines, Localized, Notice, Plural, phrase
+from bot.services.wording import priced
 
 
 @dataclass
@@ -79,11 +81,7 @@ async def start(desk: Desk, member: Member, text: str) -> bool:
     if state.service is None:
         state.step = "service"
         state = await save(desk, member, state)
-        options: list[Option] = [
-            (s.label(lang), state.act("s", s.id)) for s in desk.services.values()
-        ]
-        options.append(state.give_up(lang))
-        await desk.send(member, tr(lang, "Which service?"), options)
+        await desk.tell(member, "Which service?", state.service_options(desk.services.values()))
         return True
     await _providers(desk, member, state)
     return True
@@ -97,11 +95,10 @@ def _windows(desk: Desk, draft: Series) -> list[tuple[date, tuple]]:  # type: ig
 
 
 async def _providers(desk: Desk, member: Member, state: Weekly) -> None:
-    lang = desk.lang(member)
     draft = _draft(desk, member, state)
     service = desk.services[draft.service_id]
     windows = [w for _, w in _windows(desk, draft)]
-    what = weekly.describe_series(desk, draft, service, lang)
+    what = partial(weekly.describe_series, desk, draft, service)
     if not windows:
         await leave(desk, member)
         await desk.tell(member, "That series has no session left to book.")
@@ -113,31 +110,22 @@ async def _providers(desk: Desk, member: Member, state: Weekly) -> None:
         return
     state.step = "provider"
     state = await save(desk, member, state)
-    options: list[Option] = [
+    options: list[tuple[Label, str]] = [
         (
-            tr(
-                lang,
-                "{name} · {free} of {of} sessions",
-                name=c.provider.name,
-                free=c.free,
-                of=c.of,
-            ),
+            phrase("{name} · {free} of {of} sessions", name=c.provider.name, free=c.free, of=c.of),
             state.act("p", c.provider.id),
         )
         for c in found
     ]
-    options.append(state.give_up(lang))
-    await desk.send(
+    options.append(state.give_up())
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "{what}, from {first}: {n} sessions in the next {days} days. Who can take them:",
-            what=what,
-            first=fmt_day(weekly.at(desk, draft.first_day, draft.start_min), lang),
-            n=len(windows),
-            days=desk.agency.policy.booking_horizon.days,
-        ),
+        "{what}, from {first}: {n} sessions in the next {days} days. Who can take them:",
         options,
+        what=what,
+        first=partial(fmt_day, weekly.at(desk, draft.first_day, draft.start_min)),
+        n=len(windows),
+        days=desk.agency.policy.booking_horizon.days,
     )
 
 
@@ -170,7 +158,6 @@ async def on_text(desk: Desk, member: Member, text: str) -> bool:
 
 
 async def _summary(desk: Desk, member: Member, state: Weekly) -> None:
-    lang = desk.lang(member)
     draft = _draft(desk, member, state)
     service = desk.services[draft.service_id]
     provider = await desk.tx.roster.person(str(state.provider))
@@ -179,48 +166,46 @@ async def _summary(desk: Desk, member: Member, state: Weekly) -> None:
     price = session_price(service.hourly_rate, first_start, first_end)
     sub = member.subscription
     if sub is not None and sub.service == service.id:
-        cost = tr(lang, "Each session uses one of your session credits: no booking fee.")
+        cost = Notice("Each session uses one of your session credits: no booking fee.")
     else:
         fee = desk.agency.policy.fee_for_notice(first_start - desk.now)
         later = desk.agency.policy.fee_for_notice(timedelta(days=3650))
-        cost = tr(
-            lang,
+        cost = Notice(
             "Price per session: {price}. Booking fee per session, charged as each is "
             "created: {fee} for the first, {later} with a week's notice or more.",
-            price=money(desk, price, lang),
-            fee=money(desk, fee, lang),
-            later=money(desk, later, lang),
+            {
+                "price": priced(desk, price),
+                "fee": priced(desk, fee),
+                "later": priced(desk, later),
+            },
         )
     state.step = "confirm"
     state = await save(desk, member, state)
-    end_text = (
-        tr(lang, "until {day}", day=fmt_day(weekly.at(desk, draft.until_day, 0), lang))
+    until = (
+        phrase("until {day}", day=partial(fmt_day, weekly.at(desk, draft.until_day, 0)))
         if draft.until_day
-        else tr(lang, "for {n} weeks", n=draft.max_count)
+        else phrase("for {n} weeks", n=draft.max_count)
         if draft.max_count
-        else tr(lang, "with no end date")
+        else phrase("with no end date")
     )
     # The cost first, then the question: together they would not fit two SMS.
-    await desk.send(member, cost)
-    await desk.send(
+    await desk.notify(member, cost)
+    options: list[tuple[Label, str]] = [
+        (N_("Confirm and send"), state.act("ok")),
+        state.give_up(),
+    ]
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "{what} with {provider}, from {first}, {until}. Send the request?",
-            what=weekly.describe_series(desk, draft, service, lang),
-            provider=provider.name,
-            first=fmt_day(first_start, lang),
-            until=end_text,
-        ),
-        [
-            (tr(lang, "Confirm and send"), state.act("ok")),
-            state.give_up(lang),
-        ],
+        "{what} with {provider}, from {first}, {until}. Send the request?",
+        options,
+        what=partial(weekly.describe_series, desk, draft, service),
+        provider=provider.name,
+        first=partial(fmt_day, first_start),
+        until=until,
     )
 
 
 async def _book(desk: Desk, member: Member, state: Weekly) -> None:
-    lang = desk.lang(member)
     draft = _draft(desk, member, state)
     service = desk.services[draft.service_id]
     provider = await desk.tx.roster.person(str(state.provider))
@@ -238,22 +223,26 @@ async def _book(desk: Desk, member: Member, state: Weekly) -> None:
     )
     asked = sum(1 for r in made if r.status is Status.PENDING)
     staff = sum(1 for r in made if r.status is Status.ESCALATED)
-    text = tr(
-        lang,
-        "Request sent to {provider} for {what}: {n} sessions so far, more as the weeks go "
-        "by. It is not guaranteed until {provider} confirms.",
-        provider=provider.name,
-        what=weekly.describe_series(desk, draft, service, lang),
-        n=asked,
-    )
-    if staff:
-        text += " " + ntr(
-            lang,
-            "{n} other session, when {provider} is not free, goes to our team, who will find "
-            "someone.",
-            "{n} other sessions, when {provider} is not free, go to our team, who will find "
-            "someone.",
-            staff,
-            provider=provider.name,
+    told: list[Notice | Localized] = [
+        Notice(
+            "Request sent to {provider} for {what}: {n} sessions so far, more as the weeks go "
+            "by. It is not guaranteed until {provider} confirms.",
+            {
+                "provider": provider.name,
+                "what": partial(weekly.describe_series, desk, draft, service),
+                "n": asked,
+            },
         )
-    await desk.send(member, text)
+    ]
+    if staff:
+        told.append(
+            Plural(
+                "{n} other session, when {provider} is not free, goes to our team, who will "
+                "find someone.",
+                "{n} other sessions, when {provider} is not free, go to our team, who will "
+                "find someone.",
+                staff,
+                {"provider": provider.name},
+            )
+        )
+    await desk.notify(member, Lines(told, sep=" "))

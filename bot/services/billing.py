@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 
 from bot.domain.agency import Member, Person, Staff
 from bot.domain.booking import Move, Request, Transition
@@ -13,10 +14,11 @@ from bot.domain.money import ZERO
 from bot.i18n import N_, tr
 from bot.services import appointments, hiatus
 from bot.services.actions import action
-from bot.services.desk import Desk, Option
+from bot.services.desk import Desk
 from bot.services.escalations import claim, escalation_of_kind, tell_other_staff
+from bot.services.notices import Label, Notice
 from bot.services.ports import UnitOfWork
-from bot.services.wording import describe, described, money, priced
+from bot.services.wording import described, money, priced
 
 log = logging.getLogger(__name__)
 WEEKLY_CREDITS = "weekly_credits"
@@ -154,32 +156,33 @@ async def add_weekly_credits(desk: Desk, due_at: datetime) -> None:
 # --- emergency waivers ------------------------------------------------------------------------
 
 
-def waiver_option(request_id: int, lang: str) -> tuple[str, str]:
+def waiver_option(request_id: int) -> tuple[Label, str]:
     """The option offered after a late cancellation."""
-    return (tr(lang, "Ask for an emergency waiver"), action("wv", request_id))
+    return (N_("Ask for an emergency waiver"), action("wv", request_id))
 
 
 async def request_waiver(desk: Desk, member: Member, request: Request, reason: str) -> None:
     """A member asks staff to waive a late-cancellation charge, with a reason."""
     escalation = await desk.tx.escalations.add(request.id, "waiver", reason[:500], desk.now)
 
-    def compose(slang: str, _: Person) -> tuple[str, list[Option]]:
-        text = tr(
-            slang,
+    options: list[tuple[Label, str]] = [
+        (N_("Approve the waiver"), action("wa", escalation.id)),
+        (N_("Deny the waiver"), action("wd", escalation.id)),
+    ]
+    await desk.notify_staff(
+        Notice(
             "Waiver request #{id}: {member} cancelled late ({what}), charged "
             "{charge}. Reason: {reason}",
-            id=escalation.id,
-            member=member.name,
-            what=describe(desk, request, slang),
-            reason=reason[:300],
-            charge=charge_text(desk, request, request.payout, slang),
+            {
+                "id": escalation.id,
+                "member": member.name,
+                "what": described(desk, request),
+                "reason": reason[:300],
+                "charge": partial(charge_text, desk, request, request.payout),
+            },
+            options,
         )
-        return text, [
-            (tr(slang, "Approve the waiver"), action("wa", escalation.id)),
-            (tr(slang, "Deny the waiver"), action("wd", escalation.id)),
-        ]
-
-    await desk.tell_staff(compose)
+    )
     await desk.tell(
         member, "Your waiver request was sent to the agency; I will tell you their answer."
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from bot.domain.agency import Member, Person, Provider, Service
 from bot.domain.booking import Request, Status, answer_deadline, session_price
@@ -12,9 +13,9 @@ from bot.domain.errors import NotFound
 from bot.i18n import N_, fmt_day_time, tr
 from bot.services import appointments
 from bot.services.actions import action
-from bot.services.desk import Desk, Option
+from bot.services.desk import Desk
 from bot.services.escalations import claim, escalate, tell_other_staff
-from bot.services.notices import clock
+from bot.services.notices import Label, Notice, clock
 from bot.services.ports import Offer
 from bot.services.wording import describe, described, priced
 
@@ -82,23 +83,22 @@ async def ask_provider(desk: Desk, request: Request, provider: Provider) -> Offe
     offer = await desk.tx.offers.add(request.id, provider.id, desk.now, deadline)
     await desk.tx.timers.add(ANSWER_DEADLINE, deadline, request.id, offer.id)
     member = await desk.tx.roster.person(request.member_id)
-    lang = desk.lang(provider)
-    text = tr(
-        lang,
+    await desk.tell(
+        provider,
         "New request from {member}: {what}. Can you take it? Please answer before {deadline}.",
+        offer_options(offer.id),
         member=member.name,
-        what=describe(desk, request, lang),
-        deadline=fmt_day_time(desk.local(deadline), lang),
+        what=described(desk, request),
+        deadline=partial(fmt_day_time, desk.local(deadline)),
     )
-    await desk.send(provider, text, offer_options(offer.id, lang))
     return offer
 
 
-def offer_options(offer_id: int, lang: str) -> list[Option]:
+def offer_options(offer_id: int) -> list[tuple[Label, str]]:
     """The Yes / No options of a request put to a provider."""
     return [
-        (tr(lang, "Yes, I confirm"), action("oa", offer_id, "y")),
-        (tr(lang, "No, I decline"), action("oa", offer_id, "n")),
+        (N_("Yes, I confirm"), action("oa", offer_id, "y")),
+        (N_("No, I decline"), action("oa", offer_id, "n")),
     ]
 
 
@@ -140,14 +140,11 @@ async def leave_to_staff(
 async def answer_offer(desk: Desk, provider: Provider, offer: Offer, accept: bool) -> None:
     """A provider confirms or declines a request put to them."""
     if not await desk.tx.offers.answer(offer.id, "confirm" if accept else "decline", desk.now):
-        await desk.send(
-            provider, tr(desk.lang(provider), "You have already answered this request.")
-        )
+        await desk.tell(provider, "You have already answered this request.")
         return
     await desk.tx.timers.cancel(offer.request_id, [ANSWER_DEADLINE])
     request = await desk.tx.requests.get(offer.request_id)
     member = await desk.tx.roster.person(request.member_id)
-    plang, mlang = desk.lang(provider), desk.lang(member)
     if accept:
         request = await desk.tx.requests.save(request.confirm(desk.now))
         await appointments.schedule(desk, request)
@@ -160,23 +157,17 @@ async def answer_offer(desk: Desk, provider: Provider, offer: Offer, accept: boo
             # One answer for the series (§8.2): say that it covers the weeks after too.
             return tr(lang, "{what}, and every week after", what=text) if weekly else text
 
-        await desk.send(
+        await desk.tell(
             provider,
-            tr(
-                plang,
-                "Thank you! Booking confirmed: {what}, for {member}.",
-                what=what(plang),
-                member=member.name,
-            ),
+            "Thank you! Booking confirmed: {what}, for {member}.",
+            what=what,
+            member=member.name,
         )
-        await desk.send(
+        await desk.tell(
             member,
-            tr(
-                mlang,
-                "Good news: {provider} confirmed your booking: {what}.",
-                provider=provider.name,
-                what=what(mlang),
-            ),
+            "Good news: {provider} confirmed your booking: {what}.",
+            provider=provider.name,
+            what=what,
         )
         return
     await desk.tell(provider, "Noted, thank you. The request is withdrawn.")
@@ -328,27 +319,20 @@ async def unfilled_at_start(desk: Desk, request: Request) -> None:
         if await desk.tx.escalations.close(e.id, "unfilled", desk.now)
     ]
     member = await desk.tx.roster.person(request.member_id)
-
-    def compose(lang: str, _: Person) -> str:
-        what = describe(desk, request, lang)
-        if closed:
-            return tr(
-                lang,
-                "Escalation #{id} closed as unfilled: nobody was confirmed for {member} "
-                "({what}) by the start. The member is told and the booking fee credited back.",
-                id=closed[-1],
-                member=member.name,
-                what=what,
-            )
-        return tr(
-            lang,
+    data = {"member": member.name, "what": described(desk, request)}
+    if closed:
+        notice = Notice(
+            "Escalation #{id} closed as unfilled: nobody was confirmed for {member} "
+            "({what}) by the start. The member is told and the booking fee credited back.",
+            {**data, "id": closed[-1]},
+        )
+    else:
+        notice = Notice(
             "Request from {member} ({what}) closed as unfilled: nobody confirmed by the "
             "start. The member is told and the booking fee credited back.",
-            member=member.name,
-            what=what,
+            data,
         )
-
-    await desk.tell_staff(compose)
+    await desk.notify_staff(notice)
     await _unfilled(desk, request)
 
 

@@ -12,13 +12,13 @@ from bot.domain.agency import Member, Person, Provider
 from bot.domain.availability import covers
 from bot.domain.booking import Request, Status, billed_price, noshow_fee
 from bot.domain.errors import DoubleBooking
-from bot.i18n import N_, fmt_day, fmt_day_time, fmt_time, fmt_window, tr
+from bot.i18n import N_, fmt_day, fmt_day_time, fmt_window
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.billing import charge_text, settle
 from bot.services.desk import Desk
 from bot.services.escalations import escalate
-from bot.services.notices import Label, Notice, clock
+from bot.services.notices import Label, Lines, Localized, Notice, clock
 from bot.services.ports import Timer
 from bot.services.wording import described, priced
 
@@ -209,16 +209,15 @@ async def late(desk: Desk, provider: Provider, request: Request, minutes: int | 
     # Remembered: the session begins (numbers shared) with the arrival, and is billed from it.
     await desk.tx.requests.mark(request.id, desk.now, "expected_at", arrival)
     member, _ = await _people(desk, request)
-    mlang = desk.lang(member)
-    text = tr(
-        mlang,
-        "{provider} is running late and will arrive at about {time}.",
-        provider=provider.name,
-        time=fmt_time(arrival, mlang),
-    )
+    told: list[Notice | Localized] = [
+        Notice(
+            "{provider} is running late and will arrive at about {time}.",
+            {"provider": provider.name, "time": clock(arrival)},
+        )
+    ]
     if not request.paid_by_credit:
-        text += " " + tr(mlang, "You only pay from their arrival.")
-    await desk.send(member, text)
+        told.append(Notice("You only pay from their arrival."))
+    await desk.notify(member, Lines(told, sep=" "))
     await desk.tell(
         provider,
         "Noted: {member} knows you will arrive at about {time}.",

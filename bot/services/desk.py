@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,9 +17,6 @@ from bot.services.console_links import ConsoleLinks
 from bot.services.notices import Label, Lines, Notice, render
 from bot.services.notices import Option as Option
 from bot.services.ports import Clock, Store, UnitOfWork
-
-# Builds one staff notification for a language and a staff member: text, or text and options.
-Compose = Callable[[str, Staff], str | tuple[str, Sequence[Option]]]
 
 
 @dataclass
@@ -135,17 +132,6 @@ class Desk:
     async def staff(self) -> list[Staff]:
         """Every staff member."""
         return [p for p in await self.tx.roster.people("staff") if isinstance(p, Staff)]
-
-    async def tell_staff(self, compose: Compose) -> None:
-        """One notification to every staff member, each in their language.
-
-        The rows share a broadcast key, so that a staff group receives the notification once.
-        """
-        key = uuid.uuid4().hex[:16]
-        for member in await self.staff():
-            composed = compose(self.lang(member), member)
-            text, options = (composed, ()) if isinstance(composed, str) else composed
-            await self.send(member, text, options, broadcast=key)
 
 
 @dataclass

@@ -3,19 +3,19 @@ the reminder before the start, and which staff member handled it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 from datetime import datetime
 
 from bot.domain.agency import Person
 from bot.domain.booking import Request
-from bot.i18n import N_, fmt_time, tr
+from bot.i18n import N_
 from bot.services import appointments
 from bot.services.actions import action
-from bot.services.desk import Compose, Desk, Option
+from bot.services.desk import Desk
 from bot.services.matching import available_providers, partly_available
-from bot.services.notices import Notice, phrase
+from bot.services.notices import Label, Lines, Notice, clock, phrase
 from bot.services.ports import Escalation
-from bot.services.wording import describe, spans_text
+from bot.services.wording import described, spans_text
 
 ESCALATION_REMINDER = appointments.ESCALATION_REMINDER
 UNFILLED_AT_START = appointments.UNFILLED_AT_START
@@ -40,17 +40,16 @@ async def escalate(desk: Desk, request: Request, reason: str, about: str | None)
     about_name = (await desk.tx.roster.person(about)).name if about else ""
     member = await desk.tx.roster.person(request.member_id)
 
-    def head(lang: str) -> str:
-        return tr(
-            lang,
-            "Escalation #{id}: request from {member} ({what}). {why}",
-            id=escalation.id,
-            member=member.name,
-            what=describe(desk, request, lang),
-            why=tr(lang, REASONS[reason], provider=about_name),
-        )
-
-    await desk.tell_staff(await _with_actions(desk, escalation, request, head))
+    head = Notice(
+        "Escalation #{id}: request from {member} ({what}). {why}",
+        {
+            "id": escalation.id,
+            "member": member.name,
+            "what": described(desk, request),
+            "why": phrase(REASONS[reason], provider=about_name),
+        },
+    )
+    await desk.notify_staff(await with_actions(desk, escalation, request, head))
     # Never left to rot (§1.10): a reminder before the start, and closed at the start.
     timers: list[tuple[str, datetime, int | None, int | None]] = [
         (UNFILLED_AT_START, max(request.start, desk.now), request.id, escalation.id)
@@ -62,66 +61,60 @@ async def escalate(desk: Desk, request: Request, reason: str, about: str | None)
     return escalation
 
 
-async def _with_actions(
-    desk: Desk, escalation: Escalation, request: Request, head: Callable[[str], str]
-) -> Compose:
+async def with_actions(
+    desk: Desk, escalation: Escalation, request: Request, head: Notice
+) -> Lines:
     """A staff notice about an escalation: its head, the providers still free, the actions."""
     asked = await desk.tx.offers.providers_asked(request.id)
     candidates = await available_providers(
         desk, request.member_id, request.service_id, request.start, request.end, frozenset(asked)
     )
-    partial = await partly_available(
+    partly = await partly_available(
         desk, request.service_id, request.start, request.end, frozenset(asked)
     )
-
-    def compose(lang: str, _: Person) -> tuple[str, list[Option]]:
-        text = head(lang)
-        if candidates:
-            text += "\n" + tr(lang, "Available providers, best first:")
-        else:
-            text += "\n" + tr(lang, "Nobody else is available for this window.")
-        options = [
-            (
-                tr(lang, "Offer to {provider}", provider=c.provider.name),
-                action("eo", escalation.id, c.provider.id),
-            )
-            for c in candidates
-        ]
-        # Staff may know that someone free for part of the window can stretch: offer them too.
-        options += [
-            (
-                tr(
-                    lang,
-                    "Offer to {provider} (free {spans} only)",
-                    provider=p.name,
-                    spans=spans_text(spans, lang),
-                ),
-                action("eo", escalation.id, p.id),
-            )
-            for p, spans in partial
-        ]
-        options.append((tr(lang, "Close as unfilled"), action("eu", escalation.id)))
-        return text, options
-
-    return compose
+    more = (
+        Notice("Available providers, best first:")
+        if candidates
+        else Notice("Nobody else is available for this window.")
+    )
+    options: list[tuple[Label, str]] = [
+        (
+            phrase("Offer to {provider}", provider=c.provider.name),
+            action("eo", escalation.id, c.provider.id),
+        )
+        for c in candidates
+    ]
+    # Staff may know that someone free for part of the window can stretch: offer them too.
+    options += [
+        (
+            phrase(
+                "Offer to {provider} (free {spans} only)",
+                provider=p.name,
+                spans=functools.partial(spans_text, spans),
+            ),
+            action("eo", escalation.id, p.id),
+        )
+        for p, spans in partly
+    ]
+    options.append((N_("Close as unfilled"), action("eu", escalation.id)))
+    return Lines([head, more], options)
 
 
 async def remind_staff(desk: Desk, escalation: Escalation, request: Request) -> None:
     """An escalation still open near the start: staff get it again, with its actions."""
     member = await desk.tx.roster.person(request.member_id)
 
-    def head(lang: str) -> str:
-        return tr(
-            lang,
-            "Reminder: escalation #{id} is still open: request from {member} ({what}). "
-            "Without a provider by {time}, it will be closed as unfilled.",
-            id=escalation.id,
-            member=member.name,
-            what=describe(desk, request, lang),
-            time=fmt_time(desk.local(request.start), lang),
-        )
-
-    await desk.tell_staff(await _with_actions(desk, escalation, request, head))
+    head = Notice(
+        "Reminder: escalation #{id} is still open: request from {member} ({what}). "
+        "Without a provider by {time}, it will be closed as unfilled.",
+        {
+            "id": escalation.id,
+            "member": member.name,
+            "what": described(desk, request),
+            "time": clock(desk.local(request.start)),
+        },
+    )
+    await desk.notify_staff(await with_actions(desk, escalation, request, head))
 
 
 async def escalation_of_kind(
