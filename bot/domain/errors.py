@@ -49,3 +49,8 @@ class RosterInUse(ValueError):
         listed = ", ".join(f"{pid} ({n} open)" for pid, n in sorted(holders.items()))
         super().__init__(f"left out of the file but still holding requests: {listed}")
         self.holders = holders
+
+
+class Contention(Exception):
+    """Another unit of work running at the same moment got in the way (a deadlock the
+    database broke, a serialization failure): the same unit of work, run again, will do."""

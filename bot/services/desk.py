@@ -152,16 +152,26 @@ async def open_desk(
 ) -> AsyncIterator[Desk]:
     """Begin a unit of work and load what every step needs (from the cache while current)."""
     async with store.transaction() as tx:
-        if cache is None:
-            agency, services = (
-                await tx.roster.agency(),
-                {s.id: s for s in await tx.roster.services()},
-            )
-        else:
-            version = await tx.roster.agency_version()
-            if version != cache.version or cache.agency is None:
-                cache.agency = await tx.roster.agency()
-                cache.services = {s.id: s for s in await tx.roster.services()}
-                cache.version = version
-            agency, services = cache.agency, cache.services
-        yield Desk(tx, clock.now(), agency, services, console=console)
+        yield await desk_in(tx, clock, cache, console)
+
+
+async def desk_in(
+    tx: UnitOfWork,
+    clock: Clock,
+    cache: AgencyCache | None = None,
+    console: ConsoleLinks | None = None,
+) -> Desk:
+    """A desk over a unit of work already begun (one that first checked it has work)."""
+    if cache is None:
+        agency, services = (
+            await tx.roster.agency(),
+            {s.id: s for s in await tx.roster.services()},
+        )
+    else:
+        version = await tx.roster.agency_version()
+        if version != cache.version or cache.agency is None:
+            cache.agency = await tx.roster.agency()
+            cache.services = {s.id: s for s in await tx.roster.services()}
+            cache.version = version
+        agency, services = cache.agency, cache.services
+    return Desk(tx, clock.now(), agency, services, console=console)

@@ -16,6 +16,13 @@ from storage.repos.sql import Conflict, Repository, is_double_booking, marks
 
 # The day-of-care moments a request records (migrations 002 and 009).
 MARKS = frozenset({"arrived_at", "absent_at", "phones_at", "expected_at", "client_cancel_at"})
+# A request is read to be changed (a status transition, a move, billing): on PostgreSQL the read
+# locks its row until the unit of work commits, so two workers' transitions of one request run
+# one after the other, the second seeing the first's outcome (READ COMMITTED re-reads it).
+_GET = {
+    "sqlite": "SELECT * FROM requests WHERE id = ?",
+    "postgresql": "SELECT * FROM requests WHERE id = ? FOR UPDATE",
+}
 
 
 class Requests(Repository, ports.Requests):
@@ -37,11 +44,13 @@ class Requests(Repository, ports.Requests):
         series_id: int | None = None,
         series_day: date | None = None,
     ) -> Request:
+        # The member's counter, bumped under their row's lock: two workers adding requests for
+        # one member at once get two numbers (MAX(member_seq) + 1 would give both the same).
         row = await self.sql.one(
-            "SELECT COALESCE(MAX(member_seq), 0) + 1 AS n FROM requests WHERE member_id = ?",
+            "UPDATE people SET request_seq = request_seq + 1 WHERE id = ? RETURNING request_seq",
             (member_id,),
         )
-        seq = int(row["n"]) if row else 1
+        seq = int(row["request_seq"]) if row else 1
         try:
             rid = await self.sql.insert(
                 "INSERT INTO requests (member_id, member_seq, service_id, start_at, end_at, "
@@ -75,7 +84,7 @@ class Requests(Repository, ports.Requests):
         return await self.get(rid)
 
     async def get(self, request_id: int) -> Request:
-        row = await self.sql.one("SELECT * FROM requests WHERE id = ?", (request_id,))
+        row = await self.sql.one(_GET[self.sql.dialect], (request_id,))
         if row is None:
             raise NotFound(f"request {request_id}")
         return rows.request(row)
