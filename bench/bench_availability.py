@@ -1,7 +1,10 @@
 """Listing the available providers for a window in a large agency (issue 7, target p50 < 20 ms).
 
 python bench/bench_availability.py [--providers 5000] [--appointments 50000] [--queries 200]
-    [--own-hours N]
+    [--own-hours N] [--db sqlite] [--db postgresql://...]
+
+Each --db is a fresh SQLite file or a fresh schema on a PostgreSQL server (dropped afterwards);
+one column per engine, measured one after the other in the same run.
 
 With --own-hours N (default: every provider), N providers first change their own hours by
 chat (§9): a Saturday window, an evening cut, or three days off, through the same parser and
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import sys
@@ -22,13 +26,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import engines
 from bench.large_agency import SERVICES, START, build
 from bot.app import Carebot
 from bot.domain.agency import Provider
 from bot.nlu.hours import parse_hours
 from bot.services import hours
-from bot.services.booking import available_providers
 from bot.services.desk import open_desk
+from bot.services.matching import available_providers
 
 CHANGES = (
     ("en", "available Saturdays 9am-6pm"),
@@ -57,29 +62,46 @@ async def change_own_hours(bot: Carebot, count: int, rng: random.Random) -> floa
 
 
 async def main(
-    providers: int, appointments: int, queries: int, own_hours: int | None = None
+    providers: int,
+    appointments: int,
+    queries: int,
+    own_hours: int | None = None,
+    location: str = engines.SQLITE,
 ) -> list[tuple[str, str]]:
     """Build the agency, then time `queries` random availability look-ups."""
     rng = random.Random(11)
     with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
-        bot = await build(Path(folder) / "bench.db", providers, providers * 4, appointments)
-        built = time.perf_counter() - started
-        own = providers if own_hours is None else own_hours
-        changed_in = await change_own_hours(bot, own, rng) if own else 0.0
-        timings, found = [], []
-        try:
-            for _ in range(queries):
-                start = START + timedelta(days=rng.randint(1, 50), hours=rng.randint(0, 9))
-                end = start + timedelta(hours=rng.randint(1, 4))
-                service = rng.choice(SERVICES)
-                t0 = time.perf_counter()
-                async with open_desk(bot.db, bot.clock) as desk:
-                    result = await available_providers(desk, "m1", service, start, end)
-                timings.append((time.perf_counter() - t0) * 1000)
-                found.append(len(result))
-        finally:
-            await bot.close()
+        async with engines.scratch_async(location, Path(folder)) as db:
+            return await _measure(db, providers, appointments, queries, own_hours, rng)
+
+
+async def _measure(
+    db: str,
+    providers: int,
+    appointments: int,
+    queries: int,
+    own_hours: int | None,
+    rng: random.Random,
+) -> list[tuple[str, str]]:
+    """Build the agency in `db`, then time the look-ups."""
+    started = time.perf_counter()
+    bot = await build(db, providers, providers * 4, appointments)
+    built = time.perf_counter() - started
+    own = providers if own_hours is None else own_hours
+    changed_in = await change_own_hours(bot, own, rng) if own else 0.0
+    timings, found = [], []
+    try:
+        for _ in range(queries):
+            start = START + timedelta(days=rng.randint(1, 50), hours=rng.randint(0, 9))
+            end = start + timedelta(hours=rng.randint(1, 4))
+            service = rng.choice(SERVICES)
+            t0 = time.perf_counter()
+            async with open_desk(bot.db, bot.clock) as desk:
+                result = await available_providers(desk, "m1", service, start, end)
+            timings.append((time.perf_counter() - t0) * 1000)
+            found.append(len(result))
+    finally:
+        await bot.close()
     timings.sort()
     return [
         ("providers / appointments", f"{providers} / {appointments}"),
@@ -97,8 +119,19 @@ if __name__ == "__main__":
     parser.add_argument("--appointments", type=int, default=50000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--own-hours", type=int, default=None)
+    parser.add_argument("--db", action="append", help="'sqlite' or a postgresql:// URL")
     args = parser.parse_args()
-    rows = asyncio.run(main(args.providers, args.appointments, args.queries, args.own_hours))
-    print("| availability | value |\n| --- | --- |")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
+    engines.stop_cleanly()
+    locations = args.db or [engines.SQLITE]
+    columns = []
+    for location in locations:
+        one, five, fifteen = os.getloadavg()
+        rows = asyncio.run(
+            main(args.providers, args.appointments, args.queries, args.own_hours, location)
+        )
+        load = f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
+        columns.append([*rows, ("load average at the start (1, 5, 15 min)", load)])
+    print("| availability | " + " | ".join(engines.engine(loc) for loc in locations) + " |")
+    print("| --- |" + " --- |" * len(locations))
+    for i, (name, _) in enumerate(columns[0]):
+        print(f"| {name} | " + " | ".join(column[i][1] for column in columns) + " |")

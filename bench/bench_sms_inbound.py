@@ -1,27 +1,32 @@
-"""Inbound SMS throughput and latency of one `carebot run` process, against the fake Twilio.
+"""Inbound SMS throughput and latency of `carebot run`, against the fake Twilio and a floor.
 
 Usage: python bench/bench_sms_inbound.py [--seconds 5] [--rates 100,300,500,1000]
                                          [--concurrency 32] [--members 14000]
+                                         [--db sqlite] [--db postgresql://...] [--workers 1,2,3]
                                          [--profile FILE] [--quick]
 
-It imports the test agency plus --members SMS members into a fresh database, starts the fake
-Twilio and `carebot run` (two processes besides this one) on loopback, then for each phase
-posts signed webhooks ("help" from a different member each time, so that every message is
-answered by exactly one SMS): at a fixed offered rate (open loop: posts leave on schedule
+For each --db (a fresh SQLite file, or a fresh schema on a PostgreSQL server, dropped
+afterwards) and, on PostgreSQL, each --workers count, it imports the test agency plus
+--members SMS members, starts the fake Twilio and that many `carebot run` workers on
+loopback, then for each phase posts signed webhooks, each to the next worker in turn (a
+round-robin balancer), "help" from a different member each time, so that every message is
+answered by exactly one SMS: at a fixed offered rate (open loop: posts leave on schedule
 whatever the answers do), after an uncounted warm-up, then flat out (--concurrency posters
 back to back). It waits for every reply to reach the fake Twilio. Then the same phases hit
 the floor (bench/sms_floor.py: a bare Starlette + uvicorn endpoint that checks the signature
 and answers empty TwiML) on the same machine. It prints a Markdown table: webhook latency
 (post to TwiML answer), sustained replies per second, and latency from post to the reply
-arriving at the fake Twilio.
+arriving at the fake Twilio; then the flat-out figures as ratios within the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -39,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from twilio.request_validator import RequestValidator  # noqa: E402
 
+from bench import engines  # noqa: E402
 from bot.handlers.sms_standin import new_message_sid  # noqa: E402
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN  # noqa: E402
 
@@ -113,14 +119,12 @@ def _start_floor() -> tuple[subprocess.Popen[bytes], str]:
     return process, url
 
 
-def _start_bot(
-    db: Path, fake_url: str, profile: str | None
-) -> tuple[subprocess.Popen[bytes], str]:
+def _start_bot(db: str, fake_url: str, profile: str | None) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
     env.update(
-        CAREBOT_DATABASE=str(db),
+        CAREBOT_DATABASE=db,
         CAREBOT_PUBLIC_URL=url,
         CAREBOT_TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         CAREBOT_TWILIO_AUTH_TOKEN=AUTH_TOKEN,
@@ -184,18 +188,22 @@ async def _post(
 
 
 async def _run_phase(
-    url: str, phase: Phase, numbers: list[str], seconds: float, concurrency: int
+    urls: list[str], phase: Phase, numbers: list[str], seconds: float, concurrency: int
 ) -> None:
+    """Post the phase's webhooks, each to the next of `urls` in turn (a round-robin balancer:
+    each worker checks signatures made for its own URL)."""
+    turn = itertools.cycle(urls)
     connector = aiohttp.TCPConnector(limit=concurrency)
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         if phase.rate is not None:
             count = int(phase.rate * seconds)
-            prepared = [(n, *_signed(url, n)) for n in numbers[:count]]
+            targets = zip(numbers[:count], turn, strict=False)
+            prepared = [(n, url, *_signed(url, n)) for n, url in targets]
             phase.started = time.time()
             start = time.monotonic()
             tasks = []
-            for i, (to, body, headers) in enumerate(prepared):
+            for i, (to, url, body, headers) in enumerate(prepared):
                 delay = start + i / phase.rate - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
@@ -210,6 +218,7 @@ async def _run_phase(
                 for to in queue:
                     if time.monotonic() >= stop_at:
                         return
+                    url = next(turn)
                     body, headers = _signed(url, to)
                     await _post(session, url, phase, to, body, headers)
 
@@ -227,13 +236,21 @@ def _sent(fake_url: str) -> dict[str, float]:
     return arrived
 
 
-def _wait_replies(fake_url: str, phase: Phase, timeout: float) -> dict[str, float]:
-    """When each posted number's reply reached the fake Twilio."""
+def _wait_replies(
+    fake_url: str, phase: Phase, idle: float = 20.0, limit: float = 900.0
+) -> dict[str, float]:
+    """When each posted number's reply reached the fake Twilio: waits for all of them while
+    replies keep coming (a slow configuration drains its backlog, which its replies/s shows),
+    and gives up after `idle` seconds without a new one."""
     wanted = {to for to, _, _, code in phase.posted if code == 200}
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit
+    seen, progress = -1, time.monotonic()
     while True:
         arrived = {to: at for to, at in _sent(fake_url).items() if to in wanted}
-        if len(arrived) == len(wanted) or time.monotonic() > deadline:
+        if len(arrived) != seen:
+            seen, progress = len(arrived), time.monotonic()
+        now = time.monotonic()
+        if len(arrived) == len(wanted) or now > deadline or now - progress > idle:
             return arrived
         time.sleep(0.2)
 
@@ -267,88 +284,199 @@ def _row(server: str, phase: Phase, replies: dict[str, float] | None) -> str:
     )
 
 
-def _warm_up(url: str, numbers: list[str], concurrency: int) -> None:
+def _warm_up(urls: list[str], numbers: list[str], concurrency: int) -> None:
     """One uncounted second at 100/s: connections opened, caches and catalogues loaded."""
-    asyncio.run(_run_phase(url, Phase("warm-up", 100.0), numbers, 1.0, concurrency))
+    asyncio.run(_run_phase(urls, Phase("warm-up", 100.0), numbers, 1.0, concurrency))
 
 
-def main() -> int:
-    """Run the phases against carebot, then against the floor, and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rates", default="100,300,500,1000")
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--members", type=int, default=14000)
-    parser.add_argument("--profile", help="run the bot under cProfile, writing this file")
-    parser.add_argument("--quick", action="store_true", help="2 s per phase (a smoke run)")
-    args = parser.parse_args()
-    if args.quick:
-        args.seconds, args.members = 2.0, min(args.members, 6000)
-    rates: list[float | None] = [float(r) for r in args.rates.split(",") if r]
-    rates.append(None)
-    rows, bot_phases, floor_phases = [], [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        numbers = _agency(Path(tmp) / "agency.toml", args.members)
-        db = Path(tmp) / "carebot.db"
-        agency = str(Path(tmp) / "agency.toml")
+@dataclass
+class Server:
+    """One configuration measured: `carebot run` on an engine with N workers, or the floor."""
+
+    label: str
+    phases: list[Phase] = field(default_factory=list)
+    replies: list[dict[str, float] | None] = field(default_factory=list)
+
+
+def _label(location: str, workers: int) -> str:
+    return f"carebot run, {engines.engine(location)}, {workers} worker{'s' * (workers > 1)}"
+
+
+def _measure_bot(
+    location: str, workers: int, folder: Path, numbers: list[str], args: argparse.Namespace
+) -> Server:
+    """Every phase against `workers` `carebot run` processes on a fresh database."""
+    server = Server(_label(location, workers))
+    folder.mkdir()
+    with engines.scratch(location, folder) as db:
         subprocess.run(
-            [sys.executable, "-m", "bot", "import", agency, "--db", str(db)],
+            [sys.executable, "-m", "bot", "import", str(folder.parent / AGENCY.name), "--db", db],
             cwd=ROOT,
             check=True,
             capture_output=True,
         )
         fake, fake_url = _start_fake()
-        process, url = _start_bot(db, fake_url, args.profile)
+        bots: list[subprocess.Popen[bytes]] = []
         try:
-            _warm_up(url, numbers[:100], args.concurrency)
+            urls = []
+            for i in range(workers):
+                process, url = _start_bot(db, fake_url, args.profile if i == 0 else None)
+                bots.append(process)
+                urls.append(url)
+            _warm_up(urls, numbers[:100], args.concurrency)
             used = 100
-            for rate in rates:
+            for rate in args.rates:
                 phase = Phase("flat out" if rate is None else f"{rate:.0f}/s", rate)
-                asyncio.run(_run_phase(url, phase, numbers[used:], args.seconds, args.concurrency))
+                load = (urls, phase, numbers[used:], args.seconds, args.concurrency)
+                asyncio.run(_run_phase(*load))
                 used += len(phase.posted)
-                rows.append(_row("carebot run", phase, _wait_replies(fake_url, phase, 90)))
-                bot_phases.append(phase)
-                print(f"carebot {phase.name}: done", file=sys.stderr)
+                server.phases.append(phase)
+                server.replies.append(_wait_replies(fake_url, phase))
+                print(f"{server.label} {phase.name}: done", file=sys.stderr)
                 if used >= len(numbers):
                     print("not enough members for the next phase: use --members", file=sys.stderr)
                     break
         finally:
-            process.terminate()
-            process.wait(10)
+            for process in bots:
+                process.terminate()
+            for process in bots:
+                process.wait(10)
             fake.terminate()
             fake.wait(10)
+    return server
+
+
+def _measure_floor(numbers: list[str], args: argparse.Namespace) -> Server:
+    """Every phase against the floor."""
+    server = Server("floor")
     floor, floor_url = _start_floor()
     try:
-        _warm_up(floor_url, numbers[:100], args.concurrency)
-        for rate in rates:
+        _warm_up([floor_url], numbers[:100], args.concurrency)
+        for rate in args.rates:
             phase = Phase("flat out" if rate is None else f"{rate:.0f}/s", rate)
-            asyncio.run(_run_phase(floor_url, phase, numbers * 4, args.seconds, args.concurrency))
-            rows.append(_row("floor", phase, None))
-            floor_phases.append(phase)
+            asyncio.run(
+                _run_phase([floor_url], phase, numbers * 4, args.seconds, args.concurrency)
+            )
+            server.phases.append(phase)
+            server.replies.append(None)
             print(f"floor {phase.name}: done", file=sys.stderr)
     finally:
         floor.terminate()
         floor.wait(10)
+    return server
+
+
+def _replies_per_second(phase: Phase, replies: dict[str, float] | None) -> float:
+    if not replies:
+        return 0.0
+    return len(replies) / (max(replies.values()) - phase.started)
+
+
+def _ratios(servers: list[Server]) -> None:
+    """Flat out, each configuration against the first SQLite one and against the floor."""
+    flat = [s for s in servers if s.phases and s.phases[-1].rate is None]
+    floor = next((s for s in flat if s.label == "floor"), None)
+    bots = [s for s in flat if s is not floor]
+    if not bots:
+        return
+    base = next((s for s in bots if "SQLite" in s.label), bots[0])
+    base_posted = _posted_per_second(base.phases[-1])
+    base_replies = _replies_per_second(base.phases[-1], base.replies[-1])
+    floor_posted = _posted_per_second(floor.phases[-1]) if floor else 0.0
+    name = base.label.removeprefix("carebot run, ")
+    print(f"\nFlat out, within this run (x {name} = ratio to {base.label}):\n")
     print(
-        f"One `carebot run` process, SQLite WAL, fake Twilio on loopback; {args.seconds:.0f} s "
-        "per phase after a 1 s warm-up; every inbound SMS ('help' from a member) is answered "
-        "by one SMS. The floor is a bare Starlette + uvicorn endpoint checking the signature "
-        "(bench/sms_floor.py), hit the same way; the bench client shares the 2 cores.\n"
+        f"| server | webhooks/s | % of the floor | x {name} | replies/s | x {name} "
+        "| post-to-reply p50 ms | post-to-reply p99 ms |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for server in bots:
+        phase, replies = server.phases[-1], server.replies[-1] or {}
+        posted = _posted_per_second(phase)
+        answered = _replies_per_second(phase, replies)
+        end_to_end = [replies[to] - t0 for to, t0, _, code in phase.posted if to in replies]
+        share = f"{100 * posted / floor_posted:.0f}%" if floor_posted else "-"
+        print(
+            f"| {server.label} | {posted:.0f} | {share} | {posted / base_posted:.2f} "
+            f"| {answered:.0f} | {answered / base_replies if base_replies else 0:.2f} "
+            f"| {_ms(end_to_end, 0.5)} | {_ms(end_to_end, 0.99)} |"
+        )
+    if floor:
+        print(
+            f"| floor | {floor_posted:.0f} | 100% | {floor_posted / base_posted:.2f} | - | - "
+            "| - | - |"
+        )
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+def main() -> int:
+    """Run the phases against carebot on each engine and worker count, then against the
+    floor, and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rates", default="100,300,500,1000")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--members", type=int, default=14000)
+    parser.add_argument(
+        "--db",
+        action="append",
+        help="'sqlite' (a fresh file, the default) or a postgresql:// URL (a fresh schema on "
+        "that server, dropped afterwards); repeat to measure both in one run",
+    )
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="worker counts on PostgreSQL, e.g. 1,2,3 (SQLite: always one worker)",
+    )
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor")
+    parser.add_argument("--profile", help="run the (first) bot under cProfile, writing this file")
+    parser.add_argument("--quick", action="store_true", help="2 s per phase (a smoke run)")
+    args = parser.parse_args()
+    engines.stop_cleanly()
+    if args.quick:
+        args.seconds, args.members = 2.0, min(args.members, 6000)
+    args.rates = [float(r) for r in args.rates.split(",") if r] + [None]
+    counts = [int(n) for n in args.workers.split(",") if n]
+    locations = args.db or [engines.SQLITE]
+    started_load = _load()
+    servers: list[Server] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        numbers = _agency(Path(tmp) / "agency.toml", args.members)
+        for location in locations:
+            for workers in counts if engines.is_url(location) else [1]:
+                folder = Path(tmp) / f"run{len(servers)}"
+                servers.append(_measure_bot(location, workers, folder, numbers, args))
+    if not args.no_floor:
+        servers.append(_measure_floor(numbers, args))
+    print(
+        f"`carebot run` on each engine (SQLite WAL; PostgreSQL on {_servers(locations)}, "
+        "commits waiting for the disk as by default), N workers behind a round-robin client, "
+        f"fake Twilio on loopback; {args.seconds:g} s per phase after a 1 s warm-up; every "
+        "inbound SMS ('help' from a member) is answered by one SMS. The floor is a bare "
+        "Starlette + uvicorn endpoint checking the signature (bench/sms_floor.py), hit the "
+        "same way; the bench client, the workers, the fake Twilio and the database server "
+        f"share the machine's {os.cpu_count()} cores. Load average (1, 5, 15 min) at the start "
+        f"{started_load}, at the end {_load()}.\n"
     )
     print(
         "| server | offered/s | posted | posted/s | errors | webhook p50 ms | webhook p99 ms "
         "| replies | replies/s | post-to-reply p50 ms | post-to-reply p99 ms |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for row in rows:
-        print(row)
-    if bot_phases and floor_phases and bot_phases[-1].rate is None:
-        ours, theirs = _posted_per_second(bot_phases[-1]), _posted_per_second(floor_phases[-1])
-        print(
-            f"\nFlat out, carebot accepted {ours:.0f} webhooks/s, "
-            f"{100 * ours / theirs:.0f}% of the floor's {theirs:.0f}/s."
-        )
+    for server in servers:
+        for phase, replies in zip(server.phases, server.replies, strict=True):
+            print(_row(server.label, phase, replies))
+    _ratios(servers)
     return 0
+
+
+def _servers(locations: list[str]) -> str:
+    hosts = {re.sub(r"^.*@|/.*$", "", loc) for loc in locations if engines.is_url(loc)}
+    return ", ".join(sorted(hosts)) or "-"
 
 
 if __name__ == "__main__":

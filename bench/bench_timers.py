@@ -1,13 +1,23 @@
-"""Timers at scale (issue 7): 100,000 pending timers re-armed at start, 10,000 due in a minute.
+"""Timers at scale (issues 7 and 12): 100,000 pending timers re-armed at start, 10,000 due in a
+minute, 10,000 due at the same instant; on SQLite and on PostgreSQL.
 
-python bench/bench_timers.py [--appointments 30000] [--past 20000] [--burst 10000]
-                             [--spread 60]
+python bench/bench_timers.py [--providers 5000] [--members 12000] [--conversations 10000]
+                             [--appointments 30000] [--past 20000] [--burst 10000]
+                             [--spread 60] [--flood 10000] [--lookups 200]
+                             [--db sqlite] [--db postgresql://...]
 
-Builds the large agency (5,000 providers, 50,000 appointments) on a SQLite file, then starts
-a real `carebot run` on it and reads /healthz: start-up time and resident memory with every
-timer pending and 10,000 conversations in progress (the memory figure of issue 7), then how
-late the burst fires (p50/p99), and checks in the database that every burst timer fired
-exactly once.
+For each --db (a fresh SQLite file, or a fresh schema on a PostgreSQL server, dropped
+afterwards) it builds the large agency (5,000 providers, 50,000 appointments, three reminders
+pending for each appointment ahead), then:
+- times the due-timer look-up with every timer pending (the query the timer job runs before
+  each batch: nothing due yet, and a full batch of 50 due; and the earliest due time the job
+  sleeps until), in the process, --lookups times each;
+- starts a real `carebot run` on it and reads /healthz: start-up time and resident memory with
+  every timer pending and 10,000 conversations in progress (the memory figure of issue 7),
+  then how late the burst fires (p50/p99), then how fast a flood of timers all due at one
+  instant is fired (the firing throughput); and checks in the database that every burst and
+  flood timer fired exactly once, none before it was due.
+It prints one table, a column per engine.
 """
 
 from __future__ import annotations
@@ -18,12 +28,12 @@ import json
 import os
 import random
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -31,7 +41,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import engines  # noqa: E402
 from bench.large_agency import agency_file  # noqa: E402
+from bot.app import Carebot  # noqa: E402
+from bot.app.carebot import TIMER_BATCH  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.domain.booking import Status  # noqa: E402
 from bot.domain.errors import DoubleBooking  # noqa: E402
@@ -39,12 +52,24 @@ from bot.root import open_carebot  # noqa: E402
 from bot.services.appointments import CHECKIN, REMIND_MEMBER, REMIND_PROVIDER  # noqa: E402
 
 
-async def build(db: Path, appointments: int, past: int, conversations: int) -> list[int]:
-    """The large agency (5,000 providers): `past` completed visits, and `appointments` ahead
-    with three reminders pending each; returns the ids of those ahead."""
+@dataclass
+class Size:
+    """How large the agency is."""
+
+    providers: int = 5000
+    members: int = 12000
+    conversations: int = 10000
+    appointments: int = 30000
+    past: int = 20000
+
+
+async def build(db: str, size: Size) -> list[int]:
+    """The large agency: `past` completed visits, and `appointments` ahead with three
+    reminders pending each; returns the ids of those ahead."""
     rng = random.Random(5)
     bot = await open_carebot(db, SystemClock())
-    data = agency_file(providers=5000, members=12000)
+    data = agency_file(providers=size.providers, members=size.members)
+    appointments, past, conversations = size.appointments, size.past, size.conversations
     await bot.import_agency(data)
     now = datetime.now(UTC).replace(microsecond=0)
     ids: list[int] = []
@@ -57,7 +82,7 @@ async def build(db: Path, appointments: int, past: int, conversations: int) -> l
             start = now + timedelta(days=days, hours=rng.randint(0, 10))
             try:
                 request = await tx.requests.add(
-                    member_id=f"m{rng.randrange(12000)}",
+                    member_id=f"m{rng.randrange(size.members)}",
                     service_id=provider.services[0],
                     start=start,
                     end=start + timedelta(hours=2),
@@ -86,15 +111,52 @@ async def build(db: Path, appointments: int, past: int, conversations: int) -> l
     return ids
 
 
-async def add_burst(db: Path, ids: list[int], burst: int, lead: float, spread: float) -> None:
-    """`burst` arrival prompts falling due within `spread` seconds, `lead` seconds from now."""
+def _ms(timings: list[float]) -> str:
+    timings = sorted(timings)
+    p50 = timings[len(timings) // 2]
+    p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]
+    return f"{p50 * 1000:.2f} / {p99 * 1000:.2f}"
+
+
+async def _timed(bot: Carebot, lookups: int, until: datetime | None) -> str:
+    """p50 / p99 of the due look-up (until a time) or of the earliest due time (None)."""
+    timings = []
+    for _ in range(lookups):
+        t0 = time.perf_counter()
+        async with bot.db.read() as tx:
+            if until is None:
+                await tx.timers.next_due()
+            else:
+                await tx.timers.due(until, TIMER_BATCH)
+        timings.append(time.perf_counter() - t0)
+    return _ms(timings)
+
+
+async def lookups(db: str, count: int) -> list[tuple[str, str]]:
+    """The timer job's queries with every timer pending, timed in the process."""
     bot = await open_carebot(db, SystemClock())
-    start = datetime.now(UTC) + timedelta(seconds=lead)
+    try:
+        now = datetime.now(UTC)
+        return [
+            ("due look-up, none due, p50 / p99 (ms)", await _timed(bot, count, now)),
+            (
+                f"due look-up, a batch of {TIMER_BATCH} due, p50 / p99 (ms)",
+                await _timed(bot, count, now + timedelta(days=365)),
+            ),
+            ("earliest due time, p50 / p99 (ms)", await _timed(bot, count, None)),
+        ]
+    finally:
+        await bot.close()
+
+
+async def add_timers(db: str, ids: list[int], start: datetime, spread: float) -> None:
+    """Arrival prompts for `ids`, falling due from `start` over `spread` seconds."""
+    bot = await open_carebot(db, SystemClock())
     async with bot.db.transaction() as tx:
         await tx.timers.add_many(
             [
-                (CHECKIN, start + timedelta(seconds=spread * i / burst), rid, None)
-                for i, rid in enumerate(ids[:burst])
+                (CHECKIN, start + timedelta(seconds=spread * i / len(ids)), rid, None)
+                for i, rid in enumerate(ids)
             ]
         )
     await bot.close()
@@ -108,6 +170,19 @@ def _health(port: int) -> dict[str, object] | None:
         return None
 
 
+def _fired(port: int) -> int:
+    timers = (_health(port) or {}).get("timers", {})
+    return int(timers.get("fired_since_start", 0)) if isinstance(timers, dict) else 0
+
+
+def _wait_fired(port: int, count: int, timeout: float, every: float = 0.5) -> float:
+    """Wait until `count` timers have fired since start; when that was seen (monotonic)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _fired(port) < count:
+        time.sleep(every)
+    return time.monotonic()
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -115,19 +190,22 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def run(appointments: int, past: int, burst: int, spread: float) -> list[tuple[str, str]]:
-    """Build, start `carebot run`, measure; returns table rows."""
-    with tempfile.TemporaryDirectory() as folder:
-        db = Path(folder) / "timers.db"
+def run(
+    location: str, size: Size, burst: int, spread: float, flood: int, count: int, lead: float
+) -> list[tuple[str, str]]:
+    """Build, time the look-ups, start `carebot run`, measure; returns table rows."""
+    with tempfile.TemporaryDirectory() as folder, engines.scratch(location, Path(folder)) as db:
         t0 = time.perf_counter()
-        ids = asyncio.run(build(db, appointments, past, 10_000))
+        ids = asyncio.run(build(db, size))
         built = time.perf_counter() - t0
-        lead = 15.0
-        asyncio.run(add_burst(db, ids, burst, lead, spread))
+        looked = asyncio.run(lookups(db, count))
+        burst_at = datetime.now(UTC) + timedelta(seconds=lead)
+        asyncio.run(add_timers(db, ids[:burst], burst_at, spread))
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        env = {**os.environ, "CAREBOT_DATABASE": str(db), "CAREBOT_SWEEP_SECONDS": "5"}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
+        env |= {"CAREBOT_DATABASE": db, "CAREBOT_SWEEP_SECONDS": "5"}
         started = time.perf_counter()
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run", "--port", str(port)],
@@ -139,63 +217,99 @@ def run(appointments: int, past: int, burst: int, spread: float) -> list[tuple[s
         try:
             health = None
             while health is None:
+                if process.poll() is not None:
+                    raise SystemExit("carebot run stopped")
                 time.sleep(0.05)
                 health = _health(port)
             ready = time.perf_counter() - started
             rss_ready = _rss_mb(process.pid)
             pending = health["timers"]["pending"]  # type: ignore[index]
-            deadline = time.perf_counter() + lead + spread + 120
-            while time.perf_counter() < deadline:
-                health = _health(port) or {}
-                timers = health.get("timers", {})
-                if isinstance(timers, dict) and timers.get("fired_since_start", 0) >= burst:
-                    break
-                time.sleep(0.5)
+            _wait_fired(port, burst, lead + spread + 120)
+            lateness = ((_health(port) or {}).get("timers") or {}).get("lateness_ms")  # type: ignore[attr-defined]
             rss_after = _rss_mb(process.pid)
+            # The flood: every timer due at the same whole second, 5 s from now.
+            flood_at = (datetime.now(UTC) + timedelta(seconds=6)).replace(microsecond=0)
+            asyncio.run(add_timers(db, ids[burst : burst + flood], flood_at, 0))
+            due = time.monotonic() + (flood_at - datetime.now(UTC)).total_seconds()
+            done = _wait_fired(port, burst + flood, 300, every=0.05)
+            fired_flood = _fired(port) - burst
         finally:
             process.kill()
             process.wait()
-        conn = sqlite3.connect(db)
-        fired = conn.execute(
-            "SELECT COUNT(*) FROM timers WHERE kind = ? AND state = 'fired'", (CHECKIN,)
-        ).fetchone()[0]
-        prompts = conn.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT person_id || text) FROM outbox"
-        ).fetchone()
-        early = conn.execute(
-            "SELECT COUNT(*) FROM timers WHERE kind = ? AND fired_at < due_at", (CHECKIN,)
-        ).fetchone()[0]
-        conn.close()
-        lateness = health.get("timers", {}).get("lateness_ms")  # type: ignore[union-attr]
+        fired, early = engines.rows(
+            db,
+            "SELECT COUNT(*), SUM(CASE WHEN fired_at < due_at THEN 1 ELSE 0 END) FROM timers "
+            "WHERE kind = ? AND state = 'fired'",
+            (CHECKIN,),
+        )[0]
+        prompts = engines.rows(
+            db, "SELECT COUNT(*), COUNT(DISTINCT person_id || text) FROM outbox"
+        )
     return [
-        ("providers / members", "5000 / 12000"),
-        ("appointments ahead / completed", f"{appointments} / {past}"),
+        ("providers / members", f"{size.providers} / {size.members}"),
+        ("appointments ahead / completed", f"{size.appointments} / {size.past}"),
         ("pending timers at start", str(pending)),
-        ("conversations in progress", "10000"),
+        ("conversations in progress", str(size.conversations)),
         ("database built in (s)", f"{built:.1f}"),
+        *looked,
         ("start to healthy, all timers re-armed (s)", f"{ready:.2f}"),
         ("resident memory at start (MB)", f"{rss_ready:.0f}"),
         ("resident memory after the burst (MB)", f"{rss_after:.0f}"),
         (f"burst: timers due within {spread:.0f} s", str(burst)),
         (
-            "burst fired (exactly once each)",
-            f"{fired} (messages {prompts[0]}, distinct {prompts[1]})",
-        ),
-        ("fired before due", str(early)),
-        (
-            "lateness p50 / p99 (ms)",
+            "burst lateness p50 / p99 (ms)",
             f"{lateness['p50']} / {lateness['p99']}" if isinstance(lateness, dict) else "n/a",
         ),
+        ("flood: timers due at the same second", str(flood)),
+        (
+            "flood fired in (s) / timers per s",
+            f"{done - due:.2f} / {fired_flood / max(done - due, 1e-3):.0f}",
+        ),
+        (
+            "burst + flood fired (exactly once each)",
+            f"{fired} (messages {prompts[0][0]}, distinct {prompts[0][1]})",
+        ),
+        ("fired before due", str(early or 0)),
     ]
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--providers", type=int, default=5000)
+    parser.add_argument("--members", type=int, default=12000)
+    parser.add_argument("--conversations", type=int, default=10000)
     parser.add_argument("--appointments", type=int, default=30000)
     parser.add_argument("--past", type=int, default=20000, help="completed visits, no timers")
     parser.add_argument("--burst", type=int, default=10000)
     parser.add_argument("--spread", type=float, default=60.0)
+    parser.add_argument("--flood", type=int, default=10000)
+    parser.add_argument("--lookups", type=int, default=200)
+    parser.add_argument(
+        "--lead", type=float, default=15.0, help="seconds from start-up to the burst's first"
+    )
+    parser.add_argument("--db", action="append", help="'sqlite' or a postgresql:// URL")
     args = parser.parse_args()
-    print("| timers | value |\n| --- | --- |")
-    for name, value in run(args.appointments, args.past, args.burst, args.spread):
-        print(f"| {name} | {value} |")
+    engines.stop_cleanly()
+    if args.burst + args.flood > args.appointments:
+        parser.error("--burst + --flood must not exceed --appointments (one prompt each)")
+    if args.conversations > args.members:
+        parser.error("--conversations must not exceed --members (one each)")
+    size = Size(args.providers, args.members, args.conversations, args.appointments, args.past)
+    locations = args.db or [engines.SQLITE]
+    columns = []
+    for location in locations:
+        one, five, fifteen = os.getloadavg()
+        rows = run(location, size, args.burst, args.spread, args.flood, args.lookups, args.lead)
+        columns.append(
+            [
+                *rows,
+                (
+                    "load average at the start (1, 5, 15 min)",
+                    f"{one:.2f}, {five:.2f}, {fifteen:.2f}",
+                ),
+            ]
+        )
+    print("| timers | " + " | ".join(engines.engine(loc) for loc in locations) + " |")
+    print("| --- |" + " --- |" * len(locations))
+    for i, (name, _) in enumerate(columns[0]):
+        print(f"| {name} | " + " | ".join(column[i][1] for column in columns) + " |")

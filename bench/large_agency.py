@@ -69,9 +69,10 @@ def agency_file(providers: int, members: int, seed: int = 7) -> AgencyFile:
 
 
 async def build(
-    path: Path, providers: int, members: int, appointments: int, seed: int = 7
+    path: str | Path, providers: int, members: int, appointments: int, seed: int = 7
 ) -> Carebot:
-    """A database at `path` holding the large agency and `appointments` confirmed visits."""
+    """A database at `path` (a SQLite file or a PostgreSQL URL) holding the large agency and
+    `appointments` confirmed visits."""
     rng = random.Random(seed)
     clock = VirtualClock(START)
     bot = await open_carebot(path, clock)

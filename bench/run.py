@@ -1,8 +1,12 @@
-"""Run every benchmark and write bench/RESULTS.md: `python bench/run.py [--quick] [--only NAME]`.
+"""Run every benchmark and write bench/RESULTS.md: `python bench/run.py [--quick] [--only NAME]
+[--postgres URL | --sqlite-only]`.
 
 Each benchmark is a script that prints a Markdown table; this runs them one after the other
 (never in parallel: they would measure each other) and collects the tables with a
-description of the machine and the date, so a figure always comes with its context.
+description of the machine, the date and the load average, so a figure always comes with its
+context. The benchmarks that run on both engines (ENGINES) measure SQLite and then PostgreSQL
+(a fresh schema on --postgres, dropped afterwards) in one run, so that their ratios come from
+the same minutes of the same machine.
 """
 
 from __future__ import annotations
@@ -35,22 +39,35 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], str]] = {
     ),
     "availability": (
         "bench_availability.py",
-        [],
+        # Every provider changing their own hours by chat first takes minutes per engine; a
+        # thousand of them gives the same kind of rows (bench/NOTES.md).
+        ["--own-hours", "1000"],
         ["--providers", "1000", "--appointments", "10000", "--queries", "50"],
         "available providers for a window; target p50 < 20 ms at 5,000 / 50,000",
     ),
     "timers": (
         "bench_timers.py",
         [],
-        ["--appointments", "3000", "--past", "2000", "--burst", "1000", "--spread", "10"],
-        "100,000 pending timers re-armed at start (< 5 s, < 200 MB), 10,000 due in a minute; "
-        "memory of carebot run with the large agency and 10,000 conversations in progress",
+        [
+            *("--appointments", "3000", "--past", "2000", "--burst", "1000", "--spread", "10"),
+            *("--flood", "1000", "--lookups", "50"),
+        ],
+        "100,000 pending timers re-armed at start (< 5 s, < 200 MB), 10,000 due in a minute, "
+        "10,000 due at the same second; the due look-up's cost; memory of carebot run with the "
+        "large agency and 10,000 conversations in progress",
     ),
     "sms-inbound": (
         "bench_sms_inbound.py",
+        ["--workers", "1,2,3"],
+        ["--quick", "--workers", "1,2"],
+        "signed Twilio webhooks through real carebot run workers (SQLite: one; PostgreSQL: 1, "
+        "2 and 3 behind a round-robin client) to the fake Twilio, and the floor",
+    ),
+    "round-trips": (
+        "bench_round_trips.py",
         [],
-        ["--quick"],
-        "signed Twilio webhooks through a real carebot run to the fake Twilio, and the floor",
+        ["--messages", "20"],
+        "database round trips per inbound SMS (counted, not timed)",
     ),
     "telegram": (
         "bench_telegram.py",
@@ -65,6 +82,17 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], str]] = {
         "asyncpg vs psycopg 3 on one inbound message's statements (needs PostgreSQL)",
     ),
 }
+
+
+# The benchmarks that take --db (repeatable): SQLite, then PostgreSQL, in the same run.
+ENGINES = {"availability", "timers", "sms-inbound", "round-trips"}
+POSTGRES = os.environ.get("CAREBOT_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def load() -> str:
+    """The load average (1, 5, 15 min): other work on the machine moves every figure."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
 def machine() -> str:
@@ -87,12 +115,15 @@ def machine() -> str:
     )
 
 
-def run(names: list[str], quick: bool) -> str:
-    """Run the named benchmarks; returns the Markdown report."""
+def run(names: list[str], quick: bool, postgres: str | None = POSTGRES) -> str:
+    """Run the named benchmarks (those in ENGINES on `postgres` too); returns the Markdown
+    report."""
+    server = f" PostgreSQL at {postgres.rsplit('@', 1)[-1]}." if postgres else ""
     lines = [
         "# Benchmark results",
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}{server}",
+        f"Load average (1, 5, 15 min) at the start: {load()}.",
         "Re-run with `python bench/run.py` (`--quick` for smaller sizes).",
         "",
     ]
@@ -103,9 +134,11 @@ def run(names: list[str], quick: bool) -> str:
         if not path.exists():
             lines += ["(not available in this checkout)", ""]
             continue
+        engines = ["--db", "sqlite", "--db", postgres] if postgres and name in ENGINES else []
+        before = load()
         started = time.perf_counter()
         result = subprocess.run(
-            [sys.executable, str(path), *(short if quick else full)],
+            [sys.executable, str(path), *(short if quick else full), *engines],
             capture_output=True,
             text=True,
             check=False,
@@ -124,7 +157,7 @@ def run(names: list[str], quick: bool) -> str:
             ]
             continue
         # The whole output: tables, and the sentences some benchmarks print around them.
-        lines += [result.stdout.strip(), "", f"({took:.0f} s)", ""]
+        lines += [result.stdout.strip(), "", f"({took:.0f} s; load average before: {before})", ""]
     notes = HERE / "NOTES.md"  # hand-written: how to read the figures, where the time goes
     if notes.exists():
         lines += [notes.read_text(encoding="utf-8").strip(), ""]
@@ -137,8 +170,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS))
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--postgres", default=POSTGRES, help="the PostgreSQL server's URL")
+    parser.add_argument("--sqlite-only", action="store_true", help="no PostgreSQL figures")
     args = parser.parse_args()
-    report = run(args.only or list(BENCHMARKS), args.quick)
+    postgres = None if args.sqlite_only else args.postgres
+    report = run(args.only or list(BENCHMARKS), args.quick, postgres)
     args.out.write_text(report + "\n", encoding="utf-8")
     print(report)
     return 0

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import date, datetime
@@ -258,6 +259,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from bot.root import run_demo
 
+        # Ctrl-C must leave the demo even when its parent started it with SIGINT ignored (a
+        # background job of a non-interactive shell does; the ignore is inherited and Python
+        # then installs no KeyboardInterrupt handler).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             return asyncio.run(run_demo(args.db, args.agency, args.now, keep=args.keep))
         except KeyboardInterrupt:

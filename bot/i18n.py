@@ -88,6 +88,8 @@ def normalize_language(lang: str | None, fallback: str = "fr") -> str:
 
 def tr(lang: str, message: str, **params: object) -> str:
     """Translate a message into `lang` and fill its named placeholders."""
+    if not message:
+        return ""  # gettext("") is the catalogue's header (Project-Id-Version...), not a text
     text = None
     if isinstance(lang, SmsLanguage):
         text = _catalogue(lang, "sms").gettext(message)

@@ -6,6 +6,7 @@ imports and the ledger export all get their Carebot here; the adapters only see 
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -41,10 +42,14 @@ async def open_carebot(
     *,
     wait_busy_ms: int = 10_000,
     full_while: str | None = None,
+    idle_seconds: float = 60.0,
 ) -> Carebot:
     """Open (and migrate) the database at `path` and wrap it in a Carebot; writes wait
-    `wait_busy_ms` on a lock (`full_while`: see Database.open, tests only)."""
-    db = await open_database(path, wait_busy_ms=wait_busy_ms, full_while=full_while)
+    `wait_busy_ms` on a lock (`full_while`: see Database.open, tests only; `idle_seconds`: see
+    PgDatabase.open)."""
+    db = await open_database(
+        path, wait_busy_ms=wait_busy_ms, full_while=full_while, idle_seconds=idle_seconds
+    )
     return Carebot(db, clock)
 
 
@@ -138,6 +143,7 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
         SystemClock(),
         wait_busy_ms=settings.db_busy_ms,
         full_while=settings.test_disk_full_while or None,
+        idle_seconds=settings.db_idle_transaction_seconds,
     )
     if not await bot.has_agency():
         # Without an agency every timer and message would fail, over and over.
@@ -145,7 +151,7 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
         await bot.close()
         return 1
     waker = TimerWaker(bot, settings.sweep_seconds)
-    inbound = InboundWorker(bot)
+    inbound = InboundWorker(bot, settings.inbound_poll_seconds, settings.inbound_processors)
     bot.after_commit.append(waker.rearm)
     for channel in channels:
         bot.after_commit.append(_waker_of(channel))
@@ -175,6 +181,8 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
         await channel.start(bot, inbound)
     await inbound.start()
     await waker.start()
+    # Other workers' new work wakes this one at once (PostgreSQL); polling stays the fallback.
+    await bot.listen_for_work(_wakers(waker, inbound, channels))
     # What start-up loaded (libraries, catalogues, phone metadata) lives as long as the
     # process: out of the collector's sight, a full collection takes ~1 ms instead of ~40 ms
     # of stalled webhooks (bench/RESULTS.md, sms-inbound tail latency).
@@ -195,6 +203,33 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
             await channel.stop()
         await bot.close()
     return 0
+
+
+def _wakers(
+    waker: TimerWaker, inbound: InboundWorker, channels: list[Channel]
+) -> Callable[[str], None]:
+    """What another worker's NOTIFY wakes here: the inbound processor, the channels' senders,
+    or the timer job (re-aimed at the earliest timer, one look at a time)."""
+    rearming: set[asyncio.Task[None]] = set()
+
+    async def rearm() -> None:
+        try:
+            await waker.rearm(force=True)
+        except Exception:
+            log.exception("re-aiming the timer job failed; the sweep will find the timers")
+
+    def wake(kind: str) -> None:
+        if kind == "inbound":
+            inbound.wake()
+        elif kind == "outbox":
+            for channel in channels:
+                channel.wake()
+        elif kind == "timers" and not rearming:
+            task = asyncio.get_running_loop().create_task(rearm())
+            rearming.add(task)
+            task.add_done_callback(rearming.discard)
+
+    return wake
 
 
 def _waker_of(channel: Channel) -> Callable[[], Awaitable[None]]:

@@ -42,6 +42,16 @@ class Settings(BaseSettings):
     # How often a worker's senders look at the outbox when nothing woke them (another worker
     # or process committed the messages): a safety net, short in tests.
     outbox_poll_seconds: float = 1.0
+    # How often the inbound processor looks for work nobody woke it for (on PostgreSQL other
+    # workers' deliveries wake it by NOTIFY; this is the fallback).
+    inbound_poll_seconds: float = 1.0
+    # How many inbound processors a worker runs. On PostgreSQL several process different
+    # people's messages at once (each person's in order); on SQLite writers take turns anyway.
+    inbound_processors: int = 1
+    # PostgreSQL: how long the server lets a worker's transaction sit idle before ending it.
+    # Inbound messages and timers are leased by row locks held for one transaction: this bounds
+    # how long a hung worker (or one whose machine vanished) keeps them.
+    db_idle_transaction_seconds: float = 60.0
     # Tests only, where no small disk can be mounted: while this file exists, every database
     # commit fails as on a full disk (SQLITE_FULL).
     test_disk_full_while: str | None = None
@@ -109,6 +119,8 @@ class Settings(BaseSettings):
         "telegram_per_second",
         "telegram_group_per_minute",
         "telegram_poller_lease_seconds",
+        "inbound_poll_seconds",
+        "db_idle_transaction_seconds",
     )
     @classmethod
     def _positive(cls, value: float) -> float:

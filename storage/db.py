@@ -16,8 +16,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -28,17 +27,13 @@ from storage.repos.timers import Writes
 from storage.repos.unit import UnitOfWork
 from storage.sqlite import SqliteExecutor
 from storage.versions import NewerDatabase, migrations
+from storage.write_health import WriteHealth
 
 log = logging.getLogger(__name__)
 # How long the loop may block on a lock held by another process before waiting in a thread.
 INLINE_BUSY_MS = 20
 WAIT_BUSY_MS = 10_000
 CHECKPOINT_EVERY = 200  # commits
-# /healthz writes a probe row when no unit of work has written for this long, and reports
-# writes as failing while any failed this recently (some fail when others fit: a nearly full
-# disk takes a one-page write and refuses a bigger one).
-PROBE_AFTER = 5.0  # seconds
-FAILING_FOR = 10.0  # seconds
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -66,10 +61,7 @@ class Database:
         # Tests only, where no small disk can be mounted: every COMMIT fails as SQLite's
         # SQLITE_FULL does while this file exists.
         self._full_while = Path(full_while) if full_while else None
-        # When a write last succeeded, and the last failure (monotonic time, error): a worker
-        # whose writes fail (disk full, a lock held too long) must tell its load balancer.
-        self._wrote_at = time.monotonic()
-        self._failed: tuple[float, str] | None = None
+        self._health = WriteHealth((sqlite3.Error,))
         self._commits = 0
         self._writes = Writes()
         self._checkpoint: asyncio.Task[None] | None = None
@@ -148,7 +140,7 @@ class Database:
             try:
                 await self._begin()
             except sqlite3.OperationalError as exc:  # locked past the busy timeout, I/O
-                self._wrote(exc)
+                self._health.wrote(exc)
                 raise
             try:
                 yield self._unit
@@ -161,38 +153,28 @@ class Database:
                 if self._raw.in_transaction:
                     self._raw.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.OperationalError):
-                    self._wrote(exc)
+                    self._health.wrote(exc)
                 raise
-            self._wrote(None)
+            self._health.wrote(None)
             self._after_commit()
 
-    def _wrote(self, error: sqlite3.Error | None) -> None:
-        """Remember how a write went, for write_failure()."""
-        if error is None:
-            self._wrote_at = time.monotonic()
-        else:
-            self._failed = (time.monotonic(), str(error))
-
     async def write_failure(self, at: datetime) -> str | None:
-        """Why writes fail, or None when they work: a write that failed lately, else a probe
-        write when nothing was written lately."""
-        now = time.monotonic()
-        if self._failed is not None and now - self._failed[0] < FAILING_FOR:
-            return self._failed[1]
-        if now - self._wrote_at < PROBE_AFTER:
-            return None
-        try:
+        """Why writes fail, or None when they work (see storage.write_health)."""
+
+        async def probe() -> None:
             async with self.transaction() as tx:
                 await tx.health.touch(at)
-        except sqlite3.Error as exc:
-            return str(exc)
-        return None
+
+        return await self._health.failure(probe)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
         """Reads only, without taking SQLite's write lock (health checks, timer look-ups)."""
         async with self._lock:
             yield self._unit
+
+    async def listen(self, wake: Callable[[str], None]) -> None:
+        """Nothing: SQLite tells no other process of new work; its workers poll."""
 
     @property
     def timer_writes(self) -> int:

@@ -16,29 +16,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import sqlite3
-import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Any, cast
 
 import asyncpg
 
+from bot.domain.errors import Contention as _Contention
 from storage.repos.sql import Conflict, Dialect, Row
 from storage.repos.timers import Writes
 from storage.repos.unit import UnitOfWork
 from storage.versions import NewerDatabase, migrations
+from storage.write_health import WriteHealth
 
 log = logging.getLogger(__name__)
-PROBE_AFTER = 5.0  # seconds, as storage/db.py
-FAILING_FOR = 10.0  # seconds
 POOL_SIZE = 10
-# Units of work are serialised across every process on the database, as SQLite's
-# BEGIN IMMEDIATE does: the repositories' read-then-write steps (MAX()+1 numbers, claims) rely
-# on it. One transaction-scoped advisory lock; the multi-worker claims relax it.
-WRITER_LOCK = 0x6361_7265  # "care"
+# Migrations run one process at a time (a transaction-scoped advisory lock). Units of work take
+# no such lock: they run side by side at READ COMMITTED, kept apart by constraints (the
+# exclusion constraint, unique keys), row locks (FOR UPDATE where a service reads to write,
+# SKIP LOCKED claims) and per-person lane locks (storage/repos/inbox.py).
+MIGRATION_LOCK = 0x6361_7266
+# Every commit that added work tells the other workers (LISTEN/NOTIFY) on a channel named for
+# the schema: channels are database-wide, and two bots in two schemas must not wake each other.
+CHANNEL = "carebot_work"
+# A transaction left idle this long is ended by the server: the bound on how long a worker that
+# hangs (or whose machine vanished) holds its row locks, which are its leases on inbound rows
+# and timers. No unit of work waits on anything but the database inside its transaction.
+IDLE_IN_TRANSACTION_SECONDS = 60
+# How often a worker whose LISTEN connection was lost tries again (polling covers the gap).
+RELISTEN_SECONDS = 5.0
 # Writes that may break a constraint the repositories catch and go on from (a double booking,
 # a telegram id taken): they run in a savepoint, because a failed statement aborts a whole
 # PostgreSQL transaction where SQLite only undoes the statement.
@@ -48,6 +59,11 @@ _MAY_CONFLICT = re.compile(r"^\s*(INSERT\s+INTO|UPDATE)\s+(requests|people)\b", 
 def is_url(location: str | object) -> bool:
     """Whether a --db / CAREBOT_DATABASE value names a PostgreSQL server rather than a file."""
     return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+def application_name(pid: int | None = None) -> str:
+    """How a worker's connections are named on the server (pg_stat_activity)."""
+    return f"carebot-{os.getpid() if pid is None else pid}"
 
 
 def _placeholders(sql: str) -> str:
@@ -108,12 +124,20 @@ class Unreachable(sqlite3.OperationalError):
     """No PostgreSQL server answers at the URL (or it refuses us)."""
 
 
+class Contention(_Contention, sqlite3.OperationalError):
+    """A deadlock PostgreSQL broke, or a serialization failure: the unit of work was rolled
+    back and may simply run again (the application does); transient like any lost write."""
+
+
 _TRANSIENT = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+_CONTENTION = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
 
 def _operational(exc: BaseException) -> sqlite3.OperationalError:
     """A lost connection or a server error as the class the handlers treat as transient
     (they retry, /healthz reports it) on both engines."""
+    if isinstance(exc, _CONTENTION):
+        return Contention(str(exc))
     return sqlite3.OperationalError(str(exc) or type(exc).__name__)
 
 
@@ -143,7 +167,7 @@ class PgExecutor:
             raise Conflict(f"double booking ({exc})") from exc
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise Conflict(str(exc)) from exc
-        except _TRANSIENT as exc:
+        except (*_TRANSIENT, *_CONTENTION) as exc:
             raise _operational(exc) from exc
 
     async def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
@@ -178,7 +202,7 @@ class PgExecutor:
             await self._pg.executemany(translate(sql).sql, batch)
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise Conflict(str(exc)) from exc
-        except _TRANSIENT as exc:
+        except (*_TRANSIENT, *_CONTENTION) as exc:
             raise _operational(exc) from exc
 
 
@@ -189,21 +213,33 @@ class PgDatabase:
     def __init__(self, pool: asyncpg.Pool, url: str) -> None:
         self._pool = pool
         self.path = url
-        self._lock = asyncio.Lock()
         self._writes = Writes()
-        self._wrote_at = time.monotonic()
-        self._failed: tuple[float, str] | None = None
+        self._health = WriteHealth((sqlite3.Error,))
+        # Names this process in its NOTIFY payloads, so that it ignores its own.
+        self._origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._listener: asyncpg.Connection | None = None
+        self._listening: asyncio.Task[None] | None = None
+        self._wake: Callable[[str], None] | None = None
+        self._channel = CHANNEL  # named for the schema once migrated (see _migrate)
 
     @classmethod
-    async def open(cls, url: str) -> PgDatabase:
+    async def open(
+        cls, url: str, *, idle_seconds: float = IDLE_IN_TRANSACTION_SECONDS
+    ) -> PgDatabase:
         """Connect to `url` and apply the migrations it lacks; raises NewerDatabase when the
-        database was migrated by a newer carebot."""
+        database was migrated by a newer carebot. `idle_seconds`: how long the server lets a
+        transaction sit idle (a hung worker's locks) before it ends it."""
         try:
             pool = await asyncpg.create_pool(
                 url,
                 min_size=1,
                 max_size=POOL_SIZE,
-                server_settings={"timezone": "UTC"},
+                server_settings={
+                    "timezone": "UTC",
+                    # Which worker holds what, in pg_stat_activity and pg_locks.
+                    "application_name": application_name(),
+                    "idle_in_transaction_session_timeout": str(int(idle_seconds * 1000)),
+                },
             )
         except (*_TRANSIENT, asyncpg.PostgresError) as exc:
             raise Unreachable(f"cannot reach {_redacted(url)}: {exc}") from exc
@@ -219,11 +255,13 @@ class PgDatabase:
         """Apply the numbered PostgreSQL migrations newer than schema_version, each in its own
         transaction, one process at a time (an advisory lock)."""
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(f"SELECT pg_advisory_xact_lock({WRITER_LOCK + 1})")
+            await conn.execute(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             await conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL, "
                 "applied_at timestamptz NOT NULL DEFAULT now())"
             )
+            schema = await conn.fetchval("SELECT current_schema()")
+            self._channel = f"{CHANNEL}_{schema}".replace('"', "")[:63]
             current = await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version")
             known = migrations("postgresql")
             newest = known[-1][0] if known else 0
@@ -240,69 +278,99 @@ class PgDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
-        """A unit of work on one connection: commit on success, roll back on any error."""
-        async with self._lock:
+        """A unit of work on one connection at READ COMMITTED: commit on success, roll back on
+        any error. A commit that added timers, outbox rows or inbound rows notifies the other
+        workers in the same round trip."""
+        try:
+            conn = await self._pool.acquire()
+        except (*_TRANSIENT, asyncpg.PostgresError) as exc:
+            error = _operational(exc)
+            self._health.wrote(error)
+            raise error from exc
+        try:
+            writes = Writes()
             try:
-                conn = await self._pool.acquire()
+                await conn.execute("BEGIN")
             except (*_TRANSIENT, asyncpg.PostgresError) as exc:
                 error = _operational(exc)
-                self._wrote(error)
+                self._health.wrote(error)
                 raise error from exc
             try:
-                try:
-                    await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})")
-                except (*_TRANSIENT, asyncpg.PostgresError) as exc:
-                    error = _operational(exc)
-                    self._wrote(error)
-                    raise error from exc
-                try:
-                    yield UnitOfWork(PgExecutor(conn), self._writes)
+                yield UnitOfWork(PgExecutor(conn), writes)
+                kinds = writes.kinds()
+                if kinds:
+                    # Delivered at the commit, and only if it commits.
+                    payload = f"{self._origin} {','.join(kinds)}"
+                    await conn.execute(f"NOTIFY \"{self._channel}\", '{payload}'; COMMIT")
+                else:
                     await conn.execute("COMMIT")
-                except BaseException as exc:
-                    if not conn.is_closed() and conn.is_in_transaction():
-                        try:
-                            await conn.execute("ROLLBACK")
-                        except (*_TRANSIENT, asyncpg.PostgresError):
-                            conn.terminate()
-                    if isinstance(exc, (*_TRANSIENT, asyncpg.PostgresError)):
-                        error = _operational(exc)
-                        self._wrote(error)
-                        raise error from exc
-                    if isinstance(exc, sqlite3.OperationalError):
-                        self._wrote(exc)
-                    raise
-                self._wrote(None)
-            finally:
+            except BaseException as exc:
+                await _roll_back(conn)
+                if isinstance(exc, (*_TRANSIENT, asyncpg.PostgresError)):
+                    error = _operational(exc)
+                    self._health.wrote(error)
+                    raise error from exc
+                if isinstance(exc, sqlite3.OperationalError) and not isinstance(exc, Contention):
+                    self._health.wrote(exc)
+                raise
+            self._writes.add(writes)
+            self._health.wrote(None)
+        finally:
+            # A connection the server ended (idle too long, restarted) is released already.
+            with contextlib.suppress(asyncpg.InterfaceError):
                 await self._pool.release(conn)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
-        """Reads only, outside any writer's lock (health checks, timer look-ups)."""
+        """Reads only, each statement on its own (health checks, timer look-ups)."""
         try:
             async with self._pool.acquire() as conn:
-                yield UnitOfWork(PgExecutor(conn), self._writes)
+                yield UnitOfWork(PgExecutor(conn), Writes())
         except (*_TRANSIENT, asyncpg.PostgresError) as exc:
             raise _operational(exc) from exc
 
-    def _wrote(self, error: sqlite3.Error | None) -> None:
-        if error is None:
-            self._wrote_at = time.monotonic()
-        else:
-            self._failed = (time.monotonic(), str(error))
-
     async def write_failure(self, at: datetime) -> str | None:
-        """Why writes fail, or None when they work (as storage.db.Database.write_failure)."""
-        now = time.monotonic()
-        if self._failed is not None and now - self._failed[0] < FAILING_FOR:
-            return self._failed[1]
-        if now - self._wrote_at < PROBE_AFTER:
-            return None
-        try:
+        """Why writes fail, or None when they work (see storage.write_health)."""
+
+        async def probe() -> None:
             async with self.transaction() as tx:
                 await tx.health.touch(at)
-        except sqlite3.Error as exc:
-            return str(exc)
-        return None
+
+        return await self._health.failure(probe)
+
+    async def listen(self, wake: Callable[[str], None]) -> None:
+        """Call `wake(kind)` ("timers", "outbox", "inbound") whenever another process commits
+        work of that kind, from a connection of its own that LISTENs; when that connection is
+        lost it is opened again in the background (polling covers the gap)."""
+        self._wake = wake
+        await self._connect_listener()
+        self._listening = asyncio.get_running_loop().create_task(self._keep_listening())
+
+    async def _connect_listener(self) -> bool:
+        try:
+            conn = await asyncpg.connect(self.path)
+            await conn.add_listener(self._channel, self._notified)
+        except (*_TRANSIENT, asyncpg.PostgresError) as exc:
+            log.warning("cannot LISTEN for other workers' work (polling meanwhile): %s", exc)
+            return False
+        self._listener = conn
+        return True
+
+    async def _keep_listening(self) -> None:
+        while True:
+            await asyncio.sleep(RELISTEN_SECONDS)
+            deaf = self._listener is None or self._listener.is_closed()
+            if deaf and await self._connect_listener() and self._wake is not None:
+                # What was notified while we were deaf: look once at everything.
+                for kind in ("timers", "outbox", "inbound"):
+                    self._wake(kind)
+
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        origin, _, kinds = payload.partition(" ")
+        if origin == self._origin or self._wake is None:
+            return
+        for kind in kinds.split(","):
+            self._wake(kind)
 
     @property
     def timer_writes(self) -> int:
@@ -313,8 +381,24 @@ class PgDatabase:
         """Nothing to do: PostgreSQL checkpoints on its own."""
 
     async def close(self) -> None:
-        """Close the pool's connections."""
+        """Close the pool's connections (and the LISTEN one)."""
+        if self._listening is not None:
+            self._listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listening
+        if self._listener is not None and not self._listener.is_closed():
+            await self._listener.close()
         await self._pool.close()
+
+
+async def _roll_back(conn: asyncpg.Connection) -> None:
+    """Roll back what a failed unit of work left open; a connection in doubt is dropped."""
+    try:
+        if not conn.is_closed() and conn.is_in_transaction():
+            await conn.execute("ROLLBACK")
+    except (*_TRANSIENT, asyncpg.PostgresError):
+        with contextlib.suppress(asyncpg.InterfaceError):
+            conn.terminate()
 
 
 def _redacted(url: str) -> str:

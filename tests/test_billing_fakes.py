@@ -14,6 +14,9 @@ import pytest
 
 from bot.agency_file import load_agency_file
 from bot.domain.agency import AgencyFile, Member
+from bot.domain.booking import Status
+from bot.domain.errors import RequestChanged
+from bot.services import appointments
 from bot.services.billing import (
     WEEKLY_CREDITS,
     PaymentRefused,
@@ -21,12 +24,14 @@ from bot.services.billing import (
     ensure_weekly_credits,
     member_account,
     record_payment,
+    settle,
 )
 from bot.services.desk import Desk
 from bot.services.hiatus import CREDIT_NOTICE, credit_notice
 from bot.services.ports import UnitOfWork
 from tests.conftest import AGENCY, paris
 from tests.fakes.repos import FakeUnitOfWork
+from tests.test_transitions import request
 
 DATA: AgencyFile = load_agency_file(AGENCY)
 
@@ -89,3 +94,52 @@ async def test_the_credit_notice_skips_members_who_opted_out() -> None:
     tx.roster.opted_out.add(subscribers[0])
     await credit_notice(_desk(tx))
     assert [m.person_id for m in await tx.outbox.after(0)] == subscribers[1:]
+
+
+# --- settling a request (its status change and its ledger lines) -------------------------
+
+
+async def test_settling_stores_the_move_and_books_money_or_a_credit() -> None:
+    tx = FakeUnitOfWork(DATA)
+    desk = _desk(tx, "2026-11-25 17:00")
+    done = tx.requests.put(request(Status.IN_PROGRESS, id=1))
+    on_credit = tx.requests.put(request(Status.IN_PROGRESS, id=2, paid_by_credit=True))
+    await tx.timers.add(appointments.NOSHOW, desk.now, request_id=1)
+
+    settled = await settle(desk, done.complete(Decimal("36.00"), desk.now))
+    await settle(desk, on_credit.complete(Decimal("36.00"), desk.now))
+
+    assert (await tx.requests.get(1)).status is Status.COMPLETED == settled.status
+    assert tx.timers.pending() == []  # a settled appointment's timers go
+    lines = [
+        (e.line.kind, e.line.request_id, e.line.amount, e.line.credits_delta)
+        for e in tx.ledger.entries
+    ]
+    assert lines == [
+        ("session", 1, Decimal("36.00"), 0),
+        ("payout", 1, Decimal("36.00"), 0),
+        ("session", 2, Decimal(0), -1),
+        ("payout", 2, Decimal("36.00"), 0),
+    ]
+
+
+async def test_a_free_cancellation_or_an_expiry_books_nothing() -> None:
+    tx = FakeUnitOfWork(DATA)
+    desk = _desk(tx)
+    early = tx.requests.put(request(Status.CONFIRMED, id=1))
+    await settle(desk, early.cancel(desk.now, DATA.agency.policy))
+    late = tx.requests.put(request(Status.CONFIRMED, id=2, start=paris("2026-11-23 12:00")))
+    await settle(desk, late.expire(desk.now))
+    assert [r.status for r in tx.requests.rows.values()] == [Status.CANCELLED, Status.EXPIRED]
+    assert tx.ledger.entries == []
+
+
+async def test_the_fake_refuses_a_stale_move_as_the_database_does() -> None:
+    tx = FakeUnitOfWork(DATA)
+    desk = _desk(tx)
+    stale = tx.requests.put(request(Status.PENDING, id=1))
+    await tx.requests.save(stale.confirm(desk.now))
+    with pytest.raises(RequestChanged):
+        await settle(desk, stale.cancel(desk.now, DATA.agency.policy))
+    assert (await tx.requests.get(1)).status is Status.CONFIRMED
+    assert tx.ledger.entries == []

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -235,6 +236,26 @@ def test_run_without_any_channel_warns_loudly(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_sigterm_stops_run_gracefully(tmp_path: Path) -> None:
+    """SIGTERM (a rolling restart) runs the stop: leases handed back, the database closed,
+    exit 0. uvicorn raises the signal again after serving; unhandled, it ended the process
+    before the stop ran (exit -15)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
+    env["CAREBOT_DATABASE"] = str(tmp_path / "run.db")
+    assert python_m_bot("import", AGENCY, env=env).wait(timeout=120) == 0
+    proc = python_m_bot("run", "--port", str(free_port()), env=env)
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "carebot running" in line:
+                break
+        time.sleep(0.5)  # serving
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
 
 
 # --- carebot import: what changed, and who may not be dropped -----------------------------

@@ -124,6 +124,8 @@ def test_ctrl_c_leaves_the_demo_at_once_without_a_traceback(tmp_path: Path) -> N
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,
+        # As a background job of a non-interactive shell (or CI) starts it: SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         assert proc.stdout is not None

@@ -14,7 +14,7 @@ import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
-from bot.i18n import fmt_day, fmt_money, tr
+from bot.i18n import fmt_day, fmt_money, for_channel, tr
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,3 +110,11 @@ def test_money_and_days() -> None:
     moment = datetime(2026, 11, 24, 14)
     assert fmt_day(moment, "fr") == "mardi 24 novembre"
     assert fmt_day(moment, "en") == "Tuesday 24 November"
+
+
+@pytest.mark.parametrize("channel", ["telegram", "sms"])
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_an_empty_message_is_empty_not_the_catalogue_header(lang: str, channel: str) -> None:
+    # gettext("") answers with the catalogue's header; a reason with no words (an unknown
+    # escalation reason on the console's card) must read as nothing, not as metadata.
+    assert tr(for_channel(lang, channel), "") == ""

@@ -2,9 +2,6 @@
 as notices (Desk.tell / notify / notify_staff), which the one renderer writes in each
 recipient's language. This scan of bot/ fails when a message is composed by hand and sent
 raw: `desk.send(...)` or `desk.tell_staff(compose)` outside the renderer.
-
-RAW_SENDS lists the sends still waiting to be converted, per function; it may only shrink:
-a new raw send fails, and so does an entry that no longer matches (remove it).
 """
 
 from __future__ import annotations
@@ -15,44 +12,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = frozenset({"send", "tell_staff"})
-# Where Desk itself sends: the renderer's own low-level send (notify) and tell_staff.
-RENDERER = {"bot/services/desk.py:Desk.notify", "bot/services/desk.py:Desk.tell_staff"}
-
-RAW_SENDS: Counter[str] = Counter(
-    {
-        "bot/flows/booking.py:_ask_service": 1,
-        "bot/flows/booking.py:_ask_window": 1,
-        "bot/flows/booking.py:_offer_providers": 2,
-        "bot/flows/booking.py:_show_profile": 1,
-        "bot/flows/booking.py:_summary": 1,
-        "bot/flows/cancel.py:_summary": 1,
-        "bot/flows/cancel.py:begin": 1,
-        "bot/flows/change.py:_ask_value": 1,
-        "bot/flows/change.py:_summary": 1,
-        "bot/flows/change.py:begin": 1,
-        "bot/flows/change.py:on_press": 1,
-        "bot/flows/hours.py:on_press": 1,
-        "bot/flows/hours.py:on_text": 5,
-        "bot/flows/schedule.py:earnings": 1,
-        "bot/flows/schedule.py:list_appointments": 1,
-        "bot/flows/schedule.py:on_text": 1,
-        "bot/flows/series.py:_book": 1,
-        "bot/flows/series.py:_providers": 1,
-        "bot/flows/series.py:_summary": 2,
-        "bot/flows/series.py:start": 1,
-        "bot/services/billing.py:request_waiver": 1,
-        "bot/services/booking.py:answer_offer": 3,
-        "bot/services/booking.py:ask_provider": 1,
-        "bot/services/booking.py:escalate": 1,
-        "bot/services/booking.py:remind_staff": 1,
-        "bot/services/booking.py:unfilled_at_start": 1,
-        "bot/services/cancellations.py:_cancel_one": 1,
-        "bot/services/cancellations.py:cancel": 1,
-        "bot/services/changes.py:apply": 2,
-        "bot/services/changes.py:submit": 1,
-        "bot/services/dayof.py:late": 1,
-    }
-)
+# Where Desk itself sends: the renderer's own low-level send (notify).
+RENDERER = {"bot/services/desk.py:Desk.notify"}
 
 
 def raw_sends() -> Counter[str]:
@@ -95,16 +56,9 @@ def _outer(scope: list[str]) -> list[str]:
     return scope[:1]
 
 
-def test_no_new_raw_prose_send() -> None:
+def test_no_raw_prose_send() -> None:
     found = raw_sends()
-    new = {k: n for k, n in found.items() if n > RAW_SENDS.get(k, 0)}
-    assert not new, f"send a notice (desk.tell / notify / notify_staff) instead: {new}"
-
-
-def test_the_list_of_raw_sends_only_shrinks() -> None:
-    found = raw_sends()
-    gone = {k: n for k, n in RAW_SENDS.items() if found.get(k, 0) < n}
-    assert not gone, f"converted: lower or remove these entries of RAW_SENDS: {gone}"
+    assert not found, f"send a notice (desk.tell / notify / notify_staff) instead: {found}"
 
 
 def test_the_scan_sees_a_raw_send_and_lets_notices_through() -> None:

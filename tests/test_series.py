@@ -34,7 +34,7 @@ async def _book_weekly(bot: Carebot, clock: VirtualClock) -> int:
         series_id = made[0].series_id
         assert series_id is not None
         for request in made:
-            await desk.tx.requests.update(request.id, desk.now, status=Status.CONFIRMED)
+            await desk.tx.requests.save(request.confirm(desk.now))
         await desk.tx.series.set_status(series_id, "active")
     return series_id
 

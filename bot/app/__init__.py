@@ -10,6 +10,8 @@ Messages (bot.app.carebot.Carebot)
   inbound as a roster person, on their own channel: what the chat does, the console does.
 - fire_due_timers(until), timer_stats(), next_due(), outbox_after(id), last_outbox_id().
 - import_agency(file), has_agency(), person(id), health().
+- listen_for_work(wake): wake(kind) when another worker adds timers, outbox rows or inbound
+  (PostgreSQL's LISTEN/NOTIFY; never on SQLite, where polling finds them).
 
 Back office (bot.app.office.OfficeIntents; lookups are read-only and return domain values)
 - resolve_escalation(staff_id, number, decision): "approve" | "deny" (waiver, dispute,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
@@ -22,6 +23,10 @@ class Backend(Protocol):
 
     async def write_failure(self, at: datetime) -> str | None:
         """Why writes fail now (disk full, a lock held), None when they work."""
+        ...
+
+    async def listen(self, wake: Callable[[str], None]) -> None:
+        """Call `wake(kind)` when another process adds work of that kind (or never)."""
         ...
 
     @property

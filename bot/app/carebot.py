@@ -15,18 +15,19 @@ from bot.app.backend import Backend
 from bot.app.console import ConsoleIntents
 from bot.app.outbox import OutboxIntents
 from bot.domain.agency import AgencyFile, Person
-from bot.domain.errors import NotFound
+from bot.domain.errors import Contention, IllegalTransition, NotFound, RequestChanged
 from bot.flows.router import Inbound, Press, Text, decode, encode, handle
 from bot.i18n import N_, for_channel, normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
 from bot.services.console_links import ConsoleLinks
-from bot.services.desk import AgencyCache, Desk, open_desk
+from bot.services.desk import AgencyCache, Desk, desk_in, open_desk
 from bot.services.hiatus import ensure_sweep
 from bot.services.ports import Clock, OutboxMessage, RosterChanges
 from bot.services.timers import fire
 
 log = logging.getLogger(__name__)
 TIMER_BATCH = 50
+REDOS_ON_CHANGE = 2  # a message redone after a concurrent status change, at most this often
 
 
 class Carebot(ConsoleIntents, OutboxIntents):
@@ -42,6 +43,8 @@ class Carebot(ConsoleIntents, OutboxIntents):
         self.agency_cache = AgencyCache()
         # Set by `carebot run` when the web console is configured: "/console" sends a link.
         self.console_links: ConsoleLinks | None = None
+        # The timers of the batch being fired (to drop the one whose effect keeps failing).
+        self._firing: list[int] = []
 
     async def close(self) -> None:
         """Close the database."""
@@ -114,12 +117,32 @@ class Carebot(ConsoleIntents, OutboxIntents):
         return fresh
 
     async def process_pending(self, limit: int = 100) -> int:
-        """Process accepted deliveries in arrival order (after a crash too); returns how many."""
-        async with self.db.transaction() as tx:
-            pending = await tx.inbox.unprocessed(limit)
-        for channel, delivery_id, address, payload in pending:
-            await self._process(channel, delivery_id, address, decode(payload))
-        return len(pending)
+        """Process accepted deliveries (after a crash too), each person's in arrival order,
+        one unit of work each, up to `limit`; returns how many were taken. Several workers may
+        run this at once on one PostgreSQL database: each takes what no other is processing."""
+        done = 0
+        while done < limit and await self._process_next():
+            done += 1
+        return done
+
+    async def _process_next(self) -> bool:
+        """Take the next delivery and handle it; False when none waits."""
+        where: list[tuple[str, str, str]] = []
+
+        async def attempt() -> bool:
+            where.clear()
+            async with self.db.transaction() as tx:
+                # Taken first: a look that finds nothing costs one statement.
+                taken = await tx.inbox.take_next(self.clock.now())
+                if taken is None:
+                    return False
+                channel, delivery_id, address, payload = taken
+                where.append((channel, delivery_id, address))
+                desk = await desk_in(tx, self.clock, self.agency_cache, self.console_links)
+                await self._act(desk, channel, address, decode(payload))
+            return True
+
+        return await self._deliver(attempt, where)
 
     async def receive(
         self, channel: str, address: str, inbound: Inbound, delivery_id: str | None = None
@@ -133,27 +156,80 @@ class Carebot(ConsoleIntents, OutboxIntents):
         self, channel: str, delivery_id: str, address: str, inbound: Inbound
     ) -> None:
         """Handle one accepted delivery; its processed mark commits with its effects."""
-        try:
+        where = [(channel, delivery_id, address)]
+
+        async def attempt() -> bool:
             async with open_desk(
                 self.db, self.clock, self.agency_cache, self.console_links
             ) as desk:
                 if not await desk.tx.inbox.mark_processed(channel, delivery_id, desk.now):
-                    return
-                person = await desk.tx.roster.by_address(channel, address)
-                if person is None:
-                    await self._stranger(desk, channel, address)
-                else:
-                    with use_language(desk.lang(person)):
-                        await handle(desk, person, inbound)
-        except Exception:
-            # Rolled back: nothing half-done stays. Mark it processed anyway (a message that
-            # crashes the bot must not crash it forever), and apologise, in new transactions.
-            log.exception("handling a message on %s failed", channel)
-            async with self.db.transaction() as tx:
-                await tx.inbox.mark_processed(channel, delivery_id, self.clock.now())
-            await self._apologise(channel, address)
+                    return False
+                await self._act(desk, channel, address, inbound)
+            return True
+
+        await self._deliver(attempt, where)
+
+    async def _deliver(
+        self, attempt: Callable[[], Awaitable[bool]], where: list[tuple[str, str, str]]
+    ) -> bool:
+        """Run a delivery's unit of work (`attempt`: False when there was none to handle;
+        `where`: the delivery it took, as channel, id, address). Again when another worker's
+        unit of work crossed it (Contention), or moved a request it acted on (RequestChanged,
+        at most REDOS_ON_CHANGE times); a refused transition is told to the person; any other
+        failure is marked processed and apologised for."""
+        redos = 0
+        while True:
+            try:
+                if not await attempt():
+                    return False
+            except Contention:
+                log.info("a message met another worker's unit of work; again")
+                continue
+            except RequestChanged as exc:
+                # Another worker moved a request this message acted on, and nothing of ours
+                # was written: redo it against the request as it stands now.
+                if redos < REDOS_ON_CHANGE and where:
+                    redos += 1
+                    log.info("redoing a message: %s", exc)
+                    continue
+                if not where:
+                    raise
+                await self._failed(*where[0])
+            except IllegalTransition as exc:
+                # A request is no longer where the message expected it (a check that missed
+                # a state): nothing was written; the person hears that their choice has gone.
+                if not where:
+                    raise
+                log.warning("refused on %s: %s", where[0][0], exc)
+                await self._refuse(*where[0])
+            except Exception:
+                if not where:
+                    raise
+                await self._failed(*where[0])
+            break
         for hook in self.after_commit:
             await hook()
+        return True
+
+    async def _act(self, desk: Desk, channel: str, address: str, inbound: Inbound) -> None:
+        """What a delivery does, in the unit of work that marks it processed."""
+        person = await desk.tx.roster.by_address(channel, address)
+        if person is None:
+            await self._stranger(desk, channel, address)
+        else:
+            with use_language(desk.lang(person)):
+                await handle(desk, person, inbound)
+
+    async def _failed(self, channel: str, delivery_id: str, address: str) -> None:
+        """Handling a delivery failed and was rolled back: nothing half-done stays. Mark it
+        processed anyway (a message that crashes the bot must not crash it forever), and
+        apologise, in new transactions; only once, should another worker have taken the
+        delivery again meanwhile (its mark waits for ours)."""
+        log.exception("handling a message on %s failed", channel)
+        async with self.db.transaction() as tx:
+            marked = await tx.inbox.mark_processed(channel, delivery_id, self.clock.now())
+        if marked:
+            await self._apologise(channel, address)
 
     async def receive_from(
         self, person_id: str, inbound: Inbound, delivery_id: str | None = None
@@ -193,6 +269,14 @@ class Carebot(ConsoleIntents, OutboxIntents):
             at=desk.now, person_id=None, channel=channel, address=address, text=text
         )
 
+    async def _refuse(self, channel: str, delivery_id: str, address: str) -> None:
+        async with open_desk(self.db, self.clock, self.agency_cache) as desk:
+            await desk.tx.inbox.mark_processed(channel, delivery_id, desk.now)
+            person = await desk.tx.roster.by_address(channel, address)
+            if person is not None:
+                with use_language(desk.lang(person)):
+                    await desk.stale(person)
+
     async def _apologise(self, channel: str, address: str) -> None:
         try:
             async with open_desk(self.db, self.clock, self.agency_cache) as desk:
@@ -215,13 +299,18 @@ class Carebot(ConsoleIntents, OutboxIntents):
         full = 1 if move_clock else TIMER_BATCH
         fired, batch = 0, full
         while True:
+            self._firing = []
             try:
                 done, more = await self._fire_batch(until, batch, move_clock)
+            except Contention:
+                # Another worker's unit of work crossed this batch: rolled back, fired again.
+                log.info("a batch of timers met another worker's unit of work; again")
+                continue
             except Exception:
                 if move_clock or batch == 1:
                     if move_clock:
                         raise
-                    await self._drop_failing_timer(until)
+                    await self._drop_failing_timer(self._firing)
                     continue
                 log.exception("a batch of timers failed; retrying them one by one")
                 batch = 1
@@ -235,6 +324,7 @@ class Carebot(ConsoleIntents, OutboxIntents):
         """Fire up to `size` due timers in one unit of work; (fired, whether any were due)."""
         async with open_desk(self.db, self.clock, self.agency_cache) as desk:
             timers = await desk.tx.timers.due(until, size)
+            self._firing = [t.id for t in timers]
             fired = 0
             for timer in timers:
                 set_clock = getattr(self.clock, "set", None)
@@ -247,12 +337,18 @@ class Carebot(ConsoleIntents, OutboxIntents):
                     fired += int(await fire(desk, timer))
         return fired, bool(timers)
 
-    async def _drop_failing_timer(self, until: datetime) -> None:
-        """Claim the next due timer without its effect, after its effect failed alone."""
+    async def _drop_failing_timer(self, failed: list[int]) -> None:
+        """Claim the timer whose effect failed alone, without its effect (by id: another
+        worker may be firing the next ones)."""
         log.exception("a timer's effect failed on its own; dropping that timer")
         async with self.db.transaction() as tx:
-            for timer in await tx.timers.due(until, 1):
-                await tx.timers.claim(timer.id, self.clock.now())
+            for timer_id in failed:
+                await tx.timers.claim(timer_id, self.clock.now())
+
+    async def listen_for_work(self, wake: Callable[[str], None]) -> None:
+        """Call `wake(kind)` ("timers", "outbox", "inbound") when another worker on this
+        database adds work (PostgreSQL's LISTEN/NOTIFY; SQLite: never, polling finds it)."""
+        await self.db.listen(wake)
 
     async def lag_and_leases(self, owner_prefix: str) -> tuple[dict[str, float], dict[str, int]]:
         """Seconds the oldest waiting work has waited, and the outbox leases per channel held

@@ -41,8 +41,7 @@ from bot.flows.payment import parse_amount
 from bot.flows.router import Press, handle
 from bot.i18n import fmt_day, fmt_month
 from bot.nlu.hours import HoursChange
-from bot.services import booking as booking_service
-from bot.services import hours
+from bot.services import hours, wording
 from bot.services.billing import PaymentRefused
 from bot.services.console_links import SEEN_ONCE, LinkClaim
 from bot.services.desk import Desk
@@ -211,7 +210,7 @@ class ConsoleIntents(OfficeIntents):
                     member = await desk.tx.roster.person(request.member_id)
                     appointments.append(
                         (
-                            booking_service.describe(desk, request, lang),
+                            wording.describe(desk, request, lang),
                             member.name,
                             status_text(request, lang),
                         )
@@ -253,7 +252,7 @@ class ConsoleIntents(OfficeIntents):
                 return HoursEdit(False, provider.name, not_a_day_off=True)
             broken = await hours.at_risk(desk, provider, schedule)
             if broken:
-                listed = [booking_service.describe(desk, r, lang) for r in broken]
+                listed = [wording.describe(desk, r, lang) for r in broken]
                 return HoursEdit(False, provider.name, broken=listed)
             await hours.apply(desk, provider, schedule)
             await desk.tell(
@@ -286,4 +285,4 @@ def weekdays(lang: str) -> list[str]:
 
 
 def _money(desk: Desk, amount: Decimal, lang: str) -> str:
-    return booking_service.money(desk, amount, lang)
+    return wording.money(desk, amount, lang)

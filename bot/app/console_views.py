@@ -12,11 +12,11 @@ from bot.domain.booking import Request
 from bot.domain.ledger import signed
 from bot.flows.common import LEDGER_LABELS, OTHER_MOVEMENT
 from bot.i18n import N_, fmt_day, fmt_day_time, fmt_time, normalize_language, tr
-from bot.services import booking as booking_service
+from bot.services import escalations, wording
 from bot.services.billing import member_account, signed_money
 from bot.services.changes import review_lines
 from bot.services.desk import Desk, Option
-from bot.services.notices import status_words
+from bot.services.notices import Notice, phrase, render, status_words
 from bot.services.ports import Escalation
 
 WEEK_DAYS = 7
@@ -156,7 +156,7 @@ async def appointment_line(desk: Desk, request: Request, lang: str) -> str:
     who = "-"
     if request.provider_id:
         who = (await desk.tx.roster.person(request.provider_id)).name
-    return f"{booking_service.describe(desk, request, lang)}, {who} ({status_text(request, lang)})"
+    return f"{wording.describe(desk, request, lang)}, {who} ({status_text(request, lang)})"
 
 
 async def statement(desk: Desk, member: Member, lang: str) -> MemberStatement:
@@ -173,8 +173,8 @@ async def statement(desk: Desk, member: Member, lang: str) -> MemberStatement:
             )
         )
     return MemberStatement(
-        booking_service.money(desk, account.owed, lang),
-        booking_service.money(desk, account.credit, lang),
+        wording.money(desk, account.owed, lang),
+        wording.money(desk, account.credit, lang),
         account.credits,
         lines,
     )
@@ -187,7 +187,7 @@ async def card(desk: Desk, escalation: Escalation, lang: str, staff: Staff) -> C
     """What an escalation says and the chat's buttons for it, in the staff member's language."""
     request = await desk.tx.requests.get(escalation.request_id)
     member = await desk.tx.roster.person(request.member_id)
-    what = booking_service.describe(desk, request, lang)
+    what = wording.describe(desk, request, lang)
     kind = WAIVER_KINDS.get(escalation.reason, "escalation")
     options: Sequence[Option] = []
     if escalation.reason in ("waiver", "dispute"):
@@ -216,19 +216,17 @@ async def card(desk: Desk, escalation: Escalation, lang: str, staff: Staff) -> C
     else:
         about = (await desk.tx.roster.person(escalation.about)).name if escalation.about else ""
 
-        def head(lang: str) -> str:
-            return tr(
-                lang,
-                "Request from {member} ({what}). {why}",
-                member=member.name,
-                what=what,
-                why=tr(lang, booking_service.REASONS.get(escalation.reason, ""), provider=about),
-            )
-
-        composed = (await booking_service._with_actions(desk, escalation, request, head))(
-            lang, staff
+        head = Notice(
+            "Request from {member} ({what}). {why}",
+            {
+                "member": member.name,
+                "what": what,
+                "why": phrase(escalations.REASONS.get(escalation.reason, ""), provider=about),
+            },
         )
-        text, options = composed if isinstance(composed, tuple) else (composed, [])
+        text, options = render(
+            lang, await escalations.with_actions(desk, escalation, request, head)
+        )
     handled = None
     if not escalation.is_open:
         if escalation.handled_by is None:

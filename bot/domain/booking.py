@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.agency import Policy
+from bot.domain.errors import IllegalTransition
 from bot.domain.money import quantize
 
 
@@ -64,6 +65,115 @@ class Request:
     def duration(self) -> timedelta:
         """How long the session lasts."""
         return self.end - self.start
+
+    def can(self, move: Move) -> bool:
+        """Whether this move is legal from where the request stands."""
+        return self.status in TRANSITIONS[move][0]
+
+    def _go(self, move: Move, at: datetime, **changes: object) -> Transition:
+        if not self.can(move):
+            raise IllegalTransition(self.id, self.status, move)
+        after = replace(self, status=TRANSITIONS[move][1], **changes)  # type: ignore[arg-type]
+        return Transition(move, self, after, at)
+
+    def _settled(self, move: Move, at: datetime, amount: Decimal) -> Transition:
+        # The provider is owed `amount` either way; a subscription session costs the member
+        # one credit instead of money (§5).
+        charge = Decimal(0) if self.paid_by_credit else amount
+        return self._go(move, at, charge=charge, payout=amount)
+
+    def confirm(self, at: datetime) -> Transition:
+        """The provider asked said yes: the request becomes an appointment."""
+        return self._go(Move.CONFIRM, at)
+
+    def escalate(self, at: datetime) -> Transition:
+        """The provider is let go (declined, no answer, cancelled, cannot follow a change):
+        staff look for someone else."""
+        return self._go(Move.ESCALATE, at, provider_id=None)
+
+    def offer(self, provider_id: str, at: datetime) -> Transition:
+        """Staff put an escalated request to a provider, who answers in turn."""
+        return self._go(Move.OFFER, at, provider_id=provider_id)
+
+    def begin(self, at: datetime) -> Transition:
+        """The provider has arrived: the session is under way."""
+        return self._go(Move.BEGIN, at)
+
+    def complete(self, amount: Decimal, at: datetime) -> Transition:
+        """Declared done: billed `amount` (the price, or less after a late provider)."""
+        return self._settled(Move.COMPLETE, at, amount)
+
+    def mark_no_show(self, fee: Decimal, at: datetime) -> Transition:
+        """The member never came to the door: billed the no-show fee."""
+        return self._settled(Move.NO_SHOW, at, fee)
+
+    def is_late_to_cancel(self, now: datetime, policy: Policy) -> bool:
+        """A confirmed appointment cancelled with less notice than the policy asks costs
+        money (a request still waiting for a provider never does)."""
+        return self.status in (Status.CONFIRMED, Status.IN_PROGRESS) and late_cancellation(
+            self.start, now, policy
+        )
+
+    def cancel(self, at: datetime, policy: Policy) -> Transition:
+        """The member cancels: free with notice, else charged in full (§4)."""
+        late = self.is_late_to_cancel(at, policy)
+        return self._settled(Move.CANCEL, at, self.price if late else Decimal(0))
+
+    def expire(self, at: datetime) -> Transition:
+        """Never declared in time (§2.5): nothing is billed."""
+        return self._go(Move.EXPIRE, at, charge=Decimal(0), payout=Decimal(0))
+
+    def close_unfilled(self, at: datetime) -> Transition:
+        """Nobody took it (staff gave up, or the start came): closed without a provider."""
+        return self._go(Move.CLOSE_UNFILLED, at, provider_id=None)
+
+
+class Move(StrEnum):
+    """What can happen to a request's status; each is one method of Request."""
+
+    CONFIRM = "confirm"
+    ESCALATE = "escalate"
+    OFFER = "offer"
+    BEGIN = "begin"
+    COMPLETE = "complete"
+    NO_SHOW = "no_show"
+    CANCEL = "cancel"
+    EXPIRE = "expire"
+    CLOSE_UNFILLED = "close_unfilled"
+
+
+# The legal transitions: each move, the statuses it may start from, and where it leads.
+# No move leaves a settled status: a settled request is history.
+TRANSITIONS: dict[Move, tuple[frozenset[Status], Status]] = {
+    Move.CONFIRM: (frozenset({Status.PENDING}), Status.CONFIRMED),
+    Move.ESCALATE: (
+        frozenset({Status.PENDING, Status.CONFIRMED, Status.IN_PROGRESS}),
+        Status.ESCALATED,
+    ),
+    Move.OFFER: (frozenset({Status.ESCALATED}), Status.PENDING),
+    Move.BEGIN: (frozenset({Status.CONFIRMED}), Status.IN_PROGRESS),
+    Move.COMPLETE: (frozenset({Status.CONFIRMED, Status.IN_PROGRESS}), Status.COMPLETED),
+    Move.NO_SHOW: (frozenset({Status.CONFIRMED}), Status.NO_SHOW),
+    Move.CANCEL: (OPEN, Status.CANCELLED),
+    Move.EXPIRE: (frozenset({Status.CONFIRMED, Status.IN_PROGRESS}), Status.EXPIRED),
+    Move.CLOSE_UNFILLED: (frozenset({Status.PENDING, Status.ESCALATED}), Status.UNFILLED),
+}
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What a move did: the request before and after, and when; the repository stores it
+    (only if the request still stands where `before` says) and services act on it."""
+
+    move: Move
+    before: Request
+    after: Request
+    at: datetime
+
+    @property
+    def settled(self) -> bool:
+        """Whether the request is now history (its timers and its hold on the provider go)."""
+        return self.after.status in SETTLED
 
 
 @dataclass(frozen=True)

@@ -2,32 +2,42 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import partial
 
 from bot.domain.agency import Member, Provider
 from bot.domain.booking import NoticeProblem, check_window, session_price
 from bot.domain.errors import DoubleBooking
 from bot.domain.ranking import Candidate
-from bot.flows.conversation import State, give_up_option, leave, load, pressed, save, step_action
-from bot.i18n import fmt_day, fmt_day_time, fmt_hours, fmt_window, tr
+from bot.flows.conversation import FlowState, leave, load, pressed, save
+from bot.i18n import N_, fmt_day, fmt_day_time, fmt_hours, fmt_window, tr
 from bot.nlu.commands import find_service, parse_info, wants_booking
 from bot.nlu.replies import parse_reply
 from bot.nlu.when import When, WhenError, parse_when
 from bot.services.actions import Verb
-from bot.services.booking import (
-    available_providers,
-    credit_available,
-    leave_to_staff,
-    money,
-    partly_available,
-    send_request,
-    spans_text,
-)
-from bot.services.desk import Desk, Option
+from bot.services.booking import credit_available, leave_to_staff, send_request
+from bot.services.desk import Desk
+from bot.services.matching import available_providers, partly_available
+from bot.services.notices import Label, Lines, Localized, Notice
 from bot.services.ports import UnitOfWork
+from bot.services.wording import priced, spans_text
 
-FLOW = Verb.BOOK
 BIO_SHORT = 48
+Day = date  # the state's field `date` (its stored name) hides the type inside the class
+
+
+@dataclass
+class Booking(FlowState):
+    """A booking under way: steps service, window, provider (or nobody), confirm."""
+
+    FLOW = Verb.BOOK
+    service: str | None = None
+    date: Day | None = None  # the day named, kept when only hours follow
+    start: datetime | None = None
+    end: datetime | None = None
+    cands: list[str] = field(default_factory=list)  # the providers offered, best first
+    provider: str | None = None  # the one chosen
 
 
 async def start(desk: Desk, member: Member, text: str) -> bool:
@@ -36,7 +46,7 @@ async def start(desk: Desk, member: Member, text: str) -> bool:
     when = _parse(desk, member, text, None)
     if service_id is None and when is None and not wants_booking(text):
         return False
-    state: State = {"service": service_id}
+    state = Booking(service=service_id)
     if service_id is None:
         if when is not None:
             _keep_window(desk, state, when)
@@ -51,17 +61,17 @@ async def start(desk: Desk, member: Member, text: str) -> bool:
 
 async def begin(desk: Desk, member: Member) -> None:
     """Begin a booking from the menu or /book."""
-    await _ask_service(desk, member, {"service": None})
+    await _ask_service(desk, member, Booking())
 
 
 async def on_text(desk: Desk, member: Member, text: str) -> bool:
     """Continue a booking with typed text; False when the member is not booking."""
-    state = await load(desk, member, FLOW)
+    state = await load(desk, member, Booking)
     if state is None:
         return False
-    step = state.get("step")
+    step = state.step
     if step == "window":
-        when = _parse(desk, member, text, state.get("date"))
+        when = _parse(desk, member, text, state.date)
         if when is None:
             await _ask_window(desk, member, state, misunderstood=True)
         else:
@@ -84,7 +94,7 @@ async def on_text(desk: Desk, member: Member, text: str) -> bool:
 
 async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:
     """A tapped option (or its number on SMS) of the booking flow."""
-    state = await pressed(desk, member, FLOW, tok, args)
+    state = await pressed(desk, member, Booking, tok, args)
     if state is None:
         return
     choice, rest = args[0], args[1:]
@@ -92,8 +102,8 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
         await leave(desk, member)
         await desk.tell(member, "All right, nothing was booked.")
     elif choice == "s" and rest and rest[0] in desk.services:
-        state["service"] = rest[0]
-        if "start" in state:
+        state.service = rest[0]
+        if state.start is not None:
             await _offer_providers(desk, member, state)
         else:
             await _ask_window(desk, member, state)
@@ -109,12 +119,12 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
         await desk.stale(member)
 
 
-def _parse(desk: Desk, member: Member, text: str, day: str | None) -> When | None:
+def _parse(desk: Desk, member: Member, text: str, day: date | None) -> When | None:
     """Read a window; a day already given earlier is used when the text names only hours."""
     now = desk.local(desk.now).replace(tzinfo=None)
     lang = desk.lang(member)
     # A newly named day wins; the day given earlier only fills in when the text has none.
-    attempts = [text, f"{day} {text}"] if day else [text]
+    attempts = [text, f"{day.isoformat()} {text}"] if day else [text]
     for attempt in attempts:
         try:
             return parse_when(attempt, now, lang)
@@ -123,171 +133,150 @@ def _parse(desk: Desk, member: Member, text: str, day: str | None) -> When | Non
     return None
 
 
-def _keep_window(desk: Desk, state: State, when: When) -> None:
-    state["date"] = when.date.isoformat()
+def _keep_window(desk: Desk, state: Booking, when: When) -> None:
+    state.date = when.date
     if when.start is not None and when.end is not None:
-        state["start"] = when.start.replace(tzinfo=desk.tz).isoformat()
-        state["end"] = when.end.replace(tzinfo=desk.tz).isoformat()
+        state.start = when.start.replace(tzinfo=desk.tz)
+        state.end = when.end.replace(tzinfo=desk.tz)
 
 
-def _window(state: State) -> tuple[datetime, datetime]:
-    return datetime.fromisoformat(state["start"]), datetime.fromisoformat(state["end"])
+def _window(state: Booking) -> tuple[datetime, datetime]:
+    assert state.start is not None and state.end is not None
+    return state.start, state.end
 
 
-async def _ask_service(desk: Desk, member: Member, state: State) -> None:
-    state["step"] = "service"
-    state = await save(desk, member, FLOW, state)
-    lang = desk.lang(member)
-    options: list[Option] = [
-        (s.label(lang), step_action(FLOW, state, "s", s.id)) for s in desk.services.values()
-    ]
-    options.append(give_up_option(FLOW, state, lang))
-    await desk.send(member, tr(lang, "Which service do you need?"), options)
+async def _ask_service(desk: Desk, member: Member, state: Booking) -> None:
+    state.step = "service"
+    state = await save(desk, member, state)
+    await desk.tell(
+        member, "Which service do you need?", state.service_options(desk.services.values())
+    )
 
 
 async def _ask_window(
     desk: Desk,
     member: Member,
-    state: State,
+    state: Booking,
     *,
     misunderstood: bool = False,
-    problem: str | None = None,
+    problem: Notice | None = None,
 ) -> None:
-    state["step"] = "window"
-    state.pop("start", None)
-    state.pop("end", None)
-    state = await save(desk, member, FLOW, state)
-    lang = desk.lang(member)
-    lines = []
+    state.step = "window"
+    state.start = state.end = None
+    state = await save(desk, member, state)
+    lines: list[Notice | Localized] = []
     if problem:
         lines.append(problem)
     elif misunderstood:
-        lines.append(tr(lang, "Sorry, I did not understand that date."))
-    if state.get("date") and not problem:
-        day = datetime.fromisoformat(state["date"])
+        lines.append(Notice("Sorry, I did not understand that date."))
+    if state.date and not problem:
+        day = datetime.combine(state.date, datetime.min.time())
         lines.append(
-            tr(
-                lang,
+            Notice(
                 'From what time to what time on {day}? For example: "2pm to 6pm".',
-                day=fmt_day(day, lang),
+                {"day": partial(fmt_day, day)},
             )
         )
     else:
         lines.append(
-            tr(
-                lang,
+            Notice(
                 "When do you need care? Give the day and the hours, for example: "
-                '"tomorrow 2pm to 6pm".',
+                '"tomorrow 2pm to 6pm".'
             )
         )
-    await desk.send(member, " ".join(lines))
+    await desk.notify(member, Lines(lines, sep=" "))
 
 
-async def _take_window(desk: Desk, member: Member, state: State, when: When) -> None:
+async def _take_window(desk: Desk, member: Member, state: Booking, when: When) -> None:
     """Check a parsed window against the notice rules, then list the providers."""
     _keep_window(desk, state, when)
-    if "start" not in state:
+    if state.start is None:
         await _ask_window(desk, member, state)
         return
     start, end = _window(state)
     problem = check_window(start, end, desk.now, desk.agency.policy)
     if problem is not None:
-        state.pop("date", None)
-        await _ask_window(desk, member, state, problem=_notice_text(desk, member, problem))
+        state.date = None
+        await _ask_window(desk, member, state, problem=_notice_text(desk, problem))
         return
     await _offer_providers(desk, member, state)
 
 
-def _notice_text(desk: Desk, member: Member, problem: NoticeProblem) -> str:
-    lang = desk.lang(member)
+def _notice_text(desk: Desk, problem: NoticeProblem) -> Notice:
     policy = desk.agency.policy
     if problem is NoticeProblem.TOO_SOON:
         earliest = desk.local(desk.now + policy.min_notice)
-        return tr(
-            lang,
+        return Notice(
             "Care must be booked at least {hours} in advance, so it can start "
             "{earliest} at the earliest.",
-            hours=fmt_hours(int(policy.min_notice.total_seconds() // 60), lang),
-            earliest=fmt_day_time(earliest, lang),
+            {
+                "hours": partial(fmt_hours, int(policy.min_notice.total_seconds() // 60)),
+                "earliest": partial(fmt_day_time, earliest),
+            },
         )
     if problem is NoticeProblem.TOO_FAR:
-        return tr(
-            lang, "Care can be booked at most {days} days ahead.", days=policy.max_advance.days
+        return Notice(
+            "Care can be booked at most {days} days ahead.", {"days": policy.max_advance.days}
         )
-    return tr(lang, "The end must come after the start.")
+    return Notice("The end must come after the start.")
 
 
-async def _offer_providers(desk: Desk, member: Member, state: State) -> None:
+async def _offer_providers(desk: Desk, member: Member, state: Booking) -> None:
     """The reading of the window, then the ranked available providers as options."""
-    if state.get("service") is None:
+    if state.service is None:
         await _ask_service(desk, member, state)
         return
     start, end = _window(state)
-    lang = desk.lang(member)
-    service = desk.services[state["service"]]
-    reading = f"{service.label(lang)}: {fmt_window(desk.local(start), desk.local(end), lang)}"
+    service = desk.services[state.service]
+
+    def reading_of(lang: str) -> str:
+        return f"{service.label(lang)}: {fmt_window(desk.local(start), desk.local(end), lang)}"
+
+    reading: list[Notice | Localized] = [reading_of]
     candidates = await available_providers(desk, member.id, service.id, start, end)
-    state["cands"] = [c.provider.id for c in candidates]
-    partial = await partly_available(desk, service.id, start, end)
-    if partial:
+    state.cands = [c.provider.id for c in candidates]
+    partly = await partly_available(desk, service.id, start, end)
+    if partly:
         # Near misses help the member pick another time; they are not bookable for this one.
-        reading += "\n" + tr(
-            lang,
-            "Free for part of this window only: {who}.",
-            who=", ".join(f"{p.name} ({spans_text(spans, lang)})" for p, spans in partial),
-        )
+        def who(lang: str) -> str:
+            return ", ".join(f"{p.name} ({spans_text(spans, lang)})" for p, spans in partly)
+
+        reading.append(Notice("Free for part of this window only: {who}.", {"who": who}))
     if not candidates:
-        state["step"] = "nobody"
-        state = await save(desk, member, FLOW, state)
+        state.step = "nobody"
+        state = await save(desk, member, state)
         fee = desk.agency.policy.fee_for_notice(start - desk.now)
-        await desk.send(
-            member,
-            reading
-            + "\n"
-            + tr(
-                lang,
-                "Nobody is available for this window. Our team can look for someone for you "
-                "(booking fee {fee}, credited back if nobody is found), or you can choose "
-                "another time.",
-                fee=money(desk, fee, lang),
-            ),
-            [
-                (tr(lang, "Leave it to the team"), step_action(FLOW, state, "staff")),
-                (tr(lang, "Another time"), step_action(FLOW, state, "w")),
-                give_up_option(FLOW, state, lang),
-            ],
+        nobody = Notice(
+            "Nobody is available for this window. Our team can look for someone for you "
+            "(booking fee {fee}, credited back if nobody is found), or you can choose "
+            "another time.",
+            {"fee": priced(desk, fee)},
         )
+        options: list[tuple[Label, str]] = [
+            (N_("Leave it to the team"), state.act("staff")),
+            (N_("Another time"), state.act("w")),
+            state.give_up(),
+        ]
+        await desk.notify(member, Lines([*reading, nobody], options))
         return
-    state["step"] = "provider"
-    state = await save(desk, member, FLOW, state)
-    text = (
-        reading
-        + "\n"
-        + tr(
-            lang,
-            "Available, best match first. Choose your first choice "
-            '("info 1" shows a full profile):',
-        )
+    state.step = "provider"
+    state = await save(desk, member, state)
+    available = Notice(
+        'Available, best match first. Choose your first choice ("info 1" shows a full profile):'
     )
-    await desk.send(member, text, _provider_options(desk, state, candidates, lang))
+    await desk.notify(member, Lines([*reading, available], _provider_options(state, candidates)))
 
 
-def _provider_options(
-    desk: Desk, state: State, candidates: list[Candidate], lang: str
-) -> list[Option]:
-    options: list[Option] = []
-    for c in candidates:
-        options.append(
-            (
-                _short_profile(c.provider, lang, c.had_before),
-                step_action(FLOW, state, "p", c.provider.id),
-            )
-        )
-    options.append(give_up_option(FLOW, state, lang))
+def _provider_options(state: Booking, candidates: list[Candidate]) -> list[tuple[Label, str]]:
+    options: list[tuple[Label, str]] = [
+        (partial(_short_profile, c.provider, c.had_before), state.act("p", c.provider.id))
+        for c in candidates
+    ]
+    options.append(state.give_up())
     return options
 
 
-def _short_profile(provider: Provider, lang: str, known: bool) -> str:
+def _short_profile(provider: Provider, known: bool, lang: str) -> str:
     parts = [provider.name]
     if provider.rating is not None:
         parts.append(f"★{provider.rating:.1f}")
@@ -301,14 +290,13 @@ def _short_profile(provider: Provider, lang: str, known: bool) -> str:
     return " · ".join(parts)
 
 
-async def _candidates(tx: UnitOfWork, state: State) -> list[Provider]:
-    people = [await tx.roster.person(pid) for pid in state.get("cands", [])]
+async def _candidates(tx: UnitOfWork, state: Booking) -> list[Provider]:
+    people = [await tx.roster.person(pid) for pid in state.cands]
     return [p for p in people if isinstance(p, Provider)]
 
 
-async def _show_profile(desk: Desk, member: Member, state: State, wanted: str) -> None:
+async def _show_profile(desk: Desk, member: Member, state: Booking, wanted: str) -> None:
     """'info 2': the full profile, with the same options so the member can go on choosing."""
-    lang = desk.lang(member)
     providers = await _candidates(desk.tx, state)
     chosen = None
     if wanted.isdigit() and 1 <= int(wanted) <= len(providers):
@@ -319,6 +307,14 @@ async def _show_profile(desk: Desk, member: Member, state: State, wanted: str) -
     if chosen is None:
         await _repeat(desk, member, state)
         return
+    start, end = _window(state)
+    candidates = await available_providers(desk, member.id, state.service or "", start, end)
+    profile = partial(_profile, desk, chosen)
+    await desk.notify(member, Lines([profile], _provider_options(state, candidates)))
+
+
+def _profile(desk: Desk, chosen: Provider, lang: str) -> str:
+    """A provider's name, rating, services and bio, one per line."""
     services = ", ".join(
         desk.services[s].label(lang) for s in chosen.services if s in desk.services
     )
@@ -329,69 +325,60 @@ async def _show_profile(desk: Desk, member: Member, state: State, wanted: str) -
     bio = chosen.bio.get(lang) or next(iter(chosen.bio.values()), "")
     if bio:
         lines.append(bio)
-    start, end = _window(state)
-    candidates = await available_providers(desk, member.id, state["service"], start, end)
-    await desk.send(member, "\n".join(lines), _provider_options(desk, state, candidates, lang))
+    return "\n".join(lines)
 
 
-async def _summary(desk: Desk, member: Member, state: State, provider_id: str) -> None:
+async def _summary(desk: Desk, member: Member, state: Booking, provider_id: str) -> None:
     """Price and fee before anything is charged, with confirm / give up."""
-    if provider_id not in state.get("cands", []):
+    if provider_id not in state.cands or state.service is None:
         await desk.stale(member)
         return
     provider = await desk.tx.roster.person(provider_id)
     start, end = _window(state)
-    lang = desk.lang(member)
-    service = desk.services[state["service"]]
+    service = desk.services[state.service]
     price = session_price(service.hourly_rate, start, end)
     fee = desk.agency.policy.fee_for_notice(start - desk.now)
-    state.update(step="confirm", provider=provider_id)
-    state = await save(desk, member, FLOW, state)
-    head = tr(
-        lang,
+    state.step, state.provider = "confirm", provider_id
+    state = await save(desk, member, state)
+    head = Notice(
         "{service} with {provider}, {window} ({hours}).",
-        service=service.label(lang),
-        provider=provider.name,
-        window=fmt_window(desk.local(start), desk.local(end), lang),
-        hours=fmt_hours(int((end - start).total_seconds() // 60), lang),
+        {
+            "service": service.label,
+            "provider": provider.name,
+            "window": partial(fmt_window, desk.local(start), desk.local(end)),
+            "hours": partial(fmt_hours, int((end - start).total_seconds() // 60)),
+        },
     )
     assert isinstance(member, Member)
     if await credit_available(desk, member, service.id):
-        cost = tr(lang, "Paid with 1 session credit from your subscription: no booking fee.")
+        cost = Notice("Paid with 1 session credit from your subscription: no booking fee.")
     else:
-        cost = tr(
-            lang,
+        cost = Notice(
             "Session price: {price}.\nBooking fee: {fee}, charged when the request "
             "is sent; it is credited back to your balance if nobody can be found.",
-            price=money(desk, price, lang),
-            fee=money(desk, fee, lang),
+            {"price": priced(desk, price), "fee": priced(desk, fee)},
         )
-    question = tr(lang, "Send the request?")
-    text = f"{head}\n{cost}\n{question}"
-    await desk.send(
-        member,
-        text,
-        [
-            (tr(lang, "Confirm and send"), step_action(FLOW, state, "ok")),
-            give_up_option(FLOW, state, lang),
-        ],
-    )
+    options: list[tuple[Label, str]] = [
+        (N_("Confirm and send"), state.act("ok")),
+        state.give_up(),
+    ]
+    await desk.notify(member, Lines([head, cost, Notice("Send the request?")], options))
 
 
-async def _finish(desk: Desk, member: Member, state: State, *, send: bool) -> None:
-    if not send or state.get("step") != "confirm":
+async def _finish(desk: Desk, member: Member, state: Booking, *, send: bool) -> None:
+    if not send or state.step != "confirm" or state.provider is None or state.service is None:
         await leave(desk, member)
         await desk.tell(member, "All right, nothing was booked.")
         return
-    provider = await desk.tx.roster.person(state["provider"])
+    provider = await desk.tx.roster.person(state.provider)
     start, end = _window(state)
     problem = check_window(start, end, desk.now, desk.agency.policy)
     if problem is not None:  # the member took long enough for the notice to run out
-        await _ask_window(desk, member, state, problem=_notice_text(desk, member, problem))
+        await _ask_window(desk, member, state, problem=_notice_text(desk, problem))
         return
     assert isinstance(provider, Provider)
     try:
-        await send_request(desk, member, desk.services[state["service"]], start, end, provider)
+        await send_request(desk, member, desk.services[state.service], start, end, provider)
     except DoubleBooking:
         await desk.tell(
             member,
@@ -403,24 +390,24 @@ async def _finish(desk: Desk, member: Member, state: State, *, send: bool) -> No
     await leave(desk, member)
 
 
-async def _leave_to_staff(desk: Desk, member: Member, state: State) -> None:
-    if state.get("step") != "nobody":
+async def _leave_to_staff(desk: Desk, member: Member, state: Booking) -> None:
+    if state.step != "nobody" or state.service is None:
         await desk.stale(member)
         return
     start, end = _window(state)
-    await leave_to_staff(desk, member, desk.services[state["service"]], start, end)
+    await leave_to_staff(desk, member, desk.services[state.service], start, end)
     await leave(desk, member)
 
 
-async def _repeat(desk: Desk, member: Member, state: State) -> None:
+async def _repeat(desk: Desk, member: Member, state: Booking) -> None:
     """Say the current step again when the answer did not fit it."""
-    step = state.get("step")
+    step = state.step
     if step == "service":
         await _ask_service(desk, member, state)
     elif step in ("provider", "nobody"):
         await desk.tell(member, "Please choose one of the options.")
         await _offer_providers(desk, member, state)
-    elif step == "confirm":
-        await _summary(desk, member, state, state["provider"])
+    elif step == "confirm" and state.provider is not None:
+        await _summary(desk, member, state, state.provider)
     else:
         await _ask_window(desk, member, state, misunderstood=True)

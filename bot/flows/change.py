@@ -2,77 +2,86 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from bot.domain.agency import Member
 from bot.domain.booking import Status, check_window
 from bot.flows.cancel import label, upcoming
-from bot.flows.conversation import State, give_up_option, leave, load, pressed, save, step_action
-from bot.i18n import fmt_window, tr
+from bot.flows.conversation import FlowState, leave, load, pressed, save
+from bot.i18n import N_, fmt_window
 from bot.nlu.commands import find_service
 from bot.nlu.when import WhenError, parse_when
 from bot.services import changes
 from bot.services.actions import Verb
-from bot.services.booking import describe
-from bot.services.desk import Desk, Option
+from bot.services.desk import Desk
+from bot.services.notices import Label, Lines, Localized, Notice, phrase
+from bot.services.wording import described
 
-FLOW = Verb.CHANGE
+
+@dataclass
+class Changing(FlowState):
+    """A change under way: steps pick, what, value, confirm."""
+
+    FLOW = Verb.CHANGE
+    cands: list[int] = field(default_factory=list)  # the appointments offered
+    request: int = 0  # the one picked
+    kind: str | None = None  # "time" | "service" | "notes"
+    start: datetime | None = None
+    end: datetime | None = None
+    service: str | None = None
+    notes: str | None = None
 
 
 async def begin(desk: Desk, member: Member) -> None:
     """'modifier', 'change booking', /change."""
-    lang = desk.lang(member)
     bookings = await upcoming(desk, member, (Status.CONFIRMED,))
     if not bookings:
         await leave(desk, member)
         await desk.tell(member, "You have no confirmed upcoming booking to change.")
         return
-    state = await save(desk, member, FLOW, {"step": "pick", "cands": [r.id for r in bookings]})
-    options: list[Option] = [
-        (await label(desk, r, lang), step_action(FLOW, state, "r", r.id)) for r in bookings
+    state = await save(desk, member, Changing(step="pick", cands=[r.id for r in bookings]))
+    options: list[tuple[Label, str]] = [
+        (await label(desk, r), state.act("r", r.id)) for r in bookings
     ]
-    options.append(give_up_option(FLOW, state, lang))
-    await desk.send(member, tr(lang, "Which booking do you want to change?"), options)
+    options.append(state.give_up())
+    await desk.tell(member, "Which booking do you want to change?", options)
 
 
 async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:
     """A tapped option of the change flow."""
-    state = await pressed(desk, member, FLOW, tok, args)
+    state = await pressed(desk, member, Changing, tok, args)
     if state is None:
         return
-    lang = desk.lang(member)
     choice, rest = args[0], args[1:]
     if choice == "x":
         await leave(desk, member)
         await desk.tell(member, "All right, nothing was changed.")
-    elif choice == "r" and rest and rest[0].isdigit() and int(rest[0]) in state["cands"]:
-        state.update(step="what", request=int(rest[0]))
-        state = await save(desk, member, FLOW, state)
-        await desk.send(
-            member,
-            tr(lang, "What do you want to change?"),
-            [
-                (tr(lang, "Date and time"), step_action(FLOW, state, "k", "time")),
-                (tr(lang, "Service"), step_action(FLOW, state, "k", "service")),
-                (tr(lang, "Notes for the provider"), step_action(FLOW, state, "k", "notes")),
-                give_up_option(FLOW, state, lang),
-            ],
-        )
+    elif choice == "r" and rest and rest[0].isdigit() and int(rest[0]) in state.cands:
+        state.step, state.request = "what", int(rest[0])
+        state = await save(desk, member, state)
+        options: list[tuple[Label, str]] = [
+            (N_("Date and time"), state.act("k", "time")),
+            (N_("Service"), state.act("k", "service")),
+            (N_("Notes for the provider"), state.act("k", "notes")),
+            state.give_up(),
+        ]
+        await desk.tell(member, "What do you want to change?", options)
     elif choice == "k" and rest and rest[0] in ("time", "service", "notes"):
         await _ask_value(desk, member, state, rest[0])
-    elif choice == "s" and rest and rest[0] in desk.services and state.get("kind") == "service":
-        state["service"] = rest[0]
+    elif choice == "s" and rest and rest[0] in desk.services and state.kind == "service":
+        state.service = rest[0]
         await _summary(desk, member, state)
-    elif choice == "ok" and state.get("step") == "confirm":
+    elif choice == "ok" and state.step == "confirm":
         await _send(desk, member, state)
     else:
         await desk.stale(member)
 
 
-async def _ask_value(desk: Desk, member: Member, state: State, kind: str) -> None:
-    lang = desk.lang(member)
-    state.update(step="value", kind=kind)
-    state = await save(desk, member, FLOW, state)
+async def _ask_value(desk: Desk, member: Member, state: Changing, kind: str) -> None:
+    state.step, state.kind = "value", kind
+    state = await save(desk, member, state)
     if kind == "time":
         await desk.tell(
             member, 'What is the new day and time? For example: "thursday 2pm to 6pm".'
@@ -80,35 +89,30 @@ async def _ask_value(desk: Desk, member: Member, state: State, kind: str) -> Non
     elif kind == "notes":
         await desk.tell(member, "Write your notes for the provider in one message.")
     else:
-        request = await desk.tx.requests.get(int(state["request"]))
-        options: list[Option] = [
-            (s.label(lang), step_action(FLOW, state, "s", s.id))
-            for s in desk.services.values()
-            if s.id != request.service_id
-        ]
-        options.append(give_up_option(FLOW, state, lang))
-        await desk.send(member, tr(lang, "Which service instead?"), options)
+        request = await desk.tx.requests.get(state.request)
+        others = [s for s in desk.services.values() if s.id != request.service_id]
+        await desk.tell(member, "Which service instead?", state.service_options(others))
 
 
 async def on_text(desk: Desk, member: Member, text: str) -> bool:
     """The new value, typed."""
-    state = await load(desk, member, FLOW)
+    state = await load(desk, member, Changing)
     if state is None:
         return False
-    if state.get("step") != "value":
+    if state.step != "value" or state.kind is None:
         return False
     lang = desk.lang(member)
-    kind = state["kind"]
+    kind = state.kind
     if kind == "notes":
-        state["notes"] = text.strip()[:500]
+        state.notes = text.strip()[:500]
     elif kind == "service":
         service = find_service(text, desk.services.values())
         if service is None:
             await _ask_value(desk, member, state, kind)
             return True
-        state["service"] = service
+        state.service = service
     else:
-        request = await desk.tx.requests.get(int(state["request"]))
+        request = await desk.tx.requests.get(state.request)
         window = _parse(desk, text, lang, desk.local(request.start).date().isoformat())
         problem = (
             check_window(window[0], window[1], desk.now, desk.agency.policy) if window else None
@@ -120,7 +124,7 @@ async def on_text(desk: Desk, member: Member, text: str) -> bool:
                 hours=int(desk.agency.policy.min_notice.total_seconds() // 3600),
             )
             return True
-        state["start"], state["end"] = window[0].isoformat(), window[1].isoformat()
+        state.start, state.end = window
     await _summary(desk, member, state)
     return True
 
@@ -137,59 +141,45 @@ def _parse(desk: Desk, text: str, lang: str, day: str) -> tuple[datetime, dateti
     return None
 
 
-async def _summary(desk: Desk, member: Member, state: State) -> None:
-    lang = desk.lang(member)
-    request = await desk.tx.requests.get(int(state["request"]))
-    kind = state["kind"]
+async def _summary(desk: Desk, member: Member, state: Changing) -> None:
+    request = await desk.tx.requests.get(state.request)
     price = request.price
-    if kind == "time":
-        start, end = datetime.fromisoformat(state["start"]), datetime.fromisoformat(state["end"])
-        new = tr(
-            lang, "new time: {window}", window=fmt_window(desk.local(start), desk.local(end), lang)
-        )
+    new: Localized
+    if state.kind == "time" and state.start and state.end:
+        start, end = state.start, state.end
+        window = partial(fmt_window, desk.local(start), desk.local(end))
+        new = phrase("new time: {window}", window=window)
         price = changes.new_price(desk, request, start=start, end=end)
-    elif kind == "service":
-        new = tr(
-            lang, "new service: {service}", service=desk.services[state["service"]].label(lang)
-        )
-        price = changes.new_price(desk, request, service=state["service"])
+    elif state.kind == "service" and state.service:
+        new = phrase("new service: {service}", service=desk.services[state.service].label)
+        price = changes.new_price(desk, request, service=state.service)
     else:
-        new = tr(lang, "notes: {notes}", notes=state["notes"])
-    state["step"] = "confirm"
-    state = await save(desk, member, FLOW, state)
-    review = desk.agency.policy.change_requests != "auto"
-    text = tr(lang, "Change {what}: {new}.", what=describe(desk, request, lang), new=new)
-    if priced := changes.price_line(desk, request, price, lang):
-        text += "\n" + priced
-    if review:
-        text += "\n" + tr(lang, "The agency reviews changes before they apply.")
-    await desk.send(
-        member,
-        text,
-        [
-            (tr(lang, "Send the change"), step_action(FLOW, state, "ok")),
-            give_up_option(FLOW, state, lang),
-        ],
-    )
+        new = phrase("notes: {notes}", notes=state.notes or "")
+    state.step = "confirm"
+    state = await save(desk, member, state)
+    lines: list[Notice | Localized] = [
+        Notice("Change {what}: {new}.", {"what": described(desk, request), "new": new})
+    ]
+    if changes.price_line(desk, request, price, desk.lang(member)):
+        lines.append(partial(changes.price_line, desk, request, price))
+    if desk.agency.policy.change_requests != "auto":
+        lines.append(Notice("The agency reviews changes before they apply."))
+    options: list[tuple[Label, str]] = [
+        (N_("Send the change"), state.act("ok")),
+        state.give_up(),
+    ]
+    await desk.notify(member, Lines(lines, options))
 
 
-async def _send(desk: Desk, member: Member, state: State) -> None:
+async def _send(desk: Desk, member: Member, state: Changing) -> None:
     await leave(desk, member)
-    request = await desk.tx.requests.get(int(state["request"]))
+    request = await desk.tx.requests.get(state.request)
     if request.member_id != member.id or request.status is not Status.CONFIRMED:
         await desk.tell(member, "This booking can no longer be changed.")
         return
-    kind = state["kind"]
-    if kind == "time":
-        await changes.submit(
-            desk,
-            member,
-            request,
-            "time",
-            start=datetime.fromisoformat(state["start"]),
-            end=datetime.fromisoformat(state["end"]),
-        )
-    elif kind == "service":
-        await changes.submit(desk, member, request, "service", service=state["service"])
+    if state.kind == "time":
+        await changes.submit(desk, member, request, "time", start=state.start, end=state.end)
+    elif state.kind == "service":
+        await changes.submit(desk, member, request, "service", service=state.service)
     else:
-        await changes.submit(desk, member, request, "notes", notes=state["notes"])
+        await changes.submit(desk, member, request, "notes", notes=state.notes)

@@ -12,11 +12,11 @@ from bot.i18n import LANGUAGES, N_, fmt_day, fmt_day_time, ntr, tr
 from bot.services import series as weekly
 from bot.services.actions import action
 from bot.services.billing import member_account, signed_money
-from bot.services.booking import describe, priced
 from bot.services.changes import change_text
 from bot.services.desk import Desk
 from bot.services.notices import Label, Lines, Localized, Notice, status_words
 from bot.services.ports import LedgerLine
+from bot.services.wording import describe, priced
 
 
 def help_text(desk: Desk, person: Person) -> str:

@@ -9,9 +9,9 @@ from bot.domain.agency import Member, Person, Staff
 from bot.flows.staff import refuse_unless_staff
 from bot.nlu.commands import fold
 from bot.services.billing import PaymentRefused, record_payment
-from bot.services.booking import priced
 from bot.services.desk import Desk
 from bot.services.notices import Lines, Notice
+from bot.services.wording import priced
 
 PAYMENT_WORDS = frozenset({"/paid", "/paye", "/payment", "/paiement", "paid", "paye", "paiement"})
 # "82", "82.00", "82,5", with or without the euro sign; nothing signed, nothing in exponent form.

@@ -16,9 +16,10 @@ from bot.i18n import fmt_day_time
 from bot.nlu.replies import Reply, parse_reply
 from bot.services import cancellations, dayof
 from bot.services.actions import action
-from bot.services.booking import answer_offer, described
+from bot.services.booking import answer_offer
 from bot.services.desk import Desk
 from bot.services.notices import Label
+from bot.services.wording import described
 
 # Intent name <-> short code in packed actions.
 CODES = {

@@ -28,11 +28,11 @@ from bot.flows import (
     series,
     staff,
 )
-from bot.flows.conversation import leave
+from bot.flows.conversation import leave, on_step
 from bot.nlu.commands import fold, match_command
 from bot.nlu.replies import parse_reply
 from bot.services import billing, changes, dayof
-from bot.services.actions import Action, Refused, Verb, unpack
+from bot.services.actions import SHAPES, STEP, Action, Refused, Verb, unpack
 from bot.services.desk import Desk, Option
 from bot.services.notices import Label, as_shown
 
@@ -83,29 +83,46 @@ async def handle(desk: Desk, person: Person, inbound: Inbound) -> None:
         return
     if await _command(desk, person, text) or await payment.on_payment(desk, person, text):
         return
-    last = await desk.tx.outbox.last_to(person.id)
-    if (
-        last is not None
-        and last.options
-        and await _answers_one_of_several(desk, person, text, last.options)
-    ):
+    options = await _options_on_screen(desk, person, text)
+    if options and await _answers_one_of_several(desk, person, text, options):
         # A typed OUI with two requests waiting must not go to the newest by default.
-        last = None
-    if last is not None and last.options:
-        picked = _pick(text, last.options)
+        options = ()
+    if options:
+        picked = _pick(text, options)
         if picked == "out_of_range":
             # The same options again, as they were written for this person.
-            shown: list[tuple[Label, str]] = [
-                (as_shown(label), act) for label, act in last.options
-            ]
+            shown: list[tuple[Label, str]] = [(as_shown(label), act) for label, act in options]
             await desk.tell(
-                person, "Please answer with a number from 1 to {n}.", shown, n=len(last.options)
+                person, "Please answer with a number from 1 to {n}.", shown, n=len(options)
             )
             return
         if picked is not None:
             await _press(desk, person, picked)
             return
     await _free_text(desk, person, text)
+
+
+async def _options_on_screen(desk: Desk, person: Person, text: str) -> tuple[Option, ...]:
+    """The options a typed reply answers: the latest message's.
+
+    On SMS a reply without options (a balance, a notice) does not hide the numbered list
+    above it: a number in that list's range answers it, unless the list was a flow's step
+    that has moved on since (the flow then reads the number itself).
+    """
+    last = await desk.tx.outbox.last_to(person.id)
+    number = _number(text)
+    if last is None or last.options or person.channel != "sms" or number is None:
+        return () if last is None else last.options
+    listed = await desk.tx.outbox.last_with_options_to(person.id)
+    if listed is None or not 1 <= number <= len(listed.options):
+        return ()
+    for _, packed in listed.options:
+        act = unpack(packed)
+        if isinstance(act, Refused) or SHAPES[act.verb] is not STEP:
+            continue
+        if not await on_step(desk, person, act.verb, act.args[0]):
+            return ()
+    return listed.options
 
 
 MEMBER_ONLY = frozenset({"cancel", "change", "waiver", "book", "balance"})
@@ -182,11 +199,16 @@ async def _run_command(desk: Desk, person: Person, command: str) -> None:
         await common.send_help(desk, person)
 
 
+def _number(text: str) -> int | None:
+    """A reply that is an option's number ("3", "3.", "٣"), as a number."""
+    stripped = text.strip().rstrip(".)")
+    return int(stripped) if stripped.isdecimal() else None  # not "²", which int() refuses
+
+
 def _pick(text: str, options: tuple[Option, ...]) -> str | None:
     """The action a typed reply picks among options: by number, or by unambiguous words."""
-    stripped = text.strip().rstrip(".)")
-    if stripped.isdecimal():  # "3" or "٣"; not "²", which int() refuses
-        number = int(stripped)
+    number = _number(text)
+    if number is not None:
         return options[number - 1][1] if 1 <= number <= len(options) else "out_of_range"
     words = fold(text).split()
     if not words:

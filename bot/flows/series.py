@@ -4,36 +4,52 @@ request sent, once, to the provider."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 
 from bot.domain.agency import Member, Provider
 from bot.domain.booking import Series, Status, session_price
-from bot.flows.conversation import State, give_up_option, leave, load, pressed, save, step_action
-from bot.i18n import fmt_day, ntr, tr
+from bot.flows.conversation import FlowState, leave, load, pressed, save
+from bot.i18n import N_, fmt_day
 from bot.nlu.commands import find_service
 from bot.nlu.series import is_series, parse_series
 from bot.services import series as weekly
 from bot.services.actions import Verb
-from bot.services.booking import money
-from bot.services.desk import Desk, Option
+from bot.services.desk import Desk
+from bot.services.notices import Label, Lines, Localized, Notice, Plural, phrase
+from bot.services.wording import priced
 
-FLOW = Verb.SERIES
+
+@dataclass
+class Weekly(FlowState):
+    """A weekly series being asked for: steps service, provider, confirm."""
+
+    FLOW = Verb.SERIES
+    service: str | None = None
+    weekday: int = 0  # 0 = Monday
+    start: int = 0  # minutes since midnight, agency time
+    end: int = 0  # may pass 1440 for a window across midnight
+    first: date | None = None
+    until: date | None = None
+    weeks: int | None = None
+    provider: str | None = None
 
 
-def _draft(desk: Desk, member: Member, state: State) -> Series:
+def _draft(desk: Desk, member: Member, state: Weekly) -> Series:
     """The series as asked so far (not stored)."""
-    first = date.fromisoformat(state["first"])
+    assert state.first is not None
     return Series(
         id=0,
         member_id=member.id,
-        service_id=state["service"] or "",
-        provider_id=state.get("provider"),
-        weekday=state["weekday"],
-        start_min=state["start"],
-        end_min=state["end"],
-        first_day=first,
-        until_day=date.fromisoformat(state["until"]) if state.get("until") else None,
-        max_count=state.get("weeks"),
+        service_id=state.service or "",
+        provider_id=state.provider,
+        weekday=state.weekday,
+        start_min=state.start,
+        end_min=state.end,
+        first_day=state.first,
+        until_day=state.until,
+        max_count=state.weeks,
         status="pending",
         created_at=desk.now,
     )
@@ -53,23 +69,19 @@ async def start(desk: Desk, member: Member, text: str) -> bool:
         )
         return True
     end = spec.end if spec.end > spec.start else spec.end + 24 * 60
-    state: State = {
-        "service": find_service(text, desk.services.values()),
-        "weekday": spec.weekday,
-        "start": spec.start,
-        "end": end,
-        "first": weekly.first_day(desk, spec.weekday, spec.start).isoformat(),
-        "until": spec.until.isoformat() if spec.until else None,
-        "weeks": spec.weeks,
-    }
-    if state["service"] is None:
-        state["step"] = "service"
-        state = await save(desk, member, FLOW, state)
-        options: list[Option] = [
-            (s.label(lang), step_action(FLOW, state, "s", s.id)) for s in desk.services.values()
-        ]
-        options.append(give_up_option(FLOW, state, lang))
-        await desk.send(member, tr(lang, "Which service?"), options)
+    state = Weekly(
+        service=find_service(text, desk.services.values()),
+        weekday=spec.weekday,
+        start=spec.start,
+        end=end,
+        first=weekly.first_day(desk, spec.weekday, spec.start),
+        until=spec.until,
+        weeks=spec.weeks,
+    )
+    if state.service is None:
+        state.step = "service"
+        state = await save(desk, member, state)
+        await desk.tell(member, "Which service?", state.service_options(desk.services.values()))
         return True
     await _providers(desk, member, state)
     return True
@@ -82,12 +94,11 @@ def _windows(desk: Desk, draft: Series) -> list[tuple[date, tuple]]:  # type: ig
     ]
 
 
-async def _providers(desk: Desk, member: Member, state: State) -> None:
-    lang = desk.lang(member)
+async def _providers(desk: Desk, member: Member, state: Weekly) -> None:
     draft = _draft(desk, member, state)
     service = desk.services[draft.service_id]
     windows = [w for _, w in _windows(desk, draft)]
-    what = weekly.describe_series(desk, draft, service, lang)
+    what = partial(weekly.describe_series, desk, draft, service)
     if not windows:
         await leave(desk, member)
         await desk.tell(member, "That series has no session left to book.")
@@ -97,49 +108,40 @@ async def _providers(desk: Desk, member: Member, state: State) -> None:
         await leave(desk, member)
         await desk.tell(member, "Sorry, no provider is free for {what}.", what=what)
         return
-    state["step"] = "provider"
-    state = await save(desk, member, FLOW, state)
-    options: list[Option] = [
+    state.step = "provider"
+    state = await save(desk, member, state)
+    options: list[tuple[Label, str]] = [
         (
-            tr(
-                lang,
-                "{name} · {free} of {of} sessions",
-                name=c.provider.name,
-                free=c.free,
-                of=c.of,
-            ),
-            step_action(FLOW, state, "p", c.provider.id),
+            phrase("{name} · {free} of {of} sessions", name=c.provider.name, free=c.free, of=c.of),
+            state.act("p", c.provider.id),
         )
         for c in found
     ]
-    options.append(give_up_option(FLOW, state, lang))
-    await desk.send(
+    options.append(state.give_up())
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "{what}, from {first}: {n} sessions in the next {days} days. Who can take them:",
-            what=what,
-            first=fmt_day(weekly.at(desk, draft.first_day, draft.start_min), lang),
-            n=len(windows),
-            days=desk.agency.policy.booking_horizon.days,
-        ),
+        "{what}, from {first}: {n} sessions in the next {days} days. Who can take them:",
         options,
+        what=what,
+        first=partial(fmt_day, weekly.at(desk, draft.first_day, draft.start_min)),
+        n=len(windows),
+        days=desk.agency.policy.booking_horizon.days,
     )
 
 
 async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:
     """A service, a provider, confirm or give up."""
-    state = await pressed(desk, member, FLOW, tok, args)
+    state = await pressed(desk, member, Weekly, tok, args)
     if state is None:
         return
     verb = args[0]
     if verb == "s" and len(args) > 1 and args[1] in desk.services:
-        state["service"] = args[1]
+        state.service = args[1]
         await _providers(desk, member, state)
-    elif verb == "p" and len(args) > 1 and state.get("step") == "provider":
-        state["provider"] = args[1]
+    elif verb == "p" and len(args) > 1 and state.step == "provider":
+        state.provider = args[1]
         await _summary(desk, member, state)
-    elif verb == "ok" and state.get("step") == "confirm":
+    elif verb == "ok" and state.step == "confirm":
         await leave(desk, member)
         await _book(desk, member, state)
     else:
@@ -149,67 +151,64 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
 
 async def on_text(desk: Desk, member: Member, text: str) -> bool:
     """A typed yes/no at the summary is left to the options; a new series starts over."""
-    state = await load(desk, member, FLOW)
+    state = await load(desk, member, Weekly)
     if state is None:
         return False
     return await start(desk, member, text)
 
 
-async def _summary(desk: Desk, member: Member, state: State) -> None:
-    lang = desk.lang(member)
+async def _summary(desk: Desk, member: Member, state: Weekly) -> None:
     draft = _draft(desk, member, state)
     service = desk.services[draft.service_id]
-    provider = await desk.tx.roster.person(str(state["provider"]))
+    provider = await desk.tx.roster.person(str(state.provider))
     windows = _windows(desk, draft)
     first_start, first_end = windows[0][1]
     price = session_price(service.hourly_rate, first_start, first_end)
     sub = member.subscription
     if sub is not None and sub.service == service.id:
-        cost = tr(lang, "Each session uses one of your session credits: no booking fee.")
+        cost = Notice("Each session uses one of your session credits: no booking fee.")
     else:
         fee = desk.agency.policy.fee_for_notice(first_start - desk.now)
         later = desk.agency.policy.fee_for_notice(timedelta(days=3650))
-        cost = tr(
-            lang,
+        cost = Notice(
             "Price per session: {price}. Booking fee per session, charged as each is "
             "created: {fee} for the first, {later} with a week's notice or more.",
-            price=money(desk, price, lang),
-            fee=money(desk, fee, lang),
-            later=money(desk, later, lang),
+            {
+                "price": priced(desk, price),
+                "fee": priced(desk, fee),
+                "later": priced(desk, later),
+            },
         )
-    state["step"] = "confirm"
-    state = await save(desk, member, FLOW, state)
-    end_text = (
-        tr(lang, "until {day}", day=fmt_day(weekly.at(desk, draft.until_day, 0), lang))
+    state.step = "confirm"
+    state = await save(desk, member, state)
+    until = (
+        phrase("until {day}", day=partial(fmt_day, weekly.at(desk, draft.until_day, 0)))
         if draft.until_day
-        else tr(lang, "for {n} weeks", n=draft.max_count)
+        else phrase("for {n} weeks", n=draft.max_count)
         if draft.max_count
-        else tr(lang, "with no end date")
+        else phrase("with no end date")
     )
     # The cost first, then the question: together they would not fit two SMS.
-    await desk.send(member, cost)
-    await desk.send(
+    await desk.notify(member, cost)
+    options: list[tuple[Label, str]] = [
+        (N_("Confirm and send"), state.act("ok")),
+        state.give_up(),
+    ]
+    await desk.tell(
         member,
-        tr(
-            lang,
-            "{what} with {provider}, from {first}, {until}. Send the request?",
-            what=weekly.describe_series(desk, draft, service, lang),
-            provider=provider.name,
-            first=fmt_day(first_start, lang),
-            until=end_text,
-        ),
-        [
-            (tr(lang, "Confirm and send"), step_action(FLOW, state, "ok")),
-            give_up_option(FLOW, state, lang),
-        ],
+        "{what} with {provider}, from {first}, {until}. Send the request?",
+        options,
+        what=partial(weekly.describe_series, desk, draft, service),
+        provider=provider.name,
+        first=partial(fmt_day, first_start),
+        until=until,
     )
 
 
-async def _book(desk: Desk, member: Member, state: State) -> None:
-    lang = desk.lang(member)
+async def _book(desk: Desk, member: Member, state: Weekly) -> None:
     draft = _draft(desk, member, state)
     service = desk.services[draft.service_id]
-    provider = await desk.tx.roster.person(str(state["provider"]))
+    provider = await desk.tx.roster.person(str(state.provider))
     assert isinstance(provider, Provider)
     made = await weekly.book(
         desk,
@@ -224,22 +223,26 @@ async def _book(desk: Desk, member: Member, state: State) -> None:
     )
     asked = sum(1 for r in made if r.status is Status.PENDING)
     staff = sum(1 for r in made if r.status is Status.ESCALATED)
-    text = tr(
-        lang,
-        "Request sent to {provider} for {what}: {n} sessions so far, more as the weeks go "
-        "by. It is not guaranteed until {provider} confirms.",
-        provider=provider.name,
-        what=weekly.describe_series(desk, draft, service, lang),
-        n=asked,
-    )
-    if staff:
-        text += " " + ntr(
-            lang,
-            "{n} other session, when {provider} is not free, goes to our team, who will find "
-            "someone.",
-            "{n} other sessions, when {provider} is not free, go to our team, who will find "
-            "someone.",
-            staff,
-            provider=provider.name,
+    told: list[Notice | Localized] = [
+        Notice(
+            "Request sent to {provider} for {what}: {n} sessions so far, more as the weeks go "
+            "by. It is not guaranteed until {provider} confirms.",
+            {
+                "provider": provider.name,
+                "what": partial(weekly.describe_series, desk, draft, service),
+                "n": asked,
+            },
         )
-    await desk.send(member, text)
+    ]
+    if staff:
+        told.append(
+            Plural(
+                "{n} other session, when {provider} is not free, goes to our team, who will "
+                "find someone.",
+                "{n} other sessions, when {provider} is not free, go to our team, who will "
+                "find someone.",
+                staff,
+                {"provider": provider.name},
+            )
+        )
+    await desk.notify(member, Lines(told, sep=" "))

@@ -6,9 +6,10 @@ from functools import partial
 
 from bot.domain.agency import Person, Staff
 from bot.domain.booking import OPEN, Request
-from bot.services.booking import describe, staff_close_unfilled, staff_offer
+from bot.services.booking import staff_close_unfilled, staff_offer
 from bot.services.desk import Desk
 from bot.services.notices import Lines, Localized, Notice, status_words
+from bot.services.wording import describe
 
 
 async def refuse_unless_staff(desk: Desk, person: Person) -> bool:

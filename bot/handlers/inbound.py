@@ -16,33 +16,39 @@ log = logging.getLogger(__name__)
 
 
 class InboundWorker:
-    """Processes accepted inbound messages one at a time, in arrival order."""
+    """Processes accepted inbound messages in arrival order per person: one processor at a time
+    by default; on PostgreSQL `processors` may take several people's messages at once (each
+    person's stay in order: storage/repos/inbox.py's lanes)."""
 
-    def __init__(self, bot: Carebot, poll_seconds: float = 1.0) -> None:
+    def __init__(self, bot: Carebot, poll_seconds: float = 1.0, processors: int = 1) -> None:
         self.bot = bot
         self.poll_seconds = poll_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._wakes = [asyncio.Event() for _ in range(max(1, processors))]
+        self._tasks: list[asyncio.Task[None]] = []
         self.processed = 0
 
     async def start(self) -> None:
         """Start processing in the background (the backlog first)."""
-        self._task = asyncio.create_task(self._run(), name="inbound-worker")
+        self._tasks = [
+            asyncio.create_task(self._run(wake), name=f"inbound-worker-{n}")
+            for n, wake in enumerate(self._wakes)
+        ]
 
     def wake(self) -> None:
         """A delivery was accepted: process it now."""
-        self._wake.set()
+        for wake in self._wakes:
+            wake.set()
 
     async def stop(self) -> None:
         """Stop processing; accepted deliveries wait in the database."""
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
 
-    async def _run(self) -> None:
+    async def _run(self, wake: asyncio.Event) -> None:
         while True:
-            self._wake.clear()
+            wake.clear()
             try:
                 done = await self.bot.process_pending()
             except Exception:
@@ -52,4 +58,4 @@ class InboundWorker:
             if done:
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                await asyncio.wait_for(wake.wait(), self.poll_seconds)

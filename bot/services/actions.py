@@ -51,17 +51,17 @@ class Shape:
     ids: tuple[int, ...] = ()
 
 
-_STEP = Shape(2, 6, ids=(0,))  # a flow step: the step's token, then what was picked
+STEP = Shape(2, 6, ids=(0,))  # a flow step: the step's token, then what was picked
 SHAPES: dict[Verb, Shape] = {
     Verb.MENU: Shape(1, 1),
     Verb.LANGUAGE: Shape(1, 1),
     Verb.LINK: Shape(1, 1),
-    Verb.BOOK: _STEP,
-    Verb.SERIES: _STEP,
-    Verb.CANCEL: _STEP,
-    Verb.CHANGE: _STEP,
-    Verb.HOURS: _STEP,
-    Verb.MOVE: _STEP,
+    Verb.BOOK: STEP,
+    Verb.SERIES: STEP,
+    Verb.CANCEL: STEP,
+    Verb.CHANGE: STEP,
+    Verb.HOURS: STEP,
+    Verb.MOVE: STEP,
     Verb.ANSWER_OFFER: Shape(2, 2, ids=(0,)),
     Verb.REPORT: Shape(2, 3, ids=(0,)),
     Verb.PROVIDER_CANCEL: Shape(2, 2, ids=(0,)),

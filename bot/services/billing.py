@@ -5,48 +5,40 @@ from __future__ import annotations
 import logging
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 
 from bot.domain.agency import Member, Person, Staff
-from bot.domain.booking import Request, Status
+from bot.domain.booking import Move, Request, Transition
 from bot.domain.ledger import Account, account
 from bot.domain.money import ZERO
 from bot.i18n import N_, tr
 from bot.services import appointments, hiatus
 from bot.services.actions import action
-from bot.services.booking import (
-    claim,
-    describe,
-    described,
-    escalation_of_kind,
-    money,
-    priced,
-    tell_other_staff,
-)
-from bot.services.desk import Desk, Option
+from bot.services.desk import Desk
+from bot.services.escalations import claim, escalation_of_kind, tell_other_staff
+from bot.services.notices import Label, Notice
 from bot.services.ports import UnitOfWork
+from bot.services.wording import described, money, priced
 
 log = logging.getLogger(__name__)
 WEEKLY_CREDITS = "weekly_credits"
 
 
-async def settle(
-    desk: Desk, request: Request, status: Status, kind: str, amount: Decimal
-) -> Request:
-    """End an appointment with a charge: in money, or one credit for a subscription session.
+# The ledger line of what the member pays, by what settled the request.
+LEDGER_KINDS = {Move.COMPLETE: "session", Move.NO_SHOW: "noshow_fee", Move.CANCEL: "late_cancel"}
 
-    The provider is owed `amount` either way (the full rate, or the no-show fee).
-    """
-    charge = Decimal(0) if request.paid_by_credit else amount
-    request = await desk.tx.requests.update(
-        request.id, desk.now, status=status, charge=charge, payout=amount
-    )
+
+async def settle(desk: Desk, transition: Transition) -> Request:
+    """Store a settling move and book what it costs: money, or one credit for a
+    subscription session; the provider is owed the payout either way."""
+    request = await desk.tx.requests.save(transition)
     await appointments.drop(desk, request)
-    if amount <= 0:
+    if request.payout <= 0:
         return request
     await desk.tx.ledger.add(
         at=desk.now,
-        kind=kind,
-        amount=charge,
+        kind=LEDGER_KINDS[transition.move],
+        amount=request.charge,
         member_id=request.member_id,
         request_id=request.id,
         credits_delta=-1 if request.paid_by_credit else 0,
@@ -54,7 +46,7 @@ async def settle(
     await desk.tx.ledger.add(
         at=desk.now,
         kind="payout",
-        amount=amount,
+        amount=request.payout,
         provider_id=request.provider_id,
         request_id=request.id,
     )
@@ -164,32 +156,33 @@ async def add_weekly_credits(desk: Desk, due_at: datetime) -> None:
 # --- emergency waivers ------------------------------------------------------------------------
 
 
-def waiver_option(request_id: int, lang: str) -> tuple[str, str]:
+def waiver_option(request_id: int) -> tuple[Label, str]:
     """The option offered after a late cancellation."""
-    return (tr(lang, "Ask for an emergency waiver"), action("wv", request_id))
+    return (N_("Ask for an emergency waiver"), action("wv", request_id))
 
 
 async def request_waiver(desk: Desk, member: Member, request: Request, reason: str) -> None:
     """A member asks staff to waive a late-cancellation charge, with a reason."""
     escalation = await desk.tx.escalations.add(request.id, "waiver", reason[:500], desk.now)
 
-    def compose(slang: str, _: Person) -> tuple[str, list[Option]]:
-        text = tr(
-            slang,
+    options: list[tuple[Label, str]] = [
+        (N_("Approve the waiver"), action("wa", escalation.id)),
+        (N_("Deny the waiver"), action("wd", escalation.id)),
+    ]
+    await desk.notify_staff(
+        Notice(
             "Waiver request #{id}: {member} cancelled late ({what}), charged "
             "{charge}. Reason: {reason}",
-            id=escalation.id,
-            member=member.name,
-            what=describe(desk, request, slang),
-            reason=reason[:300],
-            charge=charge_text(desk, request, request.payout, slang),
+            {
+                "id": escalation.id,
+                "member": member.name,
+                "what": described(desk, request),
+                "reason": reason[:300],
+                "charge": partial(charge_text, desk, request, request.payout),
+            },
+            options,
         )
-        return text, [
-            (tr(slang, "Approve the waiver"), action("wa", escalation.id)),
-            (tr(slang, "Deny the waiver"), action("wd", escalation.id)),
-        ]
-
-    await desk.tell_staff(compose)
+    )
     await desk.tell(
         member, "Your waiver request was sent to the agency; I will tell you their answer."
     )
@@ -233,7 +226,7 @@ async def decide_waiver(desk: Desk, staff: Person, escalation_id: int, approve: 
             provider_id=request.provider_id,
             request_id=request.id,
         )
-    await desk.tx.requests.update(request.id, desk.now, charge=Decimal(0), payout=Decimal(0))
+    await desk.tx.requests.waive(request.id, desk.now)
     await tell_other_staff(desk, staff, escalation_id, N_("approved the waiver."))
     restored = (
         tr(lang, "your session credit is restored")

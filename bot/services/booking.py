@@ -1,151 +1,27 @@
-"""Booking use cases: find providers, send a request, take an answer, hand over to staff."""
+"""Booking use cases: send a request, take the answer, staff's offers, requests left unfilled."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 
 from bot.domain.agency import Member, Person, Provider, Service
-from bot.domain.availability import covers, free_spans
 from bot.domain.booking import Request, Status, answer_deadline, session_price
 from bot.domain.errors import NotFound
-from bot.domain.ranking import Candidate, rank
-from bot.i18n import N_, fmt_day_time, fmt_money, fmt_time, fmt_window, tr
+from bot.i18n import N_, fmt_day_time, tr
 from bot.services import appointments
 from bot.services.actions import action
-from bot.services.desk import Compose, Desk, Option
-from bot.services.notices import Localized, Notice, clock, phrase
-from bot.services.ports import Escalation, Offer
+from bot.services.desk import Desk
+from bot.services.escalations import claim, escalate, tell_other_staff
+from bot.services.notices import Label, Notice, clock
+from bot.services.ports import Offer
+from bot.services.wording import describe, described, priced
 
 log = logging.getLogger(__name__)
 
 ANSWER_DEADLINE = "answer_deadline"
-ESCALATION_REMINDER = appointments.ESCALATION_REMINDER
-UNFILLED_AT_START = appointments.UNFILLED_AT_START
-
-
-SHOWN = 8  # providers offered at once: a list, not a directory
-PARTLY_SHOWN = 3
-
-
-def _same_day(desk: Desk, start: datetime, end: datetime) -> tuple[int, date, int, int] | None:
-    """(weekday, day, first minute, last minute) of a window inside one local day."""
-    local_start, local_end = desk.local(start), desk.local(end)
-    midnight_after = local_start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(
-        days=1
-    )
-    if local_end > midnight_after:
-        return None
-    last = 24 * 60 if local_end == midnight_after else local_end.hour * 60 + local_end.minute
-    return (
-        local_start.weekday(),
-        local_start.date(),
-        local_start.hour * 60 + local_start.minute,
-        last,
-    )
-
-
-async def available_providers(
-    desk: Desk,
-    member_id: str,
-    service_id: str,
-    start: datetime,
-    end: datetime,
-    exclude: frozenset[str] = frozenset(),
-    limit: int = SHOWN,
-) -> list[Candidate]:
-    """Providers who offer the service and are free for the whole window, ranked (rule 1.9).
-
-    A same-day window (nearly all of them) is filtered in SQL, ranked on light keys, and only
-    the `limit` best are loaded; a window across midnight takes the general path.
-    """
-    span = _same_day(desk, start, end)
-    if span is None:
-        busy = await desk.tx.availability.busy(start, end)
-        keys = [
-            (p.id, p.rating)
-            for p in await desk.tx.roster.providers_offering(service_id)
-            if p.id not in busy
-            and covers(p.availability, p.unavailable, desk.local(start), desk.local(end))
-        ]
-    else:
-        weekday, day, first, last = span
-        keys = await desk.tx.availability.free(service_id, weekday, first, last, day, start, end)
-    keys = [(pid, rating) for pid, rating in keys if pid not in exclude]
-    if not keys:
-        return []
-    known = await desk.tx.availability.had_before(member_id)
-    local_start = desk.local(start)
-    monday = (local_start - timedelta(days=local_start.weekday())).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-
-    def group(key: tuple[str, float | None]) -> tuple[bool, float]:
-        return key[0] not in known, -(key[1] if key[1] is not None else -1.0)
-
-    # Hours booked only break ties within a (known, rating) group: look them up just for the
-    # groups that reach into the best `limit`, not for every free provider.
-    keys.sort(key=group)
-    cutoff = group(keys[min(limit, len(keys)) - 1])
-    contenders = [k for k in keys if group(k) <= cutoff]
-    booked = await desk.tx.availability.minutes_booked(
-        monday, monday + timedelta(days=7), [pid for pid, _ in contenders]
-    )
-    best = sorted(contenders, key=lambda k: (*group(k), booked.get(k[0], 0), k[0]))[:limit]
-    providers = await desk.tx.roster.providers([pid for pid, _ in best])
-    return rank(Candidate(p, p.id in known, booked.get(p.id, 0)) for p in providers)
-
-
-async def partly_available(
-    desk: Desk,
-    service_id: str,
-    start: datetime,
-    end: datetime,
-    exclude: frozenset[str] = frozenset(),
-    limit: int = PARTLY_SHOWN,
-) -> list[tuple[Provider, list[tuple[datetime, datetime]]]]:
-    """The best few providers free for only part of a window, with the parts they can do."""
-    span = _same_day(desk, start, end)
-    if span is None:
-        return []  # near misses across midnight are not worth the noise
-    weekday, day, first, last = span
-    ids = await desk.tx.availability.partly_free(
-        service_id, weekday, first, last, day, start, end, limit + len(exclude)
-    )
-    providers = await desk.tx.roster.providers([i for i in ids if i not in exclude][:limit])
-    local_start, local_end = desk.local(start), desk.local(end)
-    return [
-        (p, free_spans(p.availability, p.unavailable, local_start, local_end)) for p in providers
-    ]
-
-
-def spans_text(spans: list[tuple[datetime, datetime]], lang: str) -> str:
-    """'17:00-20:00' (several parts joined by commas)."""
-    return ", ".join(f"{fmt_time(a, lang)}-{fmt_time(b, lang)}" for a, b in spans)
-
-
-def describe(desk: Desk, request: Request, lang: str) -> str:
-    """'Garde d'enfants, mardi 24 novembre, 14:00-18:00'."""
-    service = desk.services[request.service_id].label(lang)
-    return f"{service}, {fmt_window(desk.local(request.start), desk.local(request.end), lang)}"
-
-
-def described(desk: Desk, request: Request) -> Localized:
-    """describe(), written in the language of whoever reads it (for a notice's data)."""
-    return partial(describe, desk, request)
-
-
-def money(desk: Desk, amount: Decimal, lang: str) -> str:
-    """An amount in the agency currency, formatted for `lang`."""
-    return fmt_money(amount, desk.agency.currency, lang)
-
-
-def priced(desk: Desk, amount: Decimal) -> Localized:
-    """money(), written in the language of whoever reads it (for a notice's data)."""
-    return partial(money, desk, amount)
 
 
 async def credit_available(desk: Desk, member: Member, service_id: str) -> bool:
@@ -207,23 +83,22 @@ async def ask_provider(desk: Desk, request: Request, provider: Provider) -> Offe
     offer = await desk.tx.offers.add(request.id, provider.id, desk.now, deadline)
     await desk.tx.timers.add(ANSWER_DEADLINE, deadline, request.id, offer.id)
     member = await desk.tx.roster.person(request.member_id)
-    lang = desk.lang(provider)
-    text = tr(
-        lang,
+    await desk.tell(
+        provider,
         "New request from {member}: {what}. Can you take it? Please answer before {deadline}.",
+        offer_options(offer.id),
         member=member.name,
-        what=describe(desk, request, lang),
-        deadline=fmt_day_time(desk.local(deadline), lang),
+        what=described(desk, request),
+        deadline=partial(fmt_day_time, desk.local(deadline)),
     )
-    await desk.send(provider, text, offer_options(offer.id, lang))
     return offer
 
 
-def offer_options(offer_id: int, lang: str) -> list[Option]:
+def offer_options(offer_id: int) -> list[tuple[Label, str]]:
     """The Yes / No options of a request put to a provider."""
     return [
-        (tr(lang, "Yes, I confirm"), action("oa", offer_id, "y")),
-        (tr(lang, "No, I decline"), action("oa", offer_id, "n")),
+        (N_("Yes, I confirm"), action("oa", offer_id, "y")),
+        (N_("No, I decline"), action("oa", offer_id, "n")),
     ]
 
 
@@ -265,16 +140,13 @@ async def leave_to_staff(
 async def answer_offer(desk: Desk, provider: Provider, offer: Offer, accept: bool) -> None:
     """A provider confirms or declines a request put to them."""
     if not await desk.tx.offers.answer(offer.id, "confirm" if accept else "decline", desk.now):
-        await desk.send(
-            provider, tr(desk.lang(provider), "You have already answered this request.")
-        )
+        await desk.tell(provider, "You have already answered this request.")
         return
     await desk.tx.timers.cancel(offer.request_id, [ANSWER_DEADLINE])
     request = await desk.tx.requests.get(offer.request_id)
     member = await desk.tx.roster.person(request.member_id)
-    plang, mlang = desk.lang(provider), desk.lang(member)
     if accept:
-        request = await desk.tx.requests.update(request.id, desk.now, status=Status.CONFIRMED)
+        request = await desk.tx.requests.save(request.confirm(desk.now))
         await appointments.schedule(desk, request)
         weekly = request.series_id is not None
         if request.series_id is not None:
@@ -285,23 +157,17 @@ async def answer_offer(desk: Desk, provider: Provider, offer: Offer, accept: boo
             # One answer for the series (§8.2): say that it covers the weeks after too.
             return tr(lang, "{what}, and every week after", what=text) if weekly else text
 
-        await desk.send(
+        await desk.tell(
             provider,
-            tr(
-                plang,
-                "Thank you! Booking confirmed: {what}, for {member}.",
-                what=what(plang),
-                member=member.name,
-            ),
+            "Thank you! Booking confirmed: {what}, for {member}.",
+            what=what,
+            member=member.name,
         )
-        await desk.send(
+        await desk.tell(
             member,
-            tr(
-                mlang,
-                "Good news: {provider} confirmed your booking: {what}.",
-                provider=provider.name,
-                what=what(mlang),
-            ),
+            "Good news: {provider} confirmed your booking: {what}.",
+            provider=provider.name,
+            what=what,
         )
         return
     await desk.tell(provider, "Noted, thank you. The request is withdrawn.")
@@ -312,7 +178,7 @@ async def _confirm_rest_of_series(desk: Desk, series_id: int, provider_id: str) 
     """One answer for the whole series (§8.2): every occurrence waiting for it is confirmed."""
     for other in await desk.tx.series.occurrences(series_id):
         if other.status is Status.PENDING and other.provider_id == provider_id:
-            other = await desk.tx.requests.update(other.id, desk.now, status=Status.CONFIRMED)
+            other = await desk.tx.requests.save(other.confirm(desk.now))
             await appointments.schedule(desk, other)
     await desk.tx.series.set_status(series_id, "active")
 
@@ -329,9 +195,7 @@ async def _rest_of_series_to_staff(
             and other.status is Status.PENDING
             and other.provider_id == provider.id
         ):
-            other = await desk.tx.requests.update(
-                other.id, desk.now, status=Status.ESCALATED, provider_id=None
-            )
+            other = await desk.tx.requests.save(other.escalate(desk.now))
             await escalate(desk, other, reason, provider.id)
 
 
@@ -341,9 +205,7 @@ async def provider_unavailable(
     """A provider declined or let the deadline pass: the member is reassured, staff take over."""
     if request.series_id is not None and request.status is Status.PENDING:
         await _rest_of_series_to_staff(desk, request.series_id, provider, reason, request.id)
-    request = await desk.tx.requests.update(
-        request.id, desk.now, status=Status.ESCALATED, provider_id=None
-    )
+    request = await desk.tx.requests.save(request.escalate(desk.now))
     member = await desk.tx.roster.person(request.member_id)
     await desk.tell(
         member,
@@ -353,162 +215,6 @@ async def provider_unavailable(
         what=described(desk, request),
     )
     await escalate(desk, request, reason, provider.id)
-
-
-REASONS = {
-    "declined": N_("{provider} declined."),
-    "no_answer": N_("{provider} did not answer in time."),
-    "no_provider": N_("No provider was available."),
-    "provider_cancelled": N_("{provider} cancelled the session."),
-    "change_unavailable": N_("{provider} cannot take the changed booking."),
-    "sms_failed": N_("Our SMS to {provider} could not be delivered."),
-    "series_clash": N_(
-        "{provider} cannot take this session of a weekly series (day off or another booking)."
-    ),
-}
-
-
-async def escalate(desk: Desk, request: Request, reason: str, about: str | None) -> Escalation:
-    """Give staff a request with the ranked providers still free and 'close as unfilled'."""
-    escalation = await desk.tx.escalations.add(request.id, reason, about, desk.now)
-    about_name = (await desk.tx.roster.person(about)).name if about else ""
-    member = await desk.tx.roster.person(request.member_id)
-
-    def head(lang: str) -> str:
-        return tr(
-            lang,
-            "Escalation #{id}: request from {member} ({what}). {why}",
-            id=escalation.id,
-            member=member.name,
-            what=describe(desk, request, lang),
-            why=tr(lang, REASONS[reason], provider=about_name),
-        )
-
-    await desk.tell_staff(await _with_actions(desk, escalation, request, head))
-    # Never left to rot (§1.10): a reminder before the start, and closed at the start.
-    timers: list[tuple[str, datetime, int | None, int | None]] = [
-        (UNFILLED_AT_START, max(request.start, desk.now), request.id, escalation.id)
-    ]
-    remind_at = request.start - desk.agency.policy.escalation_reminder
-    if remind_at > desk.now:
-        timers.append((ESCALATION_REMINDER, remind_at, request.id, escalation.id))
-    await desk.tx.timers.add_many(timers)
-    return escalation
-
-
-async def _with_actions(
-    desk: Desk, escalation: Escalation, request: Request, head: Callable[[str], str]
-) -> Compose:
-    """A staff notice about an escalation: its head, the providers still free, the actions."""
-    asked = await desk.tx.offers.providers_asked(request.id)
-    candidates = await available_providers(
-        desk, request.member_id, request.service_id, request.start, request.end, frozenset(asked)
-    )
-    partial = await partly_available(
-        desk, request.service_id, request.start, request.end, frozenset(asked)
-    )
-
-    def compose(lang: str, _: Person) -> tuple[str, list[Option]]:
-        text = head(lang)
-        if candidates:
-            text += "\n" + tr(lang, "Available providers, best first:")
-        else:
-            text += "\n" + tr(lang, "Nobody else is available for this window.")
-        options = [
-            (
-                tr(lang, "Offer to {provider}", provider=c.provider.name),
-                action("eo", escalation.id, c.provider.id),
-            )
-            for c in candidates
-        ]
-        # Staff may know that someone free for part of the window can stretch: offer them too.
-        options += [
-            (
-                tr(
-                    lang,
-                    "Offer to {provider} (free {spans} only)",
-                    provider=p.name,
-                    spans=spans_text(spans, lang),
-                ),
-                action("eo", escalation.id, p.id),
-            )
-            for p, spans in partial
-        ]
-        options.append((tr(lang, "Close as unfilled"), action("eu", escalation.id)))
-        return text, options
-
-    return compose
-
-
-async def remind_staff(desk: Desk, escalation: Escalation, request: Request) -> None:
-    """An escalation still open near the start: staff get it again, with its actions."""
-    member = await desk.tx.roster.person(request.member_id)
-
-    def head(lang: str) -> str:
-        return tr(
-            lang,
-            "Reminder: escalation #{id} is still open: request from {member} ({what}). "
-            "Without a provider by {time}, it will be closed as unfilled.",
-            id=escalation.id,
-            member=member.name,
-            what=describe(desk, request, lang),
-            time=fmt_time(desk.local(request.start), lang),
-        )
-
-    await desk.tell_staff(await _with_actions(desk, escalation, request, head))
-
-
-async def escalation_of_kind(
-    desk: Desk, staff: Person, escalation_id: int, *reasons: str
-) -> Escalation | None:
-    """An escalation if it is of a kind an action expects (a waiver, a change), else None."""
-    found = await desk.tx.escalations.get(escalation_id)
-    if found is None or found.reason not in reasons:
-        await desk.stale(staff)
-        return None
-    return found
-
-
-async def claim(desk: Desk, staff: Person, escalation_id: int, outcome: str) -> Escalation | None:
-    """Take an escalation for one staff member; others are told, a second press changes nothing."""
-    escalation = await desk.tx.escalations.get(escalation_id)
-    if escalation is None:
-        await desk.tell(staff, "This escalation no longer exists.")
-        return None
-    if not await desk.tx.escalations.claim(escalation_id, staff.id, outcome, desk.now):
-        if escalation.handled_by is None:
-            await desk.tell(
-                staff,
-                "Escalation #{id} is already closed: nobody had confirmed by the start.",
-                id=escalation_id,
-            )
-            return None
-        handler = await desk.tx.roster.person(escalation.handled_by)
-        await desk.tell(
-            staff,
-            "Escalation #{id} was already handled by {staff}.",
-            id=escalation_id,
-            staff=handler.name,
-        )
-        return None
-    return escalation
-
-
-async def tell_other_staff(
-    desk: Desk, acting: Person, escalation_id: int, outcome_msg: str, **params: object
-) -> None:
-    """Tell the staff member who acted on an escalation that it is done, and every other
-    staff member who acted, and how (the one who acts is not told of their own action)."""
-    done = phrase(outcome_msg, **params)
-    # Always the name, never "you": one copy of this may be what a whole staff group reads.
-    await desk.notify_staff(
-        Notice(
-            "Escalation #{id}: {staff} {done}",
-            {"id": escalation_id, "staff": acting.name, "done": done},
-        ),
-        but=acting,
-    )
-    await desk.tell(acting, "Escalation #{id}: you {done}", id=escalation_id, done=done)
 
 
 async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id: str) -> None:
@@ -538,9 +244,7 @@ async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id
         return
     if await claim(desk, staff, escalation_id, f"offered:{provider.id}") is None:
         return
-    request = await desk.tx.requests.update(
-        request.id, desk.now, status=Status.PENDING, provider_id=provider.id
-    )
+    request = await desk.tx.requests.save(request.offer(provider.id, desk.now))
     await ask_provider(desk, request, provider)
     await tell_other_staff(
         desk,
@@ -573,9 +277,7 @@ async def staff_close_unfilled(desk: Desk, staff: Person, escalation_id: int) ->
 
 async def _unfilled(desk: Desk, request: Request) -> None:
     """Close a request nobody took: the fee goes back to the balance, the member is told."""
-    request = await desk.tx.requests.update(
-        request.id, desk.now, status=Status.UNFILLED, provider_id=None
-    )
+    request = await desk.tx.requests.save(request.close_unfilled(desk.now))
     await appointments.drop(desk, request)
     member = await desk.tx.roster.person(request.member_id)
     if request.fee <= 0:
@@ -617,27 +319,20 @@ async def unfilled_at_start(desk: Desk, request: Request) -> None:
         if await desk.tx.escalations.close(e.id, "unfilled", desk.now)
     ]
     member = await desk.tx.roster.person(request.member_id)
-
-    def compose(lang: str, _: Person) -> str:
-        what = describe(desk, request, lang)
-        if closed:
-            return tr(
-                lang,
-                "Escalation #{id} closed as unfilled: nobody was confirmed for {member} "
-                "({what}) by the start. The member is told and the booking fee credited back.",
-                id=closed[-1],
-                member=member.name,
-                what=what,
-            )
-        return tr(
-            lang,
+    data = {"member": member.name, "what": described(desk, request)}
+    if closed:
+        notice = Notice(
+            "Escalation #{id} closed as unfilled: nobody was confirmed for {member} "
+            "({what}) by the start. The member is told and the booking fee credited back.",
+            {**data, "id": closed[-1]},
+        )
+    else:
+        notice = Notice(
             "Request from {member} ({what}) closed as unfilled: nobody confirmed by the "
             "start. The member is told and the booking fee credited back.",
-            member=member.name,
-            what=what,
+            data,
         )
-
-    await desk.tell_staff(compose)
+    await desk.notify_staff(notice)
     await _unfilled(desk, request)
 
 

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import partial
 
 from bot.domain.agency import Member, Person
-from bot.domain.booking import Request, Status, late_cancellation
+from bot.domain.booking import Request, Status
 from bot.i18n import tr
-from bot.services import appointments, disputes
+from bot.services import disputes
 from bot.services.billing import charge_text, settle, waiver_option
-from bot.services.booking import ANSWER_DEADLINE, describe, described, money, priced
-from bot.services.desk import Desk, Option
-from bot.services.notices import Notice
+from bot.services.booking import ANSWER_DEADLINE
+from bot.services.desk import Desk
+from bot.services.notices import Label, Lines, Localized, Notice, phrase
+from bot.services.wording import describe, described, money, priced
 
 CANCELLABLE = (Status.PENDING, Status.ESCALATED, Status.CONFIRMED, Status.IN_PROGRESS)
 
 
 def is_late(desk: Desk, request: Request) -> bool:
     """A confirmed appointment cancelled with less notice than the policy asks costs money."""
-    return request.status in (Status.CONFIRMED, Status.IN_PROGRESS) and late_cancellation(
-        request.start, desk.now, desk.agency.policy
-    )
+    return request.is_late_to_cancel(desk.now, desk.agency.policy)
 
 
 def quote(desk: Desk, request: Request, lang: str) -> str:
@@ -42,10 +40,9 @@ async def cancel(
     reason: str | None = None,
 ) -> None:
     """Cancel one or several requests now; provider(s) and staff told, the member once."""
-    lang = desk.lang(member)
-    lines: list[str] = []
-    options: list[Option] = []
-    hint = ""
+    lines: list[Notice | Localized] = []
+    options: list[tuple[Label, str]] = []
+    hint: Localized | None = None
     for request in requests:
         if request.status not in CANCELLABLE:
             continue
@@ -53,30 +50,33 @@ async def cancel(
             # The member did not say it themselves: they may contest it for a while (§2.4).
             await desk.tx.requests.mark(request.id, desk.now, "client_cancel_at", desk.now)
         request = await _cancel_one(desk, request, reported_by, reason)
-        cost = (
-            charge_text(desk, request, request.payout, lang)
-            if request.payout > 0
-            else tr(lang, "free")
-        )
-        lines.append(f"• {describe(desk, request, lang)}: {cost}")
+        lines.append(partial(_cancelled_line, desk, request))
         if reported_by is not None:
-            options.append(disputes.contest_option(request.id, lang))
-            hint = disputes.contest_hint(desk, request, lang)
+            options.append(disputes.contest_option(request.id))
+            hint = partial(disputes.contest_hint, desk, request)
         elif request.payout > 0:
-            options.append(waiver_option(request.id, lang))
-            hint = tr(lang, "In an emergency you can ask the agency to waive the charge.")
+            options.append(waiver_option(request.id))
+            hint = phrase("In an emergency you can ask the agency to waive the charge.")
     if not lines:
         await desk.tell(member, "There was nothing left to cancel.")
         return
     head = (
-        tr(lang, "Cancelled:")
+        Notice("Cancelled:")
         if reported_by is None
-        else tr(lang, "{provider} told us you cancelled:", provider=reported_by.name)
+        else Notice("{provider} told us you cancelled:", {"provider": reported_by.name})
     )
-    text = "\n".join([head, *lines])
-    if options:
-        text += "\n" + hint
-    await desk.send(member, text, options)
+    tail = [hint] if options and hint is not None else []
+    await desk.notify(member, Lines([head, *lines, *tail], options))
+
+
+def _cancelled_line(desk: Desk, request: Request, lang: str) -> str:
+    """'• Cleaning, Saturday 28 November, 09:00-11:00: free' (or what it costs)."""
+    cost = (
+        charge_text(desk, request, request.payout, lang)
+        if request.payout > 0
+        else tr(lang, "free")
+    )
+    return f"• {describe(desk, request, lang)}: {cost}"
 
 
 async def _cancel_one(
@@ -97,30 +97,16 @@ async def _cancel_one(
                 await desk.tx.escalations.claim(
                     escalation.id, request.member_id, "cancelled", desk.now
                 )
-    if is_late(desk, request):
-        request = await settle(desk, request, Status.CANCELLED, "late_cancel", request.price)
-    else:
-        request = await desk.tx.requests.update(
-            request.id, desk.now, status=Status.CANCELLED, charge=Decimal(0), payout=Decimal(0)
-        )
-        await appointments.drop(desk, request)
+    request = await settle(desk, request.cancel(desk.now, desk.agency.policy))
     if provider is not None and provider.id != (reported_by.id if reported_by else None):
-        plang = desk.lang(provider)
-        paid = (
-            (
-                " "
-                + tr(
-                    plang, "You will be paid {amount}.", amount=money(desk, request.payout, plang)
-                )
+        told: list[Notice | Localized] = [
+            Notice("Cancelled by the client: {what}.", {"what": described(desk, request)})
+        ]
+        if request.payout:
+            told.append(
+                Notice("You will be paid {amount}.", {"amount": priced(desk, request.payout)})
             )
-            if request.payout
-            else ""
-        )
-        await desk.send(
-            provider,
-            tr(plang, "Cancelled by the client: {what}.", what=describe(desk, request, plang))
-            + paid,
-        )
+        await desk.notify(provider, Lines(told, sep=" "))
     elif provider is not None and request.payout:
         await desk.tell(
             provider,

@@ -8,21 +8,15 @@ from functools import partial
 
 from bot.domain.agency import Member, Person, Provider
 from bot.domain.availability import covers
-from bot.domain.booking import HOLDING, ChangeRequest, Request, Status, session_price
+from bot.domain.booking import HOLDING, ChangeRequest, Move, Request, Status, session_price
 from bot.domain.errors import DoubleBooking
 from bot.i18n import LANGUAGES, N_, fmt_window, tr
 from bot.services import appointments
 from bot.services.actions import action
-from bot.services.booking import (
-    claim,
-    describe,
-    described,
-    escalate,
-    escalation_of_kind,
-    money,
-    tell_other_staff,
-)
-from bot.services.desk import Desk, Option
+from bot.services.desk import Desk
+from bot.services.escalations import claim, escalate, escalation_of_kind, tell_other_staff
+from bot.services.notices import Label, Lines, Localized, Notice
+from bot.services.wording import described, money
 
 
 def change_text(desk: Desk, change: ChangeRequest, lang: str) -> str:
@@ -142,23 +136,24 @@ async def submit(
 
     reviews = {lang: await review_lines(desk, request, change, lang) for lang in LANGUAGES}
 
-    def compose(slang: str, _: Person) -> tuple[str, list[Option]]:
-        text = tr(
-            slang,
+    parts: list[Notice | Localized] = [
+        Notice(
             "Change request #{id} from {member} for {what}: {change}.",
-            id=escalation.id,
-            member=member.name,
-            what=describe(desk, request, slang),
-            change=change_text(desk, change, slang),
+            {
+                "id": escalation.id,
+                "member": member.name,
+                "what": described(desk, request),
+                "change": partial(change_text, desk, change),
+            },
         )
-        if reviews[slang]:
-            text += "\n" + reviews[slang]
-        return text, [
-            (tr(slang, "Approve the change"), action("ca", escalation.id)),
-            (tr(slang, "Deny the change"), action("cd", escalation.id)),
-        ]
-
-    await desk.tell_staff(compose)
+    ]
+    if any(reviews.values()):  # what the change costs or breaks, written per language above
+        parts.append(lambda lang: reviews[lang])
+    options: list[tuple[Label, str]] = [
+        (N_("Approve the change"), action("ca", escalation.id)),
+        (N_("Deny the change"), action("cd", escalation.id)),
+    ]
+    await desk.notify_staff(Lines(parts, options))
     if request.provider_id:
         provider = await desk.tx.roster.person(request.provider_id)
         await desk.tell(
@@ -231,22 +226,22 @@ async def apply(desk: Desk, change: ChangeRequest) -> None:
         if moved is None:
             return
         request = moved
-    lang = desk.lang(member)
-    done = tr(lang, "Your change is done: {what}.", what=describe(desk, request, lang))
-    if priced := price_line(desk, before, request.price, lang):
-        done += "\n" + priced
-    await desk.send(member, done)
+    done: list[Notice | Localized] = [
+        Notice("Your change is done: {what}.", {"what": described(desk, request)})
+    ]
+    if price_line(desk, before, request.price, desk.lang(member)):
+        done.append(partial(price_line, desk, before, request.price))
+    await desk.notify(member, Lines(done))
     if provider is not None:
-        plang = desk.lang(provider)
-        text = tr(
-            plang,
-            "Change for {member}: {what}.",
-            member=member.name,
-            what=describe(desk, request, plang),
-        )
+        told: list[Notice | Localized] = [
+            Notice(
+                "Change for {member}: {what}.",
+                {"member": member.name, "what": described(desk, request)},
+            )
+        ]
         if change.kind == "notes":
-            text += "\n" + tr(plang, "Notes: {notes}", notes=change.notes or "")
-        await desk.send(provider, text)
+            told.append(Notice("Notes: {notes}", {"notes": change.notes or ""}))
+        await desk.notify(provider, Lines(told))
 
 
 async def move(
@@ -268,9 +263,7 @@ async def move(
         request = await desk.tx.requests.move(request.id, start, end, desk.now)
     except DoubleBooking:
         # The new time stands; the provider does not follow it, so staff find someone.
-        await desk.tx.requests.update(
-            request.id, desk.now, provider_id=None, status=Status.ESCALATED
-        )
+        request = await _let_go(desk, request)
         request = await desk.tx.requests.move(request.id, start, end, desk.now)
         if isinstance(provider, Provider):
             await _release(desk, request, provider)
@@ -282,9 +275,7 @@ async def move(
 
 async def _release(desk: Desk, request: Request, provider: Provider) -> None:
     """The provider cannot do the changed booking: they are freed and staff take over."""
-    request = await desk.tx.requests.update(
-        request.id, desk.now, provider_id=None, status=Status.ESCALATED
-    )
+    request = await _let_go(desk, request)
     await appointments.drop(desk, request)
     await desk.tell(
         provider,
@@ -301,3 +292,10 @@ async def _release(desk: Desk, request: Request, provider: Provider) -> None:
         what=described(desk, request),
     )
     await escalate(desk, request, "change_unavailable", provider.id)
+
+
+async def _let_go(desk: Desk, request: Request) -> Request:
+    """Free the request's provider, if it still has one: it goes to staff."""
+    if not request.can(Move.ESCALATE):
+        return request  # already with staff
+    return await desk.tx.requests.save(request.escalate(desk.now))

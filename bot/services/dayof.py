@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from functools import partial
 
 import phonenumbers
@@ -13,14 +12,15 @@ from bot.domain.agency import Member, Person, Provider
 from bot.domain.availability import covers
 from bot.domain.booking import Request, Status, billed_price, noshow_fee
 from bot.domain.errors import DoubleBooking
-from bot.i18n import N_, fmt_day, fmt_day_time, fmt_time, fmt_window, tr
+from bot.i18n import N_, fmt_day, fmt_day_time, fmt_window
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.billing import charge_text, settle
-from bot.services.booking import described, escalate, priced
 from bot.services.desk import Desk
-from bot.services.notices import Label, Notice, clock
+from bot.services.escalations import escalate
+from bot.services.notices import Label, Lines, Localized, Notice, clock
 from bot.services.ports import Timer
+from bot.services.wording import described, priced
 
 log = logging.getLogger(__name__)
 UNDER_WAY = (Status.CONFIRMED, Status.IN_PROGRESS)
@@ -161,10 +161,7 @@ async def _declare_reminder(desk: Desk, request: Request) -> None:
 
 async def _expire(desk: Desk, request: Request) -> None:
     """No declaration in time: billing is cancelled and staff are told (§2.5)."""
-    request = await desk.tx.requests.update(
-        request.id, desk.now, status=Status.EXPIRED, charge=Decimal(0), payout=Decimal(0)
-    )
-    await appointments.drop(desk, request)
+    request = await settle(desk, request.expire(desk.now))
     member, provider = await _people(desk, request)
     what = described(desk, request)
     await desk.tell(
@@ -193,7 +190,7 @@ async def arrived(desk: Desk, provider: Provider, request: Request) -> None:
         return
     await desk.tx.requests.mark(request.id, desk.now, "arrived_at", desk.now)
     await desk.tx.timers.cancel(request.id, [appointments.NOSHOW])
-    request = await desk.tx.requests.update(request.id, desk.now, status=Status.IN_PROGRESS)
+    request = await desk.tx.requests.save(request.begin(desk.now))
     member, _ = await _people(desk, request)
     await desk.tell(
         provider, "Arrival noted at {time}. Have a good session!", time=clock(desk.local(desk.now))
@@ -212,16 +209,15 @@ async def late(desk: Desk, provider: Provider, request: Request, minutes: int | 
     # Remembered: the session begins (numbers shared) with the arrival, and is billed from it.
     await desk.tx.requests.mark(request.id, desk.now, "expected_at", arrival)
     member, _ = await _people(desk, request)
-    mlang = desk.lang(member)
-    text = tr(
-        mlang,
-        "{provider} is running late and will arrive at about {time}.",
-        provider=provider.name,
-        time=fmt_time(arrival, mlang),
-    )
+    told: list[Notice | Localized] = [
+        Notice(
+            "{provider} is running late and will arrive at about {time}.",
+            {"provider": provider.name, "time": clock(arrival)},
+        )
+    ]
     if not request.paid_by_credit:
-        text += " " + tr(mlang, "You only pay from their arrival.")
-    await desk.send(member, text)
+        told.append(Notice("You only pay from their arrival."))
+    await desk.notify(member, Lines(told, sep=" "))
     await desk.tell(
         provider,
         "Noted: {member} knows you will arrive at about {time}.",
@@ -361,7 +357,7 @@ async def _noshow(desk: Desk, request: Request) -> None:
     if request.absent_at is None or request.arrived_at is not None:
         return
     fee = noshow_fee(request.price, desk.agency.policy.noshow_fee_cap)
-    request = await settle(desk, request, Status.NO_SHOW, "noshow_fee", fee)
+    request = await settle(desk, request.mark_no_show(fee, desk.now))
     member, provider = await _people(desk, request)
     await desk.tell(
         provider,
@@ -388,7 +384,7 @@ async def done(desk: Desk, provider: Provider, request: Request) -> None:
         )
         return
     amount = billed_price(request)
-    request = await settle(desk, request, Status.COMPLETED, "session", amount)
+    request = await settle(desk, request.complete(amount, desk.now))
     member, _ = await _people(desk, request)
     what = described(desk, request)
     await desk.tell(
@@ -432,9 +428,7 @@ async def provider_cancels(desk: Desk, provider: Provider, request: Request) -> 
     """The provider cancels: the member is warned, staff look for a replacement (§1.6-1.7)."""
     await desk.tx.offers.record_cancel(request.id, provider.id, desk.now)
     await appointments.drop(desk, request)
-    request = await desk.tx.requests.update(
-        request.id, desk.now, status=Status.ESCALATED, provider_id=None
-    )
+    request = await desk.tx.requests.save(request.escalate(desk.now))
     member = await desk.tx.roster.person(request.member_id)
     await desk.tell(
         member,

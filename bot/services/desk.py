@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,9 +17,6 @@ from bot.services.console_links import ConsoleLinks
 from bot.services.notices import Label, Lines, Notice, render
 from bot.services.notices import Option as Option
 from bot.services.ports import Clock, Store, UnitOfWork
-
-# Builds one staff notification for a language and a staff member: text, or text and options.
-Compose = Callable[[str, Staff], str | tuple[str, Sequence[Option]]]
 
 
 @dataclass
@@ -136,17 +133,6 @@ class Desk:
         """Every staff member."""
         return [p for p in await self.tx.roster.people("staff") if isinstance(p, Staff)]
 
-    async def tell_staff(self, compose: Compose) -> None:
-        """One notification to every staff member, each in their language.
-
-        The rows share a broadcast key, so that a staff group receives the notification once.
-        """
-        key = uuid.uuid4().hex[:16]
-        for member in await self.staff():
-            composed = compose(self.lang(member), member)
-            text, options = (composed, ()) if isinstance(composed, str) else composed
-            await self.send(member, text, options, broadcast=key)
-
 
 @dataclass
 class AgencyCache:
@@ -166,16 +152,26 @@ async def open_desk(
 ) -> AsyncIterator[Desk]:
     """Begin a unit of work and load what every step needs (from the cache while current)."""
     async with store.transaction() as tx:
-        if cache is None:
-            agency, services = (
-                await tx.roster.agency(),
-                {s.id: s for s in await tx.roster.services()},
-            )
-        else:
-            version = await tx.roster.agency_version()
-            if version != cache.version or cache.agency is None:
-                cache.agency = await tx.roster.agency()
-                cache.services = {s.id: s for s in await tx.roster.services()}
-                cache.version = version
-            agency, services = cache.agency, cache.services
-        yield Desk(tx, clock.now(), agency, services, console=console)
+        yield await desk_in(tx, clock, cache, console)
+
+
+async def desk_in(
+    tx: UnitOfWork,
+    clock: Clock,
+    cache: AgencyCache | None = None,
+    console: ConsoleLinks | None = None,
+) -> Desk:
+    """A desk over a unit of work already begun (one that first checked it has work)."""
+    if cache is None:
+        agency, services = (
+            await tx.roster.agency(),
+            {s.id: s for s in await tx.roster.services()},
+        )
+    else:
+        version = await tx.roster.agency_version()
+        if version != cache.version or cache.agency is None:
+            cache.agency = await tx.roster.agency()
+            cache.services = {s.id: s for s in await tx.roster.services()}
+            cache.version = version
+        agency, services = cache.agency, cache.services
+    return Desk(tx, clock.now(), agency, services, console=console)

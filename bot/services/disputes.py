@@ -9,16 +9,16 @@ from bot.domain.booking import Request, Status
 from bot.i18n import N_, fmt_time, tr
 from bot.services.actions import action
 from bot.services.billing import charge_text
-from bot.services.booking import described
-from bot.services.desk import Desk, Option
+from bot.services.desk import Desk
 from bot.services.notices import Label, Lines, Localized, Notice, clock
+from bot.services.wording import described
 
 DISPUTE = "dispute"  # the escalation reason; staff waive or keep the charge as for a waiver
 
 
-def contest_option(request_id: int, lang: str) -> Option:
+def contest_option(request_id: int) -> tuple[Label, str]:
     """The option offered with a reported cancellation."""
-    return (tr(lang, "Contest"), action("ct", request_id))
+    return (N_("Contest"), action("ct", request_id))
 
 
 def contest_hint(desk: Desk, request: Request, lang: str) -> str:

@@ -22,13 +22,10 @@ from bot.domain.errors import DoubleBooking, SeriesDayTaken
 from bot.i18n import N_, fmt_day, fmt_day_time, tr
 from bot.services import appointments
 from bot.services.actions import action
-from bot.services.booking import (
-    ANSWER_DEADLINE,
-    SHOWN,
-    charge_fee,
-    escalate,
-)
+from bot.services.booking import ANSWER_DEADLINE, charge_fee
 from bot.services.desk import Desk
+from bot.services.escalations import escalate
+from bot.services.matching import SHOWN
 from bot.services.notices import Label
 
 SERIES_ROLL = "series_roll"

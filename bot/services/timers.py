@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.domain.booking import Status
-from bot.services import appointments, billing, booking, dayof, hiatus, series
+from bot.services import appointments, billing, booking, dayof, escalations, hiatus, series
 from bot.services.desk import Desk
 from bot.services.ports import Timer
 
@@ -31,7 +31,7 @@ async def _escalation_reminder(desk: Desk, timer: Timer) -> None:
     if due > max(desk.now, timer.due_at):  # the request was moved later: remind then
         await desk.tx.timers.add(timer.kind, due, request.id, escalation.id)
         return
-    await booking.remind_staff(desk, escalation, request)
+    await escalations.remind_staff(desk, escalation, request)
 
 
 async def _unfilled_at_start(desk: Desk, timer: Timer) -> None:
@@ -68,8 +68,8 @@ EFFECTS: dict[str, Effect] = {
     hiatus.CREDIT_NOTICE: _credit_notice,
     billing.WEEKLY_CREDITS: _weekly_credits,
     booking.ANSWER_DEADLINE: _answer_deadline,
-    booking.ESCALATION_REMINDER: _escalation_reminder,
-    booking.UNFILLED_AT_START: _unfilled_at_start,
+    escalations.ESCALATION_REMINDER: _escalation_reminder,
+    escalations.UNFILLED_AT_START: _unfilled_at_start,
     **dict.fromkeys(appointments.APPOINTMENT_TIMERS, dayof.on_timer),
 }
 

@@ -14,8 +14,11 @@ class Conversations(Repository, ports.Conversations):
     """The conversations table (a flow's state as JSON)."""
 
     async def get(self, person_id: str) -> tuple[str, dict[str, Any]] | None:
+        # Read to be written back: on PostgreSQL the row stays locked until the commit, so a
+        # timer's step and a message's step for one person do not overwrite each other.
+        lock = " FOR UPDATE" if self.sql.dialect == "postgresql" else ""
         row = await self.sql.one(
-            "SELECT flow, state_json FROM conversations WHERE person_id = ?", (person_id,)
+            f"SELECT flow, state_json FROM conversations WHERE person_id = ?{lock}", (person_id,)
         )
         return None if row is None else (row["flow"], json.loads(row["state_json"]))
 

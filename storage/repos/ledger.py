@@ -45,6 +45,10 @@ class Ledger(Repository, ports.Ledger):
         )
 
     async def balance(self, member_id: str) -> tuple[Decimal, int]:
+        # A balance is read to decide a charge: on PostgreSQL the member's row is locked first
+        # (until the commit), so two workers never both spend the same credit.
+        if self.sql.dialect == "postgresql":
+            await self.sql.one("SELECT 1 AS one FROM people WHERE id = ? FOR UPDATE", (member_id,))
         row = await self.sql.one(
             "SELECT COALESCE(SUM(balance_minor), 0) AS b, "
             "COALESCE(SUM(credits), 0) AS c FROM ledger WHERE member_id = ?",

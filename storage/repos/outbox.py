@@ -9,14 +9,50 @@ from datetime import UTC, datetime
 from bot.services import ports
 from bot.services.ports import OutboxMessage
 from storage.repos import rows
-from storage.repos.sql import Repository, marks
+from storage.repos.sql import Executor, Repository, marks
+from storage.repos.timers import Writes
 
 # A lease that ended long ago: a released row is free to take at once.
 _EXPIRED = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+# What may be leased: queued, not leased (or its lease expired), due, and the oldest queued row
+# of its recipient (one at a time per recipient keeps their order).
+_CLAIMABLE = (
+    "SELECT o.id FROM outbox o WHERE o.channel = ? AND o.state = 'queued' "
+    "AND (o.in_flight = 0 OR o.lease_until <= ?) "
+    "AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?) "
+    "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel AND "
+    "e.address = o.address AND e.state = 'queued' AND e.id < o.id) "
+    "ORDER BY o.id LIMIT ?"
+)
+_LEASE = (
+    "UPDATE outbox SET unsure_since = CASE WHEN in_flight = 1 THEN "
+    "COALESCE(unsure_since, attempted_at, created_at) ELSE unsure_since END, "
+    "in_flight = 1, attempts = attempts + 1, lease_owner = ?, lease_until = ?, "
+    "attempted_at = ? WHERE id IN "
+)
+# One statement on both engines. On PostgreSQL, rows another worker is leasing at this very
+# moment are skipped (SKIP LOCKED), and the lease conditions are checked again on the row as
+# it is once locked: a worker never takes a row another live worker holds. The pick is a
+# MATERIALIZED CTE: as an IN (subquery) the planner may run the LIMIT more than once, and
+# lease more rows than asked.
+_CLAIM = {
+    "sqlite": f"{_LEASE}({_CLAIMABLE}) RETURNING *",
+    "postgresql": (
+        f"WITH picked AS MATERIALIZED ({_CLAIMABLE} FOR UPDATE SKIP LOCKED) "
+        f"{_LEASE}(SELECT id FROM picked) AND state = 'queued' "
+        "AND (in_flight = 0 OR lease_until <= ?) RETURNING *"
+    ),
+}
+
+
 class Outbox(Repository, ports.Outbox):
-    """The outbox and telegram_messages tables."""
+    """The outbox and telegram_messages tables; counts its queued rows in `writes` (NOTIFY)."""
+
+    def __init__(self, sql: Executor, writes: Writes) -> None:
+        super().__init__(sql)
+        self._writes = writes
 
     async def enqueue(
         self,
@@ -29,6 +65,7 @@ class Outbox(Repository, ports.Outbox):
         options: Sequence[tuple[str, str]] = (),
         broadcast: str | None = None,
     ) -> int:
+        self._writes.outbox += 1
         return await self.sql.insert(
             "INSERT INTO outbox (created_at, person_id, channel, address, text, options_json, "
             "broadcast, state) VALUES (?, ?, ?, ?, ?, ?, ?, CASE WHEN ? = 'sms' AND EXISTS "
@@ -65,30 +102,26 @@ class Outbox(Repository, ports.Outbox):
             (person_id,),
         )
 
+    async def last_with_options_to(self, person_id: str) -> OutboxMessage | None:
+        return await self.one_as(
+            rows.outbox,
+            "SELECT * FROM outbox WHERE person_id = ? AND options_json IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1",
+            (person_id,),
+        )
+
     async def claim(
         self, channel: str, now: datetime, limit: int, *, owner: str, until: datetime
     ) -> list[OutboxMessage]:
-        found = await self.sql.all(
-            "SELECT o.id FROM outbox o WHERE o.channel = ? AND o.state = 'queued' "
-            "AND (o.in_flight = 0 OR o.lease_until <= ?) "
-            "AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?) "
-            "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel AND "
-            "e.address = o.address AND e.state = 'queued' AND e.id < o.id) "
-            "ORDER BY o.id LIMIT ?",
-            (channel, now, now, limit),
-        )
-        if not found:
-            return []
-        ids = [r["id"] for r in found]
         # An expired lease: its holder died (or lost the database) somewhere between claim and
         # settle, so whether that attempt went out is unknown.
-        taken = await self.sql.all(
-            "UPDATE outbox SET unsure_since = CASE WHEN in_flight = 1 THEN "
-            "COALESCE(unsure_since, attempted_at, created_at) ELSE unsure_since END, "
-            "in_flight = 1, attempts = attempts + 1, lease_owner = ?, lease_until = ?, "
-            f"attempted_at = ? WHERE id IN ({marks(len(ids))}) RETURNING *",
-            (owner, until, now, *ids),
-        )
+        lease = (owner, until, now)
+        pick = (channel, now, now, limit)
+        if self.sql.dialect == "postgresql":
+            args: tuple[object, ...] = (*pick, *lease, now)
+        else:
+            args = (*lease, *pick)
+        taken = await self.sql.all(_CLAIM[self.sql.dialect], args)
         return sorted((rows.outbox(r) for r in taken), key=lambda m: m.id)
 
     async def renew_leases(self, owner: str, until: datetime) -> int:

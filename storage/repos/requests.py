@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from types import EllipsisType
 from typing import Any
 
-from bot.domain.booking import Request, Status
-from bot.domain.errors import DoubleBooking, NotFound, SeriesDayTaken
+from bot.domain.booking import Request, Status, Transition
+from bot.domain.errors import DoubleBooking, NotFound, RequestChanged, SeriesDayTaken
 from bot.domain.money import to_minor
 from bot.services import ports
 from storage.repos import rows
@@ -17,6 +16,13 @@ from storage.repos.sql import Conflict, Repository, is_double_booking, marks
 
 # The day-of-care moments a request records (migrations 002 and 009).
 MARKS = frozenset({"arrived_at", "absent_at", "phones_at", "expected_at", "client_cancel_at"})
+# A request is read to be changed (a status transition, a move, billing): on PostgreSQL the read
+# locks its row until the unit of work commits, so two workers' transitions of one request run
+# one after the other, the second seeing the first's outcome (READ COMMITTED re-reads it).
+_GET = {
+    "sqlite": "SELECT * FROM requests WHERE id = ?",
+    "postgresql": "SELECT * FROM requests WHERE id = ? FOR UPDATE",
+}
 
 
 class Requests(Repository, ports.Requests):
@@ -38,11 +44,13 @@ class Requests(Repository, ports.Requests):
         series_id: int | None = None,
         series_day: date | None = None,
     ) -> Request:
+        # The member's counter, bumped under their row's lock: two workers adding requests for
+        # one member at once get two numbers (MAX(member_seq) + 1 would give both the same).
         row = await self.sql.one(
-            "SELECT COALESCE(MAX(member_seq), 0) + 1 AS n FROM requests WHERE member_id = ?",
+            "UPDATE people SET request_seq = request_seq + 1 WHERE id = ? RETURNING request_seq",
             (member_id,),
         )
-        seq = int(row["n"]) if row else 1
+        seq = int(row["request_seq"]) if row else 1
         try:
             rid = await self.sql.insert(
                 "INSERT INTO requests (member_id, member_seq, service_id, start_at, end_at, "
@@ -76,7 +84,7 @@ class Requests(Repository, ports.Requests):
         return await self.get(rid)
 
     async def get(self, request_id: int) -> Request:
-        row = await self.sql.one("SELECT * FROM requests WHERE id = ?", (request_id,))
+        row = await self.sql.one(_GET[self.sql.dialect], (request_id,))
         if row is None:
             raise NotFound(f"request {request_id}")
         return rows.request(row)
@@ -103,38 +111,35 @@ class Requests(Repository, ports.Requests):
             (person_id, *wanted),
         )
 
-    async def update(
-        self,
-        request_id: int,
-        at: datetime,
-        *,
-        status: Status | None = None,
-        provider_id: str | EllipsisType | None = ...,
-        charge: Decimal | None = None,
-        payout: Decimal | None = None,
-    ) -> Request:
-        sets: list[str] = ["updated_at = ?"]
-        args: list[Any] = [at]
-        if status is not None:
-            sets.append("status = ?")
-            args.append(status.value)
-        if provider_id is not ...:
-            sets.append("provider_id = ?")
-            args.append(provider_id)
-        if charge is not None:
-            sets.append("charge_minor = ?")
-            args.append(to_minor(charge))
-        if payout is not None:
-            sets.append("payout_minor = ?")
-            args.append(to_minor(payout))
+    async def save(self, transition: Transition) -> Request:
+        before, after = transition.before, transition.after
         try:
-            await self.sql.run(
-                f"UPDATE requests SET {', '.join(sets)} WHERE id = ?", (*args, request_id)
+            changed = await self.sql.run(
+                "UPDATE requests SET status = ?, provider_id = ?, charge_minor = ?, "
+                "payout_minor = ?, updated_at = ? WHERE id = ? AND status = ?",
+                (
+                    after.status.value,
+                    after.provider_id,
+                    to_minor(after.charge),
+                    to_minor(after.payout),
+                    transition.at,
+                    before.id,
+                    before.status.value,
+                ),
             )
         except Conflict as exc:
             if is_double_booking(exc):
-                raise DoubleBooking(str(provider_id)) from exc
+                raise DoubleBooking(str(after.provider_id)) from exc
             raise
+        if not changed:
+            raise RequestChanged(before.id)
+        return await self.get(before.id)
+
+    async def waive(self, request_id: int, at: datetime) -> Request:
+        await self.sql.run(
+            "UPDATE requests SET charge_minor = 0, payout_minor = 0, updated_at = ? WHERE id = ?",
+            (at, request_id),
+        )
         return await self.get(request_id)
 
     async def mark(self, request_id: int, at: datetime, mark: str, value: datetime | None) -> None:

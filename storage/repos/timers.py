@@ -14,9 +14,28 @@ from storage.repos.sql import Executor, Repository, marks
 
 @dataclass
 class Writes:
-    """What units of work have written, for the process's wake-ups (bumped, never reset)."""
+    """What units of work have written, for the process's wake-ups and the other workers'
+    (bumped, never reset): timers added, outbox rows queued, inbound deliveries accepted."""
 
     timers: int = 0
+    outbox: int = 0
+    inbound: int = 0
+
+    def kinds(self) -> list[str]:
+        """Which kinds of work were added (the names NOTIFY carries)."""
+        return [k for k in ("timers", "outbox", "inbound") if getattr(self, k)]
+
+    def add(self, other: Writes) -> None:
+        """Count another unit of work's writes in."""
+        self.timers += other.timers
+        self.outbox += other.outbox
+        self.inbound += other.inbound
+
+
+_DUE_SQL = (
+    "SELECT * FROM timers WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?"
+)
+_DUE = {"sqlite": _DUE_SQL, "postgresql": _DUE_SQL + " FOR UPDATE SKIP LOCKED"}
 
 
 class Timers(Repository, ports.Timers):
@@ -45,11 +64,10 @@ class Timers(Repository, ports.Timers):
         )
 
     async def due(self, until: datetime, limit: int) -> list[Timer]:
-        found = await self.sql.all(
-            "SELECT * FROM timers WHERE state = 'pending' AND due_at <= ? "
-            "ORDER BY due_at, id LIMIT ?",
-            (until, limit),
-        )
+        # On PostgreSQL they are locked until this unit of work's commit, and those another
+        # worker is firing are skipped: that worker's lease is its row locks, dropped with its
+        # connection if it dies (the timers come back, still pending).
+        found = await self.sql.all(_DUE[self.sql.dialect], (until, limit))
         return [
             Timer(r["id"], r["kind"], r["request_id"], r["ref_id"], from_ts(r["due_at"]))
             for r in found

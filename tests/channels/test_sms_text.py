@@ -332,7 +332,7 @@ def test_a_long_bio_in_an_option_ends_at_a_word() -> None:
 
     bio = "Auxiliaire de puériculture diplômée, dix ans en crèche puis à domicile"
     provider = Provider(id="z", name="Zoé Lambert", channel="sms", rating=4.5, bio={"fr": bio})
-    label = _short_profile(provider, "fr", known=False)
+    label = _short_profile(provider, False, "fr")
     assert label.endswith("dix ans en…")
     shown = label.split(" · ")[-1].removesuffix("…")
     assert bio.startswith(shown) and bio[len(shown)] == " "

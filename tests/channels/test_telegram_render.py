@@ -32,6 +32,7 @@ from bot.root import open_carebot
 from bot.services.actions import Action, unpack
 from bot.services.desk import open_desk
 from bot.services.linking import ASK_CONTACT, CLOSE_KEYBOARD, e164, link_contact
+from bot.services.notices import Label, Lines, as_shown
 from bot.services.ports import OutboxMessage
 from bot.settings import ConfigError, Settings
 from tests.conftest import TRANSCRIPTS
@@ -257,7 +258,8 @@ async def test_the_transport_sends_to_the_group_once_and_turns_429_into_a_retry(
 ) -> None:
     transport = TelegramTransport(api, bot, GROUP)
     async with open_desk(bot.db, bot.clock) as desk:
-        await desk.tell_staff(lambda lang, _: (f"escalation in {lang}", [("Go", "eu:1")]))
+        go: list[tuple[Label, str]] = [(as_shown("Go"), "eu:1")]
+        await desk.notify_staff(Lines([lambda lang: f"escalation in {lang}"], go))
         await desk.send(await desk.tx.roster.person("alice"), "a <b> & c", [("Help", "mn:help")])
     staff_rows = [m for m in await bot.outbox_after(0) if m.broadcast]
     results = [await transport.send(m, "k") for m in staff_rows]

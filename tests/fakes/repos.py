@@ -16,7 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from bot.domain.agency import AgencyFile, Member, Person
-from bot.domain.errors import NotFound
+from bot.domain.booking import Request, Transition
+from bot.domain.errors import NotFound, RequestChanged
 from bot.services.ports import LedgerLine, OutboxMessage, Timer
 
 
@@ -205,6 +206,46 @@ class FakeOutbox:
         return [replace(m) for m in self.messages if m.broadcast == key]
 
 
+class FakeRequests:
+    """Requests in memory (storage/repos/requests.py), for the status changes: a transition is
+    stored only if the request still stands where it started, as the real guard does."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, Request] = {}
+
+    def put(self, request: Request) -> Request:
+        """Place a request as it stands (a test's setup; ids are the test's)."""
+        self.rows[request.id] = request
+        return request
+
+    async def get(self, request_id: int) -> Request:
+        """A request by id; NotFound as storage raises it."""
+        if request_id not in self.rows:
+            raise NotFound(f"request {request_id}")
+        return self.rows[request_id]
+
+    async def save(self, transition: Transition) -> Request:
+        """Store a status change; RequestChanged if the request moved since `before`."""
+        now = await self.get(transition.before.id)
+        if now.status is not transition.before.status:
+            raise RequestChanged(now.id)
+        after = transition.after
+        self.rows[now.id] = replace(
+            now,
+            status=after.status,
+            provider_id=after.provider_id,
+            charge=after.charge,
+            payout=after.payout,
+        )
+        return self.rows[now.id]
+
+    async def waive(self, request_id: int, at: datetime) -> Request:
+        """Cancel a settled request's charge and payout."""
+        request = await self.get(request_id)
+        self.rows[request_id] = replace(request, charge=Decimal(0), payout=Decimal(0))
+        return self.rows[request_id]
+
+
 class _Unwired:
     """A concern this fake unit of work does not provide: touching it is a test mistake."""
 
@@ -223,6 +264,7 @@ class FakeUnitOfWork:
     roster: FakeRoster = field(init=False)
     ledger: FakeLedger = field(default_factory=FakeLedger)
     timers: FakeTimers = field(default_factory=FakeTimers)
+    requests: FakeRequests = field(default_factory=FakeRequests)
     outbox: FakeOutbox = field(init=False)
 
     def __post_init__(self) -> None:
@@ -230,5 +272,5 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox(self.roster)
 
     def __getattr__(self, name: str) -> Any:
-        # Only reached for concerns not declared above (requests, offers, inbox...).
+        # Only reached for concerns not declared above (offers, inbox...).
         return _Unwired(name)

@@ -301,9 +301,20 @@ class LiveRun:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
 
+    def freeze(self) -> None:
+        """SIGSTOP: the process hangs where it is, its connections open (a stalled VM)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT: a frozen process goes on from where it stopped."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         """Stop gracefully (SIGTERM), or kill after 10 s."""
         if self.process is not None and self.process.poll() is None:
+            self.thaw()  # a frozen process would not see the SIGTERM
             stop(self.process)
 
     def alive(self) -> bool:

@@ -7,7 +7,9 @@ answered exactly once and, per person, in the order it was accepted, whichever w
 it. A thousand arrival prompts (ten thousand with RELIABILITY_FULL=1) fall due within seconds
 on three workers' clocks: each fires once. One of three workers is SIGKILLed in the middle of
 a load with sends in flight: nothing is lost, nothing sent twice, its leases are taken over.
-(A worker started while another has sends in flight is `test_workers.py`.)
+A worker frozen (SIGSTOP) in the middle of a transaction gives back what it held when the
+server ends its idle transaction. (A worker started while another has sends in flight is
+`test_workers.py`.)
 
 These run on SQLite files today, which `BEGIN IMMEDIATE` serialises; they are written against
 the database only through `LiveRun`, so that a PostgreSQL engine runs the same tests.
@@ -16,6 +18,7 @@ the database only through `LiveRun`, so that a PostgreSQL engine runs the same t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import Counter, defaultdict
@@ -27,6 +30,7 @@ import httpx
 import pytest
 
 from bot.services.appointments import CHECKIN
+from storage.postgres import application_name, is_url
 from tests.fakes.twilio import FakeTwilio
 from tests.reliability.support import FULL, LiveRun, Roster, bounded, sms_form, wait_until
 from tests.reliability.test_crash import _check_timers, _prompts_due_soon
@@ -38,8 +42,9 @@ WORDS = {"fr": ("aide", "solde"), "en": ("help", "balance")}
 BURST = 8 if FULL else 5  # messages per person after the first, posted back to back
 TIMERS = 10_000 if FULL else 1_000
 TIMER_SECONDS = 60.0 if FULL else 8.0
-# A short outbox lease, so that a dead worker's rows come back within seconds (default 60 s).
-ENV = {"CAREBOT_OUTBOX_LEASE_SECONDS": "3"}
+# A short outbox lease, so that a dead worker's rows come back within seconds (default 60 s);
+# two inbound processors per worker, so that each worker too takes several people at once.
+ENV = {"CAREBOT_OUTBOX_LEASE_SECONDS": "3", "CAREBOT_INBOUND_PROCESSORS": "2"}
 
 
 @dataclass
@@ -84,21 +89,30 @@ class RoundRobin:
         return max(statuses)
 
 
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[tuple[list[LiveRun], FakeTwilio]]:
-    """Three workers on one database (not started) and the fake Twilio."""
+@contextlib.contextmanager
+def _workers(
+    tmp_path: Path, names: str, env: dict[str, str]
+) -> Iterator[tuple[list[LiveRun], FakeTwilio]]:
+    """Workers on one database (not started), one per letter of `names`, and the fake Twilio."""
     agency = ROSTER.write(tmp_path)
     with FakeTwilio() as fake:
         runs: list[LiveRun] = []
-        for name in "abc":
+        for name in names:
             (tmp_path / name).mkdir()
             database = runs[0].db if runs else None
-            runs.append(LiveRun(tmp_path / name, agency, twilio=fake, database=database, env=ENV))
+            runs.append(LiveRun(tmp_path / name, agency, twilio=fake, database=database, env=env))
         try:
             yield runs, fake
         finally:
             for run in runs:
                 run.stop()
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[tuple[list[LiveRun], FakeTwilio]]:
+    """Three workers on one database (not started) and the fake Twilio."""
+    with _workers(tmp_path, "abc", ENV) as found:
+        yield found
 
 
 def _messages(rng: random.Random) -> tuple[list[Message], list[list[Message]]]:
@@ -282,3 +296,93 @@ async def test_a_worker_killed_mid_load_loses_nothing_and_repeats_nothing(
     survivors = "".join(r.log.read_text(errors="replace") for r in (runs[0], runs[2]))
     if held[0]:  # its leases were taken over by the survivors
         assert "in flight in a process that died" in survivors
+
+
+# The frozen worker's transaction is ended after this long (a hung worker's bound).
+IDLE_BOUND = 3
+
+
+async def test_a_worker_frozen_mid_transaction_gives_back_what_it_held(
+    tmp_path: Path,
+) -> None:
+    with _workers(tmp_path, "ab", ENV | {"CAREBOT_DB_IDLE_TRANSACTION_SECONDS": "3"}) as found:
+        runs, fake = found
+        if not is_url(runs[0].db):
+            pytest.skip(
+                "a frozen SQLite writer holds the file's only write lock: the bound on a "
+                "hung worker's transaction is PostgreSQL's (CAREBOT_TEST_DATABASE)"
+            )
+        for run in runs:
+            await asyncio.to_thread(run.start)
+        survivor, victim = runs
+        rng = random.Random(7)
+        first, bursts = _messages(rng)
+        async with httpx.AsyncClient(timeout=15) as client:
+            for message in first:
+                message.status = await survivor.post_sms(client, message.form)
+        await asyncio.to_thread(wait_until, survivor.settled, 30, survivor.backlog)
+        assert victim.process is not None
+        name = application_name(victim.process.pid)
+
+        def holding(relation: str, state: str = "%") -> int:
+            """How many of the victim's sessions (in this state) hold rows of `relation`."""
+            return int(
+                survivor.value(
+                    "SELECT COUNT(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE a.application_name = ? AND l.relation = to_regclass(?) "
+                    "AND a.state LIKE ?",
+                    name,
+                    relation,
+                    state,
+                )
+            )
+
+        def frozen_in_a_transaction() -> bool:
+            """Freeze the victim; keep it frozen only if it is processing a message, between
+            two statements. (Frozen between a statement's Parse and its Execute, which asyncpg
+            sends apart the first time a connection runs it, the server holds the session
+            active, waiting for the rest, and no idle bound applies: docs/storage.md.)"""
+            victim.freeze()
+            if holding("inbound", "idle in transaction"):
+                return True
+            victim.thaw()
+            time.sleep(0.002)
+            return False
+
+        # Every burst to the survivor; the victim takes its share of the processing (woken by
+        # NOTIFY) until it is frozen holding something.
+        poster = asyncio.create_task(_post_bursts(RoundRobin([survivor]), bursts, rng))
+        await asyncio.to_thread(wait_until, frozen_in_a_transaction, 30, victim.backlog)
+        frozen_at = time.monotonic()
+        await poster
+        everything = first + [m for burst in bursts for m in burst]
+        assert all(m.status == 200 for m in everything)
+
+        def let_go() -> bool:
+            return holding("inbound") == 0
+
+        # The server ends the frozen worker's transaction: what it held comes back.
+        def sessions() -> object:
+            return survivor.rows(
+                "SELECT a.state, a.query, l.mode FROM pg_stat_activity a LEFT JOIN pg_locks l "
+                "ON l.pid = a.pid AND l.relation = to_regclass('inbound') "
+                "WHERE a.application_name = ?",
+                name,
+            )
+
+        await asyncio.to_thread(wait_until, let_go, IDLE_BOUND + 10, sessions)
+        await asyncio.to_thread(wait_until, survivor.settled, 60, survivor.backlog)
+        took = time.monotonic() - frozen_at
+        victim.thaw()
+        await asyncio.sleep(2)  # what the victim does on waking must not answer twice
+        await asyncio.to_thread(wait_until, survivor.settled, 30, survivor.backlog)
+        _check_answered_once_in_order(survivor, everything)
+        _check_sent_once(survivor, fake)
+        print(f"\nsettled {took:.1f}s after the victim froze in a transaction")
+        assert victim.alive(), victim.log_tail()
+
+        def healthy() -> bool:
+            return httpx.get(victim.url + "/healthz", timeout=10).status_code == 200
+
+        # (503 for a few seconds: its writes failed lately, when its session was ended.)
+        await asyncio.to_thread(wait_until, healthy, 30, victim.log_tail)

@@ -15,6 +15,11 @@ class Inbox(Protocol):
         """Store an inbound delivery for processing; False when it was seen before."""
         ...
 
+    async def take_next(self, at: datetime) -> tuple[str, str, str, str] | None:
+        """Mark the next delivery to process as processed and return it (channel, id, address,
+        payload): the oldest whose person has no older one waiting; None when none waits."""
+        ...
+
     async def unprocessed(self, limit: int) -> list[tuple[str, str, str, str]]:
         """Accepted deliveries not yet processed, oldest first: (channel, id, address, payload)."""
         ...

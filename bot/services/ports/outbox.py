@@ -43,6 +43,10 @@ class Outbox(Protocol):
         """The newest message queued for a person."""
         ...
 
+    async def last_with_options_to(self, person_id: str) -> OutboxMessage | None:
+        """The newest message queued for a person that had options."""
+        ...
+
     async def claim(
         self, channel: str, now: datetime, limit: int, *, owner: str, until: datetime
     ) -> list[OutboxMessage]:

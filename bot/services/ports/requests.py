@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from types import EllipsisType
 from typing import Protocol
 
-from bot.domain.booking import Request, Status
+from bot.domain.booking import Request, Status, Transition
 
 
 class Requests(Protocol):
@@ -50,17 +49,14 @@ class Requests(Protocol):
         """A provider's requests in these statuses, soonest first."""
         ...
 
-    async def update(
-        self,
-        request_id: int,
-        at: datetime,
-        *,
-        status: Status | None = None,
-        provider_id: str | EllipsisType | None = ...,
-        charge: Decimal | None = None,
-        payout: Decimal | None = None,
-    ) -> Request:
-        """Change a request's status, provider or billing; raises DoubleBooking on overlap."""
+    async def save(self, transition: Transition) -> Request:
+        """Store a status change, only if the request still stands where it started (else
+        RequestChanged: another unit of work moved it first); raises DoubleBooking when a
+        provider it now holds is taken."""
+        ...
+
+    async def waive(self, request_id: int, at: datetime) -> Request:
+        """Cancel a settled request's charge and payout (an approved waiver)."""
         ...
 
     async def mark(self, request_id: int, at: datetime, mark: str, value: datetime | None) -> None:

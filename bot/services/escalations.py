@@ -1,0 +1,170 @@
+"""Requests handed to staff: the notice with the providers still free and its actions,
+the reminder before the start, and which staff member handled it."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+
+from bot.domain.agency import Person
+from bot.domain.booking import Request
+from bot.i18n import N_
+from bot.services import appointments
+from bot.services.actions import action
+from bot.services.desk import Desk
+from bot.services.matching import available_providers, partly_available
+from bot.services.notices import Label, Lines, Notice, clock, phrase
+from bot.services.ports import Escalation
+from bot.services.wording import described, spans_text
+
+ESCALATION_REMINDER = appointments.ESCALATION_REMINDER
+UNFILLED_AT_START = appointments.UNFILLED_AT_START
+
+
+REASONS = {
+    "declined": N_("{provider} declined."),
+    "no_answer": N_("{provider} did not answer in time."),
+    "no_provider": N_("No provider was available."),
+    "provider_cancelled": N_("{provider} cancelled the session."),
+    "change_unavailable": N_("{provider} cannot take the changed booking."),
+    "sms_failed": N_("Our SMS to {provider} could not be delivered."),
+    "series_clash": N_(
+        "{provider} cannot take this session of a weekly series (day off or another booking)."
+    ),
+}
+
+
+async def escalate(desk: Desk, request: Request, reason: str, about: str | None) -> Escalation:
+    """Give staff a request with the ranked providers still free and 'close as unfilled'."""
+    escalation = await desk.tx.escalations.add(request.id, reason, about, desk.now)
+    about_name = (await desk.tx.roster.person(about)).name if about else ""
+    member = await desk.tx.roster.person(request.member_id)
+
+    head = Notice(
+        "Escalation #{id}: request from {member} ({what}). {why}",
+        {
+            "id": escalation.id,
+            "member": member.name,
+            "what": described(desk, request),
+            "why": phrase(REASONS[reason], provider=about_name),
+        },
+    )
+    await desk.notify_staff(await with_actions(desk, escalation, request, head))
+    # Never left to rot (§1.10): a reminder before the start, and closed at the start.
+    timers: list[tuple[str, datetime, int | None, int | None]] = [
+        (UNFILLED_AT_START, max(request.start, desk.now), request.id, escalation.id)
+    ]
+    remind_at = request.start - desk.agency.policy.escalation_reminder
+    if remind_at > desk.now:
+        timers.append((ESCALATION_REMINDER, remind_at, request.id, escalation.id))
+    await desk.tx.timers.add_many(timers)
+    return escalation
+
+
+async def with_actions(
+    desk: Desk, escalation: Escalation, request: Request, head: Notice
+) -> Lines:
+    """A staff notice about an escalation: its head, the providers still free, the actions."""
+    asked = await desk.tx.offers.providers_asked(request.id)
+    candidates = await available_providers(
+        desk, request.member_id, request.service_id, request.start, request.end, frozenset(asked)
+    )
+    partly = await partly_available(
+        desk, request.service_id, request.start, request.end, frozenset(asked)
+    )
+    more = (
+        Notice("Available providers, best first:")
+        if candidates
+        else Notice("Nobody else is available for this window.")
+    )
+    options: list[tuple[Label, str]] = [
+        (
+            phrase("Offer to {provider}", provider=c.provider.name),
+            action("eo", escalation.id, c.provider.id),
+        )
+        for c in candidates
+    ]
+    # Staff may know that someone free for part of the window can stretch: offer them too.
+    options += [
+        (
+            phrase(
+                "Offer to {provider} (free {spans} only)",
+                provider=p.name,
+                spans=functools.partial(spans_text, spans),
+            ),
+            action("eo", escalation.id, p.id),
+        )
+        for p, spans in partly
+    ]
+    options.append((N_("Close as unfilled"), action("eu", escalation.id)))
+    return Lines([head, more], options)
+
+
+async def remind_staff(desk: Desk, escalation: Escalation, request: Request) -> None:
+    """An escalation still open near the start: staff get it again, with its actions."""
+    member = await desk.tx.roster.person(request.member_id)
+
+    head = Notice(
+        "Reminder: escalation #{id} is still open: request from {member} ({what}). "
+        "Without a provider by {time}, it will be closed as unfilled.",
+        {
+            "id": escalation.id,
+            "member": member.name,
+            "what": described(desk, request),
+            "time": clock(desk.local(request.start)),
+        },
+    )
+    await desk.notify_staff(await with_actions(desk, escalation, request, head))
+
+
+async def escalation_of_kind(
+    desk: Desk, staff: Person, escalation_id: int, *reasons: str
+) -> Escalation | None:
+    """An escalation if it is of a kind an action expects (a waiver, a change), else None."""
+    found = await desk.tx.escalations.get(escalation_id)
+    if found is None or found.reason not in reasons:
+        await desk.stale(staff)
+        return None
+    return found
+
+
+async def claim(desk: Desk, staff: Person, escalation_id: int, outcome: str) -> Escalation | None:
+    """Take an escalation for one staff member; others are told, a second press changes nothing."""
+    escalation = await desk.tx.escalations.get(escalation_id)
+    if escalation is None:
+        await desk.tell(staff, "This escalation no longer exists.")
+        return None
+    if not await desk.tx.escalations.claim(escalation_id, staff.id, outcome, desk.now):
+        if escalation.handled_by is None:
+            await desk.tell(
+                staff,
+                "Escalation #{id} is already closed: nobody had confirmed by the start.",
+                id=escalation_id,
+            )
+            return None
+        handler = await desk.tx.roster.person(escalation.handled_by)
+        await desk.tell(
+            staff,
+            "Escalation #{id} was already handled by {staff}.",
+            id=escalation_id,
+            staff=handler.name,
+        )
+        return None
+    return escalation
+
+
+async def tell_other_staff(
+    desk: Desk, acting: Person, escalation_id: int, outcome_msg: str, **params: object
+) -> None:
+    """Tell the staff member who acted on an escalation that it is done, and every other
+    staff member who acted, and how (the one who acts is not told of their own action)."""
+    done = phrase(outcome_msg, **params)
+    # Always the name, never "you": one copy of this may be what a whole staff group reads.
+    await desk.notify_staff(
+        Notice(
+            "Escalation #{id}: {staff} {done}",
+            {"id": escalation_id, "staff": acting.name, "done": done},
+        ),
+        but=acting,
+    )
+    await desk.tell(acting, "Escalation #{id}: you {done}", id=escalation_id, done=done)
