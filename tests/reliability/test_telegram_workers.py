@@ -21,9 +21,9 @@ import httpx
 import pytest
 
 from bot.clock import SystemClock
-from bot.domain.agency import Staff
 from bot.root import open_carebot
 from bot.services.desk import open_desk
+from bot.services.notices import Notice
 from storage.postgres import is_url
 from tests.fakes.telegram_api import FakeTelegram, Limits
 from tests.reliability.support import GROUP, LiveRun, Roster, wait_until
@@ -147,11 +147,7 @@ async def _tell_staff(db: Path | str, count: int, every: float) -> None:
     try:
         for i in range(count):
             async with open_desk(bot.db, bot.clock, bot.agency_cache) as desk:
-
-                def note(_lang: str, _who: Staff, i: int = i) -> str:
-                    return f"Note {i}"
-
-                await desk.tell_staff(note)
+                await desk.notify_staff(Notice("Note {n}", {"n": i}))
             await asyncio.sleep(every)
     finally:
         await bot.close()
