@@ -4,8 +4,8 @@ Exactly one worker polls getUpdates, the holder of the poller lease (a second po
 Telegram's 409 Conflict); when it dies, another takes over once the lease has expired, and
 /healthz of each says who polls. The staff group's pace is one budget for all the workers:
 Telegram counts 20 messages a minute per group per bot, and the fake answers 429 past it as
-Telegram does, so two workers each pacing themselves would be refused. The daily rounds run
-once a day whatever the number of workers, even when two rows of one round were armed.
+Telegram does, so two workers each pacing themselves would be refused.
+The daily rounds across workers are tests/reliability/test_daily_rounds.py's.
 
 The limits and the lease are scaled down so that the tests take seconds (see ENV).
 """
@@ -24,7 +24,6 @@ from bot.clock import SystemClock
 from bot.root import open_carebot
 from bot.services.desk import open_desk
 from bot.services.notices import Notice
-from storage.postgres import is_url
 from tests.fakes.telegram_api import FakeTelegram, Limits
 from tests.reliability.support import GROUP, LiveRun, Roster, wait_until
 
@@ -48,18 +47,17 @@ PACED = {
 }
 TESS = ROSTER.telegram_members[0]
 SOPHIE = ROSTER.staff[0]  # the staff group receives the rows addressed to her
-ROUNDS = ("hiatus_sweep", "weekly_credits", "series_roll")
 
 
 @contextmanager
 def two_workers(
     tmp_path: Path,
-    fake: FakeTelegram | None,
+    fake: FakeTelegram,
     *,
     webhook: bool = False,
     env: dict[str, str] | None = None,
 ) -> Iterator[tuple[LiveRun, LiveRun]]:
-    """Two `carebot run` on one database (started), with the fake Telegram when given."""
+    """Two `carebot run` on one database (started), with the fake Telegram."""
     agency = ROSTER.write(tmp_path)
     runs: list[LiveRun] = []
     for name in "ab":
@@ -183,33 +181,3 @@ def test_the_staff_group_is_paced_for_all_workers_together(tmp_path: Path) -> No
         assert sorted(m.text for m in fake.messages_to(GROUP)) == [
             f"Note {i}" for i in range(notes)
         ]
-
-
-def test_each_daily_round_runs_once_across_workers(tmp_path: Path) -> None:
-    """Both workers see the rounds due at once, each armed twice (as two workers arming one at
-    the same moment would leave them): each round runs once and is armed again once."""
-    with two_workers(tmp_path, None) as (a, _):
-        now = "now()" if is_url(a.db) else "datetime('now')"
-        kinds = ", ".join(f"'{k}'" for k in ROUNDS)
-        # The import armed the sweep and the credits; the first series arms the roll.
-        a.rows(f"INSERT INTO timers (kind, due_at) VALUES ('series_roll', {now}) RETURNING id")
-        a.rows(
-            f"INSERT INTO timers (kind, due_at) SELECT kind, due_at FROM timers "
-            f"WHERE kind IN ({kinds}) AND state = 'pending' RETURNING id"
-        )
-        a.rows(
-            f"UPDATE timers SET due_at = {now} WHERE kind IN ({kinds}) AND state = 'pending' "
-            "RETURNING id"
-        )
-
-        def counts() -> dict[tuple[str, str], int]:
-            found = a.rows(
-                f"SELECT kind, state, COUNT(*) FROM timers WHERE kind IN ({kinds}) "
-                "GROUP BY kind, state"
-            )
-            return {(kind, state): int(n) for kind, state, n in found}
-
-        wait_until(lambda: all(counts().get((k, "fired"), 0) == 2 for k in ROUNDS), 20, counts)
-        found = counts()
-        for kind in ROUNDS:
-            assert found.get((kind, "pending")) == 1, (kind, found)
