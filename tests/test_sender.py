@@ -205,3 +205,60 @@ async def test_an_unsure_row_is_looked_up_and_sent_only_when_it_is_not_there(
         rows = dict(conn.execute("SELECT text, external_id FROM outbox WHERE state = 'sent'"))
     assert rows["went out"] == "SM-first-try"
     assert rows["never left"].startswith("SM-new-")
+
+
+
+class Frozen:
+    """A pace that holds sends to one address until thawed: a worker stopped between claim
+    and send."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.thawed = asyncio.Event()
+        self.waiting = False
+
+    async def wait(self, address: str) -> None:
+        if address == self.address:
+            self.waiting = True
+            await self.thawed.wait()
+
+
+async def _frozen_sender(bot: Carebot, address: str, text: str) -> tuple[Sender, Frozen, SlowFor]:
+    """A sender with a 0.3 s lease whose send of `text` to `address` is held at the pace."""
+    transport = SlowFor("nobody")
+    sender = Sender(bot, transport, lease_seconds=0.3, poll_seconds=5.0)
+    frozen = Frozen(address)
+    sender.pace = frozen  # type: ignore[assignment]
+    await _queue(bot, [(address, text)])
+    await sender.start()
+    await _until(lambda: frozen.waiting)
+    await asyncio.sleep(0.2)  # two thirds of its lease gone, on the worker's own clock
+    return sender, frozen, transport
+
+
+async def test_a_worker_stopped_past_its_lease_does_not_send_what_another_took(
+    bot: Carebot, clock: VirtualClock
+) -> None:
+    sender, frozen, transport = await _frozen_sender(bot, "+33600000601", "once only")
+    try:
+        later = clock.now() + timedelta(minutes=5)  # the lease lapsed on the database's clock
+        async with bot.db.transaction() as tx:
+            taken = await tx.outbox.claim("sms", later, 100, owner="x:2:bb", until=later)
+        [mine] = [m for m in taken if m.text == "once only"]
+        frozen.thawed.set()
+        await asyncio.sleep(0.2)
+        # The other worker sends it (after asking Twilio whether it went): not this one.
+        assert [t for a, t in transport.sent if a == "+33600000601"] == []
+        [row] = [m for m in await bot.outbox_after(0) if m.id == mine.id]
+        assert row.state == "queued"
+    finally:
+        await sender.stop()
+
+
+async def test_a_slow_send_whose_lease_is_still_its_own_goes_out(bot: Carebot) -> None:
+    sender, frozen, transport = await _frozen_sender(bot, "+33600000602", "late but mine")
+    try:
+        frozen.thawed.set()
+        await _until(lambda: ("+33600000602", "late but mine") in transport.sent)
+    finally:
+        await sender.stop()

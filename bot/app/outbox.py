@@ -42,6 +42,11 @@ class OutboxIntents:
         async with self.db.transaction() as tx:
             return await tx.outbox.renew_leases(owner, until)
 
+    async def hold_lease(self, message_id: int, owner: str, until: datetime) -> bool:
+        """Extend `owner`'s lease on one message, if it is still theirs."""
+        async with self.db.transaction() as tx:
+            return await tx.outbox.hold_lease(message_id, owner, until)
+
     async def release_leases(self, channel: str, owners: Sequence[str]) -> int:
         """End the leases these owners hold on a channel's messages."""
         async with self.db.transaction() as tx:

@@ -220,11 +220,12 @@ class Sender:
     async def _claim(self, limit: int) -> int:
         """Claim up to `limit` due messages and start sending them; returns how many."""
         now = self.bot.clock.now()
+        claimed = time.monotonic()  # before the claim: the lease is counted from no later
         batch = await self.bot.claim_outbox(
             self.transport.channel, limit, owner=self.owner, until=now + self.lease
         )
         for message in batch:
-            task = asyncio.create_task(self._deliver(message))
+            task = asyncio.create_task(self._deliver(message, claimed))
             self._flying.add(task)
             task.add_done_callback(self._landed)
         return len(batch)
@@ -236,11 +237,17 @@ class Sender:
         if not task.cancelled() and (error := task.exception()) is not None:
             log.error("%s: delivering a message failed", self.transport.channel, exc_info=error)
 
-    async def _deliver(self, message: OutboxMessage) -> None:
+    async def _deliver(self, message: OutboxMessage, claimed: float) -> None:
         await self.pace.wait(message.address)
         result = None
         if message.unsure_since is not None:
             result = await self._reconcile(message, message.unsure_since)
+        if result is None:
+            held = await self._still_ours(message, claimed)
+            if held is False:
+                return  # another worker holds it now: sending too would send it twice
+            if isinstance(held, Delivery):
+                result = held
         if result is None:
             try:
                 result = await self.transport.send(message, idempotency_key(message))
@@ -261,6 +268,33 @@ class Sender:
             asyncio.get_running_loop().call_later(
                 min(self.poll_seconds, result.retry_after or self.poll_seconds), self.wake
             )
+
+    async def _still_ours(self, message: OutboxMessage, claimed: float) -> Delivery | bool:
+        """Whether this worker may still send `message`, whose lease it took at `claimed`
+        (monotonic): True when it may, False when the row is another worker's now, a retry
+        when the database cannot say.
+
+        A lease with more than two thirds left is ours without asking. Past that the worker
+        may have been stopped (SIGSTOP, a paused VM, a long pace) while its lease lapsed and
+        another worker took the row, reconciled it, and sent it: extending the lease is the
+        check, atomic with any claim. What no check can close is a stop of two thirds of a lease
+        between here and the request leaving: a window of microseconds, not of the pace."""
+        if time.monotonic() - claimed < self.lease.total_seconds() / 3:
+            return True
+        try:
+            held = await self.bot.hold_lease(
+                message.id, self.owner, self.bot.clock.now() + self.lease
+            )
+        except Exception as exc:
+            return Delivery("retry", error=f"confirming the lease: {exc}"[:300], retry_after=1.0)
+        if not held:
+            log.warning(
+                "%s: message %s is another worker's now; not sent here",
+                self.transport.channel,
+                message.id,
+            )
+            return False
+        return True
 
     async def _reconcile(self, message: OutboxMessage, since: datetime) -> Delivery | None:
         """An earlier attempt may have gone out: a Delivery when it did (or when the service

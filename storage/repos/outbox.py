@@ -130,6 +130,13 @@ class Outbox(Repository, ports.Outbox):
             (until, owner),
         )
 
+    async def hold_lease(self, message_id: int, owner: str, until: datetime) -> bool:
+        changed = await self.sql.run(
+            "UPDATE outbox SET lease_until = ? WHERE id = ? AND in_flight = 1 AND lease_owner = ?",
+            (until, message_id, owner),
+        )
+        return changed == 1
+
     async def lease_owners(self, channel: str) -> list[str]:
         found = await self.sql.all(
             "SELECT DISTINCT lease_owner FROM outbox WHERE in_flight = 1 AND channel = ? "

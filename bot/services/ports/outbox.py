@@ -58,6 +58,11 @@ class Outbox(Protocol):
         """Extend the leases `owner` holds (it is alive and still sending them)."""
         ...
 
+    async def hold_lease(self, message_id: int, owner: str, until: datetime) -> bool:
+        """Extend `owner`'s lease on one message; False when the message is no longer theirs
+        (settled, or its lease lapsed and another worker took it)."""
+        ...
+
     async def lease_owners(self, channel: str) -> list[str]:
         """The workers holding leases on a channel's rows."""
         ...
