@@ -207,7 +207,6 @@ async def test_an_unsure_row_is_looked_up_and_sent_only_when_it_is_not_there(
     assert rows["never left"].startswith("SM-new-")
 
 
-
 class Frozen:
     """A pace that holds sends to one address until thawed: a worker stopped between claim
     and send."""
