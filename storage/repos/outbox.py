@@ -18,12 +18,28 @@ _EXPIRED = datetime(1970, 1, 1, tzinfo=UTC)
 
 # What may be leased: queued, not leased (or its lease expired), due, and the oldest queued row
 # of its recipient (one at a time per recipient keeps their order).
-_CLAIMABLE = (
-    "SELECT o.id FROM outbox o WHERE o.channel = ? AND o.state = 'queued' "
+_LEASABLE = (
     "AND (o.in_flight = 0 OR o.lease_until <= ?) "
     "AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?) "
+)
+# SQLite asks of each queued row, in id order, whether an older one of its recipient is queued:
+# a probe of the (channel, state, id) index that stops at the first older row, and a scan that
+# stops at the LIMIT.
+_OLDEST_SQLITE = (
+    "SELECT o.id FROM outbox o WHERE o.channel = ? AND o.state = 'queued' "
+    f"{_LEASABLE}"
     "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel AND "
     "e.address = o.address AND e.state = 'queued' AND e.id < o.id) "
+    "ORDER BY o.id LIMIT ?"
+)
+# PostgreSQL plans that NOT EXISTS as a hash anti-join whose `e.id < o.id` filter walks the
+# recipient's whole bucket for each row: quadratic in what one recipient has queued (10,000
+# arrival prompts to 6 providers: 0.9 s a claim). One pass over the queued rows for each
+# recipient's oldest (MIN per address) is linear (5 ms there).
+_OLDEST_POSTGRESQL = (
+    "SELECT o.id FROM outbox o WHERE o.id IN (SELECT MIN(h.id) FROM outbox h "
+    "WHERE h.channel = ? AND h.state = 'queued' GROUP BY h.address) "
+    f"{_LEASABLE}"
     "ORDER BY o.id LIMIT ?"
 )
 _LEASE = (
@@ -38,9 +54,9 @@ _LEASE = (
 # MATERIALIZED CTE: as an IN (subquery) the planner may run the LIMIT more than once, and
 # lease more rows than asked.
 _CLAIM = {
-    "sqlite": f"{_LEASE}({_CLAIMABLE}) RETURNING *",
+    "sqlite": f"{_LEASE}({_OLDEST_SQLITE}) RETURNING *",
     "postgresql": (
-        f"WITH picked AS MATERIALIZED ({_CLAIMABLE} FOR UPDATE SKIP LOCKED) "
+        f"WITH picked AS MATERIALIZED ({_OLDEST_POSTGRESQL} FOR UPDATE SKIP LOCKED) "
         f"{_LEASE}(SELECT id FROM picked) AND state = 'queued' "
         "AND (in_flight = 0 OR lease_until <= ?) RETURNING *"
     ),

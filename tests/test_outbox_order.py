@@ -1,0 +1,62 @@
+"""The outbox claim keeps each recipient's order: only their oldest queued message is leased.
+
+On both engines (the `database` fixture): the claim is one statement per engine, written apart
+(storage/repos/outbox.py), so each is held to the same rule here. A later message of a
+recipient waits while the oldest is in flight or waiting for its retry; other recipients'
+messages go meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from bot.app import Carebot
+from bot.clock import VirtualClock
+from bot.root import open_carebot
+from tests.conftest import paris
+
+NOW = paris("2026-11-23 10:00")
+LEASE = timedelta(hours=1)  # outlives the test: no lease runs out in it
+ANN, BEN, CAT = "+33600000001", "+33600000002", "+33600000003"
+
+
+@pytest.fixture
+async def bot(database: str) -> AsyncIterator[tuple[Carebot, VirtualClock]]:
+    """A Carebot on the test database (no agency: the outbox alone), its clock at NOW."""
+    clock = VirtualClock(NOW)
+    carebot = await open_carebot(database, clock)
+    yield carebot, clock
+    await carebot.close()
+
+
+async def _claim(bot: Carebot) -> list[str]:
+    """Lease what may go now; its texts."""
+    leased = await bot.claim_outbox("sms", 10, owner="w", until=bot.clock.now() + LEASE)
+    return [m.text for m in leased]
+
+
+async def test_only_each_recipients_oldest_queued_message_is_claimed(
+    bot: tuple[Carebot, VirtualClock],
+) -> None:
+    carebot, clock = bot
+    async with carebot.db.transaction() as tx:
+        for address, text in [(ANN, "a1"), (BEN, "b1"), (ANN, "a2"), (BEN, "b2"), (CAT, "c1")]:
+            await tx.outbox.enqueue(
+                at=NOW, person_id=None, channel="sms", address=address, text=text
+            )
+    leased = await carebot.claim_outbox("sms", 10, owner="w", until=NOW + LEASE)
+    assert [m.text for m in leased] == ["a1", "b1", "c1"]
+    ids = {m.text: m.id for m in leased}
+    assert await _claim(carebot) == []  # a2 and b2 wait behind a1 and b1, in flight
+    await carebot.mark_sent(ids["a1"], "SM1")
+    assert await _claim(carebot) == ["a2"]
+    # b1 failed and waits a minute for its retry: b2 still waits behind it.
+    await carebot.mark_retry(ids["b1"], NOW + timedelta(minutes=1), "503", owner="w")
+    assert await _claim(carebot) == []
+    clock.advance(timedelta(minutes=1))
+    assert await _claim(carebot) == ["b1"]
+    await carebot.mark_sent(ids["b1"], "SM2")
+    assert await _claim(carebot) == ["b2"]
