@@ -4,9 +4,10 @@ Two and three workers share one database behind a round-robin client, as behind 
 balancer: a person's messages land on any worker, and some are delivered to two workers at
 once (Twilio retrying while the first delivery is still being answered). Each message must be
 answered exactly once and, per person, in the order it was accepted, whichever worker took
-it. A thousand arrival prompts (ten thousand with RELIABILITY_FULL=1) fall due within seconds
-on three workers' clocks: each fires once. One of three workers is SIGKILLed in the middle of
-a load with sends in flight: nothing is lost, nothing sent twice, its leases are taken over.
+it. Ten thousand arrival prompts fall due within a minute on three workers' clocks (on
+PostgreSQL; on SQLite a thousand within seconds, ten thousand with RELIABILITY_FULL=1): each
+fires once. One of three workers is SIGKILLed in the middle of a load with sends in flight:
+nothing is lost, nothing sent twice, its leases are taken over.
 A worker frozen (SIGSTOP) in the middle of a transaction gives back what it held when the
 server ends its idle transaction. (A worker started while another has sends in flight is
 `test_workers.py`.)
@@ -31,6 +32,7 @@ import pytest
 
 from bot.services.appointments import CHECKIN
 from storage.postgres import application_name, is_url
+from tests.conftest import TEST_DATABASE
 from tests.fakes.twilio import FakeTwilio
 from tests.reliability.support import FULL, LiveRun, Roster, bounded, sms_form, wait_until
 from tests.reliability.test_crash import _check_timers, _prompts_due_soon
@@ -40,8 +42,10 @@ pytestmark = pytest.mark.reliability
 ROSTER = Roster.make(30)
 WORDS = {"fr": ("aide", "solde"), "en": ("help", "balance")}
 BURST = 8 if FULL else 5  # messages per person after the first, posted back to back
-TIMERS = 10_000 if FULL else 1_000
-TIMER_SECONDS = 60.0 if FULL else 8.0
+# Issue 12's figure, 10,000 timers due within a minute, on PostgreSQL (the engine of several
+# workers) in CI too; on SQLite 1,000 in CI (see the test's docstring).
+TIMERS = 10_000 if FULL or TEST_DATABASE else 1_000
+TIMER_SECONDS = 60.0 if TIMERS == 10_000 else 8.0
 # A short outbox lease, so that a dead worker's rows come back within seconds (default 60 s);
 # two inbound processors per worker, so that each worker too takes several people at once.
 ENV = {"CAREBOT_OUTBOX_LEASE_SECONDS": "3", "CAREBOT_INBOUND_PROCESSORS": "2"}
@@ -215,16 +219,34 @@ async def test_messages_split_over_workers_are_answered_once_and_in_order(
 async def test_every_timer_fires_once_across_three_workers(
     workers: tuple[list[LiveRun], FakeTwilio],
 ) -> None:
+    """Every arrival prompt fires once and its SMS is sent, all within the due time + 120 s.
+
+    10,000 over 60 s take ~65 s on a quiet 2-core machine against ~12 s for 1,000 over 8 s, on
+    either engine. CI runs the 10,000 on PostgreSQL (+~52 s: the minute is the issue's figure)
+    and 1,000 on SQLite, where 10,000 would add as much again and .ci/run would outgrow its
+    20 minutes; RELIABILITY_FULL=1 runs 10,000 on both. All go to 6 providers, ~1,700 each,
+    which the outbox sends one after the other per recipient: on PostgreSQL its claim was once
+    quadratic in that (storage/repos/outbox.py), and this is the test that found it.
+    """
     runs, _ = workers
     for run in runs:
         await asyncio.to_thread(run.start)
+    began = time.monotonic()
     requests = await _prompts_due_soon(runs[0].db, ROSTER, TIMERS, TIMER_SECONDS)
+    stored = time.monotonic()
     pending = f"SELECT COUNT(*) FROM timers WHERE kind = '{CHECKIN}' AND state = 'pending'"
+    times: dict[str, float] = {}
 
     def done() -> bool:
-        return runs[0].value(pending) == 0 and runs[0].settled()
+        if "fired" not in times and runs[0].value(pending) == 0:
+            times["fired"] = time.monotonic() - stored
+        return "fired" in times and runs[0].settled()
 
     await asyncio.to_thread(wait_until, done, TIMER_SECONDS + 120, runs[0].backlog)
+    print(
+        f"\n{TIMERS} timers stored in {stored - began:.1f}s, all fired "
+        f"{times['fired']:.1f}s and all sent {time.monotonic() - stored:.1f}s after"
+    )
     _check_timers(runs[0], requests)
     fired = []
     async with httpx.AsyncClient(timeout=10) as client:
