@@ -123,6 +123,7 @@ class _Script:
     fail_status: int = 500
     stall_until: float = 0.0  # time.time() before which every request is held, then 503
     stall_hold: float = 0.0
+    hold_at_most: float = 0.0  # while set, creates are answered at release, or this late
 
 
 class FakeTwilio:
@@ -237,6 +238,18 @@ class FakeTwilio:
         with self._lock:
             self._script.delays.extend([seconds] * count)
 
+    def hold_answers(self, at_most: float) -> None:
+        """From now on messages are created at once but answered only at release_answers(),
+        or `at_most` seconds after they were created: a slow Twilio whose end the test picks
+        (however slow the machine), unlike delay_next's fixed delay."""
+        with self._lock:
+            self._script.hold_at_most = at_most
+
+    def release_answers(self) -> None:
+        """Answer every held create now, and hold no more."""
+        with self._lock:
+            self._script.hold_at_most = 0.0
+
     def deliver(
         self, number: str, status: str = "delivered", error_code: str | None = None
     ) -> None:
@@ -348,6 +361,7 @@ class FakeTwilio:
         with self._lock:
             self._messages.append(message)
             delay = self._script.delays.pop(0) if self._script.delays else 0.0
+            held = self._script.hold_at_most
             final = self._script.deliver.get(to)
             post_callbacks = self._script.callbacks or final is not None
         if message.status_callback and post_callbacks:
@@ -356,6 +370,9 @@ class FakeTwilio:
             task.add_done_callback(self._tasks.discard)
         if delay:
             await asyncio.sleep(delay)
+        # Released from the test's thread, not this loop's: a polled flag, not an Event.
+        while held and self._script.hold_at_most and time.time() < now + held:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
         return answer(201, None, self._resource(message))
 
     async def _list(self, request: Request) -> Response:

@@ -1,6 +1,6 @@
 """Two `carebot run` workers on one database: no message is sent twice (issue 13, finding 1).
 
-Worker A has 30 SMS in flight (created at the fake Twilio, whose answers are slow) when worker
+Worker A has 30 SMS in flight (created at the fake Twilio, which holds its answers) when worker
 B starts on the same database: B must not take rows A holds. Then A is SIGKILLed with sends
 in flight: B takes its rows back once A's pid is gone, asks Twilio whether they went out
 (they did) and sends none of them again.
@@ -22,9 +22,11 @@ from tests.reliability.support import LiveRun, Roster, sms_form, wait_until
 pytestmark = pytest.mark.reliability
 
 ROSTER = Roster.make(30)
-SLOW = 6.0  # seconds the fake Twilio takes to answer a create (the message exists at once)
+# How long A's sends may be held at the fake while B starts, however slow the machine; the
+# Twilio timeout outlasts it, so that the hold never turns into an unknown outcome.
+HOLD = 60.0
 # A short lease, so that B looks for dead workers every second (default: every 20 s).
-ENV = {"CAREBOT_OUTBOX_LEASE_SECONDS": "3"}
+ENV = {"CAREBOT_OUTBOX_LEASE_SECONDS": "3", "CAREBOT_TWILIO_TIMEOUT": str(HOLD + 30)}
 
 
 @pytest.fixture
@@ -69,23 +71,26 @@ def test_a_second_worker_never_takes_what_the_first_is_sending(
 ) -> None:
     first, second, fake = twin
     first.start()
-    fake.delay_next(len(ROSTER.members), SLOW)
+    # A's sends stay in flight until the test lets Twilio answer: B's start may take seconds
+    # on a busy machine (a fixed delay ran out before B was up, and A held nothing then).
+    fake.hold_answers(HOLD)
     _help_from_everyone(first)
-    wait_until(lambda: len(fake.messages()) == len(ROSTER.members), 15, first.backlog)
+    wait_until(lambda: len(fake.messages()) == len(ROSTER.members), 30, first.backlog)
     second.start()  # while A's 30 sends wait for Twilio's answers
     time.sleep(1.5)  # B claims at start and every second
     assert len(fake.messages()) == len(ROSTER.members), "B sent A's messages again"
-    # Each worker's /healthz says what it holds: A what is still in flight, B nothing.
-    held_a = httpx.get(first.url + "/healthz", timeout=5).json()["worker"]
-    held_b = httpx.get(second.url + "/healthz", timeout=5).json()["worker"]
-    assert 0 < held_a["leases"]["sms"] <= len(ROSTER.members), held_a
+    # Each worker's /healthz says what it holds: A all 30, still in flight, B nothing.
+    held_a = httpx.get(first.url + "/healthz", timeout=10).json()["worker"]
+    held_b = httpx.get(second.url + "/healthz", timeout=10).json()["worker"]
+    fake.release_answers()
+    assert held_a["leases"] == {"sms": len(ROSTER.members)}, held_a
     assert held_b["leases"] == {}, held_b
     assert held_a["id"] != held_b["id"]
-    wait_until(first.settled, SLOW + 15, first.backlog)
+    wait_until(first.settled, 30, first.backlog)
     # B works too: what arrives through it goes out, once.
     for who in ROSTER.members[:5]:
         assert second.sms(sms_form(str(who.phone), "solde")) == 200
-    wait_until(second.settled, 15, second.backlog)
+    wait_until(second.settled, 30, second.backlog)
     time.sleep(1.5)  # a duplicate would have time to arrive
     _check_once(first, fake)
     assert len(fake.messages()) == len(ROSTER.members) + 5
@@ -97,13 +102,14 @@ def test_a_crashed_workers_sends_come_back_to_the_live_one_and_are_not_repeated(
     first, second, fake = twin
     first.start()
     second.start()
-    fake.delay_next(len(ROSTER.members), SLOW)
+    fake.hold_answers(HOLD)
     _help_from_everyone(first)  # A takes them (B may take some: both are workers)
-    wait_until(lambda: len(fake.messages()) == len(ROSTER.members), 15, first.backlog)
+    wait_until(lambda: len(fake.messages()) == len(ROSTER.members), 30, first.backlog)
     held = first.value("SELECT COUNT(*) FROM outbox WHERE in_flight = 1")
     first.kill()  # A's answers never come: its rows stay leased to a dead pid
-    assert held > 0
-    wait_until(second.settled, SLOW + 20, second.backlog)
+    fake.release_answers()  # (B's, if it took some, do)
+    assert held == len(ROSTER.members)
+    wait_until(second.settled, 30, second.backlog)
     time.sleep(1.5)
     _check_once(second, fake)
     assert len(fake.messages()) == len(ROSTER.members)
