@@ -17,30 +17,19 @@ from storage.repos.sql import Repository
 class Ledger(Repository, ports.Ledger):
     """The ledger and credit_weeks tables."""
 
-    async def add(
-        self,
-        *,
-        at: datetime,
-        kind: str,
-        amount: Decimal,
-        member_id: str | None = None,
-        provider_id: str | None = None,
-        request_id: int | None = None,
-        balance_delta: Decimal = Decimal(0),
-        credits_delta: int = 0,
-    ) -> None:
+    async def add(self, entry: ports.LedgerEntry) -> None:
         await self.sql.run(
             "INSERT INTO ledger (created_at, member_id, provider_id, request_id, kind, "
             "amount_minor, balance_minor, credits) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                at,
-                member_id,
-                provider_id,
-                request_id,
-                kind,
-                to_minor(amount),
-                to_minor(balance_delta),
-                credits_delta,
+                entry.at,
+                entry.member_id,
+                entry.provider_id,
+                entry.request_id,
+                entry.kind,
+                to_minor(entry.amount),
+                to_minor(entry.balance_delta),
+                entry.credits_delta,
             ),
         )
 

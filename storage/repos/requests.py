@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from bot.domain.booking import Request, Status, Transition
@@ -28,27 +27,12 @@ _GET = {
 class Requests(Repository, ports.Requests):
     """The requests table."""
 
-    async def add(
-        self,
-        *,
-        member_id: str,
-        service_id: str,
-        start: datetime,
-        end: datetime,
-        status: Status,
-        provider_id: str | None,
-        price: Decimal,
-        fee: Decimal,
-        at: datetime,
-        paid_by_credit: bool = False,
-        series_id: int | None = None,
-        series_day: date | None = None,
-    ) -> Request:
+    async def add(self, new: ports.NewRequest, at: datetime) -> Request:
         # The member's counter, bumped under their row's lock: two workers adding requests for
         # one member at once get two numbers (MAX(member_seq) + 1 would give both the same).
         row = await self.sql.one(
             "UPDATE people SET request_seq = request_seq + 1 WHERE id = ? RETURNING request_seq",
-            (member_id,),
+            (new.member_id,),
         )
         seq = int(row["request_seq"]) if row else 1
         try:
@@ -58,28 +42,28 @@ class Requests(Repository, ports.Requests):
                 "paid_by_credit, series_id, series_day) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    member_id,
+                    new.member_id,
                     seq,
-                    service_id,
-                    start,
-                    end,
-                    status.value,
-                    provider_id,
-                    to_minor(price),
-                    to_minor(fee),
+                    new.service_id,
+                    new.start,
+                    new.end,
+                    new.status.value,
+                    new.provider_id,
+                    to_minor(new.price),
+                    to_minor(new.fee),
                     at,
                     at,
-                    int(paid_by_credit),
-                    series_id,
-                    series_day,
+                    int(new.paid_by_credit),
+                    new.series_id,
+                    new.series_day,
                 ),
             )
         except Conflict as exc:
             # SQLite names the columns of the unique index, PostgreSQL the index.
             if "requests.series_id" in str(exc) or "requests_series_day" in str(exc):
-                raise SeriesDayTaken(series_id or 0) from exc
+                raise SeriesDayTaken(new.series_id or 0) from exc
             if is_double_booking(exc):
-                raise DoubleBooking(provider_id) from exc
+                raise DoubleBooking(new.provider_id) from exc
             raise
         return await self.get(rid)
 
@@ -198,29 +182,20 @@ class Requests(Repository, ports.Requests):
         )
         return int(row["n"]) if row else 0
 
-    async def set_details(
-        self,
-        request_id: int,
-        at: datetime,
-        *,
-        service_id: str | None = None,
-        price: Decimal | None = None,
-        notes: str | None = None,
-        cancel_reason: str | None = None,
-    ) -> Request:
+    async def set_details(self, request_id: int, at: datetime, details: ports.Details) -> Request:
         sets: list[str] = ["updated_at = ?"]
         args: list[Any] = [at]
         for column, value in (
-            ("service_id", service_id),
-            ("notes", notes),
-            ("cancel_reason", cancel_reason),
+            ("service_id", details.service_id),
+            ("notes", details.notes),
+            ("cancel_reason", details.cancel_reason),
         ):
             if value is not None:
                 sets.append(f"{column} = ?")
                 args.append(value)
-        if price is not None:
+        if details.price is not None:
             sets.append("price_minor = ?")
-            args.append(to_minor(price))
+            args.append(to_minor(details.price))
         await self.sql.run(
             f"UPDATE requests SET {', '.join(sets)} WHERE id = ?", (*args, request_id)
         )

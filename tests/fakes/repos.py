@@ -18,7 +18,7 @@ from typing import Any
 from bot.domain.agency import AgencyFile, Member, Person
 from bot.domain.booking import Request, Transition
 from bot.domain.errors import NotFound, RequestChanged
-from bot.services.ports import LedgerLine, OutboxMessage, Timer
+from bot.services.ports import LedgerEntry, LedgerLine, OutboxMessage, OutgoingMessage, Timer
 
 
 class FakeRoster:
@@ -71,23 +71,18 @@ class FakeLedger:
         self.entries: list[_Entry] = []
         self.credit_weeks: set[tuple[str, str]] = set()
 
-    async def add(
-        self,
-        *,
-        at: datetime,
-        kind: str,
-        amount: Decimal,
-        member_id: str | None = None,
-        provider_id: str | None = None,
-        request_id: int | None = None,
-        balance_delta: Decimal = Decimal(0),
-        credits_delta: int = 0,
-    ) -> None:
+    async def add(self, entry: LedgerEntry) -> None:
         """Append one movement."""
         line = LedgerLine(
-            len(self.entries) + 1, at, kind, request_id, amount, balance_delta, credits_delta
+            len(self.entries) + 1,
+            entry.at,
+            entry.kind,
+            entry.request_id,
+            entry.amount,
+            entry.balance_delta,
+            entry.credits_delta,
         )
-        self.entries.append(_Entry(line, member_id, provider_id))
+        self.entries.append(_Entry(line, entry.member_id, entry.provider_id))
 
     async def balance(self, member_id: str) -> tuple[Decimal, int]:
         """Sums of a member's balance and credits."""
@@ -166,32 +161,22 @@ class FakeOutbox:
         self.messages: list[OutboxMessage] = []
         self._roster = roster
 
-    async def enqueue(
-        self,
-        *,
-        at: datetime,
-        person_id: str | None,
-        channel: str,
-        address: str,
-        text: str,
-        options: Sequence[tuple[str, str]] = (),
-        broadcast: str | None = None,
-    ) -> int:
+    async def enqueue(self, message: OutgoingMessage) -> int:
         """Queue a message; an SMS to an opted-out person is stored as dropped."""
-        dropped = channel == "sms" and person_id in self._roster.opted_out
-        message = OutboxMessage(
+        dropped = message.channel == "sms" and message.person_id in self._roster.opted_out
+        queued = OutboxMessage(
             len(self.messages) + 1,
-            at,
-            person_id,
-            channel,
-            address,
-            text,
-            tuple(options),
+            message.at,
+            message.person_id,
+            message.channel,
+            message.address,
+            message.text,
+            message.options,
             "dropped" if dropped else "queued",
-            broadcast=broadcast,
+            broadcast=message.broadcast,
         )
-        self.messages.append(message)
-        return message.id
+        self.messages.append(queued)
+        return queued.id
 
     async def after(self, after_id: int) -> list[OutboxMessage]:
         """Messages after an id, dropped ones left out."""

@@ -2,30 +2,64 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from bot.domain.booking import Request
 from bot.services.ports.records import (
     LedgerLine,
 )
 
 
-class Ledger(Protocol):
-    """An append-only ledger (lines are never updated nor deleted)."""
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One movement of money or credits to append: when, why, how much, and whose."""
 
-    async def add(
-        self,
-        *,
+    at: datetime
+    kind: str
+    amount: Decimal
+    member_id: str | None = None
+    provider_id: str | None = None
+    request_id: int | None = None
+    balance_delta: Decimal = Decimal(0)
+    credits_delta: int = 0
+
+    @classmethod
+    def member_side(
+        cls,
+        request: Request,
         at: datetime,
         kind: str,
         amount: Decimal,
-        member_id: str | None = None,
-        provider_id: str | None = None,
-        request_id: int | None = None,
+        *,
         balance_delta: Decimal = Decimal(0),
         credits_delta: int = 0,
-    ) -> None:
+    ) -> LedgerEntry:
+        """A movement on the account of a request's member."""
+        return cls(
+            at,
+            kind,
+            amount,
+            member_id=request.member_id,
+            request_id=request.id,
+            balance_delta=balance_delta,
+            credits_delta=credits_delta,
+        )
+
+    @classmethod
+    def provider_side(
+        cls, request: Request, at: datetime, kind: str, amount: Decimal
+    ) -> LedgerEntry:
+        """What a request's provider is owed (or no longer owed)."""
+        return cls(at, kind, amount, provider_id=request.provider_id, request_id=request.id)
+
+
+class Ledger(Protocol):
+    """An append-only ledger (lines are never updated nor deleted)."""
+
+    async def add(self, entry: LedgerEntry) -> None:
         """Append one movement of money or credits."""
         ...
 
