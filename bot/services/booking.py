@@ -14,7 +14,7 @@ from bot.i18n import N_, fmt_day_time, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.desk import Desk
-from bot.services.escalations import claim, escalate, tell_other_staff
+from bot.services.escalations import claim, escalate, escalate_reassured, tell_other_staff
 from bot.services.notices import Label, Notice, clock
 from bot.services.ports import LedgerEntry, NewRequest, Offer
 from bot.services.wording import describe, described, priced
@@ -204,15 +204,11 @@ async def provider_unavailable(
     if request.series_id is not None and request.status is Status.PENDING:
         await _rest_of_series_to_staff(desk, request.series_id, provider, reason, request.id)
     request = await desk.tx.requests.save(request.escalate(desk.now))
-    member = await desk.tx.roster.person(request.member_id)
-    await desk.tell(
-        member,
+    reassurance = N_(
         "{provider} is not available for {what}. Our team is finding the next best "
-        "option for you: no need to book again.",
-        provider=provider.name,
-        what=described(desk, request),
+        "option for you: no need to book again."
     )
-    await escalate(desk, request, reason, provider.id)
+    await escalate_reassured(desk, request, provider, reassurance, reason)
 
 
 async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id: str) -> None:

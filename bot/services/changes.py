@@ -14,7 +14,12 @@ from bot.i18n import LANGUAGES, N_, fmt_window, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.desk import Desk
-from bot.services.escalations import claim, escalate, escalation_of_kind, tell_other_staff
+from bot.services.escalations import (
+    claim,
+    escalate_reassured,
+    escalation_of_kind,
+    tell_other_staff,
+)
 from bot.services.notices import Label, Lines, Localized, Notice
 from bot.services.ports import Details, NewChange
 from bot.services.wording import described, money
@@ -273,15 +278,11 @@ async def _release(desk: Desk, request: Request, provider: Provider) -> None:
         "your availability: you are released from it.",
         what=described(desk, request),
     )
-    member = await desk.tx.roster.person(request.member_id)
-    await desk.tell(
-        member,
+    reassurance = N_(
         "{provider} cannot take the changed booking ({what}). Our "
-        "team is finding someone else: no need to book again.",
-        provider=provider.name,
-        what=described(desk, request),
+        "team is finding someone else: no need to book again."
     )
-    await escalate(desk, request, "change_unavailable", provider.id)
+    await escalate_reassured(desk, request, provider, reassurance, "change_unavailable")
 
 
 async def _let_go(desk: Desk, request: Request) -> Request:
