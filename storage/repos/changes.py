@@ -32,16 +32,10 @@ class Changes(Repository, ports.Changes):
         return added
 
     async def get(self, change_id: int) -> ChangeRequest | None:
-        return await self.one_as(
-            rows.change, "SELECT * FROM change_requests WHERE id = ?", (change_id,)
-        )
+        return await self.by_id(rows.change, "change_requests", change_id)
 
     async def of_request(self, request_id: int) -> list[ChangeRequest]:
-        return await self.all_as(
-            rows.change,
-            "SELECT * FROM change_requests WHERE request_id = ? ORDER BY id",
-            (request_id,),
-        )
+        return await self.of_request_rows(rows.change, "change_requests", request_id)
 
     async def decide(self, change_id: int, status: str, at: datetime) -> bool:
         return await self.changed_one(

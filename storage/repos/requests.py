@@ -13,8 +13,6 @@ from bot.services import ports
 from storage.repos import rows
 from storage.repos.sql import Conflict, Repository, is_double_booking, marks
 
-# The day-of-care moments a request records (migrations 002 and 009).
-MARKS = frozenset({"arrived_at", "absent_at", "phones_at", "expected_at", "client_cancel_at"})
 # A request is read to be changed (a status transition, a move, billing): on PostgreSQL the read
 # locks its row until the unit of work commits, so two workers' transitions of one request run
 # one after the other, the second seeing the first's outcome (READ COMMITTED re-reads it).
@@ -81,18 +79,21 @@ class Requests(Repository, ports.Requests):
         )
 
     async def of_member(self, member_id: str, statuses: Iterable[Status]) -> list[Request]:
-        return await self._of("member_id", member_id, statuses)
+        return await self._in(statuses, "member_id = ?", member_id, "start_at")
 
     async def of_provider(self, provider_id: str, statuses: Iterable[Status]) -> list[Request]:
-        return await self._of("provider_id", provider_id, statuses)
+        return await self._in(statuses, "provider_id = ?", provider_id, "start_at")
 
-    async def _of(self, column: str, person_id: str, statuses: Iterable[Status]) -> list[Request]:
+    async def _in(
+        self, statuses: Iterable[Status], where: str, arg: object, order: str
+    ) -> list[Request]:
+        """Requests in these statuses meeting `where` (one argument), by `order` then id."""
         wanted = [s.value for s in statuses]
         return await self.all_as(
             rows.request,
-            f"SELECT * FROM requests WHERE {column} = ? AND status IN "
-            f"({marks(len(wanted))}) ORDER BY start_at, id",
-            (person_id, *wanted),
+            f"SELECT * FROM requests WHERE {where} AND status IN "
+            f"({marks(len(wanted))}) ORDER BY {order}, id",
+            (arg, *wanted),
         )
 
     async def save(self, transition: Transition) -> Request:
@@ -127,7 +128,7 @@ class Requests(Repository, ports.Requests):
         return await self.get(request_id)
 
     async def mark(self, request_id: int, at: datetime, mark: str, value: datetime | None) -> None:
-        if mark not in MARKS:
+        if mark not in rows.MARKS:
             raise ValueError(mark)
         await self.sql.run(
             f"UPDATE requests SET {mark} = ?, updated_at = ? WHERE id = ?",
@@ -149,13 +150,7 @@ class Requests(Repository, ports.Requests):
     async def unsettled_before(
         self, moment: datetime, statuses: Iterable[Status]
     ) -> list[Request]:
-        wanted = [s.value for s in statuses]
-        return await self.all_as(
-            rows.request,
-            f"SELECT * FROM requests WHERE end_at < ? AND status IN "
-            f"({marks(len(wanted))}) ORDER BY end_at, id",
-            (moment, *wanted),
-        )
+        return await self._in(statuses, "end_at < ?", moment, "end_at")
 
     async def between(
         self, start: datetime, end: datetime, provider_ids: Sequence[str] | None = None

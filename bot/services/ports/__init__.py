@@ -20,6 +20,7 @@ from bot.services.ports.offers import Offers
 from bot.services.ports.once import Once
 from bot.services.ports.outbox import Outbox, OutgoingMessage, Retry
 from bot.services.ports.records import (
+    AccountLine,
     Clock,
     Escalation,
     LedgerLine,
@@ -35,6 +36,7 @@ from bot.services.ports.series import SeriesRepo
 from bot.services.ports.timers import Timers
 
 __all__ = [
+    "AccountLine",
     "Availability",
     "Breaks",
     "Changes",

@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.domain.booking import Request
-from bot.services.ports.records import (
-    LedgerLine,
-)
+from bot.services.ports.records import AccountLine, LedgerLine
 
 
 @dataclass(frozen=True)
@@ -75,9 +73,8 @@ class Ledger(Protocol):
         """Every ledger line of a member, oldest first (their whole account)."""
         ...
 
-    async def between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        """Every ledger line in [start, end) as its columns, `created_at` an aware datetime
-        (the accountant's export)."""
+    async def between(self, start: datetime, end: datetime) -> list[AccountLine]:
+        """Every ledger line in [start, end), oldest first (the accountant's export)."""
         ...
 
     async def payouts(
