@@ -21,6 +21,7 @@ from bot.domain.agency import (
 from bot.domain.booking import Status
 from bot.domain.errors import DoubleBooking
 from bot.root import open_carebot
+from bot.services.ports import NewRequest
 from storage.postgres import analyze, is_url
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -86,15 +87,17 @@ async def build(
             start = START + timedelta(days=rng.randint(0, 59), hours=rng.randint(0, 10))
             try:
                 await tx.requests.add(
-                    member_id=f"m{rng.randrange(members)}",
-                    service_id=provider.services[0],
-                    start=start,
-                    end=start + timedelta(hours=rng.randint(1, 4)),
-                    status=Status.CONFIRMED,
-                    provider_id=provider.id,
-                    price=Decimal("40"),
-                    fee=Decimal("5"),
-                    at=START,
+                    NewRequest(
+                        member_id=f"m{rng.randrange(members)}",
+                        service_id=provider.services[0],
+                        start=start,
+                        end=start + timedelta(hours=rng.randint(1, 4)),
+                        status=Status.CONFIRMED,
+                        provider_id=provider.id,
+                        price=Decimal("40"),
+                        fee=Decimal("5"),
+                    ),
+                    START,
                 )
             except DoubleBooking:
                 continue
