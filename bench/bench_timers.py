@@ -50,6 +50,7 @@ from bot.domain.booking import Status  # noqa: E402
 from bot.domain.errors import DoubleBooking  # noqa: E402
 from bot.root import open_carebot  # noqa: E402
 from bot.services.appointments import CHECKIN, REMIND_MEMBER, REMIND_PROVIDER  # noqa: E402
+from bot.services.ports import NewRequest  # noqa: E402
 
 
 @dataclass
@@ -82,15 +83,17 @@ async def build(db: str, size: Size) -> list[int]:
             start = now + timedelta(days=days, hours=rng.randint(0, 10))
             try:
                 request = await tx.requests.add(
-                    member_id=f"m{rng.randrange(size.members)}",
-                    service_id=provider.services[0],
-                    start=start,
-                    end=start + timedelta(hours=2),
-                    status=Status.CONFIRMED if ahead else Status.COMPLETED,
-                    provider_id=provider.id,
-                    price=Decimal("40"),
-                    fee=Decimal("5"),
-                    at=now,
+                    NewRequest(
+                        member_id=f"m{rng.randrange(size.members)}",
+                        service_id=provider.services[0],
+                        start=start,
+                        end=start + timedelta(hours=2),
+                        status=Status.CONFIRMED if ahead else Status.COMPLETED,
+                        provider_id=provider.id,
+                        price=Decimal("40"),
+                        fee=Decimal("5"),
+                    ),
+                    now,
                 )
             except DoubleBooking:
                 continue

@@ -32,7 +32,7 @@ from storage.repos.sql import Conflict, Dialect, Row
 from storage.repos.timers import Writes
 from storage.repos.unit import UnitOfWork
 from storage.versions import NewerDatabase, migrations
-from storage.write_health import WriteHealth
+from storage.write_health import WriteHealth, WriteLost
 
 log = logging.getLogger(__name__)
 POOL_SIZE = 10
@@ -130,6 +130,13 @@ class Contention(_Contention, sqlite3.OperationalError):
 
 
 _TRANSIENT = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+# The connection went (above) or the server ended our session: an administrator, a restart,
+# the idle-transaction bound (57P01-57P05, 25P03). Nothing the unit of work did was at fault.
+_LOST = (
+    *_TRANSIENT,
+    asyncpg.OperatorInterventionError,
+    asyncpg.IdleInTransactionSessionTimeoutError,
+)
 _CONTENTION = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
 
@@ -138,6 +145,8 @@ def _operational(exc: BaseException) -> sqlite3.OperationalError:
     (they retry, /healthz reports it) on both engines."""
     if isinstance(exc, _CONTENTION):
         return Contention(str(exc))
+    if isinstance(exc, _LOST):
+        return WriteLost(str(exc) or type(exc).__name__)
     return sqlite3.OperationalError(str(exc) or type(exc).__name__)
 
 
@@ -424,6 +433,21 @@ async def fresh_schema(base_url: str) -> str:
     # Throwaway data: commits need not wait for the disk (a test or a replay, never the bot's
     # own database), which halves the PostgreSQL pass on a slow disk.
     return f"{base_url}{joiner}search_path={name},public&synchronous_commit=off"
+
+
+async def analyze(url: str) -> None:
+    """Gather the planner's statistics for the tables of `url`'s schema now (after a bulk load),
+    as autovacuum would shortly."""
+    conn = await asyncpg.connect(url)
+    try:
+        # A bare ANALYZE would go through every schema of the database, other tests' included.
+        tables = await conn.fetch(
+            "SELECT quote_ident(tablename) AS t FROM pg_tables WHERE schemaname = current_schema()"
+        )
+        if tables:
+            await conn.execute("ANALYZE " + ", ".join(r["t"] for r in tables))
+    finally:
+        await conn.close()
 
 
 async def drop_schema(url: str) -> None:
