@@ -16,6 +16,7 @@ import pytest
 from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.root import open_carebot
+from bot.services.ports import OutgoingMessage, Retry
 from tests.conftest import paris
 
 NOW = paris("2026-11-23 10:00")
@@ -44,9 +45,7 @@ async def test_only_each_recipients_oldest_queued_message_is_claimed(
     carebot, clock = bot
     async with carebot.db.transaction() as tx:
         for address, text in [(ANN, "a1"), (BEN, "b1"), (ANN, "a2"), (BEN, "b2"), (CAT, "c1")]:
-            await tx.outbox.enqueue(
-                at=NOW, person_id=None, channel="sms", address=address, text=text
-            )
+            await tx.outbox.enqueue(OutgoingMessage(NOW, None, "sms", address, text))
     leased = await carebot.claim_outbox("sms", 10, owner="w", until=NOW + LEASE)
     assert [m.text for m in leased] == ["a1", "b1", "c1"]
     ids = {m.text: m.id for m in leased}
@@ -54,7 +53,7 @@ async def test_only_each_recipients_oldest_queued_message_is_claimed(
     await carebot.mark_sent(ids["a1"], "SM1")
     assert await _claim(carebot) == ["a2"]
     # b1 failed and waits a minute for its retry: b2 still waits behind it.
-    await carebot.mark_retry(ids["b1"], NOW + timedelta(minutes=1), "503", owner="w")
+    await carebot.mark_retry(ids["b1"], Retry(NOW + timedelta(minutes=1), "503", owner="w"))
     assert await _claim(carebot) == []
     clock.advance(timedelta(minutes=1))
     assert await _claim(carebot) == ["b1"]
