@@ -182,33 +182,36 @@ async def _confirm_rest_of_series(desk: Desk, series_id: int, provider_id: str) 
 
 
 async def _rest_of_series_to_staff(
-    desk: Desk, series_id: int, provider: Provider, reason: str, asked: int
-) -> None:
-    """The provider said no to a series: each occurrence waiting for them goes to staff."""
+    desk: Desk, series_id: int, provider: Provider, asked: int
+) -> list[Request]:
+    """The provider said no to a series: each later occurrence waiting for them goes to staff
+    with the one they were asked on (the caller escalates them all, in one notice)."""
     await desk.tx.series.set_provider(series_id, None)
     await desk.tx.series.set_status(series_id, "active")
+    later = []
     for other in await desk.tx.series.occurrences(series_id):
         if (
             other.id != asked
             and other.status is Status.PENDING
             and other.provider_id == provider.id
         ):
-            other = await desk.tx.requests.save(other.escalate(desk.now))
-            await escalate(desk, other, reason, provider.id)
+            later.append(await desk.tx.requests.save(other.escalate(desk.now)))
+    return later
 
 
 async def provider_unavailable(
     desk: Desk, request: Request, provider: Provider, reason: str
 ) -> None:
     """A provider declined or let the deadline pass: the member is reassured, staff take over."""
+    later: list[Request] = []
     if request.series_id is not None and request.status is Status.PENDING:
-        await _rest_of_series_to_staff(desk, request.series_id, provider, reason, request.id)
+        later = await _rest_of_series_to_staff(desk, request.series_id, provider, request.id)
     request = await desk.tx.requests.save(request.escalate(desk.now))
     reassurance = N_(
         "{provider} is not available for {what}. Our team is finding the next best "
         "option for you: no need to book again."
     )
-    await escalate_reassured(desk, request, provider, reassurance, reason)
+    await escalate_reassured(desk, request, provider, reassurance, reason, later)
 
 
 async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id: str) -> None:
