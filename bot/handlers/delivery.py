@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from bot.app import Carebot
+from bot.handlers.wakes import woken
 from bot.services.ports import OutboxMessage, Retry
 
 log = logging.getLogger(__name__)
@@ -202,8 +203,7 @@ class Sender:
                     claimed = 0
                 if claimed:
                     continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            await woken(self._wake, self.poll_seconds)
 
     async def _renew(self) -> None:
         """Every third of a lease, extend the leases of what this worker holds, and free those
