@@ -25,6 +25,7 @@ from bot.root import open_carebot
 from bot.services.desk import open_desk
 from bot.services.notices import Notice
 from tests.fakes.telegram_api import FakeTelegram, Limits
+from tests.reliability import support
 from tests.reliability.support import GROUP, LiveRun, Roster, wait_until
 
 pytestmark = pytest.mark.reliability
@@ -58,28 +59,10 @@ def two_workers(
     env: dict[str, str] | None = None,
 ) -> Iterator[tuple[LiveRun, LiveRun]]:
     """Two `carebot run` on one database (started), with the fake Telegram."""
-    agency = ROSTER.write(tmp_path)
-    runs: list[LiveRun] = []
-    for name in "ab":
-        (tmp_path / name).mkdir()
-        database = runs[0].db if runs else None
-        runs.append(
-            LiveRun(
-                tmp_path / name,
-                agency,
-                telegram=fake,
-                webhook=webhook,
-                database=database,
-                env=ENV | (env or {}),
-            )
-        )
-    try:
-        for run in runs:
-            run.start()
-        yield runs[0], runs[1]
-    finally:
-        for run in runs:
-            run.stop()
+    with support.two_workers(
+        tmp_path, ROSTER, telegram=fake, webhook=webhook, env=ENV | (env or {})
+    ) as runs:
+        yield runs
 
 
 def _telegram_state(run: LiveRun) -> str:
