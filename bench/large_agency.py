@@ -18,9 +18,10 @@ from bot.domain.agency import (
     Service,
     Staff,
 )
-from bot.domain.booking import Status
+from bot.domain.booking import Request, Status
 from bot.domain.errors import DoubleBooking
 from bot.root import open_carebot
+from bot.services.ports import UnitOfWork
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SERVICES = ("childcare", "cleaning", "massage", "pets")
@@ -83,19 +84,34 @@ async def build(
         while made < appointments:
             provider = rng.choice(data.providers)
             start = START + timedelta(days=rng.randint(0, 59), hours=rng.randint(0, 10))
-            try:
-                await tx.requests.add(
-                    member_id=f"m{rng.randrange(members)}",
-                    service_id=provider.services[0],
-                    start=start,
-                    end=start + timedelta(hours=rng.randint(1, 4)),
-                    status=Status.CONFIRMED,
-                    provider_id=provider.id,
-                    price=Decimal("40"),
-                    fee=Decimal("5"),
-                    at=START,
-                )
-            except DoubleBooking:
-                continue
-            made += 1
+            member_id = f"m{rng.randrange(members)}"
+            end = start + timedelta(hours=rng.randint(1, 4))
+            if await visit(tx, provider, member_id, start, end, Status.CONFIRMED, START):
+                made += 1
     return bot
+
+
+async def visit(
+    tx: UnitOfWork,
+    provider: Provider,
+    member_id: str,
+    start: datetime,
+    end: datetime,
+    status: Status,
+    at: datetime,
+) -> Request | None:
+    """A visit of the provider's first service at 40 (fee 5); None when they are booked then."""
+    try:
+        return await tx.requests.add(
+            member_id=member_id,
+            service_id=provider.services[0],
+            start=start,
+            end=end,
+            status=status,
+            provider_id=provider.id,
+            price=Decimal("40"),
+            fee=Decimal("5"),
+            at=at,
+        )
+    except DoubleBooking:
+        return None
