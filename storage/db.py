@@ -27,7 +27,7 @@ from storage.repos.timers import Writes
 from storage.repos.unit import UnitOfWork
 from storage.sqlite import SqliteExecutor
 from storage.versions import NewerDatabase, migrations
-from storage.write_health import WriteHealth
+from storage.write_health import WriteHealth, WriteLost
 
 log = logging.getLogger(__name__)
 # How long the loop may block on a lock held by another process before waiting in a thread.
@@ -141,12 +141,15 @@ class Database:
                 await self._begin()
             except sqlite3.OperationalError as exc:  # locked past the busy timeout, I/O
                 self._health.wrote(exc)
-                raise
+                raise WriteLost(str(exc)) from exc
             try:
                 yield self._unit
-                if self._full_while is not None and _exists(self._full_while):
-                    raise sqlite3.OperationalError("database or disk is full")
-                self._raw.execute("COMMIT")
+                try:
+                    if self._full_while is not None and _exists(self._full_while):
+                        raise sqlite3.OperationalError("database or disk is full")
+                    self._raw.execute("COMMIT")
+                except sqlite3.OperationalError as exc:  # the work was whole; the disk refused
+                    raise WriteLost(str(exc)) from exc
             except BaseException as exc:
                 # A failed COMMIT (disk full) may leave the transaction open: without this
                 # ROLLBACK every later BEGIN would fail until a restart.

@@ -32,7 +32,7 @@ from storage.repos.sql import Conflict, Dialect, Row
 from storage.repos.timers import Writes
 from storage.repos.unit import UnitOfWork
 from storage.versions import NewerDatabase, migrations
-from storage.write_health import WriteHealth
+from storage.write_health import WriteHealth, WriteLost
 
 log = logging.getLogger(__name__)
 POOL_SIZE = 10
@@ -130,6 +130,13 @@ class Contention(_Contention, sqlite3.OperationalError):
 
 
 _TRANSIENT = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+# The connection went (above) or the server ended our session: an administrator, a restart,
+# the idle-transaction bound (57P01-57P05, 25P03). Nothing the unit of work did was at fault.
+_LOST = (
+    *_TRANSIENT,
+    asyncpg.OperatorInterventionError,
+    asyncpg.IdleInTransactionSessionTimeoutError,
+)
 _CONTENTION = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
 
@@ -138,6 +145,8 @@ def _operational(exc: BaseException) -> sqlite3.OperationalError:
     (they retry, /healthz reports it) on both engines."""
     if isinstance(exc, _CONTENTION):
         return Contention(str(exc))
+    if isinstance(exc, _LOST):
+        return WriteLost(str(exc) or type(exc).__name__)
     return sqlite3.OperationalError(str(exc) or type(exc).__name__)
 
 

@@ -6,14 +6,23 @@ Both engines (storage/db.py, storage/postgres.py) keep one; each names the error
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
+
+from bot.domain.errors import Unavailable
 
 # /healthz writes a probe row when no unit of work has written for this long, and reports
 # writes as failing while any failed this recently (some fail when others fit: a nearly full
 # disk takes a one-page write and refuses a bigger one).
 PROBE_AFTER = 5.0  # seconds
 FAILING_FOR = 10.0  # seconds
+
+
+class WriteLost(Unavailable, sqlite3.OperationalError):
+    """A unit of work lost to the database itself (a dropped connection, a server shut down,
+    a COMMIT refused for a full disk), as opposed to a statement the database refused: the
+    work is whole and may run again. An OperationalError like every failed write here."""
 
 
 class WriteHealth:

@@ -10,8 +10,13 @@ import pytest
 
 from bot.app import Carebot, NotAllowed
 from bot.clock import VirtualClock
+from bot.domain.agency import Member, Person
 from bot.domain.booking import Status
+from bot.domain.errors import Contention
+from bot.domain.ledger import Account
+from bot.services import billing
 from bot.services.billing import PaymentRefused
+from bot.services.desk import Desk
 
 
 async def _press(bot: Carebot, who: str, label: str) -> None:
@@ -126,3 +131,31 @@ async def test_staff_approve_a_change_request_through_the_intent(bot: Carebot) -
     assert any(m.person_id == "karim" and "you approved the change" in m.text for m in sent), [
         m.text for m in sent
     ]
+
+
+async def test_a_staff_action_crossed_by_another_worker_runs_again_once(
+    bot: Carebot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deadlock the database broke rolls the payment back whole; the tap is run again
+    rather than shown as an error, and the payment is recorded (and told) once."""
+    await bot.say("chloe", "I need a babysitter tomorrow 2pm to 6pm")
+    await _press(bot, "chloe", "Marie")
+    await _press(bot, "chloe", "onfirm")
+    real = billing.record_payment
+    crossed: list[bool] = []
+
+    async def crossed_once(desk: Desk, staff: Person, member: Member, amount: Decimal) -> Account:
+        account = await real(desk, staff, member, amount)  # written, not committed
+        if not crossed:
+            crossed.append(True)
+            raise Contention("deadlock detected")
+        return account
+
+    monkeypatch.setattr(billing, "record_payment", crossed_once)
+    before = await bot.last_outbox_id()
+    account = await bot.record_payment("sophie", "chloe", Decimal("10"))
+
+    assert crossed and account.owed == 0
+    lines = (await bot.statement("chloe")).lines
+    assert [line.kind for line in lines].count("payment") == 1
+    assert [m.person_id for m in await bot.outbox_after(before)].count("chloe") == 1

@@ -15,7 +15,13 @@ from bot.app.backend import Backend
 from bot.app.console import ConsoleIntents
 from bot.app.outbox import OutboxIntents
 from bot.domain.agency import AgencyFile, Person
-from bot.domain.errors import Contention, IllegalTransition, NotFound, RequestChanged
+from bot.domain.errors import (
+    Contention,
+    IllegalTransition,
+    NotFound,
+    RequestChanged,
+    Unavailable,
+)
 from bot.flows.router import Inbound, Press, Text, decode, encode, handle
 from bot.i18n import N_, for_channel, normalize_language, tr, use_language
 from bot.services.billing import ensure_weekly_credits
@@ -175,8 +181,9 @@ class Carebot(ConsoleIntents, OutboxIntents):
         """Run a delivery's unit of work (`attempt`: False when there was none to handle;
         `where`: the delivery it took, as channel, id, address). Again when another worker's
         unit of work crossed it (Contention), or moved a request it acted on (RequestChanged,
-        at most REDOS_ON_CHANGE times); a refused transition is told to the person; any other
-        failure is marked processed and apologised for."""
+        at most REDOS_ON_CHANGE times); a refused transition is told to the person; a lost
+        database (Unavailable) is raised, the delivery left for later; any other failure is
+        marked processed and apologised for."""
         redos = 0
         while True:
             try:
@@ -185,6 +192,11 @@ class Carebot(ConsoleIntents, OutboxIntents):
             except Contention:
                 log.info("a message met another worker's unit of work; again")
                 continue
+            except Unavailable:
+                # The database went away under the message (a lost connection, a full disk):
+                # rolled back, not the message's fault. It stays accepted and unprocessed for
+                # the next turn of the inbound worker, with no apology.
+                raise
             except RequestChanged as exc:
                 # Another worker moved a request this message acted on, and nothing of ours
                 # was written: redo it against the request as it stands now.

@@ -157,9 +157,11 @@ class ConsoleIntents(OfficeIntents):
         if verb not in STAFF_VERBS or not rest:
             return False
         log.info("console: %s pressed %s", staff.id, packed)
-        async with self._desk() as desk:
+
+        async def press(desk: Desk) -> None:
             await handle(desk, staff, Press(packed))
-        await self._committed()
+
+        await self._change(press)
         return True
 
     async def console_member(
@@ -242,7 +244,8 @@ class ConsoleIntents(OfficeIntents):
     ) -> HoursEdit:
         """Change a provider's hours with §9's checks, and tell them; a change that would
         break what they hold is refused, naming it, and nothing changes."""
-        async with self._desk() as desk:
+
+        async def edit(desk: Desk) -> HoursEdit:
             provider = await desk.tx.roster.person(provider_id)
             if not isinstance(provider, Provider):
                 raise NotFound(provider_id)
@@ -261,8 +264,9 @@ class ConsoleIntents(OfficeIntents):
                 hours=partial(hours.describe_schedule, desk, schedule),
             )
             log.info("console: %s changed the hours of %s: %s", staff.id, provider.id, change)
-        await self._committed()
-        return HoursEdit(True, provider.name)
+            return HoursEdit(True, provider.name)
+
+        return await self._change(edit)
 
     async def console_search(self, query: str) -> list[Entry]:
         """Members and providers whose name or phone holds the query (at most 50)."""

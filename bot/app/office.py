@@ -7,18 +7,19 @@ domain values for the caller to show in its own language.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.app.backend import Backend
 from bot.domain.agency import Agency, Member, Person, Provider, Staff
 from bot.domain.booking import HOLDING, Request
-from bot.domain.errors import NotFound
+from bot.domain.errors import Contention, NotFound, RequestChanged
 from bot.domain.ledger import Account
 from bot.i18n import use_language
 from bot.nlu.commands import fold
@@ -27,6 +28,11 @@ from bot.services.console_links import ConsoleLinks
 from bot.services.desk import AgencyCache, Desk, open_desk
 from bot.services.hours import Schedule
 from bot.services.ports import Clock, Escalation, LedgerLine, UnitOfWork
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+# A staff action crossed by other workers' units of work is run again, at most this often.
+AGAIN = 3
 
 # What staff decide on an escalation; ("offer", provider id) hands a request to a provider.
 Decision = Literal["approve", "deny", "unfilled"] | tuple[Literal["offer"], str]
@@ -85,6 +91,24 @@ class OfficeIntents:
         async with open_desk(self.db, self.clock, self.agency_cache, self.console_links) as desk:
             yield desk
 
+    async def _change(self, work: Callable[[Desk], Awaitable[T]]) -> T:
+        """Run `work` in one unit of work and wake the senders after its commit; again when
+        another worker's unit of work crossed it (Contention: a deadlock the database broke)
+        or moved a request it acted on (RequestChanged): nothing of it was written, and the
+        staff member's tap must not fail for another worker's timing."""
+        for attempt in range(1, AGAIN + 1):
+            try:
+                async with self._desk() as desk:
+                    result = await work(desk)
+            except (Contention, RequestChanged) as exc:
+                if attempt == AGAIN:
+                    raise
+                log.info("a staff action met another unit of work (%s); again", exc)
+                continue
+            await self._committed()
+            return result
+        raise AssertionError("unreachable")
+
     async def _staff(self, desk: Desk, staff_id: str) -> Staff:
         person = await desk.tx.roster.person(staff_id)
         if not isinstance(person, Staff):
@@ -99,7 +123,8 @@ class OfficeIntents:
         first, or a decision that does not fit the escalation, is answered in the staff
         member's chat, exactly as a stale button is.
         """
-        async with self._desk() as desk:
+
+        async def decide(desk: Desk) -> None:
             staff = await self._staff(desk, staff_id)
             with use_language(desk.lang(staff)):
                 if isinstance(decision, tuple):
@@ -112,21 +137,23 @@ class OfficeIntents:
                         await changes.decide(desk, staff, number, decision == "approve")
                     else:
                         await billing.decide_waiver(desk, staff, number, decision == "approve")
-        await self._committed()
+
+        await self._change(decide)
 
     async def record_payment(self, staff_id: str, member_id: str, amount: Decimal) -> Account:
         """Staff record money a member paid outside carebot; the member is told.
 
         Raises billing.PaymentRefused (not positive, nothing owed, more than owed) and
         NotAllowed (not staff); nothing changes then."""
-        async with self._desk() as desk:
+
+        async def record(desk: Desk) -> Account:
             staff = await self._staff(desk, staff_id)
             member = await desk.tx.roster.person(member_id)
             if not isinstance(member, Member):
                 raise NotAllowed(f"{member_id} is not a member")
-            account = await billing.record_payment(desk, staff, member, amount)
-        await self._committed()
-        return account
+            return await billing.record_payment(desk, staff, member, amount)
+
+        return await self._change(record)
 
     async def waiting_escalations(self) -> list[WaitingEscalation]:
         """The escalations nobody has handled yet (the chat's /pending)."""

@@ -54,3 +54,9 @@ class RosterInUse(ValueError):
 class Contention(Exception):
     """Another unit of work running at the same moment got in the way (a deadlock the
     database broke, a serialization failure): the same unit of work, run again, will do."""
+
+
+class Unavailable(Exception):
+    """The database could not be reached or could not write (a lost connection, a server
+    restart, a full disk): the unit of work was rolled back and nothing is the work's fault;
+    the same work, later, will do."""

@@ -11,6 +11,7 @@ import contextlib
 import logging
 
 from bot.app import Carebot
+from bot.domain.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ class InboundWorker:
             wake.clear()
             try:
                 done = await self.bot.process_pending()
+            except Unavailable as exc:  # the message waits, accepted, for the next turn
+                log.warning("processing inbound messages paused: %s", exc)
+                done = 0
             except Exception:
                 log.exception("processing inbound messages failed")
                 done = 0

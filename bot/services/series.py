@@ -27,6 +27,7 @@ from bot.services.desk import Desk
 from bot.services.escalations import escalate
 from bot.services.matching import SHOWN
 from bot.services.notices import Label
+from bot.services.wording import described
 
 SERIES_ROLL = "series_roll"
 MAX_WEEKS = 104  # a series without an end still has one: two years, then it is booked again
@@ -301,11 +302,38 @@ async def extend(desk: Desk, series: Series, through: date) -> int:
     for day in days_of(series, through):
         if day in have or at(desk, day, series.start_min) <= desk.now:
             continue
-        if await _occurrence(desk, series, member, service, day, Status.CONFIRMED):
-            created += 1
+        request = await _occurrence(desk, series, member, service, day, Status.CONFIRMED)
+        if request is None:
+            continue
+        created += 1
+        if request.status is Status.ESCALATED:
+            await _tell_handed_to_staff(desk, series, member, request)
     if is_over(series, through):
         await desk.tx.series.set_status(series.id, "ended")
     return created
+
+
+async def _tell_handed_to_staff(
+    desk: Desk, series: Series, member: Member, request: Request
+) -> None:
+    """A session the roll added went to staff (the provider's day off, a clash, no provider
+    since they declined): the member hears it from us, not first from a stranger's call."""
+    if series.provider_id is None:
+        await desk.tell(
+            member,
+            "Your weekly session ({what}) has no provider yet. Our team is finding someone "
+            "for you: no need to book again.",
+            what=described(desk, request),
+        )
+        return
+    provider = await desk.tx.roster.person(series.provider_id)
+    await desk.tell(
+        member,
+        "{provider} cannot take your weekly session ({what}). Our team is finding "
+        "someone for that day: no need to book again.",
+        provider=provider.name,
+        what=described(desk, request),
+    )
 
 
 async def end_series(desk: Desk, series_id: int) -> None:
