@@ -21,7 +21,7 @@ from bot.domain.agency import (
 from bot.domain.booking import Request, Status
 from bot.domain.errors import DoubleBooking
 from bot.root import open_carebot
-from bot.services.ports import UnitOfWork
+from bot.services.ports import NewRequest, UnitOfWork
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SERVICES = ("childcare", "cleaning", "massage", "pets")
@@ -103,15 +103,17 @@ async def visit(
     """A visit of the provider's first service at 40 (fee 5); None when they are booked then."""
     try:
         return await tx.requests.add(
-            member_id=member_id,
-            service_id=provider.services[0],
-            start=start,
-            end=end,
-            status=status,
-            provider_id=provider.id,
-            price=Decimal("40"),
-            fee=Decimal("5"),
-            at=at,
+            NewRequest(
+                member_id=member_id,
+                service_id=provider.services[0],
+                start=start,
+                end=end,
+                status=status,
+                provider_id=provider.id,
+                price=Decimal("40"),
+                fee=Decimal("5"),
+            ),
+            at,
         )
     except DoubleBooking:
         return None

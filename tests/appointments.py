@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from bot.domain.booking import Request, Status
-from bot.services.ports.requests import Requests
+from bot.services.ports.requests import NewRequest, Requests
 
 PRICE = Decimal("36.00")  # 2 hours of childcare at 18.00 in the test agencies
 
@@ -25,13 +25,15 @@ async def add_confirmed(
     """A childcare appointment held by `provider_id`, confirmed unless `status` says otherwise,
     2 hours from `start` unless `end` says otherwise."""
     return await requests.add(
-        member_id=member_id,
-        service_id="childcare",
-        start=start,
-        end=end or start + timedelta(hours=2),
-        status=status,
-        provider_id=provider_id,
-        price=PRICE,
-        fee=fee,
-        at=at,
+        NewRequest(
+            member_id=member_id,
+            service_id="childcare",
+            start=start,
+            end=end or start + timedelta(hours=2),
+            status=status,
+            provider_id=provider_id,
+            price=PRICE,
+            fee=fee,
+        ),
+        at,
     )

@@ -28,7 +28,7 @@ from bot.services.billing import (
 )
 from bot.services.desk import Desk
 from bot.services.hiatus import CREDIT_NOTICE, credit_notice
-from bot.services.ports import UnitOfWork
+from bot.services.ports import LedgerEntry, UnitOfWork
 from tests.conftest import AGENCY, paris
 from tests.fakes.repos import FakeUnitOfWork
 from tests.test_transitions import request
@@ -50,7 +50,7 @@ async def test_a_payment_is_refused_unless_staff_record_at_most_what_is_owed() -
     tx = FakeUnitOfWork(DATA)
     desk = _desk(tx)
     bob = await _bob(tx)
-    await tx.ledger.add(at=desk.now, kind="scheduling_fee", amount=Decimal(15), member_id="bob")
+    await tx.ledger.add(LedgerEntry(desk.now, "scheduling_fee", Decimal(15), member_id="bob"))
     for who, amount, reason in (
         ("alice", Decimal("5"), "not_staff"),
         ("karim", Decimal("0"), "not_positive"),

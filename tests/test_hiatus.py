@@ -10,21 +10,24 @@ from bot.clock import VirtualClock
 from bot.domain.booking import Status
 from bot.services import hiatus
 from bot.services.desk import open_desk
+from bot.services.ports import NewRequest
 from tests.conftest import paris
 
 
 async def _session(bot: Carebot, start: datetime, status: Status) -> None:
     async with bot.db.transaction() as tx:
         await tx.requests.add(
-            member_id="bob",
-            service_id="childcare",
-            start=start,
-            end=start + timedelta(hours=2),
-            status=status,
-            provider_id="paul",
-            price=Decimal("36.00"),
-            fee=Decimal("5.00"),
-            at=start - timedelta(days=7),
+            NewRequest(
+                member_id="bob",
+                service_id="childcare",
+                start=start,
+                end=start + timedelta(hours=2),
+                status=status,
+                provider_id="paul",
+                price=Decimal("36.00"),
+                fee=Decimal("5.00"),
+            ),
+            start - timedelta(days=7),
         )
 
 

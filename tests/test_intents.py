@@ -106,7 +106,7 @@ async def test_the_ledger_export_holds_the_period(bot: Carebot, clock: VirtualCl
     await _press(bot, "chloe", "onfirm")
     today = clock.now().date()
     export = await bot.ledger_export(today, today)
-    assert [row["kind"] for row in export.rows] == ["opening", "scheduling_fee"]
+    assert [row.line.kind for row in export.rows] == ["opening", "scheduling_fee"]
     assert (
         await bot.ledger_export(today - timedelta(days=7), today - timedelta(days=1))
     ).rows == []

@@ -19,6 +19,7 @@ import pytest
 
 from bot.clock import VirtualClock
 from bot.domain.booking import Request, Status
+from bot.services.ports import NewRequest, OutgoingMessage
 from storage.postgres import PgDatabase
 from storage.repos.unit import UnitOfWork
 from tests.conftest import paris, two_carebots
@@ -45,9 +46,7 @@ async def test_an_outbox_row_leased_in_an_open_transaction_is_skipped_not_waited
     one, two = pair
     async with one.transaction() as tx:
         for address in ("+33600000001", "+33600000002"):
-            await tx.outbox.enqueue(
-                at=NOW, person_id=None, channel="sms", address=address, text="hello"
-            )
+            await tx.outbox.enqueue(OutgoingMessage(NOW, None, "sms", address, "hello"))
     until = NOW + timedelta(minutes=1)
     async with one.transaction() as tx:
         mine = await tx.outbox.claim("sms", NOW, 1, owner="one", until=until)
@@ -135,15 +134,17 @@ async def _add_request(tx: UnitOfWork, hours: int = 0) -> Request:
     """A pending cleaning for Bob, `hours` after Wednesday 10:00."""
     start = paris("2026-11-25 10:00") + timedelta(hours=hours)
     return await tx.requests.add(
-        member_id="bob",
-        service_id="cleaning",
-        start=start,
-        end=start + timedelta(hours=1),
-        status=Status.PENDING,
-        provider_id=None,
-        price=Decimal(20),
-        fee=Decimal(0),
-        at=NOW,
+        NewRequest(
+            member_id="bob",
+            service_id="cleaning",
+            start=start,
+            end=start + timedelta(hours=1),
+            status=Status.PENDING,
+            provider_id=None,
+            price=Decimal(20),
+            fee=Decimal(0),
+        ),
+        NOW,
     )
 
 
@@ -200,9 +201,7 @@ async def test_a_commit_that_adds_work_wakes_the_other_workers_not_itself(
     await two.listen(wake_two)
     async with one.transaction() as tx:
         assert await tx.inbox.accept("sms", "A1", "+33600000001", "{}", NOW)
-        await tx.outbox.enqueue(
-            at=NOW, person_id=None, channel="sms", address="+33600000001", text="hello"
-        )
+        await tx.outbox.enqueue(OutgoingMessage(NOW, None, "sms", "+33600000001", "hello"))
         assert woken["two"] == []  # not before the commit
     async with one.transaction() as tx:
         await tx.timers.add("test_kind", NOW)

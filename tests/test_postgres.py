@@ -24,6 +24,7 @@ from bot.clock import VirtualClock
 from bot.domain.booking import Status
 from bot.domain.errors import DoubleBooking
 from bot.root import open_carebot
+from bot.services.ports import NewRequest
 from storage.db import Database
 from storage.engines import open_database
 from storage.postgres import PgDatabase, translate
@@ -311,15 +312,18 @@ async def test_a_double_booking_on_postgres_is_the_same_no_longer_free_outcome(
             try:
                 async with b.db.transaction() as tx:
                     await tx.requests.add(
-                        member_id=member,
-                        service_id="childcare",
-                        start=paris(start),
-                        end=paris(start) + (paris("2026-11-25 12:00") - paris("2026-11-25 10:00")),
-                        status=Status.PENDING,
-                        provider_id="marie",
-                        price=Decimal("36"),
-                        fee=Decimal("0"),
-                        at=clock.now(),
+                        NewRequest(
+                            member_id=member,
+                            service_id="childcare",
+                            start=paris(start),
+                            end=paris(start)
+                            + (paris("2026-11-25 12:00") - paris("2026-11-25 10:00")),
+                            status=Status.PENDING,
+                            provider_id="marie",
+                            price=Decimal("36"),
+                            fee=Decimal("0"),
+                        ),
+                        clock.now(),
                     )
             except DoubleBooking:
                 return "refused"

@@ -10,7 +10,7 @@ from datetime import timedelta
 from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.handlers.delivery import Delivery, Sender
-from bot.services.ports import OutboxMessage
+from bot.services.ports import OutboxMessage, OutgoingMessage, Retry
 from tests.conftest import sqlite_file
 
 
@@ -34,9 +34,7 @@ class SlowFor:
 async def _queue(bot: Carebot, messages: list[tuple[str, str]]) -> None:
     async with bot.db.transaction() as tx:
         for address, text in messages:
-            await tx.outbox.enqueue(
-                at=bot.clock.now(), person_id=None, channel="sms", address=address, text=text
-            )
+            await tx.outbox.enqueue(OutgoingMessage(bot.clock.now(), None, "sms", address, text))
 
 
 async def _until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
@@ -156,7 +154,7 @@ async def test_a_live_lease_is_never_taken_and_an_expired_one_comes_back_unsure(
         assert all(m.unsure_since == now.replace(microsecond=0) for m in back)
         assert all(m.attempts == 2 for m in back)
         # The dead worker's late settle changes nothing: the row is not its any more.
-        await tx.outbox.mark_retry(back[0].id, later, "late", owner="elsewhere:1:aa")
+        await tx.outbox.mark_retry(back[0].id, Retry(later, "late", owner="elsewhere:1:aa"))
         assert await tx.outbox.claim("sms", later, 10, owner="x:3:cc", until=later + lease) == []
 
 

@@ -14,6 +14,7 @@ from bot.domain.booking import Request, Status
 from bot.domain.errors import SeriesDayTaken
 from bot.services import series as weekly
 from bot.services.desk import Desk, open_desk
+from bot.services.ports import NewRequest
 from tests.conftest import paris
 
 
@@ -68,17 +69,19 @@ async def test_the_database_refuses_an_occurrence_made_twice(
         first = (await desk.tx.series.occurrences(series_id))[0]
         with pytest.raises(SeriesDayTaken):
             await desk.tx.requests.add(
-                member_id="alice",
-                service_id="childcare",
-                start=first.start,
-                end=first.end,
-                status=Status.ESCALATED,
-                provider_id=None,
-                price=first.price,
-                fee=first.fee,
-                at=desk.now,
-                series_id=series_id,
-                series_day=desk.local(first.start).date(),
+                NewRequest(
+                    member_id="alice",
+                    service_id="childcare",
+                    start=first.start,
+                    end=first.end,
+                    status=Status.ESCALATED,
+                    provider_id=None,
+                    price=first.price,
+                    fee=first.fee,
+                    series_id=series_id,
+                    series_day=desk.local(first.start).date(),
+                ),
+                desk.now,
             )
 
 

@@ -19,6 +19,7 @@ from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.flows.router import Text
 from bot.root import open_carebot
+from bot.services.ports import OutgoingMessage
 from tests.conftest import AGENCY, paris
 
 START = paris("2026-11-23 10:00")
@@ -48,9 +49,7 @@ async def test_lag_is_the_age_of_the_oldest_waiting_work(
     assert await carebot.accept("sms", "+33600000001", Text("aide"), "SM1")
     async with carebot.db.transaction() as tx:
         await tx.timers.add("checkin", START + timedelta(seconds=10))
-        await tx.outbox.enqueue(
-            at=START, person_id=None, channel="sms", address="+33600000001", text="x"
-        )
+        await tx.outbox.enqueue(OutgoingMessage(START, None, "sms", "+33600000001", "x"))
     clock.advance(timedelta(seconds=60))
     lag, _ = await carebot.lag_and_leases("host:1:")
     assert lag == {"inbound": 60.0, "outbox": 60.0, "timers": 50.0}
@@ -62,9 +61,7 @@ async def test_leases_are_counted_for_their_worker_only_and_expired_ones_wait_ag
     carebot, clock = bot
     async with carebot.db.transaction() as tx:
         for n in range(3):
-            await tx.outbox.enqueue(
-                at=START, person_id=None, channel="sms", address=f"+3360000000{n}", text="x"
-            )
+            await tx.outbox.enqueue(OutgoingMessage(START, None, "sms", f"+3360000000{n}", "x"))
         taken = await tx.outbox.claim(
             "sms", START, 10, owner="host:1:ab12", until=START + timedelta(seconds=30)
         )

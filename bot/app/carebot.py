@@ -28,7 +28,7 @@ from bot.services.billing import ensure_weekly_credits
 from bot.services.console_links import ConsoleLinks
 from bot.services.desk import AgencyCache, Desk, desk_in, open_desk
 from bot.services.hiatus import ensure_sweep
-from bot.services.ports import Clock, OutboxMessage, RosterChanges
+from bot.services.ports import Clock, OutboxMessage, OutgoingMessage, RosterChanges
 from bot.services.timers import fire
 
 log = logging.getLogger(__name__)
@@ -277,9 +277,7 @@ class Carebot(ConsoleIntents, OutboxIntents):
             "agency to be added.",
             agency=desk.agency.name,
         )
-        await desk.tx.outbox.enqueue(
-            at=desk.now, person_id=None, channel=channel, address=address, text=text
-        )
+        await desk.tx.outbox.enqueue(OutgoingMessage(desk.now, None, channel, address, text))
 
     async def _refuse(self, channel: str, delivery_id: str, address: str) -> None:
         async with open_desk(self.db, self.clock, self.agency_cache) as desk:

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.app.backend import Backend
@@ -27,7 +27,7 @@ from bot.services import billing, booking, changes
 from bot.services.console_links import ConsoleLinks
 from bot.services.desk import AgencyCache, Desk, open_desk
 from bot.services.hours import Schedule
-from bot.services.ports import Clock, Escalation, LedgerLine, UnitOfWork
+from bot.services.ports import AccountLine, Clock, Escalation, LedgerLine, UnitOfWork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -74,8 +74,8 @@ class LedgerExport:
     """Ledger rows of a period, the rows before it (for opening balances), and the currency."""
 
     agency: Agency
-    rows: list[dict[str, Any]]
-    before: list[dict[str, Any]]
+    rows: list[AccountLine]
+    before: list[AccountLine]
 
 
 class OfficeIntents:

@@ -14,7 +14,7 @@ from bot.flows import common
 from bot.i18n import normalize_language, use_language
 from bot.services.desk import AgencyCache, open_desk
 from bot.services.linking import adopt_language, greet_stranger, link_contact
-from bot.services.ports import Clock, Leader, OutboxMessage
+from bot.services.ports import Clock, Leader, OutboxMessage, Retry
 from bot.services.sms_delivery import StatusUpdate, number_opted_out, record_status, unreachable
 
 
@@ -92,21 +92,10 @@ class OutboxIntents:
         async with self.db.transaction() as tx:
             await tx.outbox.mark_sent(message_id, external_id, self.clock.now())
 
-    async def mark_retry(
-        self,
-        message_id: int,
-        when: datetime,
-        error: str,
-        *,
-        counted: bool = True,
-        unknown: bool = False,
-        owner: str | None = None,
-    ) -> None:
-        """A message is tried again at `when`."""
+    async def mark_retry(self, message_id: int, retry: Retry) -> None:
+        """A message is tried again later."""
         async with self.db.transaction() as tx:
-            await tx.outbox.mark_retry(
-                message_id, when, error, counted=counted, unknown=unknown, owner=owner
-            )
+            await tx.outbox.mark_retry(message_id, retry)
 
     async def mark_failed(
         self, message_id: int, error: str, *, dropped: bool = False, owner: str | None = None

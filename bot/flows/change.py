@@ -17,6 +17,7 @@ from bot.services import changes
 from bot.services.actions import Verb
 from bot.services.desk import Desk
 from bot.services.notices import Label, Lines, Localized, Notice, phrase
+from bot.services.ports import NewChange
 from bot.services.wording import described
 
 
@@ -174,8 +175,9 @@ async def _send(desk: Desk, member: Member, state: Changing) -> None:
         await desk.tell(member, "This booking can no longer be changed.")
         return
     if state.kind == "time":
-        await changes.submit(desk, member, request, "time", start=state.start, end=state.end)
+        asked = NewChange("time", new_start=state.start, new_end=state.end)
     elif state.kind == "service":
-        await changes.submit(desk, member, request, "service", service=state.service)
+        asked = NewChange("service", new_service=state.service)
     else:
-        await changes.submit(desk, member, request, "notes", notes=state.notes)
+        asked = NewChange("notes", notes=state.notes)
+    await changes.submit(desk, member, request, asked)

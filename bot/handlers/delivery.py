@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from bot.app import Carebot
-from bot.services.ports import OutboxMessage
+from bot.services.ports import OutboxMessage, Retry
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
@@ -346,14 +346,9 @@ class Sender:
             # A rate limit (429 with a delay) is the service pacing us, not a failure: it
             # neither uses up the attempts nor lengthens the backoff of later failures.
             delay = result.retry_after or min(MAX_BACKOFF, 2.0**message.attempts)
-            await self.bot.mark_retry(
-                message.id,
-                now + timedelta(seconds=delay),
-                result.error,
-                counted=not limited,
-                unknown=result.unknown,
-                owner=owner,
-            )
+            again = now + timedelta(seconds=delay)
+            retry = Retry(again, result.error, not limited, result.unknown, owner)
+            await self.bot.mark_retry(message.id, retry)
             log.info(
                 "%s: message %s retried in %.0fs (%s)",
                 self.transport.channel,

@@ -13,12 +13,11 @@ from __future__ import annotations
 import csv
 from datetime import date
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import TextIO
 
 from bot.app import Carebot
 from bot.domain.ledger import Account, account, signed
-from bot.domain.money import from_minor
-from bot.services.ports import LedgerLine
+from bot.services.ports import AccountLine
 
 COLUMNS = (
     "id",
@@ -50,32 +49,20 @@ async def write_ledger(bot: Carebot, start_day: date, end_day: date, out: TextIO
     return 0
 
 
-def _ledger_line(row: dict[str, Any]) -> LedgerLine:
-    return LedgerLine(
-        row["id"],
-        row["created_at"],
-        row["kind"],
-        row["request_id"],
-        from_minor(row["amount_minor"]),
-        from_minor(row["balance_minor"]),
-        row["credits"],
-    )
-
-
-def _line_row(row: dict[str, Any], currency: str) -> list[object]:
+def _line_row(entry: AccountLine, currency: str) -> list[object]:
     """One ledger line; member amounts signed, provider amounts as owed to the provider."""
-    line = _ledger_line(row)
+    line = entry.line
     amount, owed = line.amount, Decimal(0)
-    if row["member_id"]:
+    if entry.member_id:
         amount = signed(line.kind, line.amount)
         owed = account([line]).owed
     return [
-        row["id"],
+        line.id,
         line.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         line.kind,
-        row["member_id"] or "",
-        row["provider_id"] or "",
-        row["request_id"] or "",
+        entry.member_id or "",
+        entry.provider_id or "",
+        line.request_id or "",
         amount,
         line.balance_delta,
         owed,
@@ -85,14 +72,14 @@ def _line_row(row: dict[str, Any], currency: str) -> list[object]:
 
 
 def _member_totals(
-    before: list[dict[str, Any]], rows: list[dict[str, Any]], currency: str
+    before: list[AccountLine], rows: list[AccountLine], currency: str
 ) -> list[list[object]]:
     """Each member's position before the period and after it, as two rows."""
-    members = sorted({r["member_id"] for r in before + rows if r["member_id"]})
+    members = sorted({r.member_id for r in before + rows if r.member_id})
     out: list[list[object]] = []
     for member in members:
-        opening = account(_ledger_line(r) for r in before if r["member_id"] == member)
-        closing = account(_ledger_line(r) for r in before + rows if r["member_id"] == member)
+        opening = account(r.line for r in before if r.member_id == member)
+        closing = account(r.line for r in before + rows if r.member_id == member)
         for kind, position in (("member_opening", opening), ("member_closing", closing)):
             out.append(_total_row(kind, member, position, currency))
     return out

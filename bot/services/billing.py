@@ -17,7 +17,7 @@ from bot.services.actions import action
 from bot.services.desk import Desk
 from bot.services.escalations import claim, escalation_of_kind, tell_other_staff
 from bot.services.notices import Label, Notice
-from bot.services.ports import UnitOfWork
+from bot.services.ports import LedgerEntry, UnitOfWork
 from bot.services.wording import described, money, priced
 
 log = logging.getLogger(__name__)
@@ -35,20 +35,13 @@ async def settle(desk: Desk, transition: Transition) -> Request:
     await appointments.drop(desk, request)
     if request.payout <= 0:
         return request
+    kind = LEDGER_KINDS[transition.move]
+    credits = -1 if request.paid_by_credit else 0
     await desk.tx.ledger.add(
-        at=desk.now,
-        kind=LEDGER_KINDS[transition.move],
-        amount=request.charge,
-        member_id=request.member_id,
-        request_id=request.id,
-        credits_delta=-1 if request.paid_by_credit else 0,
+        LedgerEntry.member_side(request, desk.now, kind, request.charge, credits_delta=credits)
     )
     await desk.tx.ledger.add(
-        at=desk.now,
-        kind="payout",
-        amount=request.payout,
-        provider_id=request.provider_id,
-        request_id=request.id,
+        LedgerEntry.provider_side(request, desk.now, "payout", request.payout)
     )
     return request
 
@@ -96,7 +89,7 @@ async def record_payment(desk: Desk, staff: Person, member: Member, amount: Deci
         raise PaymentRefused("nothing_owed", before.owed)
     if amount > before.owed:
         raise PaymentRefused("more_than_owed", before.owed)
-    await desk.tx.ledger.add(at=desk.now, kind="payment", amount=amount, member_id=member.id)
+    await desk.tx.ledger.add(LedgerEntry(desk.now, "payment", amount, member_id=member.id))
     # No column records who yet (it needs a migration): the log keeps it meanwhile.
     log.info("payment of %s for %s recorded by %s", amount, member.id, staff.id)
     after = await member_account(desk.tx, member.id)
@@ -140,13 +133,11 @@ async def add_weekly_credits(desk: Desk, due_at: datetime) -> None:
     for member in await desk.tx.roster.subscribers():
         assert member.subscription is not None
         if await desk.tx.ledger.claim_credit_week(member.id, label):
-            await desk.tx.ledger.add(
-                at=desk.now,
-                kind="weekly_credits",
-                amount=Decimal(0),
-                member_id=member.id,
-                credits_delta=member.subscription.per_week,
+            credits = member.subscription.per_week
+            weekly = LedgerEntry(
+                desk.now, WEEKLY_CREDITS, Decimal(0), member.id, credits_delta=credits
             )
+            await desk.tx.ledger.add(weekly)
             credited = True
     if credited:
         await hiatus.arm_credit_notice(desk, due_at)  # non-urgent: not before 09:00 (§10.2)
@@ -209,22 +200,18 @@ async def decide_waiver(desk: Desk, staff: Person, escalation_id: int, approve: 
         return
     refund = request.charge
     # The refund first cancels what is still owed; only what was already paid becomes credit.
-    await desk.tx.ledger.add(
-        at=desk.now,
-        kind="waiver",
-        amount=refund,
-        member_id=member.id,
-        request_id=request.id,
+    waiver = LedgerEntry.member_side(
+        request,
+        desk.now,
+        "waiver",
+        refund,
         balance_delta=await settle_up(desk, member.id, refund),
         credits_delta=1 if request.paid_by_credit else 0,
     )
+    await desk.tx.ledger.add(waiver)
     if request.payout > 0:
         await desk.tx.ledger.add(
-            at=desk.now,
-            kind="payout_waived",
-            amount=-request.payout,
-            provider_id=request.provider_id,
-            request_id=request.id,
+            LedgerEntry.provider_side(request, desk.now, "payout_waived", -request.payout)
         )
     await desk.tx.requests.waive(request.id, desk.now)
     await tell_other_staff(desk, staff, escalation_id, N_("approved the waiver."))

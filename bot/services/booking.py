@@ -14,9 +14,9 @@ from bot.i18n import N_, fmt_day_time, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.desk import Desk
-from bot.services.escalations import claim, escalate, tell_other_staff
+from bot.services.escalations import claim, escalate, escalate_reassured, tell_other_staff
 from bot.services.notices import Label, Notice, clock
-from bot.services.ports import Offer
+from bot.services.ports import LedgerEntry, NewRequest, Offer
 from bot.services.wording import describe, described, priced
 
 log = logging.getLogger(__name__)
@@ -39,14 +39,10 @@ async def charge_fee(desk: Desk, member: Member, request: Request) -> None:
         return
     balance, _ = await desk.tx.ledger.balance(member.id)
     from_balance = min(max(balance, Decimal(0)), request.fee)
-    await desk.tx.ledger.add(
-        at=desk.now,
-        kind="scheduling_fee",
-        amount=request.fee,
-        member_id=member.id,
-        request_id=request.id,
-        balance_delta=-from_balance,
+    fee = LedgerEntry.member_side(
+        request, desk.now, "scheduling_fee", request.fee, balance_delta=-from_balance
     )
+    await desk.tx.ledger.add(fee)
 
 
 async def create_request(
@@ -62,16 +58,18 @@ async def create_request(
     by_credit = await credit_available(desk, member, service.id)
     fee = Decimal(0) if by_credit else desk.agency.policy.fee_for_notice(start - desk.now)
     request = await desk.tx.requests.add(
-        member_id=member.id,
-        service_id=service.id,
-        start=start,
-        end=end,
-        status=Status.PENDING if provider_id else Status.ESCALATED,
-        provider_id=provider_id,
-        price=session_price(service.hourly_rate, start, end),
-        fee=fee,
-        at=desk.now,
-        paid_by_credit=by_credit,
+        NewRequest(
+            member_id=member.id,
+            service_id=service.id,
+            start=start,
+            end=end,
+            status=Status.PENDING if provider_id else Status.ESCALATED,
+            provider_id=provider_id,
+            price=session_price(service.hourly_rate, start, end),
+            fee=fee,
+            paid_by_credit=by_credit,
+        ),
+        desk.now,
     )
     await charge_fee(desk, member, request)
     return request
@@ -206,15 +204,11 @@ async def provider_unavailable(
     if request.series_id is not None and request.status is Status.PENDING:
         await _rest_of_series_to_staff(desk, request.series_id, provider, reason, request.id)
     request = await desk.tx.requests.save(request.escalate(desk.now))
-    member = await desk.tx.roster.person(request.member_id)
-    await desk.tell(
-        member,
+    reassurance = N_(
         "{provider} is not available for {what}. Our team is finding the next best "
-        "option for you: no need to book again.",
-        provider=provider.name,
-        what=described(desk, request),
+        "option for you: no need to book again."
     )
-    await escalate(desk, request, reason, provider.id)
+    await escalate_reassured(desk, request, provider, reassurance, reason)
 
 
 async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id: str) -> None:
@@ -287,14 +281,10 @@ async def _unfilled(desk: Desk, request: Request) -> None:
             what=described(desk, request),
         )
         return
-    await desk.tx.ledger.add(
-        at=desk.now,
-        kind="fee_credit",
-        amount=request.fee,
-        member_id=member.id,
-        request_id=request.id,
-        balance_delta=request.fee,
+    credit = LedgerEntry.member_side(
+        request, desk.now, "fee_credit", request.fee, balance_delta=request.fee
     )
+    await desk.tx.ledger.add(credit)
     await desk.tell(
         member,
         "We are sorry: we could not find anyone for {what}. The booking fee of {fee} "

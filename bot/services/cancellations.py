@@ -12,6 +12,7 @@ from bot.services.billing import charge_text, settle, waiver_option
 from bot.services.booking import ANSWER_DEADLINE
 from bot.services.desk import Desk
 from bot.services.notices import Label, Lines, Localized, Notice, phrase
+from bot.services.ports import Details
 from bot.services.wording import describe, described, money, priced
 
 CANCELLABLE = (Status.PENDING, Status.ESCALATED, Status.CONFIRMED, Status.IN_PROGRESS)
@@ -83,7 +84,9 @@ async def _cancel_one(
     desk: Desk, request: Request, reported_by: Person | None, reason: str | None
 ) -> Request:
     if reason:
-        request = await desk.tx.requests.set_details(request.id, desk.now, cancel_reason=reason)
+        request = await desk.tx.requests.set_details(
+            request.id, desk.now, Details(cancel_reason=reason)
+        )
     provider = await desk.tx.roster.person(request.provider_id) if request.provider_id else None
     if request.status is Status.PENDING:
         # Not yet an appointment: the question to the provider is withdrawn, nothing is owed.

@@ -14,8 +14,14 @@ from bot.i18n import LANGUAGES, N_, fmt_window, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.desk import Desk
-from bot.services.escalations import claim, escalate, escalation_of_kind, tell_other_staff
+from bot.services.escalations import (
+    claim,
+    escalate_reassured,
+    escalation_of_kind,
+    tell_other_staff,
+)
 from bot.services.notices import Label, Lines, Localized, Notice
+from bot.services.ports import Details, NewChange
 from bot.services.wording import described, money
 
 
@@ -111,21 +117,9 @@ async def review_lines(desk: Desk, request: Request, change: ChangeRequest, lang
     return "\n".join(line for line in lines if line)
 
 
-async def submit(
-    desk: Desk,
-    member: Member,
-    request: Request,
-    kind: str,
-    *,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    service: str | None = None,
-    notes: str | None = None,
-) -> ChangeRequest:
+async def submit(desk: Desk, member: Member, request: Request, asked: NewChange) -> ChangeRequest:
     """Record a change; applied at once with policy 'auto', else pending staff review."""
-    change = await desk.tx.changes.add(
-        request.id, kind, desk.now, new_start=start, new_end=end, new_service=service, notes=notes
-    )
+    change = await desk.tx.changes.add(request.id, asked, desk.now)
     if desk.agency.policy.change_requests == "auto":
         await desk.tx.changes.decide(change.id, "approved", desk.now)
         await apply(desk, change)
@@ -211,13 +205,14 @@ async def apply(desk: Desk, change: ChangeRequest) -> None:
     provider = await desk.tx.roster.person(request.provider_id) if request.provider_id else None
     member = await desk.tx.roster.person(request.member_id)
     if change.kind == "notes":
-        request = await desk.tx.requests.set_details(request.id, desk.now, notes=change.notes)
+        request = await desk.tx.requests.set_details(
+            request.id, desk.now, Details(notes=change.notes)
+        )
     elif change.kind == "service" and change.new_service:
         service = desk.services[change.new_service]
         price = session_price(service.hourly_rate, request.start, request.end)
-        request = await desk.tx.requests.set_details(
-            request.id, desk.now, service_id=service.id, price=price
-        )
+        new = Details(service_id=service.id, price=price)
+        request = await desk.tx.requests.set_details(request.id, desk.now, new)
         if isinstance(provider, Provider) and service.id not in provider.services:
             await _release(desk, request, provider)
             return
@@ -253,7 +248,7 @@ async def move(
     """
     price = new_price(desk, request, start=start, end=end)
     if price != request.price:
-        request = await desk.tx.requests.set_details(request.id, desk.now, price=price)
+        request = await desk.tx.requests.set_details(request.id, desk.now, Details(price=price))
     fits = isinstance(provider, Provider) and covers(
         provider.availability, provider.unavailable, desk.local(start), desk.local(end)
     )
@@ -283,15 +278,11 @@ async def _release(desk: Desk, request: Request, provider: Provider) -> None:
         "your availability: you are released from it.",
         what=described(desk, request),
     )
-    member = await desk.tx.roster.person(request.member_id)
-    await desk.tell(
-        member,
+    reassurance = N_(
         "{provider} cannot take the changed booking ({what}). Our "
-        "team is finding someone else: no need to book again.",
-        provider=provider.name,
-        what=described(desk, request),
+        "team is finding someone else: no need to book again."
     )
-    await escalate(desk, request, "change_unavailable", provider.id)
+    await escalate_reassured(desk, request, provider, reassurance, "change_unavailable")
 
 
 async def _let_go(desk: Desk, request: Request) -> Request:

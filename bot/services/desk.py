@@ -16,7 +16,7 @@ from bot.i18n import for_channel, normalize_language, typeset
 from bot.services.console_links import ConsoleLinks
 from bot.services.notices import Label, Lines, Notice, render
 from bot.services.notices import Option as Option
-from bot.services.ports import Clock, Store, UnitOfWork
+from bot.services.ports import Clock, OutgoingMessage, Store, UnitOfWork
 
 
 @dataclass
@@ -60,16 +60,11 @@ class Desk:
         address = str(person.telegram_id) if person.channel == "telegram" else person.phone
         lang = self.lang(person)
         text = typeset(lang, text)
-        options = [(typeset(lang, label), action) for label, action in options]
-        await self.tx.outbox.enqueue(
-            broadcast=broadcast,
-            at=self.now,
-            person_id=person.id,
-            channel=person.channel,
-            address=address or "",
-            text=text,
-            options=options,
+        options = tuple((typeset(lang, label), action) for label, action in options)
+        message = OutgoingMessage(
+            self.now, person.id, person.channel, address or "", text, options, broadcast
         )
+        await self.tx.outbox.enqueue(message)
 
     def help(self, person: Person) -> str:
         """Every command of this person's role, in their language (§3); it fits two SMS."""

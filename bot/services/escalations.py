@@ -34,6 +34,16 @@ REASONS = {
 }
 
 
+async def escalate_reassured(
+    desk: Desk, request: Request, provider: Person, message: str, reason: str
+) -> None:
+    """Hand staff a request its provider fell through on, once its member is told `message`
+    (an N_() catalogue message with {provider} and {what}) that the team takes over."""
+    member = await desk.tx.roster.person(request.member_id)
+    await desk.tell(member, message, provider=provider.name, what=described(desk, request))
+    await escalate(desk, request, reason, provider.id)
+
+
 async def escalate(desk: Desk, request: Request, reason: str, about: str | None) -> Escalation:
     """Give staff a request with the ranked providers still free and 'close as unfilled'."""
     escalation = await desk.tx.escalations.add(request.id, reason, about, desk.now)

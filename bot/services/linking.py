@@ -20,7 +20,7 @@ from bot.i18n import LANGUAGES, normalize_language, tr
 from bot.services.actions import action
 from bot.services.desk import Desk, Option
 from bot.services.notices import Label, as_shown
-from bot.services.ports import UnitOfWork
+from bot.services.ports import OutgoingMessage, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -140,11 +140,5 @@ async def adopt_language(tx: UnitOfWork, person: Person, language_code: str | No
 
 
 async def _tell_stranger(desk: Desk, telegram_id: int, text: str, options: list[Option]) -> None:
-    await desk.tx.outbox.enqueue(
-        at=desk.now,
-        person_id=None,
-        channel="telegram",
-        address=str(telegram_id),
-        text=text,
-        options=options,
-    )
+    message = OutgoingMessage(desk.now, None, "telegram", str(telegram_id), text, tuple(options))
+    await desk.tx.outbox.enqueue(message)

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.domain.agency import Provider
 from bot.domain.availability import covers, free_spans
 from bot.domain.ranking import Candidate, rank
 from bot.services.desk import Desk
+from bot.services.ports import DaySpan
 
 SHOWN = 8  # providers offered at once: a list, not a directory
 PARTLY_SHOWN = 3
 
 
-def _same_day(desk: Desk, start: datetime, end: datetime) -> tuple[int, date, int, int] | None:
-    """(weekday, day, first minute, last minute) of a window inside one local day."""
+def _same_day(desk: Desk, start: datetime, end: datetime) -> DaySpan | None:
+    """The window as a span of one local day; None when it runs past local midnight."""
     local_start, local_end = desk.local(start), desk.local(end)
     midnight_after = local_start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(
         days=1
@@ -22,12 +23,8 @@ def _same_day(desk: Desk, start: datetime, end: datetime) -> tuple[int, date, in
     if local_end > midnight_after:
         return None
     last = 24 * 60 if local_end == midnight_after else local_end.hour * 60 + local_end.minute
-    return (
-        local_start.weekday(),
-        local_start.date(),
-        local_start.hour * 60 + local_start.minute,
-        last,
-    )
+    first = local_start.hour * 60 + local_start.minute
+    return DaySpan(start, end, local_start.weekday(), local_start.date(), first, last)
 
 
 async def available_providers(
@@ -54,8 +51,7 @@ async def available_providers(
             and covers(p.availability, p.unavailable, desk.local(start), desk.local(end))
         ]
     else:
-        weekday, day, first, last = span
-        keys = await desk.tx.availability.free(service_id, weekday, first, last, day, start, end)
+        keys = await desk.tx.availability.free(service_id, span)
     keys = [(pid, rating) for pid, rating in keys if pid not in exclude]
     if not keys:
         return []
@@ -93,10 +89,7 @@ async def partly_available(
     span = _same_day(desk, start, end)
     if span is None:
         return []  # near misses across midnight are not worth the noise
-    weekday, day, first, last = span
-    ids = await desk.tx.availability.partly_free(
-        service_id, weekday, first, last, day, start, end, limit + len(exclude)
-    )
+    ids = await desk.tx.availability.partly_free(service_id, span, limit + len(exclude))
     providers = await desk.tx.roster.providers([i for i in ids if i not in exclude][:limit])
     local_start, local_end = desk.local(start), desk.local(end)
     return [

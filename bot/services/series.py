@@ -27,6 +27,7 @@ from bot.services.desk import Desk
 from bot.services.escalations import escalate
 from bot.services.matching import SHOWN
 from bot.services.notices import Label
+from bot.services.ports import NewRequest
 from bot.services.wording import described
 
 SERIES_ROLL = "series_roll"
@@ -130,18 +131,20 @@ async def _occurrence(
 
     async def add(status: Status, provider_id: str | None) -> Request:
         return await desk.tx.requests.add(
-            member_id=member.id,
-            service_id=service.id,
-            start=start,
-            end=end,
-            status=status,
-            provider_id=provider_id,
-            price=session_price(service.hourly_rate, start, end),
-            fee=fee,
-            at=desk.now,
-            paid_by_credit=by_credit,
-            series_id=series.id,
-            series_day=day,
+            NewRequest(
+                member_id=member.id,
+                service_id=service.id,
+                start=start,
+                end=end,
+                status=status,
+                provider_id=provider_id,
+                price=session_price(service.hourly_rate, start, end),
+                fee=fee,
+                paid_by_credit=by_credit,
+                series_id=series.id,
+                series_day=day,
+            ),
+            desk.now,
         )
 
     try:

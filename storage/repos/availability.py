@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 
 from bot.domain.booking import HOLDING
 from bot.services import ports
@@ -21,16 +21,7 @@ _NOT_OFF_NOR_BUSY = (
 class Availability(Repository, ports.Availability):
     """Reads availability, days_off, provider_services, people and requests."""
 
-    async def free(
-        self,
-        service_id: str,
-        weekday: int,
-        first: int,
-        last: int,
-        day: date,
-        start: datetime,
-        end: datetime,
-    ) -> list[tuple[str, float | None]]:
+    async def free(self, service_id: str, span: ports.DaySpan) -> list[tuple[str, float | None]]:
         # Driven by the weekday index: only providers working then are looked at. Windows are
         # merged at import, so at most one window of a day can cover a span (no duplicates).
         found = await self.sql.heavy(
@@ -38,21 +29,13 @@ class Availability(Repository, ports.Availability):
             "JOIN provider_services s ON s.provider_id = a.provider_id AND s.service_id = ? "
             "JOIN people p ON p.id = a.provider_id "
             "WHERE a.weekday = ? AND a.start_min <= ? AND a.end_min >= ? " + _NOT_OFF_NOR_BUSY,
-            (service_id, weekday, first, last, day, end, start),
+            (service_id, span.weekday, span.first, span.last, span.day, span.end, span.start),
         )
         return [(r["id"], r["rating"]) for r in found]
 
-    async def partly_free(
-        self,
-        service_id: str,
-        weekday: int,
-        first: int,
-        last: int,
-        day: date,
-        start: datetime,
-        end: datetime,
-        limit: int,
-    ) -> list[str]:
+    async def partly_free(self, service_id: str, span: ports.DaySpan, limit: int) -> list[str]:
+        weekday, first, last = span.weekday, span.first, span.last
+        not_off_nor_busy = (span.day, span.end, span.start)
         found = await self.sql.heavy(
             "SELECT p.id FROM people p JOIN provider_services s ON s.provider_id = p.id "
             "WHERE s.service_id = ? AND EXISTS (SELECT 1 FROM availability a WHERE "
@@ -60,7 +43,7 @@ class Availability(Repository, ports.Availability):
             "AND NOT EXISTS (SELECT 1 FROM availability a WHERE a.provider_id = p.id AND "
             "a.weekday = ? AND a.start_min <= ? AND a.end_min >= ?) " + _NOT_OFF_NOR_BUSY + " "
             "ORDER BY p.rating IS NULL, p.rating DESC, p.id LIMIT ?",
-            (service_id, weekday, last, first, weekday, first, last, day, end, start, limit),
+            (service_id, weekday, last, first, weekday, first, last, *not_off_nor_busy, limit),
         )
         return [r["id"] for r in found]
 

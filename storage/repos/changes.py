@@ -13,37 +13,29 @@ from storage.repos.sql import Repository
 class Changes(Repository, ports.Changes):
     """The change_requests table."""
 
-    async def add(
-        self,
-        request_id: int,
-        kind: str,
-        at: datetime,
-        *,
-        new_start: datetime | None = None,
-        new_end: datetime | None = None,
-        new_service: str | None = None,
-        notes: str | None = None,
-    ) -> ChangeRequest:
+    async def add(self, request_id: int, change: ports.NewChange, at: datetime) -> ChangeRequest:
         cid = await self.sql.insert(
             "INSERT INTO change_requests (request_id, kind, new_start, new_end, new_service, "
             "notes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (request_id, kind, new_start, new_end, new_service, notes, at),
+            (
+                request_id,
+                change.kind,
+                change.new_start,
+                change.new_end,
+                change.new_service,
+                change.notes,
+                at,
+            ),
         )
-        change = await self.get(cid)
-        assert change is not None
-        return change
+        added = await self.get(cid)
+        assert added is not None
+        return added
 
     async def get(self, change_id: int) -> ChangeRequest | None:
-        return await self.one_as(
-            rows.change, "SELECT * FROM change_requests WHERE id = ?", (change_id,)
-        )
+        return await self.by_id(rows.change, "change_requests", change_id)
 
     async def of_request(self, request_id: int) -> list[ChangeRequest]:
-        return await self.all_as(
-            rows.change,
-            "SELECT * FROM change_requests WHERE request_id = ? ORDER BY id",
-            (request_id,),
-        )
+        return await self.of_request_rows(rows.change, "change_requests", request_id)
 
     async def decide(self, change_id: int, status: str, at: datetime) -> bool:
         return await self.changed_one(

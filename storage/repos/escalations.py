@@ -23,16 +23,10 @@ class Escalations(Repository, ports.Escalations):
         return Escalation(eid, request_id, reason, about, None, None)
 
     async def get(self, escalation_id: int) -> Escalation | None:
-        return await self.one_as(
-            rows.escalation, "SELECT * FROM escalations WHERE id = ?", (escalation_id,)
-        )
+        return await self.by_id(rows.escalation, "escalations", escalation_id)
 
     async def of_request(self, request_id: int) -> list[Escalation]:
-        return await self.all_as(
-            rows.escalation,
-            "SELECT * FROM escalations WHERE request_id = ? ORDER BY id",
-            (request_id,),
-        )
+        return await self.of_request_rows(rows.escalation, "escalations", request_id)
 
     async def claim(self, escalation_id: int, staff_id: str, outcome: str, at: datetime) -> bool:
         return await self.changed_one(

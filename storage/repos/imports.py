@@ -216,11 +216,7 @@ class Imports(Repository, ports.Imports):
             "SELECT 1 FROM ledger WHERE member_id = ? AND kind = 'opening'", (m.id,)
         )
         if row is None and (m.balance or m.credits):
-            await Ledger(self.sql).add(
-                at=at,
-                kind="opening",
-                amount=m.balance,
-                member_id=m.id,
-                balance_delta=m.balance,
-                credits_delta=m.credits,
+            opening = ports.LedgerEntry(
+                at, "opening", m.balance, m.id, balance_delta=m.balance, credits_delta=m.credits
             )
+            await Ledger(self.sql).add(opening)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from bot.domain.money import from_minor, to_minor
 from bot.services import ports
-from bot.services.ports import LedgerLine
+from bot.services.ports import AccountLine, LedgerLine
 from storage.codec import from_ts
 from storage.repos import rows
 from storage.repos.sql import Repository
@@ -17,30 +16,19 @@ from storage.repos.sql import Repository
 class Ledger(Repository, ports.Ledger):
     """The ledger and credit_weeks tables."""
 
-    async def add(
-        self,
-        *,
-        at: datetime,
-        kind: str,
-        amount: Decimal,
-        member_id: str | None = None,
-        provider_id: str | None = None,
-        request_id: int | None = None,
-        balance_delta: Decimal = Decimal(0),
-        credits_delta: int = 0,
-    ) -> None:
+    async def add(self, entry: ports.LedgerEntry) -> None:
         await self.sql.run(
             "INSERT INTO ledger (created_at, member_id, provider_id, request_id, kind, "
             "amount_minor, balance_minor, credits) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                at,
-                member_id,
-                provider_id,
-                request_id,
-                kind,
-                to_minor(amount),
-                to_minor(balance_delta),
-                credits_delta,
+                entry.at,
+                entry.member_id,
+                entry.provider_id,
+                entry.request_id,
+                entry.kind,
+                to_minor(entry.amount),
+                to_minor(entry.balance_delta),
+                entry.credits_delta,
             ),
         )
 
@@ -69,12 +57,12 @@ class Ledger(Repository, ports.Ledger):
             rows.ledger_line, "SELECT * FROM ledger WHERE member_id = ? ORDER BY id", (member_id,)
         )
 
-    async def between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    async def between(self, start: datetime, end: datetime) -> list[AccountLine]:
         found = await self.sql.heavy(
             "SELECT * FROM ledger WHERE created_at >= ? AND created_at < ? ORDER BY id",
             (start, end),
         )
-        return [{**r, "created_at": from_ts(r["created_at"])} for r in map(dict, found)]
+        return [rows.account_line(r) for r in found]
 
     async def payouts(
         self, provider_id: str, start: datetime, end: datetime

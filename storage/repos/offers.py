@@ -23,7 +23,7 @@ class Offers(Repository, ports.Offers):
         return Offer(oid, request_id, provider_id, sent_at, deadline, None)
 
     async def get(self, offer_id: int) -> Offer | None:
-        return await self.one_as(rows.offer, "SELECT * FROM offers WHERE id = ?", (offer_id,))
+        return await self.by_id(rows.offer, "offers", offer_id)
 
     async def open_for(self, provider_id: str) -> list[Offer]:
         return await self.all_as(

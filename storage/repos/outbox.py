@@ -47,6 +47,12 @@ _CLAIM = {
 }
 
 
+def _held(owner: str | None) -> tuple[str, tuple[str, ...]]:
+    """The condition (and its argument) that a settle applies only while `owner` still holds
+    the row's lease; none without an owner."""
+    return ("", ()) if owner is None else (" AND lease_owner = ?", (owner,))
+
+
 class Outbox(Repository, ports.Outbox):
     """The outbox and telegram_messages tables; counts its queued rows in `writes` (NOTIFY)."""
 
@@ -54,33 +60,24 @@ class Outbox(Repository, ports.Outbox):
         super().__init__(sql)
         self._writes = writes
 
-    async def enqueue(
-        self,
-        *,
-        at: datetime,
-        person_id: str | None,
-        channel: str,
-        address: str,
-        text: str,
-        options: Sequence[tuple[str, str]] = (),
-        broadcast: str | None = None,
-    ) -> int:
+    async def enqueue(self, message: ports.OutgoingMessage) -> int:
         self._writes.outbox += 1
+        options = message.options
         return await self.sql.insert(
             "INSERT INTO outbox (created_at, person_id, channel, address, text, options_json, "
             "broadcast, state) VALUES (?, ?, ?, ?, ?, ?, ?, CASE WHEN ? = 'sms' AND EXISTS "
             "(SELECT 1 FROM people WHERE id = ? AND opted_out = 1) THEN 'dropped' "
             "ELSE 'queued' END)",
             (
-                at,
-                person_id,
-                channel,
-                address,
-                text,
+                message.at,
+                message.person_id,
+                message.channel,
+                message.address,
+                message.text,
                 json.dumps([list(o) for o in options], ensure_ascii=False) if options else None,
-                broadcast,
-                channel,
-                person_id,
+                message.broadcast,
+                message.channel,
+                message.person_id,
             ),
         )
 
@@ -171,29 +168,20 @@ class Outbox(Repository, ports.Outbox):
             (at, external_id, message_id),
         )
 
-    async def mark_retry(
-        self,
-        message_id: int,
-        when: datetime,
-        error: str,
-        *,
-        counted: bool = True,
-        unknown: bool = False,
-        owner: str | None = None,
-    ) -> None:
-        unsure = "COALESCE(unsure_since, attempted_at)" if unknown else "unsure_since"
-        held, args = ("", ()) if owner is None else (" AND lease_owner = ?", (owner,))
+    async def mark_retry(self, message_id: int, retry: ports.Retry) -> None:
+        unsure = "COALESCE(unsure_since, attempted_at)" if retry.unknown else "unsure_since"
+        held, args = _held(retry.owner)
         await self.sql.run(
             "UPDATE outbox SET in_flight = 0, next_attempt_at = ?, last_error = ?, "
             "attempts = attempts - ?, lease_owner = NULL, lease_until = NULL, "
             f"unsure_since = {unsure} WHERE id = ? AND state = 'queued'{held}",
-            (when, error[:500], 0 if counted else 1, message_id, *args),
+            (retry.when, retry.error[:500], 0 if retry.counted else 1, message_id, *args),
         )
 
     async def mark_failed(
         self, message_id: int, error: str, *, dropped: bool = False, owner: str | None = None
     ) -> None:
-        held, args = ("", ()) if owner is None else (" AND lease_owner = ?", (owner,))
+        held, args = _held(owner)
         await self.sql.run(
             "UPDATE outbox SET state = ?, in_flight = 0, last_error = ?, lease_owner = NULL, "
             f"lease_until = NULL WHERE id = ? AND state = 'queued'{held}",

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from bot.domain.booking import Request, Status, Transition
@@ -14,8 +13,6 @@ from bot.services import ports
 from storage.repos import rows
 from storage.repos.sql import Conflict, Repository, is_double_booking, marks
 
-# The day-of-care moments a request records (migrations 002 and 009).
-MARKS = frozenset({"arrived_at", "absent_at", "phones_at", "expected_at", "client_cancel_at"})
 # A request is read to be changed (a status transition, a move, billing): on PostgreSQL the read
 # locks its row until the unit of work commits, so two workers' transitions of one request run
 # one after the other, the second seeing the first's outcome (READ COMMITTED re-reads it).
@@ -28,27 +25,12 @@ _GET = {
 class Requests(Repository, ports.Requests):
     """The requests table."""
 
-    async def add(
-        self,
-        *,
-        member_id: str,
-        service_id: str,
-        start: datetime,
-        end: datetime,
-        status: Status,
-        provider_id: str | None,
-        price: Decimal,
-        fee: Decimal,
-        at: datetime,
-        paid_by_credit: bool = False,
-        series_id: int | None = None,
-        series_day: date | None = None,
-    ) -> Request:
+    async def add(self, new: ports.NewRequest, at: datetime) -> Request:
         # The member's counter, bumped under their row's lock: two workers adding requests for
         # one member at once get two numbers (MAX(member_seq) + 1 would give both the same).
         row = await self.sql.one(
             "UPDATE people SET request_seq = request_seq + 1 WHERE id = ? RETURNING request_seq",
-            (member_id,),
+            (new.member_id,),
         )
         seq = int(row["request_seq"]) if row else 1
         try:
@@ -58,28 +40,28 @@ class Requests(Repository, ports.Requests):
                 "paid_by_credit, series_id, series_day) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    member_id,
+                    new.member_id,
                     seq,
-                    service_id,
-                    start,
-                    end,
-                    status.value,
-                    provider_id,
-                    to_minor(price),
-                    to_minor(fee),
+                    new.service_id,
+                    new.start,
+                    new.end,
+                    new.status.value,
+                    new.provider_id,
+                    to_minor(new.price),
+                    to_minor(new.fee),
                     at,
                     at,
-                    int(paid_by_credit),
-                    series_id,
-                    series_day,
+                    int(new.paid_by_credit),
+                    new.series_id,
+                    new.series_day,
                 ),
             )
         except Conflict as exc:
             # SQLite names the columns of the unique index, PostgreSQL the index.
             if "requests.series_id" in str(exc) or "requests_series_day" in str(exc):
-                raise SeriesDayTaken(series_id or 0) from exc
+                raise SeriesDayTaken(new.series_id or 0) from exc
             if is_double_booking(exc):
-                raise DoubleBooking(provider_id) from exc
+                raise DoubleBooking(new.provider_id) from exc
             raise
         return await self.get(rid)
 
@@ -97,18 +79,21 @@ class Requests(Repository, ports.Requests):
         )
 
     async def of_member(self, member_id: str, statuses: Iterable[Status]) -> list[Request]:
-        return await self._of("member_id", member_id, statuses)
+        return await self._in(statuses, "member_id = ?", member_id, "start_at")
 
     async def of_provider(self, provider_id: str, statuses: Iterable[Status]) -> list[Request]:
-        return await self._of("provider_id", provider_id, statuses)
+        return await self._in(statuses, "provider_id = ?", provider_id, "start_at")
 
-    async def _of(self, column: str, person_id: str, statuses: Iterable[Status]) -> list[Request]:
+    async def _in(
+        self, statuses: Iterable[Status], where: str, arg: object, order: str
+    ) -> list[Request]:
+        """Requests in these statuses meeting `where` (one argument), by `order` then id."""
         wanted = [s.value for s in statuses]
         return await self.all_as(
             rows.request,
-            f"SELECT * FROM requests WHERE {column} = ? AND status IN "
-            f"({marks(len(wanted))}) ORDER BY start_at, id",
-            (person_id, *wanted),
+            f"SELECT * FROM requests WHERE {where} AND status IN "
+            f"({marks(len(wanted))}) ORDER BY {order}, id",
+            (arg, *wanted),
         )
 
     async def save(self, transition: Transition) -> Request:
@@ -143,7 +128,7 @@ class Requests(Repository, ports.Requests):
         return await self.get(request_id)
 
     async def mark(self, request_id: int, at: datetime, mark: str, value: datetime | None) -> None:
-        if mark not in MARKS:
+        if mark not in rows.MARKS:
             raise ValueError(mark)
         await self.sql.run(
             f"UPDATE requests SET {mark} = ?, updated_at = ? WHERE id = ?",
@@ -165,13 +150,7 @@ class Requests(Repository, ports.Requests):
     async def unsettled_before(
         self, moment: datetime, statuses: Iterable[Status]
     ) -> list[Request]:
-        wanted = [s.value for s in statuses]
-        return await self.all_as(
-            rows.request,
-            f"SELECT * FROM requests WHERE end_at < ? AND status IN "
-            f"({marks(len(wanted))}) ORDER BY end_at, id",
-            (moment, *wanted),
-        )
+        return await self._in(statuses, "end_at < ?", moment, "end_at")
 
     async def between(
         self, start: datetime, end: datetime, provider_ids: Sequence[str] | None = None
@@ -198,29 +177,20 @@ class Requests(Repository, ports.Requests):
         )
         return int(row["n"]) if row else 0
 
-    async def set_details(
-        self,
-        request_id: int,
-        at: datetime,
-        *,
-        service_id: str | None = None,
-        price: Decimal | None = None,
-        notes: str | None = None,
-        cancel_reason: str | None = None,
-    ) -> Request:
+    async def set_details(self, request_id: int, at: datetime, details: ports.Details) -> Request:
         sets: list[str] = ["updated_at = ?"]
         args: list[Any] = [at]
         for column, value in (
-            ("service_id", service_id),
-            ("notes", notes),
-            ("cancel_reason", cancel_reason),
+            ("service_id", details.service_id),
+            ("notes", details.notes),
+            ("cancel_reason", details.cancel_reason),
         ):
             if value is not None:
                 sets.append(f"{column} = ?")
                 args.append(value)
-        if price is not None:
+        if details.price is not None:
             sets.append("price_minor = ?")
-            args.append(to_minor(price))
+            args.append(to_minor(details.price))
         await self.sql.run(
             f"UPDATE requests SET {', '.join(sets)} WHERE id = ?", (*args, request_id)
         )

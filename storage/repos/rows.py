@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import fields
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.domain.agency import Member, Person, Provider, Staff, Subscription
 from bot.domain.booking import ChangeRequest, Request, Status
 from bot.domain.money import from_minor
-from bot.services.ports import Escalation, LedgerLine, Offer, OutboxMessage
+from bot.services.ports import AccountLine, Escalation, LedgerLine, Offer, OutboxMessage
 from storage.codec import from_ts, maybe_ts
 from storage.repos.sql import Row
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
+
+# The day-of-care moments a request records (migrations 002 and 009).
+MARKS = frozenset({"arrived_at", "absent_at", "phones_at", "expected_at", "client_cancel_at"})
 
 
 def person(row: Row, extra: dict[str, Any] | None = None) -> Person:
@@ -35,81 +45,66 @@ def person(row: Row, extra: dict[str, Any] | None = None) -> Person:
     return Staff(**common)
 
 
+def named(record: type[R], row: Row, **read: object) -> R:
+    """A record whose fields take the row's columns of the same names, but for those given in
+    `read` (columns converted, or named otherwise)."""
+    return record(
+        **{f.name: read[f.name] if f.name in read else row[f.name] for f in fields(record)}
+    )
+
+
+def money(row: Row, **columns: str) -> dict[str, Decimal]:
+    """Amounts stored in minor units, by field name (`field="column"`)."""
+    return {name: from_minor(row[column]) for name, column in columns.items()}
+
+
 def request(row: Row) -> Request:
     """A requests row."""
-    return Request(
-        id=row["id"],
-        member_id=row["member_id"],
-        member_seq=row["member_seq"],
-        service_id=row["service_id"],
+    return named(
+        Request,
+        row,
         start=from_ts(row["start_at"]),
         end=from_ts(row["end_at"]),
         status=Status(row["status"]),
-        provider_id=row["provider_id"],
-        price=from_minor(row["price_minor"]),
-        fee=from_minor(row["fee_minor"]),
-        charge=from_minor(row["charge_minor"]),
-        payout=from_minor(row["payout_minor"]),
-        arrived_at=maybe_ts(row["arrived_at"]),
-        absent_at=maybe_ts(row["absent_at"]),
-        phones_at=maybe_ts(row["phones_at"]),
-        expected_at=maybe_ts(row["expected_at"]),
-        client_cancel_at=maybe_ts(row["client_cancel_at"]),
+        **money(
+            row, price="price_minor", fee="fee_minor", charge="charge_minor", payout="payout_minor"
+        ),
         paid_by_credit=bool(row["paid_by_credit"]),
-        notes=row["notes"],
-        series_id=row["series_id"],
+        **{mark: maybe_ts(row[mark]) for mark in MARKS},
     )
 
 
 def change(row: Row) -> ChangeRequest:
     """A change_requests row."""
-    return ChangeRequest(
-        row["id"],
-        row["request_id"],
-        row["kind"],
-        maybe_ts(row["new_start"]),
-        maybe_ts(row["new_end"]),
-        row["new_service"],
-        row["notes"],
-        row["status"],
+    return named(
+        ChangeRequest, row, new_start=maybe_ts(row["new_start"]), new_end=maybe_ts(row["new_end"])
     )
 
 
 def escalation(row: Row) -> Escalation:
     """An escalations row."""
-    return Escalation(
-        row["id"],
-        row["request_id"],
-        row["reason"],
-        row["about"],
-        row["handled_by"],
-        row["outcome"],
-    )
+    return named(Escalation, row)
 
 
-def ledger_line(r: Row) -> LedgerLine:
+def ledger_line(row: Row) -> LedgerLine:
     """A ledger row."""
-    return LedgerLine(
-        r["id"],
-        from_ts(r["created_at"]),
-        r["kind"],
-        r["request_id"],
-        from_minor(r["amount_minor"]),
-        from_minor(r["balance_minor"]),
-        r["credits"],
+    return named(
+        LedgerLine,
+        row,
+        created_at=from_ts(row["created_at"]),
+        **money(row, amount="amount_minor", balance_delta="balance_minor"),
+        credits_delta=row["credits"],
     )
+
+
+def account_line(row: Row) -> AccountLine:
+    """A ledger row with the accounts it is on."""
+    return AccountLine(ledger_line(row), row["member_id"], row["provider_id"])
 
 
 def offer(row: Row) -> Offer:
     """An offers row."""
-    return Offer(
-        row["id"],
-        row["request_id"],
-        row["provider_id"],
-        from_ts(row["sent_at"]),
-        from_ts(row["deadline"]),
-        row["answer"],
-    )
+    return named(Offer, row, sent_at=from_ts(row["sent_at"]), deadline=from_ts(row["deadline"]))
 
 
 def outbox(row: Row) -> OutboxMessage:
@@ -117,16 +112,11 @@ def outbox(row: Row) -> OutboxMessage:
     options = tuple(
         (str(label), str(act)) for label, act in json.loads(row["options_json"] or "[]")
     )
-    return OutboxMessage(
-        row["id"],
-        from_ts(row["created_at"]),
-        row["person_id"],
-        row["channel"],
-        row["address"],
-        row["text"],
-        options,
-        row["state"],
-        broadcast=row["broadcast"],
+    return named(
+        OutboxMessage,
+        row,
+        created_at=from_ts(row["created_at"]),
+        options=options,
         attempts=int(row["attempts"]),
         unsure_since=maybe_ts(row["unsure_since"]),
     )

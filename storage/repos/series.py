@@ -13,18 +13,11 @@ from storage.repos.sql import Repository, Row
 
 
 def _series(row: Row) -> Series:
-    return Series(
-        id=row["id"],
-        member_id=row["member_id"],
-        service_id=row["service_id"],
-        provider_id=row["provider_id"],
-        weekday=row["weekday"],
-        start_min=row["start_min"],
-        end_min=row["end_min"],
+    return rows.named(
+        Series,
+        row,
         first_day=from_day(row["first_day"]),
         until_day=from_day(row["until_day"]) if row["until_day"] else None,
-        max_count=row["max_count"],
-        status=row["status"],
         created_at=from_ts(row["created_at"]),
     )
 

@@ -98,6 +98,18 @@ class Repository:
         """Every row of a query, each read by `read`."""
         return [read(row) for row in await self.sql.all(sql, args)]
 
+    async def by_id(self, read: Callable[[Row], T], table: str, row_id: int) -> T | None:
+        """The row of `table` with this id, read by `read`, or None."""
+        return await self.one_as(read, f"SELECT * FROM {table} WHERE id = ?", (row_id,))
+
+    async def of_request_rows(
+        self, read: Callable[[Row], T], table: str, request_id: int
+    ) -> list[T]:
+        """The rows of `table` about one request, oldest first, each read by `read`."""
+        return await self.all_as(
+            read, f"SELECT * FROM {table} WHERE request_id = ? ORDER BY id", (request_id,)
+        )
+
     async def changed_one(self, sql: str, args: Sequence[Any] = ()) -> bool:
         """Run a write that does its work once (`UPDATE ... WHERE id = ? AND <not done yet>`,
         `INSERT ... ON CONFLICT DO NOTHING`): True when it changed the row, False when it found

@@ -10,15 +10,34 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.domain.agency import AgencyFile, Member, Person
 from bot.domain.booking import Request, Transition
 from bot.domain.errors import NotFound, RequestChanged
-from bot.services.ports import LedgerLine, OutboxMessage, Timer
+from bot.services.ports import (
+    AccountLine,
+    LedgerEntry,
+    LedgerLine,
+    OutboxMessage,
+    OutgoingMessage,
+    Timer,
+)
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
+
+
+def _stored(record: type[R], given: object, **stored: object) -> R:
+    """What storage keeps of what it was given (as storage.repos.rows.named reads a row): the
+    fields of the same name, those in `stored`, and defaults for the rest."""
+    kept = {f.name: getattr(given, f.name) for f in fields(record) if hasattr(given, f.name)}
+    return record(**{**kept, **stored})
 
 
 class FakeRoster:
@@ -57,37 +76,17 @@ class FakeRoster:
         return person_id in self.opted_out
 
 
-@dataclass
-class _Entry:
-    line: LedgerLine
-    member_id: str | None
-    provider_id: str | None
-
-
 class FakeLedger:
     """An append-only list of lines (storage/repos/ledger.py)."""
 
     def __init__(self) -> None:
-        self.entries: list[_Entry] = []
+        self.entries: list[AccountLine] = []
         self.credit_weeks: set[tuple[str, str]] = set()
 
-    async def add(
-        self,
-        *,
-        at: datetime,
-        kind: str,
-        amount: Decimal,
-        member_id: str | None = None,
-        provider_id: str | None = None,
-        request_id: int | None = None,
-        balance_delta: Decimal = Decimal(0),
-        credits_delta: int = 0,
-    ) -> None:
+    async def add(self, entry: LedgerEntry) -> None:
         """Append one movement."""
-        line = LedgerLine(
-            len(self.entries) + 1, at, kind, request_id, amount, balance_delta, credits_delta
-        )
-        self.entries.append(_Entry(line, member_id, provider_id))
+        line = _stored(LedgerLine, entry, id=len(self.entries) + 1, created_at=entry.at)
+        self.entries.append(AccountLine(line, entry.member_id, entry.provider_id))
 
     async def balance(self, member_id: str) -> tuple[Decimal, int]:
         """Sums of a member's balance and credits."""
@@ -166,32 +165,15 @@ class FakeOutbox:
         self.messages: list[OutboxMessage] = []
         self._roster = roster
 
-    async def enqueue(
-        self,
-        *,
-        at: datetime,
-        person_id: str | None,
-        channel: str,
-        address: str,
-        text: str,
-        options: Sequence[tuple[str, str]] = (),
-        broadcast: str | None = None,
-    ) -> int:
+    async def enqueue(self, message: OutgoingMessage) -> int:
         """Queue a message; an SMS to an opted-out person is stored as dropped."""
-        dropped = channel == "sms" and person_id in self._roster.opted_out
-        message = OutboxMessage(
-            len(self.messages) + 1,
-            at,
-            person_id,
-            channel,
-            address,
-            text,
-            tuple(options),
-            "dropped" if dropped else "queued",
-            broadcast=broadcast,
+        dropped = message.channel == "sms" and message.person_id in self._roster.opted_out
+        state = "dropped" if dropped else "queued"
+        queued = _stored(
+            OutboxMessage, message, id=len(self.messages) + 1, created_at=message.at, state=state
         )
-        self.messages.append(message)
-        return message.id
+        self.messages.append(queued)
+        return queued.id
 
     async def after(self, after_id: int) -> list[OutboxMessage]:
         """Messages after an id, dropped ones left out."""

@@ -6,20 +6,21 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-from bot.services.ports.availability import Availability
+from bot.services.ports.availability import Availability, DaySpan
 from bot.services.ports.breaks import Breaks
-from bot.services.ports.changes import Changes
+from bot.services.ports.changes import Changes, NewChange
 from bot.services.ports.conversations import Conversations
 from bot.services.ports.coordination import Coordination, Leader
 from bot.services.ports.escalations import Escalations
 from bot.services.ports.health import Health
 from bot.services.ports.imports import Imports
 from bot.services.ports.inbox import Inbox
-from bot.services.ports.ledger import Ledger
+from bot.services.ports.ledger import Ledger, LedgerEntry
 from bot.services.ports.offers import Offers
 from bot.services.ports.once import Once
-from bot.services.ports.outbox import Outbox
+from bot.services.ports.outbox import Outbox, OutgoingMessage, Retry
 from bot.services.ports.records import (
+    AccountLine,
     Clock,
     Escalation,
     LedgerLine,
@@ -29,18 +30,21 @@ from bot.services.ports.records import (
     RosterChanges,
     Timer,
 )
-from bot.services.ports.requests import Requests
+from bot.services.ports.requests import Details, NewRequest, Requests
 from bot.services.ports.roster import Roster
 from bot.services.ports.series import SeriesRepo
 from bot.services.ports.timers import Timers
 
 __all__ = [
+    "AccountLine",
     "Availability",
     "Breaks",
     "Changes",
     "Clock",
     "Conversations",
     "Coordination",
+    "DaySpan",
+    "Details",
     "Escalation",
     "Escalations",
     "Health",
@@ -48,14 +52,19 @@ __all__ = [
     "Inbox",
     "Leader",
     "Ledger",
+    "LedgerEntry",
     "LedgerLine",
+    "NewChange",
+    "NewRequest",
     "Offer",
     "Offers",
     "Once",
     "Outbox",
     "OutboxMessage",
+    "OutgoingMessage",
     "Regular",
     "Requests",
+    "Retry",
     "Roster",
     "RosterChanges",
     "SeriesRepo",

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from bot.domain.booking import ChangeRequest
 
 
+@dataclass(frozen=True)
+class NewChange:
+    """What a member asks to change: the time, the service or the notes (by `kind`)."""
+
+    kind: str  # "time" | "service" | "notes"
+    new_start: datetime | None = None
+    new_end: datetime | None = None
+    new_service: str | None = None
+    notes: str | None = None
+
+
 class Changes(Protocol):
     """Change requests; each is decided once."""
 
-    async def add(
-        self,
-        request_id: int,
-        kind: str,
-        at: datetime,
-        *,
-        new_start: datetime | None = None,
-        new_end: datetime | None = None,
-        new_service: str | None = None,
-        notes: str | None = None,
-    ) -> ChangeRequest:
+    async def add(self, request_id: int, change: NewChange, at: datetime) -> ChangeRequest:
         """Record a member's change request (pending)."""
         ...
 

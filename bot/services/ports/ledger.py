@@ -2,30 +2,62 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
-from bot.services.ports.records import (
-    LedgerLine,
-)
+from bot.domain.booking import Request
+from bot.services.ports.records import AccountLine, LedgerLine
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One movement of money or credits to append: when, why, how much, and whose."""
+
+    at: datetime
+    kind: str
+    amount: Decimal
+    member_id: str | None = None
+    provider_id: str | None = None
+    request_id: int | None = None
+    balance_delta: Decimal = Decimal(0)
+    credits_delta: int = 0
+
+    @classmethod
+    def member_side(
+        cls,
+        request: Request,
+        at: datetime,
+        kind: str,
+        amount: Decimal,
+        *,
+        balance_delta: Decimal = Decimal(0),
+        credits_delta: int = 0,
+    ) -> LedgerEntry:
+        """A movement on the account of a request's member."""
+        return cls(
+            at,
+            kind,
+            amount,
+            member_id=request.member_id,
+            request_id=request.id,
+            balance_delta=balance_delta,
+            credits_delta=credits_delta,
+        )
+
+    @classmethod
+    def provider_side(
+        cls, request: Request, at: datetime, kind: str, amount: Decimal
+    ) -> LedgerEntry:
+        """What a request's provider is owed (or no longer owed)."""
+        return cls(at, kind, amount, provider_id=request.provider_id, request_id=request.id)
 
 
 class Ledger(Protocol):
     """An append-only ledger (lines are never updated nor deleted)."""
 
-    async def add(
-        self,
-        *,
-        at: datetime,
-        kind: str,
-        amount: Decimal,
-        member_id: str | None = None,
-        provider_id: str | None = None,
-        request_id: int | None = None,
-        balance_delta: Decimal = Decimal(0),
-        credits_delta: int = 0,
-    ) -> None:
+    async def add(self, entry: LedgerEntry) -> None:
         """Append one movement of money or credits."""
         ...
 
@@ -41,9 +73,8 @@ class Ledger(Protocol):
         """Every ledger line of a member, oldest first (their whole account)."""
         ...
 
-    async def between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        """Every ledger line in [start, end) as its columns, `created_at` an aware datetime
-        (the accountant's export)."""
+    async def between(self, start: datetime, end: datetime) -> list[AccountLine]:
+        """Every ledger line in [start, end), oldest first (the accountant's export)."""
         ...
 
     async def payouts(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -11,20 +12,34 @@ from bot.services.ports.records import (
 )
 
 
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A message to queue: to whom, on which channel and address, saying what."""
+
+    at: datetime
+    person_id: str | None  # None: someone not on the roster (yet)
+    channel: str
+    address: str
+    text: str
+    options: tuple[tuple[str, str], ...] = ()  # (label, packed action)
+    broadcast: str | None = None  # shared by the rows of one staff notification
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A failed attempt to make again at `when`, and how it counts."""
+
+    when: datetime
+    error: str
+    counted: bool = True  # False: a rate limit (429), which is not an attempt
+    unknown: bool = False  # the request may have gone out: asked about before the next send
+    owner: str | None = None  # only while this worker still holds the lease
+
+
 class Outbox(Protocol):
     """The outbox and what each transport recorded about its rows."""
 
-    async def enqueue(
-        self,
-        *,
-        at: datetime,
-        person_id: str | None,
-        channel: str,
-        address: str,
-        text: str,
-        options: Sequence[tuple[str, str]] = (),
-        broadcast: str | None = None,
-    ) -> int:
+    async def enqueue(self, message: OutgoingMessage) -> int:
         """Queue a message to send; it leaves with this transaction's commit or not at all.
 
         An SMS to an opted-out number is stored as dropped, never sent.
@@ -79,16 +94,7 @@ class Outbox(Protocol):
         """A transport accepted the message (whoever holds its lease now: it went out)."""
         ...
 
-    async def mark_retry(
-        self,
-        message_id: int,
-        when: datetime,
-        error: str,
-        *,
-        counted: bool = True,
-        unknown: bool = False,
-        owner: str | None = None,
-    ) -> None:
+    async def mark_retry(self, message_id: int, retry: Retry) -> None:
         """Try again later (5xx, timeout, 429); an uncounted try (a 429) is not an attempt; an
         `unknown` outcome (the request may have gone out) is checked before the next send.
         With an `owner`, only while it still holds the lease (else its new holder decides)."""

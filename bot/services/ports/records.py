@@ -108,6 +108,15 @@ class LedgerLine:
     credits_delta: int
 
 
+@dataclass(frozen=True)
+class AccountLine:
+    """A ledger line and the accounts it is on: a member's, a provider's (or neither)."""
+
+    line: LedgerLine
+    member_id: str | None
+    provider_id: str | None
+
+
 class Clock(Protocol):
     """The one source of the current time (aware, UTC)."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -10,25 +11,37 @@ from typing import Protocol
 from bot.domain.booking import Request, Status, Transition
 
 
+@dataclass(frozen=True)
+class NewRequest:
+    """A request to record: who wants which service when, with whom, at what price."""
+
+    member_id: str
+    service_id: str
+    start: datetime
+    end: datetime
+    status: Status
+    provider_id: str | None
+    price: Decimal
+    fee: Decimal
+    paid_by_credit: bool = False
+    series_id: int | None = None  # with series_day: one occurrence of a weekly series
+    series_day: date | None = None
+
+
+@dataclass(frozen=True)
+class Details:
+    """What to change on a request besides its status and window (None: left as it is)."""
+
+    service_id: str | None = None
+    price: Decimal | None = None  # with service_id: the new service's price
+    notes: str | None = None
+    cancel_reason: str | None = None
+
+
 class Requests(Protocol):
     """Members' requests for care, numbered per member."""
 
-    async def add(
-        self,
-        *,
-        member_id: str,
-        service_id: str,
-        start: datetime,
-        end: datetime,
-        status: Status,
-        provider_id: str | None,
-        price: Decimal,
-        fee: Decimal,
-        at: datetime,
-        paid_by_credit: bool = False,
-        series_id: int | None = None,
-        series_day: date | None = None,
-    ) -> Request:
+    async def add(self, new: NewRequest, at: datetime) -> Request:
         """Insert a request; raises DoubleBooking when the provider's window is taken (and
         SeriesDayTaken when that occurrence of the series exists already)."""
         ...
@@ -83,15 +96,6 @@ class Requests(Protocol):
         """How many of a member's open requests will use a session credit."""
         ...
 
-    async def set_details(
-        self,
-        request_id: int,
-        at: datetime,
-        *,
-        service_id: str | None = None,
-        price: Decimal | None = None,
-        notes: str | None = None,
-        cancel_reason: str | None = None,
-    ) -> Request:
+    async def set_details(self, request_id: int, at: datetime, details: Details) -> Request:
         """Change a request's service and price, notes, or cancellation reason."""
         ...
