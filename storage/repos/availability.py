@@ -10,12 +10,19 @@ from bot.services import ports
 from storage.repos.sql import Repository, marks
 
 _HOLDING_SQL = "(" + ", ".join(f"'{s.value}'" for s in sorted(HOLDING)) + ")"
-# Provider p is not off on day ? and holds nothing overlapping [?, ?) (end first, then start).
-_NOT_OFF_NOR_BUSY = (
-    "AND NOT EXISTS (SELECT 1 FROM days_off d WHERE d.provider_id = p.id AND d.day = ?) "
-    f"AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.provider_id = p.id AND r.status "
-    f"IN {_HOLDING_SQL} AND r.start_at < ? AND ? < r.end_at)"
-)
+_NOT_OFF = "AND NOT EXISTS (SELECT 1 FROM days_off d WHERE d.provider_id = p.id AND d.day = ?) "
+# Holds nothing overlapping [?, ?) (start, then end). SQLite probes each candidate's requests
+# in-process, microseconds each (on p.id: SQLite then probes after the joins, not before). On
+# PostgreSQL ~800 probes a look-up cost ~100 ms (issue 7): there the busy providers come from
+# one scan of the holding spans' index (migration 018), hashed once (NOT IN a subquery), and
+# the candidates `who` are checked against that set as they are read.
+_NOT_BUSY = {
+    "sqlite": "AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.provider_id = p.id "
+    f"AND r.status IN {_HOLDING_SQL} AND ? < r.end_at AND r.start_at < ?)",
+    "postgresql": "AND {who} NOT IN (SELECT r.provider_id FROM requests r "
+    f"WHERE r.provider_id IS NOT NULL AND r.status IN {_HOLDING_SQL} "
+    "AND tstzrange(r.start_at, r.end_at, '[)') && tstzrange(?, ?, '[)'))",
+}
 
 
 class Availability(Repository, ports.Availability):
@@ -24,24 +31,26 @@ class Availability(Repository, ports.Availability):
     async def free(self, service_id: str, span: ports.DaySpan) -> list[tuple[str, float | None]]:
         # Driven by the weekday index: only providers working then are looked at. Windows are
         # merged at import, so at most one window of a day can cover a span (no duplicates).
+        not_busy = _NOT_BUSY[self.sql.dialect].format(who="a.provider_id")
         found = await self.sql.heavy(
             "SELECT p.id, p.rating FROM availability a "
             "JOIN provider_services s ON s.provider_id = a.provider_id AND s.service_id = ? "
             "JOIN people p ON p.id = a.provider_id "
-            "WHERE a.weekday = ? AND a.start_min <= ? AND a.end_min >= ? " + _NOT_OFF_NOR_BUSY,
-            (service_id, span.weekday, span.first, span.last, span.day, span.end, span.start),
+            "WHERE a.weekday = ? AND a.start_min <= ? AND a.end_min >= ? " + _NOT_OFF + not_busy,
+            (service_id, span.weekday, span.first, span.last, span.day, span.start, span.end),
         )
         return [(r["id"], r["rating"]) for r in found]
 
     async def partly_free(self, service_id: str, span: ports.DaySpan, limit: int) -> list[str]:
         weekday, first, last = span.weekday, span.first, span.last
-        not_off_nor_busy = (span.day, span.end, span.start)
+        not_off_nor_busy = (span.day, span.start, span.end)
+        not_busy = _NOT_BUSY[self.sql.dialect].format(who="p.id")
         found = await self.sql.heavy(
             "SELECT p.id FROM people p JOIN provider_services s ON s.provider_id = p.id "
             "WHERE s.service_id = ? AND EXISTS (SELECT 1 FROM availability a WHERE "
             "a.provider_id = p.id AND a.weekday = ? AND a.start_min < ? AND a.end_min > ?) "
             "AND NOT EXISTS (SELECT 1 FROM availability a WHERE a.provider_id = p.id AND "
-            "a.weekday = ? AND a.start_min <= ? AND a.end_min >= ?) " + _NOT_OFF_NOR_BUSY + " "
+            "a.weekday = ? AND a.start_min <= ? AND a.end_min >= ?) " + _NOT_OFF + not_busy + " "
             "ORDER BY p.rating IS NULL, p.rating DESC, p.id LIMIT ?",
             (service_id, weekday, last, first, weekday, first, last, *not_off_nor_busy, limit),
         )
