@@ -93,29 +93,17 @@ def _wait_up(url: str, process: subprocess.Popen[bytes], what: str) -> None:
     raise SystemExit(f"{what} did not start")
 
 
-def _start_fake() -> tuple[subprocess.Popen[bytes], str]:
+def _start_server(module: str, health: str, what: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`python -m module --port P`, once its `health` path answers."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.twilio", "--port", str(port)],
+        [sys.executable, "-m", module, "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    _wait_up(url + "/_health", process, "the fake Twilio")
-    return process, url
-
-
-def _start_floor() -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.sms_floor", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    _wait_up(url + "/healthz", process, "the floor")
+    _wait_up(url + health, process, what)
     return process, url
 
 
@@ -315,7 +303,7 @@ def _measure_bot(
             check=True,
             capture_output=True,
         )
-        fake, fake_url = _start_fake()
+        fake, fake_url = _start_server("tests.fakes.twilio", "/_health", "the fake Twilio")
         bots: list[subprocess.Popen[bytes]] = []
         try:
             urls = []
@@ -349,7 +337,7 @@ def _measure_bot(
 def _measure_floor(numbers: list[str], args: argparse.Namespace) -> Server:
     """Every phase against the floor."""
     server = Server("floor")
-    floor, floor_url = _start_floor()
+    floor, floor_url = _start_server("bench.sms_floor", "/healthz", "the floor")
     try:
         _warm_up([floor_url], numbers[:100], args.concurrency)
         for rate in args.rates:

@@ -27,30 +27,26 @@ import asyncio
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import engines  # noqa: E402
-from bench.large_agency import agency_file  # noqa: E402
+from bench.large_agency import agency_file, visit  # noqa: E402
 from bot.app import Carebot  # noqa: E402
 from bot.app.carebot import TIMER_BATCH  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.domain.booking import Status  # noqa: E402
-from bot.domain.errors import DoubleBooking  # noqa: E402
 from bot.root import open_carebot  # noqa: E402
 from bot.services.appointments import CHECKIN, REMIND_MEMBER, REMIND_PROVIDER  # noqa: E402
-from bot.services.ports import NewRequest  # noqa: E402
+from tests.live import clean_env, free_port, start_run, wait_healthy  # noqa: E402
 
 
 @dataclass
@@ -81,21 +77,12 @@ async def build(db: str, size: Size) -> list[int]:
             provider = rng.choice(data.providers)
             days = rng.randint(3, 59) if ahead else -rng.randint(1, 90)
             start = now + timedelta(days=days, hours=rng.randint(0, 10))
-            try:
-                request = await tx.requests.add(
-                    NewRequest(
-                        member_id=f"m{rng.randrange(size.members)}",
-                        service_id=provider.services[0],
-                        start=start,
-                        end=start + timedelta(hours=2),
-                        status=Status.CONFIRMED if ahead else Status.COMPLETED,
-                        provider_id=provider.id,
-                        price=Decimal("40"),
-                        fee=Decimal("5"),
-                    ),
-                    now,
-                )
-            except DoubleBooking:
+            member_id = f"m{rng.randrange(size.members)}"
+            status = Status.CONFIRMED if ahead else Status.COMPLETED
+            request = await visit(
+                tx, provider, member_id, start, start + timedelta(hours=2), status, now
+            )
+            if request is None:
                 continue
             if ahead:
                 ids.append(request.id)
@@ -204,29 +191,16 @@ def run(
         looked = asyncio.run(lookups(db, count))
         burst_at = datetime.now(UTC) + timedelta(seconds=lead)
         asyncio.run(add_timers(db, ids[:burst], burst_at, spread))
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
-        env |= {"CAREBOT_DATABASE": db, "CAREBOT_SWEEP_SECONDS": "5"}
+        port = free_port()
+        env = clean_env(CAREBOT_DATABASE=db, CAREBOT_SWEEP_SECONDS="5")
         started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        log = Path(folder) / "carebot-run.log"
+        process = start_run(port, env, log)
         try:
-            health = None
-            while health is None:
-                if process.poll() is not None:
-                    raise SystemExit("carebot run stopped")
-                time.sleep(0.05)
-                health = _health(port)
+            health = wait_healthy(port, process, log, within=600)
             ready = time.perf_counter() - started
             rss_ready = _rss_mb(process.pid)
-            pending = health["timers"]["pending"]  # type: ignore[index]
+            pending = health["timers"]["pending"]
             _wait_fired(port, burst, lead + spread + 120)
             lateness = ((_health(port) or {}).get("timers") or {}).get("lateness_ms")  # type: ignore[attr-defined]
             rss_after = _rss_mb(process.pid)

@@ -18,10 +18,10 @@ from bot.domain.agency import (
     Service,
     Staff,
 )
-from bot.domain.booking import Status
+from bot.domain.booking import Request, Status
 from bot.domain.errors import DoubleBooking
 from bot.root import open_carebot
-from bot.services.ports import NewRequest
+from bot.services.ports import NewRequest, UnitOfWork
 from storage.postgres import analyze, is_url
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -85,23 +85,10 @@ async def build(
         while made < appointments:
             provider = rng.choice(data.providers)
             start = START + timedelta(days=rng.randint(0, 59), hours=rng.randint(0, 10))
-            try:
-                await tx.requests.add(
-                    NewRequest(
-                        member_id=f"m{rng.randrange(members)}",
-                        service_id=provider.services[0],
-                        start=start,
-                        end=start + timedelta(hours=rng.randint(1, 4)),
-                        status=Status.CONFIRMED,
-                        provider_id=provider.id,
-                        price=Decimal("40"),
-                        fee=Decimal("5"),
-                    ),
-                    START,
-                )
-            except DoubleBooking:
-                continue
-            made += 1
+            member_id = f"m{rng.randrange(members)}"
+            end = start + timedelta(hours=rng.randint(1, 4))
+            if await visit(tx, provider, member_id, start, end, Status.CONFIRMED, START):
+                made += 1
     if is_url(str(path)):
         # Months of bookings, loaded in seconds: a server's autovacuum would have gathered the
         # planner's statistics along the way; the CI server runs without it (autovacuum = off),
@@ -110,3 +97,31 @@ async def build(
         # statistics to PRAGMA optimize at open.)
         await analyze(str(path))
     return bot
+
+
+async def visit(
+    tx: UnitOfWork,
+    provider: Provider,
+    member_id: str,
+    start: datetime,
+    end: datetime,
+    status: Status,
+    at: datetime,
+) -> Request | None:
+    """A visit of the provider's first service at 40 (fee 5); None when they are booked then."""
+    try:
+        return await tx.requests.add(
+            NewRequest(
+                member_id=member_id,
+                service_id=provider.services[0],
+                start=start,
+                end=end,
+                status=status,
+                provider_id=provider.id,
+                price=Decimal("40"),
+                fee=Decimal("5"),
+            ),
+            at,
+        )
+    except DoubleBooking:
+        return None

@@ -13,7 +13,8 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -104,19 +105,8 @@ async def replay_files(
     return await run_files(paths, verbose, out, open_bot=open_bot, scratch=ReplayDatabases(server))
 
 
-async def run_demo(
-    db_path: str,
-    agency_path: Path,
-    now: datetime | None,
-    *,
-    keep: bool = False,
-    read: Callable[[str], str | None] | None = None,
-    out: TextIO = sys.stdout,
-) -> int:
-    """The terminal demo (see bot.handlers.demo.run_demo)."""
-    return await demo.run_demo(
-        db_path, agency_path, now, keep=keep, read=read, out=out, open_bot=open_carebot
-    )
+# The terminal demo on a database the root opens (see bot.handlers.demo.run_demo).
+run_demo = partial(demo.run_demo, open_bot=open_carebot)
 
 
 async def export_ledger(db_path: str, start_day: date, end_day: date, out: TextIO) -> int:

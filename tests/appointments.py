@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from bot.domain.booking import Request, Status
-from bot.services.ports.requests import NewRequest, Requests
+from bot.services.ports import NewRequest
+from bot.services.ports.requests import Requests
 
 PRICE = Decimal("36.00")  # 2 hours of childcare at 18.00 in the test agencies
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -117,6 +118,23 @@ async def bot(database: str, clock: VirtualClock) -> AsyncIterator[Carebot]:
     await carebot.import_agency(load_agency_file(AGENCY))
     yield carebot
     await carebot.close()
+
+
+@asynccontextmanager
+async def two_carebots(
+    location: str | Path, clock: VirtualClock
+) -> AsyncIterator[tuple[Carebot, Carebot]]:
+    """Two Carebots on one database holding the test agency, as two `carebot run` would be."""
+    first = await open_carebot(location, clock)
+    try:
+        await first.import_agency(load_agency_file(AGENCY))
+        second = await open_carebot(location, clock)
+        try:
+            yield first, second
+        finally:
+            await second.close()
+    finally:
+        await first.close()
 
 
 def sqlite_file(db: object) -> str:

@@ -10,12 +10,26 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from bot.app import Carebot
+from bot.clock import SystemClock
+from bot.root import open_carebot
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@asynccontextmanager
+async def opened(db: Path | str) -> AsyncIterator[Carebot]:
+    """A Carebot on a run's database, on the system clock (to set things up); closed after."""
+    bot = await open_carebot(db, SystemClock())
+    try:
+        yield bot
+    finally:
+        await bot.close()
 
 
 def clean_env(**settings: str) -> dict[str, str]:

@@ -13,26 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from bot.agency_file import load_agency_file
 from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.flows.router import Text
-from bot.root import open_carebot
 from bot.services.desk import open_desk
 from bot.services.timers import fire
-from tests.conftest import AGENCY, paris
+from tests.conftest import paris, two_carebots
 
 
 @pytest.fixture
 async def workers(tmp_path: Path) -> AsyncIterator[tuple[Carebot, Carebot]]:
     """Two Carebots on one SQLite file, as two `carebot run` processes would be."""
     clock = VirtualClock(paris("2026-11-23 10:00"))
-    first = await open_carebot(tmp_path / "carebot.db", clock)
-    await first.import_agency(load_agency_file(AGENCY))
-    second = await open_carebot(tmp_path / "carebot.db", clock)
-    yield first, second
-    await second.close()
-    await first.close()
+    async with two_carebots(tmp_path / "carebot.db", clock) as pair:
+        yield pair
 
 
 async def test_a_stale_timer_list_fires_each_timer_once(

@@ -21,7 +21,7 @@ from bot.handlers.sms_text import normalise, segments
 from bot.i18n import tr
 from bot.nlu.commands import find_service, match_command
 from bot.nlu.hours import parse_hours
-from bot.nlu.replies import parse_reply
+from bot.nlu.replies import INTENTS, parse_reply
 from bot.services.desk import Desk
 from tests.conftest import AGENCY
 
@@ -34,15 +34,9 @@ DESK = Desk(
 )
 ROLES = {"member": FILE.members[0], "provider": FILE.providers[0], "staff": FILE.staff[0]}
 MEMBER = {"bookings", "cancel", "change", "waiver", "balance", "language", "menu"}
-PROVIDER_SAYS = {
-    "arrived",
-    "late",
-    "modified",
-    "absent",
-    "client_cancel",
-    "provider_cancel",
-    "done",
-}
+# Every report a carer can text is in their help: all the intents but the answers to an
+# offer (OUI/NON, shown apart), the carrier keywords and what is not understood.
+PROVIDER_SAYS = set(INTENTS) - {"confirm", "decline", "help", "stop", "start", "unknown"}
 PROVIDER = {"bookings", "earnings", "language", "menu"}
 STAFF = {"language", "menu"}
 

@@ -17,14 +17,12 @@ from decimal import Decimal
 
 import pytest
 
-from bot.agency_file import load_agency_file
 from bot.clock import VirtualClock
 from bot.domain.booking import Request, Status
-from bot.root import open_carebot
 from bot.services.ports import NewRequest, OutgoingMessage
 from storage.postgres import PgDatabase
 from storage.repos.unit import UnitOfWork
-from tests.conftest import AGENCY, paris
+from tests.conftest import paris, two_carebots
 
 NOW = paris("2026-11-23 10:00")
 HELD = 0.5  # seconds a step must stay blocked to count as waiting
@@ -37,14 +35,9 @@ class Rollback(Exception):
 @pytest.fixture
 async def pair(postgres: str) -> AsyncIterator[tuple[PgDatabase, PgDatabase]]:
     """Two workers' databases (two pools) on one fresh schema with the test agency."""
-    clock = VirtualClock(NOW)
-    first = await open_carebot(postgres, clock)
-    await first.import_agency(load_agency_file(AGENCY))
-    second = await open_carebot(postgres, clock)
-    assert isinstance(first.db, PgDatabase) and isinstance(second.db, PgDatabase)
-    yield first.db, second.db
-    await second.close()
-    await first.close()
+    async with two_carebots(postgres, VirtualClock(NOW)) as (first, second):
+        assert isinstance(first.db, PgDatabase) and isinstance(second.db, PgDatabase)
+        yield first.db, second.db
 
 
 async def test_an_outbox_row_leased_in_an_open_transaction_is_skipped_not_waited_for(

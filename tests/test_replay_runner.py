@@ -103,14 +103,23 @@ def _break(monkeypatch: pytest.MonkeyPatch, name: str, message: str) -> None:
     monkeypatch.setattr(f"bot.app.carebot.{name}", broken)
 
 
-async def test_an_exception_while_handling_fails_the_transcript(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("step", "body", "said"),
+    [
+        # A message that raises: the bot logs the error (and apologises).
+        ("handle", "bob: hello\n=> bob ~ .\n", "logged an error"),
+        # A timer that raises: the weekly credits timer falls due on Monday 30 November.
+        ("fire", "@advance 8d\n", "the bot raised"),
+    ],
+)
+async def test_an_exception_in_a_step_fails_the_transcript(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str, body: str, said: str
 ) -> None:
-    _break(monkeypatch, "handle", "boom in a flow")
+    _break(monkeypatch, step, f"boom in {step}")
     out = io.StringIO()
-    assert await run_file(_transcript(tmp_path, "bob: hello\n=> bob ~ .\n"), out) == 1
-    assert "logged an error" in out.getvalue()
-    assert "boom in a flow" in out.getvalue()
+    assert await run_file(_transcript(tmp_path, body), out) == 1
+    assert said in out.getvalue()
+    assert f"boom in {step}" in out.getvalue()
 
 
 async def test_an_apology_fails_the_transcript_even_unlogged(
@@ -142,13 +151,3 @@ async def test_new_checks_fail_on_a_wrong_value(tmp_path: Path, check: str, actu
 async def test_malformed_new_checks_exit_2(tmp_path: Path) -> None:
     for body in ("? escalations open x\n", "? escalations shut 1\n", "? owed bob lots\n"):
         assert await run_file(_transcript(tmp_path, body), io.StringIO()) == 2, body
-
-
-async def test_a_timer_that_raises_fails_the_transcript(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _break(monkeypatch, "fire", "boom in a timer")
-    out = io.StringIO()
-    # The weekly credits timer falls due on Monday 30 November.
-    assert await run_file(_transcript(tmp_path, "@advance 8d\n"), out) == 1
-    assert "the bot raised" in out.getvalue() and "boom in a timer" in out.getvalue()

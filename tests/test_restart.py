@@ -7,7 +7,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,18 +14,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.agency_file import load_agency_file
-from bot.clock import SystemClock
-from bot.root import open_carebot
 from bot.services.appointments import CHECKIN
 from tests.appointments import add_confirmed
-from tests.conftest import AGENCY, ROOT
-from tests.live import free_port, wait_healthy
+from tests.conftest import AGENCY
+from tests.live import free_port, opened, start_run, wait_healthy
 
 
 async def _appointment_with_timer(db: Path, due_in: float, *, fresh: bool = True) -> int:
     """A confirmed appointment of Paul's whose arrival prompt falls due in `due_in` seconds."""
-    bot = await open_carebot(db, SystemClock())
-    try:
+    async with opened(db) as bot:
         if fresh:
             await bot.import_agency(load_agency_file(AGENCY))
         now = datetime.now(UTC)
@@ -42,21 +38,13 @@ async def _appointment_with_timer(db: Path, due_in: float, *, fresh: bool = True
             )
             await tx.timers.add(CHECKIN, due, request.id)
         return request.id
-    finally:
-        await bot.close()
 
 
 @contextmanager
 def _carebot_run(db: Path) -> Iterator[subprocess.Popen[bytes]]:
     port = free_port()
     env = {**os.environ, "CAREBOT_DATABASE": str(db), "CAREBOT_SWEEP_SECONDS": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    process = start_run(port, env, None)
     try:
         wait_healthy(port, process)
         yield process

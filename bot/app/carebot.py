@@ -28,7 +28,7 @@ from bot.services.billing import ensure_weekly_credits
 from bot.services.console_links import ConsoleLinks
 from bot.services.desk import AgencyCache, Desk, desk_in, open_desk
 from bot.services.hiatus import ensure_sweep
-from bot.services.ports import Clock, OutboxMessage, OutgoingMessage, RosterChanges
+from bot.services.ports import Clock, OutboxMessage, OutgoingMessage, Reimport, RosterChanges
 from bot.services.timers import fire
 
 log = logging.getLogger(__name__)
@@ -70,9 +70,8 @@ class Carebot(ConsoleIntents, OutboxIntents):
     ) -> RosterChanges:
         """Write an agency file into the database (idempotent) and say what changed."""
         async with self.db.transaction() as tx:
-            changes = await tx.imports.load(
-                data, self.clock.now(), force=force, reset_schedules=reset_schedules
-            )
+            how = Reimport(force, reset_schedules)
+            changes = await tx.imports.load(data, self.clock.now(), how)
         async with open_desk(self.db, self.clock, self.agency_cache) as desk:
             await ensure_weekly_credits(desk)
             await ensure_sweep(desk)

@@ -36,13 +36,11 @@ SETTLED = frozenset(
 OPEN = frozenset({Status.PENDING, Status.ESCALATED, Status.CONFIRMED, Status.IN_PROGRESS})
 
 
-@dataclass(frozen=True)
-class Request:
-    """A member's request for care, which becomes an appointment once confirmed."""
+@dataclass(frozen=True, kw_only=True)
+class NewRequest:
+    """A request as it is asked for: who wants which service when, with whom, at what price."""
 
-    id: int
     member_id: str
-    member_seq: int
     service_id: str
     start: datetime
     end: datetime
@@ -50,6 +48,18 @@ class Request:
     provider_id: str | None
     price: Decimal
     fee: Decimal
+    paid_by_credit: bool = False
+    series_id: int | None = None  # an occurrence of a weekly series (§8)...
+    series_day: date | None = None  # ... on this day of it
+
+
+@dataclass(frozen=True, kw_only=True)
+class Request(NewRequest):
+    """A member's request for care, which becomes an appointment once confirmed: as asked,
+    numbered, billed and marked on the day."""
+
+    id: int
+    member_seq: int
     charge: Decimal
     payout: Decimal
     arrived_at: datetime | None = None
@@ -57,9 +67,7 @@ class Request:
     phones_at: datetime | None = None
     expected_at: datetime | None = None  # a late provider's announced arrival
     client_cancel_at: datetime | None = None  # when the provider reported "client cancels"
-    paid_by_credit: bool = False
     notes: str | None = None
-    series_id: int | None = None  # an occurrence of a weekly series (§8)
 
     @property
     def duration(self) -> timedelta:

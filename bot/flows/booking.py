@@ -99,8 +99,7 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
         return
     choice, rest = args[0], args[1:]
     if choice == "x":
-        await leave(desk, member)
-        await desk.tell(member, "All right, nothing was booked.")
+        await leave(desk, member, Notice("All right, nothing was booked."))
     elif choice == "s" and rest and rest[0] in desk.services:
         state.service = rest[0]
         if state.start is not None:
@@ -367,8 +366,7 @@ async def _summary(desk: Desk, member: Member, state: Booking, provider_id: str)
 
 async def _finish(desk: Desk, member: Member, state: Booking, *, send: bool) -> None:
     if not send or state.step != "confirm" or state.provider is None or state.service is None:
-        await leave(desk, member)
-        await desk.tell(member, "All right, nothing was booked.")
+        await leave(desk, member, Notice("All right, nothing was booked."))
         return
     provider = await desk.tx.roster.person(state.provider)
     start, end = _window(state)

@@ -59,17 +59,21 @@ async def label(desk: Desk, request: Request) -> Localized:
     return written
 
 
+async def booking_options(
+    desk: Desk, state: FlowState, bookings: list[Request]
+) -> list[tuple[Label, str]]:
+    """Each booking as an option (verb 'r'), labelled with its day, time and provider."""
+    return [(await label(desk, r), state.act("r", r.id)) for r in bookings]
+
+
 async def begin(desk: Desk, member: Member) -> None:
     """'annuler', 'cancel booking', /cancel."""
     bookings = await upcoming(desk, member)
     if not bookings:
-        await leave(desk, member)
-        await desk.tell(member, "You have no upcoming booking to cancel.")
+        await leave(desk, member, Notice("You have no upcoming booking to cancel."))
         return
     state = await save(desk, member, Cancelling(step="pick", cands=[r.id for r in bookings]))
-    options: list[tuple[Label, str]] = [
-        (await label(desk, r), state.act("r", r.id)) for r in bookings
-    ]
+    options = await booking_options(desk, state, bookings)
     if len(bookings) > 1:
         options.append((phrase("All of them ({n})", n=len(bookings)), state.act("all")))
     # A weekly series can be ended in one go: all its upcoming sessions (§8.5).
@@ -114,8 +118,7 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
     if state is None:
         return
     if args[0] == "x":
-        await leave(desk, member)
-        await desk.tell(member, "All right, your bookings are unchanged.")
+        await leave(desk, member, Notice("All right, your bookings are unchanged."))
     elif args[0] == "all":
         await _summary(desk, member, state, state.cands)
     elif args[0] == "r" and len(args) > 1 and args[1].isdigit():

@@ -8,7 +8,7 @@ from functools import partial
 
 from bot.domain.agency import Member
 from bot.domain.booking import Status, check_window
-from bot.flows.cancel import label, upcoming
+from bot.flows.cancel import booking_options, upcoming
 from bot.flows.conversation import FlowState, leave, load, pressed, save
 from bot.i18n import N_, fmt_window
 from bot.nlu.commands import find_service
@@ -39,13 +39,10 @@ async def begin(desk: Desk, member: Member) -> None:
     """'modifier', 'change booking', /change."""
     bookings = await upcoming(desk, member, (Status.CONFIRMED,))
     if not bookings:
-        await leave(desk, member)
-        await desk.tell(member, "You have no confirmed upcoming booking to change.")
+        await leave(desk, member, Notice("You have no confirmed upcoming booking to change."))
         return
     state = await save(desk, member, Changing(step="pick", cands=[r.id for r in bookings]))
-    options: list[tuple[Label, str]] = [
-        (await label(desk, r), state.act("r", r.id)) for r in bookings
-    ]
+    options = await booking_options(desk, state, bookings)
     options.append(state.give_up())
     await desk.tell(member, "Which booking do you want to change?", options)
 
@@ -57,8 +54,7 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
         return
     choice, rest = args[0], args[1:]
     if choice == "x":
-        await leave(desk, member)
-        await desk.tell(member, "All right, nothing was changed.")
+        await leave(desk, member, Notice("All right, nothing was changed."))
     elif choice == "r" and rest and rest[0].isdigit() and int(rest[0]) in state.cands:
         state.step, state.request = "what", int(rest[0])
         state = await save(desk, member, state)

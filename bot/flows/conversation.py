@@ -19,7 +19,7 @@ from bot.domain.agency import Person, Service
 from bot.i18n import N_
 from bot.services.actions import action
 from bot.services.desk import Desk
-from bot.services.notices import Label
+from bot.services.notices import Label, Notice
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +110,12 @@ async def on_step(desk: Desk, person: Person, flow: str, tok: str) -> bool:
     return found is not None and found[0] == flow and str(found[1].get("tok")) == tok
 
 
-async def leave(desk: Desk, person: Person) -> None:
-    """End whatever flow the person is in."""
+async def leave(desk: Desk, person: Person, farewell: Notice | None = None) -> None:
+    """End whatever flow the person is in; tell them `farewell` (why it ended) if given."""
     await desk.tx.conversations.end(person.id)
     desk.conversations[person.id] = None
+    if farewell is not None:
+        await desk.notify(person, farewell)
 
 
 async def pressed(

@@ -156,27 +156,23 @@ async def _command(desk: Desk, person: Person, text: str) -> bool:
     return True
 
 
+# Commands answered on the spot: the flow in progress, if any, goes on after them.
+_ON_THE_SPOT: dict[str, Callable[[Desk, Person], Awaitable[None]]] = {
+    "menu": common.send_menu,
+    "help": common.send_help,
+    "language": common.ask_language,
+    "pending": staff.list_pending,
+    "unresolved": staff.list_unresolved,
+    "console": staff.send_console_link,
+}
+
+
 async def _run_command(desk: Desk, person: Person, command: str) -> None:
-    if command == "menu":
-        await common.send_menu(desk, person)
-        return
-    if command == "help":
-        await common.send_help(desk, person)
-        return
     if command in ("english", "french"):
         await common.set_language(desk, person, "en" if command == "english" else "fr")
         return
-    if command == "language":
-        await common.ask_language(desk, person)
-        return
-    if command == "pending":
-        await staff.list_pending(desk, person)
-        return
-    if command == "unresolved":
-        await staff.list_unresolved(desk, person)
-        return
-    if command == "console":
-        await staff.send_console_link(desk, person)
+    if command in _ON_THE_SPOT:
+        await _ON_THE_SPOT[command](desk, person)
         return
     await leave(desk, person)
     if command == "book" and isinstance(person, Member):

@@ -70,8 +70,7 @@ async def on_press(desk: Desk, provider: Provider, tok: str, args: tuple[str, ..
         await leave(desk, provider)
         await _move(desk, provider, state)
     else:
-        await leave(desk, provider)
-        await desk.tell(provider, "All right, nothing was changed.")
+        await leave(desk, provider, Notice("All right, nothing was changed."))
 
 
 async def on_text(desk: Desk, provider: Provider, text: str) -> bool:

@@ -100,13 +100,11 @@ async def _providers(desk: Desk, member: Member, state: Weekly) -> None:
     windows = [w for _, w in _windows(desk, draft)]
     what = partial(weekly.describe_series, desk, draft, service)
     if not windows:
-        await leave(desk, member)
-        await desk.tell(member, "That series has no session left to book.")
+        await leave(desk, member, Notice("That series has no session left to book."))
         return
     found = await weekly.choices(desk, member, service.id, windows)
     if not found:
-        await leave(desk, member)
-        await desk.tell(member, "Sorry, no provider is free for {what}.", what=what)
+        await leave(desk, member, Notice("Sorry, no provider is free for {what}.", {"what": what}))
         return
     state.step = "provider"
     state = await save(desk, member, state)
@@ -145,8 +143,7 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
         await leave(desk, member)
         await _book(desk, member, state)
     else:
-        await leave(desk, member)
-        await desk.tell(member, "All right, nothing was booked.")
+        await leave(desk, member, Notice("All right, nothing was booked."))
 
 
 async def on_text(desk: Desk, member: Member, text: str) -> bool:

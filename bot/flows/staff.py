@@ -43,20 +43,25 @@ async def on_unfilled(desk: Desk, person: Person, escalation_id: str) -> None:
         await staff_close_unfilled(desk, person, number)
 
 
+async def _send_list(
+    desk: Desk, person: Person, title: Notice, lines: list[Localized], empty: Notice
+) -> None:
+    """A staff list: its title then one line each, or `empty` when there is no line."""
+    await desk.notify(person, Lines([title, *lines]) if lines else empty)
+
+
 async def list_pending(desk: Desk, person: Person) -> None:
     """/pending: the escalations nobody has handled yet."""
     if await refuse_unless_staff(desk, person):
         return
-    open_ones = await desk.tx.escalations.open()
-    if not open_ones:
-        await desk.tell(person, "No escalation is waiting.")
-        return
-    lines: list[Notice | Localized] = [Notice("Escalations waiting:")]
-    for escalation in open_ones:
+    lines: list[Localized] = []
+    for escalation in await desk.tx.escalations.open():
         request = await desk.tx.requests.get(escalation.request_id)
         member = await desk.tx.roster.person(request.member_id)
         lines.append(partial(_pending_line, desk, escalation.id, member.name, request))
-    await desk.notify(person, Lines(lines))
+    await _send_list(
+        desk, person, Notice("Escalations waiting:"), lines, Notice("No escalation is waiting.")
+    )
 
 
 def _pending_line(desk: Desk, number: int, member: str, request: Request, lang: str) -> str:
@@ -67,18 +72,15 @@ async def list_unresolved(desk: Desk, person: Person) -> None:
     """/unresolved: appointments past their end that are not yet settled (§2.5: 100 %)."""
     if await refuse_unless_staff(desk, person):
         return
-    late = await desk.tx.requests.unsettled_before(desk.now, OPEN)
-    if not late:
-        await desk.tell(person, "Every past appointment is settled.")
-        return
-    lines: list[Notice | Localized] = [Notice("Past appointments not settled yet:")]
-    for request in late:
+    lines: list[Localized] = []
+    for request in await desk.tx.requests.unsettled_before(desk.now, OPEN):
         member = await desk.tx.roster.person(request.member_id)
         who = (
             (await desk.tx.roster.person(request.provider_id)).name if request.provider_id else "-"
         )
         lines.append(partial(_unresolved_line, desk, member.name, who, request))
-    await desk.notify(person, Lines(lines))
+    title = Notice("Past appointments not settled yet:")
+    await _send_list(desk, person, title, lines, Notice("Every past appointment is settled."))
 
 
 def _unresolved_line(desk: Desk, member: str, who: str, request: Request, lang: str) -> str:

@@ -24,11 +24,14 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Literal, Protocol
 
 from bot.app import Carebot
+from bot.handlers.wakes import woken
 from bot.services.ports import OutboxMessage, Retry
 
 log = logging.getLogger(__name__)
@@ -92,6 +95,19 @@ class Transport(Protocol):
     async def send(self, message: OutboxMessage, idempotency_key: str) -> Delivery:
         """Send one message; never raise for a service's error, say it in the Delivery."""
         ...
+
+
+class LeaseLost(Exception):
+    """Raised by a transport's fence before its request left: the message is another
+    worker's now and nothing was sent."""
+
+
+# Set by the sender around each transport.send: a check, as late as the transport can make
+# it (Twilio's: once a connection is ready, before the request is written), that the message
+# is still this worker's. False: raise LeaseLost rather than send (see Sender._still_ours).
+FENCE: ContextVar[Callable[[], Awaitable[bool]] | None] = ContextVar(
+    "carebot_send_fence", default=None
+)
 
 
 def idempotency_key(message: OutboxMessage) -> str:
@@ -202,8 +218,7 @@ class Sender:
                     claimed = 0
                 if claimed:
                     continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            await woken(self._wake, self.poll_seconds)
 
     async def _renew(self) -> None:
         """Every third of a lease, extend the leases of what this worker holds, and free those
@@ -249,13 +264,21 @@ class Sender:
             if isinstance(held, Delivery):
                 result = held
         if result is None:
+            fence = FENCE.set(partial(self._fence, message, claimed))
             try:
                 result = await self.transport.send(message, idempotency_key(message))
+            except LeaseLost:
+                log.warning(
+                    "%s: message %s went to another worker", self.transport.channel, message.id
+                )
+                return
             except Exception as exc:  # a transport bug must not lose the message
                 log.exception(
                     "%s: transport raised on message %s", self.transport.channel, message.id
                 )
                 result = Delivery("retry", error=repr(exc), unknown=True)
+            finally:
+                FENCE.reset(fence)
         gave_up = await self._settle_until_done(message, result)
         if result.outcome == "opted_out" and self.on_opted_out is not None:
             await self.on_opted_out(message)
@@ -295,6 +318,11 @@ class Sender:
             )
             return False
         return True
+
+    async def _fence(self, message: OutboxMessage, claimed: float) -> bool:
+        """The transport's last check before its request leaves: False when the message is
+        another worker's now (a database that cannot say lets the send go, as before)."""
+        return await self._still_ours(message, claimed) is not False
 
     async def _reconcile(self, message: OutboxMessage, since: datetime) -> Delivery | None:
         """An earlier attempt may have gone out: a Delivery when it did (or when the service

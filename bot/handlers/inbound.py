@@ -12,6 +12,7 @@ import logging
 
 from bot.app import Carebot
 from bot.domain.errors import Unavailable
+from bot.handlers.wakes import woken
 
 log = logging.getLogger(__name__)
 
@@ -61,5 +62,4 @@ class InboundWorker:
             self.processed += done
             if done:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), self.poll_seconds)
+            await woken(wake, self.poll_seconds)

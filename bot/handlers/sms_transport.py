@@ -22,7 +22,7 @@ from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from bot.handlers.delivery import Delivery
+from bot.handlers.delivery import FENCE, Delivery, LeaseLost
 from bot.handlers.sms_text import render_sms
 from bot.services.ports import OutboxMessage
 
@@ -68,7 +68,13 @@ class ApiHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     with the current call's label header and a timeout on every request."""
 
     def __init__(self, api_url: str | None, timeout: float) -> None:
-        super().__init__(timeout=timeout, logger=_http_log)
+        fence = aiohttp.TraceConfig()
+        # Fired once a connection is ready, just before the request is written: the later the
+        # sender's lease is checked, the narrower the window in which a worker stopped past
+        # its lease (SIGSTOP, a paused VM, a wait for the pool) sends what another took.
+        fence.on_connection_create_end.append(_fence)
+        fence.on_connection_reuseconn.append(_fence)
+        super().__init__(timeout=timeout, logger=_http_log, trace_configs=[fence])
         self.api_url = api_url.rstrip("/") if api_url else None
 
     def log_request(self, kwargs: dict[str, Any]) -> None:
@@ -120,6 +126,14 @@ class ApiHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         if call is not None and response.status_code == 429 and response.headers is not None:
             call.retry_after = _seconds(response.headers.get("Retry-After"))
         return response
+
+
+async def _fence(*_: object) -> None:
+    """aiohttp's hook before a request is written: refuse it when the sender's fence says the
+    message is another worker's now (LeaseLost leaves transport.send unhandled, by design)."""
+    check = FENCE.get()
+    if check is not None and not await check():
+        raise LeaseLost("the message's lease went to another worker")
 
 
 def _seconds(value: object) -> float | None:

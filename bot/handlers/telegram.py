@@ -77,6 +77,7 @@ from bot.handlers.telegram_transport import (
     GROUP_PER_MINUTE,
     PER_SECOND,
     TelegramTransport,
+    backoff,
     retry_seconds,
 )
 from bot.i18n import normalize_language, tr
@@ -250,9 +251,7 @@ class TelegramChannel:
                     await self.api.delete_webhook()
             except TelegramError as exc:
                 failures += 1
-                delay = min(60.0, 2.0**failures)
-                log.warning("telegram: cannot connect (%s); again in %.0fs", exc, delay)
-                await asyncio.sleep(delay)
+                await backoff(failures, 60.0, "cannot connect", exc)
                 continue
             log.info("telegram: connected as @%s (%s)", self.api.username, self.config.mode)
             return

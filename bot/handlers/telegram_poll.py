@@ -25,7 +25,7 @@ from telegram.error import RetryAfter, TelegramError
 
 from bot.app import Carebot
 from bot.handlers.delivery import worker_id
-from bot.handlers.telegram_transport import retry_seconds
+from bot.handlers.telegram_transport import backoff, retry_seconds
 from bot.services.ports import Leader
 
 log = logging.getLogger(__name__)
@@ -130,9 +130,7 @@ class Poller:
                 continue
             except TelegramError as exc:
                 failures += 1
-                delay = min(30.0, 2.0**failures)
-                log.warning("telegram: getUpdates failed (%s); again in %.0fs", exc, delay)
-                await asyncio.sleep(delay)
+                await backoff(failures, 30.0, "getUpdates failed", exc)
                 continue
             for update in updates:
                 await self._handle_with_retries(update)

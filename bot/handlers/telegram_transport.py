@@ -37,6 +37,13 @@ GROUP_PER_MINUTE = 19.0  # and 20 a minute in one group
 SETTLE_SECONDS = 5.0  # how long a press waits for the record of the message it was made on
 
 
+async def backoff(failures: int, cap: float, what: str, exc: TelegramError) -> None:
+    """After `failures` failed calls in a row: say so, then wait 2^failures s (at most `cap`)."""
+    delay = min(cap, 2.0**failures)
+    log.warning("telegram: %s (%s); again in %.0fs", what, exc, delay)
+    await asyncio.sleep(delay)
+
+
 def retry_seconds(exc: RetryAfter) -> float:
     """A 429's retry_after in seconds (an int or a timedelta, by PTB's migration setting)."""
     with warnings.catch_warnings():

@@ -182,33 +182,36 @@ async def _confirm_rest_of_series(desk: Desk, series_id: int, provider_id: str) 
 
 
 async def _rest_of_series_to_staff(
-    desk: Desk, series_id: int, provider: Provider, reason: str, asked: int
-) -> None:
-    """The provider said no to a series: each occurrence waiting for them goes to staff."""
+    desk: Desk, series_id: int, provider: Provider, asked: int
+) -> list[Request]:
+    """The provider said no to a series: each later occurrence waiting for them goes to staff
+    with the one they were asked on (the caller escalates them all, in one notice)."""
     await desk.tx.series.set_provider(series_id, None)
     await desk.tx.series.set_status(series_id, "active")
+    later = []
     for other in await desk.tx.series.occurrences(series_id):
         if (
             other.id != asked
             and other.status is Status.PENDING
             and other.provider_id == provider.id
         ):
-            other = await desk.tx.requests.save(other.escalate(desk.now))
-            await escalate(desk, other, reason, provider.id)
+            later.append(await desk.tx.requests.save(other.escalate(desk.now)))
+    return later
 
 
 async def provider_unavailable(
     desk: Desk, request: Request, provider: Provider, reason: str
 ) -> None:
     """A provider declined or let the deadline pass: the member is reassured, staff take over."""
+    later: list[Request] = []
     if request.series_id is not None and request.status is Status.PENDING:
-        await _rest_of_series_to_staff(desk, request.series_id, provider, reason, request.id)
+        later = await _rest_of_series_to_staff(desk, request.series_id, provider, request.id)
     request = await desk.tx.requests.save(request.escalate(desk.now))
     reassurance = N_(
         "{provider} is not available for {what}. Our team is finding the next best "
         "option for you: no need to book again."
     )
-    await escalate_reassured(desk, request, provider, reassurance, reason)
+    await escalate_reassured(desk, request, provider, reassurance, reason, later)
 
 
 async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id: str) -> None:
@@ -239,6 +242,24 @@ async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id
     if await claim(desk, staff, escalation_id, f"offered:{provider.id}") is None:
         return
     request = await desk.tx.requests.save(request.offer(provider.id, desk.now))
+    member = await desk.tx.roster.person(request.member_id)
+    weekly = await _offer_rest_of_series(desk, staff, request, provider)
+    if weekly:
+        await tell_other_staff(
+            desk,
+            staff,
+            escalation_id,
+            N_("offered the weekly series to {provider}."),
+            provider=provider.name,
+        )
+        await desk.tell(
+            member,
+            "We have asked {provider} to take your weekly sessions ({what} and the weeks "
+            "after). I will tell you as soon as they answer.",
+            provider=provider.name,
+            what=described(desk, weekly[0]),
+        )
+        return
     await ask_provider(desk, request, provider)
     await tell_other_staff(
         desk,
@@ -247,13 +268,47 @@ async def staff_offer(desk: Desk, staff: Person, escalation_id: int, provider_id
         N_("offered the request to {provider}."),
         provider=provider.name,
     )
-    member = await desk.tx.roster.person(request.member_id)
     await desk.tell(
         member,
         "We have asked {provider} for {what}. I will tell you as soon as they answer.",
         provider=provider.name,
         what=described(desk, request),
     )
+
+
+async def _offer_rest_of_series(
+    desk: Desk, staff: Person, request: Request, provider: Provider
+) -> list[Request]:
+    """Staff offer a session of a series its provider said no to: every session of it still
+    with staff that `provider` can take goes to them with it, in one question for the series
+    (§8.2), which becomes theirs if they say yes. The sessions offered, first first, or []
+    when `request` is not such a session (the series has a provider: a one-off clash)."""
+    from bot.services import series as weekly  # series builds on this module
+
+    series = await desk.tx.series.get(request.series_id) if request.series_id else None
+    if series is None or series.provider_id is not None:
+        return []
+    offered = [request]
+    for other in await desk.tx.series.occurrences(series.id):
+        if other.id == request.id or other.status is not Status.ESCALATED:
+            continue
+        if other.start <= desk.now or desk.local(other.start).date() in provider.unavailable:
+            continue
+        if provider.id in await desk.tx.availability.busy(other.start, other.end):
+            continue
+        waiting = [e for e in await desk.tx.escalations.of_request(other.id) if e.is_open]
+        if len(waiting) != 1 or not await desk.tx.escalations.claim(
+            waiting[0].id, staff.id, f"offered:{provider.id}", desk.now
+        ):
+            continue  # handled meanwhile (another staff member, the close at the start)
+        offered.append(await desk.tx.requests.save(other.offer(provider.id, desk.now)))
+    offered.sort(key=lambda r: r.start)
+    await desk.tx.series.set_provider(series.id, provider.id)
+    await desk.tx.series.set_status(series.id, "pending")
+    member = await desk.tx.roster.person(series.member_id)
+    assert isinstance(member, Member)
+    await weekly.ask(desk, series, member, desk.services[series.service_id], provider, offered)
+    return offered
 
 
 async def staff_close_unfilled(desk: Desk, staff: Person, escalation_id: int) -> None:

@@ -4,16 +4,17 @@ the reminder before the start, and which staff member handled it."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.agency import Person
 from bot.domain.booking import Request
-from bot.i18n import N_
+from bot.i18n import N_, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.desk import Desk
 from bot.services.matching import available_providers, partly_available
-from bot.services.notices import Label, Lines, Notice, clock, phrase
+from bot.services.notices import Label, Lines, Localized, Notice, Plural, clock, phrase
 from bot.services.ports import Escalation
 from bot.services.wording import described, spans_text
 
@@ -35,31 +36,32 @@ REASONS = {
 
 
 async def escalate_reassured(
-    desk: Desk, request: Request, provider: Person, message: str, reason: str
+    desk: Desk,
+    request: Request,
+    provider: Person,
+    message: str,
+    reason: str,
+    later: Sequence[Request] = (),
 ) -> None:
     """Hand staff a request its provider fell through on, once its member is told `message`
-    (an N_() catalogue message with {provider} and {what}) that the team takes over."""
+    (an N_() catalogue message with {provider} and {what}) that the team takes over; `later`:
+    the later sessions of its series that go to staff with it, in the same notice."""
     member = await desk.tx.roster.person(request.member_id)
     await desk.tell(member, message, provider=provider.name, what=described(desk, request))
-    await escalate(desk, request, reason, provider.id)
+    escalation = await escalate(desk, request, reason, provider.id, notify=False)
+    with_it = [await escalate(desk, r, reason, provider.id, notify=False) for r in later]
+    await announce(desk, escalation, request, with_it)
 
 
-async def escalate(desk: Desk, request: Request, reason: str, about: str | None) -> Escalation:
-    """Give staff a request with the ranked providers still free and 'close as unfilled'."""
+async def escalate(
+    desk: Desk, request: Request, reason: str, about: str | None, *, notify: bool = True
+) -> Escalation:
+    """Give staff a request with the ranked providers still free and 'close as unfilled'
+    (`notify` False: the escalation, its reminder and its close at the start, the notice left
+    to the caller's `announce`)."""
     escalation = await desk.tx.escalations.add(request.id, reason, about, desk.now)
-    about_name = (await desk.tx.roster.person(about)).name if about else ""
-    member = await desk.tx.roster.person(request.member_id)
-
-    head = Notice(
-        "Escalation #{id}: request from {member} ({what}). {why}",
-        {
-            "id": escalation.id,
-            "member": member.name,
-            "what": described(desk, request),
-            "why": phrase(REASONS[reason], provider=about_name),
-        },
-    )
-    await desk.notify_staff(await with_actions(desk, escalation, request, head))
+    if notify:
+        await announce(desk, escalation, request)
     # Never left to rot (§1.10): a reminder before the start, and closed at the start.
     timers: list[tuple[str, datetime, int | None, int | None]] = [
         (UNFILLED_AT_START, max(request.start, desk.now), request.id, escalation.id)
@@ -71,10 +73,52 @@ async def escalate(desk: Desk, request: Request, reason: str, about: str | None)
     return escalation
 
 
+async def announce(
+    desk: Desk, escalation: Escalation, request: Request, later: Sequence[Escalation] = ()
+) -> None:
+    """Staff get an escalation's notice; `later`: escalations of the same series's later
+    sessions, which it names (a provider who says no to a series is one notice, not one per
+    session)."""
+    about_name = (await desk.tx.roster.person(escalation.about)).name if escalation.about else ""
+    member = await desk.tx.roster.person(request.member_id)
+    head = Notice(
+        "Escalation #{id}: request from {member} ({what}). {why}",
+        {
+            "id": escalation.id,
+            "member": member.name,
+            "what": described(desk, request),
+            "why": phrase(REASONS[escalation.reason], provider=about_name),
+        },
+    )
+    notes: list[Notice | Localized] = []
+    if later:
+        notes.append(
+            Plural(
+                "{n} more session of this weekly series went to staff with it ({ids}): "
+                "/pending lists it.",
+                "{n} more sessions of this weekly series went to staff with it ({ids}): "
+                "/pending lists them.",
+                len(later),
+                {"ids": functools.partial(_numbers, [e.id for e in later])},
+            )
+        )
+    await desk.notify_staff(await with_actions(desk, escalation, request, head, notes))
+
+
+def _numbers(ids: Sequence[int], lang: str) -> str:
+    """'#2, #3' / 'n° 2, n° 3': escalations named as the reader's language numbers them."""
+    return ", ".join(tr(lang, "#{id}", id=number) for number in ids)
+
+
 async def with_actions(
-    desk: Desk, escalation: Escalation, request: Request, head: Notice
+    desk: Desk,
+    escalation: Escalation,
+    request: Request,
+    head: Notice,
+    notes: Sequence[Notice | Localized] = (),
 ) -> Lines:
-    """A staff notice about an escalation: its head, the providers still free, the actions."""
+    """A staff notice about an escalation: its head (and `notes`), the providers still free,
+    the actions."""
     asked = await desk.tx.offers.providers_asked(request.id)
     candidates = await available_providers(
         desk, request.member_id, request.service_id, request.start, request.end, frozenset(asked)
@@ -107,7 +151,7 @@ async def with_actions(
         for p, spans in partly
     ]
     options.append((N_("Close as unfilled"), action("eu", escalation.id)))
-    return Lines([head, more], options)
+    return Lines([head, *notes, more], options)
 
 
 async def remind_staff(desk: Desk, escalation: Escalation, request: Request) -> None:

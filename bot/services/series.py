@@ -202,7 +202,7 @@ async def book(
             made.append(request)
     asked = [r for r in made if r.status is Status.PENDING]
     if asked:
-        await _ask(desk, series, member, service, provider, asked)
+        await ask(desk, series, member, service, provider, asked)
     else:
         await desk.tx.series.set_status(series.id, "active")
     await ensure_roll(desk)
@@ -227,7 +227,7 @@ def describe_series(desk: Desk, series: Series, service: Service, lang: str) -> 
     )
 
 
-async def _ask(
+async def ask(
     desk: Desk,
     series: Series,
     member: Member,
@@ -235,7 +235,8 @@ async def _ask(
     provider: Provider,
     asked: list[Request],
 ) -> None:
-    """One question for the whole series, on its first occurrence waiting for the provider."""
+    """One question for the whole series, on its first occurrence waiting for the provider
+    (at booking, or when staff offer the series to another provider)."""
     first = asked[0]
     deadline = answer_deadline(desk.now, first.start, desk.agency.policy, desk.tz)
     offer = await desk.tx.offers.add(first.id, provider.id, desk.now, deadline)

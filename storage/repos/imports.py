@@ -21,14 +21,7 @@ from storage.repos.sql import Conflict, Repository, marks
 class Imports(Repository, ports.Imports):
     """Writes an agency file into agency, services, people and their hours."""
 
-    async def load(
-        self,
-        data: AgencyFile,
-        at: datetime,
-        *,
-        force: bool = False,
-        reset_schedules: bool = False,
-    ) -> RosterChanges:
+    async def load(self, data: AgencyFile, at: datetime, how: ports.Reimport) -> RosterChanges:
         a = data.agency
         listed = {p.id for p in data.people}
         rows = await self.sql.all(
@@ -36,7 +29,7 @@ class Imports(Repository, ports.Imports):
         )
         leaving = [r["id"] for r in rows if r["id"] not in listed]
         holders = await self._open_requests_of(leaving)
-        if holders and not force:
+        if holders and not how.force:
             raise RosterInUse(holders)
         before = {pid: await self._snapshot(pid) for pid in listed}
         old_settings = await self._settings_snapshot()
@@ -90,7 +83,7 @@ class Imports(Repository, ports.Imports):
                     "already belongs to someone in the database who is not in this file",
                 ) from exc
             if isinstance(p, Provider):
-                await self._replace_provider_details(p, reset_schedules)
+                await self._replace_provider_details(p, how.reset_schedules)
             if isinstance(p, Member):
                 await self._opening_balance(p, at)
         for pid in leaving:

@@ -11,7 +11,7 @@ from bot.domain.agency import Member, Person, Provider, Staff, Subscription
 from bot.domain.booking import ChangeRequest, Request, Status
 from bot.domain.money import from_minor
 from bot.services.ports import AccountLine, Escalation, LedgerLine, Offer, OutboxMessage
-from storage.codec import from_ts, maybe_ts
+from storage.codec import from_day, from_ts, maybe_ts
 from storage.repos.sql import Row
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ def request(row: Row) -> Request:
             row, price="price_minor", fee="fee_minor", charge="charge_minor", payout="payout_minor"
         ),
         paid_by_credit=bool(row["paid_by_credit"]),
+        series_day=from_day(row["series_day"]) if row["series_day"] else None,
         **{mark: maybe_ts(row[mark]) for mark in MARKS},
     )
 

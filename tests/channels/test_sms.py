@@ -23,10 +23,8 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-from bot.clock import SystemClock
 from bot.domain.agency import Member, Provider
 from bot.handlers.sms_standin import new_message_sid
-from bot.root import open_carebot
 from bot.services.booking import send_request
 from bot.services.desk import open_desk
 from tests import peek
@@ -40,7 +38,7 @@ from tests.fakes.twilio import (
     FakeTwilio,
     inbound_form,
 )
-from tests.live import carebot_run, clean_env, free_port, import_agency
+from tests.live import carebot_run, clean_env, free_port, import_agency, opened
 
 BOB, DAVID, FANNY = "+447700900123", "+33611111111", "+447700900456"
 MARIE, PAUL, SAM = "+33600000001", "+33600000002", "+33600000004"
@@ -184,8 +182,7 @@ def test_a_booking_made_entirely_by_sms(live: LiveBot, fake: FakeTwilio) -> None
 
 async def _appointment_under_way(db: Path | str) -> int:
     """David's confirmed childcare with Paul, starting in 10 minutes: check-in is open."""
-    bot = await open_carebot(db, SystemClock())
-    try:
+    async with opened(db) as bot:
         now = datetime.now(UTC)
         async with bot.db.transaction() as tx:
             start = now + timedelta(minutes=10)
@@ -193,8 +190,6 @@ async def _appointment_under_way(db: Path | str) -> int:
                 tx.requests, "david", "paul", start, now, fee=Decimal("0.00")
             )
         return request.id
-    finally:
-        await bot.close()
 
 
 def test_a_provider_runs_late_then_reports_the_client_absent(
@@ -410,8 +405,7 @@ def test_status_callbacks_late_and_out_of_order(live: LiveBot, fake: FakeTwilio)
 
 async def _request_to_marie(db: Path | str) -> int:
     """Fanny's cleaning request put to Marie (by the bot's own services, in its database)."""
-    bot = await open_carebot(db, SystemClock())
-    try:
+    async with opened(db) as bot:
         async with open_desk(bot.db, bot.clock) as desk:
             member, provider = (
                 await desk.tx.roster.person("fanny"),
@@ -428,8 +422,6 @@ async def _request_to_marie(db: Path | str) -> int:
                 provider,
             )
         return request.id
-    finally:
-        await bot.close()
 
 
 def test_an_undelivered_request_to_a_provider_goes_to_staff(

@@ -229,6 +229,7 @@ def _values(lang: str, name: str = LONG_NAME) -> dict[str, object]:
         "of": 9,
         "later": money,
         "until": tr(lang, "until {day}", day=fmt_day(END, lang)),
+        "ids": ", ".join(tr(lang, "#{id}", id=12345 + n) for n in range(8)),
     }
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.handlers.delivery import idempotency_key
+from bot.handlers.delivery import FENCE, LeaseLost, idempotency_key
 from bot.handlers.sms import SmsChannel, SmsConfig, build, e164
 from bot.handlers.sms_transport import TwilioTransport
 from bot.services.ports import OutboxMessage
@@ -88,6 +88,30 @@ async def test_the_fake_like_twilio_deduplicates_nothing(fake: FakeTwilio) -> No
     assert first.outcome == again.outcome == "sent"
     assert first.external_id != again.external_id
     assert len(fake.messages(PAUL)) == 2
+
+
+async def test_a_send_whose_fence_says_the_lease_is_lost_never_reaches_twilio(
+    fake: FakeTwilio,
+) -> None:
+    """The sender's last check runs once the connection is ready, before the request is
+    written: a worker that lost its lease meanwhile writes nothing (docs/storage.md)."""
+    asked: list[bool] = []
+
+    async def lost() -> bool:
+        asked.append(True)
+        return False
+
+    transport = TwilioTransport(_config(fake))
+    token = FENCE.set(lost)
+    try:
+        with pytest.raises(LeaseLost):
+            await transport.send(_message(), "carebot-outbox-7")
+        FENCE.reset(token)
+        assert (await transport.send(_message(), "carebot-outbox-7")).outcome == "sent"
+    finally:
+        await transport.close()
+    assert asked == [True]
+    assert len(fake.requests()) == 1  # the first request was never written
 
 
 async def test_a_timeout_after_twilio_created_the_message_is_found_by_the_lookup(

@@ -485,3 +485,32 @@ def sms_bot(
             assert run.alive(), run.log_tail()
         finally:
             run.stop()
+
+
+@contextlib.contextmanager
+def two_workers(
+    home: Path,
+    roster: Roster,
+    *,
+    telegram: FakeTelegram | None = None,
+    webhook: bool = False,
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[LiveRun, LiveRun]]:
+    """Two `carebot run` on one database (started; stopped after), each in a folder of its own."""
+    agency = roster.write(home)
+    runs: list[LiveRun] = []
+    for name in "ab":
+        (home / name).mkdir()
+        database = runs[0].db if runs else None
+        runs.append(
+            LiveRun(
+                home / name, agency, telegram=telegram, webhook=webhook, database=database, env=env
+            )
+        )
+    try:
+        for run in runs:
+            run.start()
+        yield runs[0], runs[1]
+    finally:
+        for run in runs:
+            run.stop()

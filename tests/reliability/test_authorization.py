@@ -25,9 +25,7 @@ from pathlib import Path
 import phonenumbers
 import pytest
 
-from bot.clock import SystemClock
 from bot.i18n import tr
-from bot.root import open_carebot
 from bot.services import appointments
 from bot.services.desk import open_desk
 from tests.appointments import add_confirmed
@@ -36,6 +34,7 @@ from tests.channels.test_telegram import Live as TelegramLive
 from tests.conftest import PARIS
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio import FakeMessage, FakeTwilio
+from tests.live import opened
 from tests.reliability.support import (
     FULL,
     GROUP,
@@ -76,15 +75,9 @@ class Live:
 
 async def _starting_at(db: Path | str, member: Who, provider: Who, start: datetime) -> None:
     """A confirmed appointment at `start`, with every timer the bot sets for one."""
-    bot = await open_carebot(db, SystemClock())
-    try:
-        async with open_desk(bot.db, bot.clock) as desk:
-            request = await add_confirmed(
-                desk.tx.requests, member.id, provider.id, start, desk.now
-            )
-            await appointments.schedule(desk, request)
-    finally:
-        await bot.close()
+    async with opened(db) as bot, open_desk(bot.db, bot.clock) as desk:
+        request = await add_confirmed(desk.tx.requests, member.id, provider.id, start, desk.now)
+        await appointments.schedule(desk, request)
 
 
 @pytest.fixture(scope="module")

@@ -26,11 +26,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.clock import SystemClock
-from bot.root import open_carebot
 from bot.services.appointments import CHECKIN
 from tests.appointments import add_confirmed
 from tests.fakes.twilio import FakeTwilio
+from tests.live import opened
 from tests.reliability.support import FULL, LiveRun, Roster, bounded, sms_form, wait_until
 
 pytestmark = pytest.mark.reliability
@@ -70,8 +69,7 @@ async def _prompts_due_soon(
 ) -> list[int]:
     """`count` confirmed appointments (none overlapping for a provider) whose arrival prompts
     fall due over the next `within` seconds; their request ids."""
-    bot = await open_carebot(db, SystemClock())
-    try:
+    async with opened(db) as bot:
         now = datetime.now(UTC)
         first_start = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
         ids = []
@@ -87,8 +85,6 @@ async def _prompts_due_soon(
                 await tx.timers.add(CHECKIN, due, request.id)
                 ids.append(request.id)
         return ids
-    finally:
-        await bot.close()
 
 
 def _load(roster: Roster) -> list[Post]:

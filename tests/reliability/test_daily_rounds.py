@@ -5,14 +5,12 @@ workers arming it at the same moment) from running it again and re-arming it aga
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from storage.postgres import is_url
-from tests.reliability.support import LiveRun, Roster, wait_until
+from tests.reliability.support import Roster, two_workers, wait_until
 
 pytestmark = pytest.mark.reliability
 
@@ -20,27 +18,10 @@ ROSTER = Roster.make(4)
 ROUNDS = ("hiatus_sweep", "weekly_credits", "series_roll")
 
 
-@contextmanager
-def two_workers(tmp_path: Path) -> Iterator[tuple[LiveRun, LiveRun]]:
-    """Two `carebot run` on one database, started."""
-    agency = ROSTER.write(tmp_path)
-    runs: list[LiveRun] = []
-    for name in "ab":
-        (tmp_path / name).mkdir()
-        runs.append(LiveRun(tmp_path / name, agency, database=runs[0].db if runs else None))
-    try:
-        for run in runs:
-            run.start()
-        yield runs[0], runs[1]
-    finally:
-        for run in runs:
-            run.stop()
-
-
 def test_each_daily_round_runs_once_across_workers(tmp_path: Path) -> None:
     """Both workers see the rounds due at once, each armed twice (as two workers arming one at
     the same moment would leave them): each round runs once and is armed again once."""
-    with two_workers(tmp_path) as (a, _):
+    with two_workers(tmp_path, ROSTER) as (a, _):
         now = "now()" if is_url(a.db) else "datetime('now')"
         kinds = ", ".join(f"'{k}'" for k in ROUNDS)
         # The import armed the sweep and the credits; the first series arms the roll.

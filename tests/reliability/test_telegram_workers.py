@@ -20,11 +20,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.clock import SystemClock
-from bot.root import open_carebot
 from bot.services.desk import open_desk
 from bot.services.notices import Notice
 from tests.fakes.telegram_api import FakeTelegram, Limits
+from tests.live import opened
+from tests.reliability import support
 from tests.reliability.support import GROUP, LiveRun, Roster, wait_until
 
 pytestmark = pytest.mark.reliability
@@ -58,28 +58,10 @@ def two_workers(
     env: dict[str, str] | None = None,
 ) -> Iterator[tuple[LiveRun, LiveRun]]:
     """Two `carebot run` on one database (started), with the fake Telegram."""
-    agency = ROSTER.write(tmp_path)
-    runs: list[LiveRun] = []
-    for name in "ab":
-        (tmp_path / name).mkdir()
-        database = runs[0].db if runs else None
-        runs.append(
-            LiveRun(
-                tmp_path / name,
-                agency,
-                telegram=fake,
-                webhook=webhook,
-                database=database,
-                env=ENV | (env or {}),
-            )
-        )
-    try:
-        for run in runs:
-            run.start()
-        yield runs[0], runs[1]
-    finally:
-        for run in runs:
-            run.stop()
+    with support.two_workers(
+        tmp_path, ROSTER, telegram=fake, webhook=webhook, env=ENV | (env or {})
+    ) as runs:
+        yield runs
 
 
 def _telegram_state(run: LiveRun) -> str:
@@ -141,14 +123,11 @@ def test_a_poller_that_stops_hands_over_at_once(tmp_path: Path) -> None:
 
 async def _tell_staff(db: Path | str, count: int, every: float) -> None:
     """`count` staff notifications, one every `every` seconds, from outside the workers."""
-    bot = await open_carebot(db, SystemClock())
-    try:
+    async with opened(db) as bot:
         for i in range(count):
             async with open_desk(bot.db, bot.clock, bot.agency_cache) as desk:
                 await desk.notify_staff(Notice("Note {n}", {"n": i}))
             await asyncio.sleep(every)
-    finally:
-        await bot.close()
 
 
 def test_the_staff_group_is_paced_for_all_workers_together(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from bot.domain.booking import NewRequest
 from bot.services.ports.availability import Availability, DaySpan
 from bot.services.ports.breaks import Breaks
 from bot.services.ports.changes import Changes, NewChange
@@ -13,7 +14,7 @@ from bot.services.ports.conversations import Conversations
 from bot.services.ports.coordination import Coordination, Leader
 from bot.services.ports.escalations import Escalations
 from bot.services.ports.health import Health
-from bot.services.ports.imports import Imports
+from bot.services.ports.imports import Imports, Reimport
 from bot.services.ports.inbox import Inbox
 from bot.services.ports.ledger import Ledger, LedgerEntry
 from bot.services.ports.offers import Offers
@@ -30,7 +31,7 @@ from bot.services.ports.records import (
     RosterChanges,
     Timer,
 )
-from bot.services.ports.requests import Details, NewRequest, Requests
+from bot.services.ports.requests import Details, Requests
 from bot.services.ports.roster import Roster
 from bot.services.ports.series import SeriesRepo
 from bot.services.ports.timers import Timers
@@ -63,6 +64,7 @@ __all__ = [
     "OutboxMessage",
     "OutgoingMessage",
     "Regular",
+    "Reimport",
     "Requests",
     "Retry",
     "Roster",

@@ -4,28 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from bot.domain.booking import Request, Status, Transition
-
-
-@dataclass(frozen=True)
-class NewRequest:
-    """A request to record: who wants which service when, with whom, at what price."""
-
-    member_id: str
-    service_id: str
-    start: datetime
-    end: datetime
-    status: Status
-    provider_id: str | None
-    price: Decimal
-    fee: Decimal
-    paid_by_credit: bool = False
-    series_id: int | None = None  # with series_day: one occurrence of a weekly series
-    series_day: date | None = None
+from bot.domain.booking import NewRequest, Request, Status, Transition
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,7 @@ import re
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Protocol, TextIO
 from zoneinfo import ZoneInfo
@@ -23,20 +20,16 @@ from zoneinfo import ZoneInfo
 from bot.agency_file import AgencyFileError, load_agency_file
 from bot.app import Carebot, Opener, apology
 from bot.clock import VirtualClock
-from bot.domain.agency import AgencyFile, Person, Provider
-from bot.domain.availability import covers
-from bot.domain.booking import Status
+from bot.domain.agency import AgencyFile, Person
 from bot.domain.durations import parse_duration
 from bot.flows.router import Press, Text
 from bot.i18n import LANGUAGES
-from bot.services.billing import member_account
-from bot.services.ports import OutboxMessage, UnitOfWork
+from bot.replay.checks import Failed, Malformed, check, parse_moment, person_named
+from bot.services.ports import OutboxMessage
 
 _TRAILING_COMMENT = re.compile(r"(\s{2,}|\t)#.*$")
 _SAY = re.compile(r"^([A-Za-z0-9_-]+):\s?(.*)$")
 _EXPECT = re.compile(r"^=>\s*(\S+)\s*(!~|~|-)\s*(.*)$")
-_CHECK = re.compile(r"^\?\s*(\w+)\s+(\S+)\s*(.*)$")
-_REF = re.compile(r"^([A-Za-z0-9_-]+)#(\d+)$")
 
 
 class Scratch(Protocol):
@@ -60,18 +53,6 @@ class InFolder:
 
     async def drop(self, location: str | Path) -> None:
         """Nothing: the folder goes, and the file with it."""
-
-
-class Malformed(Exception):
-    """The transcript itself is wrong (exit 2)."""
-
-
-class Failed(Exception):
-    """An expectation did not hold (exit 1); `line` when it is not the current line."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.line = line
 
 
 class _Errors(logging.Handler):
@@ -114,13 +95,6 @@ class Run:
 
 def _strip(line: str) -> str:
     return _TRAILING_COMMENT.sub("", line).strip()
-
-
-def _parse_moment(text: str, tz: ZoneInfo) -> datetime:
-    try:
-        return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=tz)
-    except ValueError as exc:
-        raise Malformed(f"bad time {text.strip()!r} (want YYYY-MM-DD HH:MM)") from exc
 
 
 async def run_file(
@@ -176,7 +150,7 @@ async def _step(run: Run, line: str, number: int) -> None:
     elif line.startswith("=>"):
         _expect_message(run, line)
     elif line.startswith("?"):
-        await _check(run, line)
+        await check(line, *_ready(run))
     elif (match := _SAY.match(line)) is not None:
         await _say(run, match.group(1), match.group(2), number)
     else:
@@ -211,7 +185,7 @@ async def _directive(run: Run, line: str, number: int) -> None:
             raise Malformed("@now needs @fixture first")
         if run.clock is not None:
             raise Malformed("@now may appear once")
-        run.clock = VirtualClock(_parse_moment(arg, run.tz))
+        run.clock = VirtualClock(parse_moment(arg, run.tz))
         run.tmp = tempfile.TemporaryDirectory(prefix="carebot-replay-")
         run.location = await run.scratch.make(Path(run.tmp.name))
         run.bot = await run.open_bot(run.location, run.clock)
@@ -237,7 +211,7 @@ async def _directive(run: Run, line: str, number: int) -> None:
         except ValueError as exc:
             raise Malformed(str(exc)) from exc
     elif word == "@until":
-        target = _parse_moment(arg, tz)
+        target = parse_moment(arg, tz)
     else:
         raise Malformed(f"unknown directive {word}")
     _close_step(run)
@@ -268,7 +242,7 @@ async def _reimport(run: Run, arg: str, number: int) -> None:
 
 async def _say(run: Run, name: str, text: str, number: int) -> None:
     bot, _, agency, _ = _ready(run)
-    person = _person(agency, name)
+    person = person_named(agency, name)
     _close_step(run)
     before = await bot.last_outbox_id()
     pick = re.fullmatch(r"\[(.*)\]", text.strip())
@@ -357,13 +331,6 @@ def _render(message: OutboxMessage, prefix: str) -> str:
     return "\n".join(lines)
 
 
-def _person(agency: AgencyFile, name: str) -> Person:
-    for person in agency.people:
-        if person.id == name:
-            return person
-    raise Malformed(f"unknown name {name!r}")
-
-
 def _expect_message(run: Run, line: str) -> None:
     _, _, agency, _ = _ready(run)
     match = _EXPECT.match(line)
@@ -373,7 +340,7 @@ def _expect_message(run: Run, line: str) -> None:
     if name == "staff":
         wanted = {p.id for p in agency.staff}
     else:
-        wanted = {_person(agency, name).id}
+        wanted = {person_named(agency, name).id}
     received = [m for m in run.step if m.person_id in wanted]
     if op == "-":
         if received:
@@ -402,112 +369,6 @@ def _actual(run: Run) -> str:
         return f"actual: nothing was sent by the step at line {run.step_line}"
     body = "\n".join(_render(m, "  ") for m in run.step)
     return f"actual (messages of the step at line {run.step_line}):\n{body}"
-
-
-def _money(text: str) -> Decimal:
-    try:
-        return Decimal(text)
-    except InvalidOperation as exc:
-        raise Malformed(f"bad amount {text!r}") from exc
-
-
-async def _check(run: Run, line: str) -> None:
-    bot, clock, agency, tz = _ready(run)
-    match = _CHECK.match(line)
-    if match is None:
-        raise Malformed(f"bad check {line!r}")
-    what, subject, expected = match.group(1), match.group(2), match.group(3).strip()
-    async with bot.db.transaction() as tx:
-        if what == "escalations":
-            if subject != "open":
-                raise Malformed(f"bad check {line!r} (want: ? escalations open N)")
-            _compare(what, subject, _int(expected), len(await tx.escalations.open()))
-            return
-        if what == "owed":
-            owed = (await member_account(tx, _person(agency, subject).id)).owed
-            _compare(what, subject, _money(expected), owed)
-            return
-        if what == "available":
-            _compare(what, subject, *await _available(tx, agency, tz, subject, expected))
-            return
-        if what == "requests":
-            member = _person(agency, subject)
-            made = await tx.requests.of_member(member.id, list(Status))
-            _compare(what, subject, _int(expected), len(made))
-            return
-        if what in ("balance", "credits"):
-            balance, credits = await tx.ledger.balance(_person(agency, subject).id)
-            actual: object = balance if what == "balance" else credits
-            wanted: object = _money(expected) if what == "balance" else _int(expected)
-            _compare(what, subject, wanted, actual)
-            return
-        ref = _REF.match(subject)
-        if ref is None:
-            raise Malformed(f"bad reference {subject!r} (want NAME#K)")
-        member = _person(agency, ref.group(1))
-        request = await tx.requests.by_seq(member.id, int(ref.group(2)))
-        changes = await tx.changes.of_request(request.id) if request is not None else []
-        ahead = (
-            [
-                r
-                for r in await tx.series.occurrences(request.series_id)
-                if r.start > clock.now() and r.status is not Status.CANCELLED
-            ]
-            if request is not None and request.series_id is not None
-            else []
-        )
-    if request is None:
-        raise Failed(f"{subject}: {member.id} has no request number {ref.group(2)}")
-    getters: dict[str, Callable[[], tuple[object, object]]] = {
-        "status": lambda: (expected, request.status.value),
-        "provider": lambda: (expected, request.provider_id or "-"),
-        "start": lambda: (_parse_moment(expected, tz), request.start.astimezone(tz)),
-        "end": lambda: (_parse_moment(expected, tz), request.end.astimezone(tz)),
-        "fee": lambda: (_money(expected), request.fee),
-        "charge": lambda: (_money(expected), request.charge),
-        "payout": lambda: (_money(expected), request.payout),
-        "change": lambda: (expected, changes[-1].status if changes else "-"),
-        "series": lambda: (_int(expected), len(ahead)),
-    }
-    if what not in getters:
-        raise Malformed(f"unknown check {what!r}")
-    wanted, actual = getters[what]()
-    _compare(what, subject, wanted, actual)
-
-
-_AVAILABLE = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2})-(\d{2}:\d{2}) (yes|no)$")
-
-
-async def _available(
-    tx: UnitOfWork, agency: AgencyFile, tz: ZoneInfo, provider_id: str, expected: str
-) -> tuple[bool, bool]:
-    """`? available PROVIDER DAY HH:MM-HH:MM yes|no`: weekly hours, days off, what they hold."""
-    match = _AVAILABLE.match(expected)
-    if match is None:
-        raise Malformed("want: ? available PROVIDER YYYY-MM-DD HH:MM-HH:MM yes|no")
-    day, first, last, answer = match.groups()
-    start = _parse_moment(f"{day} {first}", tz)
-    end = _parse_moment(f"{day} {last}", tz)
-    if end <= start:
-        end += timedelta(days=1)
-    provider = await tx.roster.person(_person(agency, provider_id).id)
-    if not isinstance(provider, Provider):
-        raise Malformed(f"{provider_id} is not a provider")
-    free = covers(provider.availability, provider.unavailable, start, end) and (
-        provider.id not in await tx.availability.busy(start.astimezone(UTC), end.astimezone(UTC))
-    )
-    return answer == "yes", free
-
-
-def _int(text: str) -> int:
-    if not text.lstrip("-").isdigit():
-        raise Malformed(f"bad number {text!r}")
-    return int(text)
-
-
-def _compare(what: str, subject: str, wanted: object, actual: object) -> None:
-    if wanted != actual:
-        raise Failed(f"{what} {subject}: expected {wanted}, actual {actual}")
 
 
 async def run_files(
