@@ -97,4 +97,8 @@ async def test_export_totals_add_up_and_match_the_statement(
         assert Decimal(closing["owed_change"]) == statement.owed
         assert Decimal(closing["balance_change"]) == statement.credit
         assert Decimal(closing["amount"]) == statement.credit - statement.owed
+        # Who entered the payment by hand is on its line; the bot's own lines name nobody.
+        assert {r["kind"]: r["recorded_by"] for r in bob[:-2] if r["recorded_by"]} == {
+            "payment": "karim"
+        }
     assert Decimal(opening["owed_change"]) == Decimal("15.00")  # the fee of the 23rd

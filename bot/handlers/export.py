@@ -31,6 +31,7 @@ COLUMNS = (
     "owed_change",
     "credits_change",
     "currency",
+    "recorded_by",
 )
 
 
@@ -68,6 +69,7 @@ def _line_row(entry: AccountLine, currency: str) -> list[object]:
         owed,
         line.credits_delta,
         currency,
+        line.recorded_by or "",
     ]
 
 
@@ -98,4 +100,5 @@ def _total_row(kind: str, member: str, position: Account, currency: str) -> list
         position.owed,
         position.credits,
         currency,
+        "",
     ]

@@ -89,7 +89,9 @@ async def record_payment(desk: Desk, staff: Person, member: Member, amount: Deci
         raise PaymentRefused("nothing_owed", before.owed)
     if amount > before.owed:
         raise PaymentRefused("more_than_owed", before.owed)
-    await desk.tx.ledger.add(LedgerEntry(desk.now, "payment", amount, member_id=member.id))
+    await desk.tx.ledger.add(
+        LedgerEntry(desk.now, "payment", amount, member_id=member.id, recorded_by=staff.id)
+    )
     # No column records who yet (it needs a migration): the log keeps it meanwhile.
     log.info("payment of %s for %s recorded by %s", amount, member.id, staff.id)
     after = await member_account(desk.tx, member.id)

@@ -19,7 +19,8 @@ class Ledger(Repository, ports.Ledger):
     async def add(self, entry: ports.LedgerEntry) -> None:
         await self.sql.run(
             "INSERT INTO ledger (created_at, member_id, provider_id, request_id, kind, "
-            "amount_minor, balance_minor, credits) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "amount_minor, balance_minor, credits, recorded_by) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 entry.at,
                 entry.member_id,
@@ -29,6 +30,7 @@ class Ledger(Repository, ports.Ledger):
                 to_minor(entry.amount),
                 to_minor(entry.balance_delta),
                 entry.credits_delta,
+                entry.recorded_by,
             ),
         )
 

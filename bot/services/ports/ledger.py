@@ -23,6 +23,7 @@ class LedgerEntry:
     request_id: int | None = None
     balance_delta: Decimal = Decimal(0)
     credits_delta: int = 0
+    recorded_by: str | None = None  # the staff member who entered it (a payment), else None
 
     @classmethod
     def member_side(

@@ -106,6 +106,7 @@ class LedgerLine:
     amount: Decimal
     balance_delta: Decimal
     credits_delta: int
+    recorded_by: str | None = None  # the staff member who entered it by hand (a payment)
 
 
 @dataclass(frozen=True)
