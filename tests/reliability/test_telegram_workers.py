@@ -142,12 +142,18 @@ def test_the_staff_group_is_paced_for_all_workers_together(tmp_path: Path) -> No
         asyncio.run(_tell_staff(a.db, notes, 0))
         fake.wait_for(lambda: fake.messages_to(GROUP), 20)
         # The worker that sent the first note holds the second, waiting for its slot: it stops
-        # (and hands its rows back).
-        [owner] = {
-            str(row["lease_owner"])
-            for row in a.outbox("telegram")
-            if row["in_flight"] and row["address"] == str(SOPHIE.telegram_id)
-        }
+        # (and hands its rows back). (It claims the second once the first is settled: on a
+        # busy machine that is a moment after the first reaches Telegram, so wait for it.)
+
+        def holders() -> set[str]:
+            return {
+                str(row["lease_owner"])
+                for row in a.outbox("telegram")
+                if row["in_flight"] and row["address"] == str(SOPHIE.telegram_id)
+            }
+
+        wait_until(lambda: bool(holders()), 10, a.backlog)
+        [owner] = holders()
         sender = next(r for r in (a, b) if r.process and f":{r.process.pid}:" in owner)
         sender.stop()
         wait_until(lambda: len(fake.messages_to(GROUP)) >= notes, 30, a.backlog)
