@@ -29,7 +29,7 @@ from bot.handlers.sms_standin import new_message_sid
 from bot.i18n import tr
 from storage.postgres import is_url
 from tests import peek
-from tests.agencies import agency_head
+from tests.agencies import Value, agency_file, entry
 from tests.channels.test_sms import eventually
 from tests.fakes.telegram_api import FAKE_TOKEN, FakeTelegram
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, BOT_NUMBER, FakeTwilio
@@ -96,24 +96,21 @@ class Who:
 
     def toml(self) -> str:
         """The person's [[role]] table."""
-        lines = [
-            f"[[{self.role}]]",
-            f'id = "{self.id}"',
-            f'name = "{self.name}"',
-            f'channel = "{self.channel}"',
-            f'language = "{self.lang}"',
-        ]
+        keys: dict[str, Value] = {
+            "id": self.id,
+            "name": self.name,
+            "channel": self.channel,
+            "language": self.lang,
+        }
         if self.phone:
-            lines.append(f'phone = "{self.phone}"')
+            keys["phone"] = self.phone
         if self.telegram_id is not None:
-            lines.append(f"telegram_id = {self.telegram_id}")
+            keys["telegram_id"] = self.telegram_id
         if self.role == "provider":
-            lines += [
-                'services = ["childcare", "cleaning"]',
-                f"rating = {5.0 if self.name.startswith('Zoé') else 4.5}",
-                'availability = ["mon-sun 00:00-24:00"]',
-            ]
-        return "\n".join(lines)
+            keys["services"] = ["childcare", "cleaning"]
+            keys["rating"] = 5.0 if self.name.startswith("Zoé") else 4.5
+            keys["availability"] = ["mon-sun 00:00-24:00"]
+        return entry(self.role, **keys)
 
 
 @dataclass(frozen=True)
@@ -177,8 +174,7 @@ class Roster:
 
     def toml(self) -> str:
         """The agency file."""
-        head = agency_head("Soins Fiables")
-        return head + "\n" + "\n\n".join(who.toml() for who in self.all()) + "\n"
+        return agency_file("Soins Fiables", *(who.toml() for who in self.all()))
 
     def write(self, folder: Path) -> Path:
         """Write the agency file into `folder`; its path."""
