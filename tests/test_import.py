@@ -13,52 +13,50 @@ from pathlib import Path
 
 import pytest
 
-from tests.agencies import agency_head
+from tests.agencies import agency_file, entry
 from tests.conftest import ROOT
 
 # A small agency of our own, so that edits to the transcripts' roster do not move these tests.
-GOOD = (
-    agency_head("Les Petits Soins")
-    + """
-[[member]]
-id = "alice"
-name = "Alice Martin"
-channel = "telegram"
-telegram_id = 1001
-language = "fr"
-
-[[member]]
-id = "gabriel"
-name = "Gabriel Roux"
-channel = "sms"
-phone = "+33 6 22 33 44 55"
-balance = "5.00"
-credits = 2
-
-[[provider]]
-id = "sam"
-name = "Samir Benali"
-channel = "sms"
-phone = "+33600000004"
-services = ["cleaning"]
-availability = ["mon-sat 08:00-18:00"]
-
-[[provider]]
-id = "marie"
-name = "Marie Dupont"
-channel = "sms"
-phone = "+33600000001"
-services = ["childcare", "cleaning"]
-rating = 4.9
-availability = ["mon-fri 08:00-19:00", "sat 09:00-13:00"]
-unavailable = ["2026-11-26"]
-
-[[staff]]
-id = "sophie"
-name = "Sophie"
-channel = "telegram"
-telegram_id = 9001
-"""
+GOOD = agency_file(
+    "Les Petits Soins",
+    entry(
+        "member",
+        id="alice",
+        name="Alice Martin",
+        channel="telegram",
+        telegram_id=1001,
+        language="fr",
+    ),
+    entry(
+        "member",
+        id="gabriel",
+        name="Gabriel Roux",
+        channel="sms",
+        phone="+33 6 22 33 44 55",
+        balance="5.00",
+        credits=2,
+    ),
+    entry(
+        "provider",
+        id="sam",
+        name="Samir Benali",
+        channel="sms",
+        phone="+33600000004",
+        services=["cleaning"],
+        availability=["mon-sat 08:00-18:00"],
+    ),
+    entry(
+        "provider",
+        id="marie",
+        name="Marie Dupont",
+        channel="sms",
+        phone="+33600000001",
+        services=["childcare", "cleaning"],
+        rating=4.9,
+        availability=["mon-fri 08:00-19:00", "sat 09:00-13:00"],
+        unavailable=["2026-11-26"],
+    ),
+    entry("staff", id="sophie", name="Sophie", channel="telegram", telegram_id=9001),
 )
 
 MARIE = 'id = "marie"\nname = "Marie Dupont"'
