@@ -12,7 +12,7 @@ DATA = Path(__file__).resolve().parent / "data"
 
 
 def dev_set(name: str) -> list[dict[str, Any]]:
-    """The rows of tests/nlu/data/NAME (JSON lines: text, lang, now, expect)."""
+    """The rows of tests/nlu/data/NAME (JSON lines: text, lang, expect; now, kind where used)."""
     text = (DATA / name).read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines() if line]
 

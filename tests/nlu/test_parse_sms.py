@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.nlu.replies import INTENTS, Reply, normalize, parse_reply, reply_to_json, sms_keyword
-
-DEV_SET = Path(__file__).resolve().parent / "data" / "sms-dev.jsonl"
+from tests.nlu.support import dev_set
 
 
 def test_dev_set_accuracy() -> None:
-    cases = [json.loads(line) for line in DEV_SET.read_text("utf-8").splitlines() if line.strip()]
+    cases = dev_set("sms-dev.jsonl")
     failures = []
     for case in cases:
         got = reply_to_json(parse_reply(case["text"], case["lang"]))

@@ -6,27 +6,18 @@ ten or more per kind, in French and English; each line names its `kind`.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.nlu.replies import parse_reply, reply_to_json
 from bot.nlu.when import WhenError, parse_when, when_to_json
+from tests.nlu.support import dev_set
 
-DATA = Path(__file__).resolve().parent / "data"
-
-
-def _rows(name: str) -> list[dict[str, Any]]:
-    lines = (DATA / name).read_text("utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
-WHEN_ROWS = _rows("when-typed.jsonl")
-SMS_ROWS = _rows("sms-typed.jsonl")
+WHEN_ROWS = dev_set("when-typed.jsonl")
+SMS_ROWS = dev_set("sms-typed.jsonl")
 
 
 def _when(row: dict[str, Any]) -> dict[str, Any]:
