@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
+import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import pytest
 
 from bot.app import Carebot
 from bot.clock import VirtualClock
-from bot.handlers.delivery import Delivery, Sender
+from bot.handlers import delivery
+from bot.handlers.delivery import FENCE, Delivery, LeaseLost, Sender
 from bot.services.ports import OutboxMessage, OutgoingMessage, Retry
 from tests.conftest import sqlite_file
 
@@ -259,3 +264,107 @@ async def test_a_slow_send_whose_lease_is_still_its_own_goes_out(bot: Carebot) -
         await _until(lambda: ("+33600000602", "late but mine") in transport.sent)
     finally:
         await sender.stop()
+
+
+class Fenced(SlowFor):
+    """A transport that, like Twilio's, waits for a connection and then asks the sender's
+    fence before its request leaves."""
+
+    def __init__(self) -> None:
+        super().__init__("nobody")
+        self.connected = asyncio.Event()
+        self.connecting = False
+
+    async def send(self, message: OutboxMessage, idempotency_key: str) -> Delivery:
+        self.connecting = True
+        await self.connected.wait()
+        check = FENCE.get()
+        if check is not None and not await check():
+            raise LeaseLost("the message's lease went to another worker")
+        return await super().send(message, idempotency_key)
+
+
+class Skewed:
+    """The sender's monotonic clock, which a test moves on (a worker stopped, then resumed)."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.ahead
+
+
+def skew(monkeypatch: pytest.MonkeyPatch) -> Skewed:
+    """Give the sender a monotonic clock the test moves (the database's is the VirtualClock)."""
+    skewed = Skewed()
+    monkeypatch.setattr(delivery, "time", skewed)
+    return skewed
+
+
+def count_holds(bot: Carebot, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ids of the messages whose lease the sender asks the database to hold, in order."""
+    holds: list[int] = []
+    hold = bot.hold_lease
+
+    async def counted(message_id: int, owner: str, until: datetime) -> bool:
+        holds.append(message_id)
+        return await hold(message_id, owner, until)
+
+    monkeypatch.setattr(bot, "hold_lease", counted)
+    return holds
+
+
+async def test_a_slow_send_through_a_fence_asks_for_its_lease_once(
+    bot: Carebot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check before the send renews the lease: the fence, a moment later, need not ask."""
+    holds = count_holds(bot, monkeypatch)
+    clock = skew(monkeypatch)
+    transport = Fenced()
+    transport.connected.set()
+    sender = Sender(bot, transport, poll_seconds=5.0)
+    frozen = Frozen("+33600000603")
+    sender.pace = frozen  # type: ignore[assignment]
+    await _queue(bot, [("+33600000603", "checked once")])
+    await sender.start()
+    try:
+        await _until(lambda: frozen.waiting)
+        clock.ahead = sender.lease.total_seconds() / 2  # half its lease gone at the pace
+        frozen.thawed.set()
+        await _until(lambda: ("+33600000603", "checked once") in transport.sent)
+        assert len(holds) == 1
+    finally:
+        await sender.stop()
+
+
+async def test_a_lease_lost_at_the_fence_is_one_warning_and_no_send(
+    bot: Carebot,
+    clock: VirtualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Past the check before the send, a long wait for a connection: the fence asks, finds the
+    row another worker's, and the sender says so once."""
+    worker_clock = skew(monkeypatch)
+    transport = Fenced()
+    sender = Sender(bot, transport, poll_seconds=5.0)
+    await _queue(bot, [("+33600000604", "not twice")])
+    with caplog.at_level(logging.WARNING, logger="bot.handlers.delivery"):
+        await sender.start()
+        try:
+            await _until(lambda: transport.connecting)
+            # Two thirds of the lease gone waiting for the pool; meanwhile it lapsed on the
+            # database's clock and another worker took the row.
+            worker_clock.ahead = sender.lease.total_seconds() * 2 / 3
+            later = clock.now() + timedelta(minutes=5)
+            async with bot.db.transaction() as tx:
+                taken = await tx.outbox.claim("sms", later, 100, owner="x:2:bb", until=later)
+            assert [m.text for m in taken] == ["not twice"]
+            transport.connected.set()
+            await _until(lambda: any("another worker" in r.message for r in caplog.records))
+            await asyncio.sleep(0.1)
+        finally:
+            await sender.stop()
+    assert transport.sent == []
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len([w for w in warned if "another worker" in w]) == 1, warned

@@ -115,6 +115,14 @@ def idempotency_key(message: OutboxMessage) -> str:
     return f"carebot-outbox-{message.id}"
 
 
+@dataclass
+class _Lease:
+    """Since when (monotonic) this worker's lease on one message is known to run a full term:
+    its claim, then each confirmed hold (read and moved by the pre-check and the fence)."""
+
+    since: float
+
+
 class Pace:
     """At most `per_second` sends overall and one per `per_recipient` seconds per address."""
 
@@ -257,14 +265,21 @@ class Sender:
         result = None
         if message.unsure_since is not None:
             result = await self._reconcile(message, message.unsure_since)
+        lease = _Lease(claimed)
         if result is None:
-            held = await self._still_ours(message, claimed)
+            # Kept for every transport: one without a fence (the Bot API) has no later check.
+            held = await self._still_ours(message, lease)
             if held is False:
-                return  # another worker holds it now: sending too would send it twice
+                log.warning(
+                    "%s: message %s is another worker's now; not sent here",
+                    self.transport.channel,
+                    message.id,
+                )
+                return  # sending too would send it twice
             if isinstance(held, Delivery):
                 result = held
         if result is None:
-            fence = FENCE.set(partial(self._fence, message, claimed))
+            fence = FENCE.set(partial(self._fence, message, lease))
             try:
                 result = await self.transport.send(message, idempotency_key(message))
             except LeaseLost:
@@ -292,18 +307,22 @@ class Sender:
                 min(self.poll_seconds, result.retry_after or self.poll_seconds), self.wake
             )
 
-    async def _still_ours(self, message: OutboxMessage, claimed: float) -> Delivery | bool:
-        """Whether this worker may still send `message`, whose lease it took at `claimed`
-        (monotonic): True when it may, False when the row is another worker's now, a retry
-        when the database cannot say.
+    async def _still_ours(self, message: OutboxMessage, lease: _Lease) -> Delivery | bool:
+        """Whether this worker may still send `message`: True when it may, False when the row
+        is another worker's now, a retry when the database cannot say.
 
-        A lease with more than two thirds left is ours without asking. Past that the worker
+        A lease with more than two thirds of its term left (counted from the claim, or from
+        the start of the last hold that succeeded) is ours without asking. Past that the worker
         may have been stopped (SIGSTOP, a paused VM, a long pace) while its lease lapsed and
         another worker took the row, reconciled it, and sent it: extending the lease is the
-        check, atomic with any claim. What no check can close is a stop of two thirds of a lease
-        between here and the request leaving: a window of microseconds, not of the pace."""
-        if time.monotonic() - claimed < self.lease.total_seconds() / 3:
+        check, atomic with any claim. The sender checks before transport.send and, through
+        FENCE, the transport again once its connection is ready; a hold just made here lets
+        that second check pass without asking. What no check can close is a stop of two thirds
+        of a lease between the last check (the fence, or this one without a fence) and the
+        request's bytes leaving: a window of microseconds, not of the pace."""
+        if time.monotonic() - lease.since < self.lease.total_seconds() / 3:
             return True
+        began = time.monotonic()  # the new term runs from no later than the hold
         try:
             held = await self.bot.hold_lease(
                 message.id, self.owner, self.bot.clock.now() + self.lease
@@ -311,18 +330,14 @@ class Sender:
         except Exception as exc:
             return Delivery("retry", error=f"confirming the lease: {exc}"[:300], retry_after=1.0)
         if not held:
-            log.warning(
-                "%s: message %s is another worker's now; not sent here",
-                self.transport.channel,
-                message.id,
-            )
             return False
+        lease.since = began
         return True
 
-    async def _fence(self, message: OutboxMessage, claimed: float) -> bool:
+    async def _fence(self, message: OutboxMessage, lease: _Lease) -> bool:
         """The transport's last check before its request leaves: False when the message is
         another worker's now (a database that cannot say lets the send go, as before)."""
-        return await self._still_ours(message, claimed) is not False
+        return await self._still_ours(message, lease) is not False
 
     async def _reconcile(self, message: OutboxMessage, since: datetime) -> Delivery | None:
         """An earlier attempt may have gone out: a Delivery when it did (or when the service

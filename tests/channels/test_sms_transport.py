@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
-from bot.handlers.delivery import FENCE, LeaseLost, idempotency_key
+from bot.app import Carebot
+from bot.handlers import delivery
+from bot.handlers.delivery import FENCE, LeaseLost, Sender, idempotency_key
 from bot.handlers.sms import SmsChannel, SmsConfig, build, e164
 from bot.handlers.sms_transport import TwilioTransport
-from bot.services.ports import OutboxMessage
+from bot.services.ports import OutboxMessage, OutgoingMessage
 from bot.settings import ConfigError, Settings
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
@@ -112,6 +117,47 @@ async def test_a_send_whose_fence_says_the_lease_is_lost_never_reaches_twilio(
         await transport.close()
     assert asked == [True]
     assert len(fake.requests()) == 1  # the first request was never written
+
+
+async def test_a_slow_send_asks_the_database_once_not_twice(
+    fake: FakeTwilio, bot: Carebot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A send held at the pace past a third of its lease: the sender's check renews the
+    lease, so Twilio's fence, a moment later, lets the request go without asking again."""
+    holds: list[int] = []
+    hold = bot.hold_lease
+
+    async def counted(message_id: int, owner: str, until: datetime) -> bool:
+        holds.append(message_id)
+        return await hold(message_id, owner, until)
+
+    monkeypatch.setattr(bot, "hold_lease", counted)
+    transport = TwilioTransport(_config(fake))
+    sender = Sender(bot, transport, poll_seconds=5.0)
+    ahead = sender.lease.total_seconds() / 2
+    real = time.monotonic
+    paced = asyncio.Event()
+
+    async def slow_pace(address: str) -> None:
+        # The worker's own clock moves on half a lease while it waits here.
+        monkeypatch.setattr(delivery, "time", SimpleNamespace(monotonic=lambda: real() + ahead))
+        paced.set()
+
+    monkeypatch.setattr(sender.pace, "wait", slow_pace)
+    async with bot.db.transaction() as tx:
+        await tx.outbox.enqueue(OutgoingMessage(bot.clock.now(), None, "sms", PAUL, "Late"))
+    await sender.start()
+    try:
+        for _ in range(500):
+            if sender.sent:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await sender.stop()
+        await transport.close()
+    assert paced.is_set() and sender.sent == 1
+    assert [m.body for m in fake.messages(PAUL)] == ["Late"]
+    assert len(holds) == 1
 
 
 async def test_a_timeout_after_twilio_created_the_message_is_found_by_the_lookup(
