@@ -10,7 +10,7 @@ from bot.domain.agency import Member
 from bot.domain.booking import Request, Status
 from bot.flows.conversation import FlowState, leave, load, pressed, save
 from bot.i18n import N_, fmt_day_time, tr
-from bot.services import cancellations
+from bot.services import asking, cancellations
 from bot.services import series as weekly
 from bot.services.actions import Verb
 from bot.services.billing import request_waiver
@@ -81,7 +81,7 @@ async def begin(desk: Desk, member: Member) -> None:
         series = await desk.tx.series.get(series_id)
         if series is not None:
             service = desk.services[series.service_id]
-            what = partial(weekly.describe_series, desk, series, service)
+            what = partial(asking.describe_series, desk, series, service)
             options.append(
                 (phrase("End the series: {what}", what=what), state.act("sr", series_id))
             )

@@ -9,7 +9,7 @@ from bot.domain.booking import OPEN, ChangeRequest, Request, Status
 from bot.domain.ledger import signed
 from bot.flows.conversation import leave
 from bot.i18n import LANGUAGES, N_, fmt_day, fmt_day_time, ntr, tr
-from bot.services import series as weekly
+from bot.services import asking
 from bot.services.actions import action
 from bot.services.billing import member_account, signed_money
 from bot.services.changes import change_text
@@ -143,7 +143,7 @@ async def _series_line(desk: Desk, requests: list[Request]) -> Localized:
         return "• " + tr(
             lang,
             "{what}{who}: {n} sessions, the next on {day} ({status})",
-            what=weekly.describe_series(desk, series, desk.services[series.service_id], lang),
+            what=asking.describe_series(desk, series, desk.services[series.service_id], lang),
             who=who,
             n=len(requests),
             day=fmt_day(desk.local(first.start), lang),

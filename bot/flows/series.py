@@ -14,6 +14,7 @@ from bot.flows.conversation import FlowState, leave, load, pressed, save
 from bot.i18n import N_, fmt_day
 from bot.nlu.commands import find_service
 from bot.nlu.series import is_series, parse_series
+from bot.services import asking
 from bot.services import series as weekly
 from bot.services.actions import Verb
 from bot.services.desk import Desk
@@ -89,7 +90,7 @@ async def start(desk: Desk, member: Member, text: str) -> bool:
 
 def _windows(desk: Desk, draft: Series) -> list[tuple[date, tuple]]:  # type: ignore[type-arg]
     return [
-        (day, (weekly.at(desk, day, draft.start_min), weekly.at(desk, day, draft.end_min)))
+        (day, (asking.at(desk, day, draft.start_min), asking.at(desk, day, draft.end_min)))
         for day in weekly.days_of(draft, weekly.horizon(desk))
     ]
 
@@ -98,7 +99,7 @@ async def _providers(desk: Desk, member: Member, state: Weekly) -> None:
     draft = _draft(desk, member, state)
     service = desk.services[draft.service_id]
     windows = [w for _, w in _windows(desk, draft)]
-    what = partial(weekly.describe_series, desk, draft, service)
+    what = partial(asking.describe_series, desk, draft, service)
     if not windows:
         await leave(desk, member, Notice("That series has no session left to book."))
         return
@@ -121,7 +122,7 @@ async def _providers(desk: Desk, member: Member, state: Weekly) -> None:
         "{what}, from {first}: {n} sessions in the next {days} days. Who can take them:",
         options,
         what=what,
-        first=partial(fmt_day, weekly.at(desk, draft.first_day, draft.start_min)),
+        first=partial(fmt_day, asking.at(desk, draft.first_day, draft.start_min)),
         n=len(windows),
         days=desk.agency.policy.booking_horizon.days,
     )
@@ -179,7 +180,7 @@ async def _summary(desk: Desk, member: Member, state: Weekly) -> None:
     state.step = "confirm"
     state = await save(desk, member, state)
     until = (
-        phrase("until {day}", day=partial(fmt_day, weekly.at(desk, draft.until_day, 0)))
+        phrase("until {day}", day=partial(fmt_day, asking.at(desk, draft.until_day, 0)))
         if draft.until_day
         else phrase("for {n} weeks", n=draft.max_count)
         if draft.max_count
@@ -195,7 +196,7 @@ async def _summary(desk: Desk, member: Member, state: Weekly) -> None:
         member,
         "{what} with {provider}, from {first}, {until}. Send the request?",
         options,
-        what=partial(weekly.describe_series, desk, draft, service),
+        what=partial(asking.describe_series, desk, draft, service),
         provider=provider.name,
         first=partial(fmt_day, first_start),
         until=until,
@@ -226,7 +227,7 @@ async def _book(desk: Desk, member: Member, state: Weekly) -> None:
             "by. It is not guaranteed until {provider} confirms.",
             {
                 "provider": provider.name,
-                "what": partial(weekly.describe_series, desk, draft, service),
+                "what": partial(asking.describe_series, desk, draft, service),
                 "n": asked,
             },
         )

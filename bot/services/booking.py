@@ -13,6 +13,7 @@ from bot.domain.errors import NotFound
 from bot.i18n import N_, fmt_day_time, tr
 from bot.services import appointments
 from bot.services.actions import action
+from bot.services.asking import ANSWER_DEADLINE, ask_series
 from bot.services.desk import Desk
 from bot.services.escalations import claim, escalate, escalate_reassured, tell_other_staff
 from bot.services.notices import Label, Notice, clock
@@ -20,8 +21,6 @@ from bot.services.ports import LedgerEntry, NewRequest, Offer
 from bot.services.wording import describe, described, priced
 
 log = logging.getLogger(__name__)
-
-ANSWER_DEADLINE = "answer_deadline"
 
 
 async def credit_available(desk: Desk, member: Member, service_id: str) -> bool:
@@ -283,8 +282,6 @@ async def _offer_rest_of_series(
     with staff that `provider` can take goes to them with it, in one question for the series
     (§8.2), which becomes theirs if they say yes. The sessions offered, first first, or []
     when `request` is not such a session (the series has a provider: a one-off clash)."""
-    from bot.services import series as weekly  # series builds on this module
-
     series = await desk.tx.series.get(request.series_id) if request.series_id else None
     if series is None or series.provider_id is not None:
         return []
@@ -307,7 +304,7 @@ async def _offer_rest_of_series(
     await desk.tx.series.set_status(series.id, "pending")
     member = await desk.tx.roster.person(series.member_id)
     assert isinstance(member, Member)
-    await weekly.ask(desk, series, member, desk.services[series.service_id], provider, offered)
+    await ask_series(desk, series, member, desk.services[series.service_id], provider, offered)
     return offered
 
 

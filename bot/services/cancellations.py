@@ -8,8 +8,8 @@ from bot.domain.agency import Member, Person
 from bot.domain.booking import Request, Status
 from bot.i18n import tr
 from bot.services import disputes
+from bot.services.asking import ANSWER_DEADLINE
 from bot.services.billing import charge_text, settle, waiver_option
-from bot.services.booking import ANSWER_DEADLINE
 from bot.services.desk import Desk
 from bot.services.notices import Label, Lines, Localized, Notice, phrase
 from bot.services.ports import Details

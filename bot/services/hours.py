@@ -12,7 +12,8 @@ from bot.domain.booking import Request, Status
 from bot.i18n import fmt_day, tr
 from bot.nlu.hours import HoursChange
 from bot.services import dayof
-from bot.services.booking import ANSWER_DEADLINE, provider_unavailable
+from bot.services.asking import ANSWER_DEADLINE
+from bot.services.booking import provider_unavailable
 from bot.services.desk import Desk
 
 Schedule = tuple[tuple[AvailabilityWindow, ...], frozenset[date]]

@@ -11,22 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from functools import partial
-
-from babel.dates import format_date
 
 from bot.domain.agency import Member, Provider, Service
 from bot.domain.availability import covers
-from bot.domain.booking import Request, Series, Status, answer_deadline, session_price
+from bot.domain.booking import Request, Series, Status, session_price
 from bot.domain.errors import DoubleBooking, SeriesDayTaken
-from bot.i18n import N_, fmt_day, fmt_day_time, tr
 from bot.services import appointments
-from bot.services.actions import action
-from bot.services.booking import ANSWER_DEADLINE, charge_fee
+from bot.services.asking import ask_series, at
+from bot.services.booking import charge_fee
 from bot.services.desk import Desk
 from bot.services.escalations import escalate
 from bot.services.matching import SHOWN
-from bot.services.notices import Label
 from bot.services.ports import NewRequest
 from bot.services.wording import described
 
@@ -41,15 +36,6 @@ class Choice:
     provider: Provider
     free: int
     of: int
-
-
-def at(desk: Desk, day: date, minutes: int) -> datetime:
-    """A local day and minute of the day as a moment (agency time zone)."""
-    return datetime.combine(
-        day + timedelta(days=minutes // 1440),
-        time((minutes % 1440) // 60, minutes % 60),
-        tzinfo=desk.tz,
-    )
 
 
 def first_day(desk: Desk, weekday: int, start_min: int) -> date:
@@ -202,61 +188,11 @@ async def book(
             made.append(request)
     asked = [r for r in made if r.status is Status.PENDING]
     if asked:
-        await ask(desk, series, member, service, provider, asked)
+        await ask_series(desk, series, member, service, provider, asked)
     else:
         await desk.tx.series.set_status(series.id, "active")
     await ensure_roll(desk)
     return made
-
-
-def weekday_label(day: date, lang: str) -> str:
-    """'mardi' / 'Tuesday'."""
-    return str(format_date(day, "EEEE", locale=lang))
-
-
-def describe_series(desk: Desk, series: Series, service: Service, lang: str) -> str:
-    """'Childcare, every Tuesday 18:00-20:00'."""
-    day = series.first_day
-    return tr(
-        lang,
-        "{service}, every {weekday} {start}-{end}",
-        service=service.label(lang),
-        weekday=weekday_label(day, lang),
-        start=at(desk, day, series.start_min).strftime("%H:%M"),
-        end=at(desk, day, series.end_min).strftime("%H:%M"),
-    )
-
-
-async def ask(
-    desk: Desk,
-    series: Series,
-    member: Member,
-    service: Service,
-    provider: Provider,
-    asked: list[Request],
-) -> None:
-    """One question for the whole series, on its first occurrence waiting for the provider
-    (at booking, or when staff offer the series to another provider)."""
-    first = asked[0]
-    deadline = answer_deadline(desk.now, first.start, desk.agency.policy, desk.tz)
-    offer = await desk.tx.offers.add(first.id, provider.id, desk.now, deadline)
-    await desk.tx.timers.add(ANSWER_DEADLINE, deadline, first.id, offer.id)
-    options: list[tuple[Label, str]] = [
-        (N_("Yes, I confirm"), action("oa", offer.id, "y")),
-        (N_("No, I decline"), action("oa", offer.id, "n")),
-    ]
-    await desk.tell(
-        provider,
-        "New weekly request from {member}: {what}, from {first} ({n} sessions so far, "
-        "more as the weeks go by). Can you take them all? Please answer before "
-        "{deadline}.",
-        options,
-        member=member.name,
-        what=partial(describe_series, desk, series, service),
-        first=partial(fmt_day, desk.local(first.start)),
-        n=len(asked),
-        deadline=partial(fmt_day_time, desk.local(deadline)),
-    )
 
 
 async def ensure_roll(desk: Desk) -> None:

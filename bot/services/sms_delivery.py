@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from bot.domain.agency import Person, Provider
 from bot.domain.booking import Status
 from bot.services.actions import Action, Verb, unpack
-from bot.services.booking import ANSWER_DEADLINE, provider_unavailable
+from bot.services.asking import ANSWER_DEADLINE
+from bot.services.booking import provider_unavailable
 from bot.services.desk import Desk
 from bot.services.optout import opt_out
 from bot.services.ports import Offer, OutboxMessage

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.domain.booking import Status
-from bot.services import appointments, billing, booking, dayof, escalations, hiatus, series
+from bot.services import appointments, asking, billing, booking, dayof, escalations, hiatus, series
 from bot.services.desk import Desk
 from bot.services.ports import Timer
 
@@ -67,7 +67,7 @@ EFFECTS: dict[str, Effect] = {
     hiatus.HIATUS_SWEEP: _hiatus_sweep,
     hiatus.CREDIT_NOTICE: _credit_notice,
     billing.WEEKLY_CREDITS: _weekly_credits,
-    booking.ANSWER_DEADLINE: _answer_deadline,
+    asking.ANSWER_DEADLINE: _answer_deadline,
     escalations.ESCALATION_REMINDER: _escalation_reminder,
     escalations.UNFILLED_AT_START: _unfilled_at_start,
     **dict.fromkeys(appointments.APPOINTMENT_TIMERS, dayof.on_timer),
