@@ -85,16 +85,22 @@ class Database:
             return raw
 
         conn = await aiosqlite.Connection(connect, iter_chunk_size=64)
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute(f"PRAGMA busy_timeout={INLINE_BUSY_MS:d}")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        # Checkpoints run in the background (see _after_commit), never inside a commit.
-        await conn.execute("PRAGMA wal_autocheckpoint=0")
-        db = cls(conn, opened[0], str(path), wait_busy_ms, full_while)
-        await db._migrate()
-        # Cheap, and keeps the planner's statistics fresh on long-lived databases.
-        await conn.execute("PRAGMA optimize")
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute(f"PRAGMA busy_timeout={INLINE_BUSY_MS:d}")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            # Checkpoints run in the background (see _after_commit), never inside a commit.
+            await conn.execute("PRAGMA wal_autocheckpoint=0")
+            db = cls(conn, opened[0], str(path), wait_busy_ms, full_while)
+            await db._migrate()
+            # Cheap, and keeps the planner's statistics fresh on long-lived databases.
+            await conn.execute("PRAGMA optimize")
+        except BaseException:
+            # A file from a newer carebot, a failed migration: nobody gets a Database to
+            # close, so the connection (and aiosqlite's thread) ends here.
+            await conn.close()
+            raise
         return db
 
     async def _migrate(self) -> None:

@@ -144,3 +144,35 @@ async def test_once_only_keys_move_out_of_the_inbound_queue(
         check.close()
     finally:
         await db.close()
+
+
+@pytest.mark.parametrize("refusal", ["a newer file", "a failing migration"])
+async def test_an_open_that_fails_closes_its_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusal: str
+) -> None:
+    """A refused open (a file from a newer carebot, a migration that fails) leaves no
+    connection open behind it: `carebot` retried in-process, or a test, would leak one each."""
+    path = tmp_path / "c.db"
+    known = storage_db._migrations()
+    if refusal == "a newer file":
+        with sqlite3.connect(path) as raw:
+            raw.execute(f"PRAGMA user_version = {known[-1][0] + 1:d}")
+        raw.close()
+    else:
+        broken = (known[-1][0] + 1, "CREATE TABLE nowhere (x);\nSELECT * FROM missing;")
+        monkeypatch.setattr(storage_db, "_migrations", lambda: [*known, broken])
+    opened: list[sqlite3.Connection] = []
+    connect = sqlite3.connect
+
+    def recording(database: str, **kwargs: bool | None) -> sqlite3.Connection:
+        conn = connect(database, **kwargs)  # type: ignore[arg-type]
+        opened.append(conn)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", recording)  # as storage.db calls it
+    with pytest.raises(Exception, match=r"newer|missing"):
+        await Database.open(path)
+    assert opened
+    for conn in opened:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            conn.execute("SELECT 1")
