@@ -16,12 +16,16 @@ _NOT_OFF = "AND NOT EXISTS (SELECT 1 FROM days_off d WHERE d.provider_id = p.id 
 # PostgreSQL ~800 probes a look-up cost ~100 ms (issue 7): there the busy providers come from
 # one scan of the holding spans' index (migration 018), hashed once (NOT IN a subquery), and
 # the candidates `who` are checked against that set as they are read.
+_OVERLAPS = {
+    "sqlite": "? < r.end_at AND r.start_at < ?",
+    "postgresql": "tstzrange(r.start_at, r.end_at, '[)') && tstzrange(?, ?, '[)')",
+}
 _NOT_BUSY = {
     "sqlite": "AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.provider_id = p.id "
-    f"AND r.status IN {_HOLDING_SQL} AND ? < r.end_at AND r.start_at < ?)",
+    f"AND r.status IN {_HOLDING_SQL} AND {_OVERLAPS['sqlite']})",
     "postgresql": "AND {who} NOT IN (SELECT r.provider_id FROM requests r "
     f"WHERE r.provider_id IS NOT NULL AND r.status IN {_HOLDING_SQL} "
-    "AND tstzrange(r.start_at, r.end_at, '[)') && tstzrange(?, ?, '[)'))",
+    f"AND {_OVERLAPS['postgresql']})",
 }
 
 
@@ -57,10 +61,13 @@ class Availability(Repository, ports.Availability):
         return [r["id"] for r in found]
 
     async def busy(self, start: datetime, end: datetime) -> set[str]:
+        # The windows the same-day search leaves here (across midnight, a series' days, a
+        # re-offer): on PostgreSQL one search of the spans' index by the window too, rather
+        # than every holding request read for its predicate.
         found = await self.sql.heavy(
-            f"SELECT DISTINCT provider_id FROM requests WHERE status IN {_HOLDING_SQL} "
-            "AND provider_id IS NOT NULL AND start_at < ? AND ? < end_at",
-            (end, start),
+            "SELECT DISTINCT r.provider_id FROM requests r WHERE r.provider_id IS NOT NULL "
+            f"AND r.status IN {_HOLDING_SQL} AND {_OVERLAPS[self.sql.dialect]}",
+            (start, end),
         )
         return {r["provider_id"] for r in found}
 
