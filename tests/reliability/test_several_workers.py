@@ -1,19 +1,28 @@
 """Several `carebot run` workers on one database behave as one bot (issue 12, point 5).
 
-Two and three workers share one database behind a round-robin client, as behind a load
-balancer: a person's messages land on any worker, and some are delivered to two workers at
-once (Twilio retrying while the first delivery is still being answered). Each message must be
-answered exactly once and, per person, in the order it was accepted, whichever worker took
-it. Ten thousand arrival prompts fall due within a minute on three workers' clocks (on
-PostgreSQL; on SQLite a thousand within seconds, ten thousand with RELIABILITY_FULL=1): each
-fires once. One of three workers is SIGKILLed in the middle of a load with sends in flight:
-nothing is lost, nothing sent twice, its leases are taken over.
-A worker frozen (SIGSTOP) in the middle of a transaction gives back what it held when the
-server ends its idle transaction. (A worker started while another has sends in flight is
-`test_workers.py`.)
+All four tests start real workers (`LiveRun`) on one database, on SQLite files or, on the
+PostgreSQL pass (CAREBOT_TEST_DATABASE), on a schema of the server; each worker runs two
+inbound processors and a 3 s outbox lease, and sends to one fake Twilio.
 
-These run on SQLite files today, which `BEGIN IMMEDIATE` serialises; they are written against
-the database only through `LiveRun`, so that a PostgreSQL engine runs the same tests.
+- Two, then three workers behind a round-robin client, as behind a load balancer: each of
+  30 members asks for help, then posts a burst of 5 (8 with RELIABILITY_FULL=1) help and
+  balance messages 5 ms apart, a fifth of them delivered to two workers at once (Twilio
+  retrying while the first delivery is still answered). Each message is processed once and
+  answered by one SMS, per person in the order it was accepted, whichever worker took it;
+  every outbox row reaches the fake once.
+- Three workers fire 1,000 arrival prompts due over 8 s (10,000 over 60 s on PostgreSQL or
+  with RELIABILITY_FULL=1): each fires once, its SMS goes out, and the workers share them.
+- The same load on three workers, the fake holding Twilio's answers once a third of the
+  messages are in: the worker holding the most sends in flight is SIGKILLed. What got no 200
+  is posted again to the next worker; nothing is lost, nothing is sent twice, and the
+  survivors take over the dead worker's leases.
+- PostgreSQL only: a worker frozen (SIGSTOP) between two statements of a transaction that
+  holds inbound rows gives them back when the server ends its idle transaction
+  (CAREBOT_DB_IDLE_TRANSACTION_SECONDS=3); the survivor answers everyone once and in order,
+  and the thawed worker answers nothing twice and is healthy again. On SQLite a frozen writer
+  holds the file's only write lock, so the test skips.
+
+A worker started while another has sends in flight is `test_workers.py`.
 """
 
 from __future__ import annotations
