@@ -39,10 +39,15 @@ class Offers(Repository, ports.Offers):
         )
 
     async def providers_asked(self, request_id: int) -> set[str]:
+        # A series is asked on one of its sessions and answered once for all (§8.2): a no
+        # there is a no for each of its sessions.
         found = await self.sql.all(
             "SELECT provider_id FROM offers WHERE request_id = ? "
-            "AND (answer IN ('decline', 'timeout') OR cancelled_at IS NOT NULL)",
-            (request_id,),
+            "AND (answer IN ('decline', 'timeout') OR cancelled_at IS NOT NULL) "
+            "UNION SELECT o.provider_id FROM offers o JOIN requests q ON q.id = o.request_id "
+            "WHERE q.series_id = (SELECT series_id FROM requests WHERE id = ?) "
+            "AND o.answer IN ('decline', 'timeout')",
+            (request_id, request_id),
         )
         return {r["provider_id"] for r in found}
 

@@ -32,7 +32,8 @@ class Offers(Protocol):
         ...
 
     async def providers_asked(self, request_id: int) -> set[str]:
-        """Providers who already declined or let a request lapse."""
+        """Providers who already declined or let a request lapse, or, for a session of a
+        series, declined or let lapse any offer of that series."""
         ...
 
     async def record_cancel(self, request_id: int, provider_id: str, at: datetime) -> None:
