@@ -123,15 +123,18 @@ class Carebot(ConsoleIntents, OutboxIntents):
 
     async def process_pending(self, limit: int = 100) -> int:
         """Process accepted deliveries (after a crash too), each person's in arrival order,
-        one unit of work each, up to `limit`; returns how many were taken. Several workers may
-        run this at once on one PostgreSQL database: each takes what no other is processing."""
+        one unit of work each, up to `limit`; returns how many were taken, and stops early once
+        none waited (a delivery accepted after that wakes the worker). Several workers may run
+        this at once on one PostgreSQL database: each takes what no other is processing."""
         done = 0
-        while done < limit and await self._process_next():
+        more = [True]
+        while done < limit and more[0] and await self._process_next(more):
             done += 1
         return done
 
-    async def _process_next(self) -> bool:
-        """Take the next delivery and handle it; False when none waits."""
+    async def _process_next(self, more: list[bool]) -> bool:
+        """Take the next delivery and handle it; False when none waits. `more[0]` says
+        whether another waited when it was taken."""
         where: list[tuple[str, str, str]] = []
 
         async def attempt() -> bool:
@@ -140,11 +143,12 @@ class Carebot(ConsoleIntents, OutboxIntents):
                 # Taken first: a look that finds nothing costs one statement.
                 taken = await tx.inbox.take_next(self.clock.now())
                 if taken is None:
+                    more[0] = False
                     return False
-                channel, delivery_id, address, payload = taken
-                where.append((channel, delivery_id, address))
+                more[0] = taken.more
+                where.append((taken.channel, taken.external_id, taken.address))
                 desk = await desk_in(tx, self.clock, self.agency_cache, self.console_links)
-                await self._act(desk, channel, address, decode(payload))
+                await self._act(desk, taken.channel, taken.address, decode(taken.payload))
             return True
 
         return await self._deliver(attempt, where)

@@ -16,6 +16,8 @@ from bot.handlers.wakes import woken
 
 log = logging.getLogger(__name__)
 
+BATCH = 100  # deliveries per turn before the loop looks at its stop again
+
 
 class InboundWorker:
     """Processes accepted inbound messages in arrival order per person: one processor at a time
@@ -52,7 +54,7 @@ class InboundWorker:
         while True:
             wake.clear()
             try:
-                done = await self.bot.process_pending()
+                done = await self.bot.process_pending(BATCH)
             except Unavailable as exc:  # the message waits, accepted, for the next turn
                 log.warning("processing inbound messages paused: %s", exc)
                 done = 0
@@ -60,6 +62,7 @@ class InboundWorker:
                 log.exception("processing inbound messages failed")
                 done = 0
             self.processed += done
-            if done:
-                continue
+            if done >= BATCH:
+                continue  # stopped at the batch's end with more waiting
+            # Drained: a delivery accepted since the wake was cleared has set it again.
             await woken(wake, self.poll_seconds)

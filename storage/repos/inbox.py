@@ -35,12 +35,18 @@ _ACCEPT = {
         "CAST(? AS text), nextval('inbound_arrivals') FROM lane ON CONFLICT DO NOTHING"
     ),
 }
+# Whether another delivery waits besides the one taken, in the taking statement itself: a
+# worker that drained the queue then sleeps without one more transaction to find it empty.
+_MORE = (
+    "EXISTS (SELECT 1 FROM inbound w WHERE w.processed_at IS NULL "
+    "AND w.payload IS NOT NULL AND w.seq <> {taken}.seq) AS more"
+)
 _TAKE = {
     "sqlite": (
         "UPDATE inbound SET processed_at = ? WHERE (channel, external_id) IN ("
         "SELECT channel, external_id FROM inbound WHERE processed_at IS NULL "
         "AND payload IS NOT NULL ORDER BY seq LIMIT 1) "
-        "RETURNING channel, external_id, address, payload"
+        "RETURNING channel, external_id, address, payload, " + _MORE.format(taken="inbound")
     ),
     # A MATERIALIZED pick: as an IN (subquery), the planner may run the LIMIT more than once.
     "postgresql": (
@@ -52,7 +58,8 @@ _TAKE = {
         "UPDATE inbound SET processed_at = ? FROM picked WHERE inbound.channel = "
         "picked.channel AND inbound.external_id = picked.external_id "
         "AND inbound.processed_at IS NULL "
-        "RETURNING inbound.channel, inbound.external_id, inbound.address, inbound.payload"
+        "RETURNING inbound.channel, inbound.external_id, inbound.address, inbound.payload, "
+        + _MORE.format(taken="inbound")
     ),
 }
 
@@ -84,12 +91,14 @@ class Inbox(Repository, ports.Inbox):
             self._writes.inbound += 1
         return count == 1
 
-    async def take_next(self, at: datetime) -> Delivery | None:
+    async def take_next(self, at: datetime) -> ports.Taken | None:
         # The mark commits with what the processing did, or not at all.
         row = await self.sql.one(_TAKE[self.sql.dialect], (at,))
         if row is None:
             return None
-        return (row["channel"], row["external_id"], row["address"], row["payload"])
+        return ports.Taken(
+            row["channel"], row["external_id"], row["address"], row["payload"], bool(row["more"])
+        )
 
     async def unprocessed(self, limit: int) -> list[Delivery]:
         found = await self.sql.all(

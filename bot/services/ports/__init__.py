@@ -15,7 +15,7 @@ from bot.services.ports.coordination import Coordination, Leader
 from bot.services.ports.escalations import Escalations
 from bot.services.ports.health import Health
 from bot.services.ports.imports import Imports, Reimport
-from bot.services.ports.inbox import Inbox
+from bot.services.ports.inbox import Inbox, Taken
 from bot.services.ports.ledger import Ledger, LedgerEntry
 from bot.services.ports.offers import Offers
 from bot.services.ports.once import Once
@@ -71,6 +71,7 @@ __all__ = [
     "RosterChanges",
     "SeriesRepo",
     "Store",
+    "Taken",
     "Timer",
     "Timers",
     "UnitOfWork",

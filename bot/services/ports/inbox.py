@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
+
+
+class Taken(NamedTuple):
+    """A delivery taken for processing, and whether others were waiting when it was taken."""
+
+    channel: str
+    external_id: str
+    address: str
+    payload: str
+    # Another delivery waited (perhaps another worker's): the worker looks again at once
+    # rather than after one more transaction that finds nothing.
+    more: bool
 
 
 class Inbox(Protocol):
@@ -15,9 +27,9 @@ class Inbox(Protocol):
         """Store an inbound delivery for processing; False when it was seen before."""
         ...
 
-    async def take_next(self, at: datetime) -> tuple[str, str, str, str] | None:
-        """Mark the next delivery to process as processed and return it (channel, id, address,
-        payload): the oldest whose person has no older one waiting; None when none waits."""
+    async def take_next(self, at: datetime) -> Taken | None:
+        """Mark the next delivery to process as processed and return it: the oldest whose
+        person has no older one waiting; None when none waits."""
         ...
 
     async def unprocessed(self, limit: int) -> list[tuple[str, str, str, str]]:

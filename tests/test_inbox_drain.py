@@ -1,0 +1,53 @@
+"""The inbound worker drains the queue without a last transaction that finds it empty.
+
+Taking a delivery also says whether another waits (storage/repos/inbox.py), so a worker that
+took the last one goes to sleep at once: under a steady trickle of messages, the look that
+finds nothing was about one transaction in three. On both engines (the `bot` fixture).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.app import Carebot
+from bot.flows.router import Text
+from tests.conftest import paris
+
+NOW = paris("2026-11-23 10:00")
+
+
+async def _accept(bot: Carebot, *ids: str) -> None:
+    bob = await bot.person("bob")
+    assert bob.phone is not None
+    for delivery_id in ids:
+        assert await bot.accept("sms", bob.phone, Text("aide"), delivery_id)
+
+
+async def test_taking_a_delivery_says_whether_another_waits(bot: Carebot) -> None:
+    await _accept(bot, "SM1", "SM2")
+    async with bot.db.transaction() as tx:
+        first = await tx.inbox.take_next(NOW)
+        second = await tx.inbox.take_next(NOW)
+        none = await tx.inbox.take_next(NOW)
+    assert first is not None and (first.external_id, first.more) == ("SM1", True)
+    assert second is not None and (second.external_id, second.more) == ("SM2", False)
+    assert none is None
+
+
+async def test_draining_the_queue_costs_one_transaction_per_delivery(
+    bot: Carebot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _accept(bot, "SM1", "SM2", "SM3")
+    units = 0
+    real = bot.db.transaction
+
+    def counted() -> Any:
+        nonlocal units
+        units += 1
+        return real()
+
+    monkeypatch.setattr(bot.db, "transaction", counted)
+    assert await bot.process_pending() == 3
+    assert units == 3
