@@ -35,8 +35,14 @@ async def bot(database: str) -> AsyncIterator[tuple[Carebot, VirtualClock]]:
 
 async def _claim(bot: Carebot) -> list[str]:
     """Lease what may go now; its texts."""
-    leased = await bot.claim_outbox("sms", 10, owner="w", until=bot.clock.now() + LEASE)
+    leased, _ = await bot.claim_outbox("sms", 10, owner="w", until=bot.clock.now() + LEASE)
     return [m.text for m in leased]
+
+
+async def _left(bot: Carebot) -> bool:
+    """Whether a claim now says a due message is left unleased (without leasing any)."""
+    _, more = await bot.claim_outbox("sms", 0, owner="w", until=bot.clock.now() + LEASE)
+    return more
 
 
 async def test_only_each_recipients_oldest_queued_message_is_claimed(
@@ -46,8 +52,10 @@ async def test_only_each_recipients_oldest_queued_message_is_claimed(
     async with carebot.db.transaction() as tx:
         for address, text in [(ANN, "a1"), (BEN, "b1"), (ANN, "a2"), (BEN, "b2"), (CAT, "c1")]:
             await tx.outbox.enqueue(OutgoingMessage(NOW, None, "sms", address, text))
-    leased = await carebot.claim_outbox("sms", 10, owner="w", until=NOW + LEASE)
+    leased, more = await carebot.claim_outbox("sms", 10, owner="w", until=NOW + LEASE)
     assert [m.text for m in leased] == ["a1", "b1", "c1"]
+    # a2 and b2 are left, held back: a sender claims again as its sends land.
+    assert more
     ids = {m.text: m.id for m in leased}
     assert await _claim(carebot) == []  # a2 and b2 wait behind a1 and b1, in flight
     await carebot.mark_sent(ids["a1"], "SM1")
@@ -59,3 +67,5 @@ async def test_only_each_recipients_oldest_queued_message_is_claimed(
     assert await _claim(carebot) == ["b1"]
     await carebot.mark_sent(ids["b1"], "SM2")
     assert await _claim(carebot) == ["b2"]
+    # Nothing left: a sender whose sends land need not claim again until a commit wakes it.
+    assert not await _left(carebot)

@@ -30,12 +30,15 @@ class OutboxIntents:
 
     async def claim_outbox(
         self, channel: str, limit: int, *, owner: str, until: datetime
-    ) -> list[OutboxMessage]:
-        """Lease up to `limit` due messages of a channel to `owner` until `until`."""
+    ) -> tuple[list[OutboxMessage], bool]:
+        """Lease up to `limit` due messages of a channel to `owner` until `until`; and whether
+        any due message is left unleased (then the sender claims again as sends land)."""
         async with self.db.transaction() as tx:
-            return await tx.outbox.claim(
-                channel, self.clock.now(), limit, owner=owner, until=until
-            )
+            now = self.clock.now()
+            batch = await tx.outbox.claim(channel, now, limit, owner=owner, until=until)
+            # A full batch may have left more; a short one asks, in the same unit of work.
+            more = (bool(batch) and len(batch) >= limit) or await tx.outbox.waiting(channel, now)
+            return batch, more
 
     async def renew_leases(self, owner: str, until: datetime) -> int:
         """Extend every lease `owner` holds."""

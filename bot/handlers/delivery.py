@@ -173,6 +173,9 @@ class Sender:
         self.on_opted_out = on_opted_out
         self.on_gave_up = on_gave_up
         self._wake = asyncio.Event()
+        # The last claim left nothing due: a landing send frees a slot but need not look
+        # again (one empty claim per send otherwise); a commit's wake() says to.
+        self._drained = False
         self._task: asyncio.Task[None] | None = None
         self._flying: set[asyncio.Task[None]] = set()
         self.sent = 0
@@ -211,6 +214,7 @@ class Sender:
 
     def wake(self) -> None:
         """Something was committed: look at the outbox now rather than at the next poll."""
+        self._drained = False
         self._wake.set()
 
     async def _run(self) -> None:
@@ -220,11 +224,12 @@ class Sender:
             room = self.window - len(self._flying)
             if not self._flying or room >= self.window // 4:
                 try:
-                    claimed = await self._claim(room)
+                    claimed, more = await self._claim(room)
                 except Exception:
                     log.exception("%s: claiming from the outbox failed", self.transport.channel)
-                    claimed = 0
-                if claimed:
+                    claimed, more = 0, True
+                self._drained = not more
+                if claimed and more:
                     continue
             await woken(self._wake, self.poll_seconds)
 
@@ -240,23 +245,25 @@ class Sender:
         except Exception as exc:  # tried again at the next turn of the loop
             log.warning("%s: renewing leases failed: %s", self.transport.channel, exc)
 
-    async def _claim(self, limit: int) -> int:
-        """Claim up to `limit` due messages and start sending them; returns how many."""
+    async def _claim(self, limit: int) -> tuple[int, bool]:
+        """Claim up to `limit` due messages and start sending them; how many, and whether
+        any due message was left unclaimed."""
         now = self.bot.clock.now()
         claimed = time.monotonic()  # before the claim: the lease is counted from no later
-        batch = await self.bot.claim_outbox(
+        batch, more = await self.bot.claim_outbox(
             self.transport.channel, limit, owner=self.owner, until=now + self.lease
         )
         for message in batch:
             task = asyncio.create_task(self._deliver(message, claimed))
             self._flying.add(task)
             task.add_done_callback(self._landed)
-        return len(batch)
+        return len(batch), more
 
     def _landed(self, task: asyncio.Task[None]) -> None:
-        """A send settled: its slot is free."""
+        """A send settled: its slot is free for what waits, if anything does."""
         self._flying.discard(task)
-        self._wake.set()
+        if not self._drained:
+            self._wake.set()
         if not task.cancelled() and (error := task.exception()) is not None:
             log.error("%s: delivering a message failed", self.transport.channel, exc_info=error)
 
@@ -297,10 +304,12 @@ class Sender:
         gave_up = await self._settle_until_done(message, result)
         if result.outcome == "opted_out" and self.on_opted_out is not None:
             await self.on_opted_out(message)
+            self.wake()  # it may have queued a notice
         if gave_up and self.on_gave_up is not None:
             # The service kept failing (5xx, timeouts) for ~13 minutes: what the message asked
             # must not wait on it silently, as when the service refuses it outright.
             await self.on_gave_up(message)
+            self.wake()
         if result.outcome == "retry":
             # Wake up again in time for the retry even if nothing else is committed.
             asyncio.get_running_loop().call_later(

@@ -137,6 +137,14 @@ class Outbox(Repository, ports.Outbox):
         taken = await self.sql.all(_CLAIM[self.sql.dialect], args)
         return sorted((rows.outbox(r) for r in taken), key=lambda m: m.id)
 
+    async def waiting(self, channel: str, now: datetime) -> bool:
+        row = await self.sql.one(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE channel = ? AND state = 'queued' "
+            "AND in_flight = 0 AND (next_attempt_at IS NULL OR next_attempt_at <= ?)) AS w",
+            (channel, now),
+        )
+        return bool(row and row["w"])
+
     async def renew_leases(self, owner: str, until: datetime) -> int:
         return await self.sql.run(
             "UPDATE outbox SET lease_until = ? WHERE in_flight = 1 AND lease_owner = ?",

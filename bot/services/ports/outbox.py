@@ -69,6 +69,11 @@ class Outbox(Protocol):
         only (order is kept); a row whose lease expired is taken back, its outcome unknown."""
         ...
 
+    async def waiting(self, channel: str, now: datetime) -> bool:
+        """Whether a queued message of a channel is due and leased by nobody (one held back
+        behind an older message of its recipient too)."""
+        ...
+
     async def renew_leases(self, owner: str, until: datetime) -> int:
         """Extend the leases `owner` holds (it is alive and still sending them)."""
         ...
