@@ -1,4 +1,4 @@
-"""The inbound worker drains the queue without a last transaction that finds it empty.
+"""The workers drain their queues without a last transaction that finds them empty.
 
 Taking a delivery also says whether another waits (storage/repos/inbox.py), so a worker that
 took the last one goes to sleep at once: under a steady trickle of messages, the look that
@@ -51,3 +51,17 @@ async def test_draining_the_queue_costs_one_transaction_per_delivery(
     monkeypatch.setattr(bot.db, "transaction", counted)
     assert await bot.process_pending() == 3
     assert units == 3
+
+
+async def test_timers_that_fired_wake_the_senders(bot: Carebot) -> None:
+    """A sender that found its outbox empty sleeps until a commit's wake or its poll: what
+    fired timers queue (reminders, the weekly credits notice) must wake it as messages do."""
+    woken = 0
+
+    async def hook() -> None:
+        nonlocal woken
+        woken += 1
+
+    bot.after_commit.append(hook)
+    assert await bot.fire_due_timers(paris("2026-11-30 00:00")) >= 1
+    assert woken >= 1

@@ -330,6 +330,11 @@ class Carebot(ConsoleIntents, OutboxIntents):
                 continue
             fired += done
             batch = full if batch == 1 and done else batch
+            if done:
+                # What the timers queued goes now: a sender that found its outbox empty does
+                # not look again until a commit wakes it or its poll comes round.
+                for hook in self.after_commit:
+                    await hook()
             if not more:
                 return fired
 
