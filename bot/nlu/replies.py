@@ -479,7 +479,6 @@ _CLIENT_CANCEL_RE = re.compile(
     rf"(?: (?:has|have|s|ve|just|had|also|already|a|ont|vient|viennent|d|de|juste|aussi|deja))"
     rf"{{0,3}} {_CANCEL}\b"
 )
-_PROVIDER_CANCEL_RE = _phrase_regex(_PROVIDER_CANCEL)
 _ABSENT_RE = re.compile(
     _phrase_regex(_ABSENT).pattern
     + rf"|\b(?:{_CLIENT}|{_alternation(_THIRD_PERSON)})(?: [a-z]+){{0,3}}"
@@ -489,14 +488,6 @@ _MODIFIED_RE = _phrase_regex(_MODIFIED)
 _MODIFIED_WEAK_RE = _phrase_regex(_MODIFIED_WEAK)
 _LATE_RE = _phrase_regex(_LATE)
 _NOT_LATE_RE = _phrase_regex(_NOT_LATE)
-_DONE_RE = _phrase_regex(_DONE)
-_NOT_DONE_RE = _phrase_regex(_NOT_DONE)
-_ARRIVED_RE = _phrase_regex(_ARRIVED)
-_NOT_ARRIVED_RE = _phrase_regex(_NOT_ARRIVED)
-_HELP_RE = _phrase_regex(_HELP)
-_CONFIRM_DESPITE_NO_RE = _phrase_regex(_CONFIRM_DESPITE_NO)
-_DECLINE_RE = _phrase_regex(_DECLINE)
-_CONFIRM_RE = _phrase_regex(_CONFIRM)
 _STOP_PHRASES_RE = _phrase_regex(_STOP_PHRASES)
 _ARRIVAL_RE = _phrase_regex(("arrival", "arrivee", "arrive", "eta"))
 _HYPOTHETICAL_RE = _phrase_regex(_HYPOTHETICAL)
@@ -700,19 +691,6 @@ def _stop_or_start(text: _Text) -> Reply | None:
     return None
 
 
-def _client_cancel(text: _Text) -> Reply | None:
-    return Reply("client_cancel") if _CLIENT_CANCEL_RE.search(text.words) else None
-
-
-def _provider_cancel(text: _Text) -> Reply | None:
-    # Any other cancellation is the provider's own; the flow asks them to confirm it.
-    return Reply("provider_cancel") if _PROVIDER_CANCEL_RE.search(text.words) else None
-
-
-def _absent(text: _Text) -> Reply | None:
-    return Reply("absent") if _ABSENT_RE.search(text.words) else None
-
-
 def _modified(text: _Text) -> Reply | None:
     # "retard, nouvelle heure d'arrivée 17h" gives a late arrival time, not a new start.
     if _LATE_RE.search(text.words) and _ARRIVAL_RE.search(text.words):
@@ -742,36 +720,22 @@ def _late_in(text: _Text) -> Reply | None:
     return Reply("late") if _FEW_MINUTES_RE.match(text.numbers, match.end()) else None
 
 
-def _done(text: _Text) -> Reply | None:
-    if _DONE_RE.search(text.words) and not _NOT_DONE_RE.search(text.words):
-        return Reply("done")
-    return _alone_reply(text, "done")
+@dataclass(frozen=True)
+class _Said:
+    """A rule that needs no more than its phrases: the intent when one of them is in the text
+    and none of `unless`; with `alone`, also a one-word reply that _ALONE gives the intent."""
 
+    intent: str
+    phrases: re.Pattern[str]
+    unless: re.Pattern[str] | None = None
+    alone: bool = False
 
-def _arrived(text: _Text) -> Reply | None:
-    if _ARRIVED_RE.search(text.words) and not _NOT_ARRIVED_RE.search(text.words):
-        return Reply("arrived")
-    return _alone_reply(text, "arrived")
-
-
-def _help(text: _Text) -> Reply | None:
-    return Reply("help") if _HELP_RE.search(text.words) else None
-
-
-def _confirm_despite_no(text: _Text) -> Reply | None:
-    return Reply("confirm") if _CONFIRM_DESPITE_NO_RE.search(text.words) else None
-
-
-def _decline(text: _Text) -> Reply | None:
-    if _DECLINE_RE.search(text.words):
-        return Reply("decline")
-    return _alone_reply(text, "decline")
-
-
-def _confirm(text: _Text) -> Reply | None:
-    if _CONFIRM_RE.search(text.words):
-        return Reply("confirm")
-    return _alone_reply(text, "confirm")
+    def __call__(self, text: _Text) -> Reply | None:
+        if self.phrases.search(text.words) and not (
+            self.unless is not None and self.unless.search(text.words)
+        ):
+            return Reply(self.intent)
+        return _alone_reply(text, self.intent) if self.alone else None
 
 
 def _alone_reply(text: _Text, intent: str) -> Reply | None:
@@ -784,18 +748,19 @@ def _alone_reply(text: _Text, intent: str) -> Reply | None:
 # "no" or "ok" that may come with it; a delay outweighs "arrive" in "j'arrive dans 10 min".
 _RULES: tuple[Callable[[_Text], Reply | None], ...] = (
     _stop_or_start,
-    _client_cancel,
-    _provider_cancel,
-    _absent,
+    _Said("client_cancel", _CLIENT_CANCEL_RE),
+    # Any other cancellation is the provider's own; the flow asks them to confirm it.
+    _Said("provider_cancel", _phrase_regex(_PROVIDER_CANCEL)),
+    _Said("absent", _ABSENT_RE),
     _modified,
     _late,
-    _done,
+    _Said("done", _phrase_regex(_DONE), unless=_phrase_regex(_NOT_DONE), alone=True),
     _late_in,
-    _arrived,
-    _help,
-    _confirm_despite_no,
-    _decline,
-    _confirm,
+    _Said("arrived", _phrase_regex(_ARRIVED), unless=_phrase_regex(_NOT_ARRIVED), alone=True),
+    _Said("help", _phrase_regex(_HELP)),
+    _Said("confirm", _phrase_regex(_CONFIRM_DESPITE_NO)),
+    _Said("decline", _phrase_regex(_DECLINE), alone=True),
+    _Said("confirm", _phrase_regex(_CONFIRM), alone=True),
 )
 
 
