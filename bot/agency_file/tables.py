@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from types import MappingProxyType
@@ -58,29 +59,28 @@ from bot.domain.durations import format_duration
 P = TypeVar("P", bound=Person)
 
 _AGENCY_KEYS = frozenset({"name", "timezone", "currency", "language"})
-_POLICY_KEYS = frozenset(
+# How each [policy] key is read, save the two checked together and the fee table.
+_POLICY_READERS: Mapping[str, Callable[[object], object]] = MappingProxyType(
     {
-        "min_notice",
-        "max_advance",
-        "answer_by",
-        "answer_before_start",
-        "reminders_member",
-        "reminders_provider",
-        "checkin_opens",
-        "noshow_wait",
-        "noshow_fee_cap",
-        "late_cancel",
-        "declare_within",
-        "change_requests",
-        "escalation_reminder",
-        "contest_within",
-        "booking_horizon",
-        "hiatus_after",
-        "regular_within",
-        "quiet_hours",
-        "scheduling_fee",
+        "answer_by": _time_of_day,
+        "answer_before_start": _duration,
+        "reminders_member": _durations,
+        "reminders_provider": _durations,
+        "checkin_opens": _duration,
+        "noshow_wait": _duration,
+        "noshow_fee_cap": _money,
+        "late_cancel": _duration,
+        "declare_within": _duration,
+        "change_requests": _change_requests,
+        "escalation_reminder": _duration,
+        "contest_within": _duration,
+        "booking_horizon": _duration,
+        "hiatus_after": _duration,
+        "regular_within": _duration,
+        "quiet_hours": _time_span,
     }
 )
+_POLICY_KEYS = frozenset({"min_notice", "max_advance", "scheduling_fee", *_POLICY_READERS})
 _SERVICE_KEYS = frozenset({"id", "name", "hourly_rate", "checkin"})
 _PERSON_KEYS = frozenset({"id", "name", "channel", "telegram_id", "phone", "language"})
 _MEMBER_KEYS = _PERSON_KEYS | {"subscription", "credits", "balance"}
@@ -133,31 +133,14 @@ def _read_policy(data: Mapping[str, object], source: str) -> Policy:
     if max_advance <= min_notice:
         limit = format_duration(min_notice)
         raise entry.error("max_advance", f"must be longer than min_notice ({limit})")
-    return Policy(
+    return replace(
+        default,
         min_notice=min_notice,
         max_advance=max_advance,
-        answer_by=entry.optional("answer_by", _time_of_day, default.answer_by),
-        answer_before_start=entry.optional(
-            "answer_before_start", _duration, default.answer_before_start
-        ),
-        reminders_member=entry.optional("reminders_member", _durations, default.reminders_member),
-        reminders_provider=entry.optional(
-            "reminders_provider", _durations, default.reminders_provider
-        ),
-        checkin_opens=entry.optional("checkin_opens", _duration, default.checkin_opens),
-        noshow_wait=entry.optional("noshow_wait", _duration, default.noshow_wait),
-        noshow_fee_cap=entry.optional("noshow_fee_cap", _money, default.noshow_fee_cap),
-        late_cancel=entry.optional("late_cancel", _duration, default.late_cancel),
-        declare_within=entry.optional("declare_within", _duration, default.declare_within),
-        change_requests=entry.optional("change_requests", _change_requests, "review"),
-        escalation_reminder=entry.optional(
-            "escalation_reminder", _duration, default.escalation_reminder
-        ),
-        contest_within=entry.optional("contest_within", _duration, default.contest_within),
-        booking_horizon=entry.optional("booking_horizon", _duration, default.booking_horizon),
-        hiatus_after=entry.optional("hiatus_after", _duration, default.hiatus_after),
-        regular_within=entry.optional("regular_within", _duration, default.regular_within),
-        quiet_hours=entry.optional("quiet_hours", _time_span, default.quiet_hours),
+        **{
+            key: entry.optional(key, read, getattr(default, key))
+            for key, read in _POLICY_READERS.items()
+        },
         scheduling_fee=_read_fee_tiers(entry, default.scheduling_fee),
     )
 
