@@ -10,7 +10,7 @@ from bot.domain.agency import Member, Provider
 from bot.domain.booking import NoticeProblem, check_window, session_price
 from bot.domain.errors import DoubleBooking
 from bot.domain.ranking import Candidate
-from bot.flows.conversation import FlowState, leave, load, pressed, save
+from bot.flows.conversation import FlowState, leave, load, save
 from bot.i18n import N_, fmt_day, fmt_day_time, fmt_hours, fmt_window, tr
 from bot.nlu.commands import find_service, parse_info, wants_booking
 from bot.nlu.replies import parse_reply
@@ -32,6 +32,7 @@ class Booking(FlowState):
     """A booking under way: steps service, window, provider (or nobody), confirm."""
 
     FLOW = Verb.BOOK
+    GAVE_UP = Notice("All right, nothing was booked.")
     service: str | None = None
     date: Day | None = None  # the day named, kept when only hours follow
     start: datetime | None = None
@@ -92,15 +93,10 @@ async def on_text(desk: Desk, member: Member, text: str) -> bool:
     return True
 
 
-async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:
+async def on_press(desk: Desk, member: Member, state: Booking, args: tuple[str, ...]) -> None:
     """A tapped option (or its number on SMS) of the booking flow."""
-    state = await pressed(desk, member, Booking, tok, args)
-    if state is None:
-        return
     choice, rest = args[0], args[1:]
-    if choice == "x":
-        await leave(desk, member, Notice("All right, nothing was booked."))
-    elif choice == "s" and rest and rest[0] in desk.services:
+    if choice == "s" and rest and rest[0] in desk.services:
         state.service = rest[0]
         if state.start is not None:
             await _offer_providers(desk, member, state)

@@ -8,7 +8,7 @@ from functools import partial
 
 from bot.domain.agency import Member
 from bot.domain.booking import Request, Status
-from bot.flows.conversation import FlowState, leave, load, pressed, save
+from bot.flows.conversation import FlowState, leave, load, save
 from bot.i18n import N_, fmt_day_time, tr
 from bot.services import asking, cancellations
 from bot.services import series as weekly
@@ -27,6 +27,7 @@ class Cancelling(FlowState):
     """A cancellation under way: steps pick, confirm."""
 
     FLOW = Verb.CANCEL
+    GAVE_UP = Notice("All right, your bookings are unchanged.")
     cands: list[int] = field(default_factory=list)  # the requests offered
     chosen: list[int] = field(default_factory=list)
     reason: str | None = None
@@ -112,14 +113,9 @@ async def on_text(desk: Desk, member: Member, text: str) -> bool:
     return True
 
 
-async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:
+async def on_press(desk: Desk, member: Member, state: Cancelling, args: tuple[str, ...]) -> None:
     """A tapped option of the cancel flow."""
-    state = await pressed(desk, member, Cancelling, tok, args)
-    if state is None:
-        return
-    if args[0] == "x":
-        await leave(desk, member, Notice("All right, your bookings are unchanged."))
-    elif args[0] == "all":
+    if args[0] == "all":
         await _summary(desk, member, state, state.cands)
     elif args[0] == "r" and len(args) > 1 and args[1].isdigit():
         await _summary(desk, member, state, [int(args[1])])

@@ -9,7 +9,7 @@ from functools import partial
 from bot.domain.agency import Member
 from bot.domain.booking import Status, check_window
 from bot.flows.cancel import booking_options, upcoming
-from bot.flows.conversation import FlowState, leave, load, pressed, save
+from bot.flows.conversation import FlowState, leave, load, save
 from bot.i18n import N_, fmt_window
 from bot.nlu.commands import find_service
 from bot.nlu.when import WhenError, parse_when
@@ -26,6 +26,7 @@ class Changing(FlowState):
     """A change under way: steps pick, what, value, confirm."""
 
     FLOW = Verb.CHANGE
+    GAVE_UP = Notice("All right, nothing was changed.")
     cands: list[int] = field(default_factory=list)  # the appointments offered
     request: int = 0  # the one picked
     kind: str | None = None  # "time" | "service" | "notes"
@@ -47,15 +48,10 @@ async def begin(desk: Desk, member: Member) -> None:
     await desk.tell(member, "Which booking do you want to change?", options)
 
 
-async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:
+async def on_press(desk: Desk, member: Member, state: Changing, args: tuple[str, ...]) -> None:
     """A tapped option of the change flow."""
-    state = await pressed(desk, member, Changing, tok, args)
-    if state is None:
-        return
     choice, rest = args[0], args[1:]
-    if choice == "x":
-        await leave(desk, member, Notice("All right, nothing was changed."))
-    elif choice == "r" and rest and rest[0].isdigit() and int(rest[0]) in state.cands:
+    if choice == "r" and rest and rest[0].isdigit() and int(rest[0]) in state.cands:
         state.step, state.request = "what", int(rest[0])
         state = await save(desk, member, state)
         options: list[tuple[Label, str]] = [

@@ -30,6 +30,8 @@ class FlowState:
     stale) and the step's name."""
 
     FLOW: ClassVar[str]
+    # What ending the flow by its "give up" option (verb "x") tells the person.
+    GAVE_UP: ClassVar[Notice]
     tok: int = 0
     step: str = ""
 

@@ -8,7 +8,7 @@ from functools import partial
 
 from bot.domain.agency import AvailabilityWindow, Provider
 from bot.domain.booking import Request
-from bot.flows.conversation import FlowState, leave, pressed, save
+from bot.flows.conversation import FlowState, leave, save
 from bot.i18n import N_
 from bot.nlu.hours import parse_hours
 from bot.nlu.replies import parse_reply
@@ -24,6 +24,7 @@ class NewHours(FlowState):
     """New hours that would break bookings, waiting for the provider's yes (step confirm)."""
 
     FLOW = Verb.HOURS
+    GAVE_UP = Notice("All right, nothing was changed.")
     windows: list[tuple[int, int, int]] = field(default_factory=list)  # weekday, from, to
     off: list[date] = field(default_factory=list)  # days off, sorted
 
@@ -101,15 +102,12 @@ async def on_text(desk: Desk, provider: Provider, text: str) -> bool:
     return True
 
 
-async def on_press(desk: Desk, provider: Provider, tok: str, args: tuple[str, ...]) -> None:
-    """'Yes, change my hours and cancel these' or 'No, keep my hours'."""
-    state = await pressed(desk, provider, NewHours, tok, args)
-    if state is None:
+async def on_press(desk: Desk, provider: Provider, state: NewHours, args: tuple[str, ...]) -> None:
+    """'Yes, change my hours and cancel these' ('No, keep my hours' is the flow's give up)."""
+    if args[0] != "ok":
+        await leave(desk, provider, state.GAVE_UP)
         return
     await leave(desk, provider)
-    if args[0] != "ok":
-        await desk.tell(provider, "All right, nothing was changed.")
-        return
     schedule: hours.Schedule = (
         tuple(AvailabilityWindow(*w) for w in state.windows),
         frozenset(state.off),

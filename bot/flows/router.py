@@ -28,7 +28,7 @@ from bot.flows import (
     series,
     staff,
 )
-from bot.flows.conversation import leave, on_step
+from bot.flows.conversation import S, leave, on_step, pressed
 from bot.nlu.commands import fold, match_command
 from bot.nlu.replies import parse_reply
 from bot.services import billing, changes, dayof
@@ -269,9 +269,20 @@ class Route:
     run: Run
 
 
-def _step(on_press: Callable[[Desk, Any, str, Args], Awaitable[None]]) -> Run:
-    """A flow step's verb: the step token first, then what was picked."""
-    return lambda desk, person, args: on_press(desk, person, args[0], args[1:])
+def _step(flow: type[S], on_press: Callable[[Desk, Any, S, Args], Awaitable[None]]) -> Run:
+    """A flow step's verb: the step token first, then what was picked. A press on any other
+    step is stale; "give up" ends the flow; the flow's `on_press` gets the rest."""
+
+    async def run(desk: Desk, person: Person, args: Args) -> None:
+        state = await pressed(desk, person, flow, args[0], args[1:])
+        if state is None:
+            return
+        if args[1] == "x":
+            await leave(desk, person, state.GAVE_UP)
+        else:
+            await on_press(desk, person, state, args[1:])
+
+    return run
 
 
 def _decision(verb: Verb) -> Run:
@@ -285,10 +296,10 @@ ROUTES: dict[Verb, Route] = {
     Verb.LANGUAGE: Route(
         Person, lambda desk, person, args: common.set_language(desk, person, args[0])
     ),
-    Verb.BOOK: Route(Member, _step(booking.on_press)),
-    Verb.SERIES: Route(Member, _step(series.on_press)),
-    Verb.CANCEL: Route(Member, _step(cancel.on_press)),
-    Verb.CHANGE: Route(Member, _step(change.on_press)),
+    Verb.BOOK: Route(Member, _step(booking.Booking, booking.on_press)),
+    Verb.SERIES: Route(Member, _step(series.Weekly, series.on_press)),
+    Verb.CANCEL: Route(Member, _step(cancel.Cancelling, cancel.on_press)),
+    Verb.CHANGE: Route(Member, _step(change.Changing, change.on_press)),
     Verb.CONTEST: Route(Member, dispute.on_press),
     Verb.WAIVER: Route(
         Member, lambda desk, person, args: cancel.ask_waiver(desk, person, next(iter(args), None))
@@ -298,8 +309,8 @@ ROUTES: dict[Verb, Route] = {
     ),
     Verb.REPORT: Route(Provider, provider.on_report),
     Verb.PROVIDER_CANCEL: Route(Provider, provider.on_cancel_confirmation),
-    Verb.HOURS: Route(Provider, _step(hours.on_press)),
-    Verb.MOVE: Route(Provider, _step(schedule.on_press)),
+    Verb.HOURS: Route(Provider, _step(hours.NewHours, hours.on_press)),
+    Verb.MOVE: Route(Provider, _step(schedule.Moving, schedule.on_press)),
     # Staff verbs are routed for anyone: a non-staff press is told the action is staff-only.
     Verb.APPROVE_WAIVER: Route(Person, _decision(Verb.APPROVE_WAIVER)),
     Verb.DENY_WAIVER: Route(Person, _decision(Verb.DENY_WAIVER)),

@@ -9,7 +9,7 @@ from functools import partial
 
 from bot.domain.agency import Provider
 from bot.domain.booking import Request, Status
-from bot.flows.conversation import FlowState, leave, load, pressed, save
+from bot.flows.conversation import FlowState, leave, load, save
 from bot.i18n import N_, fmt_day, fmt_day_time, fmt_month, fmt_time
 from bot.nlu.when import WhenError, parse_when
 from bot.services import dayof
@@ -26,6 +26,7 @@ class Moving(FlowState):
     """A provider moving an appointment: steps pick, when, confirm."""
 
     FLOW = Verb.MOVE
+    GAVE_UP = Notice("All right, nothing was changed.")
     cands: list[int] = field(default_factory=list)  # the appointments listed
     request: int = 0  # the one being moved
     start: datetime | None = None  # its new start
@@ -53,11 +54,8 @@ def _session_line(desk: Desk, request: Request, member: str, lang: str) -> str:
     return f"• {describe(desk, request, lang)} - {member}"
 
 
-async def on_press(desk: Desk, provider: Provider, tok: str, args: tuple[str, ...]) -> None:
+async def on_press(desk: Desk, provider: Provider, state: Moving, args: tuple[str, ...]) -> None:
     """'Move ...' then 'yes, agreed with the client'."""
-    state = await pressed(desk, provider, Moving, tok, args)
-    if state is None:
-        return
     if args[0] == "r" and len(args) > 1 and args[1].isdigit() and int(args[1]) in state.cands:
         state.step, state.request = "when", int(args[1])
         await save(desk, provider, state)
@@ -70,7 +68,7 @@ async def on_press(desk: Desk, provider: Provider, tok: str, args: tuple[str, ..
         await leave(desk, provider)
         await _move(desk, provider, state)
     else:
-        await leave(desk, provider, Notice("All right, nothing was changed."))
+        await leave(desk, provider, state.GAVE_UP)
 
 
 async def on_text(desk: Desk, provider: Provider, text: str) -> bool:

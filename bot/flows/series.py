@@ -10,7 +10,7 @@ from functools import partial
 
 from bot.domain.agency import Member, Provider
 from bot.domain.booking import Series, Status, session_price
-from bot.flows.conversation import FlowState, leave, load, pressed, save
+from bot.flows.conversation import FlowState, leave, load, save
 from bot.i18n import N_, fmt_day
 from bot.nlu.commands import find_service
 from bot.nlu.series import is_series, parse_series
@@ -27,6 +27,7 @@ class Weekly(FlowState):
     """A weekly series being asked for: steps service, provider, confirm."""
 
     FLOW = Verb.SERIES
+    GAVE_UP = Notice("All right, nothing was booked.")
     service: str | None = None
     weekday: int = 0  # 0 = Monday
     start: int = 0  # minutes since midnight, agency time
@@ -128,11 +129,8 @@ async def _providers(desk: Desk, member: Member, state: Weekly) -> None:
     )
 
 
-async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) -> None:
-    """A service, a provider, confirm or give up."""
-    state = await pressed(desk, member, Weekly, tok, args)
-    if state is None:
-        return
+async def on_press(desk: Desk, member: Member, state: Weekly, args: tuple[str, ...]) -> None:
+    """A service, a provider or confirm."""
     verb = args[0]
     if verb == "s" and len(args) > 1 and args[1] in desk.services:
         state.service = args[1]
@@ -144,7 +142,7 @@ async def on_press(desk: Desk, member: Member, tok: str, args: tuple[str, ...]) 
         await leave(desk, member)
         await _book(desk, member, state)
     else:
-        await leave(desk, member, Notice("All right, nothing was booked."))
+        await leave(desk, member, state.GAVE_UP)
 
 
 async def on_text(desk: Desk, member: Member, text: str) -> bool:
