@@ -54,10 +54,10 @@ from bot.app import Carebot
 from bot.domain.agency import Person, Provider, Staff
 from bot.flows.router import Press, Text
 from bot.handlers.channels import Channel
-from bot.handlers.delivery import LEASE_SECONDS, Sender
+from bot.handlers.delivery import Sender
 from bot.handlers.inbound import InboundWorker
 from bot.handlers.telegram_config import WEBHOOK_PATH, TelegramConfig, configure
-from bot.handlers.telegram_poll import ALLOWED_UPDATES, POLL_TIMEOUT, Poller
+from bot.handlers.telegram_poll import ALLOWED_UPDATES, Poller
 from bot.handlers.telegram_press import (
     ALERTS,
     STALE,
@@ -74,8 +74,6 @@ from bot.handlers.telegram_render import (
     html_text,
 )
 from bot.handlers.telegram_transport import (
-    GROUP_PER_MINUTE,
-    PER_SECOND,
     TelegramTransport,
     backoff,
     retry_seconds,
@@ -94,24 +92,12 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # far above any real one and bounds what a webhook reads into memory.
 MAX_UPDATE_BYTES = 1024 * 1024
 POOL = 64  # connections to the Bot API for sending
-PER_CHAT = 1.0  # and one a second in one chat; a burst is paced, not dropped
-POLLER_LEASE = 30.0  # seconds (bot.handlers.telegram_poll)
 
 
 def build(settings: Settings) -> Channel | None:
     """The Telegram channel when configured, else None."""
     config = configure(settings)
-    if config is None:
-        return None
-    return TelegramChannel(
-        config,
-        per_second=settings.telegram_per_second,
-        per_chat=settings.telegram_per_chat,
-        group_per_minute=settings.telegram_group_per_minute,
-        poller_lease=settings.telegram_poller_lease_seconds,
-        outbox_lease=settings.outbox_lease_seconds,
-        outbox_poll=settings.outbox_poll_seconds,
-    )
+    return None if config is None else TelegramChannel(config, settings)
 
 
 class TelegramChannel:
@@ -119,28 +105,12 @@ class TelegramChannel:
 
     name = "telegram"
 
-    def __init__(
-        self,
-        config: TelegramConfig,
-        *,
-        per_second: float = PER_SECOND,
-        per_chat: float = PER_CHAT,
-        group_per_minute: float = GROUP_PER_MINUTE,
-        poller_lease: float = POLLER_LEASE,
-        poll_timeout: int = POLL_TIMEOUT,
-        outbox_lease: float = LEASE_SECONDS,
-        outbox_poll: float = 1.0,
-    ) -> None:
+    def __init__(self, config: TelegramConfig, settings: Settings) -> None:
         self.config = config
+        # The pace (CAREBOT_TELEGRAM_PER_*, shared by all the workers) and the leases.
+        self.settings = settings
         # httpx logs every request at INFO, and a Bot API URL carries the bot's token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
-        self.per_second = per_second
-        self.per_chat = per_chat
-        self.group_per_minute = group_per_minute
-        self.poller_lease = poller_lease
-        self.poll_timeout = poll_timeout
-        self.outbox_lease = outbox_lease
-        self.outbox_poll = outbox_poll
         self.api = Bot(
             config.token,
             base_url=f"{config.api_url}/bot",
@@ -183,18 +153,18 @@ class TelegramChannel:
             self.api,
             bot,
             self.config.staff_chat_id,
-            per_second=self.per_second,
-            group_per_minute=self.group_per_minute,
+            per_second=self.settings.telegram_per_second,
+            group_per_minute=self.settings.telegram_group_per_minute,
         )
         self._transport = transport
         self._sender = Sender(
             bot,
             transport,
             per_second=None,  # the transport's budget, shared with the other workers
-            per_recipient=self.per_chat,
+            per_recipient=self.settings.telegram_per_chat,
             window=POOL,  # as many sends in flight as the HTTP pool has connections
-            lease_seconds=self.outbox_lease,
-            poll_seconds=self.outbox_poll,
+            lease_seconds=self.settings.outbox_lease_seconds,
+            poll_seconds=self.settings.outbox_poll_seconds,
         )
         self._main = asyncio.create_task(self._run(), name="telegram")
 
@@ -230,8 +200,7 @@ class TelegramChannel:
                 self.api,
                 self._require_bot(),
                 self.handle_update,
-                lease_seconds=self.poller_lease,
-                poll_timeout=self.poll_timeout,
+                lease_seconds=self.settings.telegram_poller_lease_seconds,
             )
             await self._poller.run()
 
