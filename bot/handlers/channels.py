@@ -7,6 +7,7 @@ from typing import Protocol
 from starlette.routing import BaseRoute
 
 from bot.app import Carebot
+from bot.handlers.delivery import Sender
 from bot.handlers.inbound import InboundWorker
 from bot.settings import Settings
 
@@ -38,6 +39,17 @@ class Channel(Protocol):
     async def stop(self) -> None:
         """Stop receiving and sending."""
         ...
+
+
+class SendsFromOutbox:
+    """What the channels share that drain the outbox through a Sender: waking it."""
+
+    sender: Sender | None = None  # from `start` on
+
+    def wake(self) -> None:
+        """Messages were committed: send them now."""
+        if self.sender is not None:
+            self.sender.wake()
 
 
 def build_channels(settings: Settings) -> tuple[list[Channel], dict[str, str]]:

@@ -31,7 +31,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.app import Carebot
 from bot.flows.router import Inbound, Text
-from bot.handlers.channels import Channel
+from bot.handlers.channels import Channel, SendsFromOutbox
 from bot.handlers.delivery import LEASE_SECONDS, Sender
 from bot.handlers.inbound import InboundWorker
 from bot.handlers.sms_transport import STATUS_PATH, TWILIO_TIMEOUT, TwilioTransport, mask
@@ -190,7 +190,7 @@ class Intake:
 
 
 @dataclass
-class SmsChannel:
+class SmsChannel(SendsFromOutbox):
     """The SMS channel as `carebot run` drives it."""
 
     config: SmsConfig
@@ -235,11 +235,6 @@ class SmsChannel:
             on_gave_up=self._failed,
         )
         await self.sender.start()
-
-    def wake(self) -> None:
-        """Messages were committed: send them now."""
-        if self.sender is not None:
-            self.sender.wake()
 
     async def stop(self) -> None:
         """Stop sending and close the HTTP session (queued messages stay queued)."""

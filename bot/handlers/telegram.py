@@ -53,7 +53,7 @@ from telegram.request import HTTPXRequest
 from bot.app import Carebot
 from bot.domain.agency import Person, Provider, Staff
 from bot.flows.router import Press, Text
-from bot.handlers.channels import Channel
+from bot.handlers.channels import Channel, SendsFromOutbox
 from bot.handlers.delivery import Sender
 from bot.handlers.inbound import InboundWorker
 from bot.handlers.telegram_config import WEBHOOK_PATH, TelegramConfig, configure
@@ -100,7 +100,7 @@ def build(settings: Settings) -> Channel | None:
     return None if config is None else TelegramChannel(config, settings)
 
 
-class TelegramChannel:
+class TelegramChannel(SendsFromOutbox):
     """Receives updates (polling or webhook), hands them to the flows, drains the outbox."""
 
     name = "telegram"
@@ -121,7 +121,7 @@ class TelegramChannel:
         self._bot: Carebot | None = None
         self._inbound: InboundWorker | None = None
         self._transport: TelegramTransport | None = None
-        self._sender: Sender | None = None
+        self.sender: Sender | None = None
         self._poller: Poller | None = None
         self._main: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -157,7 +157,7 @@ class TelegramChannel:
             group_per_minute=self.settings.telegram_group_per_minute,
         )
         self._transport = transport
-        self._sender = Sender(
+        self.sender = Sender(
             bot,
             transport,
             per_second=None,  # the transport's budget, shared with the other workers
@@ -167,11 +167,6 @@ class TelegramChannel:
             poll_seconds=self.settings.outbox_poll_seconds,
         )
         self._main = asyncio.create_task(self._run(), name="telegram")
-
-    def wake(self) -> None:
-        """Messages were committed: send them now."""
-        if self._sender is not None:
-            self._sender.wake()
 
     async def stop(self) -> None:
         """Stop polling and sending; what is queued stays queued, unanswered updates too."""
@@ -183,8 +178,8 @@ class TelegramChannel:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._sender is not None:
-            await self._sender.stop()
+        if self.sender is not None:
+            await self.sender.stop()
         with contextlib.suppress(Exception):
             await self.api.shutdown()
 
@@ -192,8 +187,8 @@ class TelegramChannel:
 
     async def _run(self) -> None:
         await self._connect()
-        assert self._sender is not None
-        await self._sender.start()
+        assert self.sender is not None
+        await self.sender.start()
         self._spawn(self._register_commands())
         if self.config.webhook_url is None:
             self._poller = Poller(
