@@ -362,7 +362,7 @@ async def _summary(desk: Desk, member: Member, state: Booking, provider_id: str)
 
 async def _finish(desk: Desk, member: Member, state: Booking, *, send: bool) -> None:
     if not send or state.step != "confirm" or state.provider is None or state.service is None:
-        await leave(desk, member, Notice("All right, nothing was booked."))
+        await leave(desk, member, state.GAVE_UP)
         return
     provider = await desk.tx.roster.person(state.provider)
     start, end = _window(state)
