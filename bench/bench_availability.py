@@ -33,7 +33,7 @@ from bot.domain.agency import Provider
 from bot.nlu.hours import parse_hours
 from bot.services import hours
 from bot.services.desk import open_desk
-from bot.services.matching import available_providers
+from bot.services.matching import Wanted, available_providers
 
 CHANGES = (
     ("en", "available Saturdays 9am-6pm"),
@@ -97,7 +97,7 @@ async def _measure(
             service = rng.choice(SERVICES)
             t0 = time.perf_counter()
             async with open_desk(bot.db, bot.clock) as desk:
-                result = await available_providers(desk, "m1", service, start, end)
+                result = await available_providers(desk, "m1", Wanted(service, start, end))
             timings.append((time.perf_counter() - t0) * 1000)
             found.append(len(result))
     finally:

@@ -16,7 +16,7 @@ from bot.clock import VirtualClock
 from bot.domain.booking import Status
 from bot.root import open_carebot
 from bot.services.desk import open_desk
-from bot.services.matching import available_providers, partly_available
+from bot.services.matching import Wanted, available_providers, partly_available
 from storage.postgres import PgExecutor
 from storage.repos.availability import Availability as AvailabilityRepo
 from tests.appointments import add_confirmed
@@ -44,9 +44,8 @@ async def test_a_provider_busy_during_the_window_is_not_offered(bot: Carebot) ->
         ("chloe", "lea", "14:00", Status.CANCELLED),
     )
     async with open_desk(bot.db, bot.clock) as desk:
-        found = await available_providers(
-            desk, "david", "childcare", paris("2026-11-25 14:00"), paris("2026-11-25 16:00")
-        )
+        wanted = Wanted("childcare", paris("2026-11-25 14:00"), paris("2026-11-25 16:00"))
+        found = await available_providers(desk, "david", wanted)
     assert sorted(c.provider.id for c in found) == ["lea", "marie"]
 
 
@@ -62,9 +61,8 @@ async def test_a_provider_busy_during_part_of_the_window_is_not_offered_part(
         ("chloe", "paul", "19:00", Status.CANCELLED),
     )
     async with open_desk(bot.db, bot.clock) as desk:
-        found = await partly_available(
-            desk, "childcare", paris("2026-11-25 18:00"), paris("2026-11-25 23:00")
-        )
+        wanted = Wanted("childcare", paris("2026-11-25 18:00"), paris("2026-11-25 23:00"))
+        found = await partly_available(desk, wanted)
     assert sorted(p.id for p, _ in found) == ["marie", "paul"]
 
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from bot.app import Carebot
 from bot.clock import VirtualClock
-from bot.handlers import delivery
 from bot.handlers.delivery import FENCE, Delivery, LeaseLost, Sender
 from bot.services.ports import OutboxMessage, OutgoingMessage, Retry
 from tests.conftest import sqlite_file
+from tests.leases import count_holds, skew
 
 
 class SlowFor:
@@ -282,36 +281,6 @@ class Fenced(SlowFor):
         if check is not None and not await check():
             raise LeaseLost("the message's lease went to another worker")
         return await super().send(message, idempotency_key)
-
-
-class Skewed:
-    """The sender's monotonic clock, which a test moves on (a worker stopped, then resumed)."""
-
-    def __init__(self) -> None:
-        self.ahead = 0.0
-
-    def monotonic(self) -> float:
-        return time.monotonic() + self.ahead
-
-
-def skew(monkeypatch: pytest.MonkeyPatch) -> Skewed:
-    """Give the sender a monotonic clock the test moves (the database's is the VirtualClock)."""
-    skewed = Skewed()
-    monkeypatch.setattr(delivery, "time", skewed)
-    return skewed
-
-
-def count_holds(bot: Carebot, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The ids of the messages whose lease the sender asks the database to hold, in order."""
-    holds: list[int] = []
-    hold = bot.hold_lease
-
-    async def counted(message_id: int, owner: str, until: datetime) -> bool:
-        holds.append(message_id)
-        return await hold(message_id, owner, until)
-
-    monkeypatch.setattr(bot, "hold_lease", counted)
-    return holds
 
 
 async def test_a_slow_send_through_a_fence_asks_for_its_lease_once(

@@ -18,7 +18,7 @@ from bot.nlu.when import When, WhenError, parse_when
 from bot.services.actions import Verb
 from bot.services.booking import credit_available, leave_to_staff, send_request
 from bot.services.desk import Desk
-from bot.services.matching import available_providers, partly_available
+from bot.services.matching import Wanted, available_providers, partly_available
 from bot.services.notices import Label, Lines, Localized, Notice
 from bot.services.ports import UnitOfWork
 from bot.services.wording import priced, spans_text
@@ -228,9 +228,10 @@ async def _offer_providers(desk: Desk, member: Member, state: Booking) -> None:
         return f"{service.label(lang)}: {fmt_window(desk.local(start), desk.local(end), lang)}"
 
     reading: list[Notice | Localized] = [reading_of]
-    candidates = await available_providers(desk, member.id, service.id, start, end)
+    wanted = Wanted(service.id, start, end)
+    candidates = await available_providers(desk, member.id, wanted)
     state.cands = [c.provider.id for c in candidates]
-    partly = await partly_available(desk, service.id, start, end)
+    partly = await partly_available(desk, wanted)
     if partly:
         # Near misses help the member pick another time; they are not bookable for this one.
         def who(lang: str) -> str:
@@ -303,7 +304,9 @@ async def _show_profile(desk: Desk, member: Member, state: Booking, wanted: str)
         await _repeat(desk, member, state)
         return
     start, end = _window(state)
-    candidates = await available_providers(desk, member.id, state.service or "", start, end)
+    candidates = await available_providers(
+        desk, member.id, Wanted(state.service or "", start, end)
+    )
     profile = partial(_profile, desk, chosen)
     await desk.notify(member, Lines([profile], _provider_options(state, candidates)))
 

@@ -13,7 +13,7 @@ from bot.i18n import N_, tr
 from bot.services import appointments
 from bot.services.actions import action
 from bot.services.desk import Desk
-from bot.services.matching import available_providers, partly_available
+from bot.services.matching import Wanted, available_providers, partly_available
 from bot.services.notices import Label, Lines, Localized, Notice, Plural, clock, phrase
 from bot.services.ports import Escalation
 from bot.services.wording import described, spans_text
@@ -120,12 +120,9 @@ async def with_actions(
     """A staff notice about an escalation: its head (and `notes`), the providers still free,
     the actions."""
     asked = await desk.tx.offers.providers_asked(request.id)
-    candidates = await available_providers(
-        desk, request.member_id, request.service_id, request.start, request.end, frozenset(asked)
-    )
-    partly = await partly_available(
-        desk, request.service_id, request.start, request.end, frozenset(asked)
-    )
+    wanted = Wanted(request.service_id, request.start, request.end, frozenset(asked))
+    candidates = await available_providers(desk, request.member_id, wanted)
+    partly = await partly_available(desk, wanted)
     more = (
         Notice("Available providers, best first:")
         if candidates

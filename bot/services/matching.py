@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.agency import Provider
@@ -12,6 +13,16 @@ from bot.services.ports import DaySpan
 
 SHOWN = 8  # providers offered at once: a list, not a directory
 PARTLY_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A window of a service to find providers for, less those already asked (`exclude`)."""
+
+    service_id: str
+    start: datetime
+    end: datetime
+    exclude: frozenset[str] = frozenset()
 
 
 def _same_day(desk: Desk, start: datetime, end: datetime) -> DaySpan | None:
@@ -28,19 +39,14 @@ def _same_day(desk: Desk, start: datetime, end: datetime) -> DaySpan | None:
 
 
 async def available_providers(
-    desk: Desk,
-    member_id: str,
-    service_id: str,
-    start: datetime,
-    end: datetime,
-    exclude: frozenset[str] = frozenset(),
-    limit: int = SHOWN,
+    desk: Desk, member_id: str, wanted: Wanted, limit: int = SHOWN
 ) -> list[Candidate]:
     """Providers who offer the service and are free for the whole window, ranked (rule 1.9).
 
     A same-day window (nearly all of them) is filtered in SQL, ranked on light keys, and only
     the `limit` best are loaded; a window across midnight takes the general path.
     """
+    service_id, start, end, exclude = wanted.service_id, wanted.start, wanted.end, wanted.exclude
     span = _same_day(desk, start, end)
     if span is None:
         busy = await desk.tx.availability.busy(start, end)
@@ -78,20 +84,16 @@ async def available_providers(
 
 
 async def partly_available(
-    desk: Desk,
-    service_id: str,
-    start: datetime,
-    end: datetime,
-    exclude: frozenset[str] = frozenset(),
-    limit: int = PARTLY_SHOWN,
+    desk: Desk, wanted: Wanted, limit: int = PARTLY_SHOWN
 ) -> list[tuple[Provider, list[tuple[datetime, datetime]]]]:
     """The best few providers free for only part of a window, with the parts they can do."""
-    span = _same_day(desk, start, end)
+    span = _same_day(desk, wanted.start, wanted.end)
     if span is None:
         return []  # near misses across midnight are not worth the noise
-    ids = await desk.tx.availability.partly_free(service_id, span, limit + len(exclude))
+    exclude = wanted.exclude
+    ids = await desk.tx.availability.partly_free(wanted.service_id, span, limit + len(exclude))
     providers = await desk.tx.roster.providers([i for i in ids if i not in exclude][:limit])
-    local_start, local_end = desk.local(start), desk.local(end)
+    local_start, local_end = desk.local(wanted.start), desk.local(wanted.end)
     return [
         (p, free_spans(p.availability, p.unavailable, local_start, local_end)) for p in providers
     ]

@@ -72,7 +72,7 @@ class Availability(Repository, ports.Availability):
         return {r["provider_id"] for r in found}
 
     async def had_before(self, member_id: str) -> set[str]:
-        found = await self.sql.all(
+        return await self.provider_ids(
             "SELECT DISTINCT provider_id FROM requests WHERE member_id = ? "
             "AND provider_id IS NOT NULL "
             "AND status IN ('confirmed', 'in_progress', 'completed', 'no_show') "
@@ -80,7 +80,6 @@ class Availability(Repository, ports.Availability):
             "ON q.id = o.request_id WHERE q.member_id = ? AND o.cancelled_at IS NOT NULL)",
             (member_id, member_id),
         )
-        return {r["provider_id"] for r in found}
 
     async def minutes_booked(
         self, start: datetime, end: datetime, provider_ids: Sequence[str]

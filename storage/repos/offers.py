@@ -41,7 +41,7 @@ class Offers(Repository, ports.Offers):
     async def providers_asked(self, request_id: int) -> set[str]:
         # A series is asked on one of its sessions and answered once for all (§8.2): a no
         # there is a no for each of its sessions.
-        found = await self.sql.all(
+        return await self.provider_ids(
             "SELECT provider_id FROM offers WHERE request_id = ? "
             "AND (answer IN ('decline', 'timeout') OR cancelled_at IS NOT NULL) "
             "UNION SELECT o.provider_id FROM offers o JOIN requests q ON q.id = o.request_id "
@@ -49,7 +49,6 @@ class Offers(Repository, ports.Offers):
             "AND o.answer IN ('decline', 'timeout')",
             (request_id, request_id),
         )
-        return {r["provider_id"] for r in found}
 
     async def record_cancel(self, request_id: int, provider_id: str, at: datetime) -> None:
         await self.sql.run(

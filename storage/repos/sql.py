@@ -110,6 +110,10 @@ class Repository:
             read, f"SELECT * FROM {table} WHERE request_id = ? ORDER BY id", (request_id,)
         )
 
+    async def provider_ids(self, sql: str, args: Sequence[Any] = ()) -> set[str]:
+        """The `provider_id` column of every row of a query, as a set."""
+        return {row["provider_id"] for row in await self.sql.all(sql, args)}
+
     async def changed_one(self, sql: str, args: Sequence[Any] = ()) -> bool:
         """Run a write that does its work once (`UPDATE ... WHERE id = ? AND <not done yet>`,
         `INSERT ... ON CONFLICT DO NOTHING`): True when it changed the row, False when it found

@@ -5,21 +5,19 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
 
 from bot.app import Carebot
-from bot.handlers import delivery
 from bot.handlers.delivery import FENCE, LeaseLost, Sender, idempotency_key
 from bot.handlers.sms import SmsChannel, SmsConfig, build, e164
 from bot.handlers.sms_transport import TwilioTransport
 from bot.services.ports import OutboxMessage, OutgoingMessage
 from bot.settings import ConfigError, Settings
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.leases import count_holds, skew
 
 PAUL = "+33600000002"
 
@@ -124,23 +122,15 @@ async def test_a_slow_send_asks_the_database_once_not_twice(
 ) -> None:
     """A send held at the pace past a third of its lease: the sender's check renews the
     lease, so Twilio's fence, a moment later, lets the request go without asking again."""
-    holds: list[int] = []
-    hold = bot.hold_lease
-
-    async def counted(message_id: int, owner: str, until: datetime) -> bool:
-        holds.append(message_id)
-        return await hold(message_id, owner, until)
-
-    monkeypatch.setattr(bot, "hold_lease", counted)
+    holds = count_holds(bot, monkeypatch)
     transport = TwilioTransport(_config(fake))
     sender = Sender(bot, transport, poll_seconds=5.0)
-    ahead = sender.lease.total_seconds() / 2
-    real = time.monotonic
+    clock = skew(monkeypatch)
     paced = asyncio.Event()
 
     async def slow_pace(address: str) -> None:
         # The worker's own clock moves on half a lease while it waits here.
-        monkeypatch.setattr(delivery, "time", SimpleNamespace(monotonic=lambda: real() + ahead))
+        clock.ahead = sender.lease.total_seconds() / 2
         paced.set()
 
     monkeypatch.setattr(sender.pace, "wait", slow_pace)
