@@ -12,7 +12,7 @@ The input is folded text (lower case, ASCII).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.nlu.numbers import NUMBER_WORDS, read_number
 
@@ -44,15 +44,15 @@ _WORDS_RE = re.compile(r"[a-z]+")
 _MINUTES_TO_RE = re.compile(r"[0-9] ?min[a-z]* (?:to|till|til|before|of)\b")
 
 
-@dataclass(frozen=True)
-class _Token:
+# Tuples, not frozen dataclasses: a token is made for every word of every message, and a
+# frozen dataclass's __init__ sets each field through object.__setattr__ (twice the cost).
+class _Token(NamedTuple):
     text: str
     start: int
     end: int
 
 
-@dataclass(frozen=True)
-class _Number:
+class _Number(NamedTuple):
     value: int
     end: int  # index of the token after it
     spelled: bool
