@@ -7,7 +7,7 @@ UPDATE people SET request_seq = (
 );
 -- On PostgreSQL a worker takes the oldest unprocessed delivery of a person only when no older
 -- one of theirs waits (storage/repos/inbox.py): that look-up goes by person. (SQLite takes the
--- oldest of all, one writer at a time; the index keeps both schemas alike.)
+-- oldest of all, one writer at a time: 020 drops both indexes there.)
 CREATE INDEX inbound_lanes ON inbound(channel, address, seq) WHERE processed_at IS NULL;
 -- The queue itself, in arrival order: only what waits, however long the history grows.
 CREATE INDEX inbound_waiting ON inbound(seq) WHERE processed_at IS NULL;
