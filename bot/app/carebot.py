@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.app.backend import Backend
 from bot.app.console import ConsoleIntents
 from bot.app.outbox import OutboxIntents
+from bot.app.same_turn import SameTurn
 from bot.domain.agency import AgencyFile, Person
 from bot.domain.errors import (
     Contention,
@@ -51,6 +52,7 @@ class Carebot(ConsoleIntents, OutboxIntents):
         self.console_links: ConsoleLinks | None = None
         # The timers of the batch being fired (to drop the one whose effect keeps failing).
         self._firing: list[int] = []
+        self.sent_marks = SameTurn(self._mark_all_sent)
 
     async def close(self) -> None:
         """Close the database."""
