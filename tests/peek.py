@@ -10,6 +10,9 @@ from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
+
+from bot.app import Carebot
 from storage.postgres import fresh_schema, is_url, translate
 from tests.conftest import TEST_DATABASE
 
@@ -71,3 +74,16 @@ def rows(db: Path | str, sql: str, args: Sequence[object] = ()) -> list[dict[str
             await conn.close()
 
     return in_thread(query())
+
+
+def count_units(bot: Carebot, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the units of work `bot` opens from now on: a one-item list the test reads."""
+    units = [0]
+    real = bot.db.transaction
+
+    def counted() -> Any:
+        units[0] += 1
+        return real()
+
+    monkeypatch.setattr(bot.db, "transaction", counted)
+    return units

@@ -7,13 +7,12 @@ finds nothing was about one transaction in three. On both engines (the `bot` fix
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from bot.app import Carebot
 from bot.flows.router import Text
 from tests.conftest import paris
+from tests.peek import count_units
 
 NOW = paris("2026-11-23 10:00")
 
@@ -40,17 +39,9 @@ async def test_draining_the_queue_costs_one_transaction_per_delivery(
     bot: Carebot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await _accept(bot, "SM1", "SM2", "SM3")
-    units = 0
-    real = bot.db.transaction
-
-    def counted() -> Any:
-        nonlocal units
-        units += 1
-        return real()
-
-    monkeypatch.setattr(bot.db, "transaction", counted)
+    units = count_units(bot, monkeypatch)
     assert await bot.process_pending() == 3
-    assert units == 3
+    assert units == [3]
 
 
 async def test_timers_that_fired_wake_the_senders(bot: Carebot) -> None:

@@ -7,7 +7,6 @@ its own: on SQLite the commit was a third of what a send cost, on PostgreSQL two
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
@@ -15,6 +14,7 @@ from bot.app import Carebot
 from bot.app.same_turn import SameTurn
 from bot.services.ports import OutgoingMessage
 from tests.conftest import paris
+from tests.peek import count_units
 
 NOW = paris("2026-11-23 10:00")
 
@@ -68,17 +68,9 @@ async def test_sends_that_land_together_are_marked_sent_in_one_unit_of_work(
             await tx.outbox.enqueue(OutgoingMessage(NOW, None, "sms", f"+3360000000{i}", "hi"))
             for i in range(4)
         ]
-    units = 0
-    real = bot.db.transaction
-
-    def counted() -> Any:
-        nonlocal units
-        units += 1
-        return real()
-
-    monkeypatch.setattr(bot.db, "transaction", counted)
+    units = count_units(bot, monkeypatch)
     await asyncio.gather(*(bot.mark_sent(i, f"SM{i}") for i in ids))
-    assert units == 1
+    assert units == [1]
     monkeypatch.undo()
     sent = [m for m in await bot.outbox_after(0) if m.id in ids]
     assert [m.state for m in sent] == ["sent"] * 4
