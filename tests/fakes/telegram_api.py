@@ -6,8 +6,9 @@ getUpdates (long polling with `timeout`; the offset confirms), setWebhook, delet
 getWebhookInfo, setMyCommands, getMyCommands, sendMessage, editMessageText,
 editMessageReplyMarkup and answerCallbackQuery, answering Bot-API-shaped JSON. It checks what
 Telegram checks and a test cares about: HTML that does not parse (a bare "<" or "&"), texts
-over 4096 characters, callback data over 64 bytes, a second answer to one callback query,
-an edit that changes nothing.
+over 4096 characters, callback data over 64 bytes, a second answer to one callback query or
+one past its deadline (`ANSWER_DEADLINE` after the press: Telegram's clients stop waiting and
+answer "query is too old"), an edit that changes nothing.
 
 Updates are injected (`send_text`, `send_contact`, `press`, `push`, `redeliver`); getUpdates
 hands them out, or, once setWebhook was called, a thread POSTs them in order to the
@@ -19,7 +20,9 @@ getUpdates while one is open ends the first with 409 Conflict ("terminated by ot
 request"), as when two instances of a bot poll.
 Every call is recorded; `fail_next_sends(n, retry_after)` makes the next n sendMessage calls
 answer 429 with parameters.retry_after, and `fail_sends_for(seconds, status)` makes every
-sendMessage of a period answer 500 or 429, or (`hold`) time out, sending nothing.
+sendMessage of a period answer 500 or 429, or (`hold`) time out, sending nothing;
+`slow_send_answers(seconds)` holds each sendMessage's answer after the message is shown (the
+answer in transit while the person already sees the message and may press its buttons).
 
 From a test: `with FakeTelegram() as fake: ...` (a threaded HTTP server).
 From a shell: `python -m tests.fakes.telegram_api --port 8098`, then point
@@ -59,6 +62,10 @@ BOT_USER: dict[str, Any] = {
 }
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
+# Seconds after a press within which answerCallbackQuery is taken. Telegram does not publish the
+# figure; clients give up after some seconds and a late answer gets "query is too old": ten
+# seconds is on the generous side, so a bot that passes here is not relying on a longer one.
+ANSWER_DEADLINE = 10.0
 # Parameters that stay strings in a form body (everything else is JSON text when nested).
 STRING_FIELDS = frozenset(
     {
@@ -325,6 +332,8 @@ class FakeTelegram:
         self._fail_until = 0.0  # time.time() before which every sendMessage fails
         self._fail_status = 500
         self._fail_hold = 0.0
+        self._answer_delay = 0.0  # seconds each sendMessage's answer is held once shown
+        self._pressed_at: dict[str, float] = {}  # query id -> time.monotonic() of the press
 
     # --- life --------------------------------------------------------------------------
 
@@ -374,6 +383,12 @@ class FakeTelegram:
             self._fail_status = status
             self._retry_after = retry_after
             self._fail_hold = hold
+
+    def slow_send_answers(self, seconds: float) -> None:
+        """From now on each sendMessage shows its message at once but answers `seconds` later
+        (0: at once again), as when the answer is slow to come back over the network."""
+        with self._cond:
+            self._answer_delay = seconds
 
     # --- injecting updates -------------------------------------------------------------
 
@@ -453,6 +468,19 @@ class FakeTelegram:
         language_code: str | None = "fr",
     ) -> tuple[int, str]:
         """A person taps a button (any callback data: a forged one too); (update_id, query id)."""
+        update, query_id = self.press_update(user_id, message, data, language_code=language_code)
+        return self.push(update), query_id
+
+    def press_update(
+        self,
+        user_id: int,
+        message: SentMessage,
+        data: str,
+        *,
+        language_code: str | None = "fr",
+    ) -> tuple[dict[str, Any], str]:
+        """A press that the test delivers itself (to the webhook of a worker of its choice):
+        the update, with an update_id, and its query id; its answer deadline runs from now."""
         with self._cond:
             query_id = f"q{next(self._query_ids)}"
             query = {
@@ -463,7 +491,9 @@ class FakeTelegram:
                 "data": data,
             }
             self.queries[query_id] = query
-        return self._inject({"callback_query": query}), query_id
+            self._pressed_at[query_id] = time.monotonic()
+            update = {"update_id": next(self._update_ids), "callback_query": query}
+        return update, query_id
 
     def _inject(self, content: dict[str, Any]) -> int:
         return self.push(content)
@@ -683,6 +713,8 @@ class FakeTelegram:
             self.messages[(chat_id, message.message_id)] = message
             self.sent.append(message)
             self._cond.notify_all()
+            delay = self._answer_delay
+        time.sleep(delay)  # shown, but its answer still on the way back
         if self.echo:
             print(f"\n[send] to {chat_id} #{message.message_id}: {text}")
             for number, (label, data) in enumerate(message.buttons(), start=1):
@@ -767,7 +799,9 @@ class FakeTelegram:
     def _m_answercallbackquery(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("callback_query_id"))
         with self._cond:
-            if query_id not in self.queries or query_id in self.answers:
+            pressed = self._pressed_at.get(query_id, -math.inf)
+            late = time.monotonic() - pressed > ANSWER_DEADLINE
+            if query_id not in self.queries or query_id in self.answers or late:
                 raise ApiError(
                     400,
                     "Bad Request: query is too old and response timeout expired or query ID "
