@@ -69,3 +69,39 @@ async def test_only_each_recipients_oldest_queued_message_is_claimed(
     assert await _claim(carebot) == ["b2"]
     # Nothing left: a sender whose sends land need not claim again until a commit wakes it.
     assert not await _left(carebot)
+
+
+async def test_a_pressed_message_not_recorded_yet_is_told_apart_from_a_stale_one(
+    bot: tuple[Carebot, VirtualClock],
+) -> None:
+    """A press looks up the message it was made on; while a message with buttons to that chat
+    is leased to a live sender, its record may still come (it is made before the send settles);
+    otherwise a message not found is stale. The staff group's are the broadcasts'."""
+    carebot, clock = bot
+    yes = (("Oui", "mn:help"),)
+    async with carebot.db.transaction() as tx:
+        for address, options, broadcast in [
+            ("42", yes, None),
+            ("43", (), None),
+            ("44", yes, "n1"),
+        ]:
+            message = OutgoingMessage(NOW, None, "telegram", address, "?", options, broadcast)
+            await tx.outbox.enqueue(message)
+
+    async def pressed(chat_id: int, *, group: bool = False) -> tuple[str | None, bool]:
+        row, sending = await carebot.telegram_message(chat_id, 7, group=group)
+        return (row.address if row else None), sending
+
+    assert await pressed(42) == (None, False)  # queued, not sent: nothing to press yet
+    leased, _ = await carebot.claim_outbox("telegram", 10, owner="w", until=NOW + LEASE)
+    ids = {m.address: m.id for m in leased}
+    assert await pressed(42) == (None, True)
+    assert await pressed(43) == (None, False)  # no buttons on the way there
+    assert await pressed(-100, group=True) == (None, True)
+    await carebot.record_telegram_message(ids["42"], 42, 7)
+    assert await pressed(42) == ("42", True)
+    await carebot.mark_sent(ids["42"], "42:7")
+    assert await pressed(42) == ("42", False)
+    # A sender that died mid-send: once its lease ran out, nothing is on the way any more.
+    clock.advance(LEASE)
+    assert await pressed(-100, group=True) == (None, False)

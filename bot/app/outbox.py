@@ -138,10 +138,17 @@ class OutboxIntents:
         async with self.db.transaction() as tx:
             await tx.outbox.record_telegram_message(outbox_id, chat_id, message_id)
 
-    async def telegram_message(self, chat_id: int, message_id: int) -> OutboxMessage | None:
-        """The outbox row a Telegram message carries, if we sent it."""
-        async with self.db.transaction() as tx:
-            return await tx.outbox.by_telegram_message(chat_id, message_id)
+    async def telegram_message(
+        self, chat_id: int, message_id: int, *, group: bool
+    ) -> tuple[OutboxMessage | None, bool]:
+        """The outbox row a Telegram message carries, if we sent it, and whether a message
+        with buttons to that chat (`group`: the staff group) is being sent right now."""
+        address = None if group else str(chat_id)
+        async with self.db.read() as tx:
+            # In this order: a send seen settled had recorded its message before (the record
+            # is made before the settle), so the row is found now if it is that one.
+            busy = await tx.outbox.buttons_in_flight("telegram", self.clock.now(), address)
+            return await tx.outbox.by_telegram_message(chat_id, message_id), busy
 
     async def agency_and_person(self, channel: str, address: str) -> tuple[Agency, Person | None]:
         """The agency, and who writes from an address (None: a stranger)."""

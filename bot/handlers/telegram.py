@@ -82,6 +82,7 @@ from bot.i18n import normalize_language, tr
 from bot.services.linking import (
     telegram_language,
 )
+from bot.services.ports import OutboxMessage
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,11 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # far above any real one and bounds what a webhook reads into memory.
 MAX_UPDATE_BYTES = 1024 * 1024
 POOL = 64  # connections to the Bot API for sending
+# How long a press waits for the record of the message it was made on, and how often it
+# looks. Telegram does not say how long a press may go unanswered; clients give up after
+# some seconds, and the wait must end well before.
+SETTLE_SECONDS = 5.0
+SETTLE_POLL = 0.05
 
 
 def build(settings: Settings) -> Channel | None:
@@ -348,11 +354,7 @@ class TelegramChannel(SendsFromOutbox):
         chat_id, message_id = message.chat.id, message.message_id
         in_group = chat_id == self.config.staff_chat_id
         agency, person = await bot.agency_and_person("telegram", str(user.id))
-        row = await bot.telegram_message(chat_id, message_id)
-        if row is None and self._transport is not None:
-            # Pressed the instant it arrived: its record may be a few milliseconds behind.
-            await self._transport.settle(chat_id)
-            row = await bot.telegram_message(chat_id, message_id)
+        row = await self._pressed_row(chat_id, message_id, in_group=in_group)
         if person is not None:
             lang = normalize_language(person.language, agency.language)
         else:
@@ -379,6 +381,22 @@ class TelegramChannel(SendsFromOutbox):
         else:
             footer = chosen_line(lang, verdict.label)
         self._spawn(self._replace_keyboard(chat_id, message_id, row.text, footer))
+
+    async def _pressed_row(
+        self, chat_id: int, message_id: int, *, in_group: bool
+    ) -> OutboxMessage | None:
+        """The outbox row of the message pressed. A message pressed the instant it arrived
+        may not be recorded yet: its sender, this worker or another, records it once
+        Telegram's answer is back. While a message with buttons to that chat is being sent,
+        look again (a few seconds at most, well within the press's answer deadline)."""
+        bot = self._require_bot()
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + SETTLE_SECONDS
+        while True:
+            row, sending = await bot.telegram_message(chat_id, message_id, group=in_group)
+            if row is not None or not sending or loop.time() >= give_up:
+                return row
+            await asyncio.sleep(SETTLE_POLL)
 
     # --- calls that are not outbox messages ----------------------------------------------
 

@@ -7,7 +7,6 @@ The bot's overall rate and the staff group's are budgets every worker shares
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import warnings
 from datetime import timedelta
@@ -34,7 +33,6 @@ from bot.services.ports import OutboxMessage
 log = logging.getLogger(__name__)
 PER_SECOND = 28.0  # Telegram: about 30 messages a second overall (bot.settings: a margin)
 GROUP_PER_MINUTE = 19.0  # and 20 a minute in one group
-SETTLE_SECONDS = 5.0  # how long a press waits for the record of the message it was made on
 
 
 async def backoff(failures: int, cap: float, what: str, exc: TelegramError) -> None:
@@ -71,17 +69,6 @@ class TelegramTransport:
         self.staff_chat_id = staff_chat_id
         self._overall = SharedBudget(bot, "telegram", per_second)
         self._group = SharedBudget(bot, f"telegram:{staff_chat_id}", group_per_minute / 60)
-        # Sends under way per chat: a press on a message that was just sent must wait until
-        # the message is recorded, or it would look stale.
-        self._sending: dict[int, int] = {}
-        self._settled = asyncio.Condition()
-
-    async def settle(self, chat_id: int) -> None:
-        """Wait (a few seconds at most) until no message to this chat is between sendMessage
-        and its record."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(SETTLE_SECONDS), self._settled:
-                await self._settled.wait_for(lambda: not self._sending.get(chat_id))
 
     async def send(self, message: OutboxMessage, idempotency_key: str) -> Delivery:
         """Send one row: to its chat, or once to the staff group for a staff broadcast."""
@@ -105,15 +92,7 @@ class TelegramTransport:
             await self._overall.wait()
         except Exception as exc:  # the database: nothing was sent, try again later
             return Delivery("retry", error=f"send budget: {exc}")
-        self._sending[chat_id] = self._sending.get(chat_id, 0) + 1
-        try:
-            return await self._send(message, chat_id, reply_markup)
-        finally:
-            self._sending[chat_id] -= 1
-            if not self._sending[chat_id]:
-                del self._sending[chat_id]
-            async with self._settled:
-                self._settled.notify_all()
+        return await self._send(message, chat_id, reply_markup)
 
     async def _send(
         self, message: OutboxMessage, chat_id: int, reply_markup: Markup | None

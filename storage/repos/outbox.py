@@ -245,6 +245,15 @@ class Outbox(Repository, ports.Outbox):
             (outbox_id, chat_id, message_id),
         )
 
+    async def buttons_in_flight(self, channel: str, now: datetime, address: str | None) -> bool:
+        to = "address = ?" if address is not None else "broadcast IS NOT NULL"
+        found = await self.sql.one(
+            "SELECT 1 AS x FROM outbox WHERE channel = ? AND state = 'queued' AND in_flight = 1 "
+            f"AND lease_until > ? AND options_json IS NOT NULL AND {to} LIMIT 1",
+            (channel, now, *([address] if address is not None else [])),
+        )
+        return found is not None
+
     async def by_telegram_message(self, chat_id: int, message_id: int) -> OutboxMessage | None:
         return await self.one_as(
             rows.outbox,

@@ -4,7 +4,9 @@ Exactly one worker polls getUpdates, the holder of the poller lease (a second po
 Telegram's 409 Conflict); when it dies, another takes over once the lease has expired, and
 /healthz of each says who polls. The staff group's pace is one budget for all the workers:
 Telegram counts 20 messages a minute per group per bot, and the fake answers 429 past it as
-Telegram does, so two workers each pacing themselves would be refused.
+Telegram does, so two workers each pacing themselves would be refused. A button pressed while
+the worker that sent its message has not recorded it yet (Telegram's answer still on its way)
+reaches the other worker: it waits for the record rather than calling the button stale.
 The daily rounds across workers are tests/reliability/test_daily_rounds.py's.
 
 The limits and the lease are scaled down so that the tests take seconds (see ENV).
@@ -13,19 +15,23 @@ The limits and the lease are scaled down so that the tests take seconds (see ENV
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from bot.handlers.telegram_press import STALE
+from bot.i18n import tr
 from bot.services.desk import open_desk
 from bot.services.notices import Notice
-from tests.fakes.telegram_api import FakeTelegram, Limits
+from tests.fakes.telegram_api import ANSWER_DEADLINE, FakeTelegram, Limits, SentMessage
 from tests.live import opened
 from tests.reliability import support
-from tests.reliability.support import GROUP, LiveRun, Roster, wait_until
+from tests.reliability.support import GROUP, SECRET, LiveRun, Roster, wait_until
 
 pytestmark = pytest.mark.reliability
 
@@ -166,3 +172,62 @@ def test_the_staff_group_is_paced_for_all_workers_together(tmp_path: Path) -> No
         assert sorted(m.text for m in fake.messages_to(GROUP)) == [
             f"Note {i}" for i in range(notes)
         ]
+
+
+# How long Telegram's answer to the menu's sendMessage takes to come back: the menu is on
+# Tess's screen, and pressed, that long before its sender can record which message it is.
+SLOW_ANSWER = 2.5
+
+
+def _sender_of(runs: tuple[LiveRun, LiveRun], address: int) -> LiveRun:
+    """The worker holding the lease of the row being sent to `address` right now."""
+
+    def holders() -> set[str]:
+        return {
+            str(row["lease_owner"])
+            for row in runs[0].outbox("telegram")
+            if row["in_flight"] and row["address"] == str(address)
+        }
+
+    wait_until(lambda: bool(holders()), 10, runs[0].backlog)
+    [owner] = holders()
+    return next(r for r in runs if r.process and f":{r.process.pid}:" in owner)
+
+
+async def _deliver(run: LiveRun, updates: list[dict[str, Any]]) -> list[int]:
+    """Telegram delivers these updates at once to `run`'s webhook; the HTTP statuses."""
+    async with httpx.AsyncClient(timeout=ANSWER_DEADLINE + 5) as client:
+        return await asyncio.gather(*(run.post_update(client, u, SECRET) for u in updates))
+
+
+def test_a_press_on_a_message_another_worker_is_still_recording_waits_for_it(
+    tmp_path: Path,
+) -> None:
+    """Issue 12: the workers behave as one bot. One worker sends the menu; Telegram shows it
+    to Tess at once, but its answer (the message id the sender records) is slow. Tess presses
+    a button meanwhile, and the press reaches the other worker, which finds no record yet: it
+    waits for the sender to record it, then takes the press as any other (answered silently,
+    its keyboard replaced by the choice, the balance sent), within the answer's deadline. A
+    press on a message that was never ours is still refused, and before the deadline even
+    while a send to Tess is under way."""
+    assert TESS.telegram_id is not None
+    tess = TESS.telegram_id
+    with FakeTelegram() as fake, two_workers(tmp_path, fake, webhook=True) as runs:
+        fake.slow_send_answers(SLOW_ANSWER)
+        fake.send_text(tess, "/menu")
+        menu = fake.wait_message(tess, timeout=20)
+        sender = _sender_of(runs, tess)
+        other = runs[1] if sender is runs[0] else runs[0]
+        balance = next(data for _, data in menu.buttons() if data == "mn:balance")
+        never_ours = SentMessage(tess, 999_999, "", "", {"inline_keyboard": []}, time.time())
+        pressed, query = fake.press_update(tess, menu, balance)
+        forged, stale = fake.press_update(tess, never_ours, balance)
+        started = time.monotonic()
+        assert asyncio.run(_deliver(other, [pressed, forged])) == [200, 200]
+        fake.slow_send_answers(0)
+        answer = fake.answer_to(query)
+        assert answer.get("text") is None, f"the press was refused: {answer}"
+        assert fake.answer_to(stale)["text"] == tr(TESS.lang, STALE)
+        assert time.monotonic() - started < ANSWER_DEADLINE
+        fake.wait_for(lambda: menu.edits and not menu.buttons(), 10)
+        fake.wait_for(lambda: len(fake.messages_to(tess)) >= 2, 20)

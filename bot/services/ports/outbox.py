@@ -129,6 +129,11 @@ class Outbox(Protocol):
         """Remember which Telegram message carries an outbox row's buttons."""
         ...
 
+    async def buttons_in_flight(self, channel: str, now: datetime, address: str | None) -> bool:
+        """Whether a message with buttons is leased to a live sender right now (its send may be
+        under way, its record not made yet): to `address`, or with None, a staff broadcast."""
+        ...
+
     async def by_telegram_message(self, chat_id: int, message_id: int) -> OutboxMessage | None:
         """The outbox row a Telegram message was sent for."""
         ...
