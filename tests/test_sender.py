@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -337,3 +337,51 @@ async def test_a_lease_lost_at_the_fence_is_one_warning_and_no_send(
     assert transport.sent == []
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len([w for w in warned if "another worker" in w]) == 1, warned
+
+
+class Gate:
+    """A transport that holds every send whose text starts with "slow" until released."""
+
+    channel = "sms"
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.sent: list[str] = []
+
+    async def send(self, message: OutboxMessage, idempotency_key: str) -> Delivery:
+        if message.text.startswith("slow"):
+            await self.release.wait()
+        self.sent.append(message.text)
+        return Delivery("sent", external_id=idempotency_key)
+
+
+async def test_a_wake_while_the_claim_answers_is_not_lost(
+    bot: Carebot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit whose wake() lands while a claim is answering, with the window nearly full:
+    its message goes when the sends land, not at the next poll (5 s here)."""
+    gate = Gate()
+    sender = Sender(bot, gate, window=8, poll_seconds=5.0)
+    real = bot.claim_outbox
+    woke: list[bool] = []
+
+    async def claim(
+        channel: str, limit: int, *, owner: str, until: datetime
+    ) -> tuple[list[OutboxMessage], bool]:
+        batch, more = await real(channel, limit, owner=owner, until=until)
+        if batch and not woke:
+            woke.append(True)  # a commit lands while the claim's answer is on its way
+            await _queue(bot, [("+33611111111", "late")])
+            sender.wake()
+        return batch, more
+
+    monkeypatch.setattr(bot, "claim_outbox", claim)
+    await _queue(bot, [(f"+3360000000{i}", f"slow {i}") for i in range(7)])
+    await sender.start()
+    try:
+        await _until(lambda: bool(woke))
+        await asyncio.sleep(0.1)
+        gate.release.set()  # the seven sends land: room is free again
+        await _until(lambda: "late" in gate.sent, seconds=2.0)
+    finally:
+        await sender.stop()

@@ -207,6 +207,9 @@ class Sender:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        # The sends that landed are recorded before their leases are given back: released
+        # unrecorded, another worker would send them again (over Telegram, twice for sure).
+        await self.bot.marks_written()
         try:
             await self.bot.release_leases(self.transport.channel, [self.owner])
         except Exception:  # they expire anyway
@@ -228,7 +231,9 @@ class Sender:
                 except Exception:
                     log.exception("%s: claiming from the outbox failed", self.transport.channel)
                     claimed, more = 0, True
-                self._drained = not more
+                # A wake() that came while the claim was answering (the wake was cleared
+                # before it) saw a commit the claim may not have: not drained, then.
+                self._drained = not more and not self._wake.is_set()
                 if claimed and more:
                     continue
             await woken(self._wake, self.poll_seconds)
