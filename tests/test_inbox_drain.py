@@ -56,3 +56,23 @@ async def test_timers_that_fired_wake_the_senders(bot: Carebot) -> None:
     bot.after_commit.append(hook)
     assert await bot.fire_due_timers(paris("2026-11-30 00:00")) >= 1
     assert woken >= 1
+
+
+async def test_a_failing_after_commit_hook_leaves_the_others_and_the_timers_going(
+    bot: Carebot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The timer job's re-aim reads the database: if that read fails after a batch committed,
+    the senders are still woken and the remaining timers still fire."""
+    woken = 0
+
+    async def broken() -> None:
+        raise OSError("the database went away")
+
+    async def hook() -> None:
+        nonlocal woken
+        woken += 1
+
+    bot.after_commit.extend([broken, hook])
+    assert await bot.fire_due_timers(paris("2026-11-30 00:00")) >= 1
+    assert woken >= 1
+    assert "after-commit hook failed" in caplog.text

@@ -224,8 +224,7 @@ class Carebot(ConsoleIntents, OutboxIntents):
                     raise
                 await self._failed(*where[0])
             break
-        for hook in self.after_commit:
-            await hook()
+        await self._committed()
         return True
 
     async def _act(self, desk: Desk, channel: str, address: str, inbound: Inbound) -> None:
@@ -335,8 +334,7 @@ class Carebot(ConsoleIntents, OutboxIntents):
             if done:
                 # What the timers queued goes now: a sender that found its outbox empty does
                 # not look again until a commit wakes it or its poll comes round.
-                for hook in self.after_commit:
-                    await hook()
+                await self._committed()
             if not more:
                 return fired
 

@@ -242,9 +242,15 @@ class OfficeIntents:
         return LedgerExport(agency, rows, before)
 
     async def _committed(self) -> None:
-        """Wake the senders and timers after a change made outside the inbound worker."""
+        """Run the after-commit hooks: re-aim the timer job, wake the senders. One that fails
+        (the database gone for the timer look-up) is logged and the others still run: the
+        work itself committed, and what the hook would have woken the sweep and the polls
+        find."""
         for hook in getattr(self, "after_commit", ()):
-            await hook()
+            try:
+                await hook()
+            except Exception:
+                log.exception("an after-commit hook failed; the polls will find its work")
 
 
 async def _provider(tx: UnitOfWork, provider_id: str) -> Provider:
