@@ -212,3 +212,24 @@ async def test_a_commit_that_adds_work_wakes_the_other_workers_not_itself(
     await asyncio.sleep(0.2)
     assert sorted(woken["two"]) == ["inbound", "outbox", "timers"]
     assert woken["one"] == []
+
+
+async def test_renewing_leases_skips_a_row_being_marked_sent_instead_of_waiting(
+    pair: tuple[PgDatabase, PgDatabase],
+) -> None:
+    """A batch of sent marks holds its rows until it commits; a renewal (or a release) going
+    through the same worker's rows in another order would wait for them: a deadlock."""
+    one, two = pair
+    async with one.transaction() as tx:
+        for address in ("+33600000001", "+33600000002"):
+            await tx.outbox.enqueue(OutgoingMessage(NOW, None, "sms", address, "hello"))
+    until = NOW + timedelta(minutes=1)
+    async with one.transaction() as tx:
+        leased = await tx.outbox.claim("sms", NOW, 10, owner="w", until=until)
+    assert len(leased) == 2
+    async with one.transaction() as tx:
+        await tx.outbox.mark_sent(leased[0].id, "SM1", NOW)  # held until this commit
+        async with two.transaction() as other:
+            renewed = await asyncio.wait_for(other.outbox.renew_leases("w", until), HELD)
+            released = await asyncio.wait_for(other.outbox.release_leases("sms", ["w"]), HELD)
+    assert (renewed, released) == (1, 1)

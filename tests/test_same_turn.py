@@ -76,3 +76,25 @@ async def test_sends_that_land_together_are_marked_sent_in_one_unit_of_work(
     assert [m.state for m in sent] == ["sent"] * 4
     names = [f"SM{i}" for i in ids]
     assert await bot.known_external_ids("sms", names) == set(names)
+
+
+async def test_settled_waits_for_a_write_whose_submitters_were_cancelled() -> None:
+    """A stopping sender cancels its sends, then waits for their marks before it gives its
+    leases back: released unrecorded, another worker would send them again."""
+    written: list[int] = []
+    release = asyncio.Event()
+
+    async def write(items: list[int]) -> None:
+        await release.wait()
+        written.extend(items)
+
+    together = SameTurn(write)
+    submitter = asyncio.create_task(together.submit(1))
+    await asyncio.sleep(0.01)
+    submitter.cancel()
+    settled = asyncio.create_task(together.settled())
+    await asyncio.sleep(0.01)
+    assert not settled.done()
+    release.set()
+    await settled
+    assert written == [1]

@@ -97,6 +97,10 @@ class OutboxIntents:
         loop: one unit of work for a burst, where a commit each was a third of a send's cost)."""
         await self.sent_marks.submit((message_id, external_id))
 
+    async def marks_written(self) -> None:
+        """Wait for the sent marks under way (a stopping sender: see SameTurn.settled)."""
+        await self.sent_marks.settled()
+
     async def _mark_all_sent(self, sent: list[tuple[int, str | None]]) -> None:
         """Messages went out: (id, provider id) each."""
         async with self.db.transaction() as tx:

@@ -20,14 +20,23 @@ class SameTurn(Generic[T]):
         self._write = write
         self._items: list[T] = []
         self._pending: asyncio.Task[None] | None = None
+        self._writing: set[asyncio.Task[None]] = set()
 
     async def submit(self, item: T) -> None:
         """Write `item` with whatever else was submitted in this turn of the loop."""
         self._items.append(item)
         if self._pending is None:
             self._pending = asyncio.create_task(self._write_soon())
+            self._writing.add(self._pending)
+            self._pending.add_done_callback(self._writing.discard)
             self._pending.add_done_callback(_retrieved)
         await asyncio.shield(self._pending)
+
+    async def settled(self) -> None:
+        """Wait until every write under way has ended (a stopping sender: its submitters were
+        cancelled, their items are still being written), whatever its outcome."""
+        while self._writing:
+            await asyncio.wait(list(self._writing))
 
     async def _write_soon(self) -> None:
         # The tasks that are ready in this turn (sends whose answers came in the same read)

@@ -147,7 +147,8 @@ class Outbox(Repository, ports.Outbox):
 
     async def renew_leases(self, owner: str, until: datetime) -> int:
         return await self.sql.run(
-            "UPDATE outbox SET lease_until = ? WHERE in_flight = 1 AND lease_owner = ?",
+            "UPDATE outbox SET lease_until = ? WHERE "
+            + self._unlocked("in_flight = 1 AND lease_owner = ?"),
             (until, owner),
         )
 
@@ -170,10 +171,22 @@ class Outbox(Repository, ports.Outbox):
         if not owners:
             return 0
         return await self.sql.run(
-            f"UPDATE outbox SET lease_until = ? WHERE in_flight = 1 AND channel = ? "
-            f"AND lease_owner IN ({marks(len(owners))})",
+            "UPDATE outbox SET lease_until = ? WHERE "
+            + self._unlocked(
+                f"in_flight = 1 AND channel = ? AND lease_owner IN ({marks(len(owners))})"
+            ),
             (_EXPIRED, channel, *owners),
         )
+
+    def _unlocked(self, where: str) -> str:
+        """`where`, for a statement over many rows of the outbox that must not wait for rows
+        another unit of work holds. On PostgreSQL a batch of sent marks holds its rows, one
+        by one in the order the sends landed, while a lease renewal or release goes through
+        the same rows in another order: waiting there is a deadlock. Skipping is right: a
+        row being marked sent needs no renewal, nor a release. (SQLite's writers take turns.)"""
+        if self.sql.dialect == "sqlite":
+            return where
+        return f"id IN (SELECT id FROM outbox WHERE {where} FOR UPDATE SKIP LOCKED)"
 
     async def known_external_ids(self, channel: str, external_ids: Sequence[str]) -> set[str]:
         if not external_ids:
