@@ -40,13 +40,18 @@ async def pair(postgres: str) -> AsyncIterator[tuple[PgDatabase, PgDatabase]]:
         yield first.db, second.db
 
 
+async def _two_queued(db: PgDatabase) -> None:
+    """Queue a message to each of two recipients."""
+    async with db.transaction() as tx:
+        for address in ("+33600000001", "+33600000002"):
+            await tx.outbox.enqueue(OutgoingMessage(NOW, None, "sms", address, "hello"))
+
+
 async def test_an_outbox_row_leased_in_an_open_transaction_is_skipped_not_waited_for(
     pair: tuple[PgDatabase, PgDatabase],
 ) -> None:
     one, two = pair
-    async with one.transaction() as tx:
-        for address in ("+33600000001", "+33600000002"):
-            await tx.outbox.enqueue(OutgoingMessage(NOW, None, "sms", address, "hello"))
+    await _two_queued(one)
     until = NOW + timedelta(minutes=1)
     async with one.transaction() as tx:
         mine = await tx.outbox.claim("sms", NOW, 1, owner="one", until=until)
@@ -220,9 +225,7 @@ async def test_renewing_leases_skips_a_row_being_marked_sent_instead_of_waiting(
     """A batch of sent marks holds its rows until it commits; a renewal (or a release) going
     through the same worker's rows in another order would wait for them: a deadlock."""
     one, two = pair
-    async with one.transaction() as tx:
-        for address in ("+33600000001", "+33600000002"):
-            await tx.outbox.enqueue(OutgoingMessage(NOW, None, "sms", address, "hello"))
+    await _two_queued(one)
     until = NOW + timedelta(minutes=1)
     async with one.transaction() as tx:
         leased = await tx.outbox.claim("sms", NOW, 10, owner="w", until=until)

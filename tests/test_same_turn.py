@@ -7,6 +7,7 @@ its own: on SQLite the commit was a third of what a send cost, on PostgreSQL two
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -17,6 +18,18 @@ from tests.conftest import paris
 from tests.peek import count_units
 
 NOW = paris("2026-11-23 10:00")
+
+
+def _held_until(
+    release: asyncio.Event, written: list[int]
+) -> Callable[[list[int]], Awaitable[None]]:
+    """A write that waits for `release`, then notes what it wrote in `written`."""
+
+    async def write(items: list[int]) -> None:
+        await release.wait()
+        written.extend(items)
+
+    return write
 
 
 async def test_what_is_submitted_in_one_turn_is_written_in_one_call() -> None:
@@ -43,12 +56,7 @@ async def test_every_submitter_hears_that_the_write_failed() -> None:
 async def test_a_cancelled_submitter_does_not_cancel_the_others_write() -> None:
     written: list[int] = []
     release = asyncio.Event()
-
-    async def write(items: list[int]) -> None:
-        await release.wait()
-        written.extend(items)
-
-    together = SameTurn(write)
+    together = SameTurn(_held_until(release, written))
     first = asyncio.create_task(together.submit(1))
     second = asyncio.create_task(together.submit(2))
     await asyncio.sleep(0.01)
@@ -83,12 +91,7 @@ async def test_settled_waits_for_a_write_whose_submitters_were_cancelled() -> No
     leases back: released unrecorded, another worker would send them again."""
     written: list[int] = []
     release = asyncio.Event()
-
-    async def write(items: list[int]) -> None:
-        await release.wait()
-        written.extend(items)
-
-    together = SameTurn(write)
+    together = SameTurn(_held_until(release, written))
     submitter = asyncio.create_task(together.submit(1))
     await asyncio.sleep(0.01)
     submitter.cancel()
