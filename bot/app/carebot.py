@@ -224,7 +224,7 @@ class Carebot(ConsoleIntents, OutboxIntents):
                     raise
                 await self._failed(*where[0])
             break
-        await self._committed()
+        await self.run_after_commit()
         return True
 
     async def _act(self, desk: Desk, channel: str, address: str, inbound: Inbound) -> None:
@@ -334,7 +334,7 @@ class Carebot(ConsoleIntents, OutboxIntents):
             if done:
                 # What the timers queued goes now: a sender that found its outbox empty does
                 # not look again until a commit wakes it or its poll comes round.
-                await self._committed()
+                await self.run_after_commit()
             if not more:
                 return fired
 

@@ -105,7 +105,7 @@ class OfficeIntents:
                     raise
                 log.info("a staff action met another unit of work (%s); again", exc)
                 continue
-            await self._committed()
+            await self.run_after_commit()
             return result
         raise AssertionError("unreachable")
 
@@ -241,7 +241,7 @@ class OfficeIntents:
             before = await tx.ledger.between(datetime(1970, 1, 1, tzinfo=UTC), start)
         return LedgerExport(agency, rows, before)
 
-    async def _committed(self) -> None:
+    async def run_after_commit(self) -> None:
         """Run the after-commit hooks: re-aim the timer job, wake the senders. One that fails
         (the database gone for the timer look-up) is logged and the others still run: the
         work itself committed, and what the hook would have woken the sweep and the polls

@@ -309,12 +309,10 @@ class Sender:
         gave_up = await self._settle_until_done(message, result)
         if result.outcome == "opted_out" and self.on_opted_out is not None:
             await self.on_opted_out(message)
-            self.wake()  # it may have queued a notice
         if gave_up and self.on_gave_up is not None:
             # The service kept failing (5xx, timeouts) for ~13 minutes: what the message asked
             # must not wait on it silently, as when the service refuses it outright.
             await self.on_gave_up(message)
-            self.wake()
         if result.outcome == "retry":
             # Wake up again in time for the retry even if nothing else is committed.
             asyncio.get_running_loop().call_later(

@@ -360,5 +360,4 @@ class SmsChannel(SendsFromOutbox):
     async def _committed(self) -> None:
         """Something was committed outside the inbound worker: wake the senders and timers."""
         assert self.bot is not None
-        for hook in self.bot.after_commit:
-            await hook()
+        await self.bot.run_after_commit()
