@@ -385,3 +385,43 @@ async def test_a_wake_while_the_claim_answers_is_not_lost(
         await _until(lambda: "late" in gate.sent, seconds=2.0)
     finally:
         await sender.stop()
+
+
+async def test_a_hold_answered_while_the_worker_was_stopped_is_asked_again(
+    bot: Carebot,
+    clock: VirtualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fence's hold succeeds on the database, then the worker is stopped before it reads
+    the answer; its lease lapses and another worker takes the row. Awake, the answer is a
+    lease old: the fence asks again and finds the row gone, and nothing is sent here."""
+    worker_clock = skew(monkeypatch)
+    transport = Fenced()
+    sender = Sender(bot, transport, poll_seconds=5.0)
+    holds: list[bool] = []
+    hold = bot.hold_lease
+
+    async def stopped_after(message_id: int, owner: str, until: datetime) -> bool:
+        held = await hold(message_id, owner, until)
+        holds.append(held)
+        if len(holds) == 1:
+            worker_clock.ahead += sender.lease.total_seconds()  # stopped a whole lease
+            later = clock.now() + timedelta(minutes=5)
+            async with bot.db.transaction() as tx:
+                taken = await tx.outbox.claim("sms", later, 100, owner="x:2:bb", until=later)
+            assert [m.text for m in taken] == ["not on a stale word"]
+        return held
+
+    monkeypatch.setattr(bot, "hold_lease", stopped_after)
+    await _queue(bot, [("+33600000605", "not on a stale word")])
+    await sender.start()
+    try:
+        await _until(lambda: transport.connecting)
+        worker_clock.ahead = sender.lease.total_seconds() * 2 / 3  # the fence must ask
+        transport.connected.set()
+        await _until(lambda: len(holds) == 2 or bool(transport.sent))
+        await asyncio.sleep(0.05)
+    finally:
+        await sender.stop()
+    assert transport.sent == []
+    assert holds == [True, False]

@@ -103,8 +103,9 @@ class LeaseLost(Exception):
 
 
 # Set by the sender around each transport.send: a check, as late as the transport can make
-# it (Twilio's: once a connection is ready, before the request is written), that the message
-# is still this worker's. False: raise LeaseLost rather than send (see Sender._still_ours).
+# it (Twilio's: just before the request's first bytes are written, with no other task run in
+# between), that the message is still this worker's. False: raise LeaseLost rather than send
+# (see Sender._still_ours).
 FENCE: ContextVar[Callable[[], Awaitable[bool]] | None] = ContextVar(
     "carebot_send_fence", default=None
 )
@@ -328,22 +329,26 @@ class Sender:
         may have been stopped (SIGSTOP, a paused VM, a long pace) while its lease lapsed and
         another worker took the row, reconciled it, and sent it: extending the lease is the
         check, atomic with any claim. The sender checks before transport.send and, through
-        FENCE, the transport again once its connection is ready; a hold just made here lets
-        that second check pass without asking. What no check can close is a stop of two thirds
-        of a lease between the last check (the fence, or this one without a fence) and the
-        request's bytes leaving: a window of microseconds, not of the pace."""
-        if time.monotonic() - lease.since < self.lease.total_seconds() / 3:
-            return True
-        began = time.monotonic()  # the new term runs from no later than the hold
-        try:
-            held = await self.bot.hold_lease(
-                message.id, self.owner, self.bot.clock.now() + self.lease
-            )
-        except Exception as exc:
-            return Delivery("retry", error=f"confirming the lease: {exc}"[:300], retry_after=1.0)
-        if not held:
-            return False
-        lease.since = began
+        FENCE, the transport again just before its request's bytes are written; a hold just
+        made here lets that second check pass without asking. What no check can close is a
+        stop of two thirds of a lease between the last look at the clock (the fence's, or this
+        one's without a fence) and the request's bytes leaving: a window of microseconds."""
+        # A hold's answer is read after the fact: a worker stopped while it was on its way
+        # (the row held, then lapsed and taken) must not trust it. Only a term that is still
+        # fresh when looked at, with no await between the look and the caller's next step,
+        # says the message is ours.
+        while time.monotonic() - lease.since >= self.lease.total_seconds() / 3:
+            began = time.monotonic()  # the new term runs from no later than the hold
+            try:
+                held = await self.bot.hold_lease(
+                    message.id, self.owner, self.bot.clock.now() + self.lease
+                )
+            except Exception as exc:
+                error = f"confirming the lease: {exc}"[:300]
+                return Delivery("retry", error=error, retry_after=1.0)
+            if not held:
+                return False
+            lease.since = began
         return True
 
     async def _fence(self, message: OutboxMessage, lease: _Lease) -> bool:

@@ -58,6 +58,7 @@ class _Call:
 
     idempotency_key: str
     retry_after: float | None = None
+    fenced: bool = False  # the fence stopped the request before any of its bytes left
 
 
 _CURRENT_CALL: ContextVar[_Call | None] = ContextVar("carebot_twilio_call", default=None)
@@ -69,11 +70,13 @@ class ApiHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
 
     def __init__(self, api_url: str | None, timeout: float) -> None:
         fence = aiohttp.TraceConfig()
-        # Fired once a connection is ready, just before the request is written: the later the
-        # sender's lease is checked, the narrower the window in which a worker stopped past
-        # its lease (SIGSTOP, a paused VM, a wait for the pool) sends what another took.
-        fence.on_connection_create_end.append(_fence)
-        fence.on_connection_reuseconn.append(_fence)
+        # Fired just before each chunk of a request body is written (aiohttp holds the headers
+        # back until the first one), and the write follows with no other task run in between:
+        # the later the sender's lease is checked, the narrower the window in which a worker
+        # stopped past its lease (SIGSTOP, a paused VM, a wait for the pool) sends what
+        # another took. A hook on the connection being ready left a turn of the event loop
+        # between the check and the body (aiohttp writes it in a task of its own).
+        fence.on_request_chunk_sent.append(_fence)
         super().__init__(timeout=timeout, logger=_http_log, trace_configs=[fence])
         self.api_url = api_url.rstrip("/") if api_url else None
 
@@ -129,10 +132,15 @@ class ApiHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
 
 
 async def _fence(*_: object) -> None:
-    """aiohttp's hook before a request is written: refuse it when the sender's fence says the
-    message is another worker's now (LeaseLost leaves transport.send unhandled, by design)."""
+    """aiohttp's hook before a body chunk is written: refuse it when the sender's fence says the
+    message is another worker's now (TwilioTransport.send then raises LeaseLost)."""
     check = FENCE.get()
-    if check is not None and not await check():
+    call = _CURRENT_CALL.get()
+    if check is None or call is None:
+        return
+    # Once refused, refused for good: a retry of the request must not slip past.
+    if call.fenced or not await check():
+        call.fenced = True
         raise LeaseLost("the message's lease went to another worker")
 
 
@@ -174,12 +182,7 @@ class TwilioTransport:
         call = _Call(idempotency_key)
         token = _CURRENT_CALL.set(call)
         try:
-            created = await self.messages.create_async(
-                to=message.address,
-                body=body,
-                status_callback=self.status_callback,
-                **self.sender,
-            )
+            created = await self._create(call, message.address, body)
         except TwilioRestException as exc:
             result = self._refused(exc.status, exc.code, str(exc.msg), call)
         except TwilioServiceException as exc:
@@ -203,6 +206,18 @@ class TwilioTransport:
             except Exception:  # the message's own fate must still be settled
                 log.exception("handling the failure of sms %s failed", message.id)
         return result
+
+    async def _create(self, call: _Call, to: str, body: str) -> Any:
+        """Twilio's create call; LeaseLost when the fence stopped it before its bytes left
+        (aiohttp reports the hook's refusal as a broken connection)."""
+        try:
+            return await self.messages.create_async(
+                to=to, body=body, status_callback=self.status_callback, **self.sender
+            )
+        except Exception:
+            if call.fenced:
+                raise LeaseLost("the message's lease went to another worker") from None
+            raise
 
     def _refused(self, status: int, code: int | None, text: str, call: _Call) -> Delivery:
         """Map Twilio's HTTP status and error code to what the sender does next."""

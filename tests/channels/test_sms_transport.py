@@ -7,8 +7,10 @@ import os
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from aiohttp.http_writer import StreamWriter
 
 from bot.app import Carebot
 from bot.handlers.delivery import FENCE, LeaseLost, Sender, idempotency_key
@@ -96,8 +98,8 @@ async def test_the_fake_like_twilio_deduplicates_nothing(fake: FakeTwilio) -> No
 async def test_a_send_whose_fence_says_the_lease_is_lost_never_reaches_twilio(
     fake: FakeTwilio,
 ) -> None:
-    """The sender's last check runs once the connection is ready, before the request is
-    written: a worker that lost its lease meanwhile writes nothing (docs/storage.md)."""
+    """The sender's last check runs just before the request's bytes are written: a worker
+    that lost its lease meanwhile writes nothing (docs/storage.md)."""
     asked: list[bool] = []
 
     async def lost() -> bool:
@@ -115,6 +117,40 @@ async def test_a_send_whose_fence_says_the_lease_is_lost_never_reaches_twilio(
         await transport.close()
     assert asked == [True]
     assert len(fake.requests()) == 1  # the first request was never written
+
+
+async def test_no_other_task_runs_between_the_fence_and_the_request_bytes(
+    fake: FakeTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker stopped (SIGSTOP) after its last check sends what another worker may have
+    taken: so nothing comes between the fence's answer and the request's bytes, not even a
+    turn of the event loop, in which a frozen worker's other tasks run and it is stopped."""
+    order: list[str] = []
+    loop = asyncio.get_running_loop()
+
+    async def fresh() -> bool:
+        order.append("fence")
+        loop.call_soon(order.append, "another task")
+        return True
+
+    def recorded(original: Any) -> Any:
+        def write(self: StreamWriter, data: Any) -> None:
+            order.append("bytes")
+            original(self, data)
+
+        return write
+
+    # aiohttp's two ways onto the socket (http_writer.StreamWriter).
+    for name in ("_write", "_writelines"):
+        monkeypatch.setattr(StreamWriter, name, recorded(getattr(StreamWriter, name)))
+    transport = TwilioTransport(_config(fake))
+    token = FENCE.set(fresh)
+    try:
+        assert (await transport.send(_message(), "carebot-outbox-7")).outcome == "sent"
+    finally:
+        FENCE.reset(token)
+        await transport.close()
+    assert order[:3] == ["fence", "bytes", "another task"]
 
 
 async def test_a_slow_send_asks_the_database_once_not_twice(
