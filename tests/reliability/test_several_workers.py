@@ -372,28 +372,38 @@ async def test_a_worker_frozen_mid_transaction_gives_back_what_it_held(
                 )
             )
 
-        def waiting_for_the_rest() -> int:
-            """How many of the victim's sessions are active: a frozen worker's statement ends
-            in milliseconds, unless it stopped between a statement's Parse and its Execute
-            (asyncpg sends them apart the first time a connection runs it), where the server
-            waits for the rest and no idle bound applies: docs/storage.md."""
-            return int(
-                survivor.value(
-                    "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = ? "
-                    "AND state = 'active'",
-                    name,
-                )
+        def stopped_where() -> tuple[object, ...]:
+            """In one look: how many of the victim's sessions hold inbound rows idle in a
+            transaction, how many are active, and when its sessions last changed state. A
+            frozen worker's statement ends in milliseconds, unless it stopped between a
+            statement's Parse and its Execute (asyncpg sends them apart the first time a
+            connection runs it): the server then waits for the rest, active, where no idle
+            bound applies (docs/storage.md)."""
+            [row] = survivor.rows(
+                "SELECT (SELECT COUNT(*) FROM pg_locks l JOIN pg_stat_activity a "
+                "ON a.pid = l.pid WHERE a.application_name = ? "
+                "AND l.relation = to_regclass('inbound') AND a.state = 'idle in transaction') "
+                "AS idle, (SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = ? "
+                "AND state = 'active') AS active, (SELECT MAX(state_change) FROM "
+                "pg_stat_activity WHERE application_name = ?) AS changed",
+                name,
+                name,
+                name,
             )
+            return tuple(row)
 
         def frozen_in_a_transaction() -> bool:
             """Freeze the victim; keep it frozen only if it is processing a message, between
-            two statements, and none of its sessions waits for the rest of a statement."""
+            two statements, with none of its sessions waiting for the rest of a statement."""
             victim.freeze()
-            # What the victim wrote just before it stopped reaches the server first: a session
-            # seen idle at once may turn active, waiting for a statement sent in two parts.
+            # What the victim wrote just before it stopped may still be on its way to the
+            # server: only a state that holds still for a moment is where the victim stopped.
             time.sleep(0.02)
-            if holding("inbound", "idle in transaction") and not waiting_for_the_rest():
-                return True
+            first = stopped_where()
+            if first[0] and not first[1]:
+                time.sleep(0.2)
+                if stopped_where() == first:
+                    return True
             victim.thaw()
             time.sleep(0.002)
             return False
