@@ -25,6 +25,7 @@ from storage.repos.unit import UnitOfWork
 from tests.conftest import paris, two_carebots
 
 NOW = paris("2026-11-23 10:00")
+LATER = NOW + timedelta(minutes=5)
 HELD = 0.5  # seconds a step must stay blocked to count as waiting
 
 
@@ -217,6 +218,44 @@ async def test_a_commit_that_adds_work_wakes_the_other_workers_not_itself(
     await asyncio.sleep(0.2)
     assert sorted(woken["two"]) == ["inbound", "outbox", "timers"]
     assert woken["one"] == []
+
+
+async def test_leases_given_back_or_released_wake_the_other_workers(
+    pair: tuple[PgDatabase, PgDatabase],
+) -> None:
+    """A stopping worker's messages are free at once: the others hear it (NOTIFY) rather
+    than find them at their next poll. Ending no lease tells nobody."""
+    one, two = pair
+    woken: list[str] = []
+    await two.listen(woken.append)
+    async with one.transaction() as tx:
+        for text in ("a", "b"):
+            await tx.outbox.enqueue(OutgoingMessage(NOW, None, "sms", f"+3360000000{text}", text))
+    async with one.transaction() as tx:
+        first, second = await tx.outbox.claim("sms", NOW, 10, owner="w", until=LATER)
+    await asyncio.sleep(0.3)
+    woken.clear()
+    async with one.transaction() as tx:
+        assert await tx.outbox.give_back([first.id], "w") == 1
+    await _heard(woken, ["outbox"])
+    async with one.transaction() as tx:
+        assert await tx.outbox.release_leases("sms", ["w"]) == 1
+    await _heard(woken, ["outbox", "outbox"])
+    async with one.transaction() as tx:
+        assert await tx.outbox.release_leases("sms", ["nobody"]) == 0
+        assert await tx.outbox.give_back([first.id], "w") == 0
+    await asyncio.sleep(0.3)
+    assert woken == ["outbox", "outbox"]
+    assert second.id != first.id
+
+
+async def _heard(woken: list[str], expected: list[str]) -> None:
+    """Wait (up to 5 s) until the notifications heard are `expected`."""
+    for _ in range(500):
+        if woken == expected:
+            return
+        await asyncio.sleep(0.01)
+    assert woken == expected
 
 
 async def test_renewing_leases_skips_a_row_being_marked_sent_instead_of_waiting(

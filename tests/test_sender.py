@@ -12,7 +12,7 @@ import pytest
 
 from bot.app import Carebot
 from bot.clock import VirtualClock
-from bot.handlers.delivery import FENCE, Delivery, LeaseLost, Sender
+from bot.handlers.delivery import Delivery, Sender, check_fence
 from bot.services.ports import OutboxMessage, OutgoingMessage, Retry
 from tests.conftest import sqlite_file
 from tests.leases import count_holds, skew
@@ -273,13 +273,15 @@ class Fenced(SlowFor):
         super().__init__("nobody")
         self.connected = asyncio.Event()
         self.connecting = False
+        self.past_fence = 0
+        self.answer_after = 0.0
 
     async def send(self, message: OutboxMessage, idempotency_key: str) -> Delivery:
         self.connecting = True
         await self.connected.wait()
-        check = FENCE.get()
-        if check is not None and not await check():
-            raise LeaseLost("the message's lease went to another worker")
+        await check_fence()
+        self.past_fence += 1
+        await asyncio.sleep(self.answer_after)  # the request is on its way
         return await super().send(message, idempotency_key)
 
 
@@ -425,3 +427,113 @@ async def test_a_hold_answered_while_the_worker_was_stopped_is_asked_again(
         await sender.stop()
     assert transport.sent == []
     assert holds == [True, False]
+
+
+async def _claimed_by_another(bot: Carebot, clock: VirtualClock) -> list[OutboxMessage]:
+    """What another worker's claim takes now (on the database's clock, five minutes on)."""
+    later = clock.now() + timedelta(minutes=5)
+    async with bot.db.transaction() as tx:
+        return await tx.outbox.claim("sms", later, 100, owner="x:2:bb", until=later)
+
+
+async def test_a_stop_lets_a_request_on_its_way_land_and_nobody_sends_it_again(
+    bot: Carebot, clock: VirtualClock
+) -> None:
+    """A rolling restart: the request left, its answer is on its way. Cancelled, its outcome
+    would be unknown and the next worker would send it again (over Telegram, surely twice)."""
+    transport = Fenced()
+    transport.connected.set()
+    transport.answer_after = 0.3
+    sender = Sender(bot, transport, poll_seconds=5.0)
+    await _queue(bot, [("+33600000606", "on its way")])
+    await sender.start()
+    await _until(lambda: transport.past_fence == 1)
+    await sender.stop()
+    assert transport.sent == [("+33600000606", "on its way")]
+    [row] = await bot.outbox_after(0)
+    assert row.state == "sent"
+    assert await _claimed_by_another(bot, clock) == []
+
+
+async def test_a_stop_gives_back_at_once_what_was_not_handed_to_the_transport(
+    bot: Carebot, clock: VirtualClock
+) -> None:
+    """Held at the pace when the worker stops: nothing left, so the message is queued again
+    as it was (no attempt counted, nothing to ask Twilio) and the stop does not wait."""
+    transport = Fenced()
+    transport.connected.set()
+    sender = Sender(bot, transport, poll_seconds=5.0)
+    frozen = Frozen("+33600000607")
+    sender.pace = frozen  # type: ignore[assignment]
+    await _queue(bot, [("+33600000607", "not yet sent")])
+    await sender.start()
+    await _until(lambda: frozen.waiting)
+    began = asyncio.get_running_loop().time()
+    await sender.stop()
+    assert asyncio.get_running_loop().time() - began < sender.stop_grace / 2
+    assert transport.sent == []
+    [again] = await _claimed_by_another(bot, clock)
+    assert (again.text, again.attempts, again.unsure_since) == ("not yet sent", 1, None)
+
+
+async def test_a_fence_that_cannot_reach_the_database_sends_nothing_and_retries(
+    bot: Carebot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fence asks only after a stall, when the row may well be another worker's: a
+    database that cannot say is not a yes. The message is tried again, as never sent."""
+    worker_clock = skew(monkeypatch)
+    transport = Fenced()
+    sender = Sender(bot, transport, poll_seconds=5.0)
+    failed: list[int] = []
+
+    async def down(message_id: int, owner: str, until: datetime) -> bool:
+        failed.append(message_id)
+        raise ConnectionError("the database went away")
+
+    await _queue(bot, [("+33600000608", "not on a guess")])
+    await sender.start()
+    try:
+        await _until(lambda: transport.connecting)
+        monkeypatch.setattr(bot, "hold_lease", down)
+        worker_clock.ahead = sender.lease.total_seconds() * 2 / 3  # the fence must ask
+        transport.connected.set()
+        await _until(lambda: bool(failed))
+        await asyncio.sleep(0.1)
+    finally:
+        await sender.stop()
+    assert transport.sent == []
+    [row] = await bot.outbox_after(0)
+    assert (row.state, row.attempts, row.unsure_since) == ("queued", 0, None)  # not an attempt
+
+
+async def test_a_worker_that_keeps_stalling_puts_the_send_off_after_three_holds(
+    bot: Carebot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each hold answered a third of a lease late (the worker stalls again and again): the
+    sender does not ask for ever; it retries later, having sent nothing."""
+    worker_clock = skew(monkeypatch)
+    transport = Fenced()
+    sender = Sender(bot, transport, poll_seconds=5.0)
+    holds: list[bool] = []
+    hold = bot.hold_lease
+
+    async def late(message_id: int, owner: str, until: datetime) -> bool:
+        holds.append(await hold(message_id, owner, until))
+        worker_clock.ahead += sender.lease.total_seconds() / 3
+        return holds[-1]
+
+    monkeypatch.setattr(bot, "hold_lease", late)
+    await _queue(bot, [("+33600000609", "put off")])
+    await sender.start()
+    try:
+        await _until(lambda: transport.connecting)
+        worker_clock.ahead = sender.lease.total_seconds() * 2 / 3
+        transport.connected.set()
+        await _until(lambda: len(holds) >= 3)
+        await asyncio.sleep(0.1)
+    finally:
+        await sender.stop()
+    assert holds == [True, True, True]
+    assert transport.sent == []
+    [row] = await bot.outbox_after(0)
+    assert (row.state, row.unsure_since) == ("queued", None)

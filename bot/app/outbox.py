@@ -57,6 +57,13 @@ class OutboxIntents:
         async with self.db.transaction() as tx:
             return await tx.outbox.release_leases(channel, owners)
 
+    async def give_back(self, message_ids: Sequence[int], owner: str) -> int:
+        """Queue again at once the messages `owner` leased and never handed to its transport."""
+        if not message_ids:
+            return 0
+        async with self.db.transaction() as tx:
+            return await tx.outbox.give_back(message_ids, owner)
+
     async def release_gone_leases(self, channel: str, gone: Callable[[str], bool]) -> int:
         """End the leases of the owners `gone` says are dead; how many messages came back."""
         async with self.db.transaction() as tx:

@@ -39,6 +39,12 @@ MAX_BACKOFF = 300.0
 # A lease outlives any one send (a transport's timeout, the pace) and is renewed every third.
 LEASE_SECONDS = 60.0
 SETTLE_BACKOFF = (0.2, 5.0)  # first and longest wait between attempts at a failed settle
+# How long a stopping sender lets the requests already on their way land (a transport's own
+# timeout bounds each); cut short, their outcome is unknown and another worker sends again.
+STOP_GRACE = 5.0
+# Holds in a row, each answered too late to be trusted (the worker kept stalling), before a
+# send is put off rather than the database asked again.
+MOST_HOLDS = 3
 HOST = socket.gethostname()
 
 
@@ -88,6 +94,10 @@ class Transport(Protocol):
     `async def lookup(message, since) -> list[str]`: the service's ids of messages like this
     one sent since `since` (raising when the service cannot say); the sender asks it before
     resending a message whose earlier attempt has an unknown outcome.
+
+    A transport awaits `check_fence()` as late as it can before its request leaves (after its
+    own waits): a worker stalled past its lease must not send what another took, and a
+    stopping sender lets a request that passed it land rather than cancel it.
     """
 
     channel: str
@@ -111,6 +121,21 @@ FENCE: ContextVar[Callable[[], Awaitable[bool]] | None] = ContextVar(
 )
 
 
+async def check_fence() -> None:
+    """A transport's last check before its request leaves: raise LeaseLost when the sender's
+    fence says the message is no longer this worker's to send."""
+    check = FENCE.get()
+    if check is not None and not await check():
+        raise LeaseLost("the message's lease went to another worker")
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait until it has finished."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def idempotency_key(message: OutboxMessage) -> str:
     """The key that makes a re-send of one outbox row recognisable."""
     return f"carebot-outbox-{message.id}"
@@ -122,6 +147,9 @@ class _Lease:
     its claim, then each confirmed hold (read and moved by the pre-check and the fence)."""
 
     since: float
+    # Why the fence refused a send it could not confirm (the database failing): nothing was
+    # sent and the row is still ours, to settle as a retry. None when another worker has it.
+    refused: Delivery | None = None
 
 
 class Pace:
@@ -159,6 +187,7 @@ class Sender:
         max_attempts: int = 10,
         poll_seconds: float = 1.0,
         lease_seconds: float = LEASE_SECONDS,
+        stop_grace: float = STOP_GRACE,
         on_opted_out: Callable[[OutboxMessage], Awaitable[None]] | None = None,
         on_gave_up: Callable[[OutboxMessage], Awaitable[None]] | None = None,
     ) -> None:
@@ -179,6 +208,9 @@ class Sender:
         self._drained = False
         self._task: asyncio.Task[None] | None = None
         self._flying: set[asyncio.Task[None]] = set()
+        # The sends not yet handed to the transport: a stop cancels these and gives them back.
+        self._unsent: dict[asyncio.Task[None], OutboxMessage] = {}
+        self.stop_grace = stop_grace
         self.sent = 0
 
     async def start(self) -> None:
@@ -201,20 +233,31 @@ class Sender:
             )
 
     async def stop(self) -> None:
-        """Stop draining; the leases of what was in flight end, so any worker may take it
-        (queued messages stay queued)."""
-        for task in [self._task, *self._flying]:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        """Stop draining: what was not handed to the transport yet goes back to the queue, the
+        requests already on their way land (up to `stop_grace`), and the leases end so any
+        worker may take what is left."""
+        if self._task is not None:
+            await _cancelled(self._task)
+        unsent = dict(self._unsent)
+        for task in unsent:
+            await _cancelled(task)
+        landing = [task for task in self._flying if task not in unsent]
+        if landing:
+            # Cut short, a request whose bytes left has an unknown outcome: another worker
+            # would send it again (over Telegram, twice for sure; Twilio's list may not show
+            # a message it just queued).
+            await asyncio.wait(landing, timeout=self.stop_grace)
+        for task in list(self._flying):
+            await _cancelled(task)
         # The sends that landed are recorded before their leases are given back: released
-        # unrecorded, another worker would send them again (over Telegram, twice for sure).
+        # unrecorded, another worker would send them again.
         await self.bot.marks_written()
+        channel = self.transport.channel
         try:
-            await self.bot.release_leases(self.transport.channel, [self.owner])
+            await self.bot.give_back([m.id for m in unsent.values()], self.owner)
+            await self.bot.release_leases(channel, [self.owner])
         except Exception:  # they expire anyway
-            log.warning("%s: could not release leases at stop", self.transport.channel)
+            log.warning("%s: could not release leases at stop", channel)
 
     def wake(self) -> None:
         """Something was committed: look at the outbox now rather than at the next poll."""
@@ -262,18 +305,22 @@ class Sender:
         for message in batch:
             task = asyncio.create_task(self._deliver(message, claimed))
             self._flying.add(task)
+            self._unsent[task] = message
             task.add_done_callback(self._landed)
         return len(batch), more
 
     def _landed(self, task: asyncio.Task[None]) -> None:
         """A send settled: its slot is free for what waits, if anything does."""
         self._flying.discard(task)
+        self._unsent.pop(task, None)
         if not self._drained:
             self._wake.set()
         if not task.cancelled() and (error := task.exception()) is not None:
             log.error("%s: delivering a message failed", self.transport.channel, exc_info=error)
 
     async def _deliver(self, message: OutboxMessage, claimed: float) -> None:
+        task = asyncio.current_task()
+        assert task is not None
         await self.pace.wait(message.address)
         result = None
         if message.unsure_since is not None:
@@ -292,14 +339,18 @@ class Sender:
             if isinstance(held, Delivery):
                 result = held
         if result is None:
-            fence = FENCE.set(partial(self._fence, message, lease))
+            fence = FENCE.set(partial(self._fence, message, lease, task))
             try:
                 result = await self.transport.send(message, idempotency_key(message))
             except LeaseLost:
-                log.warning(
-                    "%s: message %s went to another worker", self.transport.channel, message.id
-                )
-                return
+                if lease.refused is None:
+                    log.warning(
+                        "%s: message %s went to another worker",
+                        self.transport.channel,
+                        message.id,
+                    )
+                    return
+                result = lease.refused  # nothing went out; the row is still ours
             except Exception as exc:  # a transport bug must not lose the message
                 log.exception(
                     "%s: transport raised on message %s", self.transport.channel, message.id
@@ -307,6 +358,7 @@ class Sender:
                 result = Delivery("retry", error=repr(exc), unknown=True)
             finally:
                 FENCE.reset(fence)
+        self._unsent.pop(task, None)  # a stop lets the outcome be recorded
         gave_up = await self._settle_until_done(message, result)
         if result.outcome == "opted_out" and self.on_opted_out is not None:
             await self.on_opted_out(message)
@@ -337,7 +389,12 @@ class Sender:
         # (the row held, then lapsed and taken) must not trust it. Only a term that is still
         # fresh when looked at, with no await between the look and the caller's next step,
         # says the message is ours.
+        holds = 0
         while time.monotonic() - lease.since >= self.lease.total_seconds() / 3:
+            if holds == MOST_HOLDS:
+                error = "the lease could not be confirmed in time"
+                return Delivery("retry", error=error, retry_after=1.0)
+            holds += 1
             began = time.monotonic()  # the new term runs from no later than the hold
             try:
                 held = await self.bot.hold_lease(
@@ -351,10 +408,20 @@ class Sender:
             lease.since = began
         return True
 
-    async def _fence(self, message: OutboxMessage, lease: _Lease) -> bool:
+    async def _fence(
+        self, message: OutboxMessage, lease: _Lease, task: asyncio.Task[None]
+    ) -> bool:
         """The transport's last check before its request leaves: False when the message is
-        another worker's now (a database that cannot say lets the send go, as before)."""
-        return await self._still_ours(message, lease) is not False
+        another worker's now, or when the database cannot say (the check is asked only after
+        a stall, when the row may well be another's: the send waits for a retry). True: the
+        request leaves now, and a stop lets it land rather than cancel it."""
+        held = await self._still_ours(message, lease)
+        if isinstance(held, Delivery):
+            lease.refused = held
+            return False
+        if held:
+            self._unsent.pop(task, None)
+        return held
 
     async def _reconcile(self, message: OutboxMessage, since: datetime) -> Delivery | None:
         """An earlier attempt may have gone out: a Delivery when it did (or when the service

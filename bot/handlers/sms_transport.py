@@ -22,7 +22,7 @@ from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from bot.handlers.delivery import FENCE, Delivery, LeaseLost
+from bot.handlers.delivery import Delivery, LeaseLost, check_fence
 from bot.handlers.sms_text import render_sms
 from bot.services.ports import OutboxMessage
 
@@ -134,14 +134,16 @@ class ApiHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
 async def _fence(*_: object) -> None:
     """aiohttp's hook before a body chunk is written: refuse it when the sender's fence says the
     message is another worker's now (TwilioTransport.send then raises LeaseLost)."""
-    check = FENCE.get()
     call = _CURRENT_CALL.get()
-    if check is None or call is None:
+    if call is None:
         return
-    # Once refused, refused for good: a retry of the request must not slip past.
-    if call.fenced or not await check():
-        call.fenced = True
+    if call.fenced:  # once refused, refused for good: a retry of the request must not slip by
         raise LeaseLost("the message's lease went to another worker")
+    try:
+        await check_fence()
+    except LeaseLost:
+        call.fenced = True
+        raise
 
 
 def _seconds(value: object) -> float | None:

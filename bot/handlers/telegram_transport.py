@@ -26,7 +26,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.app import Carebot
 from bot.handlers.budget import SharedBudget
-from bot.handlers.delivery import Delivery
+from bot.handlers.delivery import Delivery, check_fence
 from bot.handlers.telegram_render import Markup, html_text, is_inline, markup
 from bot.services.ports import OutboxMessage
 
@@ -97,6 +97,10 @@ class TelegramTransport:
     async def _send(
         self, message: OutboxMessage, chat_id: int, reply_markup: Markup | None
     ) -> Delivery:
+        # After the staff group's and the bot's budgets (seconds, at times): a worker stalled
+        # there past its lease must not send what another worker took. The Bot API keeps no
+        # list to ask afterwards, so this check is the only guard against a double.
+        await check_fence()
         try:
             sent = await self.api.send_message(
                 chat_id,

@@ -170,13 +170,38 @@ class Outbox(Repository, ports.Outbox):
     async def release_leases(self, channel: str, owners: Sequence[str]) -> int:
         if not owners:
             return 0
-        return await self.sql.run(
-            "UPDATE outbox SET lease_until = ? WHERE "
-            + self._unlocked(
-                f"in_flight = 1 AND channel = ? AND lease_owner IN ({marks(len(owners))})"
-            ),
-            (_EXPIRED, channel, *owners),
+        return self._freed(
+            await self.sql.run(
+                "UPDATE outbox SET lease_until = ? WHERE "
+                + self._unlocked(
+                    f"in_flight = 1 AND channel = ? AND lease_owner IN ({marks(len(owners))})"
+                ),
+                (_EXPIRED, channel, *owners),
+            )
         )
+
+    async def give_back(self, message_ids: Sequence[int], owner: str) -> int:
+        if not message_ids:
+            return 0
+        # Not an attempt: the count goes back, and so does an unknown outcome it had before.
+        return self._freed(
+            await self.sql.run(
+                "UPDATE outbox SET in_flight = 0, attempts = attempts - 1, lease_owner = NULL, "
+                "lease_until = NULL WHERE "
+                + self._unlocked(
+                    f"id IN ({marks(len(message_ids))}) AND in_flight = 1 AND lease_owner = ? "
+                    "AND state = 'queued'"
+                ),
+                (*message_ids, owner),
+            )
+        )
+
+    def _freed(self, count: int) -> int:
+        """`count` rows became free to claim: the commit wakes the senders (NOTIFY on
+        PostgreSQL), which would otherwise find them at their next poll."""
+        if count:
+            self._writes.outbox += 1
+        return count
 
     def _unlocked(self, where: str) -> str:
         """`where`, for a statement over many rows of the outbox that must not wait for rows

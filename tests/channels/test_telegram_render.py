@@ -16,6 +16,7 @@ from telegram import Bot, InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboa
 from bot.app import Carebot
 from bot.domain.agency import Member, Staff
 from bot.flows.router import Text
+from bot.handlers.delivery import FENCE, LeaseLost
 from bot.handlers.telegram_config import configure
 from bot.handlers.telegram_press import (
     FOREIGN,
@@ -278,6 +279,30 @@ async def test_the_transport_sends_to_the_group_once_and_turns_429_into_a_retry(
     fake.forbidden.add(1001)
     blocked = await transport.send(to_alice, "k")
     assert blocked.outcome == "failed" and "Forbidden" in blocked.error
+
+
+async def test_a_telegram_send_whose_fence_says_no_never_reaches_the_bot_api(
+    bot: Carebot, fake: FakeTelegram, api: Bot
+) -> None:
+    """The Bot API keeps no list to ask afterwards: after the budgets' waits, a worker that
+    lost its lease meanwhile sends nothing (bot.handlers.delivery.check_fence)."""
+    asked: list[bool] = []
+
+    async def lost() -> bool:
+        asked.append(True)
+        return False
+
+    transport = TelegramTransport(api, bot, GROUP)
+    token = FENCE.set(lost)
+    try:
+        with pytest.raises(LeaseLost):
+            await transport.send(_row(), "k")
+    finally:
+        FENCE.reset(token)
+    assert asked == [True]
+    assert fake.messages_to(1001) == []
+    assert (await transport.send(_row(), "k")).outcome == "sent"
+    assert len(fake.messages_to(1001)) == 1
 
 
 # --- every option, round-tripped -----------------------------------------------------------

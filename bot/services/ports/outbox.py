@@ -91,6 +91,11 @@ class Outbox(Protocol):
         """End the leases of workers known to be gone: their rows may be taken at once."""
         ...
 
+    async def give_back(self, message_ids: Sequence[int], owner: str) -> int:
+        """Messages `owner` leased and never handed to its transport (a stopping sender):
+        queued again at once, the attempt not counted; how many."""
+        ...
+
     async def known_external_ids(self, channel: str, external_ids: Sequence[str]) -> set[str]:
         """Which of these provider ids are already recorded on a row of ours."""
         ...
