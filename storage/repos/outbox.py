@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from bot.services import ports
 from bot.services.ports import OutboxMessage
+from storage.codec import lease_end
 from storage.repos import rows
 from storage.repos.sql import Executor, Repository, marks
 from storage.repos.timers import Writes
@@ -128,7 +129,7 @@ class Outbox(Repository, ports.Outbox):
     ) -> list[OutboxMessage]:
         # An expired lease: its holder died (or lost the database) somewhere between claim and
         # settle, so whether that attempt went out is unknown.
-        lease = (owner, until, now)
+        lease = (owner, lease_end(until), now)
         pick = (channel, now, now, limit)
         if self.sql.dialect == "postgresql":
             args: tuple[object, ...] = (*pick, *lease, now)
@@ -149,13 +150,13 @@ class Outbox(Repository, ports.Outbox):
         return await self.sql.run(
             "UPDATE outbox SET lease_until = ? WHERE "
             + self._unlocked("in_flight = 1 AND lease_owner = ?"),
-            (until, owner),
+            (lease_end(until), owner),
         )
 
     async def hold_lease(self, message_id: int, owner: str, until: datetime) -> bool:
         changed = await self.sql.run(
             "UPDATE outbox SET lease_until = ? WHERE id = ? AND in_flight = 1 AND lease_owner = ?",
-            (until, message_id, owner),
+            (lease_end(until), message_id, owner),
         )
         return changed == 1
 
