@@ -9,6 +9,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.services.console_links import ConsoleLinks
 
+# The shortest lease a worker may take (outbox rows, the Telegram poller): stored times are
+# whole seconds, and a worker renews a third of the way through, so a shorter lease leaves
+# under a second between renewals, which a loaded worker (two cores, a slow disk) can miss.
+SHORTEST_LEASE = 3.0
+
 # Twilio sends from a number in E.164 form, or through a messaging service whose SID is
 # "MG" and 32 hex digits (https://www.twilio.com/docs/messaging/api/message-resource).
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
@@ -118,7 +123,6 @@ class Settings(BaseSettings):
         "outbox_poll_seconds",
         "telegram_per_second",
         "telegram_group_per_minute",
-        "telegram_poller_lease_seconds",
         "inbound_poll_seconds",
         "db_idle_transaction_seconds",
     )
@@ -127,6 +131,14 @@ class Settings(BaseSettings):
         """A rate or a period must be more than 0."""
         if value <= 0:
             raise ValueError(f"{value} must be more than 0")
+        return value
+
+    @field_validator("outbox_lease_seconds", "telegram_poller_lease_seconds")
+    @classmethod
+    def _lease(cls, value: float) -> float:
+        """A lease of at least SHORTEST_LEASE seconds."""
+        if value < SHORTEST_LEASE:
+            raise ValueError(f"{value} is too short for a lease: at least {SHORTEST_LEASE:g} s")
         return value
 
 

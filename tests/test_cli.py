@@ -14,13 +14,14 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from bot.app import Carebot
 from bot.cli import _parser, main
 from bot.clock import VirtualClock
 from bot.flows.router import Text
 from bot.root import open_carebot
-from bot.settings import Settings
+from bot.settings import Settings, describe
 from tests.conftest import AGENCY, ROOT, paris, sqlite_file
 from tests.live import free_port
 
@@ -215,6 +216,21 @@ def test_a_bad_twilio_sender_stops_the_start_in_one_line(
     one_clear_line(err)
     assert "CAREBOT_TWILIO_FROM" in err
     assert "E.164" in err
+
+
+@pytest.mark.parametrize(
+    "name", ["CAREBOT_OUTBOX_LEASE_SECONDS", "CAREBOT_TELEGRAM_POLLER_LEASE_SECONDS"]
+)
+def test_a_lease_under_three_seconds_is_refused(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Renewed a third of the way through, in whole seconds: shorter, a loaded worker loses it."""
+    monkeypatch.setenv(name, "2.5")
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert describe(refused.value).startswith(f"{name}: 2.5 is too short for a lease")
+    monkeypatch.setenv(name, "3")
+    Settings()
 
 
 def test_run_without_any_channel_warns_loudly(tmp_path: Path) -> None:
