@@ -306,7 +306,8 @@ class Carebot(ConsoleIntents, OutboxIntents):
         Timers fire in batches, one unit of work each; a batch that fails is redone one timer
         at a time. With `move_clock` (replay, demo) the virtual clock is moved to each due
         time and an effect's error is raised; live, a timer whose effect keeps failing is
-        dropped with a log line rather than retried forever.
+        dropped with a log line rather than retried forever. A lost database (Unavailable)
+        is raised, its timers left pending.
         """
         # On a virtual clock an effect may set a timer due before the rest of a batch, and
         # replays must keep strict due order: one timer per unit of work there.
@@ -320,6 +321,11 @@ class Carebot(ConsoleIntents, OutboxIntents):
                 # Another worker's unit of work crossed this batch: rolled back, fired again.
                 log.info("a batch of timers met another worker's unit of work; again")
                 continue
+            except Unavailable:
+                # The database went away under the batch (a lost connection, a session ended
+                # past the idle bound, a full disk): rolled back, not the timers' fault. They
+                # stay pending for the next turn; dropped, a timer would lose its effect.
+                raise
             except Exception:
                 if move_clock or batch == 1:
                     if move_clock:
