@@ -224,30 +224,38 @@ class Frozen:
             await self.thawed.wait()
 
 
-async def _frozen_sender(bot: Carebot, address: str, text: str) -> tuple[Sender, Frozen, SlowFor]:
-    """A sender with a 0.3 s lease whose send of `text` to `address` is held at the pace."""
+async def _frozen_sender(
+    bot: Carebot, monkeypatch: pytest.MonkeyPatch, address: str, text: str
+) -> tuple[Sender, Frozen, SlowFor]:
+    """A sender whose send of `text` to `address` is held at the pace until two thirds of
+    its lease are gone, on the worker's own clock."""
+    worker_clock = skew(monkeypatch)
     transport = SlowFor("nobody")
-    sender = Sender(bot, transport, lease_seconds=0.3, poll_seconds=5.0)
+    sender = Sender(bot, transport, poll_seconds=5.0)
     frozen = Frozen(address)
     sender.pace = frozen  # type: ignore[assignment]
     await _queue(bot, [(address, text)])
     await sender.start()
     await _until(lambda: frozen.waiting)
-    await asyncio.sleep(0.2)  # two thirds of its lease gone, on the worker's own clock
+    worker_clock.ahead = sender.lease.total_seconds() * 2 / 3
     return sender, frozen, transport
 
 
 async def test_a_worker_stopped_past_its_lease_does_not_send_what_another_took(
-    bot: Carebot, clock: VirtualClock
+    bot: Carebot,
+    clock: VirtualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    sender, frozen, transport = await _frozen_sender(bot, "+33600000601", "once only")
+    sender, frozen, transport = await _frozen_sender(bot, monkeypatch, "+33600000601", "once only")
     try:
         later = clock.now() + timedelta(minutes=5)  # the lease lapsed on the database's clock
         async with bot.db.transaction() as tx:
             taken = await tx.outbox.claim("sms", later, 100, owner="x:2:bb", until=later)
         [mine] = [m for m in taken if m.text == "once only"]
-        frozen.thawed.set()
-        await asyncio.sleep(0.2)
+        with caplog.at_level(logging.WARNING, logger="bot.handlers.delivery"):
+            frozen.thawed.set()
+            await _until(lambda: any("another worker" in r.message for r in caplog.records))
         # The other worker sends it (after asking Twilio whether it went): not this one.
         assert [t for a, t in transport.sent if a == "+33600000601"] == []
         [row] = [m for m in await bot.outbox_after(0) if m.id == mine.id]
@@ -256,11 +264,17 @@ async def test_a_worker_stopped_past_its_lease_does_not_send_what_another_took(
         await sender.stop()
 
 
-async def test_a_slow_send_whose_lease_is_still_its_own_goes_out(bot: Carebot) -> None:
-    sender, frozen, transport = await _frozen_sender(bot, "+33600000602", "late but mine")
+async def test_a_slow_send_whose_lease_is_still_its_own_goes_out(
+    bot: Carebot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    holds = count_holds(bot, monkeypatch)
+    sender, frozen, transport = await _frozen_sender(
+        bot, monkeypatch, "+33600000602", "late but mine"
+    )
     try:
         frozen.thawed.set()
         await _until(lambda: ("+33600000602", "late but mine") in transport.sent)
+        assert len(holds) == 1  # asked, past a third of its lease, and found still its own
     finally:
         await sender.stop()
 
