@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,7 +15,7 @@ from bot.clock import VirtualClock
 from bot.handlers.delivery import Delivery, Sender, check_fence
 from bot.services.ports import OutboxMessage, OutgoingMessage, Retry
 from tests.conftest import sqlite_file
-from tests.leases import count_holds, skew
+from tests.leases import Skewed, count_holds, skew
 
 
 class SlowFor:
@@ -403,6 +403,36 @@ async def test_a_wake_while_the_claim_answers_is_not_lost(
         await sender.stop()
 
 
+HoldLease = Callable[[int, str, datetime], Awaitable[bool]]
+
+
+async def _stalled_at_the_fence(
+    bot: Carebot,
+    monkeypatch: pytest.MonkeyPatch,
+    message: tuple[str, str],
+    holding: Callable[[Sender, Skewed, HoldLease], HoldLease],
+    done: Callable[[], bool],
+) -> Fenced:
+    """Send `message` (address, text) through a fence reached two thirds of a lease after the
+    claim, so that it must ask the database, with `bot.hold_lease` replaced by what
+    `holding(sender, worker clock, the real hold)` gives; until `done()`. The transport."""
+    worker_clock = skew(monkeypatch)
+    transport = Fenced()
+    sender = Sender(bot, transport, poll_seconds=5.0)
+    monkeypatch.setattr(bot, "hold_lease", holding(sender, worker_clock, bot.hold_lease))
+    await _queue(bot, [message])
+    await sender.start()
+    try:
+        await _until(lambda: transport.connecting)
+        worker_clock.ahead = sender.lease.total_seconds() * 2 / 3  # the fence must ask
+        transport.connected.set()
+        await _until(done)
+        await asyncio.sleep(0.1)
+    finally:
+        await sender.stop()
+    return transport
+
+
 async def test_a_hold_answered_while_the_worker_was_stopped_is_asked_again(
     bot: Carebot,
     clock: VirtualClock,
@@ -411,34 +441,23 @@ async def test_a_hold_answered_while_the_worker_was_stopped_is_asked_again(
     """The fence's hold succeeds on the database, then the worker is stopped before it reads
     the answer; its lease lapses and another worker takes the row. Awake, the answer is a
     lease old: the fence asks again and finds the row gone, and nothing is sent here."""
-    worker_clock = skew(monkeypatch)
-    transport = Fenced()
-    sender = Sender(bot, transport, poll_seconds=5.0)
     holds: list[bool] = []
-    hold = bot.hold_lease
 
-    async def stopped_after(message_id: int, owner: str, until: datetime) -> bool:
-        held = await hold(message_id, owner, until)
-        holds.append(held)
-        if len(holds) == 1:
-            worker_clock.ahead += sender.lease.total_seconds()  # stopped a whole lease
-            later = clock.now() + timedelta(minutes=5)
-            async with bot.db.transaction() as tx:
-                taken = await tx.outbox.claim("sms", later, 100, owner="x:2:bb", until=later)
-            assert [m.text for m in taken] == ["not on a stale word"]
+    def stopped_after(sender: Sender, worker_clock: Skewed, hold: HoldLease) -> HoldLease:
+        async def held(message_id: int, owner: str, until: datetime) -> bool:
+            holds.append(await hold(message_id, owner, until))
+            if len(holds) == 1:
+                worker_clock.ahead += sender.lease.total_seconds()  # stopped a whole lease
+                taken = await _claimed_by_another(bot, clock)
+                assert [m.text for m in taken] == ["not on a stale word"]
+            return holds[-1]
+
         return held
 
-    monkeypatch.setattr(bot, "hold_lease", stopped_after)
-    await _queue(bot, [("+33600000605", "not on a stale word")])
-    await sender.start()
-    try:
-        await _until(lambda: transport.connecting)
-        worker_clock.ahead = sender.lease.total_seconds() * 2 / 3  # the fence must ask
-        transport.connected.set()
-        await _until(lambda: len(holds) == 2 or bool(transport.sent))
-        await asyncio.sleep(0.05)
-    finally:
-        await sender.stop()
+    message = ("+33600000605", "not on a stale word")
+    transport = await _stalled_at_the_fence(
+        bot, monkeypatch, message, stopped_after, lambda: len(holds) == 2
+    )
     assert transport.sent == []
     assert holds == [True, False]
 
@@ -495,26 +514,17 @@ async def test_a_fence_that_cannot_reach_the_database_sends_nothing_and_retries(
 ) -> None:
     """The fence asks only after a stall, when the row may well be another worker's: a
     database that cannot say is not a yes. The message is tried again, as never sent."""
-    worker_clock = skew(monkeypatch)
-    transport = Fenced()
-    sender = Sender(bot, transport, poll_seconds=5.0)
     failed: list[int] = []
 
-    async def down(message_id: int, owner: str, until: datetime) -> bool:
-        failed.append(message_id)
-        raise ConnectionError("the database went away")
+    def down(sender: Sender, worker_clock: Skewed, hold: HoldLease) -> HoldLease:
+        async def gone(message_id: int, owner: str, until: datetime) -> bool:
+            failed.append(message_id)
+            raise ConnectionError("the database went away")
 
-    await _queue(bot, [("+33600000608", "not on a guess")])
-    await sender.start()
-    try:
-        await _until(lambda: transport.connecting)
-        monkeypatch.setattr(bot, "hold_lease", down)
-        worker_clock.ahead = sender.lease.total_seconds() * 2 / 3  # the fence must ask
-        transport.connected.set()
-        await _until(lambda: bool(failed))
-        await asyncio.sleep(0.1)
-    finally:
-        await sender.stop()
+        return gone
+
+    message = ("+33600000608", "not on a guess")
+    transport = await _stalled_at_the_fence(bot, monkeypatch, message, down, lambda: bool(failed))
     assert transport.sent == []
     [row] = await bot.outbox_after(0)
     assert (row.state, row.attempts, row.unsure_since) == ("queued", 0, None)  # not an attempt
@@ -525,28 +535,20 @@ async def test_a_worker_that_keeps_stalling_puts_the_send_off_after_three_holds(
 ) -> None:
     """Each hold answered a third of a lease late (the worker stalls again and again): the
     sender does not ask for ever; it retries later, having sent nothing."""
-    worker_clock = skew(monkeypatch)
-    transport = Fenced()
-    sender = Sender(bot, transport, poll_seconds=5.0)
     holds: list[bool] = []
-    hold = bot.hold_lease
 
-    async def late(message_id: int, owner: str, until: datetime) -> bool:
-        holds.append(await hold(message_id, owner, until))
-        worker_clock.ahead += sender.lease.total_seconds() / 3
-        return holds[-1]
+    def late(sender: Sender, worker_clock: Skewed, hold: HoldLease) -> HoldLease:
+        async def held(message_id: int, owner: str, until: datetime) -> bool:
+            holds.append(await hold(message_id, owner, until))
+            worker_clock.ahead += sender.lease.total_seconds() / 3
+            return holds[-1]
 
-    monkeypatch.setattr(bot, "hold_lease", late)
-    await _queue(bot, [("+33600000609", "put off")])
-    await sender.start()
-    try:
-        await _until(lambda: transport.connecting)
-        worker_clock.ahead = sender.lease.total_seconds() * 2 / 3
-        transport.connected.set()
-        await _until(lambda: len(holds) >= 3)
-        await asyncio.sleep(0.1)
-    finally:
-        await sender.stop()
+        return held
+
+    message = ("+33600000609", "put off")
+    transport = await _stalled_at_the_fence(
+        bot, monkeypatch, message, late, lambda: len(holds) >= 3
+    )
     assert holds == [True, True, True]
     assert transport.sent == []
     [row] = await bot.outbox_after(0)
