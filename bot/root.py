@@ -189,8 +189,10 @@ async def run_live(settings: Settings, host: str, port: int) -> int:
     finally:
         waker.stop()
         await inbound.stop()
-        for channel in channels:
-            await channel.stop()
+        # Side by side: each lets its sends on their way land (up to delivery.STOP_GRACE).
+        for failed in await asyncio.gather(*(c.stop() for c in channels), return_exceptions=True):
+            if isinstance(failed, Exception):
+                log.error("stopping a channel failed", exc_info=failed)
         await bot.close()
     return 0
 

@@ -12,7 +12,7 @@ import pytest
 
 from bot.app import Carebot
 from bot.clock import VirtualClock
-from bot.handlers.delivery import Delivery, Sender, check_fence
+from bot.handlers.delivery import Delivery, LeaseLost, Sender, check_fence
 from bot.services.ports import OutboxMessage, OutgoingMessage, Retry
 from tests.conftest import sqlite_file
 from tests.leases import Skewed, count_holds, skew
@@ -553,3 +553,127 @@ async def test_a_worker_that_keeps_stalling_puts_the_send_off_after_three_holds(
     assert transport.sent == []
     [row] = await bot.outbox_after(0)
     assert (row.state, row.unsure_since) == ("queued", None)
+
+
+class WritesApart(SlowFor):
+    """A transport that, like aiohttp on Python 3.11, writes its request in a task of its own,
+    where the fence is asked, while the send waits for the answer."""
+
+    def __init__(self) -> None:
+        super().__init__("nobody")
+        self.gate = asyncio.Event()
+        self.at_gate = False
+        self.writers: list[asyncio.Task[None]] = []
+
+    async def send(self, message: OutboxMessage, idempotency_key: str) -> Delivery:
+        self.at_gate = True
+        await self.gate.wait()
+        answered: asyncio.Future[Delivery] = asyncio.get_running_loop().create_future()
+
+        async def write() -> None:
+            try:
+                await check_fence()
+            except LeaseLost as lost:
+                if not answered.done():
+                    answered.set_exception(lost)
+                return
+            self.sent.append((message.address, message.text))
+            if not answered.done():
+                answered.set_result(Delivery("sent", external_id=idempotency_key))
+
+        self.writers.append(asyncio.create_task(write()))
+        return await answered
+
+
+async def test_no_request_leaves_once_a_stop_has_begun(bot: Carebot, clock: VirtualClock) -> None:
+    """The request's writer is already scheduled when the stop begins: its fence says no, for
+    the stop gives the message back as never sent (sent here too, it would go out twice)."""
+    transport = WritesApart()
+    sender = Sender(bot, transport, poll_seconds=5.0)
+    await _queue(bot, [("+33600000610", "after the stop")])
+    await sender.start()
+    await _until(lambda: transport.at_gate)
+    transport.gate.set()
+    await asyncio.sleep(0)  # the send goes on: its writer is scheduled, not yet run
+    assert len(transport.writers) == 1 and not transport.writers[0].done()
+    await sender.stop()
+    await asyncio.gather(*transport.writers)
+    assert transport.sent == []
+    [again] = await _claimed_by_another(bot, clock)
+    assert (again.text, again.attempts, again.unsure_since) == ("after the stop", 1, None)
+
+
+class Listing(SlowFor):
+    """A transport whose service lists what it sent, as Twilio's does."""
+
+    async def lookup(self, message: OutboxMessage, since: datetime) -> list[str]:
+        return ["SM-sent-earlier"]
+
+
+async def test_a_failure_while_checking_an_unsure_message_is_a_retry_not_a_stuck_row(
+    bot: Carebot, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database fails while the sender asks whether an earlier attempt went out: the
+    message is tried again later, not left in flight under a lease the worker renews."""
+    await _queue(bot, [("+33600000611", "went out or not")])
+    async with bot.db.transaction() as tx:  # a worker that died mid-send; its lease lapsed
+        await tx.outbox.claim("sms", clock.now(), 10, owner="x:3:cc", until=clock.now())
+    asked: list[list[str]] = []
+
+    async def down(channel: str, external_ids: list[str]) -> set[str]:
+        asked.append(external_ids)
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(bot, "known_external_ids", down)
+    transport = Listing("nobody")
+    sender = Sender(bot, transport, poll_seconds=5.0)
+    await sender.start()
+    try:
+        await _until(lambda: bool(asked))
+        assert await _leases_end(bot) == []
+    finally:
+        await sender.stop()
+    assert transport.sent == []
+    [row] = await bot.outbox_after(0)
+    assert row.state == "queued" and row.unsure_since is not None
+
+
+async def _leases_end(bot: Carebot) -> list[str]:
+    """Who holds outbox leases, once nobody does or after 2 s."""
+    for _ in range(100):
+        async with bot.db.read() as tx:
+            holders = await tx.outbox.lease_owners("sms")
+        if not holders:
+            break
+        await asyncio.sleep(0.02)
+    return holders
+
+
+async def test_a_bug_on_the_way_to_the_transport_leaves_no_row_stuck_in_flight(
+    bot: Carebot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whatever raises between the claim and the settle (here the pace), the row is tried
+    again later rather than held for as long as the worker runs, and the bug is logged."""
+
+    class Broken:
+        called = False
+
+        async def wait(self, address: str) -> None:
+            self.called = True
+            raise RuntimeError("a bug in the pace")
+
+    transport = SlowFor("nobody")
+    sender = Sender(bot, transport, poll_seconds=5.0)
+    sender.pace = broken = Broken()  # type: ignore[assignment]
+    await _queue(bot, [("+33600000612", "not stuck")])
+    with caplog.at_level(logging.ERROR, logger="bot.handlers.delivery"):
+        await sender.start()
+        try:
+            await _until(lambda: broken.called)
+            assert await _leases_end(bot) == []
+        finally:
+            await sender.stop()
+    assert transport.sent == []
+    [row] = await bot.outbox_after(0)
+    assert row.state == "queued"
+    assert any(r.exc_info and "a bug in the pace" in str(r.exc_info[1]) for r in caplog.records)

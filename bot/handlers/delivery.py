@@ -39,9 +39,11 @@ MAX_BACKOFF = 300.0
 # A lease outlives any one send (a transport's timeout, the pace) and is renewed every third.
 LEASE_SECONDS = 60.0
 SETTLE_BACKOFF = (0.2, 5.0)  # first and longest wait between attempts at a failed settle
-# How long a stopping sender lets the requests already on their way land (a transport's own
-# timeout bounds each); cut short, their outcome is unknown and another worker sends again.
-STOP_GRACE = 5.0
+# How long a stopping sender lets the requests already on their way land: Twilio's timeout
+# (sms_transport.TWILIO_TIMEOUT) and PTB's read timeout (5 s) fit in it. Cut short, their
+# outcome is unknown and another worker sends them again. (Compose and systemd give a stop
+# 20 s or more; the channels stop side by side.)
+STOP_GRACE = 10.0
 # Holds in a row, each answered too late to be trusted (the worker kept stalling), before a
 # send is put off rather than the database asked again.
 MOST_HOLDS = 3
@@ -129,11 +131,14 @@ async def check_fence() -> None:
         raise LeaseLost("the message's lease went to another worker")
 
 
-async def _cancelled(task: asyncio.Task[None]) -> None:
-    """Cancel `task` and wait until it has finished."""
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+async def _cancel_all(tasks: list[asyncio.Task[None] | None]) -> None:
+    """Cancel every task at once, then wait until each has finished."""
+    running = [task for task in tasks if task is not None]
+    for task in running:
+        task.cancel()
+    for task in running:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def idempotency_key(message: OutboxMessage) -> str:
@@ -211,6 +216,7 @@ class Sender:
         # The sends not yet handed to the transport: a stop cancels these and gives them back.
         self._unsent: dict[asyncio.Task[None], OutboxMessage] = {}
         self.stop_grace = stop_grace
+        self._stopping = False  # set first thing by stop(): no fence passes after it
         self.sent = 0
 
     async def start(self) -> None:
@@ -236,19 +242,18 @@ class Sender:
         """Stop draining: what was not handed to the transport yet goes back to the queue, the
         requests already on their way land (up to `stop_grace`), and the leases end so any
         worker may take what is left."""
-        if self._task is not None:
-            await _cancelled(self._task)
+        # Before any await: a send that reached its fence after this point would leave while
+        # its task is cancelled and given back as never sent (then sent again elsewhere).
+        self._stopping = True
         unsent = dict(self._unsent)
-        for task in unsent:
-            await _cancelled(task)
+        await _cancel_all([self._task, *unsent])
         landing = [task for task in self._flying if task not in unsent]
         if landing:
             # Cut short, a request whose bytes left has an unknown outcome: another worker
             # would send it again (over Telegram, twice for sure; Twilio's list may not show
             # a message it just queued).
             await asyncio.wait(landing, timeout=self.stop_grace)
-        for task in list(self._flying):
-            await _cancelled(task)
+        await _cancel_all(list(self._flying))
         # The sends that landed are recorded before their leases are given back: released
         # unrecorded, another worker would send them again.
         await self.bot.marks_written()
@@ -319,6 +324,16 @@ class Sender:
             log.error("%s: delivering a message failed", self.transport.channel, exc_info=error)
 
     async def _deliver(self, message: OutboxMessage, claimed: float) -> None:
+        """Send one claimed message and settle it. A bug on the way must not leave the row in
+        flight under a lease this worker keeps renewing: stuck for as long as it runs."""
+        try:
+            await self._send_and_settle(message, claimed)
+        except Exception:
+            log.exception("%s: delivering message %s failed", self.transport.channel, message.id)
+            failed = Delivery("retry", error="delivering failed (see the log)", unknown=True)
+            await self._settle_until_done(message, failed)
+
+    async def _send_and_settle(self, message: OutboxMessage, claimed: float) -> None:
         task = asyncio.current_task()
         assert task is not None
         await self.pace.wait(message.address)
@@ -416,6 +431,8 @@ class Sender:
         a stall, when the row may well be another's: the send waits for a retry). True: the
         request leaves now, and a stop lets it land rather than cancel it."""
         held = await self._still_ours(message, lease)
+        if held is True and self._stopping:  # stop() gives it back as never sent
+            held = Delivery("retry", error="the worker is stopping", retry_after=1.0)
         if isinstance(held, Delivery):
             lease.refused = held
             return False
@@ -433,10 +450,10 @@ class Sender:
             return None
         try:
             found: list[str] = await lookup(message, since)
-        except Exception as exc:
+            known = await self.bot.known_external_ids(channel, found)
+        except Exception as exc:  # the service or the database: ask again at the retry
             log.warning("%s: could not check message %s: %s", channel, message.id, exc)
             return Delivery("retry", error=f"reconciling: {exc}"[:300], unknown=True)
-        known = await self.bot.known_external_ids(channel, found)
         fresh = [external_id for external_id in found if external_id not in known]
         if fresh:
             log.warning("%s: message %s had gone out as %s", channel, message.id, fresh[0])
