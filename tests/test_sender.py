@@ -224,20 +224,33 @@ class Frozen:
             await self.thawed.wait()
 
 
+async def _held_at_the_pace(
+    bot: Carebot,
+    monkeypatch: pytest.MonkeyPatch,
+    message: tuple[str, str],
+    transport: SlowFor,
+    gone: float,
+) -> tuple[Sender, Frozen]:
+    """A sender whose send of `message` (address, text) through `transport` is held at the
+    pace while `gone` of its lease is spent, on the worker's own clock."""
+    worker_clock = skew(monkeypatch)
+    sender = Sender(bot, transport, poll_seconds=5.0)
+    frozen = Frozen(message[0])
+    sender.pace = frozen  # type: ignore[assignment]
+    await _queue(bot, [message])
+    await sender.start()
+    await _until(lambda: frozen.waiting)
+    worker_clock.ahead = sender.lease.total_seconds() * gone
+    return sender, frozen
+
+
 async def _frozen_sender(
     bot: Carebot, monkeypatch: pytest.MonkeyPatch, address: str, text: str
 ) -> tuple[Sender, Frozen, SlowFor]:
     """A sender whose send of `text` to `address` is held at the pace until two thirds of
     its lease are gone, on the worker's own clock."""
-    worker_clock = skew(monkeypatch)
     transport = SlowFor("nobody")
-    sender = Sender(bot, transport, poll_seconds=5.0)
-    frozen = Frozen(address)
-    sender.pace = frozen  # type: ignore[assignment]
-    await _queue(bot, [(address, text)])
-    await sender.start()
-    await _until(lambda: frozen.waiting)
-    worker_clock.ahead = sender.lease.total_seconds() * 2 / 3
+    sender, frozen = await _held_at_the_pace(bot, monkeypatch, (address, text), transport, 2 / 3)
     return sender, frozen, transport
 
 
@@ -304,17 +317,12 @@ async def test_a_slow_send_through_a_fence_asks_for_its_lease_once(
 ) -> None:
     """The check before the send renews the lease: the fence, a moment later, need not ask."""
     holds = count_holds(bot, monkeypatch)
-    clock = skew(monkeypatch)
     transport = Fenced()
     transport.connected.set()
-    sender = Sender(bot, transport, poll_seconds=5.0)
-    frozen = Frozen("+33600000603")
-    sender.pace = frozen  # type: ignore[assignment]
-    await _queue(bot, [("+33600000603", "checked once")])
-    await sender.start()
+    # Half its lease gone at the pace.
+    message = ("+33600000603", "checked once")
+    sender, frozen = await _held_at_the_pace(bot, monkeypatch, message, transport, 1 / 2)
     try:
-        await _until(lambda: frozen.waiting)
-        clock.ahead = sender.lease.total_seconds() / 2  # half its lease gone at the pace
         frozen.thawed.set()
         await _until(lambda: ("+33600000603", "checked once") in transport.sent)
         assert len(holds) == 1
@@ -489,18 +497,14 @@ async def test_a_stop_lets_a_request_on_its_way_land_and_nobody_sends_it_again(
 
 
 async def test_a_stop_gives_back_at_once_what_was_not_handed_to_the_transport(
-    bot: Carebot, clock: VirtualClock
+    bot: Carebot, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Held at the pace when the worker stops: nothing left, so the message is queued again
     as it was (no attempt counted, nothing to ask Twilio) and the stop does not wait."""
     transport = Fenced()
     transport.connected.set()
-    sender = Sender(bot, transport, poll_seconds=5.0)
-    frozen = Frozen("+33600000607")
-    sender.pace = frozen  # type: ignore[assignment]
-    await _queue(bot, [("+33600000607", "not yet sent")])
-    await sender.start()
-    await _until(lambda: frozen.waiting)
+    message = ("+33600000607", "not yet sent")
+    sender, _ = await _held_at_the_pace(bot, monkeypatch, message, transport, 0)
     began = asyncio.get_running_loop().time()
     await sender.stop()
     assert asyncio.get_running_loop().time() - began < sender.stop_grace / 2
