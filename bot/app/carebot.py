@@ -328,7 +328,9 @@ class Carebot(ConsoleIntents, OutboxIntents):
                 raise
             except Exception:
                 if move_clock or batch == 1:
-                    if move_clock:
+                    # Failed before taking a timer (no agency yet, a broken read): no timer's
+                    # fault, and nothing to drop; trying again at once would spin for ever.
+                    if move_clock or not self._firing:
                         raise
                     await self._drop_failing_timer(self._firing)
                     continue

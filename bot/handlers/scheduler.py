@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -35,6 +35,7 @@ class TimerWaker:
         self.fired = 0
         self._armed_for: datetime | None = None
         self._writes_seen = -1
+        self._failures = 0  # runs in a row that failed
 
     async def start(self) -> None:
         """Start APScheduler, run what is overdue, and arm the next timer."""
@@ -58,10 +59,19 @@ class TimerWaker:
         async with self._running:
             try:
                 self.fired += await self.bot.fire_due_timers(self.bot.clock.now())
+                self._failures = 0
             except Exception:
-                log.exception("firing due timers failed; the sweep will try again")
+                self._failures += 1
+                log.exception("firing due timers failed; again in %.0fs", self._backoff())
             self._armed_for = None  # the job that woke us is spent: always aim it again
             await self.rearm(force=True)
+
+    def _backoff(self) -> float:
+        """Seconds an overdue timer waits after runs that failed in a row (0 after a good
+        one): a database that fails every write (a full disk) is not asked again at once."""
+        if not self._failures:
+            return 0.0
+        return float(min(self.sweep_seconds, 2.0 ** (self._failures - 1)))
 
     async def rearm(self, *, force: bool = False) -> None:
         """Point the wake-up job at the earliest pending timer (called after every commit).
@@ -82,7 +92,7 @@ class TimerWaker:
             if self.scheduler.get_job(WAKE_JOB):
                 self.scheduler.remove_job(WAKE_JOB)
             return
-        when = max(first, datetime.now(UTC))
+        when = max(first, datetime.now(UTC) + timedelta(seconds=self._backoff()))
         self.scheduler.add_job(
             self.run_due, "date", run_date=when, id=WAKE_JOB, replace_existing=True
         )
