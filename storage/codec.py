@@ -16,12 +16,13 @@ def ts(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat(" ")
 
 
-def lease_end(until: datetime) -> datetime:
-    """`until` rounded up to the whole second, as a lease's end is stored."""
+def not_before(moment: datetime) -> datetime:
+    """`moment` rounded up to the whole second, as a lease's end or a retry's time is stored."""
     # Stored times are whole seconds (ts above; PostgreSQL's likewise): cut down, a lease
-    # would end up to a second before the moment its holder counts on and renews by.
-    whole = until.replace(microsecond=0)
-    return whole if whole == until else whole + timedelta(seconds=1)
+    # would end up to a second before the moment its holder counts on and renews by, and a
+    # retry would go out before the time a 429 asked for.
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
 
 
 def from_ts(value: str | datetime) -> datetime:

@@ -17,7 +17,7 @@ import pytest
 from bot.app import Carebot
 from bot.clock import VirtualClock
 from bot.root import open_carebot
-from bot.services.ports import OutgoingMessage
+from bot.services.ports import OutgoingMessage, Retry
 from tests.conftest import paris
 
 NOW = paris("2026-11-23 10:00")
@@ -68,3 +68,12 @@ async def test_a_leader_lease_is_not_cut_short(bot: Carebot) -> None:
         leader = await tx.coordination.lead("poller", "w", NOW, ASKED)
         assert leader.owner == "w" and leader.expires_at >= ASKED
         assert (await tx.coordination.lead("poller", "other", BEFORE_IT_ENDS, LONG)).owner == "w"
+
+
+async def test_a_retry_is_not_brought_forward(bot: Carebot) -> None:
+    """A 429 says when to try again (Telegram's retry_after): cut down to the second, the
+    retry went out up to a second early, and met another 429."""
+    async with bot.db.transaction() as tx:
+        [message] = await tx.outbox.claim("sms", NOW, 10, owner="w", until=LONG)
+        await tx.outbox.mark_retry(message.id, Retry(ASKED, "429", counted=False, owner="w"))
+    assert await _taken_by_another(bot) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.services.ports.coordination import Leader
-from storage.codec import from_ts, lease_end
+from storage.codec import from_ts, not_before
 from storage.repos.sql import Executor
 
 
@@ -24,7 +24,7 @@ class Coordination:
             "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, "
             "expires_at = excluded.expires_at "
             "WHERE leader_leases.owner = excluded.owner OR leader_leases.expires_at <= ?",
-            (name, owner, lease_end(until), now),
+            (name, owner, not_before(until), now),
         )
         found = await self.holder(name)
         assert found is not None

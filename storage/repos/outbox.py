@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from bot.services import ports
 from bot.services.ports import OutboxMessage
-from storage.codec import lease_end
+from storage.codec import not_before
 from storage.repos import rows
 from storage.repos.sql import Executor, Repository, marks
 from storage.repos.timers import Writes
@@ -129,7 +129,7 @@ class Outbox(Repository, ports.Outbox):
     ) -> list[OutboxMessage]:
         # An expired lease: its holder died (or lost the database) somewhere between claim and
         # settle, so whether that attempt went out is unknown.
-        lease = (owner, lease_end(until), now)
+        lease = (owner, not_before(until), now)
         pick = (channel, now, now, limit)
         if self.sql.dialect == "postgresql":
             args: tuple[object, ...] = (*pick, *lease, now)
@@ -150,13 +150,13 @@ class Outbox(Repository, ports.Outbox):
         return await self.sql.run(
             "UPDATE outbox SET lease_until = ? WHERE "
             + self._unlocked("in_flight = 1 AND lease_owner = ?"),
-            (lease_end(until), owner),
+            (not_before(until), owner),
         )
 
     async def hold_lease(self, message_id: int, owner: str, until: datetime) -> bool:
         changed = await self.sql.run(
             "UPDATE outbox SET lease_until = ? WHERE id = ? AND in_flight = 1 AND lease_owner = ?",
-            (lease_end(until), message_id, owner),
+            (not_before(until), message_id, owner),
         )
         return changed == 1
 
@@ -238,7 +238,13 @@ class Outbox(Repository, ports.Outbox):
             "UPDATE outbox SET in_flight = 0, next_attempt_at = ?, last_error = ?, "
             "attempts = attempts - ?, lease_owner = NULL, lease_until = NULL, "
             f"unsure_since = {unsure} WHERE id = ? AND state = 'queued'{held}",
-            (retry.when, retry.error[:500], 0 if retry.counted else 1, message_id, *args),
+            (
+                not_before(retry.when),
+                retry.error[:500],
+                0 if retry.counted else 1,
+                message_id,
+                *args,
+            ),
         )
 
     async def mark_failed(
