@@ -320,8 +320,6 @@ class Sender:
         self._unsent.pop(task, None)
         if not self._drained:
             self._wake.set()
-        if not task.cancelled() and (error := task.exception()) is not None:
-            log.error("%s: delivering a message failed", self.transport.channel, exc_info=error)
 
     async def _deliver(self, message: OutboxMessage, claimed: float) -> None:
         """Send one claimed message and settle it. A bug on the way must not leave the row in
